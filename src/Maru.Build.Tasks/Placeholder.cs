@@ -1,0 +1,1 @@
+namespace Maru.Build.Tasks;

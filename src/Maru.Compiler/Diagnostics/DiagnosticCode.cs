@@ -1,0 +1,50 @@
+namespace Maru.Compiler.Diagnostics;
+
+/// <summary>
+/// Every diagnostic the compiler can report, each with its own stable number (printed as MARUnnnn).
+/// Ranges: 00xx general and I/O, 01xx reader, 02xx definitions and names, 03xx C# interop,
+/// 04xx targets, 05xx limits. Never renumber a code: users search for them.
+/// </summary>
+public enum DiagnosticCode
+{
+    // General and I/O.
+    InternalError = 1,
+    SourceFileNotFound = 2,
+    OutputNotWritable = 3,
+    NoSourceFiles = 4,
+
+    // Reader.
+    UnterminatedList = 101,
+    UnexpectedCloser = 102,
+    MismatchedDelimiter = 103,
+    UnterminatedString = 104,
+    InvalidEscape = 105,
+    InvalidCharacterLiteral = 106,
+    InvalidNumber = 107,
+    MisplacedDot = 108,
+    IllegalCharacter = 109,
+    MissingQuotedDatum = 110,
+
+    // Definitions, names and forms.
+    UnknownVariable = 201,
+    WrongArgumentCount = 202,
+    NotCallable = 203,
+    DuplicateDefinition = 204,
+    MalformedForm = 205,
+    UnsupportedTopLevelForm = 206,
+    WrongOperandCount = 207,
+    NotCompilable = 208,
+    NotAssignable = 209,
+    DuplicateParameter = 210,
+    UnsupportedForm = 211,
+
+    // C# interop.
+    ExportNameCollision = 301,
+
+    // Targets.
+    UnknownRuntimeIdentifier = 401,
+    TargetNotYetSupported = 402,
+
+    // Limits that keep the compiler itself safe.
+    NestingTooDeep = 501,
+}

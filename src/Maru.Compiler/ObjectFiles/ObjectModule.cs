@@ -1,0 +1,52 @@
+namespace Maru.Compiler.ObjectFiles;
+
+/// <summary>The sections a backend fills. Writers map them to ELF sections or Mach-O segments.</summary>
+public enum SectionKind { Text, ReadOnlyData, Data }
+
+public enum SymbolKind { Function, Object }
+
+/// <summary>A named place in a section. Exported symbols appear in the library's dynamic symbol table.</summary>
+public sealed record ObjectSymbol(string Name, SymbolKind Kind, SectionKind Section, int Offset, int Size, bool IsExported);
+
+/// <summary>How a relocation's value is computed and stored; writers translate these to their own formats.</summary>
+public enum RelocationKind
+{
+    /// <summary>32-bit signed S + A - P (x86-64 RIP-relative operands).</summary>
+    PcRelative32,
+    /// <summary>64-bit absolute S + A (a pointer stored in data; needs a load-time relocation).</summary>
+    Absolute64,
+}
+
+/// <summary>
+/// A place in <paramref name="Section"/> at <paramref name="Offset"/> that refers to byte
+/// <paramref name="TargetOffset"/> of <paramref name="TargetSection"/>, plus <paramref name="Addend"/>.
+/// Backends know only sections and offsets; the writer, which chooses addresses, resolves them.
+/// </summary>
+public sealed record Relocation(
+    SectionKind Section,
+    int Offset,
+    RelocationKind Kind,
+    SectionKind TargetSection,
+    long TargetOffset,
+    long Addend);
+
+/// <summary>
+/// What a backend produces for a whole compilation: format-neutral machine code and data,
+/// their symbols, and the relocations between them. Deterministic by construction: lists keep
+/// the order in which the backend emitted things.
+/// </summary>
+public sealed class ObjectModule
+{
+    public List<byte> Text { get; } = new();
+    public List<byte> ReadOnlyData { get; } = new();
+    public List<byte> Data { get; } = new();
+    public List<ObjectSymbol> Symbols { get; } = new();
+    public List<Relocation> Relocations { get; } = new();
+
+    public List<byte> SectionBytes(SectionKind kind) => kind switch
+    {
+        SectionKind.Text => Text,
+        SectionKind.ReadOnlyData => ReadOnlyData,
+        _ => Data,
+    };
+}

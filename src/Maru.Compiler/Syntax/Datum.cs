@@ -1,0 +1,54 @@
+using Maru.Compiler.Diagnostics;
+
+namespace Maru.Compiler.Syntax;
+
+/// <summary>
+/// A Maru value as the reader produces it. Every datum remembers where it was read so any later
+/// stage can point at source. Lists are pairs ending in <see cref="NilDatum"/>, as in Maru.
+/// </summary>
+public abstract class Datum
+{
+    protected Datum(SourceLocation location) => Location = location;
+
+    public SourceLocation Location { get; }
+}
+
+public sealed class IntegerDatum(long value, SourceLocation location) : Datum(location)
+{
+    public long Value { get; } = value;
+    public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>Maru 2.4 reads <c>1.5</c> and <c>1e3</c> as doubles; they are readable but not compilable.</summary>
+public sealed class RealDatum(double value, SourceLocation location) : Datum(location)
+{
+    public double Value { get; } = value;
+    public override string ToString() => Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+public sealed class StringDatum(string value, SourceLocation location) : Datum(location)
+{
+    public string Value { get; } = value;
+    public override string ToString() => DatumPrinter.Print(this);
+}
+
+public sealed class SymbolDatum(string name, SourceLocation location) : Datum(location)
+{
+    public string Name { get; } = name;
+    public override string ToString() => Name;
+}
+
+public sealed class PairDatum(Datum head, Datum tail, SourceLocation location) : Datum(location)
+{
+    public Datum Head { get; } = head;
+    public Datum Tail { get; } = tail;
+    public override string ToString() => DatumPrinter.Print(this);
+}
+
+/// <summary>The empty list <c>()</c>, which is also false and the integer 0 in compiled code.</summary>
+public sealed class NilDatum(SourceLocation location) : Datum(location)
+{
+    /// <summary>The terminator of lists built by the compiler rather than read.</summary>
+    public static readonly NilDatum Empty = new(SourceLocation.None);
+    public override string ToString() => "()";
+}

@@ -1,0 +1,28 @@
+namespace Maru.Compiler.Syntax;
+
+/// <summary>List helpers over pairs, so stages read forms as <c>(head arg...)</c> without pair plumbing.</summary>
+public static class DatumExtensions
+{
+    public static bool IsSymbol(this Datum datum, string name) => datum is SymbolDatum s && s.Name == name;
+
+    /// <summary>The elements of a proper list, or null when the datum is not one (dotted or not a list).</summary>
+    public static List<Datum>? AsList(this Datum datum)
+    {
+        var items = new List<Datum>();
+        while (datum is PairDatum pair)
+        {
+            items.Add(pair.Head);
+            datum = pair.Tail;
+        }
+        return datum is NilDatum ? items : null;
+    }
+
+    public static Datum ToList(IEnumerable<Datum> items, Datum? tail = null)
+    {
+        var array = items.ToArray();
+        Datum result = tail ?? NilDatum.Empty;
+        for (var i = array.Length - 1; i >= 0; i--)
+            result = new PairDatum(array[i], result, array[i].Location);
+        return result;
+    }
+}
