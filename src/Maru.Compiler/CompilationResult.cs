@@ -1,0 +1,25 @@
+using Maru.Compiler.Diagnostics;
+
+namespace Maru.Compiler;
+
+/// <summary>A function the library exports, as the C# shims and tools see it.</summary>
+/// <param name="MaruName">The name in Maru source, e.g. <c>fib-iter</c>.</param>
+/// <param name="SymbolName">The name in the library's symbol table (see Interop/SymbolNames).</param>
+/// <param name="Parameters">Parameter names as written in Maru.</param>
+/// <param name="Location">Where the definition starts.</param>
+public sealed record ExportedFunction(string MaruName, string SymbolName, IReadOnlyList<string> Parameters, SourceLocation Location);
+
+public sealed class CompilationResult
+{
+    public required IReadOnlyList<Diagnostic> Diagnostics { get; init; }
+
+    /// <summary>The shared library's bytes; null when there were errors.</summary>
+    public byte[]? Library { get; init; }
+
+    /// <summary>The generated C# source; null when there were errors.</summary>
+    public string? CSharpShims { get; init; }
+
+    public IReadOnlyList<ExportedFunction> Exports { get; init; } = [];
+
+    public bool Success => Library is not null && !Diagnostics.Any(d => d.IsError);
+}
