@@ -40,6 +40,7 @@ public enum DiagnosticCode
 
     // C# interop.
     ExportNameCollision = 301,
+    InvalidShimName = 302,
 
     // Targets.
     UnknownRuntimeIdentifier = 401,
