@@ -157,24 +157,24 @@ internal sealed class DatumReader
         return true;
     }
 
+    /// <summary>
+    /// A lone '.' marks a dotted tail only as an element of an open list. Anywhere else (top level,
+    /// after a quote prefix, as boot.l's <c>'.</c>) it is just the symbol <c>.</c>, as in eval.c.
+    /// </summary>
     private bool Dot(Token dot)
     {
-        if (_open.Count == 0)
-            return Fail(DiagnosticCode.MisplacedDot, dot.Location, "misplaced '.': a dotted tail is only allowed inside a list");
-        switch (_open.Peek())
-        {
-            case QuoteFrame quote:
-                return Fail(DiagnosticCode.MisplacedDot, dot.Location, $"misplaced '.': it cannot follow {quote.Symbol} '{quote.Token.Text}'");
-            case ListFrame { Dot: not null } list:
-                return Fail(DiagnosticCode.MisplacedDot, dot.Location,
-                    $"misplaced '.': a list can have only one '.' (the first is at line {list.Dot.Value.Location.Line}, column {list.Dot.Value.Location.Column})");
-            case ListFrame { Items.Count: 0 } list:
-                return Fail(DiagnosticCode.MisplacedDot, dot.Location, $"misplaced '.': no element before it in the list opened by '{list.Token.Text}'");
-            case ListFrame list:
-                list.Dot = dot;
-                return true;
-        }
-        return false;
+        if (_open.Count == 0 || _open.Peek() is QuoteFrame)
+            return Complete(new SymbolDatum(dot.Text, dot.Location));
+        var list = (ListFrame)_open.Peek();
+        if (list.Tail is not null)
+            return CheckRoomForDatum(dot);
+        if (list.Dot is { } first)
+            return Fail(DiagnosticCode.MisplacedDot, dot.Location,
+                $"misplaced '.': expected a datum after the '.' at line {first.Location.Line}, column {first.Location.Column}");
+        if (list.Items.Count == 0)
+            return Fail(DiagnosticCode.MisplacedDot, dot.Location, $"misplaced '.': no element before it in the list opened by '{list.Token.Text}'");
+        list.Dot = dot;
+        return true;
     }
 
     private bool Close(Token closer)
