@@ -14,4 +14,9 @@ public sealed class CompilationOptions
     public string ShimNamespace { get; init; } = "";
 
     public string ShimClassName { get; init; } = "MaruExports";
+
+    public OptimisationLevel Optimisation { get; init; } = OptimisationLevel.O1;
+
+    /// <summary>Also produce an assembly listing (<see cref="CompilationResult.Listing"/>): Intel syntax with the Maru source interleaved.</summary>
+    public bool ProduceListing { get; init; }
 }

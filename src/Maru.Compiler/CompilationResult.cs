@@ -21,5 +21,8 @@ public sealed class CompilationResult
 
     public IReadOnlyList<ExportedFunction> Exports { get; init; } = [];
 
+    /// <summary>The assembly listing when <see cref="CompilationOptions.ProduceListing"/> asked for one.</summary>
+    public string? Listing { get; init; }
+
     public bool Success => Library is not null && !Diagnostics.Any(d => d.IsError);
 }

@@ -59,9 +59,13 @@ public static class MaruCompiler
         var shims = CSharpShimGenerator.Generate(exports, options, diagnostics);
         if (diagnostics.HasErrors) return Failed(diagnostics);
 
-        var machineCode = GenerateCode(module, target);
+        var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;
+        var machineCode = GenerateCode(module, target, options.Optimisation, listing, sources);
         var library = WriteLibrary(machineCode, target, target.LibraryFileName(options.LibraryName));
-        return new CompilationResult { Diagnostics = diagnostics.Items, Library = library, CSharpShims = shims, Exports = exports };
+        return new CompilationResult
+        {
+            Diagnostics = diagnostics.Items, Library = library, CSharpShims = shims, Exports = exports, Listing = listing?.ToString(),
+        };
     }
 
     private static List<ExportedFunction> Exports(CompilationUnit unit) =>
@@ -69,9 +73,10 @@ public static class MaruCompiler
             .Select(f => new ExportedFunction(f.Name, SymbolNames.ToSymbolName(f.Name), f.Parameters.Select(p => p.Name).ToList(), f.Location))
             .ToList();
 
-    private static ObjectModule GenerateCode(IrModule module, TargetPlatform target) => target.Architecture switch
+    private static ObjectModule GenerateCode(IrModule module, TargetPlatform target, OptimisationLevel level, TextWriter? listing,
+        IReadOnlyList<SourceFile> sources) => target.Architecture switch
     {
-        TargetArchitecture.X64 => X64Backend.Generate(module, SymbolNames.ToSymbolName),
+        TargetArchitecture.X64 => X64Backend.Generate(module, SymbolNames.ToSymbolName, level, listing, sources),
         _ => throw new NotSupportedException($"no backend for {target.Architecture}"),
     };
 

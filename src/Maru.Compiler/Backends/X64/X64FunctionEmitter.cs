@@ -24,9 +24,12 @@ internal sealed class X64FunctionEmitter
     private readonly List<DataReference> _dataReferences;
     private readonly Dictionary<BasicBlock, Label> _blockLabels = new();
 
+    private readonly ListingRecorder? _listing;
+
     public X64FunctionEmitter(Assembler assembler, IrFunction function, IReadOnlyDictionary<string, Label> functionLabels,
-        DataLayout data, List<DataReference> dataReferences)
+        DataLayout data, List<DataReference> dataReferences, ListingRecorder? listing = null)
     {
+        _listing = listing;
         _asm = assembler;
         _function = function;
         _functionLabels = functionLabels;
@@ -62,8 +65,14 @@ internal sealed class X64FunctionEmitter
             var next = i + 1 < _function.Blocks.Count ? _function.Blocks[i + 1] : null;
             if (next is not null && EmitsNothing(block, next)) continue;
             var label = _blockLabels[block];
+            _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Block, block.Name, Diagnostics.SourceLocation.None);
             _asm.Label(ref label);
-            foreach (var instruction in block.Instructions) EmitInstruction(instruction);
+            foreach (var instruction in block.Instructions)
+            {
+                _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Instruction, instruction.ToString(), instruction.Location);
+                EmitInstruction(instruction);
+            }
+            _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
             EmitTerminator(block.Terminator!, next);
         }
     }
