@@ -4,14 +4,12 @@ namespace Maru.Compiler.Tests.Execution;
 
 /// <summary>Operators compiled natively and executed; expectations are the language's defined 64-bit semantics.</summary>
 [TestClass]
-public sealed class ArithmeticTests
+public class ArithmeticTests
 {
-    private static CompiledLibrary s_library = null!;
+    protected virtual OptimisationLevel Level => OptimisationLevel.O1;
 
-    [ClassInitialize]
-    public static void CompileOperators(TestContext _)
-    {
-        s_library = CompiledLibrary.Compile("""
+    private CompiledLibrary CompileOperators() =>
+        CompiledLibrary.Compile("""
             (define-function add (a b) (+ a b))
             (define-function sub (a b) (- a b))
             (define-function mul (a b) (* a b))
@@ -30,19 +28,16 @@ public sealed class ArithmeticTests
             (define-function gt (a b) (> a b))
             (define-function neg (a) (- a))
             (define-function lnot (a) (not a))
-            """);
-    }
-
-    [ClassCleanup]
-    public static void Unload() => s_library.Dispose();
+            """, Level);
 
     private static readonly long[] Samples = [0, 1, -1, 2, -2, 3, 7, -7, 63, 64, 65, 1000, -1000, int.MaxValue, int.MinValue, uint.MaxValue, long.MaxValue, long.MinValue, long.MinValue + 1];
 
-    private static void ForAllPairs(string function, Func<long, long, long> expected)
+    private void ForAllPairs(string function, Func<long, long, long> expected)
     {
+        using var library = CompileOperators();
         foreach (var a in Samples)
             foreach (var b in Samples)
-                Assert.AreEqual(expected(a, b), s_library.Call(function, a, b), $"({function} {a} {b})");
+                Assert.AreEqual(expected(a, b), library.Call(function, a, b), $"({function} {a} {b})");
     }
 
     [TestMethod] public void AdditionWrapsAround() => ForAllPairs("add", (a, b) => unchecked(a + b));
@@ -55,29 +50,32 @@ public sealed class ArithmeticTests
     [TestMethod]
     public void DivisionTruncatesTowardZeroAndIsTotal()
     {
+        using var library = CompileOperators();
         ForAllPairs("div", (a, b) => b == 0 ? 0 : b == -1 ? unchecked(-a) : a / b);
-        Assert.AreEqual(-3, s_library.Call("div", -7, 2));
-        Assert.AreEqual(0, s_library.Call("div", 42, 0), "division by zero is defined as 0");
-        Assert.AreEqual(long.MinValue, s_library.Call("div", long.MinValue, -1), "MIN / -1 wraps to MIN instead of trapping");
+        Assert.AreEqual(-3, library.Call("div", -7, 2));
+        Assert.AreEqual(0, library.Call("div", 42, 0), "division by zero is defined as 0");
+        Assert.AreEqual(long.MinValue, library.Call("div", long.MinValue, -1), "MIN / -1 wraps to MIN instead of trapping");
     }
 
     [TestMethod]
     public void RemainderTakesTheSignOfTheDividendAndIsTotal()
     {
+        using var library = CompileOperators();
         ForAllPairs("rem", (a, b) => b == 0 || b == -1 ? 0 : a % b);
-        Assert.AreEqual(-1, s_library.Call("rem", -7, 2));
-        Assert.AreEqual(0, s_library.Call("rem", 42, 0));
-        Assert.AreEqual(0, s_library.Call("rem", long.MinValue, -1));
+        Assert.AreEqual(-1, library.Call("rem", -7, 2));
+        Assert.AreEqual(0, library.Call("rem", 42, 0));
+        Assert.AreEqual(0, library.Call("rem", long.MinValue, -1));
     }
 
     [TestMethod]
     public void ShiftsTakeTheirCountModulo64AndRightShiftIsArithmetic()
     {
+        using var library = CompileOperators();
         ForAllPairs("shl", (a, b) => a << (int)(b & 63));
         ForAllPairs("shr", (a, b) => a >> (int)(b & 63));
-        Assert.AreEqual(-4, s_library.Call("shr", -16, 2));
-        Assert.AreEqual(-1, s_library.Call("shr", -1, 63));
-        Assert.AreEqual(2, s_library.Call("shl", 1, 65));
+        Assert.AreEqual(-4, library.Call("shr", -16, 2));
+        Assert.AreEqual(-1, library.Call("shr", -1, 63));
+        Assert.AreEqual(2, library.Call("shl", 1, 65));
     }
 
     [TestMethod]
@@ -94,10 +92,11 @@ public sealed class ArithmeticTests
     [TestMethod]
     public void UnaryMinusAndNot()
     {
+        using var library = CompileOperators();
         foreach (var a in Samples)
         {
-            Assert.AreEqual(unchecked(-a), s_library.Call("neg", a));
-            Assert.AreEqual(a == 0 ? 1 : 0, s_library.Call("lnot", a));
+            Assert.AreEqual(unchecked(-a), library.Call("neg", a));
+            Assert.AreEqual(a == 0 ? 1 : 0, library.Call("lnot", a));
         }
     }
 
@@ -116,5 +115,12 @@ public sealed class ArithmeticTests
     [DataRow("(+ 1 (* 2 3))", 7L)]
     [DataRow("(- (- 5 8))", 3L)]
     public void LiteralsAndConstantExpressions(string expression, long expected) =>
-        Assert.AreEqual(expected, CompiledLibrary.Evaluate(expression));
+        Assert.AreEqual(expected, CompiledLibrary.Evaluate(expression, level: Level));
+}
+
+/// <summary>The same operators through the straight -O0 code generator.</summary>
+[TestClass]
+public sealed class ArithmeticTestsAtO0 : ArithmeticTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O0;
 }

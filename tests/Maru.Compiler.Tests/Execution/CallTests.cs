@@ -5,8 +5,10 @@ namespace Maru.Compiler.Tests.Execution;
 
 /// <summary>Calls between compiled functions, recursion, stack arguments and globals.</summary>
 [TestClass]
-public sealed class CallTests
+public class CallTests
 {
+    protected virtual OptimisationLevel Level => OptimisationLevel.O1;
+
     [TestMethod]
     public void RecursionAndForwardReferences()
     {
@@ -15,7 +17,7 @@ public sealed class CallTests
             (define-function is-even (n) (if (= n 0) 1 (is-odd (- n 1))))
             (define-function is-odd (n) (if (= n 0) 0 (is-even (- n 1))))
             (define gcd (lambda (a b) (if (= b 0) a (gcd b (% a b)))))
-            """);
+            """, Level);
         Assert.AreEqual(1973, library.Call("fibs", 15)); // the value maru-2.4's test-emit.l prints
         Assert.AreEqual(1, library.Call("is-even", 10));
         Assert.AreEqual(1, library.Call("is-odd", 7));
@@ -25,7 +27,7 @@ public sealed class CallTests
     [TestMethod]
     public void DeepRecursionRunsOnTheNativeStack()
     {
-        using var library = CompiledLibrary.Compile("(define-function depth (n) (if (= n 0) 0 (+ 1 (depth (- n 1)))))");
+        using var library = CompiledLibrary.Compile("(define-function depth (n) (if (= n 0) 0 (+ 1 (depth (- n 1)))))", Level);
         long result = 0;
         // A thread with a known, generous stack so the depth does not depend on the test host's threads.
         var thread = new Thread(() => result = library.Call("depth", 100_000), maxStackSize: 256 * 1024 * 1024);
@@ -42,7 +44,7 @@ public sealed class CallTests
             (define-function seven (a b c d e f g) (- a g))
             (define-function call-weigh () (weigh 1 2 3 4 5 6 7 8 9 10))
             (define-function call-seven () (seven 100 0 0 0 0 0 1))
-            """);
+            """, Level);
         Assert.AreEqual(385, library.Call("weigh", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
         Assert.AreEqual(385, library.Call("call-weigh"));
         Assert.AreEqual(99, library.Call("call-seven"));
@@ -57,7 +59,7 @@ public sealed class CallTests
             (define limit -3)
             (define-function bump () (set counter (+ counter 1)))
             (define-function get-limit () limit)
-            """);
+            """, Level);
         Assert.AreEqual(40, library.Global("counter"));
         Assert.AreEqual(41, library.Call("bump"));
         Assert.AreEqual(42, library.Call("bump"));
@@ -71,16 +73,23 @@ public sealed class CallTests
         using var library = CompiledLibrary.Compile([
             new SourceFile("a.l", "(define-function twice (x) (helper (helper x)))"),
             new SourceFile("b.l", "(define-function helper (x) (* x 2))"),
-        ]);
+        ], Level);
         Assert.AreEqual(20, library.Call("twice", 5));
     }
 
     [TestMethod]
     public void NamesThatAreNotCIdentifiersAreExportedMangled()
     {
-        using var library = CompiledLibrary.Compile("(define-function prime? (n) (let ((d 2) (r 1)) (while (< (* d d) (+ n 1)) (if (= 0 (% n d)) (set r 0)) (set d (+ d 1))) (and (> n 1) r)))");
+        using var library = CompiledLibrary.Compile("(define-function prime? (n) (let ((d 2) (r 1)) (while (< (* d d) (+ n 1)) (if (= 0 (% n d)) (set r 0)) (set d (+ d 1))) (and (> n 1) r)))", Level);
         Assert.AreEqual(1, library.Call("prime?", 97));
         Assert.AreEqual(0, library.Call("prime?", 91));
         Assert.AreNotEqual(nint.Zero, System.Runtime.InteropServices.NativeLibrary.GetExport(library.Handle, "__maru_prime_3f"));
     }
+}
+
+/// <summary>The same programs through the straight -O0 code generator.</summary>
+[TestClass]
+public sealed class CallTestsAtO0 : CallTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O0;
 }

@@ -5,8 +5,10 @@ namespace Maru.Compiler.Tests.Execution;
 
 /// <summary>oop-at, string-at, their setters, address-of and string constants, run natively on real memory.</summary>
 [TestClass]
-public sealed unsafe class MemoryTests
+public unsafe class MemoryTests
 {
+    protected virtual OptimisationLevel Level => OptimisationLevel.O1;
+
     [TestMethod]
     public void OopAtReadsAndWritesEightByteWords()
     {
@@ -14,7 +16,7 @@ public sealed unsafe class MemoryTests
             (define-function sum-words (p n) (let ((s 0) (i 0)) (while (< i n) (set s (+ s (oop-at p i))) (set i (+ i 1))) s))
             (define-function fill-squares (p n) (let ((i 0)) (while (< i n) (set-oop-at p i (* i i)) (set i (+ i 1))) n))
             (define-function poke (p i v) (set (oop-at p i) v))
-            """);
+            """, Level);
         var words = new long[] { 5, -7, long.MaxValue, 1, 0, 0, 0, 0 };
         fixed (long* p = words)
         {
@@ -32,7 +34,7 @@ public sealed unsafe class MemoryTests
         using var library = CompiledLibrary.Compile("""
             (define-function byte (p i) (string-at p i))
             (define-function put (p i v) (set-string-at p i v))
-            """);
+            """, Level);
         var bytes = new byte[] { 0xFF, 0x80, 0x01, 0x00 };
         fixed (byte* p = bytes)
         {
@@ -52,7 +54,7 @@ public sealed unsafe class MemoryTests
             (define-function length (s) (let ((n 0)) (while (string-at s n) (set n (+ n 1))) n))
             (define-function greeting-length () (length "héllo, Maru\n"))
             (define-function same () (= "abc" "abc"))
-            """);
+            """, Level);
         Assert.AreEqual("héllo, Maru\n", Marshal.PtrToStringUTF8((nint)library.Call("greeting")));
         Assert.AreEqual(13, library.Call("greeting-length"), "é is two UTF-8 bytes");
         Assert.AreEqual(1, library.Call("same"), "equal literals share one constant");
@@ -65,7 +67,7 @@ public sealed unsafe class MemoryTests
             (define name "Maru")
             (define-function name-char (i) (string-at name i))
             (define-function rename () (set name "Lisp") 0)
-            """);
+            """, Level);
         Assert.AreEqual('a', (char)library.Call("name-char", 1));
         Assert.AreEqual("Maru", Marshal.PtrToStringUTF8((nint)library.Global("name")));
         library.Call("rename");
@@ -81,7 +83,7 @@ public sealed unsafe class MemoryTests
             (define-function through-parameter (x) (let ((p (address-of x))) (set-oop-at p 0 (+ (oop-at p 0) 1)) (set x (* x 2)) (oop-at p 0)))
             (define-function through-global () (set-oop-at (address-of counter) 0 (+ 1 (oop-at (address-of counter) 0))) counter)
             (define-function in-loop (n) (let ((i 0) (s 0)) (while (< i n) (let ((x i)) (set s (+ s (oop-at (address-of x) 0)))) (set i (+ i 1))) s))
-            """);
+            """, Level);
         Assert.AreEqual(9, library.Call("through-local"));
         Assert.AreEqual(22, library.Call("through-parameter", 10));
         Assert.AreEqual(4, library.Call("through-global"));
@@ -103,7 +105,7 @@ public sealed unsafe class MemoryTests
             (define-function install () (set handler dec) 0)
             (define-function run-handler (x) (handler x))
             (define-function address-of-inc () inc)
-            """);
+            """, Level);
         Assert.AreEqual(43, library.Call("twice-inc", 41));
         Assert.AreEqual(6, library.Call("computed", 1, 5));
         Assert.AreEqual(4, library.Call("computed", 0, 5));
@@ -118,8 +120,15 @@ public sealed unsafe class MemoryTests
     [TestMethod]
     public void MaruCallsBackIntoCSharpThroughAFunctionPointer()
     {
-        using var library = CompiledLibrary.Compile("(define-function map-sum (f n) (let ((s 0) (i 1)) (while (<= i n) (set s (+ s (f i))) (set i (+ i 1))) s))");
+        using var library = CompiledLibrary.Compile("(define-function map-sum (f n) (let ((s 0) (i 1)) (while (<= i n) (set s (+ s (f i))) (set i (+ i 1))) s))", Level);
         delegate* unmanaged<long, long> callback = &TimesTen;
         Assert.AreEqual(550, library.Call("map-sum", (long)callback, 10));
     }
+}
+
+/// <summary>The same programs through the straight -O0 code generator.</summary>
+[TestClass]
+public sealed class MemoryTestsAtO0 : MemoryTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O0;
 }

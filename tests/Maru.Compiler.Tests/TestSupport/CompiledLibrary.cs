@@ -28,14 +28,15 @@ internal sealed unsafe class CompiledLibrary : IDisposable
     public nint Handle => _handle;
     public CompilationResult Result { get; }
 
-    public static CompilationResult CompileOnly(string source, string fileName = "test.l") =>
-        MaruCompiler.Compile([new SourceFile(fileName, source)], Options);
+    public static CompilationResult CompileOnly(string source, string fileName = "test.l", OptimisationLevel level = OptimisationLevel.O1) =>
+        MaruCompiler.Compile([new SourceFile(fileName, source)], OptionsFor(level));
 
-    public static CompiledLibrary Compile(string source) => Compile([new SourceFile("test.l", source)]);
+    public static CompiledLibrary Compile(string source, OptimisationLevel level = OptimisationLevel.O1) =>
+        Compile([new SourceFile("test.l", source)], level);
 
-    public static CompiledLibrary Compile(IReadOnlyList<SourceFile> sources)
+    public static CompiledLibrary Compile(IReadOnlyList<SourceFile> sources, OptimisationLevel level = OptimisationLevel.O1)
     {
-        var result = MaruCompiler.Compile(sources, Options);
+        var result = MaruCompiler.Compile(sources, OptionsFor(level));
         if (!result.Success)
             Assert.Fail("compilation failed:\n" + string.Join("\n", result.Diagnostics));
         var directory = Directory.CreateTempSubdirectory("maru-test-").FullName;
@@ -45,6 +46,9 @@ internal sealed unsafe class CompiledLibrary : IDisposable
     }
 
     public static CompilationOptions Options { get; } = new() { Target = TargetPlatform.LinuxX64, LibraryName = "test" };
+
+    public static CompilationOptions OptionsFor(OptimisationLevel level, bool listing = false) =>
+        new() { Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, ProduceListing = listing };
 
     public nint Export(string maruName) => NativeLibrary.GetExport(_handle, SymbolNames.ToSymbolName(maruName));
 
@@ -83,9 +87,9 @@ internal sealed unsafe class CompiledLibrary : IDisposable
     }
 
     /// <summary>Compiles a single expression as the body of a nullary function and runs it.</summary>
-    public static long Evaluate(string expression, string definitions = "")
+    public static long Evaluate(string expression, string definitions = "", OptimisationLevel level = OptimisationLevel.O1)
     {
-        using var library = Compile($"{definitions}\n(define-function test-main () {expression})");
+        using var library = Compile($"{definitions}\n(define-function test-main () {expression})", level);
         return library.Call("test-main");
     }
 
