@@ -1021,5 +1021,5 @@ internal sealed class X64AllocatedFunctionEmitter
     private static MemoryOperand Frame(int offset) => Memory(Register.RBP, offset);
 
     private static MemoryOperand Memory(Register baseRegister, long displacement) =>
-        new(baseRegister, Register.None, 1, displacement, displacement == 0 ? 0 : displacement is >= sbyte.MinValue and <= sbyte.MaxValue ? 1 : 4);
+        new(baseRegister, Register.None, 1, displacement, displacement == 0 ? 0 : displacement is >= sbyte.MinValue and <= sbyte.MaxValue ? 1 : 8);
 }
