@@ -1,0 +1,268 @@
+using Iced.Intel;
+using Maru.Compiler.Ir;
+using static Iced.Intel.AssemblerRegisters;
+using Instruction = Maru.Compiler.Ir.Instruction;
+using MachineInstruction = Iced.Intel.Instruction;
+
+namespace Maru.Compiler.Backends.X64;
+
+/// <summary>
+/// Emits one function. This is the straight (-O0 style) code generator: every virtual register
+/// lives in its own stack slot below rbp, and each instruction loads its operands into rax/rcx,
+/// computes, and stores the result. Simple and obviously correct; the register allocator of the
+/// optimising pipeline replaces the slots without changing the rest of this shape.
+/// </summary>
+internal sealed class X64FunctionEmitter
+{
+    private readonly Assembler _asm;
+    private readonly IrFunction _function;
+    private readonly IReadOnlyDictionary<string, Label> _functionLabels;
+    private readonly IReadOnlyDictionary<string, int> _globalOffsets;
+    private readonly List<DataReference> _dataReferences;
+    private readonly Dictionary<BasicBlock, Label> _blockLabels = new();
+
+    public X64FunctionEmitter(Assembler assembler, IrFunction function, IReadOnlyDictionary<string, Label> functionLabels,
+        IReadOnlyDictionary<string, int> globalOffsets, List<DataReference> dataReferences)
+    {
+        _asm = assembler;
+        _function = function;
+        _functionLabels = functionLabels;
+        _globalOffsets = globalOffsets;
+        _dataReferences = dataReferences;
+        foreach (var block in function.Blocks) _blockLabels[block] = _asm.CreateLabel();
+    }
+
+    public void Emit()
+    {
+        EmitPrologue();
+        for (var i = 0; i < _function.Blocks.Count; i++)
+        {
+            var block = _function.Blocks[i];
+            var label = _blockLabels[block];
+            _asm.Label(ref label);
+            foreach (var instruction in block.Instructions) EmitInstruction(instruction);
+            var next = i + 1 < _function.Blocks.Count ? _function.Blocks[i + 1] : null;
+            EmitTerminator(block.Terminator!, next);
+        }
+    }
+
+    // ---- frame --------------------------------------------------------------------------------
+
+    private static AssemblerMemoryOperand Slot(VReg register) => __qword_ptr[rbp - 8 * (register.Index + 1)];
+
+    private void EmitPrologue()
+    {
+        _asm.push(rbp);
+        _asm.mov(rbp, rsp);
+        // After push rbp the stack is 16-byte aligned; keep it so by rounding the slot area up.
+        var frameSize = (8 * _function.RegisterCount + SystemVAbi.StackAlignment - 1) / SystemVAbi.StackAlignment * SystemVAbi.StackAlignment;
+        if (frameSize > 0) _asm.sub(rsp, frameSize);
+        for (var i = 0; i < _function.ParameterCount; i++)
+        {
+            if (i < SystemVAbi.ArgumentRegisters.Length)
+            {
+                _asm.mov(Slot(_function.Parameter(i)), SystemVAbi.ArgumentRegisters[i]);
+            }
+            else
+            {
+                _asm.mov(rax, __qword_ptr[rbp + SystemVAbi.FirstStackArgumentOffset + 8 * (i - SystemVAbi.ArgumentRegisters.Length)]);
+                _asm.mov(Slot(_function.Parameter(i)), rax);
+            }
+        }
+    }
+
+    private void EmitEpilogue()
+    {
+        _asm.leave();
+        _asm.ret();
+    }
+
+    // ---- instructions -------------------------------------------------------------------------
+
+    private void EmitInstruction(Instruction instruction)
+    {
+        switch (instruction.Op)
+        {
+            case Opcode.Copy:
+                Load(rax, instruction.Arguments[0]);
+                break;
+            case Opcode.Negate:
+                Load(rax, instruction.Arguments[0]);
+                _asm.neg(rax);
+                break;
+            case Opcode.LogicalNot:
+                Load(rax, instruction.Arguments[0]);
+                _asm.test(rax, rax);
+                _asm.sete(al);
+                _asm.movzx(eax, al);
+                break;
+            case Opcode.LoadGlobal:
+                EmitGlobalAccess(instruction.Symbol!, store: false);
+                break;
+            case Opcode.StoreGlobal:
+                Load(rax, instruction.Arguments[0]);
+                EmitGlobalAccess(instruction.Symbol!, store: true);
+                return;
+            case Opcode.Call:
+                EmitCall(instruction);
+                break;
+            case Opcode.Divide:
+            case Opcode.Remainder:
+                EmitDivision(instruction);
+                break;
+            default:
+                EmitBinary(instruction);
+                break;
+        }
+        if (instruction.Destination is { } destination)
+            _asm.mov(Slot(destination), rax);
+    }
+
+    private void EmitBinary(Instruction instruction)
+    {
+        Load(rax, instruction.Arguments[0]);
+        Load(rcx, instruction.Arguments[1]);
+        switch (instruction.Op)
+        {
+            case Opcode.Add: _asm.add(rax, rcx); break;
+            case Opcode.Subtract: _asm.sub(rax, rcx); break;
+            case Opcode.Multiply: _asm.imul(rax, rcx); break;
+            case Opcode.And: _asm.and(rax, rcx); break;
+            case Opcode.Or: _asm.or(rax, rcx); break;
+            case Opcode.Xor: _asm.xor(rax, rcx); break;
+            // The hardware masks 64-bit shift counts to 6 bits: exactly the IR's "count modulo 64".
+            case Opcode.ShiftLeft: _asm.shl(rax, cl); break;
+            case Opcode.ShiftRight: _asm.sar(rax, cl); break;
+            case Opcode.Equal: Compare(_asm.sete); break;
+            case Opcode.NotEqual: Compare(_asm.setne); break;
+            case Opcode.Less: Compare(_asm.setl); break;
+            case Opcode.LessOrEqual: Compare(_asm.setle); break;
+            case Opcode.Greater: Compare(_asm.setg); break;
+            case Opcode.GreaterOrEqual: Compare(_asm.setge); break;
+            default: throw new InvalidOperationException($"x64 backend has no lowering for {instruction.Op}");
+        }
+    }
+
+    private void Compare(Action<AssemblerRegister8> setcc)
+    {
+        _asm.cmp(rax, rcx);
+        setcc(al);
+        _asm.movzx(eax, al);
+    }
+
+    /// <summary>
+    /// idiv traps on a zero divisor and on MIN / -1; the IR defines both (0, and negation with
+    /// wrap-around), so those divisors are handled before idiv is reached.
+    /// </summary>
+    private void EmitDivision(Instruction instruction)
+    {
+        var isRemainder = instruction.Op == Opcode.Remainder;
+        var divide = _asm.CreateLabel();
+        var zero = _asm.CreateLabel();
+        var done = _asm.CreateLabel();
+        Load(rax, instruction.Arguments[0]);
+        Load(rcx, instruction.Arguments[1]);
+        _asm.test(rcx, rcx);
+        _asm.je(zero);
+        _asm.cmp(rcx, -1);
+        _asm.jne(divide);
+        if (isRemainder) _asm.xor(eax, eax);
+        else _asm.neg(rax);
+        _asm.jmp(done);
+        _asm.Label(ref divide);
+        _asm.cqo();
+        _asm.idiv(rcx);
+        if (isRemainder) _asm.mov(rax, rdx);
+        _asm.jmp(done);
+        _asm.Label(ref zero);
+        _asm.xor(eax, eax);
+        _asm.Label(ref done);
+    }
+
+    private void EmitCall(Instruction instruction)
+    {
+        var arguments = instruction.Arguments;
+        var stackArguments = Math.Max(0, arguments.Length - SystemVAbi.ArgumentRegisters.Length);
+        // Keep rsp 16-byte aligned at the call: pad when an odd number of words is pushed.
+        var padding = stackArguments % 2 == 1 ? 8 : 0;
+        if (padding != 0) _asm.sub(rsp, padding);
+        for (var i = arguments.Length - 1; i >= SystemVAbi.ArgumentRegisters.Length; i--)
+        {
+            Load(rax, arguments[i]);
+            _asm.push(rax);
+        }
+        for (var i = 0; i < Math.Min(arguments.Length, SystemVAbi.ArgumentRegisters.Length); i++)
+            Load(SystemVAbi.ArgumentRegisters[i], arguments[i]);
+        _asm.call(_functionLabels[instruction.Symbol!]);
+        var cleanup = 8 * stackArguments + padding;
+        if (cleanup != 0) _asm.add(rsp, cleanup);
+    }
+
+    private void EmitGlobalAccess(string global, bool store)
+    {
+        // The displacement is a placeholder: the object writer patches it once data has an address.
+        var memory = new MemoryOperand(Register.RIP, Register.None, 1, 0, 8);
+        _dataReferences.Add(new DataReference(_asm.Instructions.Count, _globalOffsets[global]));
+        _asm.AddInstruction(store
+            ? MachineInstruction.Create(Code.Mov_rm64_r64, memory, Register.RAX)
+            : MachineInstruction.Create(Code.Mov_r64_rm64, Register.RAX, memory));
+    }
+
+    // ---- terminators --------------------------------------------------------------------------
+
+    private void EmitTerminator(Terminator terminator, BasicBlock? next)
+    {
+        switch (terminator)
+        {
+            case Jump jump:
+                if (jump.Target != next) _asm.jmp(_blockLabels[jump.Target]);
+                break;
+            case Branch branch when branch.Condition.IsConstant:
+                var target = branch.Condition.Constant != 0 ? branch.IfTrue : branch.IfFalse;
+                if (target != next) _asm.jmp(_blockLabels[target]);
+                break;
+            case Branch branch:
+                Load(rax, branch.Condition);
+                _asm.test(rax, rax);
+                if (branch.IfTrue == next)
+                {
+                    _asm.je(_blockLabels[branch.IfFalse]);
+                }
+                else
+                {
+                    _asm.jne(_blockLabels[branch.IfTrue]);
+                    if (branch.IfFalse != next) _asm.jmp(_blockLabels[branch.IfFalse]);
+                }
+                break;
+            case Return ret:
+                Load(rax, ret.Value);
+                EmitEpilogue();
+                break;
+            default:
+                throw new InvalidOperationException($"unknown terminator {terminator}");
+        }
+    }
+
+    // ---- operands -----------------------------------------------------------------------------
+
+    private void Load(AssemblerRegister64 register, Operand operand)
+    {
+        if (!operand.IsConstant)
+        {
+            _asm.mov(register, Slot(operand.Register));
+            return;
+        }
+        var value = operand.Constant;
+        if (value == 0)
+            _asm.AddInstruction(MachineInstruction.Create(Code.Xor_r32_rm32, Low32(register), Low32(register)));
+        else if (value is > 0 and <= uint.MaxValue)
+            _asm.AddInstruction(MachineInstruction.Create(Code.Mov_r32_imm32, Low32(register), (uint)value));
+        else if (value is >= int.MinValue and < 0)
+            _asm.AddInstruction(MachineInstruction.Create(Code.Mov_rm64_imm32, register.Value, (int)value));
+        else
+            _asm.mov(register, value);
+    }
+
+    // Iced numbers the 32-bit registers in the same order as the 64-bit ones.
+    private static Register Low32(AssemblerRegister64 register) => Register.EAX + (register.Value - Register.RAX);
+}

@@ -1,0 +1,32 @@
+using System.Text;
+
+namespace Maru.Compiler.Ir;
+
+/// <summary>Prints IR as text (QBE-like) for debugging dumps and tests that read the shape of lowered code.</summary>
+public static class IrPrinter
+{
+    public static string Print(IrModule module)
+    {
+        var sb = new StringBuilder();
+        foreach (var global in module.Globals)
+            sb.Append("global $").Append(global.Name).Append(" = ").Append(global.InitialValue).Append('\n');
+        foreach (var function in module.Functions)
+            Print(function, sb);
+        return sb.ToString();
+    }
+
+    public static void Print(IrFunction function, StringBuilder sb)
+    {
+        sb.Append("function $").Append(function.Name).Append('(');
+        sb.Append(string.Join(", ", Enumerable.Range(0, function.ParameterCount).Select(i => function.Parameter(i).ToString())));
+        sb.Append(") {\n");
+        foreach (var block in function.Blocks)
+        {
+            sb.Append(block.Name).Append(":\n");
+            foreach (var instruction in block.Instructions)
+                sb.Append("    ").Append(instruction).Append('\n');
+            sb.Append("    ").Append(block.Terminator?.ToString() ?? "<unterminated>").Append('\n');
+        }
+        sb.Append("}\n");
+    }
+}

@@ -1,0 +1,75 @@
+namespace Maru.Compiler.Ir;
+
+/// <summary>
+/// The operations of the IR. All values are 64-bit words. Arithmetic wraps; division and
+/// remainder are total (x / 0 = 0, x % 0 = 0, MIN / -1 = MIN) so no target ever traps;
+/// shifts take their count modulo 64; comparisons are signed and yield 0 or 1.
+/// </summary>
+public enum Opcode
+{
+    Copy,        // dest = a
+    Negate,      // dest = -a
+    LogicalNot,  // dest = a == 0 ? 1 : 0
+    Add, Subtract, Multiply, Divide, Remainder,
+    And, Or, Xor, ShiftLeft, ShiftRight,
+    Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual,
+    LoadGlobal,  // dest = global
+    StoreGlobal, // global = a
+    Call,        // dest = function(args...)
+}
+
+public static class OpcodeFacts
+{
+    public static bool IsBinary(this Opcode op) => op is >= Opcode.Add and <= Opcode.GreaterOrEqual;
+
+    public static bool IsComparison(this Opcode op) => op is >= Opcode.Equal and <= Opcode.GreaterOrEqual;
+
+    public static string Mnemonic(this Opcode op) => op switch
+    {
+        Opcode.Copy => "copy",
+        Opcode.Negate => "neg",
+        Opcode.LogicalNot => "not",
+        Opcode.Add => "add",
+        Opcode.Subtract => "sub",
+        Opcode.Multiply => "mul",
+        Opcode.Divide => "div",
+        Opcode.Remainder => "rem",
+        Opcode.And => "and",
+        Opcode.Or => "or",
+        Opcode.Xor => "xor",
+        Opcode.ShiftLeft => "shl",
+        Opcode.ShiftRight => "sar",
+        Opcode.Equal => "eq",
+        Opcode.NotEqual => "ne",
+        Opcode.Less => "lt",
+        Opcode.LessOrEqual => "le",
+        Opcode.Greater => "gt",
+        Opcode.GreaterOrEqual => "ge",
+        Opcode.LoadGlobal => "loadg",
+        Opcode.StoreGlobal => "storeg",
+        Opcode.Call => "call",
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    /// <summary>The value a binary operation computes, with the IR's total semantics (used by folding and tests).</summary>
+    public static long Evaluate(this Opcode op, long a, long b) => op switch
+    {
+        Opcode.Add => unchecked(a + b),
+        Opcode.Subtract => unchecked(a - b),
+        Opcode.Multiply => unchecked(a * b),
+        Opcode.Divide => b == 0 ? 0 : b == -1 ? unchecked(-a) : a / b,
+        Opcode.Remainder => b == 0 || b == -1 ? 0 : a % b,
+        Opcode.And => a & b,
+        Opcode.Or => a | b,
+        Opcode.Xor => a ^ b,
+        Opcode.ShiftLeft => a << (int)(b & 63),
+        Opcode.ShiftRight => a >> (int)(b & 63),
+        Opcode.Equal => a == b ? 1 : 0,
+        Opcode.NotEqual => a != b ? 1 : 0,
+        Opcode.Less => a < b ? 1 : 0,
+        Opcode.LessOrEqual => a <= b ? 1 : 0,
+        Opcode.Greater => a > b ? 1 : 0,
+        Opcode.GreaterOrEqual => a >= b ? 1 : 0,
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+}

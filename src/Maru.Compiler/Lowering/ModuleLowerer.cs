@@ -1,0 +1,36 @@
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Evaluation;
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Lowering;
+
+/// <summary>Lowers every definition of the unit: integers become globals, functions become IR functions.</summary>
+public static class ModuleLowerer
+{
+    public static IrModule Lower(CompilationUnit unit, DiagnosticBag diagnostics)
+    {
+        var module = new IrModule();
+        foreach (var definition in unit.Definitions)
+        {
+            switch (definition)
+            {
+                case IntegerDefinition integer:
+                    module.Globals.Add(new IrGlobal(integer.Name, integer.Value, integer.Location));
+                    break;
+                case FunctionDefinition function:
+                    try
+                    {
+                        var lowered = FunctionLowerer.Lower(function, unit);
+                        ControlFlow.RemoveUnreachableBlocks(lowered);
+                        module.Functions.Add(lowered);
+                    }
+                    catch (CompilationError error)
+                    {
+                        diagnostics.Add(error.Diagnostic);
+                    }
+                    break;
+            }
+        }
+        return module;
+    }
+}

@@ -1,0 +1,91 @@
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Tests.TestSupport;
+
+namespace Maru.Compiler.Tests.Lowering;
+
+/// <summary>Programs the compiler must refuse: each error's code, message and exact position.</summary>
+[TestClass]
+public sealed class DiagnosticTests
+{
+    private static Diagnostic Single(string source)
+    {
+        var errors = CompiledLibrary.Errors(source, "lisp/bad.l");
+        Assert.HasCount(1, errors, string.Join("\n", errors));
+        return errors[0];
+    }
+
+    private static void AssertError(string source, DiagnosticCode code, int line, int column, string message)
+    {
+        var error = Single(source);
+        Assert.AreEqual(code, error.Code, error.ToString());
+        Assert.AreEqual(new SourceLocation("lisp/bad.l", line, column), error.Location, error.ToString());
+        Assert.AreEqual(message, error.Message);
+        Assert.AreEqual($"lisp/bad.l({line},{column}): error MARU{(int)code:D4}: {message}", error.ToString());
+    }
+
+    [TestMethod]
+    public void UnknownVariable() =>
+        AssertError("(define-function f (x)\n  (+ x y))", DiagnosticCode.UnknownVariable, 2, 8, "unknown variable 'y'");
+
+    [TestMethod]
+    public void UnknownFunction() =>
+        AssertError("(define-function f (x) (g x))", DiagnosticCode.UnknownVariable, 1, 25, "unknown function 'g'");
+
+    [TestMethod]
+    public void WrongArityOfADirectCall() =>
+        AssertError("(define-function add (a b) (+ a b))\n(define-function f () (add 1))", DiagnosticCode.WrongArgumentCount, 2, 24,
+            "'add' takes 2 arguments but is called with 1 (defined at lisp/bad.l(1,1))");
+
+    [TestMethod]
+    public void WrongOperandCount() =>
+        AssertError("(define-function f () (+ 1 2 3))", DiagnosticCode.WrongOperandCount, 1, 23, "operator '+' takes 2 operands, but 3 were given");
+
+    [TestMethod]
+    public void DuplicateDefinition() =>
+        AssertError("(define x 1)\n(define x 2)", DiagnosticCode.DuplicateDefinition, 2, 1, "'x' is already defined at lisp/bad.l(1,1)");
+
+    [TestMethod]
+    public void DuplicateParameter() =>
+        AssertError("(define-function f (a a) a)", DiagnosticCode.DuplicateParameter, 1, 22, "parameter 'a' appears twice in 'f'");
+
+    [TestMethod]
+    public void AssigningAFunction() =>
+        AssertError("(define-function f () (set f 1))", DiagnosticCode.NotAssignable, 1, 28, "cannot assign to 'f': it is a function");
+
+    [TestMethod]
+    public void QuotedDataIsNotCompilable() =>
+        AssertError("(define-function f () '(1 2))", DiagnosticCode.NotCompilable, 1, 23, "quoted data exists only at compile time and cannot be compiled into a function");
+
+    [TestMethod]
+    public void RealNumbersAreNotCompilable() =>
+        AssertError("(define-function f () 1.5)", DiagnosticCode.NotCompilable, 1, 23, "floating-point numbers are not compilable: compiled Maru works on 64-bit integer words");
+
+    [TestMethod]
+    public void MalformedLet() =>
+        AssertError("(define-function f () (let ((1 2)) 3))", DiagnosticCode.MalformedForm, 1, 29, "malformed let binding (1 2): expected (name value...)");
+
+    [TestMethod]
+    public void TopLevelExpressionsNeedTheEvaluator()
+    {
+        var error = Single("(define-function f () 1)\n(f)");
+        Assert.AreEqual(DiagnosticCode.UnsupportedTopLevelForm, error.Code);
+        Assert.AreEqual(new SourceLocation("lisp/bad.l", 2, 1), error.Location);
+        StringAssert.StartsWith(error.Message, "top-level form (f) is not supported yet");
+    }
+
+    [TestMethod]
+    public void EveryBadDefinitionIsReportedNotJustTheFirst()
+    {
+        var errors = CompiledLibrary.Errors("(define-function f () y)\n(define-function g () z)", "lisp/bad.l");
+        CollectionAssert.AreEqual(new[] { "unknown variable 'y'", "unknown variable 'z'" }, errors.Select(e => e.Message).ToArray());
+    }
+
+    [TestMethod]
+    public void DeeplyNestedExpressionsCompile()
+    {
+        var depth = 990; // within the reader's limit, far beyond any real program
+        var source = "(define-function f (x) " + string.Concat(Enumerable.Repeat("(- ", depth)) + "x" + new string(')', depth) + ")";
+        using var library = CompiledLibrary.Compile(source);
+        Assert.AreEqual(depth % 2 == 0 ? 5 : -5, library.Call("f", 5));
+    }
+}

@@ -1,0 +1,100 @@
+using System.Runtime.InteropServices;
+using Maru.Compiler;
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Interop;
+using Maru.Compiler.Syntax;
+using Maru.Compiler.Targets;
+
+namespace Maru.Compiler.Tests.TestSupport;
+
+/// <summary>
+/// Maru source compiled in-process to a real shared library in a temp folder, loaded with
+/// NativeLibrary.Load, and called through unmanaged function pointers.
+/// </summary>
+internal sealed unsafe class CompiledLibrary : IDisposable
+{
+    private readonly string _directory;
+    private nint _handle;
+
+    private CompiledLibrary(string directory, string path, CompilationResult result)
+    {
+        _directory = directory;
+        Path = path;
+        Result = result;
+        _handle = NativeLibrary.Load(path);
+    }
+
+    public string Path { get; }
+    public nint Handle => _handle;
+    public CompilationResult Result { get; }
+
+    public static CompilationResult CompileOnly(string source, string fileName = "test.l") =>
+        MaruCompiler.Compile([new SourceFile(fileName, source)], Options);
+
+    public static CompiledLibrary Compile(string source) => Compile([new SourceFile("test.l", source)]);
+
+    public static CompiledLibrary Compile(IReadOnlyList<SourceFile> sources)
+    {
+        var result = MaruCompiler.Compile(sources, Options);
+        if (!result.Success)
+            Assert.Fail("compilation failed:\n" + string.Join("\n", result.Diagnostics));
+        var directory = Directory.CreateTempSubdirectory("maru-test-").FullName;
+        var path = System.IO.Path.Combine(directory, "libtest.so");
+        File.WriteAllBytes(path, result.Library!);
+        return new CompiledLibrary(directory, path, result);
+    }
+
+    public static CompilationOptions Options { get; } = new() { Target = TargetPlatform.LinuxX64, LibraryName = "test" };
+
+    public nint Export(string maruName) => NativeLibrary.GetExport(_handle, SymbolNames.ToSymbolName(maruName));
+
+    /// <summary>Calls a compiled function with 0 to 10 word arguments.</summary>
+    public long Call(string maruName, params long[] a)
+    {
+        var f = Export(maruName);
+        return a.Length switch
+        {
+            0 => ((delegate* unmanaged<long>)f)(),
+            1 => ((delegate* unmanaged<long, long>)f)(a[0]),
+            2 => ((delegate* unmanaged<long, long, long>)f)(a[0], a[1]),
+            3 => ((delegate* unmanaged<long, long, long, long>)f)(a[0], a[1], a[2]),
+            4 => ((delegate* unmanaged<long, long, long, long, long>)f)(a[0], a[1], a[2], a[3]),
+            5 => ((delegate* unmanaged<long, long, long, long, long, long>)f)(a[0], a[1], a[2], a[3], a[4]),
+            6 => ((delegate* unmanaged<long, long, long, long, long, long, long>)f)(a[0], a[1], a[2], a[3], a[4], a[5]),
+            7 => ((delegate* unmanaged<long, long, long, long, long, long, long, long>)f)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]),
+            8 => ((delegate* unmanaged<long, long, long, long, long, long, long, long, long>)f)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]),
+            9 => ((delegate* unmanaged<long, long, long, long, long, long, long, long, long, long>)f)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]),
+            10 => ((delegate* unmanaged<long, long, long, long, long, long, long, long, long, long, long>)f)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]),
+            _ => throw new ArgumentException("too many arguments for the test helper"),
+        };
+    }
+
+    /// <summary>Reads an exported integer global.</summary>
+    public long Global(string maruName) => Marshal.ReadInt64(Export(maruName));
+
+    public void Dispose()
+    {
+        if (_handle != 0)
+        {
+            NativeLibrary.Free(_handle);
+            _handle = 0;
+        }
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>Compiles a single expression as the body of a nullary function and runs it.</summary>
+    public static long Evaluate(string expression, string definitions = "")
+    {
+        using var library = Compile($"{definitions}\n(define-function test-main () {expression})");
+        return library.Call("test-main");
+    }
+
+    /// <summary>The errors of a compilation that must fail.</summary>
+    public static IReadOnlyList<Diagnostic> Errors(string source, string fileName = "test.l")
+    {
+        var result = CompileOnly(source, fileName);
+        Assert.IsFalse(result.Success, "expected the compilation to fail");
+        Assert.IsNull(result.Library);
+        return result.Diagnostics.Where(d => d.IsError).ToList();
+    }
+}
