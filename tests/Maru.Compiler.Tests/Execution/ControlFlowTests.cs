@@ -23,7 +23,7 @@ public sealed class ControlFlowTests
 
     [TestMethod]
     public void IfElseFormsRunInOrder() =>
-        Assert.AreEqual(111, CompiledLibrary.Evaluate("(let ((x 1)) (if 0 (set x 5) (set x (* x 10)) (set x (+ x 100))) x)"));
+        Assert.AreEqual(110, CompiledLibrary.Evaluate("(let ((x 1)) (if 0 (set x 5) (set x (* x 10)) (set x (+ x 100))) x)"));
 
     [TestMethod]
     [DataRow("(and)", 1L)]

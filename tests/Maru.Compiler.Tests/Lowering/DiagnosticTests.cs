@@ -46,7 +46,7 @@ public sealed class DiagnosticTests
 
     [TestMethod]
     public void DuplicateParameter() =>
-        AssertError("(define-function f (a a) a)", DiagnosticCode.DuplicateParameter, 1, 22, "parameter 'a' appears twice in 'f'");
+        AssertError("(define-function f (a a) a)", DiagnosticCode.DuplicateParameter, 1, 23, "parameter 'a' appears twice in 'f'");
 
     [TestMethod]
     public void AssigningAFunction() =>

@@ -25,6 +25,7 @@ public static class X64Backend
         {
             var entry = functionLabels[function.Name];
             assembler.Label(ref entry);
+            functionLabels[function.Name] = entry; // Label is a struct: keep the copy that knows its instruction
             new X64FunctionEmitter(assembler, function, functionLabels, globalOffsets, dataReferences).Emit();
         }
         if (module.Functions.Count == 0) return output;

@@ -29,8 +29,26 @@ internal sealed class X64FunctionEmitter
         _functionLabels = functionLabels;
         _globalOffsets = globalOffsets;
         _dataReferences = dataReferences;
-        foreach (var block in function.Blocks) _blockLabels[block] = _asm.CreateLabel();
+        // Iced allows one label per instruction, so a block that emits nothing (it only falls
+        // through to the next one) shares the next block's label instead of having its own.
+        for (var i = function.Blocks.Count - 1; i >= 0; i--)
+        {
+            var block = function.Blocks[i];
+            var next = i + 1 < function.Blocks.Count ? function.Blocks[i + 1] : null;
+            _blockLabels[block] = next is not null && EmitsNothing(block, next) ? _blockLabels[next] : _asm.CreateLabel();
+        }
     }
+
+    private static bool EmitsNothing(BasicBlock block, BasicBlock next) =>
+        block.Instructions.Count == 0 && FallsThroughTo(block.Terminator!) == next;
+
+    /// <summary>The block an unconditional transfer goes to (a jump, or a branch on a constant).</summary>
+    private static BasicBlock? FallsThroughTo(Terminator terminator) => terminator switch
+    {
+        Jump jump => jump.Target,
+        Branch { Condition.IsConstant: true } branch => branch.Condition.Constant != 0 ? branch.IfTrue : branch.IfFalse,
+        _ => null,
+    };
 
     public void Emit()
     {
@@ -38,10 +56,11 @@ internal sealed class X64FunctionEmitter
         for (var i = 0; i < _function.Blocks.Count; i++)
         {
             var block = _function.Blocks[i];
+            var next = i + 1 < _function.Blocks.Count ? _function.Blocks[i + 1] : null;
+            if (next is not null && EmitsNothing(block, next)) continue;
             var label = _blockLabels[block];
             _asm.Label(ref label);
             foreach (var instruction in block.Instructions) EmitInstruction(instruction);
-            var next = i + 1 < _function.Blocks.Count ? _function.Blocks[i + 1] : null;
             EmitTerminator(block.Terminator!, next);
         }
     }
@@ -214,11 +233,8 @@ internal sealed class X64FunctionEmitter
     {
         switch (terminator)
         {
-            case Jump jump:
-                if (jump.Target != next) _asm.jmp(_blockLabels[jump.Target]);
-                break;
-            case Branch branch when branch.Condition.IsConstant:
-                var target = branch.Condition.Constant != 0 ? branch.IfTrue : branch.IfFalse;
+            case Jump or Branch { Condition.IsConstant: true }:
+                var target = FallsThroughTo(terminator)!;
                 if (target != next) _asm.jmp(_blockLabels[target]);
                 break;
             case Branch branch:

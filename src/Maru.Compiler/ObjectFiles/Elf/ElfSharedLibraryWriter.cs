@@ -1,0 +1,140 @@
+using Maru.Compiler.Targets;
+
+namespace Maru.Compiler.ObjectFiles.Elf;
+
+/// <summary>
+/// Writes an <see cref="ObjectModule"/> as an ELF64 shared object (ET_DYN) that glibc's dlopen
+/// loads directly: no assembler, no linker. The steps are model -> layout -> bytes:
+/// validate the module, plan the sections (sizes only), lay them out (<see cref="ElfLayout"/>),
+/// then fill every section from the final addresses and serialise (<see cref="ElfFileWriter"/>).
+/// The output depends only on the module, the target and the soname: no clock, no randomness.
+/// </summary>
+public static class ElfSharedLibraryWriter
+{
+    /// <param name="module">Code, data, symbols and relocations from a backend.</param>
+    /// <param name="target">An ELF target; its architecture picks machine number, page size and relocation types.</param>
+    /// <param name="soname">DT_SONAME, the name the library is known by (for example "libfoo.so").</param>
+    /// <exception cref="InvalidOperationException">The module is malformed: a compiler bug.</exception>
+    public static byte[] Write(ObjectModule module, TargetPlatform target, string soname)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentException.ThrowIfNullOrEmpty(soname);
+        if (target.ObjectFormat != ObjectFormat.Elf)
+            throw new ArgumentException($"target '{target}' does not use ELF", nameof(target));
+
+        var machine = ElfMachine.For(target.Architecture);
+        ElfModuleValidator.Validate(module);
+
+        // Libraries this one depends on (DT_NEEDED), for when the module gains imports.
+        IReadOnlyList<string> neededLibraries = [];
+        var exports = module.Symbols.Where(s => s.IsExported).ToList();
+
+        var dynamicStrings = new ElfStringTable();
+        foreach (var library in neededLibraries)
+            dynamicStrings.Add(library);
+        dynamicStrings.Add(soname);
+        foreach (var symbol in exports)
+            dynamicStrings.Add(symbol.Name);
+
+        var dynamicSymbolCount = exports.Count + 1;
+        var dynamicRelocationCount = module.Relocations.Count(r => r.Kind == RelocationKind.Absolute64);
+
+        // Plan: every section with its final size. Empty optional sections are left out.
+        var hash = new ElfSection(".hash", ElfConstants.ShtHash, ElfConstants.ShfAlloc, 8, ElfConstants.HashWordSize, ElfSysVHash.Size(dynamicSymbolCount));
+        var dynsym = new ElfSection(".dynsym", ElfConstants.ShtDynsym, ElfConstants.ShfAlloc, 8, ElfConstants.SymbolSize, dynamicSymbolCount * ElfConstants.SymbolSize)
+        {
+            Info = 1, // index of the first non-local symbol: all exports are global
+        };
+        var dynstr = new ElfSection(".dynstr", ElfConstants.ShtStrtab, ElfConstants.ShfAlloc, 1, 0, dynamicStrings.Size);
+        var rela = dynamicRelocationCount == 0
+            ? null
+            : new ElfSection(".rela.dyn", ElfConstants.ShtRela, ElfConstants.ShfAlloc, 8, ElfConstants.RelaSize, dynamicRelocationCount * ElfConstants.RelaSize);
+        var rodata = ModuleSection(module, SectionKind.ReadOnlyData, ".rodata", ElfConstants.ShfAlloc);
+        var text = ModuleSection(module, SectionKind.Text, ".text", ElfConstants.ShfAlloc | ElfConstants.ShfExecInstr);
+        var data = ModuleSection(module, SectionKind.Data, ".data", ElfConstants.ShfAlloc | ElfConstants.ShfWrite);
+
+        var dynamicEntries = DynamicEntries(neededLibraries, soname, dynamicStrings, hash, dynstr, dynsym, rela);
+        var dynamic = new ElfSection(".dynamic", ElfConstants.ShtDynamic, ElfConstants.ShfAlloc | ElfConstants.ShfWrite, 8, ElfConstants.DynamicEntrySize, dynamicEntries.Count * ElfConstants.DynamicEntrySize);
+
+        hash.Link = dynsym;
+        dynsym.Link = dynstr;
+        dynamic.Link = dynstr;
+        if (rela is not null)
+            rela.Link = dynsym;
+
+        var sectionNames = new ElfStringTable();
+        ElfSection[] allocated = [hash, dynsym, dynstr, .. Present(rela, rodata, text, dynamic, data)];
+        foreach (var section in allocated)
+            section.NameOffset = sectionNames.Add(section.Name);
+        var shstrtabNameOffset = sectionNames.Add(".shstrtab");
+        var shstrtab = new ElfSection(".shstrtab", ElfConstants.ShtStrtab, 0, 1, 0, sectionNames.Size) { NameOffset = shstrtabNameOffset };
+
+        var layout = ElfLayout.Compute(
+            machine,
+            [
+                new ElfSegmentPlan(ElfConstants.PfR, [hash, dynsym, dynstr, .. Present(rela, rodata)]),
+                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfX, Present(text)),
+                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, [dynamic, .. Present(data)]),
+            ],
+            dynamic,
+            [shstrtab]);
+
+        // Fill: every address is final now.
+        ElfSection SectionFor(SectionKind kind) => kind switch
+        {
+            SectionKind.Text => text,
+            SectionKind.ReadOnlyData => rodata,
+            _ => data,
+        } ?? throw new InvalidOperationException($"the {kind} section is empty but referenced");
+
+        var dynamicRelocations = ElfRelocator.Apply(module, machine, SectionFor);
+        hash.Contents = ElfSysVHash.Build(["", .. exports.Select(s => s.Name)]);
+        dynsym.Contents = ElfTableEncoder.DynamicSymbols(exports, dynamicStrings, SectionFor);
+        dynstr.Contents = dynamicStrings.ToArray();
+        if (rela is not null)
+            rela.Contents = ElfTableEncoder.Relocations(dynamicRelocations);
+        dynamic.Contents = ElfTableEncoder.Dynamic(dynamicEntries);
+        shstrtab.Contents = sectionNames.ToArray();
+
+        return ElfFileWriter.Write(layout, machine, shstrtab);
+    }
+
+    /// <summary>A section holding a copy of the module's bytes (relocations patch the copy), or null when empty.</summary>
+    private static ElfSection? ModuleSection(ObjectModule module, SectionKind kind, string name, ulong flags)
+    {
+        var bytes = module.SectionBytes(kind);
+        if (bytes.Count == 0)
+            return null;
+        // 16-byte alignment: function entries and SIMD-friendly constants.
+        return new ElfSection(name, ElfConstants.ShtProgbits, flags, 16, 0, bytes.Count) { Contents = bytes.ToArray() };
+    }
+
+    private static ElfSection[] Present(params ElfSection?[] sections) => sections.OfType<ElfSection>().ToArray();
+
+    private static List<ElfDynamicEntry> DynamicEntries(
+        IReadOnlyList<string> neededLibraries, string soname, ElfStringTable dynamicStrings,
+        ElfSection hash, ElfSection dynstr, ElfSection dynsym, ElfSection? rela)
+    {
+        var entries = new List<ElfDynamicEntry>();
+        foreach (var library in neededLibraries)
+            entries.Add(new ElfDynamicEntry(ElfConstants.DtNeeded, dynamicStrings.OffsetOf(library)));
+        entries.Add(new ElfDynamicEntry(ElfConstants.DtSoname, dynamicStrings.OffsetOf(soname)));
+        entries.Add(ElfDynamicEntry.Address(ElfConstants.DtHash, hash));
+        entries.Add(ElfDynamicEntry.Address(ElfConstants.DtStrtab, dynstr));
+        entries.Add(ElfDynamicEntry.Address(ElfConstants.DtSymtab, dynsym));
+        entries.Add(new ElfDynamicEntry(ElfConstants.DtStrsz, (ulong)dynamicStrings.Size));
+        entries.Add(new ElfDynamicEntry(ElfConstants.DtSyment, ElfConstants.SymbolSize));
+        if (rela is not null)
+        {
+            entries.Add(ElfDynamicEntry.Address(ElfConstants.DtRela, rela));
+            entries.Add(new ElfDynamicEntry(ElfConstants.DtRelasz, (ulong)rela.Size));
+            entries.Add(new ElfDynamicEntry(ElfConstants.DtRelaent, ElfConstants.RelaSize));
+        }
+        // Bind everything at load time: no lazy binding, so no PLT machinery is needed.
+        entries.Add(new ElfDynamicEntry(ElfConstants.DtFlags, ElfConstants.DfBindNow));
+        entries.Add(new ElfDynamicEntry(ElfConstants.DtFlags1, ElfConstants.Df1Now));
+        entries.Add(new ElfDynamicEntry(ElfConstants.DtNull, 0));
+        return entries;
+    }
+}
