@@ -199,6 +199,37 @@ public sealed class SdkEndToEndTests
         CollectionAssert.AreEqual(new[] { "12586269025" }, Lines(run.StandardOutput), run.ToString());
     }
 
+    [TestMethod]
+    public void ADesignTimeBuildGeneratesTheShimsForTheIde()
+    {
+        Directory.Delete(Path.GetDirectoryName(ObjShims)!, recursive: true);
+        var build = Workspace.Dotnet(s_project, "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:SkipCompilerExecution=true",
+            "-p:ProvideCommandLineArgs=true", "-getItem:CscCommandLineArgs", "-nodeReuse:false", "-nologo");
+        AssertSucceeded(build);
+        Assert.IsTrue(File.Exists(ObjShims), build.ToString());
+        StringAssert.Contains(build.StandardOutput, "MaruExports.g.cs", "the shims are not part of the compiler's command line");
+    }
+
+    [TestMethod]
+    public void ChangingAnOptionRegeneratesTheShims()
+    {
+        try
+        {
+            var build = Workspace.Dotnet(s_project, "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:SkipCompilerExecution=true",
+                "-p:MaruExportsNamespace=My.Native", "-p:MaruExportsClassName=Lisp", "-p:MaruLibraryName=mathlib", "-nodeReuse:false", "-nologo");
+            AssertSucceeded(build);
+            var shims = File.ReadAllText(Path.Combine(Path.GetDirectoryName(ObjShims)!, "Lisp.g.cs"));
+            StringAssert.Contains(shims, "namespace My.Native\n{\n");
+            StringAssert.Contains(shims, "internal static unsafe partial class Lisp\n");
+            StringAssert.Contains(shims, "LibraryImport(\"mathlib\", EntryPoint = \"__maru_fib_2diter\")");
+            Assert.IsTrue(File.Exists(Path.Combine(Path.GetDirectoryName(ObjShims)!, "libmathlib.so")), build.ToString());
+        }
+        finally
+        {
+            AssertSucceeded(Workspace.Build(s_project));
+        }
+    }
+
     private static void AssertSucceeded(ToolResult result) => Assert.AreEqual(0, result.ExitCode, result.ToString());
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
