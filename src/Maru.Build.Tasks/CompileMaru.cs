@@ -96,8 +96,17 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
         }
 
         var library = result.Library!;
-        OutputFile.WriteAtomically(OutputLibrary, library);
-        OutputFile.WriteAtomically(OutputShims, shims);
+        try
+        {
+            OutputFile.WriteAtomically(OutputLibrary, library);
+            OutputFile.WriteAtomically(OutputShims, shims);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            LogDiagnostic(new Diagnostic(DiagnosticCode.OutputNotWritable, DiagnosticSeverity.Error, SourceLocation.None,
+                $"cannot write the Maru outputs: {FirstLine(exception.Message)}"));
+            return;
+        }
         Log.LogMessage(MessageImportance.Low, $"Maru: wrote {OutputLibrary} ({library.Length} bytes, {result.Exports.Count} exports) and {OutputShims}");
     }
 
