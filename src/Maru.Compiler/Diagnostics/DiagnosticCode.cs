@@ -37,6 +37,7 @@ public enum DiagnosticCode
     NotAssignable = 209,
     DuplicateParameter = 210,
     UnsupportedForm = 211,
+    CompileTimeOnly = 212,
 
     // C# interop.
     ExportNameCollision = 301,

@@ -6,12 +6,21 @@ namespace Maru.Compiler.Evaluation;
 /// <summary>A top-level binding the compile-time world hands to the compiler.</summary>
 public abstract record Definition(string Name, SourceLocation Location);
 
-/// <summary>A function: parameter symbols and the body forms, as written (after expansion, once macros exist).</summary>
-public sealed record FunctionDefinition(string Name, SourceLocation Location, IReadOnlyList<SymbolDatum> Parameters, IReadOnlyList<Datum> Body)
+/// <summary>
+/// A function: parameter symbols and the body forms, fully macro-expanded (the compiled body is
+/// the expanded form, as in maru-2.4). <paramref name="Documentation"/> is the docstring, if any.
+/// </summary>
+public sealed record FunctionDefinition(string Name, SourceLocation Location, IReadOnlyList<SymbolDatum> Parameters, IReadOnlyList<Datum> Body, string? Documentation = null)
     : Definition(Name, Location);
 
 /// <summary>A global word of writable data with an initial integer value.</summary>
 public sealed record IntegerDefinition(string Name, SourceLocation Location, long Value) : Definition(Name, Location);
+
+/// <summary>A global word of writable data pointing at a NUL-terminated UTF-8 copy of <paramref name="Value"/> in read-only data.</summary>
+public sealed record StringDefinition(string Name, SourceLocation Location, string Value) : Definition(Name, Location);
+
+/// <summary>A C function imported from the platform's C library: <c>(define printf (extern 'printf))</c>.</summary>
+public sealed record ExternDefinition(string Name, SourceLocation Location, string Symbol) : Definition(Name, Location);
 
 /// <summary>Everything to compile, in definition order; names are unique.</summary>
 public sealed class CompilationUnit
@@ -22,6 +31,12 @@ public sealed class CompilationUnit
     public IReadOnlyList<Definition> Definitions => _definitions;
 
     public Definition? Lookup(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Names that exist only in the compile-time world (prelude functions, forms, definitions made
+    /// outside compile-begin/compile-end): compiled code referring to one gets a helpful error.
+    /// </summary>
+    public HashSet<string> CompileTimeOnlyNames { get; } = new(StringComparer.Ordinal);
 
     public bool TryAdd(Definition definition)
     {

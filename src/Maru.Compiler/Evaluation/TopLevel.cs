@@ -47,7 +47,7 @@ public static class TopLevel
             }
         }
         throw new CompilationError(DiagnosticCode.UnsupportedTopLevelForm, form.Location,
-            $"top-level form {Outline(form)} is not supported yet: this version compiles define-function and define of integers and lambdas (compile-time evaluation and macros are not available yet)");
+            $"top-level form {DatumPrinter.Outline(form)} is not supported yet: this version compiles define-function and define of integers and lambdas (compile-time evaluation and macros are not available yet)");
     }
 
     // (define-function name (params...) body...)
@@ -69,6 +69,12 @@ public static class TopLevel
                 return new IntegerDefinition(name.Name, form.Location, integer.Value);
             case NilDatum:
                 return new IntegerDefinition(name.Name, form.Location, 0);
+            case StringDatum text:
+                return new StringDefinition(name.Name, form.Location, text.Value);
+            case PairDatum call when call.Head.IsSymbol("extern")
+                                     && call.AsList() is [_, PairDatum quoted]
+                                     && quoted.AsList() is [SymbolDatum quote, SymbolDatum symbol] && quote.Name == "quote":
+                return new ExternDefinition(name.Name, form.Location, symbol.Name);
             case PairDatum lambda when lambda.Head.IsSymbol("lambda"):
                 var parts = lambda.AsList();
                 if (parts is null || parts.Count < 2)
@@ -76,7 +82,7 @@ public static class TopLevel
                 return new FunctionDefinition(name.Name, form.Location, Parameters(parts[1], name.Name), parts.Skip(2).ToList());
             default:
                 throw new CompilationError(DiagnosticCode.NotCompilable, items[2].Location,
-                    $"the value of '{name.Name}' must be an integer literal or a lambda in this version, not {Outline(items[2])}");
+                    $"the value of '{name.Name}' must be an integer literal or a lambda in this version, not {DatumPrinter.Outline(items[2])}");
         }
     }
 
@@ -90,7 +96,7 @@ public static class TopLevel
         foreach (var item in items)
         {
             if (item is not SymbolDatum symbol)
-                throw new CompilationError(DiagnosticCode.MalformedForm, item.Location, $"parameter of '{function}' must be a symbol, not {Outline(item)}");
+                throw new CompilationError(DiagnosticCode.MalformedForm, item.Location, $"parameter of '{function}' must be a symbol, not {DatumPrinter.Outline(item)}");
             if (!seen.Add(symbol.Name))
                 throw new CompilationError(DiagnosticCode.DuplicateParameter, item.Location, $"parameter '{symbol.Name}' appears twice in '{function}'");
             parameters.Add(symbol);
@@ -100,11 +106,4 @@ public static class TopLevel
 
     private static CompilationError Malformed(Datum form, string what, string shape) =>
         new(DiagnosticCode.MalformedForm, form.Location, $"malformed {what}: expected {shape}");
-
-    /// <summary>A short rendering of a form for messages.</summary>
-    internal static string Outline(Datum datum)
-    {
-        var text = DatumPrinter.Print(datum);
-        return text.Length <= 40 ? text : text[..37] + "...";
-    }
 }

@@ -12,6 +12,13 @@ public static class DatumPrinter
         return sb.ToString();
     }
 
+    /// <summary>A short rendering of a form for messages.</summary>
+    public static string Outline(Datum datum)
+    {
+        var text = Print(datum);
+        return text.Length <= 40 ? text : text[..37] + "...";
+    }
+
     private const int MaxDepth = 64; // messages only need the outline of deep data
 
     private static void Append(StringBuilder sb, Datum datum, int depth)
