@@ -4,7 +4,7 @@ namespace Maru.Sdk.Tests.TestSupport;
 /// A temp folder set up like a user's machine that has just received the freshly packed Maru.Sdk:
 /// a local feed with the package, a nuget.config (<c>&lt;clear/&gt;</c>, that feed, nuget.org, a
 /// private package cache so no stale Maru.Sdk 0.1.0 is ever used), and a global.json that pins
-/// the SDK version. Its path contains a space and a non-ASCII character on purpose.
+/// the SDK version. Its path contains a space, a non-ASCII character and '@' on purpose.
 /// </summary>
 internal sealed class SdkWorkspace : IDisposable
 {
@@ -19,7 +19,7 @@ internal sealed class SdkWorkspace : IDisposable
     /// <summary>Packs the SDK into a new workspace's feed and writes the NuGet and SDK configuration.</summary>
     public static SdkWorkspace Create()
     {
-        var root = Path.Combine(Path.GetTempPath(), $"maru e2e ü {Guid.NewGuid():N}"[..24]);
+        var root = Path.Combine(Path.GetTempPath(), $"maru e2e ü @{Guid.NewGuid():N}"[..25]);
         Directory.CreateDirectory(root);
         var workspace = new SdkWorkspace(root);
 
