@@ -19,7 +19,7 @@ public sealed class MarucTests
     }
 
     private ToolResult Maruc(params string[] arguments) =>
-        ExternalTool.Run("dotnet", [Repository.MarucDll, .. arguments], _directory, TimeSpan.FromMinutes(1));
+        ExternalTool.Run(ExternalTool.DotnetPath, [Repository.MarucDll, .. arguments], _directory, TimeSpan.FromMinutes(1));
 
     private string Write(string name, string text)
     {

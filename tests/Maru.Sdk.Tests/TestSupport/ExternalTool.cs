@@ -70,7 +70,17 @@ internal static class ExternalTool
             return new ToolResult(commandLine, process.ExitCode, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>The dotnet CLI running these tests (DOTNET_HOST_PATH), else the one on PATH.</summary>
+    public static string DotnetPath
+    {
+        get
+        {
+            var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+            return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";
+        }
+    }
+
     /// <summary>Runs the dotnet CLI.</summary>
     public static ToolResult Dotnet(string workingDirectory, params string[] arguments) =>
-        Run("dotnet", arguments, workingDirectory);
+        Run(DotnetPath, arguments, workingDirectory);
 }
