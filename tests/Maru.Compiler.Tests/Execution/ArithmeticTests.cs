@@ -3,13 +3,15 @@ using Maru.Compiler.Tests.TestSupport;
 namespace Maru.Compiler.Tests.Execution;
 
 /// <summary>Operators compiled natively and executed; expectations are the language's defined 64-bit semantics.</summary>
-[TestClass]
-public class ArithmeticTests
+public abstract class ArithmeticTests : ExecutionTests
 {
-    protected virtual OptimisationLevel Level => OptimisationLevel.O1;
+    private CompiledLibrary _library = null!;
 
-    private CompiledLibrary CompileOperators() =>
-        CompiledLibrary.Compile("""
+    // Compiled per test (a few milliseconds) so each level's class has its own library.
+    [TestInitialize]
+    public void CompileOperators()
+    {
+        _library = Compile("""
             (define-function add (a b) (+ a b))
             (define-function sub (a b) (- a b))
             (define-function mul (a b) (* a b))
@@ -28,16 +30,19 @@ public class ArithmeticTests
             (define-function gt (a b) (> a b))
             (define-function neg (a) (- a))
             (define-function lnot (a) (not a))
-            """, Level);
+            """);
+    }
+
+    [TestCleanup]
+    public void Unload() => _library.Dispose();
 
     private static readonly long[] Samples = [0, 1, -1, 2, -2, 3, 7, -7, 63, 64, 65, 1000, -1000, int.MaxValue, int.MinValue, uint.MaxValue, long.MaxValue, long.MinValue, long.MinValue + 1];
 
     private void ForAllPairs(string function, Func<long, long, long> expected)
     {
-        using var library = CompileOperators();
         foreach (var a in Samples)
             foreach (var b in Samples)
-                Assert.AreEqual(expected(a, b), library.Call(function, a, b), $"({function} {a} {b})");
+                Assert.AreEqual(expected(a, b), _library.Call(function, a, b), $"({function} {a} {b})");
     }
 
     [TestMethod] public void AdditionWrapsAround() => ForAllPairs("add", (a, b) => unchecked(a + b));
@@ -50,32 +55,29 @@ public class ArithmeticTests
     [TestMethod]
     public void DivisionTruncatesTowardZeroAndIsTotal()
     {
-        using var library = CompileOperators();
         ForAllPairs("div", (a, b) => b == 0 ? 0 : b == -1 ? unchecked(-a) : a / b);
-        Assert.AreEqual(-3, library.Call("div", -7, 2));
-        Assert.AreEqual(0, library.Call("div", 42, 0), "division by zero is defined as 0");
-        Assert.AreEqual(long.MinValue, library.Call("div", long.MinValue, -1), "MIN / -1 wraps to MIN instead of trapping");
+        Assert.AreEqual(-3, _library.Call("div", -7, 2));
+        Assert.AreEqual(0, _library.Call("div", 42, 0), "division by zero is defined as 0");
+        Assert.AreEqual(long.MinValue, _library.Call("div", long.MinValue, -1), "MIN / -1 wraps to MIN instead of trapping");
     }
 
     [TestMethod]
     public void RemainderTakesTheSignOfTheDividendAndIsTotal()
     {
-        using var library = CompileOperators();
         ForAllPairs("rem", (a, b) => b == 0 || b == -1 ? 0 : a % b);
-        Assert.AreEqual(-1, library.Call("rem", -7, 2));
-        Assert.AreEqual(0, library.Call("rem", 42, 0));
-        Assert.AreEqual(0, library.Call("rem", long.MinValue, -1));
+        Assert.AreEqual(-1, _library.Call("rem", -7, 2));
+        Assert.AreEqual(0, _library.Call("rem", 42, 0));
+        Assert.AreEqual(0, _library.Call("rem", long.MinValue, -1));
     }
 
     [TestMethod]
     public void ShiftsTakeTheirCountModulo64AndRightShiftIsArithmetic()
     {
-        using var library = CompileOperators();
         ForAllPairs("shl", (a, b) => a << (int)(b & 63));
         ForAllPairs("shr", (a, b) => a >> (int)(b & 63));
-        Assert.AreEqual(-4, library.Call("shr", -16, 2));
-        Assert.AreEqual(-1, library.Call("shr", -1, 63));
-        Assert.AreEqual(2, library.Call("shl", 1, 65));
+        Assert.AreEqual(-4, _library.Call("shr", -16, 2));
+        Assert.AreEqual(-1, _library.Call("shr", -1, 63));
+        Assert.AreEqual(2, _library.Call("shl", 1, 65));
     }
 
     [TestMethod]
@@ -92,11 +94,10 @@ public class ArithmeticTests
     [TestMethod]
     public void UnaryMinusAndNot()
     {
-        using var library = CompileOperators();
         foreach (var a in Samples)
         {
-            Assert.AreEqual(unchecked(-a), library.Call("neg", a));
-            Assert.AreEqual(a == 0 ? 1 : 0, library.Call("lnot", a));
+            Assert.AreEqual(unchecked(-a), _library.Call("neg", a));
+            Assert.AreEqual(a == 0 ? 1 : 0, _library.Call("lnot", a));
         }
     }
 
@@ -115,12 +116,17 @@ public class ArithmeticTests
     [DataRow("(+ 1 (* 2 3))", 7L)]
     [DataRow("(- (- 5 8))", 3L)]
     public void LiteralsAndConstantExpressions(string expression, long expected) =>
-        Assert.AreEqual(expected, CompiledLibrary.Evaluate(expression, level: Level));
+        Assert.AreEqual(expected, Evaluate(expression));
 }
 
-/// <summary>The same operators through the straight -O0 code generator.</summary>
 [TestClass]
 public sealed class ArithmeticTestsAtO0 : ArithmeticTests
 {
     protected override OptimisationLevel Level => OptimisationLevel.O0;
+}
+
+[TestClass]
+public sealed class ArithmeticTestsAtO1 : ArithmeticTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O1;
 }

@@ -9,11 +9,8 @@ namespace Maru.Compiler.Tests.Execution;
 /// unsigned 32 bits, or need 64), as a value and as a branch condition, against the IR's
 /// executable definition (<see cref="OpcodeFacts.Evaluate"/>).
 /// </summary>
-[TestClass]
-public class InstructionSelectionTests
+public abstract class InstructionSelectionTests : ExecutionTests
 {
-    protected virtual OptimisationLevel Level => OptimisationLevel.O1;
-
     private static readonly (string Name, Opcode Op)[] Operators =
     [
         ("+", Opcode.Add), ("-", Opcode.Subtract), ("*", Opcode.Multiply), ("/", Opcode.Divide), ("%", Opcode.Remainder),
@@ -42,7 +39,7 @@ public class InstructionSelectionTests
                 source.Append($"(define-function k{o}x{c}br (a) (if ({Operators[o].Name} a {constant}) 11 22))\n");
                 source.Append($"(define-function k{o}x{c}bl (a) (if ({Operators[o].Name} {constant} a) 11 22))\n");
             }
-        using var library = CompiledLibrary.Compile(source.ToString(), Level);
+        using var library = Compile(source.ToString());
         for (var o = 0; o < Operators.Length; o++)
             for (var c = 0; c < Constants.Length; c++)
                 foreach (var a in Samples)
@@ -70,7 +67,7 @@ public class InstructionSelectionTests
             source.Append($"(define-function y{o} (a b) (set b ({name} a b)) b)\n");
             source.Append($"(define-function s{o} (a) ({name} a a))\n");
         }
-        using var library = CompiledLibrary.Compile(source.ToString(), Level);
+        using var library = Compile(source.ToString());
         for (var o = 0; o < Operators.Length; o++)
         {
             var (name, op) = Operators[o];
@@ -92,7 +89,7 @@ public class InstructionSelectionTests
     [TestMethod]
     public void AddressingModesWithConstantAndVariableIndexes()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function w3 (p) (oop-at p 3))
             (define-function wneg (p) (oop-at p -1))
             (define-function wi (p i) (oop-at p i))
@@ -104,7 +101,7 @@ public class InstructionSelectionTests
             (define-function set-b-const (p i) (set-string-at p i 300))
             (define-function set-b (p i v) (set-string-at p i v))
             (define-function copy-words (from to n) (let ((i 0)) (while (< i n) (set-oop-at to i (oop-at from i)) (set i (+ i 1)))) n)
-            """, Level);
+            """);
         var words = new long[] { 10, 11, 12, 13, 14, 15 };
         var copy = new long[6];
         var bytes = new byte[] { 1, 2, 3, 4, 5, 250, 7, 8 };
@@ -136,9 +133,14 @@ public class InstructionSelectionTests
     }
 }
 
-/// <summary>The same programs through the straight -O0 code generator.</summary>
 [TestClass]
 public sealed class InstructionSelectionTestsAtO0 : InstructionSelectionTests
 {
     protected override OptimisationLevel Level => OptimisationLevel.O0;
+}
+
+[TestClass]
+public sealed class InstructionSelectionTestsAtO1 : InstructionSelectionTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O1;
 }

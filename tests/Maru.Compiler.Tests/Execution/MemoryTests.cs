@@ -4,19 +4,16 @@ using Maru.Compiler.Tests.TestSupport;
 namespace Maru.Compiler.Tests.Execution;
 
 /// <summary>oop-at, string-at, their setters, address-of and string constants, run natively on real memory.</summary>
-[TestClass]
-public unsafe class MemoryTests
+public abstract unsafe class MemoryTests : ExecutionTests
 {
-    protected virtual OptimisationLevel Level => OptimisationLevel.O1;
-
     [TestMethod]
     public void OopAtReadsAndWritesEightByteWords()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function sum-words (p n) (let ((s 0) (i 0)) (while (< i n) (set s (+ s (oop-at p i))) (set i (+ i 1))) s))
             (define-function fill-squares (p n) (let ((i 0)) (while (< i n) (set-oop-at p i (* i i)) (set i (+ i 1))) n))
             (define-function poke (p i v) (set (oop-at p i) v))
-            """, Level);
+            """);
         var words = new long[] { 5, -7, long.MaxValue, 1, 0, 0, 0, 0 };
         fixed (long* p = words)
         {
@@ -31,10 +28,10 @@ public unsafe class MemoryTests
     [TestMethod]
     public void StringAtReadsUnsignedBytesAndSetStringAtStoresTheLowByte()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function byte (p i) (string-at p i))
             (define-function put (p i v) (set-string-at p i v))
-            """, Level);
+            """);
         var bytes = new byte[] { 0xFF, 0x80, 0x01, 0x00 };
         fixed (byte* p = bytes)
         {
@@ -49,12 +46,12 @@ public unsafe class MemoryTests
     [TestMethod]
     public void StringLiteralsAreReadOnlyNulTerminatedUtf8()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function greeting () "héllo, Maru\n")
             (define-function length (s) (let ((n 0)) (while (string-at s n) (set n (+ n 1))) n))
             (define-function greeting-length () (length "héllo, Maru\n"))
             (define-function same () (= "abc" "abc"))
-            """, Level);
+            """);
         Assert.AreEqual("héllo, Maru\n", Marshal.PtrToStringUTF8((nint)library.Call("greeting")));
         Assert.AreEqual(13, library.Call("greeting-length"), "é is two UTF-8 bytes");
         Assert.AreEqual(1, library.Call("same"), "equal literals share one constant");
@@ -63,11 +60,11 @@ public unsafe class MemoryTests
     [TestMethod]
     public void StringGlobalsPointAtTheirText()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define name "Maru")
             (define-function name-char (i) (string-at name i))
             (define-function rename () (set name "Lisp") 0)
-            """, Level);
+            """);
         Assert.AreEqual('a', (char)library.Call("name-char", 1));
         Assert.AreEqual("Maru", Marshal.PtrToStringUTF8((nint)library.Global("name")));
         library.Call("rename");
@@ -77,13 +74,13 @@ public unsafe class MemoryTests
     [TestMethod]
     public void AddressOfLocalsParametersAndGlobals()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define counter 3)
             (define-function through-local () (let ((x 5)) (set-oop-at (address-of x) 0 9) x))
             (define-function through-parameter (x) (let ((p (address-of x))) (set-oop-at p 0 (+ (oop-at p 0) 1)) (set x (* x 2)) (oop-at p 0)))
             (define-function through-global () (set-oop-at (address-of counter) 0 (+ 1 (oop-at (address-of counter) 0))) counter)
             (define-function in-loop (n) (let ((i 0) (s 0)) (while (< i n) (let ((x i)) (set s (+ s (oop-at (address-of x) 0)))) (set i (+ i 1))) s))
-            """, Level);
+            """);
         Assert.AreEqual(9, library.Call("through-local"));
         Assert.AreEqual(22, library.Call("through-parameter", 10));
         Assert.AreEqual(4, library.Call("through-global"));
@@ -94,7 +91,7 @@ public unsafe class MemoryTests
     [TestMethod]
     public void FunctionsAreValuesAndCallsGoThroughAnyExpression()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define handler 0)
             (define-function inc (x) (+ x 1))
             (define-function dec (x) (- x 1))
@@ -105,7 +102,7 @@ public unsafe class MemoryTests
             (define-function install () (set handler dec) 0)
             (define-function run-handler (x) (handler x))
             (define-function address-of-inc () inc)
-            """, Level);
+            """);
         Assert.AreEqual(43, library.Call("twice-inc", 41));
         Assert.AreEqual(6, library.Call("computed", 1, 5));
         Assert.AreEqual(4, library.Call("computed", 0, 5));
@@ -120,15 +117,20 @@ public unsafe class MemoryTests
     [TestMethod]
     public void MaruCallsBackIntoCSharpThroughAFunctionPointer()
     {
-        using var library = CompiledLibrary.Compile("(define-function map-sum (f n) (let ((s 0) (i 1)) (while (<= i n) (set s (+ s (f i))) (set i (+ i 1))) s))", Level);
+        using var library = Compile("(define-function map-sum (f n) (let ((s 0) (i 1)) (while (<= i n) (set s (+ s (f i))) (set i (+ i 1))) s))");
         delegate* unmanaged<long, long> callback = &TimesTen;
         Assert.AreEqual(550, library.Call("map-sum", (long)callback, 10));
     }
 }
 
-/// <summary>The same programs through the straight -O0 code generator.</summary>
 [TestClass]
 public sealed class MemoryTestsAtO0 : MemoryTests
 {
     protected override OptimisationLevel Level => OptimisationLevel.O0;
+}
+
+[TestClass]
+public sealed class MemoryTestsAtO1 : MemoryTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O1;
 }

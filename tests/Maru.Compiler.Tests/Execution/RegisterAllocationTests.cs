@@ -9,11 +9,8 @@ namespace Maru.Compiler.Tests.Execution;
 /// across calls, many arguments, nested calls as arguments, argument permutations (parallel-move
 /// cycles), division and shifts under pressure in loops, deep recursion and callbacks into C#.
 /// </summary>
-[TestClass]
-public unsafe class RegisterAllocationTests
+public abstract unsafe class RegisterAllocationTests : ExecutionTests
 {
-    protected virtual OptimisationLevel Level => OptimisationLevel.O1;
-
     /// <summary>(let ((v0 (+ n 0)) ... (vK (+ n K))) ...) and Σ (i+1)·vi, with a call in the middle when asked.</summary>
     private static string ManyLiveValues(string name, int count, string? middle)
     {
@@ -36,12 +33,12 @@ public unsafe class RegisterAllocationTests
     [TestMethod]
     public void MoreLiveValuesThanRegistersAcrossCalls()
     {
-        using var library = CompiledLibrary.Compile(
+        using var library = Compile(
             "(define counter 0)\n(define-function bump () (set counter (+ counter 1)))\n"
             + ManyLiveValues("leaf20", 20, null)
             + ManyLiveValues("across20", 20, "(bump)")
             + ManyLiveValues("across30", 30, "(bump) (leaf20 3) (bump)")
-            + ManyLiveValues("across6", 6, "(bump)"), Level);
+            + ManyLiveValues("across6", 6, "(bump)"));
         foreach (var n in new long[] { 0, 1, -3, 1000 })
         {
             Assert.AreEqual(ManyLiveValuesExpected(n, 20), library.Call("leaf20", n));
@@ -55,12 +52,12 @@ public unsafe class RegisterAllocationTests
     [TestMethod]
     public void TenArgumentsPermutedAndForwarded()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function weigh (a b c d e f g h i j) (+ a (+ (* 2 b) (+ (* 3 c) (+ (* 4 d) (+ (* 5 e) (+ (* 6 f) (+ (* 7 g) (+ (* 8 h) (+ (* 9 i) (* 10 j)))))))))))
             (define-function reversed (a b c d e f g h i j) (weigh j i h g f e d c b a))
             (define-function rotated (a b c d e f g h i j) (weigh b c d e f g h i j a))
             (define-function twice (a b c d e f g h i j) (+ (weigh a b c d e f g h i j) (reversed a b c d e f g h i j)))
-            """, Level);
+            """);
         long Weigh(params long[] x)
         {
             long s = 0;
@@ -77,7 +74,7 @@ public unsafe class RegisterAllocationTests
     [TestMethod]
     public void ArgumentPermutationsNeedParallelMoves()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function f (a b) (- (* 10 a) b))
             (define-function g (a b) (f b a))
             (define-function f3 (a b c) (+ (* 100 a) (+ (* 10 b) c)))
@@ -89,7 +86,7 @@ public unsafe class RegisterAllocationTests
             (define-function six-cycle (a b c d e f) (f6 f a b c d e))
             (define-function with-constants (a b c d e f) (f6 0 a 7 b c (+ d (+ e f))))
             (define-function apply-swapped (a fn b) (fn b a))
-            """, Level);
+            """);
         Assert.AreEqual(10 * 2 - 1, library.Call("g", 1, 2));
         Assert.AreEqual(231, library.Call("rot3", 1, 2, 3));
         Assert.AreEqual(213, library.Call("swap-first", 1, 2, 3));
@@ -103,13 +100,13 @@ public unsafe class RegisterAllocationTests
     [TestMethod]
     public void NestedCallsAsArguments()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function g (a b) (- (* 3 a) b))
             (define-function h (a b) (+ (* 5 a) b))
             (define-function f (a b) (- (* 7 a) b))
             (define-function nested () (f (g 1 2) (h 3 (g 4 5))))
             (define-function nested-args (x y) (f (g x y) (h y (g x (h y x)))))
-            """, Level);
+            """);
         long G(long a, long b) => 3 * a - b;
         long H(long a, long b) => 5 * a + b;
         long F(long a, long b) => 7 * a - b;
@@ -120,7 +117,7 @@ public unsafe class RegisterAllocationTests
     [TestMethod]
     public void DivisionAndShiftsInLoopsUnderPressure()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function mix (n k)
               (let ((i 0) (a 1) (b 2) (c 3) (d 4) (e 5) (f 6) (g 7) (h 8) (s 0))
                 (while (< i n)
@@ -135,7 +132,7 @@ public unsafe class RegisterAllocationTests
                   (set s (+ s (+ a (+ b (+ c (+ d (+ e (+ f (+ g h)))))))))
                   (set i (+ i 1)))
                 s))
-            """, Level);
+            """);
         static long Div(long x, long y) => y == 0 ? 0 : y == -1 ? unchecked(-x) : x / y;
         static long Rem(long x, long y) => y == 0 || y == -1 ? 0 : x % y;
         static long Mix(long n, long k)
@@ -166,13 +163,13 @@ public unsafe class RegisterAllocationTests
     [TestMethod]
     public void DeepRecursionWithValuesLiveAcrossTheCall()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function walk (n a b c)
               (if (= n 0)
                   (+ a (+ b c))
                   (let ((x (+ a 1)) (y (* b 3)) (z (- c n)))
                     (+ (walk (- n 1) y z x) (+ x (+ y z))))))
-            """, Level);
+            """);
         static long Walk(long n, long a, long b, long c)
         {
             if (n == 0) return unchecked(a + b + c);
@@ -200,7 +197,7 @@ public unsafe class RegisterAllocationTests
     [TestMethod]
     public void CallbacksIntoCSharpWithStackArgumentsAndLiveValues()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function drive (cb sq n)
               (let ((i 0) (s 0) (t 1))
                 (while (< i n)
@@ -208,7 +205,7 @@ public unsafe class RegisterAllocationTests
                   (set s (+ s (cb i (+ i 1) (+ i 2) t (sq t) 6 7 (+ s 1))))
                   (set i (+ i 1)))
                 (+ s t)))
-            """, Level);
+            """);
         delegate* unmanaged<long, long, long, long, long, long, long, long, long> combine = &Combine;
         delegate* unmanaged<long, long> square = &Square;
         static long Drive(long n)
@@ -231,13 +228,13 @@ public unsafe class RegisterAllocationTests
     [TestMethod]
     public void VariadicImportsGetAlZeroAndValuesSurviveThem()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define snprintf (extern 'snprintf))
             (define labs (extern 'labs))
             (define-function show (buf a b)
               (let ((x (* a 2)) (y (+ b 1)) (n (snprintf buf 64 "%ld/%ld/%ld" a b (labs (- 0 a)))))
                 (+ n (* 1000 (+ x y)))))
-            """, Level);
+            """);
         var buffer = new byte[64];
         fixed (byte* p = buffer)
         {
@@ -249,9 +246,14 @@ public unsafe class RegisterAllocationTests
     }
 }
 
-/// <summary>The same programs through the straight -O0 code generator.</summary>
 [TestClass]
 public sealed class RegisterAllocationTestsAtO0 : RegisterAllocationTests
 {
     protected override OptimisationLevel Level => OptimisationLevel.O0;
+}
+
+[TestClass]
+public sealed class RegisterAllocationTestsAtO1 : RegisterAllocationTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O1;
 }

@@ -29,14 +29,14 @@ internal sealed unsafe class CompiledLibrary : IDisposable
     public CompilationResult Result { get; }
 
     public static CompilationResult CompileOnly(string source, string fileName = "test.l", OptimisationLevel level = OptimisationLevel.O1) =>
-        MaruCompiler.Compile([new SourceFile(fileName, source)], OptionsFor(level));
+        MaruCompiler.Compile([new SourceFile(fileName, source)], OptionsAt(level));
 
     public static CompiledLibrary Compile(string source, OptimisationLevel level = OptimisationLevel.O1) =>
         Compile([new SourceFile("test.l", source)], level);
 
     public static CompiledLibrary Compile(IReadOnlyList<SourceFile> sources, OptimisationLevel level = OptimisationLevel.O1)
     {
-        var result = MaruCompiler.Compile(sources, OptionsFor(level));
+        var result = MaruCompiler.Compile(sources, OptionsAt(level));
         if (!result.Success)
             Assert.Fail("compilation failed:\n" + string.Join("\n", result.Diagnostics));
         var directory = Directory.CreateTempSubdirectory("maru-test-").FullName;
@@ -47,7 +47,7 @@ internal sealed unsafe class CompiledLibrary : IDisposable
 
     public static CompilationOptions Options { get; } = new() { Target = TargetPlatform.LinuxX64, LibraryName = "test" };
 
-    public static CompilationOptions OptionsFor(OptimisationLevel level, bool listing = false) =>
+    public static CompilationOptions OptionsAt(OptimisationLevel level, bool listing = false) =>
         new() { Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, ProduceListing = listing };
 
     public nint Export(string maruName) => NativeLibrary.GetExport(_handle, SymbolNames.ToSymbolName(maruName));
