@@ -50,6 +50,14 @@ public abstract unsafe class RegisterAllocationTests : ExecutionTests
     }
 
     [TestMethod]
+    public void HundredsOfValuesLiveAcrossACall()
+    {
+        // More than 4096 nodes: the interference graph keeps its edges in adjacency sets instead of a bit matrix.
+        using var library = Compile("(define-function bump (x) (+ x 1))\n" + ManyLiveValues("huge", 700, "(bump 1)"));
+        Assert.AreEqual(ManyLiveValuesExpected(7, 700), library.Call("huge", 7));
+    }
+
+    [TestMethod]
     public void TenArgumentsPermutedAndForwarded()
     {
         using var library = Compile("""

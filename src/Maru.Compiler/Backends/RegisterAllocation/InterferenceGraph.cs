@@ -2,32 +2,34 @@ namespace Maru.Compiler.Backends.RegisterAllocation;
 
 /// <summary>
 /// An undirected graph over nodes 0..N-1: physical registers first (they are precoloured and keep
-/// no adjacency lists), then one node per virtual register. Edge membership is a bit matrix for
-/// the usual small function and a hash set beyond that, so huge functions stay linear in memory.
+/// no adjacency sets), then one node per virtual register. Edge membership is a bit matrix for
+/// the usual small function and the adjacency sets beyond that, so huge functions stay linear in memory.
 /// </summary>
 internal sealed class InterferenceGraph
 {
-    private const int MatrixLimit = 2048;
+    private const int MatrixLimit = 4096;
 
     private readonly int _count;
     private readonly ulong[]? _matrix;
-    private readonly HashSet<long>? _edges;
 
     public InterferenceGraph(int physicalCount, int nodeCount)
     {
         PhysicalCount = physicalCount;
         _count = nodeCount;
         if (nodeCount <= MatrixLimit) _matrix = new ulong[((long)nodeCount * nodeCount + 63) >> 6];
-        else _edges = new HashSet<long>();
-        Adjacent = new List<int>[nodeCount];
+        Adjacent = new HashSet<int>[nodeCount];
         Degree = new int[nodeCount];
-        for (var i = physicalCount; i < nodeCount; i++) Adjacent[i] = new List<int>();
+        for (var i = physicalCount; i < nodeCount; i++) Adjacent[i] = new HashSet<int>();
     }
 
     public int PhysicalCount { get; }
 
-    /// <summary>Neighbours of virtual-register nodes (null for physical registers).</summary>
-    public List<int>[] Adjacent { get; }
+    /// <summary>
+    /// Neighbours of virtual-register nodes (null for physical registers). Sets, so coalescing
+    /// can unlink a merged node in constant time; enumeration order is a pure function of the
+    /// operations performed, so the allocation stays deterministic.
+    /// </summary>
+    public HashSet<int>[] Adjacent { get; }
 
     public int[] Degree { get; }
 
@@ -40,7 +42,8 @@ internal sealed class InterferenceGraph
             var bit = (long)a * _count + b;
             return (_matrix[bit >> 6] & (1UL << (int)(bit & 63))) != 0;
         }
-        return _edges!.Contains(Key(a, b));
+        if (IsPhysical(a)) return !IsPhysical(b) && Adjacent[b].Contains(a);
+        return Adjacent[a].Contains(b);
     }
 
     public void AddEdge(int a, int b)
@@ -81,18 +84,12 @@ internal sealed class InterferenceGraph
 
     private void Mark(int a, int b)
     {
-        if (_matrix is not null)
+        if (_matrix is not null) // (the adjacency sets, updated by the callers, are the edges otherwise)
         {
             var ab = (long)a * _count + b;
             var ba = (long)b * _count + a;
             _matrix[ab >> 6] |= 1UL << (int)(ab & 63);
             _matrix[ba >> 6] |= 1UL << (int)(ba & 63);
         }
-        else
-        {
-            _edges!.Add(Key(a, b));
-        }
     }
-
-    private static long Key(int a, int b) => a < b ? ((long)a << 32) | (uint)b : ((long)b << 32) | (uint)a;
 }
