@@ -87,6 +87,28 @@ public abstract class InstructionSelectionTests : ExecutionTests
     }
 
     [TestMethod]
+    public void ConstantsStoredToGlobalsLandInTheirOwnWord()
+    {
+        // mov qword [rip+disp], imm32: the relocation must account for the immediate after the displacement.
+        using var library = Compile("""
+            (define before 1)
+            (define target 2)
+            (define after 3)
+            (define-function small () (set target -5) 0)
+            (define-function wide () (set target 0x123456789) 0)
+            (define-function from-register (x) (set target x) (set after (+ x 1)) 0)
+            """);
+        library.Call("small");
+        Assert.AreEqual(-5, library.Global("target"));
+        library.Call("wide");
+        Assert.AreEqual(0x123456789, library.Global("target"));
+        library.Call("from-register", 40);
+        Assert.AreEqual(40, library.Global("target"));
+        Assert.AreEqual(41, library.Global("after"));
+        Assert.AreEqual(1, library.Global("before"));
+    }
+
+    [TestMethod]
     public void AddressingModesWithConstantAndVariableIndexes()
     {
         using var library = Compile("""
