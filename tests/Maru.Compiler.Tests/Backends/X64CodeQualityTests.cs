@@ -90,7 +90,7 @@ public sealed class X64CodeQualityTests
     public void ValuesLiveAcrossCallsUseCalleeSavedRegistersAndOnlyThoseAreSaved()
     {
         var code = Compile("""
-            (define-function f (x) (* x 3))
+            (define-function f (x) (if (< x 1) 0 (+ 3 (f (- x 1)))))
             (define-function g (a b) (+ (f a) (+ a b)))
             """, "g");
         var pushes = code.Where(i => i.Mnemonic == Mnemonic.Push).Select(i => i.Op0Register).ToList();

@@ -89,7 +89,7 @@ internal sealed class X64AllocatedFunctionEmitter
         PlanBlocks();
 
         _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Function, _function.Name, _function.Location);
-        _asm.Label(ref entry);
+        PlaceLabel(ref entry);
         var emittedBefore = _asm.Instructions.Count;
         EmitPrologue();
         var first = FirstEmittedBlock();
@@ -113,8 +113,7 @@ internal sealed class X64AllocatedFunctionEmitter
             var next = NextEmitted(b);
             var label = _blockLabels[b];
             _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Block, blocks[b].Name, Diagnostics.SourceLocation.None);
-            if (b != entryBlock) _asm.Label(ref label);
-            var start = _asm.Instructions.Count;
+            if (b != entryBlock) PlaceLabel(ref label);
             var block = blocks[b];
             for (var i = 0; i < block.Instructions.Count; i++)
             {
@@ -124,10 +123,22 @@ internal sealed class X64AllocatedFunctionEmitter
             }
             _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
             EmitTerminator(block, next);
-            // Rare (a division by 1 into its own operand, then a fall-through): a label needs an instruction to sit on.
-            if (_asm.Instructions.Count == start) Add(MachineInstruction.Create(Code.Nopd));
         }
         return entry;
+    }
+
+    private int _lastLabelAt = -1;
+
+    /// <summary>
+    /// Iced attaches a label to the next instruction and allows one label per instruction. Two
+    /// labels meet only in rare code (a block that emits nothing and falls through, or a division
+    /// whose result is already in place at the end of its block): a nop separates them.
+    /// </summary>
+    private void PlaceLabel(ref Label label)
+    {
+        if (_lastLabelAt == _asm.Instructions.Count) Add(MachineInstruction.Create(Code.Nopd));
+        _asm.Label(ref label);
+        _lastLabelAt = _asm.Instructions.Count;
     }
 
     // ---- planning -----------------------------------------------------------------------------
@@ -587,11 +598,11 @@ internal sealed class X64AllocatedFunctionEmitter
             if (remainder) Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register.EDX, Register.EDX));
             else Add(MachineInstruction.Create(Code.Imul_r64_rm64, Register.RAX, Register64(divisorRegister)));
             _asm.jmp(done);
-            _asm.Label(ref divide);
+            PlaceLabel(ref divide);
         }
         Add(MachineInstruction.Create(Code.Cqo));
         Add(MachineInstruction.Create(Code.Idiv_rm64, Register64(divisorRegister)));
-        if (!right.IsConstant) _asm.Label(ref done);
+        if (!right.IsConstant) PlaceLabel(ref done);
         Move(destination, Loc.Reg(remainder ? Rdx : Rax));
     }
 
