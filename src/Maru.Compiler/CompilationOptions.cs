@@ -14,4 +14,14 @@ public sealed class CompilationOptions
     public string ShimNamespace { get; init; } = "";
 
     public string ShimClassName { get; init; } = "MaruExports";
+
+    /// <summary>
+    /// Receives each line printed at compile time (print, println, dump in macros and top-level
+    /// forms) as it is printed, e.g. for the build log. The lines are also in <see cref="CompilationResult.Messages"/>.
+    /// Called on the compiler's evaluation thread.
+    /// </summary>
+    public Action<string>? CompileTimeOutput { get; init; }
+
+    /// <summary>The most evaluation steps compile-time code may take before the build stops it (an endless loop in a macro).</summary>
+    public long MaxEvaluationSteps { get; init; } = 50_000_000;
 }

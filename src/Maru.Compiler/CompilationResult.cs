@@ -21,5 +21,11 @@ public sealed class CompilationResult
 
     public IReadOnlyList<ExportedFunction> Exports { get; init; } = [];
 
+    /// <summary>The lines compile-time code printed (print, println, dump), in order; kept on failure too.</summary>
+    public IReadOnlyList<string> Messages { get; init; } = [];
+
+    /// <summary>Full paths of the files read by load/require, in first-load order: inputs of the build besides the sources.</summary>
+    public IReadOnlyList<string> LoadedFiles { get; init; } = [];
+
     public bool Success => Library is not null && !Diagnostics.Any(d => d.IsError);
 }

@@ -14,7 +14,7 @@ namespace Maru.Compiler;
 /// <summary>
 /// The compiler's front door: sources in, a library and its C# shims (or located errors) out.
 /// The stages run in this order, each with one job:
-/// read (Syntax) -> top-level processing (Evaluation) -> lowering to IR (Lowering) ->
+/// read (Syntax) -> compile-time evaluation: expand and evaluate every top-level form (Evaluation) -> lowering to IR (Lowering) ->
 /// C# shims (Interop) -> machine code (Backends) -> shared library (ObjectFiles).
 /// Each call owns all its state, so concurrent compilations in one process are safe.
 /// </summary>
@@ -46,22 +46,28 @@ public static class MaruCompiler
             return Failed(diagnostics);
         }
 
-        var forms = new List<Datum>();
-        foreach (var source in sources)
-            forms.AddRange(Reader.Read(source, diagnostics));
-        if (diagnostics.HasErrors) return Failed(diagnostics);
+        var evaluation = Evaluator.Process(sources, options, diagnostics);
+        if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
-        var unit = TopLevel.Process(forms, diagnostics);
+        var unit = evaluation.Unit;
         var module = ModuleLowerer.Lower(unit, diagnostics);
-        if (diagnostics.HasErrors) return Failed(diagnostics);
+        if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
         var exports = Exports(unit);
         var shims = CSharpShimGenerator.Generate(exports, options, diagnostics);
-        if (diagnostics.HasErrors) return Failed(diagnostics);
+        if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
         var machineCode = GenerateCode(module, target);
         var library = WriteLibrary(machineCode, target, target.LibraryFileName(options.LibraryName));
-        return new CompilationResult { Diagnostics = diagnostics.Items, Library = library, CSharpShims = shims, Exports = exports };
+        return new CompilationResult
+        {
+            Diagnostics = diagnostics.Items,
+            Library = library,
+            CSharpShims = shims,
+            Exports = exports,
+            Messages = evaluation.Messages,
+            LoadedFiles = evaluation.LoadedFiles,
+        };
     }
 
     private static List<ExportedFunction> Exports(CompilationUnit unit) =>
@@ -81,5 +87,10 @@ public static class MaruCompiler
         _ => throw new NotSupportedException($"no writer for {target.ObjectFormat}"),
     };
 
-    private static CompilationResult Failed(DiagnosticBag diagnostics) => new() { Diagnostics = diagnostics.Items };
+    private static CompilationResult Failed(DiagnosticBag diagnostics, EvaluationResult? evaluation = null) => new()
+    {
+        Diagnostics = diagnostics.Items,
+        Messages = evaluation?.Messages ?? [],
+        LoadedFiles = evaluation?.LoadedFiles ?? [],
+    };
 }

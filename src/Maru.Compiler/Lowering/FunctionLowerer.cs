@@ -65,7 +65,7 @@ internal sealed class FunctionLowerer
                 PairDatum pair => LowerCombination(pair, scope),
                 RealDatum => throw new CompilationError(DiagnosticCode.NotCompilable, form.Location, "floating-point numbers are not compilable: compiled Maru works on 64-bit integer words"),
                 StringDatum => throw new CompilationError(DiagnosticCode.UnsupportedForm, form.Location, "string literals are not supported by this version of the compiler yet"),
-                _ => throw new CompilationError(DiagnosticCode.NotCompilable, form.Location, $"{TopLevel.Outline(form)} is not compilable"),
+                _ => throw new CompilationError(DiagnosticCode.NotCompilable, form.Location, $"{DatumPrinter.Outline(form)} is not compilable"),
             };
         }
         finally
@@ -94,7 +94,7 @@ internal sealed class FunctionLowerer
     private Operand LowerCombination(PairDatum form, Scope scope)
     {
         var items = form.AsList()
-            ?? throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, $"{TopLevel.Outline(form)} is a dotted list, not a form");
+            ?? throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a form");
         var arguments = items.Skip(1).ToList();
         if (form.Head is not SymbolDatum head)
             throw new CompilationError(DiagnosticCode.UnsupportedForm, form.Location,
@@ -184,7 +184,7 @@ internal sealed class FunctionLowerer
             }
             else
             {
-                throw new CompilationError(DiagnosticCode.MalformedForm, binding.Location, $"malformed let binding {TopLevel.Outline(binding)}: expected (name value...)");
+                throw new CompilationError(DiagnosticCode.MalformedForm, binding.Location, $"malformed let binding {DatumPrinter.Outline(binding)}: expected (name value...)");
             }
             if (!seen.Add(name.Name))
                 throw new CompilationError(DiagnosticCode.DuplicateParameter, name.Location, $"'{name.Name}' is bound twice in the same let");
@@ -252,7 +252,7 @@ internal sealed class FunctionLowerer
             throw new CompilationError(DiagnosticCode.UnsupportedForm, form.Location,
                 "(set (accessor ...) value) needs the macro expander, which is not available in this version yet");
         if (arguments[0] is not SymbolDatum name)
-            throw new CompilationError(DiagnosticCode.NotAssignable, arguments[0].Location, $"cannot assign to {TopLevel.Outline(arguments[0])}");
+            throw new CompilationError(DiagnosticCode.NotAssignable, arguments[0].Location, $"cannot assign to {DatumPrinter.Outline(arguments[0])}");
         var value = Lower(arguments[1], scope);
         if (scope.Lookup(name.Name) is { } local)
         {
