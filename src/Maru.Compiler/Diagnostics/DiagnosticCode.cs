@@ -37,10 +37,15 @@ public enum DiagnosticCode
     NotAssignable = 209,
     DuplicateParameter = 210,
     UnsupportedForm = 211,
+    CompileTimeOnly = 212,
 
     // C# interop.
     ExportNameCollision = 301,
     InvalidShimName = 302,
+    MalformedExportDeclaration = 303,
+    UnknownInteropType = 304,
+    ExportDeclarationMismatch = 305,
+    DuplicateExportDeclaration = 306,
 
     // Targets.
     UnknownRuntimeIdentifier = 401,

@@ -46,6 +46,7 @@ public sealed class Evaluator
     private readonly List<Variable> _wholeFileVariables = new();
     private readonly HashSet<Variable> _wholeFileSet = new();
     private readonly HashSet<string> _compileTimeOnly = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Interop.ExportDeclaration> _exportDeclarations = new(StringComparer.Ordinal);
 
     private sealed record FileContext(string Path, string Directory, bool CompiledWhole);
 
@@ -106,6 +107,7 @@ public sealed class Evaluator
 
         var unit = new CompilationUnit();
         foreach (var definition in _definitions) unit.TryAdd(definition);
+        foreach (var (name, declaration) in _exportDeclarations) unit.ExportDeclarations.Add(name, declaration);
         foreach (var variable in _interpreter.Root.Variables)
             if (unit.Lookup(variable.Name) is null && !CompiledBuiltins.Contains(variable.Name))
                 unit.CompileTimeOnlyNames.Add(variable.Name);
@@ -160,6 +162,22 @@ public sealed class Evaluator
         var variable = environment.Define(name, value, location);
         if (!environment.IsCompileSection && _files.Peek().CompiledWhole && _wholeFileSet.Add(variable))
             _wholeFileVariables.Add(variable);
+    }
+
+    internal void DeclareExport(PairDatum form)
+    {
+        Interop.ExportDeclaration declaration;
+        try
+        {
+            declaration = Interop.ExportDeclaration.Parse(form);
+        }
+        catch (CompilationError error)
+        {
+            throw new EvaluationError(error.Diagnostic.Code, error.Diagnostic.Location, error.Diagnostic.Message);
+        }
+        if (!_exportDeclarations.TryAdd(declaration.FunctionName, declaration))
+            throw new EvaluationError(DiagnosticCode.DuplicateExportDeclaration, form.Location,
+                $"'{declaration.FunctionName}' already has an export declaration at {_exportDeclarations[declaration.FunctionName].Location}");
     }
 
     internal void BeginSection(SourceLocation location) =>

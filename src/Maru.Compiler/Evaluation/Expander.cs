@@ -82,7 +82,7 @@ internal sealed partial class Interpreter
         {
             result = Apply(function, arguments, call.Location);
         }
-        catch (EvaluationError error)
+        catch (EvaluationError error) when (function is not Evaluation.Primitive) // built-in forms locate their own errors
         {
             throw new EvaluationError(error.Code, IsUserLocation(call.Location) ? call.Location : error.Location,
                 $"in expansion of macro '{name}': {error.Message}");

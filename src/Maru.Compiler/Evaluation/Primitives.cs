@@ -633,6 +633,13 @@ internal sealed partial class Interpreter
             interpreter._session.EndSection(interpreter.CallSite);
             return NilDatum.Empty;
         });
+        // (define-export name (parameter type)... [result]) is a form, so its type names are not expanded.
+        Root.Define("define-export", new FormValue(new Primitive("define-export", (interpreter, a) =>
+        {
+            var call = new PairDatum(new SymbolDatum("define-export", interpreter.CallSite), DatumExtensions.ToList(a.Skip(1)), interpreter.CallSite);
+            interpreter._session.DeclareExport(call);
+            return NilDatum.Empty;
+        }), NilDatum.Empty), SourceLocation.None);
         Primitive("verbose", (_, _) => Int(0));
         Primitive("optimised", (_, _) => Int(1));
     }

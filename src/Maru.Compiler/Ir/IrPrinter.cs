@@ -10,6 +10,12 @@ public static class IrPrinter
         var sb = new StringBuilder();
         foreach (var global in module.Globals)
             sb.Append("global $").Append(global.Name).Append(" = ").Append(global.InitialValue).Append('\n');
+        foreach (var global in module.StringGlobals)
+            sb.Append("global $").Append(global.Name).Append(" = &").Append(global.StringConstant).Append('\n');
+        foreach (var import in module.Imports)
+            sb.Append("import $").Append(import).Append('\n');
+        foreach (var constant in module.Strings)
+            sb.Append("string $").Append(constant.Name).Append(" = ").Append(Syntax.DatumPrinter.Print(new Syntax.StringDatum(constant.Value, default))).Append('\n');
         foreach (var function in module.Functions)
             Print(function, sb);
         return sb.ToString();

@@ -15,7 +15,20 @@ public enum Opcode
     Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual,
     LoadGlobal,  // dest = global
     StoreGlobal, // global = a
-    Call,        // dest = function(args...)
+    Call,        // dest = function(args...)            direct call of a function of this module
+    CallImport,  // dest = import(args...)              through the import's GOT slot; variadic-safe
+    CallIndirect,// dest = (a)(args...)                 a is any function address
+
+    GlobalAddress,   // dest = &global
+    FunctionAddress, // dest = &function
+    ImportAddress,   // dest = address of the imported function
+    StringAddress,   // dest = address of a NUL-terminated string constant (read-only)
+    Alloca,          // dest = address of a frame-lived block of a (constant) bytes; entry block only
+
+    LoadWord,    // dest = *(int64*)(a + 8*b)          oop-at
+    LoadByte,    // dest = *(uint8*)(a + b)            string-at
+    StoreWord,   // *(int64*)(a + 8*b) = c             set-oop-at
+    StoreByte,   // *(uint8*)(a + b) = (uint8)c        set-string-at
 }
 
 public static class OpcodeFacts
@@ -23,6 +36,12 @@ public static class OpcodeFacts
     public static bool IsBinary(this Opcode op) => op is >= Opcode.Add and <= Opcode.GreaterOrEqual;
 
     public static bool IsComparison(this Opcode op) => op is >= Opcode.Equal and <= Opcode.GreaterOrEqual;
+
+    public static bool IsCall(this Opcode op) => op is Opcode.Call or Opcode.CallImport or Opcode.CallIndirect;
+
+    /// <summary>Operations whose effect is more than their result: they may never be removed or reordered freely.</summary>
+    public static bool HasSideEffects(this Opcode op) =>
+        op.IsCall() || op is Opcode.StoreGlobal or Opcode.StoreWord or Opcode.StoreByte;
 
     public static string Mnemonic(this Opcode op) => op switch
     {
@@ -48,6 +67,17 @@ public static class OpcodeFacts
         Opcode.LoadGlobal => "loadg",
         Opcode.StoreGlobal => "storeg",
         Opcode.Call => "call",
+        Opcode.CallImport => "calli",
+        Opcode.CallIndirect => "callp",
+        Opcode.GlobalAddress => "addrg",
+        Opcode.FunctionAddress => "addrf",
+        Opcode.ImportAddress => "addri",
+        Opcode.StringAddress => "addrs",
+        Opcode.Alloca => "alloca",
+        Opcode.LoadWord => "loadw",
+        Opcode.LoadByte => "loadb",
+        Opcode.StoreWord => "storew",
+        Opcode.StoreByte => "storeb",
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 

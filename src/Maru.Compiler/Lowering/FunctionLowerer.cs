@@ -7,10 +7,10 @@ using Maru.Compiler.Syntax;
 namespace Maru.Compiler.Lowering;
 
 /// <summary>
-/// Lowers one function's body forms to IR: names are resolved against the function's scopes and the
-/// compilation unit, control forms become basic blocks, and every expression yields an operand.
-/// Operands are evaluated left to right, and a variable read is copied into a fresh register so a
-/// later <c>set</c> among the siblings cannot change a value already taken.
+/// Lowers one function's (expanded) body forms to IR: names are resolved against the function's
+/// scopes and the compilation unit, control forms become basic blocks, and every expression
+/// yields an operand. Operands are evaluated left to right, and a variable read is copied into a
+/// fresh register so a later <c>set</c> among the siblings cannot change a value already taken.
 /// </summary>
 internal sealed class FunctionLowerer
 {
@@ -18,25 +18,34 @@ internal sealed class FunctionLowerer
     private const int MaxDepth = 1500;
 
     private readonly CompilationUnit _unit;
+    private readonly IrModule _module;
     private readonly IrFunction _function;
+    private readonly BasicBlock _entry;
+    private readonly HashSet<string> _addressTaken;
     private BasicBlock _current;
     private int _depth;
 
-    private FunctionLowerer(CompilationUnit unit, IrFunction function)
+    private FunctionLowerer(CompilationUnit unit, IrModule module, IrFunction function, HashSet<string> addressTaken)
     {
         _unit = unit;
+        _module = module;
         _function = function;
-        _current = function.NewBlock();
+        _addressTaken = addressTaken;
+        _entry = function.NewBlock();
+        _current = _entry;
     }
 
-    public static IrFunction Lower(FunctionDefinition definition, CompilationUnit unit)
+    public static IrFunction Lower(FunctionDefinition definition, CompilationUnit unit, IrModule module)
     {
         var function = new IrFunction(definition.Name, definition.Parameters.Count, definition.Location);
-        var lowerer = new FunctionLowerer(unit, function);
+        var lowerer = new FunctionLowerer(unit, module, function, AddressTakenNames(definition.Body));
         var scope = new Scope(parent: null);
         for (var i = 0; i < definition.Parameters.Count; i++)
-            scope.Bind(definition.Parameters[i].Name, function.Parameter(i));
-        var result = lowerer.LowerSequence(definition.Body, scope, definition.Location);
+        {
+            var parameter = definition.Parameters[i];
+            scope.Bind(parameter.Name, lowerer.NewVariable(parameter.Name, function.Parameter(i), parameter.Location));
+        }
+        var result = lowerer.LowerSequence(definition.Body, scope);
         lowerer.Terminate(new Return(result));
         return function;
     }
@@ -61,11 +70,11 @@ internal sealed class FunctionLowerer
             {
                 IntegerDatum integer => Operand.Of(integer.Value),
                 NilDatum => Operand.Of(0),
+                StringDatum text => Emit(Opcode.StringAddress, form.Location, _module.InternString(text.Value)),
                 SymbolDatum symbol => LowerVariable(symbol, scope),
                 PairDatum pair => LowerCombination(pair, scope),
                 RealDatum => throw new CompilationError(DiagnosticCode.NotCompilable, form.Location, "floating-point numbers are not compilable: compiled Maru works on 64-bit integer words"),
-                StringDatum => throw new CompilationError(DiagnosticCode.UnsupportedForm, form.Location, "string literals are not supported by this version of the compiler yet"),
-                _ => throw new CompilationError(DiagnosticCode.NotCompilable, form.Location, $"{DatumPrinter.Outline(form)} is not compilable"),
+                _ => throw NotCompilable(form),
             };
         }
         finally
@@ -77,18 +86,22 @@ internal sealed class FunctionLowerer
     private Operand LowerVariable(SymbolDatum symbol, Scope scope)
     {
         if (scope.Lookup(symbol.Name) is { } local)
-            return Emit(Opcode.Copy, symbol.Location, local);
+            return local.InMemory
+                ? Emit(Opcode.LoadWord, symbol.Location, null, local.Storage, Operand.Of(0))
+                : Emit(Opcode.Copy, symbol.Location, null, local.Storage);
         switch (_unit.Lookup(symbol.Name))
         {
-            case IntegerDefinition global:
-                return EmitGlobalLoad(global.Name, symbol.Location);
+            case IntegerDefinition or StringDefinition:
+                return Emit(Opcode.LoadGlobal, symbol.Location, symbol.Name);
             case FunctionDefinition:
-                throw new CompilationError(DiagnosticCode.UnsupportedForm, symbol.Location,
-                    $"using function '{symbol.Name}' as a value is not supported by this version of the compiler yet; call it instead");
+                return Emit(Opcode.FunctionAddress, symbol.Location, symbol.Name);
+            case ExternDefinition external:
+                _module.AddImport(external.Symbol);
+                return Emit(Opcode.ImportAddress, symbol.Location, external.Symbol);
         }
         if (Operators.IsOperator(symbol.Name))
             throw new CompilationError(DiagnosticCode.NotCompilable, symbol.Location, $"operator '{symbol.Name}' can only be applied, not used as a value");
-        throw new CompilationError(DiagnosticCode.UnknownVariable, symbol.Location, $"unknown variable '{symbol.Name}'");
+        throw Unknown(symbol, "variable");
     }
 
     private Operand LowerCombination(PairDatum form, Scope scope)
@@ -97,12 +110,11 @@ internal sealed class FunctionLowerer
             ?? throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a form");
         var arguments = items.Skip(1).ToList();
         if (form.Head is not SymbolDatum head)
-            throw new CompilationError(DiagnosticCode.UnsupportedForm, form.Location,
-                "calling the value of an expression is not supported by this version of the compiler yet");
+            return LowerIndirectCall(form, Lower(form.Head, scope), arguments, scope);
 
+        // A local variable shadows every global meaning of its name, operators included.
         if (scope.Lookup(head.Name) is not null)
-            throw new CompilationError(DiagnosticCode.UnsupportedForm, head.Location,
-                $"calling through the local variable '{head.Name}' is not supported by this version of the compiler yet");
+            return LowerIndirectCall(form, LowerVariable(head, scope), arguments, scope);
 
         switch (head.Name)
         {
@@ -112,7 +124,8 @@ internal sealed class FunctionLowerer
             case "set": return LowerSet(form, arguments, scope);
             case "and": return LowerAndOr(arguments, scope, isAnd: true);
             case "or": return LowerAndOr(arguments, scope, isAnd: false);
-            case "return": return LowerReturn(arguments, scope, form.Location);
+            case "return": return LowerReturn(arguments, scope);
+            case "address-of": return LowerAddressOf(form, arguments, scope);
             case "quote":
             case "quasiquote":
                 throw new CompilationError(DiagnosticCode.NotCompilable, form.Location,
@@ -122,41 +135,44 @@ internal sealed class FunctionLowerer
                     "a lambda inside a function would be a closure; only top-level functions are compilable");
         }
 
-        if (_unit.Lookup(head.Name) is { } definition)
-            return LowerCall(head, definition, arguments, scope);
-
-        if (arguments.Count == 1 && Operators.Unary.TryGetValue(head.Name, out var unary))
-            return Emit(unary, form.Location, Lower(arguments[0], scope));
-        if (arguments.Count == 2 && Operators.Binary.TryGetValue(head.Name, out var binary))
+        switch (_unit.Lookup(head.Name))
         {
-            var left = Lower(arguments[0], scope);
-            var right = Lower(arguments[1], scope);
-            return Emit(binary, form.Location, left, right);
+            case FunctionDefinition function:
+                return LowerDirectCall(head, function, arguments, scope);
+            case ExternDefinition external:
+                _module.AddImport(external.Symbol);
+                return Emit(Opcode.CallImport, head.Location, external.Symbol, LowerAll(arguments, scope));
+            case IntegerDefinition or StringDefinition:
+                return LowerIndirectCall(form, LowerVariable(head, scope), arguments, scope);
+        }
+
+        if (Operators.Unary.TryGetValue(head.Name, out var unary) && arguments.Count == 1)
+            return Emit(unary, form.Location, null, Lower(arguments[0], scope));
+        if (Operators.Binary.TryGetValue(head.Name, out var binary) && arguments.Count == 2)
+            return Emit(binary, form.Location, null, LowerAll(arguments, scope));
+        if (Operators.Ternary.TryGetValue(head.Name, out var ternary) && arguments.Count == 3)
+        {
+            var operands = LowerAll(arguments, scope);
+            Append(new Instruction(ternary, null, operands, null, form.Location));
+            return operands[2];
         }
         if (Operators.IsOperator(head.Name))
-        {
-            var expected = Operators.Unary.ContainsKey(head.Name)
-                ? Operators.Binary.ContainsKey(head.Name) ? "1 or 2 operands" : "1 operand"
-                : "2 operands";
             throw new CompilationError(DiagnosticCode.WrongOperandCount, form.Location,
-                $"operator '{head.Name}' takes {expected}, but {arguments.Count} {(arguments.Count == 1 ? "was" : "were")} given");
-        }
-        throw new CompilationError(DiagnosticCode.UnknownVariable, head.Location, $"unknown function '{head.Name}'");
+                $"operator '{head.Name}' takes {Operators.Arity(head.Name)}, but {arguments.Count} {(arguments.Count == 1 ? "was" : "were")} given");
+        throw Unknown(head, "function");
     }
 
-    private Operand LowerCall(SymbolDatum head, Definition definition, List<Datum> arguments, Scope scope)
+    private Operand LowerDirectCall(SymbolDatum head, FunctionDefinition function, List<Datum> arguments, Scope scope)
     {
-        if (definition is not FunctionDefinition function)
-            throw new CompilationError(DiagnosticCode.UnsupportedForm, head.Location,
-                $"'{head.Name}' is an integer global; calling through it is not supported by this version of the compiler yet");
         if (arguments.Count != function.Parameters.Count)
             throw new CompilationError(DiagnosticCode.WrongArgumentCount, head.Location,
                 $"'{head.Name}' takes {Plural(function.Parameters.Count, "argument")} but is called with {arguments.Count} (defined at {function.Location})");
-        var operands = arguments.Select(argument => Lower(argument, scope)).ToArray();
-        var result = _function.NewRegister();
-        Append(new Instruction(Opcode.Call, result, operands, function.Name, head.Location));
-        return result;
+        return Emit(Opcode.Call, head.Location, function.Name, LowerAll(arguments, scope));
     }
+
+    // The callee is evaluated first, then the arguments, left to right.
+    private Operand LowerIndirectCall(PairDatum form, Operand callee, List<Datum> arguments, Scope scope) =>
+        Emit(Opcode.CallIndirect, form.Location, null, [callee, .. LowerAll(arguments, scope)]);
 
     // ---- special forms ------------------------------------------------------------------------
 
@@ -188,12 +204,10 @@ internal sealed class FunctionLowerer
             }
             if (!seen.Add(name.Name))
                 throw new CompilationError(DiagnosticCode.DuplicateParameter, name.Location, $"'{name.Name}' is bound twice in the same let");
-            var value = LowerSequence(inits, scope, name.Location);
-            var variable = _function.NewRegister();
-            Append(new Instruction(Opcode.Copy, variable, [value], null, name.Location));
-            inner.Bind(name.Name, variable);
+            var value = LowerSequence(inits, scope);
+            inner.Bind(name.Name, NewVariable(name.Name, value, name.Location));
         }
-        return LowerSequence(arguments.Skip(1).ToList(), inner, form.Location);
+        return LowerSequence(arguments.Skip(1).ToList(), inner);
     }
 
     // (if) = 0; (if c) = c evaluated, then 0; (if c then else...) runs the else forms in order.
@@ -213,7 +227,7 @@ internal sealed class FunctionLowerer
         Terminate(new Jump(join));
 
         _current = elseBlock;
-        var elseValue = LowerSequence(arguments.Skip(2).ToList(), scope, arguments[0].Location);
+        var elseValue = LowerSequence(arguments.Skip(2).ToList(), scope);
         Assign(result, elseValue, arguments[0].Location);
         Terminate(new Jump(join));
 
@@ -243,31 +257,38 @@ internal sealed class FunctionLowerer
         return Operand.Of(0);
     }
 
-    // (set name value) = value
+    // (set name value) = value. (set (f args...) v) means (set-f args... v), as Maru's expander
+    // rewrites it; the expander normally did so already.
     private Operand LowerSet(Datum form, List<Datum> arguments, Scope scope)
     {
         if (arguments.Count != 2)
             throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, "malformed set: expected (set name value)");
-        if (arguments[0] is PairDatum)
-            throw new CompilationError(DiagnosticCode.UnsupportedForm, form.Location,
-                "(set (accessor ...) value) needs the macro expander, which is not available in this version yet");
+        if (arguments[0] is PairDatum { Head: SymbolDatum accessor } place && place.AsList() is { } placeItems)
+        {
+            var setter = new SymbolDatum("set-" + accessor.Name, accessor.Location);
+            var rewritten = DatumExtensions.ToList([setter, .. placeItems.Skip(1), arguments[1]]);
+            return LowerCombination((PairDatum)rewritten, scope);
+        }
         if (arguments[0] is not SymbolDatum name)
             throw new CompilationError(DiagnosticCode.NotAssignable, arguments[0].Location, $"cannot assign to {DatumPrinter.Outline(arguments[0])}");
         var value = Lower(arguments[1], scope);
         if (scope.Lookup(name.Name) is { } local)
         {
-            Assign(local, value, form.Location);
+            if (local.InMemory)
+                Append(new Instruction(Opcode.StoreWord, null, [local.Storage, Operand.Of(0), value], null, form.Location));
+            else
+                Assign(local.Storage, value, form.Location);
             return value;
         }
         switch (_unit.Lookup(name.Name))
         {
-            case IntegerDefinition global:
-                Append(new Instruction(Opcode.StoreGlobal, null, [value], global.Name, form.Location));
+            case IntegerDefinition or StringDefinition:
+                Append(new Instruction(Opcode.StoreGlobal, null, [value], name.Name, form.Location));
                 return value;
-            case FunctionDefinition:
+            case FunctionDefinition or ExternDefinition:
                 throw new CompilationError(DiagnosticCode.NotAssignable, name.Location, $"cannot assign to '{name.Name}': it is a function");
         }
-        throw new CompilationError(DiagnosticCode.UnknownVariable, name.Location, $"unknown variable '{name.Name}'");
+        throw Unknown(name, "variable");
     }
 
     // (and) = 1, (or) = 0; otherwise the last value evaluated.
@@ -294,34 +315,90 @@ internal sealed class FunctionLowerer
     }
 
     // (return value...) leaves the function with the last value (0 when there is none).
-    private Operand LowerReturn(List<Datum> arguments, Scope scope, SourceLocation location)
+    private Operand LowerReturn(List<Datum> arguments, Scope scope)
     {
-        var value = LowerSequence(arguments, scope, location);
+        var value = LowerSequence(arguments, scope);
         Terminate(new Return(value));
         _current = _function.NewBlock(); // whatever follows is unreachable; later passes drop it
         return Operand.Of(0);
     }
 
+    // (address-of name): a local's frame block, or a global's data word.
+    private Operand LowerAddressOf(Datum form, List<Datum> arguments, Scope scope)
+    {
+        if (arguments is not [SymbolDatum name])
+            throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, "malformed address-of: expected (address-of variable)");
+        if (scope.Lookup(name.Name) is { } local)
+            return Emit(Opcode.Copy, form.Location, null, local.Storage); // InMemory: Storage holds the address
+        switch (_unit.Lookup(name.Name))
+        {
+            case IntegerDefinition or StringDefinition:
+                return Emit(Opcode.GlobalAddress, form.Location, name.Name);
+            case FunctionDefinition:
+                return Emit(Opcode.FunctionAddress, form.Location, name.Name);
+            case ExternDefinition:
+                throw new CompilationError(DiagnosticCode.NotAssignable, name.Location, $"'{name.Name}' is an imported function; use its value, not its address");
+        }
+        throw Unknown(name, "variable");
+    }
+
+    // ---- variables ----------------------------------------------------------------------------
+
+    /// <summary>A new variable holding <paramref name="initial"/>: a register, or a frame block when its address is taken.</summary>
+    private Variable NewVariable(string name, Operand initial, SourceLocation location)
+    {
+        if (!_addressTaken.Contains(name))
+        {
+            var register = _function.NewRegister();
+            Append(new Instruction(Opcode.Copy, register, [initial], null, location));
+            return new Variable(register, InMemory: false);
+        }
+        // Frame blocks are allocated once, in the entry block, so a loop never grows the frame.
+        var address = _function.NewRegister();
+        _entry.Instructions.Insert(AllocaCount(), new Instruction(Opcode.Alloca, address, [Operand.Of(8)], null, location));
+        Append(new Instruction(Opcode.StoreWord, null, [address, Operand.Of(0), initial], null, location));
+        return new Variable(address, InMemory: true);
+    }
+
+    private int AllocaCount() => _entry.Instructions.TakeWhile(i => i.Op == Opcode.Alloca).Count();
+
+    /// <summary>Names that appear in (address-of name) anywhere in the body: such locals must live in memory.</summary>
+    private static HashSet<string> AddressTakenNames(IReadOnlyList<Datum> body)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var work = new Stack<Datum>(body);
+        while (work.Count > 0)
+        {
+            var datum = work.Pop();
+            if (datum is not PairDatum pair) continue;
+            if (pair.Head.IsSymbol("address-of") && pair.Tail is PairDatum { Head: SymbolDatum target })
+                names.Add(target.Name);
+            work.Push(pair.Head);
+            work.Push(pair.Tail);
+        }
+        return names;
+    }
+
     // ---- helpers ------------------------------------------------------------------------------
 
-    private Operand LowerSequence(IReadOnlyList<Datum> forms, Scope scope, SourceLocation location)
+    private Operand LowerSequence(IReadOnlyList<Datum> forms, Scope scope)
     {
         var value = Operand.Of(0);
         foreach (var form in forms) value = Lower(form, scope);
         return value;
     }
 
-    private VReg Emit(Opcode op, SourceLocation location, params Operand[] operands)
+    private Operand[] LowerAll(IReadOnlyList<Datum> forms, Scope scope)
     {
-        var destination = _function.NewRegister();
-        Append(new Instruction(op, destination, operands, null, location));
-        return destination;
+        var operands = new Operand[forms.Count];
+        for (var i = 0; i < forms.Count; i++) operands[i] = Lower(forms[i], scope);
+        return operands;
     }
 
-    private Operand EmitGlobalLoad(string name, SourceLocation location)
+    private VReg Emit(Opcode op, SourceLocation location, string? symbol, params Operand[] operands)
     {
         var destination = _function.NewRegister();
-        Append(new Instruction(Opcode.LoadGlobal, destination, [], name, location));
+        Append(new Instruction(op, destination, operands, symbol, location));
         return destination;
     }
 
@@ -331,6 +408,15 @@ internal sealed class FunctionLowerer
     private void Append(Instruction instruction) => _current.Instructions.Add(instruction);
 
     private void Terminate(Terminator terminator) => _current.Terminator = terminator;
+
+    private CompilationError Unknown(SymbolDatum name, string what) =>
+        _unit.CompileTimeOnlyNames.Contains(name.Name)
+            ? new CompilationError(DiagnosticCode.CompileTimeOnly, name.Location,
+                $"'{name.Name}' exists only at compile time and cannot be used by compiled code; define it between (compile-begin) and (compile-end) to compile it")
+            : new CompilationError(DiagnosticCode.UnknownVariable, name.Location, $"unknown {what} '{name.Name}'");
+
+    private static CompilationError NotCompilable(Datum form) =>
+        new(DiagnosticCode.NotCompilable, form.Location, $"{DatumPrinter.Outline(form)} is not compilable");
 
     private static string Plural(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 }

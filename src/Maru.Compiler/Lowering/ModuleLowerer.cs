@@ -17,10 +17,13 @@ public static class ModuleLowerer
                 case IntegerDefinition integer:
                     module.Globals.Add(new IrGlobal(integer.Name, integer.Value, integer.Location));
                     break;
+                case StringDefinition text:
+                    module.StringGlobals.Add(new IrStringGlobal(text.Name, module.InternString(text.Value), text.Location));
+                    break;
                 case FunctionDefinition function:
                     try
                     {
-                        var lowered = FunctionLowerer.Lower(function, unit);
+                        var lowered = FunctionLowerer.Lower(function, unit, module);
                         ControlFlow.RemoveUnreachableBlocks(lowered);
                         module.Functions.Add(lowered);
                     }

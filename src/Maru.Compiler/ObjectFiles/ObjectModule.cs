@@ -1,7 +1,12 @@
 namespace Maru.Compiler.ObjectFiles;
 
-/// <summary>The sections a backend fills. Writers map them to ELF sections or Mach-O segments.</summary>
-public enum SectionKind { Text, ReadOnlyData, Data }
+/// <summary>
+/// The sections a backend fills, plus <see cref="Got"/>: one 8-byte slot per entry of
+/// <see cref="ObjectModule.Imports"/> (slot i at offset 8*i), which the writer creates and asks
+/// the loader to fill with the imported function's address. Writers map these to ELF sections or
+/// Mach-O segments.
+/// </summary>
+public enum SectionKind { Text, ReadOnlyData, Data, Got }
 
 public enum SymbolKind { Function, Object }
 
@@ -43,10 +48,19 @@ public sealed class ObjectModule
     public List<ObjectSymbol> Symbols { get; } = new();
     public List<Relocation> Relocations { get; } = new();
 
+    /// <summary>
+    /// Functions imported from the platform's C library, by their C name (<c>printf</c>); the
+    /// writer adds the right dependency (libc.so.6, libSystem) and one GOT slot per import.
+    /// Code reaches an import through its slot: a relocation whose target is (Got, 8*index).
+    /// </summary>
+    public List<string> Imports { get; } = new();
+
+    /// <summary>The bytes of a section the backend fills (the GOT has none: the writer makes it).</summary>
     public List<byte> SectionBytes(SectionKind kind) => kind switch
     {
         SectionKind.Text => Text,
         SectionKind.ReadOnlyData => ReadOnlyData,
-        _ => Data,
+        SectionKind.Data => Data,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "the GOT is created by the object writer"),
     };
 }

@@ -12,7 +12,7 @@ public static class DatumPrinter
         return sb.ToString();
     }
 
-    /// <summary>A short rendering of a datum for messages.</summary>
+    /// <summary>A short rendering of a form for messages.</summary>
     public static string Outline(Datum datum)
     {
         var text = Print(datum);

@@ -12,7 +12,7 @@ namespace Maru.Compiler.Tests.ObjectFiles;
 /// and called, and checked by independent tools (eu-elflint, readelf).
 /// </summary>
 [TestClass]
-public sealed class ElfWriterTests
+public sealed partial class ElfWriterTests
 {
     private static readonly string[] CounterExports = ["magic", "counter", "counter_ptr", "answer", "add2", "call_helper", "get_magic", "get_counter", "bump"];
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 using Iced.Intel;
 using Maru.Compiler.ObjectFiles;
 using static Iced.Intel.AssemblerRegisters;
@@ -93,6 +94,55 @@ public static class SampleObjectModules
         var code = new X64CodeBuilder();
         code.Function("get_counter");
         code.RipRelative(Code.Mov_r64_rm64, SectionKind.Data, 0, Register.RAX);
+        code.Asm.ret();
+        code.EmitInto(module);
+        return module;
+    }
+
+    /// <summary>The string <see cref="CallsLibc"/> keeps in .rodata and measures with strlen.</summary>
+    public const string Greeting = "hello from maru";
+
+    /// <summary>Indexes of <see cref="CallsLibc"/>'s imports, so of their GOT slots (slot i at 8*i).</summary>
+    public const int LabsSlot = 0, StrlenSlot = 1;
+
+    /// <summary>
+    /// Code that calls the C library through GOT slots, with no PLT, as compiled code will:
+    /// <list type="bullet">
+    /// <item>imports labs and strlen (slots 0 and 1);</item>
+    /// <item>call_labs(x) = labs(x): <c>call qword ptr [rip+slot]</c>;</item>
+    /// <item>get_strlen_address(): the contents of strlen's slot (<c>mov rax, [rip+slot]</c>);</item>
+    /// <item>greeting_length() = strlen(greeting): <c>lea rdi, [rip+greeting]</c> into .rodata, then a call through the slot;</item>
+    /// <item>greeting (.rodata+0, NUL-terminated) and greeting_ptr (.data+0, an Absolute64 pointer to it,
+    /// so RELATIVE and GLOB_DAT relocations share .rela.dyn).</item>
+    /// </list>
+    /// </summary>
+    public static ObjectModule CallsLibc()
+    {
+        var module = new ObjectModule();
+        module.Imports.Add("labs");
+        module.Imports.Add("strlen");
+
+        var greeting = Encoding.ASCII.GetBytes(Greeting + "\0");
+        module.ReadOnlyData.AddRange(greeting);
+        module.Symbols.Add(new ObjectSymbol("greeting", SymbolKind.Object, SectionKind.ReadOnlyData, 0, greeting.Length, IsExported: true));
+        module.Data.AddRange(new byte[8]);
+        module.Symbols.Add(new ObjectSymbol("greeting_ptr", SymbolKind.Object, SectionKind.Data, 0, 8, IsExported: true));
+        module.Relocations.Add(new Relocation(SectionKind.Data, 0, RelocationKind.Absolute64, SectionKind.ReadOnlyData, 0, 0));
+
+        var code = new X64CodeBuilder();
+        code.Function("call_labs");
+        code.Asm.push(rbp); // entry rsp is 8 mod 16; the push makes it 16-aligned at the call
+        code.RipRelative(Code.Call_rm64, SectionKind.Got, 8 * LabsSlot);
+        code.Asm.pop(rbp);
+        code.Asm.ret();
+        code.Function("get_strlen_address");
+        code.RipRelative(Code.Mov_r64_rm64, SectionKind.Got, 8 * StrlenSlot, Register.RAX);
+        code.Asm.ret();
+        code.Function("greeting_length");
+        code.Asm.push(rbp);
+        code.RipRelative(Code.Lea_r64_m, SectionKind.ReadOnlyData, 0, Register.RDI);
+        code.RipRelative(Code.Call_rm64, SectionKind.Got, 8 * StrlenSlot);
+        code.Asm.pop(rbp);
         code.Asm.ret();
         code.EmitInto(module);
         return module;

@@ -16,7 +16,10 @@ public static class X64Backend
     public static ObjectModule Generate(IrModule module, Func<string, string> symbolName)
     {
         var output = new ObjectModule();
-        var globalOffsets = LayOutGlobals(module, output, symbolName);
+        var strings = LayOutStrings(module, output);
+        var globalOffsets = LayOutGlobals(module, output, strings, symbolName);
+        output.Imports.AddRange(module.Imports);
+        var data = new DataLayout(globalOffsets, strings, module.Imports);
 
         var assembler = new Assembler(64);
         var functionLabels = module.Functions.ToDictionary(f => f.Name, _ => assembler.CreateLabel(), StringComparer.Ordinal);
@@ -26,7 +29,7 @@ public static class X64Backend
             var entry = functionLabels[function.Name];
             assembler.Label(ref entry);
             functionLabels[function.Name] = entry; // Label is a struct: keep the copy that knows its instruction
-            new X64FunctionEmitter(assembler, function, functionLabels, globalOffsets, dataReferences).Emit();
+            new X64FunctionEmitter(assembler, function, functionLabels, data, dataReferences).Emit();
         }
         if (module.Functions.Count == 0) return output;
 
@@ -44,7 +47,7 @@ public static class X64Backend
                 SectionKind.Text,
                 instructionOffset + constants.DisplacementOffset,
                 RelocationKind.PcRelative32,
-                SectionKind.Data,
+                reference.TargetSection,
                 reference.TargetOffset,
                 Addend: -(constants.DisplacementSize + constants.ImmediateSize)));
         }
@@ -59,17 +62,39 @@ public static class X64Backend
         return output;
     }
 
-    private static Dictionary<string, int> LayOutGlobals(IrModule module, ObjectModule output, Func<string, string> symbolName)
+    /// <summary>String constants go to read-only data as NUL-terminated UTF-8.</summary>
+    private static Dictionary<string, int> LayOutStrings(IrModule module, ObjectModule output)
     {
         var offsets = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var global in module.Globals)
+        foreach (var constant in module.Strings)
+        {
+            offsets.Add(constant.Name, output.ReadOnlyData.Count);
+            output.ReadOnlyData.AddRange(System.Text.Encoding.UTF8.GetBytes(constant.Value));
+            output.ReadOnlyData.Add(0);
+        }
+        return offsets;
+    }
+
+    /// <summary>Each global is one exported word of writable data; a string global holds a pointer, relocated at load.</summary>
+    private static Dictionary<string, int> LayOutGlobals(IrModule module, ObjectModule output, Dictionary<string, int> strings, Func<string, string> symbolName)
+    {
+        var offsets = new Dictionary<string, int>(StringComparer.Ordinal);
+        void AddWord(string name, long value)
         {
             var offset = output.Data.Count;
-            offsets.Add(global.Name, offset);
+            offsets.Add(name, offset);
             var word = new byte[8];
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(word, global.InitialValue);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(word, value);
             output.Data.AddRange(word);
-            output.Symbols.Add(new ObjectSymbol(symbolName(global.Name), SymbolKind.Object, SectionKind.Data, offset, 8, IsExported: true));
+            output.Symbols.Add(new ObjectSymbol(symbolName(name), SymbolKind.Object, SectionKind.Data, offset, 8, IsExported: true));
+        }
+        foreach (var global in module.Globals)
+            AddWord(global.Name, global.InitialValue);
+        foreach (var global in module.StringGlobals)
+        {
+            AddWord(global.Name, 0);
+            output.Relocations.Add(new Relocation(SectionKind.Data, offsets[global.Name], RelocationKind.Absolute64,
+                SectionKind.ReadOnlyData, strings[global.StringConstant], Addend: 0));
         }
         return offsets;
     }
@@ -80,5 +105,20 @@ public static class X64Backend
     }
 }
 
-/// <summary>An instruction (by index in the assembler) whose RIP-relative operand addresses data.</summary>
-internal readonly record struct DataReference(int InstructionIndex, long TargetOffset);
+/// <summary>An instruction (by index in the assembler) whose RIP-relative operand addresses data, a string or a GOT slot.</summary>
+internal readonly record struct DataReference(int InstructionIndex, SectionKind TargetSection, long TargetOffset);
+
+/// <summary>Where the module's data lives: globals in Data, string constants in ReadOnlyData, import slots in the GOT.</summary>
+internal sealed class DataLayout(IReadOnlyDictionary<string, int> globals, IReadOnlyDictionary<string, int> strings, IReadOnlyList<string> imports)
+{
+    public (SectionKind Section, long Offset) Global(string name) => (SectionKind.Data, globals[name]);
+
+    public (SectionKind Section, long Offset) String(string name) => (SectionKind.ReadOnlyData, strings[name]);
+
+    public (SectionKind Section, long Offset) ImportSlot(string name)
+    {
+        var index = imports.ToList().IndexOf(name);
+        if (index < 0) throw new InvalidOperationException($"import '{name}' was not declared");
+        return (SectionKind.Got, 8L * index);
+    }
+}

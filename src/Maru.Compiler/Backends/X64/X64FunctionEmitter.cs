@@ -1,5 +1,6 @@
 using Iced.Intel;
 using Maru.Compiler.Ir;
+using Maru.Compiler.ObjectFiles;
 using static Iced.Intel.AssemblerRegisters;
 using Instruction = Maru.Compiler.Ir.Instruction;
 using MachineInstruction = Iced.Intel.Instruction;
@@ -17,17 +18,19 @@ internal sealed class X64FunctionEmitter
     private readonly Assembler _asm;
     private readonly IrFunction _function;
     private readonly IReadOnlyDictionary<string, Label> _functionLabels;
-    private readonly IReadOnlyDictionary<string, int> _globalOffsets;
+    private readonly DataLayout _data;
+    private readonly Dictionary<VReg, int> _allocaOffsets = new();
+    private int _frameSize;
     private readonly List<DataReference> _dataReferences;
     private readonly Dictionary<BasicBlock, Label> _blockLabels = new();
 
     public X64FunctionEmitter(Assembler assembler, IrFunction function, IReadOnlyDictionary<string, Label> functionLabels,
-        IReadOnlyDictionary<string, int> globalOffsets, List<DataReference> dataReferences)
+        DataLayout data, List<DataReference> dataReferences)
     {
         _asm = assembler;
         _function = function;
         _functionLabels = functionLabels;
-        _globalOffsets = globalOffsets;
+        _data = data;
         _dataReferences = dataReferences;
         // Iced allows one label per instruction, so a block that emits nothing (it only falls
         // through to the next one) shares the next block's label instead of having its own.
@@ -73,9 +76,16 @@ internal sealed class X64FunctionEmitter
     {
         _asm.push(rbp);
         _asm.mov(rbp, rsp);
-        // After push rbp the stack is 16-byte aligned; keep it so by rounding the slot area up.
-        var frameSize = (8 * _function.RegisterCount + SystemVAbi.StackAlignment - 1) / SystemVAbi.StackAlignment * SystemVAbi.StackAlignment;
-        if (frameSize > 0) _asm.sub(rsp, frameSize);
+        // Frame: one slot per virtual register, then the frame blocks of Alloca instructions.
+        // After push rbp the stack is 16-byte aligned; keep it so by rounding the frame up.
+        var size = 8 * _function.RegisterCount;
+        foreach (var alloca in _function.Blocks[0].Instructions.Where(i => i.Op == Opcode.Alloca))
+        {
+            size += (int)((alloca.Arguments[0].Constant + 7) & ~7L);
+            _allocaOffsets[alloca.Destination!.Value] = size;
+        }
+        _frameSize = (size + SystemVAbi.StackAlignment - 1) / SystemVAbi.StackAlignment * SystemVAbi.StackAlignment;
+        if (_frameSize > 0) _asm.sub(rsp, _frameSize);
         for (var i = 0; i < _function.ParameterCount; i++)
         {
             if (i < SystemVAbi.ArgumentRegisters.Length)
@@ -116,15 +126,50 @@ internal sealed class X64FunctionEmitter
                 _asm.movzx(eax, al);
                 break;
             case Opcode.LoadGlobal:
-                EmitGlobalAccess(instruction.Symbol!, store: false);
+                EmitDataAccess(Code.Mov_r64_rm64, _data.Global(instruction.Symbol!));
                 break;
             case Opcode.StoreGlobal:
                 Load(rax, instruction.Arguments[0]);
-                EmitGlobalAccess(instruction.Symbol!, store: true);
+                EmitDataAccess(Code.Mov_rm64_r64, _data.Global(instruction.Symbol!));
                 return;
             case Opcode.Call:
+            case Opcode.CallImport:
+            case Opcode.CallIndirect:
                 EmitCall(instruction);
                 break;
+            case Opcode.GlobalAddress:
+                EmitDataAccess(Code.Lea_r64_m, _data.Global(instruction.Symbol!));
+                break;
+            case Opcode.StringAddress:
+                EmitDataAccess(Code.Lea_r64_m, _data.String(instruction.Symbol!));
+                break;
+            case Opcode.ImportAddress:
+                EmitDataAccess(Code.Mov_r64_rm64, _data.ImportSlot(instruction.Symbol!));
+                break;
+            case Opcode.FunctionAddress:
+                _asm.lea(rax, __[_functionLabels[instruction.Symbol!]]);
+                break;
+            case Opcode.Alloca:
+                _asm.lea(rax, __[rbp - _allocaOffsets[instruction.Destination!.Value]]);
+                break;
+            case Opcode.LoadWord:
+                Load(rax, instruction.Arguments[0]);
+                Load(rcx, instruction.Arguments[1]);
+                _asm.mov(rax, __qword_ptr[rax + rcx * 8]);
+                break;
+            case Opcode.LoadByte:
+                Load(rax, instruction.Arguments[0]);
+                Load(rcx, instruction.Arguments[1]);
+                _asm.movzx(eax, __byte_ptr[rax + rcx]);
+                break;
+            case Opcode.StoreWord:
+            case Opcode.StoreByte:
+                Load(rax, instruction.Arguments[0]);
+                Load(rcx, instruction.Arguments[1]);
+                Load(rdx, instruction.Arguments[2]);
+                if (instruction.Op == Opcode.StoreWord) _asm.mov(__qword_ptr[rax + rcx * 8], rdx);
+                else _asm.mov(__byte_ptr[rax + rcx], dl);
+                return;
             case Opcode.Divide:
             case Opcode.Remainder:
                 EmitDivision(instruction);
@@ -200,7 +245,9 @@ internal sealed class X64FunctionEmitter
 
     private void EmitCall(Instruction instruction)
     {
-        var arguments = instruction.Arguments;
+        // An indirect call's first operand is the callee; the rest are its arguments.
+        var isIndirect = instruction.Op == Opcode.CallIndirect;
+        var arguments = isIndirect ? instruction.Arguments[1..] : instruction.Arguments;
         var stackArguments = Math.Max(0, arguments.Length - SystemVAbi.ArgumentRegisters.Length);
         // Keep rsp 16-byte aligned at the call: pad when an odd number of words is pushed.
         var padding = stackArguments % 2 == 1 ? 8 : 0;
@@ -212,19 +259,42 @@ internal sealed class X64FunctionEmitter
         }
         for (var i = 0; i < Math.Min(arguments.Length, SystemVAbi.ArgumentRegisters.Length); i++)
             Load(SystemVAbi.ArgumentRegisters[i], arguments[i]);
-        _asm.call(_functionLabels[instruction.Symbol!]);
+        switch (instruction.Op)
+        {
+            case Opcode.Call:
+                _asm.call(_functionLabels[instruction.Symbol!]);
+                break;
+            case Opcode.CallImport:
+                // al = number of vector registers used by a variadic call: always 0 here, and
+                // harmless for a non-variadic callee, so every call that may reach C sets it.
+                _asm.xor(eax, eax);
+                EmitDataAccess(Code.Call_rm64, _data.ImportSlot(instruction.Symbol!));
+                break;
+            default:
+                Load(r11, instruction.Arguments[0]); // r11: scratch, never an argument register
+                _asm.xor(eax, eax);
+                _asm.call(r11);
+                break;
+        }
         var cleanup = 8 * stackArguments + padding;
         if (cleanup != 0) _asm.add(rsp, cleanup);
     }
 
-    private void EmitGlobalAccess(string global, bool store)
+    /// <summary>
+    /// An instruction with a RIP-relative memory operand on data (rax being the other operand when
+    /// there is one). The displacement is a placeholder the object writer patches once data has an
+    /// address, through the relocation recorded here.
+    /// </summary>
+    private void EmitDataAccess(Code code, (SectionKind Section, long Offset) target)
     {
-        // The displacement is a placeholder: the object writer patches it once data has an address.
         var memory = new MemoryOperand(Register.RIP, Register.None, 1, 0, 8);
-        _dataReferences.Add(new DataReference(_asm.Instructions.Count, _globalOffsets[global]));
-        _asm.AddInstruction(store
-            ? MachineInstruction.Create(Code.Mov_rm64_r64, memory, Register.RAX)
-            : MachineInstruction.Create(Code.Mov_r64_rm64, Register.RAX, memory));
+        _dataReferences.Add(new DataReference(_asm.Instructions.Count, target.Section, target.Offset));
+        _asm.AddInstruction(code switch
+        {
+            Code.Mov_rm64_r64 => MachineInstruction.Create(code, memory, Register.RAX),
+            Code.Call_rm64 => MachineInstruction.Create(code, memory),
+            _ => MachineInstruction.Create(code, Register.RAX, memory),
+        });
     }
 
     // ---- terminators --------------------------------------------------------------------------

@@ -25,6 +25,8 @@ internal static class ElfConstants
     public const int RelaSize = 24;
     public const int DynamicEntrySize = 16;
     public const int HashWordSize = 4;
+    /// <summary>One GOT slot: a 64-bit address (slot i of <see cref="ObjectModule.Imports"/> is at 8*i).</summary>
+    public const int GotEntrySize = 8;
 
     // p_type
     public const uint PtLoad = 1;
@@ -64,6 +66,7 @@ internal static class ElfConstants
     public const long DtSyment = 11;
     public const long DtSoname = 14;
     public const long DtFlags = 30;
+    public const long DtRelacount = 0x6ffffff9;
     public const long DtFlags1 = 0x6ffffffb;
 
     // DT_FLAGS / DT_FLAGS_1 values

@@ -14,9 +14,10 @@ namespace Maru.Compiler.ObjectFiles.Elf;
 /// padding the file to page boundaries, each segment's address is moved to a fresh page plus the
 /// offset's remainder modulo the page size. That keeps (p_vaddr - p_offset) % p_align == 0, which
 /// glibc requires for mmap, while the file stays small: a boundary page is simply mapped twice.</item>
-/// <item>.dynamic opens the RW segment and PT_GNU_RELRO covers exactly it: the loader makes it
-/// read-only after relocation (glibc rounds the end down to a page, so today's small tables only
-/// gain protection once they span a page boundary, but the data after them is never affected).</item>
+/// <item>.dynamic and the GOT open the RW segment and PT_GNU_RELRO covers exactly them: the
+/// loader makes them read-only after relocation, which is safe because every GOT slot is bound
+/// at load time (BIND_NOW). glibc rounds the end down to a page, so today's small tables only
+/// gain protection once they span a page boundary, but the data after them is never affected.</item>
 /// <item>Non-allocated sections (.shstrtab) and the section header table come last: the loader
 /// never maps them.</item>
 /// </list>
@@ -52,8 +53,12 @@ internal sealed class ElfLayout
     /// segment without sections is left out.
     /// </param>
     /// <param name="dynamic">The .dynamic section (one of the loaded sections).</param>
+    /// <param name="relro">
+    /// Loaded sections, adjacent and in address order, that become read-only once relocated:
+    /// PT_GNU_RELRO spans from the first one's start to the last one's end.
+    /// </param>
     /// <param name="unallocated">Sections not loaded (.shstrtab), placed after all segments.</param>
-    public static ElfLayout Compute(ElfMachine machine, IReadOnlyList<ElfSegmentPlan> loadSegments, ElfSection dynamic, IReadOnlyList<ElfSection> unallocated)
+    public static ElfLayout Compute(ElfMachine machine, IReadOnlyList<ElfSegmentPlan> loadSegments, ElfSection dynamic, IReadOnlyList<ElfSection> relro, IReadOnlyList<ElfSection> unallocated)
     {
         var page = machine.PageSize;
         var segments = loadSegments.Where((segment, index) => index == 0 || segment.Sections.Count > 0).ToList();
@@ -102,8 +107,14 @@ internal sealed class ElfLayout
             throw new InvalidOperationException("the .dynamic section is not in any load segment");
         programHeaders.Add(new ElfProgramHeader(ElfConstants.PtDynamic, ElfConstants.PfR | ElfConstants.PfW,
             dynamic.Offset, dynamic.Address, (ulong)dynamic.Size, (ulong)dynamic.Size, 8));
+        var relroStart = sections.IndexOf(relro[0]);
+        if (relroStart < 0 || !relro.SequenceEqual(sections.Skip(relroStart).Take(relro.Count)))
+            throw new InvalidOperationException("the RELRO sections are not adjacent loaded sections");
+        if (relro.Any(section => section.Address - section.Offset != relro[0].Address - relro[0].Offset))
+            throw new InvalidOperationException("the RELRO sections are not in one load segment");
+        var relroSize = relro[^1].Address + (ulong)relro[^1].Size - relro[0].Address;
         programHeaders.Add(new ElfProgramHeader(ElfConstants.PtGnuRelro, ElfConstants.PfR,
-            dynamic.Offset, dynamic.Address, (ulong)dynamic.Size, (ulong)dynamic.Size, 1));
+            relro[0].Offset, relro[0].Address, relroSize, relroSize, 1));
         // Non-executable stack: glibc refuses (2.41+) or makes the stack executable for objects
         // without this header.
         programHeaders.Add(new ElfProgramHeader(ElfConstants.PtGnuStack, ElfConstants.PfR | ElfConstants.PfW, 0, 0, 0, 0, 16));

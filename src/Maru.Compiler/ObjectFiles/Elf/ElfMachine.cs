@@ -12,8 +12,8 @@ namespace Maru.Compiler.ObjectFiles.Elf;
 /// keeps segments of different permissions on different pages.
 /// </param>
 /// <param name="RelativeRelocation">Type of "base + addend" (a pointer into the library itself).</param>
-/// <param name="GlobDatRelocation">Type of a GOT slot bound to a symbol (for imports, later).</param>
-/// <param name="Absolute64Relocation">Type of "symbol + addend" stored in data (for imports, later).</param>
+/// <param name="GlobDatRelocation">Type of a GOT slot bound to a symbol (an import).</param>
+/// <param name="Absolute64Relocation">Type of "symbol + addend" stored in data (an import's address in data; not used yet).</param>
 internal sealed record ElfMachine(
     ushort Machine,
     ulong PageSize,

@@ -14,6 +14,9 @@ internal static class ElfModuleValidator
         {
             if (string.IsNullOrEmpty(symbol.Name))
                 throw new InvalidOperationException("a symbol has no name");
+            // The writer makes the GOT, so nothing the backend names can live in it.
+            if (symbol.Section == SectionKind.Got)
+                throw new InvalidOperationException($"symbol '{symbol.Name}' is in the GOT, which holds only import slots");
             var length = module.SectionBytes(symbol.Section).Count;
             if (length == 0)
                 throw new InvalidOperationException($"symbol '{symbol.Name}' is in the empty {symbol.Section} section");
@@ -23,6 +26,21 @@ internal static class ElfModuleValidator
                 throw new InvalidOperationException($"symbol '{symbol.Name}' is exported twice");
         }
 
+        // Each import is one undefined .dynsym entry and one GOT slot: a second entry of the same
+        // name would be a second slot for one function, and a name both defined and undefined in
+        // one symbol table is contradictory (the loader would bind the slot to the export).
+        var imported = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in module.Imports)
+        {
+            if (string.IsNullOrEmpty(name))
+                throw new InvalidOperationException("an import has no name");
+            if (!imported.Add(name))
+                throw new InvalidOperationException($"'{name}' is imported twice");
+            if (exported.Contains(name))
+                throw new InvalidOperationException($"'{name}' is both imported and exported");
+        }
+
+        var gotSize = (long)module.Imports.Count * ElfConstants.GotEntrySize;
         foreach (var relocation in module.Relocations)
         {
             var width = relocation.Kind switch
@@ -31,12 +49,23 @@ internal static class ElfModuleValidator
                 RelocationKind.Absolute64 => 8,
                 _ => throw new InvalidOperationException($"relocation kind {relocation.Kind} is not supported by the ELF writer"),
             };
+            if (relocation.Section == SectionKind.Got)
+                throw new InvalidOperationException($"relocation at Got+{relocation.Offset}: the GOT is filled by the loader, not patched");
             var length = module.SectionBytes(relocation.Section).Count;
             if (relocation.Offset < 0 || (long)relocation.Offset + width > length)
                 throw new InvalidOperationException($"relocation at {relocation.Section}+{relocation.Offset} lies outside its section ({length} bytes)");
-            var targetLength = module.SectionBytes(relocation.TargetSection).Count;
-            if (targetLength == 0 || relocation.TargetOffset < 0 || relocation.TargetOffset > targetLength)
-                throw new InvalidOperationException($"relocation at {relocation.Section}+{relocation.Offset} targets {relocation.TargetSection}+{relocation.TargetOffset}, outside that section ({targetLength} bytes)");
+            if (relocation.TargetSection == SectionKind.Got)
+            {
+                // A reference to the GOT names a whole slot: anything else reads half a pointer.
+                if (relocation.TargetOffset < 0 || relocation.TargetOffset >= gotSize || relocation.TargetOffset % ElfConstants.GotEntrySize != 0)
+                    throw new InvalidOperationException($"relocation at {relocation.Section}+{relocation.Offset} targets Got+{relocation.TargetOffset}, which is not one of the {module.Imports.Count} import slots");
+            }
+            else
+            {
+                var targetLength = module.SectionBytes(relocation.TargetSection).Count;
+                if (targetLength == 0 || relocation.TargetOffset < 0 || relocation.TargetOffset > targetLength)
+                    throw new InvalidOperationException($"relocation at {relocation.Section}+{relocation.Offset} targets {relocation.TargetSection}+{relocation.TargetOffset}, outside that section ({targetLength} bytes)");
+            }
             // An absolute pointer needs the loader to write it: only .data is writable. In .text
             // that would be a text relocation (DT_TEXTREL), which we never emit.
             if (relocation.Kind == RelocationKind.Absolute64 && relocation.Section != SectionKind.Data)

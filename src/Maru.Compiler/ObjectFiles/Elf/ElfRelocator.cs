@@ -4,9 +4,10 @@ namespace Maru.Compiler.ObjectFiles.Elf;
 
 /// <summary>
 /// Resolves the module's relocations once every section has its address: PC-relative ones are
-/// final at link time and are patched into the bytes (so .text never needs the loader's help);
-/// absolute pointers become RELATIVE dynamic relocations, because the load base is not known
-/// until dlopen.
+/// final at link time and are patched into the bytes (so .text never needs the loader's help),
+/// references to an import's GOT slot included, since the slot's place is known even though its
+/// contents are not; absolute pointers become RELATIVE dynamic relocations, because the load
+/// base is not known until dlopen. The GOT slots themselves get one GLOB_DAT each.
 /// </summary>
 internal static class ElfRelocator
 {
@@ -47,4 +48,14 @@ internal static class ElfRelocator
         }
         return dynamic.OrderBy(r => r.Offset).ToList();
     }
+
+    /// <summary>
+    /// The loader's instructions for the GOT: slot i receives the address of the symbol at
+    /// .dynsym index <paramref name="firstImportSymbol"/> + i (RELA: addend 0, the slot's bytes
+    /// are ignored). In slot order, so the output depends only on the order of the imports.
+    /// </summary>
+    public static IReadOnlyList<ElfDynamicRelocation> BindGot(ElfSection got, int importCount, uint firstImportSymbol, ElfMachine machine) =>
+        Enumerable.Range(0, importCount)
+            .Select(i => new ElfDynamicRelocation(got.Address + (ulong)(i * ElfConstants.GotEntrySize), machine.GlobDatRelocation, firstImportSymbol + (uint)i, 0))
+            .ToList();
 }

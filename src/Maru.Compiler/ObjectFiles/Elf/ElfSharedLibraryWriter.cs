@@ -26,19 +26,26 @@ public static class ElfSharedLibraryWriter
         var machine = ElfMachine.For(target.Architecture);
         ElfModuleValidator.Validate(module);
 
-        // Libraries this one depends on (DT_NEEDED), for when the module gains imports.
-        IReadOnlyList<string> neededLibraries = [];
+        // Libraries this one depends on (DT_NEEDED): the C library, and only when something is
+        // imported from it, so a self-contained library loads without touching anything else.
+        var imports = module.Imports;
+        IReadOnlyList<string> neededLibraries = imports.Count == 0 ? [] : [PlatformLibraries.CLibrary(target)];
         var exports = module.Symbols.Where(s => s.IsExported).ToList();
 
         var dynamicStrings = new ElfStringTable();
         foreach (var library in neededLibraries)
             dynamicStrings.Add(library);
         dynamicStrings.Add(soname);
+        foreach (var name in imports)
+            dynamicStrings.Add(name);
         foreach (var symbol in exports)
             dynamicStrings.Add(symbol.Name);
 
-        var dynamicSymbolCount = exports.Count + 1;
-        var dynamicRelocationCount = module.Relocations.Count(r => r.Kind == RelocationKind.Absolute64);
+        // .dynsym: null, imports (indices 1..imports.Count), exports.
+        const uint firstImportSymbol = 1;
+        var dynamicSymbolCount = 1 + imports.Count + exports.Count;
+        var relativeRelocationCount = module.Relocations.Count(r => r.Kind == RelocationKind.Absolute64);
+        var dynamicRelocationCount = relativeRelocationCount + imports.Count;
 
         // Plan: every section with its final size. Empty optional sections are left out.
         var hash = new ElfSection(".hash", ElfConstants.ShtHash, ElfConstants.ShfAlloc, 8, ElfConstants.HashWordSize, ElfSysVHash.Size(dynamicSymbolCount));
@@ -53,8 +60,15 @@ public static class ElfSharedLibraryWriter
         var rodata = ModuleSection(module, SectionKind.ReadOnlyData, ".rodata", ElfConstants.ShfAlloc);
         var text = ModuleSection(module, SectionKind.Text, ".text", ElfConstants.ShfAlloc | ElfConstants.ShfExecInstr);
         var data = ModuleSection(module, SectionKind.Data, ".data", ElfConstants.ShfAlloc | ElfConstants.ShfWrite);
+        // The GOT: one slot per import, zero in the file; the loader's GLOB_DAT fills each slot.
+        var got = imports.Count == 0
+            ? null
+            : new ElfSection(".got", ElfConstants.ShtProgbits, ElfConstants.ShfAlloc | ElfConstants.ShfWrite, ElfConstants.GotEntrySize, ElfConstants.GotEntrySize, imports.Count * ElfConstants.GotEntrySize)
+            {
+                Contents = new byte[imports.Count * ElfConstants.GotEntrySize],
+            };
 
-        var dynamicEntries = DynamicEntries(neededLibraries, soname, dynamicStrings, hash, dynstr, dynsym, rela);
+        var dynamicEntries = DynamicEntries(neededLibraries, soname, dynamicStrings, hash, dynstr, dynsym, rela, relativeRelocationCount);
         var dynamic = new ElfSection(".dynamic", ElfConstants.ShtDynamic, ElfConstants.ShfAlloc | ElfConstants.ShfWrite, 8, ElfConstants.DynamicEntrySize, dynamicEntries.Count * ElfConstants.DynamicEntrySize);
 
         hash.Link = dynsym;
@@ -64,7 +78,7 @@ public static class ElfSharedLibraryWriter
             rela.Link = dynsym;
 
         var sectionNames = new ElfStringTable();
-        ElfSection[] allocated = [hash, dynsym, dynstr, .. Present(rela, rodata, text, dynamic, data)];
+        ElfSection[] allocated = [hash, dynsym, dynstr, .. Present(rela, rodata, text, dynamic, got, data)];
         foreach (var section in allocated)
             section.NameOffset = sectionNames.Add(section.Name);
         var shstrtabNameOffset = sectionNames.Add(".shstrtab");
@@ -75,9 +89,10 @@ public static class ElfSharedLibraryWriter
             [
                 new ElfSegmentPlan(ElfConstants.PfR, [hash, dynsym, dynstr, .. Present(rela, rodata)]),
                 new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfX, Present(text)),
-                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, [dynamic, .. Present(data)]),
+                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, [dynamic, .. Present(got, data)]),
             ],
             dynamic,
+            [dynamic, .. Present(got)],
             [shstrtab]);
 
         // Fill: every address is final now.
@@ -85,12 +100,18 @@ public static class ElfSharedLibraryWriter
         {
             SectionKind.Text => text,
             SectionKind.ReadOnlyData => rodata,
+            SectionKind.Got => got,
             _ => data,
         } ?? throw new InvalidOperationException($"the {kind} section is empty but referenced");
 
-        var dynamicRelocations = ElfRelocator.Apply(module, machine, SectionFor);
-        hash.Contents = ElfSysVHash.Build(["", .. exports.Select(s => s.Name)]);
-        dynsym.Contents = ElfTableEncoder.DynamicSymbols(exports, dynamicStrings, SectionFor);
+        // RELATIVE first, then GLOB_DAT: DT_RELACOUNT tells the loader how many lead the table.
+        IReadOnlyList<ElfDynamicRelocation> dynamicRelocations =
+        [
+            .. ElfRelocator.Apply(module, machine, SectionFor),
+            .. got is null ? [] : ElfRelocator.BindGot(got, imports.Count, firstImportSymbol, machine),
+        ];
+        hash.Contents = ElfSysVHash.Build(["", .. imports, .. exports.Select(s => s.Name)]);
+        dynsym.Contents = ElfTableEncoder.DynamicSymbols(imports, exports, dynamicStrings, SectionFor);
         dynstr.Contents = dynamicStrings.ToArray();
         if (rela is not null)
             rela.Contents = ElfTableEncoder.Relocations(dynamicRelocations);
@@ -114,7 +135,7 @@ public static class ElfSharedLibraryWriter
 
     private static List<ElfDynamicEntry> DynamicEntries(
         IReadOnlyList<string> neededLibraries, string soname, ElfStringTable dynamicStrings,
-        ElfSection hash, ElfSection dynstr, ElfSection dynsym, ElfSection? rela)
+        ElfSection hash, ElfSection dynstr, ElfSection dynsym, ElfSection? rela, int relativeRelocationCount)
     {
         var entries = new List<ElfDynamicEntry>();
         foreach (var library in neededLibraries)
@@ -130,6 +151,9 @@ public static class ElfSharedLibraryWriter
             entries.Add(ElfDynamicEntry.Address(ElfConstants.DtRela, rela));
             entries.Add(new ElfDynamicEntry(ElfConstants.DtRelasz, (ulong)rela.Size));
             entries.Add(new ElfDynamicEntry(ElfConstants.DtRelaent, ElfConstants.RelaSize));
+            // Lets the loader apply the leading RELATIVE entries without symbol lookups.
+            if (relativeRelocationCount > 0)
+                entries.Add(new ElfDynamicEntry(ElfConstants.DtRelacount, (ulong)relativeRelocationCount));
         }
         // Bind everything at load time: no lazy binding, so no PLT machinery is needed.
         entries.Add(new ElfDynamicEntry(ElfConstants.DtFlags, ElfConstants.DfBindNow));

@@ -4,13 +4,25 @@ namespace Maru.Compiler.ObjectFiles.Elf;
 internal static class ElfTableEncoder
 {
     /// <summary>
-    /// .dynsym: the null entry, then each export as STB_GLOBAL / STV_DEFAULT in the section that
-    /// holds it. A real section index (never SHN_ABS) makes the loader add the load base to st_value.
+    /// .dynsym: the null entry, then each import as an undefined (SHN_UNDEF) STB_GLOBAL function
+    /// with value and size 0 and no version, so it binds to the oldest version the C library
+    /// offers; then each export as STB_GLOBAL / STV_DEFAULT in the section that holds it. A real
+    /// section index (never SHN_ABS) makes the loader add the load base to st_value. Undefined
+    /// before defined is the order GNU tools produce.
     /// </summary>
-    public static byte[] DynamicSymbols(IReadOnlyList<ObjectSymbol> exports, ElfStringTable dynamicStrings, Func<SectionKind, ElfSection> sectionFor)
+    public static byte[] DynamicSymbols(IReadOnlyList<string> imports, IReadOnlyList<ObjectSymbol> exports, ElfStringTable dynamicStrings, Func<SectionKind, ElfSection> sectionFor)
     {
-        var bytes = new byte[(exports.Count + 1) * ElfConstants.SymbolSize];
+        var bytes = new byte[(imports.Count + exports.Count + 1) * ElfConstants.SymbolSize];
         var writer = new ElfBufferWriter(bytes) { Position = ElfConstants.SymbolSize };
+        foreach (var name in imports)
+        {
+            writer.U32(dynamicStrings.OffsetOf(name));
+            writer.U8((ElfConstants.StbGlobal << 4) | ElfConstants.SttFunc);
+            writer.U8(ElfConstants.StvDefault);
+            writer.U16(ElfConstants.ShnUndef);
+            writer.U64(0);
+            writer.U64(0);
+        }
         foreach (var symbol in exports)
         {
             var section = sectionFor(symbol.Section);

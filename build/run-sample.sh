@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Packs Maru.Sdk, then builds and runs samples/Hello against the fresh package.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+"$root/build/pack.sh"
+# The samples use a private package cache (samples/nuget.config); the version does not change
+# between packs, so drop the cached copy or NuGet would keep using the old one.
+rm -rf "$root/artifacts/samples-packages/maru.sdk"
+cd "$root/samples"
+dotnet run --project "$root/samples/Hello/Hello.csproj" "$@"
