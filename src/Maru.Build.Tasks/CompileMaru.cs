@@ -83,6 +83,7 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             ShimClassName = string.IsNullOrWhiteSpace(ShimClassName) ? "MaruExports" : ShimClassName.Trim(),
         };
         var result = MaruCompiler.Compile(sources, options);
+        foreach (var line in result.Messages) Log.LogMessage(MessageImportance.High, line); // compile-time print/println
         LogAll(result.Diagnostics);
         if (!result.Success || Log.HasLoggedErrors) return;
 

@@ -166,6 +166,7 @@ internal static class CommandLine
             ShimClassName = className ?? "MaruExports",
         };
         var result = MaruCompiler.Compile(sources, options);
+        foreach (var line in result.Messages) stderr.WriteLine(line); // compile-time print/println; stdout stays clean
         if (!result.Success) return Fail(result.Diagnostics, stderr, output, shims);
 
         var shimText = result.CSharpShims;

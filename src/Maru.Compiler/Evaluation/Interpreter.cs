@@ -208,6 +208,13 @@ internal sealed partial class Interpreter
                 $"compile-time evaluation nested more than {(_depth > MaxDepth ? MaxDepth.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "the stack allows")} levels deep (endless recursion?)");
     }
 
+    /// <summary>Charges work proportional to a size (copying a long string) against the step budget.</summary>
+    public void Charge(long size)
+    {
+        _steps += size / 64;
+        CheckLimits(CallSite);
+    }
+
     /// <summary>True for locations in the user's files (not the prelude, not made up by the compiler).</summary>
     public static bool IsUserLocation(SourceLocation location) => !location.IsNone && location.File != Prelude.FileName;
 

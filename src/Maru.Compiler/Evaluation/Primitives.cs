@@ -278,6 +278,7 @@ internal sealed partial class Interpreter
         {
             var length = Argument(a, 0) is IntegerDatum n ? n.Value : 0;
             if (length is < 0 or > 1 << 24) throw interpreter.TypeError("string", 0, "a length from 0 to 16M", a[0]);
+            interpreter.Charge(length);
             return Str(new string('\0', (int)length));
         });
         Primitive("string-length", (interpreter, a) =>
@@ -300,6 +301,7 @@ internal sealed partial class Interpreter
             var value = interpreter.Integer("set-string-at", a, 2);
             if (index < 0) return NilDatum.Empty;
             if (index > 1 << 24) throw interpreter.TypeError("set-string-at", 1, "an index below 16M", a[1]);
+            interpreter.Charge(Math.Max(s.Value.Length, index)); // strings are immutable underneath: each store copies
             var text = new StringBuilder(s.Value);
             if (index >= text.Length) text.Append('\0', (int)index - text.Length + 1);
             text[(int)index] = (char)value;
@@ -313,6 +315,7 @@ internal sealed partial class Interpreter
             var from = Argument(a, 1) is IntegerDatum f ? (int)Math.Clamp(f.Value, 0, s.Length) : 0;
             var length = s.Length - from;
             if (Argument(a, 2) is IntegerDatum l) length = (int)Math.Clamp(l.Value, 0, length);
+            interpreter.Charge(length);
             return Str(s.Substring(from, length));
         });
         Primitive("string-compare", (interpreter, a) =>
@@ -368,14 +371,21 @@ internal sealed partial class Interpreter
             var text = interpreter.String("string->long", a, 0).Value.Trim();
             return Int(ParseInteger(text));
         });
-        Primitive("concat-string", (interpreter, a) => Str(string.Concat(a.Select((d, i) => interpreter.Text("concat-string", a, i)))));
-        Primitive("concat-strings", (interpreter, a) => Str(string.Concat(a.Select((d, i) => interpreter.Text("concat-strings", a, i)))));
-        Primitive("concat-symbol", (interpreter, a) => Sym(string.Concat(a.Select((d, i) => interpreter.Text("concat-symbol", a, i)))));
+        Primitive("concat-string", (interpreter, a) => Str(interpreter.Concatenate("concat-string", a)));
+        Primitive("concat-strings", (interpreter, a) => Str(interpreter.Concatenate("concat-strings", a)));
+        Primitive("concat-symbol", (interpreter, a) => Sym(interpreter.Concatenate("concat-symbol", a)));
         Primitive("format", (interpreter, a) =>
         {
             interpreter.Arity("format", a, 2);
             return Str(Format(interpreter.String("format", a, 0).Value, a[1]));
         });
+    }
+
+    private string Concatenate(string primitive, Datum[] arguments)
+    {
+        var text = string.Concat(arguments.Select((_, i) => Text(primitive, arguments, i)));
+        Charge(text.Length);
+        return text;
     }
 
     /// <summary>The text of a string, symbol or integer argument (for the concatenating primitives).</summary>
@@ -469,6 +479,7 @@ internal sealed partial class Interpreter
         {
             var length = Argument(a, 0) is IntegerDatum n ? n.Value : 0;
             if (length is < 0 or > MaxArrayLength) throw interpreter.TypeError("array", 0, "a length from 0 to 16M", a[0]);
+            interpreter.Charge(length);
             return new ArrayValue((int)length);
         });
         Primitive("array-length", (interpreter, a) =>
@@ -488,6 +499,7 @@ internal sealed partial class Interpreter
             if (a[0] is not ArrayValue array) throw interpreter.TypeError("set-array-at", 0, "an array", a[0]);
             var index = interpreter.Integer("set-array-at", a, 1);
             if (index is < 0 or >= MaxArrayLength) return NilDatum.Empty;
+            if (index >= array.Items.Count) interpreter.Charge(index - array.Items.Count);
             while (array.Items.Count <= index) array.Items.Add(NilDatum.Empty);
             return array.Items[(int)index] = a[2];
         });
@@ -509,7 +521,9 @@ internal sealed partial class Interpreter
         Primitive("array->list", (interpreter, a) =>
         {
             interpreter.Arity("array->list", a, 1);
-            return a[0] is ArrayValue array ? DatumExtensions.ToList(array.Items) : throw interpreter.TypeError("array->list", 0, "an array", a[0]);
+            if (a[0] is not ArrayValue array) throw interpreter.TypeError("array->list", 0, "an array", a[0]);
+            interpreter.Charge(array.Items.Count * 64L);
+            return DatumExtensions.ToList(array.Items);
         });
         Primitive("allocate", (interpreter, a) =>
         {
@@ -517,6 +531,7 @@ internal sealed partial class Interpreter
             var type = interpreter.Integer("allocate", a, 0);
             var size = interpreter.Integer("allocate", a, 1);
             if (size is < 0 or > MaxArrayLength) throw interpreter.TypeError("allocate", 1, "a size from 0 to 16M", a[1]);
+            interpreter.Charge(size);
             return new RecordValue(type, (int)size);
         });
         // At compile time oop-at reaches the fields of instances (and arrays); in compiled code it is a memory access.

@@ -109,4 +109,28 @@ public sealed class EvaluationErrorTests
         Assert.HasCount(1, errors);
         Assert.AreEqual("lisp/bad.l(2,1): error MARU0603: stop", errors[0].ToString());
     }
+
+    [TestMethod]
+    public void CopyingWorkCountsAgainstTheStepBudget()
+    {
+        // Growing a string one character at a time copies it each time: quadratic work, charged by size.
+        var error = CompileTime.Error("(let ((s \"\") (i 0)) (while 1 (set-string-at s i ?x) (set i (+ i 1))))", maxSteps: 1_000_000);
+        Assert.AreEqual(DiagnosticCode.EvaluationStepLimitExceeded, error.Code);
+    }
+
+    [TestMethod]
+    public void CircularDataIsPrintedCutShort()
+    {
+        var run = CompileTime.Evaluate("(define l (list 1 2))\n(set-cdr (cdr l) l)\n(print l)\n(compile-begin)(compile-end)");
+        Assert.IsEmpty(run.Errors, string.Join("\n", run.Errors));
+        StringAssert.EndsWith(run.Result.Messages[0], " ...)");
+    }
+
+    [TestMethod]
+    public void ACircularMacroResultIsAnError()
+    {
+        var error = CompileTime.Error("(define-form m () (let ((l (list 'f 1))) (set-cdr (cdr l) l) l))\n(define-function g () (m))");
+        Assert.AreEqual(DiagnosticCode.MacroError, error.Code, error.ToString());
+        Assert.AreEqual(new SourceLocation("test.l", 2, 23), error.Location);
+    }
 }
