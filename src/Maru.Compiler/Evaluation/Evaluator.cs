@@ -330,6 +330,33 @@ public sealed class Evaluator
             documentation = docstring.Value;
             body = body.Skip(1).ToList();
         }
+        foreach (var form in body) CheckNoCompileTimeValues(name, form, location);
         return new FunctionDefinition(name, location, parameters, body, documentation);
+    }
+
+    /// <summary>
+    /// A macro may splice a compile-time value (a closure, an array...) into code; such values have
+    /// no location of their own, so refuse them here, at the nearest located form around them.
+    /// </summary>
+    private static void CheckNoCompileTimeValues(string function, Datum form, SourceLocation around)
+    {
+        var pending = new Stack<(Datum Node, SourceLocation Around)>();
+        var seen = new HashSet<Datum>(ReferenceEqualityComparer.Instance);
+        pending.Push((form, around));
+        while (pending.Count > 0)
+        {
+            var (node, location) = pending.Pop();
+            if (!node.Location.IsNone) location = node.Location;
+            switch (node)
+            {
+                case CompileTimeValue value:
+                    throw new CompilationError(DiagnosticCode.NotCompilableValue, location,
+                        $"the body of '{function}' contains {Interpreter.Describe(value)}, a compile-time value (spliced in by a macro?) that cannot be compiled");
+                case PairDatum pair when seen.Add(pair):
+                    pending.Push((pair.Tail, location));
+                    pending.Push((pair.Head, location));
+                    break;
+            }
+        }
     }
 }

@@ -129,4 +129,12 @@ public sealed class CompilationSelectionTests
         Assert.AreEqual("(oop-at p 1)", DatumPrinter.Print(((FunctionDefinition)run.Unit.Lookup("py")!).Body[0]));
         Assert.IsInstanceOfType<IntegerDatum>(((FunctionDefinition)run.Unit.Lookup("t")!).Body[0]);
     }
+
+    [TestMethod]
+    public void CompileTimeValuesSplicedIntoCodeAreRefusedAtTheMacroCall()
+    {
+        var error = CompileTime.Error("(define-form m () (list car 1))\n(define-function f ()\n  (m))");
+        CompileTime.AssertError(error, DiagnosticCode.NotCompilableValue, 3, 3,
+            "the body of 'f' contains the primitive 'car', a compile-time value (spliced in by a macro?) that cannot be compiled");
+    }
 }
