@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Packs Maru.Sdk, then builds and runs samples/Hello against the fresh package.
+# Packs Maru.Sdk, then builds and runs the samples against the fresh package: samples/Hello
+# (plain long functions) and samples/Interop (strings, spans, pointers, callbacks, C externs).
+# Extra arguments go to both 'dotnet run' commands (e.g. -c Release).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -8,4 +10,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # between packs, so drop the cached copy or NuGet would keep using the old one.
 rm -rf "$root/artifacts/samples-packages/maru.sdk"
 cd "$root/samples"
-dotnet run --project "$root/samples/Hello/Hello.csproj" "$@"
+for sample in Hello Interop; do
+  echo "== samples/$sample"
+  dotnet run --project "$root/samples/$sample/$sample.csproj" "$@"
+done

@@ -22,6 +22,7 @@ internal static class CommandLine
 
         Commands:
           build     Compile Maru (.l) files into a native shared library.
+          run       Compile for this machine, load the library and call its main.
           help      Show this help, or a command's help: maruc help build.
 
         Options:
@@ -47,6 +48,17 @@ internal static class CommandLine
                                      file name, libmath.so -> math).
           --namespace <name>         Namespace of the generated class (default: global).
           --class-name <name>        Name of the generated class (default: MaruExports).
+          -h, --help                 Show this help.
+        """;
+
+    private const string RunUsage = """
+        Usage: maruc run <file.l>... [-- <program arguments>...]
+
+        Compiles the Maru files for this machine, loads the library into this process and calls
+        its function main, with (argc argv) when main takes two parameters. The exit status is
+        main's result modulo 256. Errors are printed as for build.
+
+        Options:
           -h, --help                 Show this help.
         """;
 
@@ -78,6 +90,7 @@ internal static class CommandLine
                 return Success;
             case "help":
                 if (args.Length > 1 && args[1] == "build") stdout.WriteLine(BuildUsage);
+                else if (args.Length > 1 && args[1] == "run") stdout.WriteLine(RunUsage);
                 else if (args.Length > 1) return UsageErrorOut(stderr, $"unknown command '{args[1]}'");
                 else stdout.WriteLine(Usage);
                 return Success;
@@ -86,6 +99,8 @@ internal static class CommandLine
                 return Success;
             case "build":
                 return Build(args.AsSpan(1), stdout, stderr);
+            case "run":
+                return RunProgram(args.AsSpan(1), stdout, stderr);
             default:
                 return UsageErrorOut(stderr, args[0].StartsWith('-') ? $"unknown option '{args[0]}'" : $"unknown command '{args[0]}'");
         }
@@ -180,6 +195,45 @@ internal static class CommandLine
         foreach (var warning in result.Diagnostics) stderr.WriteLine(warning);
         var written = TryWrite(output, result.Library!, stderr) && (shims is null || TryWrite(shims, shimText!, stderr));
         return written ? Success : CompilationFailed;
+    }
+
+    private static int RunProgram(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        var files = new List<string>();
+        var programArguments = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--")
+            {
+                programArguments.AddRange(args[(i + 1)..].ToArray());
+                break;
+            }
+            if (args[i] is "-h" or "--help")
+            {
+                stdout.WriteLine(RunUsage);
+                return Success;
+            }
+            if (args[i].StartsWith('-')) return UsageErrorOut(stderr, $"unknown option '{args[i]}'");
+            files.Add(args[i]);
+        }
+        if (files.Count == 0) return UsageErrorOut(stderr, "no input files");
+
+        var diagnostics = new DiagnosticBag();
+        var platform = HostTarget(diagnostics);
+        var sources = new List<SourceFile>();
+        foreach (var file in files)
+        {
+            if (File.Exists(file)) sources.Add(new SourceFile(file, File.ReadAllText(file)));
+            else diagnostics.Error(DiagnosticCode.SourceFileNotFound, SourceLocation.None, $"source file '{file}' not found");
+        }
+        if (platform is null || diagnostics.HasErrors)
+        {
+            foreach (var diagnostic in diagnostics.Items) stderr.WriteLine(diagnostic);
+            return CompilationFailed;
+        }
+        var result = MaruCompiler.Compile(sources, new CompilationOptions { Target = platform, LibraryName = "program" });
+        foreach (var diagnostic in result.Diagnostics) stderr.WriteLine(diagnostic);
+        return result.Success ? Runner.Run(result, programArguments, stderr) : CompilationFailed;
     }
 
     private static int Fail(IEnumerable<Diagnostic> diagnostics, TextWriter stderr, string output, string? shims)

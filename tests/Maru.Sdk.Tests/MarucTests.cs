@@ -123,4 +123,38 @@ public sealed class MarucTests
         StringAssert.Contains(shims, "LibraryImport(\"math\", EntryPoint = \"__maru_fib_2diter\")");
         StringAssert.Contains(shims, "internal static partial long Triple(long x);");
     }
+
+    [TestMethod]
+    public void RunCallsMainInProcessAndFlushesCOutput()
+    {
+        var program = Write("hello.l", """
+            (define printf (extern 'printf))
+            (define-function main (argc argv)
+              (printf "hello %s, %ld args\n" (oop-at argv 1) argc)
+              (let ((i 0)) (while (< i 3) (printf "%ld " i) (set i (+ i 1))))
+              (printf "\n")
+              7)
+            """);
+        var result = Maruc("run", program, "--", "world", "x");
+        Assert.AreEqual(7, result.ExitCode, result.ToString());
+        Assert.AreEqual("hello world, 3 args\n0 1 2 \n", result.StandardOutput.Replace("\r\n", "\n"));
+    }
+
+    [TestMethod]
+    public void RunWithoutMainIsAUsageError()
+    {
+        var program = Write("nomain.l", "(define-function f () 1)");
+        var result = Maruc("run", program);
+        Assert.AreEqual(2, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.StandardError, "needs a function 'main'");
+    }
+
+    [TestMethod]
+    public void RunReportsCompilationErrorsLikeBuild()
+    {
+        var program = Write("bad.l", "(define-function main () (+ 1 y))");
+        var result = Maruc("run", program);
+        Assert.AreEqual(1, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.StandardError, "bad.l(1,31): error MARU0201: unknown variable 'y'");
+    }
 }
