@@ -42,6 +42,12 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
     /// <summary>The folder relative source paths are read from; defaults to the project's folder.</summary>
     public string? ProjectDirectory { get; set; }
 
+    /// <summary>
+    /// Where to write the full paths of the files load/require read, one per line, so the next
+    /// build counts them as inputs (like a C compiler's .d file).
+    /// </summary>
+    public string? DependencyFile { get; set; }
+
     public override bool Execute()
     {
         try
@@ -81,6 +87,7 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             LibraryName = LibraryName,
             ShimNamespace = ShimNamespace?.Trim() ?? "",
             ShimClassName = string.IsNullOrWhiteSpace(ShimClassName) ? "MaruExports" : ShimClassName.Trim(),
+            BaseDirectory = string.IsNullOrEmpty(ProjectDirectory) ? null : ProjectDirectory,
         };
         var result = MaruCompiler.Compile(sources, options);
         foreach (var line in result.Messages) Log.LogMessage(MessageImportance.High, line); // compile-time print/println
@@ -101,6 +108,8 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
         {
             OutputFile.WriteAtomically(OutputLibrary, library);
             OutputFile.WriteAtomically(OutputShims, shims);
+            if (!string.IsNullOrEmpty(DependencyFile))
+                OutputFile.WriteAtomically(DependencyFile, string.Concat(result.LoadedFiles.Select(path => path + "\n")));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {

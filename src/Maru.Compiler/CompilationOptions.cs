@@ -16,6 +16,12 @@ public sealed class CompilationOptions
     public string ShimClassName { get; init; } = "MaruExports";
 
     /// <summary>
+    /// The folder that relative source paths (and so load/require of relative names) are resolved
+    /// against; null means the process's current directory. MSBuild passes the project folder.
+    /// </summary>
+    public string? BaseDirectory { get; init; }
+
+    /// <summary>
     /// Receives each line printed at compile time (print, println, dump in macros and top-level
     /// forms) as it is printed, e.g. for the build log. The lines are also in <see cref="CompilationResult.Messages"/>.
     /// Called on the compiler's evaluation thread.
