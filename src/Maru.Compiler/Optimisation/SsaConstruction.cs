@@ -32,8 +32,9 @@ internal static class SsaConstruction
         }
         if (variables.Count == 0) return;
 
-        // 2. Liveness of the variables only, for pruning.
-        var liveIn = Liveness(graph, variableOf, variables.Count, out var definedIn);
+        // 2. Liveness of the variables only, for pruning; and where each is assigned.
+        var words = (variables.Count + 63) >> 6;
+        var liveIn = Liveness(graph, variableOf, words, out var definingBlocks, variables.Count);
 
         // 3. Phis at the iterated dominance frontiers where the variable is live.
         var frontiers = graph.DominanceFrontiers();
@@ -50,8 +51,8 @@ internal static class SsaConstruction
                 queued[0] = stamp;
                 work.Push(blocks[0]);
             }
-            foreach (var block in blocks)
-                if (definedIn[block.Index].Get(v) && queued[block.Index] != stamp)
+            foreach (var block in definingBlocks[v])
+                if (queued[block.Index] != stamp)
                 {
                     queued[block.Index] = stamp;
                     work.Push(block);
@@ -60,7 +61,7 @@ internal static class SsaConstruction
             {
                 foreach (var frontier in frontiers[work.Pop().Index])
                 {
-                    if (hasPhi[frontier.Index] == stamp || !liveIn[frontier.Index].Get(v)) continue;
+                    if (hasPhi[frontier.Index] == stamp || (liveIn[frontier.Index * words + (v >> 6)] & (1UL << v)) == 0) continue;
                     hasPhi[frontier.Index] = stamp;
                     phiVariable[frontier.Index].Add(v);
                     frontier.Phis.Add(new Phi(function.NewRegister()));
@@ -148,50 +149,58 @@ internal static class SsaConstruction
             ? operand
             : current[variableOf[operand.Register.Index]] ?? Operand.Of(0);
 
-    /// <summary>Live-in sets of the variables (backward dataflow), and the blocks assigning each.</summary>
-    private static System.Collections.BitArray[] Liveness(FlowGraph graph, int[] variableOf, int count,
-        out System.Collections.BitArray[] definedIn)
+    /// <summary>
+    /// Live-in sets of the variables (backward dataflow; block i's set is words [i*words, (i+1)*words)),
+    /// and the blocks assigning each variable.
+    /// </summary>
+    private static ulong[] Liveness(FlowGraph graph, int[] variableOf, int words, out List<BasicBlock>[] definingBlocks, int count)
     {
         var blocks = graph.Function.Blocks;
-        var upwardUse = new System.Collections.BitArray[blocks.Count];
-        definedIn = new System.Collections.BitArray[blocks.Count];
-        var liveIn = new System.Collections.BitArray[blocks.Count];
+        var upwardUse = new ulong[blocks.Count * words];
+        var defined = new ulong[blocks.Count * words];
+        definingBlocks = new List<BasicBlock>[count];
+        for (var v = 0; v < count; v++) definingBlocks[v] = new List<BasicBlock>(2);
         foreach (var block in blocks)
         {
-            var uses = new System.Collections.BitArray(count);
-            var defs = new System.Collections.BitArray(count);
+            var at = block.Index * words;
             void Read(Operand operand)
             {
                 if (operand.IsConstant) return;
                 var v = variableOf[operand.Register.Index];
-                if (v >= 0 && !defs.Get(v)) uses.Set(v, true);
+                if (v >= 0 && (defined[at + (v >> 6)] & (1UL << v)) == 0) upwardUse[at + (v >> 6)] |= 1UL << v;
             }
             foreach (var instruction in block.Instructions)
             {
                 foreach (var argument in instruction.Arguments) Read(argument);
-                if (instruction.Destination is { } d && variableOf[d.Index] >= 0) defs.Set(variableOf[d.Index], true);
+                if (instruction.Destination is not { } d || variableOf[d.Index] is var v && v < 0) continue;
+                if ((defined[at + (v >> 6)] & (1UL << v)) == 0) definingBlocks[v].Add(block);
+                defined[at + (v >> 6)] |= 1UL << v;
             }
             if (IrVerifier.TerminatorOperand(block.Terminator!) is { } used) Read(used);
-            upwardUse[block.Index] = uses;
-            definedIn[block.Index] = defs;
-            liveIn[block.Index] = new System.Collections.BitArray(uses);
         }
+
+        // in = use | (out & ~def), out = union of the successors' in; postorder converges fastest.
+        var liveIn = (ulong[])upwardUse.Clone();
         var changed = true;
-        var scratch = new System.Collections.BitArray(count);
         while (changed)
         {
             changed = false;
             for (var i = graph.ReversePostorder.Length - 1; i >= 0; i--)
             {
                 var block = graph.ReversePostorder[i];
-                scratch.SetAll(false);
-                for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
-                    scratch.Or(liveIn[FlowGraph.Successor(block, s).Index]);
-                // in = use | (out & ~def)
-                var live = liveIn[block.Index];
-                var before = (System.Collections.BitArray)live.Clone();
-                live.Or(scratch.And(new System.Collections.BitArray(definedIn[block.Index]).Not()));
-                for (var v = 0; v < count && !changed; v++) changed = before.Get(v) != live.Get(v);
+                var at = block.Index * words;
+                for (var w = 0; w < words; w++)
+                {
+                    var live = 0UL;
+                    for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
+                        live |= liveIn[FlowGraph.Successor(block, s).Index * words + w];
+                    var value = upwardUse[at + w] | (live & ~defined[at + w]);
+                    if (value != liveIn[at + w])
+                    {
+                        liveIn[at + w] = value;
+                        changed = true;
+                    }
+                }
             }
         }
         return liveIn;
