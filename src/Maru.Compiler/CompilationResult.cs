@@ -7,7 +7,14 @@ namespace Maru.Compiler;
 /// <param name="SymbolName">The name in the library's symbol table (see Interop/SymbolNames).</param>
 /// <param name="Parameters">Parameter names as written in Maru.</param>
 /// <param name="Location">Where the definition starts.</param>
-public sealed record ExportedFunction(string MaruName, string SymbolName, IReadOnlyList<string> Parameters, SourceLocation Location);
+public sealed record ExportedFunction(string MaruName, string SymbolName, IReadOnlyList<string> Parameters, SourceLocation Location)
+{
+    /// <summary>What C# sees: all <c>long</c> unless a <c>(define-export ...)</c> says otherwise.</summary>
+    public Interop.ExportSignature Signature { get; init; } = Interop.ExportSignature.AllLong(Parameters);
+
+    /// <summary>The function's docstring, which becomes the shim's XML documentation.</summary>
+    public string? Documentation { get; init; }
+}
 
 public sealed class CompilationResult
 {

@@ -58,7 +58,7 @@ public static class MaruCompiler
 
         PassPipeline.Run(module, options);
 
-        var exports = Exports(unit);
+        var exports = Exports(unit, diagnostics);
         var shims = CSharpShimGenerator.Generate(exports, options, diagnostics);
         if (diagnostics.HasErrors) return Failed(diagnostics);
 
@@ -67,10 +67,35 @@ public static class MaruCompiler
         return new CompilationResult { Diagnostics = diagnostics.Items, Library = library, CSharpShims = shims, Exports = exports };
     }
 
-    private static List<ExportedFunction> Exports(CompilationUnit unit) =>
-        unit.Definitions.OfType<FunctionDefinition>()
-            .Select(f => new ExportedFunction(f.Name, SymbolNames.ToSymbolName(f.Name), f.Parameters.Select(p => p.Name).ToList(), f.Location))
-            .ToList();
+    /// <summary>Every compiled function is exported; a define-export gives it a richer C# signature.</summary>
+    private static List<ExportedFunction> Exports(CompilationUnit unit, DiagnosticBag diagnostics)
+    {
+        var exports = new List<ExportedFunction>();
+        foreach (var function in unit.Definitions.OfType<FunctionDefinition>())
+        {
+            var parameters = function.Parameters.Select(p => p.Name).ToList();
+            var export = new ExportedFunction(function.Name, SymbolNames.ToSymbolName(function.Name), parameters, function.Location)
+            {
+                Documentation = function.Documentation,
+            };
+            if (unit.ExportDeclarations.TryGetValue(function.Name, out var declaration))
+            {
+                try
+                {
+                    export = export with { Signature = declaration.Resolve(parameters) };
+                }
+                catch (CompilationError error)
+                {
+                    diagnostics.Add(error.Diagnostic);
+                }
+            }
+            exports.Add(export);
+        }
+        foreach (var declaration in unit.ExportDeclarations.Values.Where(d => unit.Lookup(d.FunctionName) is not FunctionDefinition))
+            diagnostics.Error(DiagnosticCode.ExportDeclarationMismatch, declaration.Location,
+                $"define-export names '{declaration.FunctionName}', which is not a compiled function");
+        return exports;
+    }
 
     private static ObjectModule GenerateCode(IrModule module, TargetPlatform target) => target.Architecture switch
     {

@@ -42,6 +42,10 @@ public enum DiagnosticCode
     // C# interop.
     ExportNameCollision = 301,
     InvalidShimName = 302,
+    MalformedExportDeclaration = 303,
+    UnknownInteropType = 304,
+    ExportDeclarationMismatch = 305,
+    DuplicateExportDeclaration = 306,
 
     // Targets.
     UnknownRuntimeIdentifier = 401,

@@ -38,6 +38,9 @@ public sealed class CompilationUnit
     /// </summary>
     public HashSet<string> CompileTimeOnlyNames { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>What C# should see for exported functions, from <c>(define-export ...)</c>, by function name.</summary>
+    public Dictionary<string, Interop.ExportDeclaration> ExportDeclarations { get; } = new(StringComparer.Ordinal);
+
     public bool TryAdd(Definition definition)
     {
         if (!_byName.TryAdd(definition.Name, definition)) return false;

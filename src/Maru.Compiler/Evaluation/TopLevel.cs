@@ -18,6 +18,14 @@ public static class TopLevel
         {
             try
             {
+                if (form is PairDatum { Head: SymbolDatum { Name: "define-export" } })
+                {
+                    var declaration = Interop.ExportDeclaration.Parse(form);
+                    if (!unit.ExportDeclarations.TryAdd(declaration.FunctionName, declaration))
+                        diagnostics.Error(DiagnosticCode.DuplicateExportDeclaration, form.Location,
+                            $"'{declaration.FunctionName}' already has an export declaration at {unit.ExportDeclarations[declaration.FunctionName].Location}");
+                    continue;
+                }
                 var definition = Recognise(form);
                 if (!unit.TryAdd(definition))
                 {
@@ -55,7 +63,7 @@ public static class TopLevel
     {
         if (items.Count < 3 || items[1] is not SymbolDatum name)
             throw Malformed(form, "define-function", "(define-function name (parameters...) body...)");
-        return new FunctionDefinition(name.Name, form.Location, Parameters(items[2], name.Name), items.Skip(3).ToList());
+        return Function(name.Name, form.Location, Parameters(items[2], name.Name), items.Skip(3).ToList());
     }
 
     // (define name value) where value is an integer literal or (lambda (params...) body...)
@@ -79,12 +87,18 @@ public static class TopLevel
                 var parts = lambda.AsList();
                 if (parts is null || parts.Count < 2)
                     throw Malformed(lambda, "lambda", "(lambda (parameters...) body...)");
-                return new FunctionDefinition(name.Name, form.Location, Parameters(parts[1], name.Name), parts.Skip(2).ToList());
+                return Function(name.Name, form.Location, Parameters(parts[1], name.Name), parts.Skip(2).ToList());
             default:
                 throw new CompilationError(DiagnosticCode.NotCompilable, items[2].Location,
                     $"the value of '{name.Name}' must be an integer literal or a lambda in this version, not {DatumPrinter.Outline(items[2])}");
         }
     }
+
+    /// <summary>A string literal opening a body of several forms is the function's documentation.</summary>
+    private static FunctionDefinition Function(string name, SourceLocation location, IReadOnlyList<SymbolDatum> parameters, List<Datum> body) =>
+        body is [StringDatum documentation, _, ..]
+            ? new FunctionDefinition(name, location, parameters, body.Skip(1).ToList(), documentation.Value)
+            : new FunctionDefinition(name, location, parameters, body);
 
     private static IReadOnlyList<SymbolDatum> Parameters(Datum list, string function)
     {

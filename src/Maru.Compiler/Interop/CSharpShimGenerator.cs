@@ -58,23 +58,84 @@ public static class CSharpShimGenerator
     private static void WriteMethod(ShimWriter text, ExportedFunction export, string methodName, CompilationOptions options)
     {
         var where = export.Location.IsNone ? "" : $" defined at {Xml(export.Location.ToString())}";
-        text.Line($"/// <summary>Calls the Maru function <c>{Xml(export.MaruName)}</c>{where}.</summary>");
+        var summary = export.Documentation is { } documentation
+            ? $"{Xml(documentation.Trim())} (Maru function <c>{Xml(export.MaruName)}</c>{where}.)"
+            : $"Calls the Maru function <c>{Xml(export.MaruName)}</c>{where}.";
+        text.Line($"/// <summary>{summary}</summary>");
 
-        var parameterNames = ParameterNames(export.Parameters);
+        var signature = export.Signature;
+        var parameterNames = ParameterNames(signature.Parameters.Select(p => p.MaruName).ToList());
         for (var i = 0; i < parameterNames.Count; i++)
-            text.Line($"/// <param name=\"{parameterNames[i].TrimStart('@')}\">The Maru parameter <c>{Xml(export.Parameters[i])}</c>.</param>");
-        text.Line($"/// <returns>The value the function returns.</returns>");
+            text.Line($"/// <param name=\"{parameterNames[i].TrimStart('@')}\">The Maru parameter <c>{Xml(signature.Parameters[i].MaruName)}</c>{ParameterNote(signature.Parameters[i])}.</param>");
+        text.Line("/// <returns>The value the function returns.</returns>");
 
-        var parameters = string.Join(", ", parameterNames.Select((name, i) => $"{ParameterType(export, i)} {name}"));
-        text.Line($"[global::System.Runtime.InteropServices.LibraryImport(\"{CSharpString(options.LibraryName)}\", EntryPoint = \"{CSharpString(export.SymbolName)}\")]");
-        text.Line($"internal static partial {ReturnType(export)} {methodName}({parameters});");
+        var import = $"[global::System.Runtime.InteropServices.LibraryImport(\"{CSharpString(options.LibraryName)}\", EntryPoint = \"{CSharpString(export.SymbolName)}\"" +
+            (signature.Parameters.Any(p => p.Type == InteropType.String) ? ", StringMarshalling = global::System.Runtime.InteropServices.StringMarshalling.Utf8" : "") + ")]";
+        var result = TypeName(signature.Result);
+        var spans = signature.Parameters.Where(p => p.MaruParameterCount == 2).ToList();
+        if (spans.Count == 0)
+        {
+            text.Line(import);
+            text.Line($"internal static partial {result} {methodName}({string.Join(", ", signature.Parameters.Select((p, i) => $"{ParameterType(p)} {parameterNames[i]}"))});");
+            return;
+        }
+
+        // A span reaches Maru as two words, address then length: a public wrapper pins it and
+        // calls the raw import, which is kept private.
+        var native = $"{methodName}__Native";
+        var nativeParameters = new List<string>();
+        var nativeArguments = new List<string>();
+        for (var i = 0; i < signature.Parameters.Count; i++)
+        {
+            var parameter = signature.Parameters[i];
+            if (parameter.MaruParameterCount == 2)
+            {
+                nativeParameters.Add($"byte* {parameterNames[i].TrimStart('@')}Address");
+                nativeParameters.Add($"long {parameterNames[i].TrimStart('@')}Length");
+                nativeArguments.Add($"__{parameterNames[i].TrimStart('@')}");
+                nativeArguments.Add($"{parameterNames[i]}.Length");
+            }
+            else
+            {
+                nativeParameters.Add($"{ParameterType(parameter)} {parameterNames[i]}");
+                nativeArguments.Add(parameterNames[i]);
+            }
+        }
+        text.Line($"internal static {result} {methodName}({string.Join(", ", signature.Parameters.Select((p, i) => $"{ParameterType(p)} {parameterNames[i]}"))})");
+        text.Open();
+        foreach (var (parameter, i) in signature.Parameters.Select((p, i) => (p, i)).Where(x => x.p.MaruParameterCount == 2))
+        {
+            text.Line($"fixed (byte* __{parameterNames[i].TrimStart('@')} = {parameterNames[i]})");
+        }
+        text.Open();
+        text.Line($"return {native}({string.Join(", ", nativeArguments)});");
+        text.Close();
+        text.Close();
+        text.Line();
+        text.Line(import);
+        text.Line($"private static partial {result} {native}({string.Join(", ", nativeParameters)});");
     }
 
-    // Every Maru value is a machine word today. When typed exports arrive (strings, pointers,
-    // doubles), these two choose the C# types and the marshalling attributes that go with them.
-    private static string ParameterType(ExportedFunction export, int index) => "long";
+    private static string ParameterNote(InteropParameter parameter) => parameter.Type switch
+    {
+        InteropType.String => " (passed as NUL-terminated UTF-8)",
+        InteropType.Bytes or InteropType.MutableBytes => " (passed as its address and length)",
+        InteropType.Callback => " (a native function Maru calls)",
+        _ => "",
+    };
 
-    private static string ReturnType(ExportedFunction export) => "long";
+    private static string ParameterType(InteropParameter parameter) => parameter.Type switch
+    {
+        InteropType.Long => "long",
+        InteropType.Pointer => "nint",
+        InteropType.String => "string",
+        InteropType.Bytes => "global::System.ReadOnlySpan<byte>",
+        InteropType.MutableBytes => "global::System.Span<byte>",
+        InteropType.Callback => $"delegate* unmanaged<{string.Concat(parameter.CallbackParameters.Select(t => TypeName(t) + ", "))}long>",
+        _ => throw new ArgumentOutOfRangeException(nameof(parameter)),
+    };
+
+    private static string TypeName(InteropType type) => type == InteropType.Pointer ? "nint" : "long";
 
     /// <summary>The C# name of every export, in order, reporting collisions at the later definition.</summary>
     private static List<string> NameMethods(IReadOnlyList<ExportedFunction> exports, CompilationOptions options, DiagnosticBag diagnostics)

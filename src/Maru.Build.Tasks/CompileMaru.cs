@@ -1,0 +1,182 @@
+using Maru.Compiler;
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Interop;
+using Maru.Compiler.Syntax;
+using Maru.Compiler.Targets;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Maru.Build.Tasks;
+
+/// <summary>
+/// Compiles a project's Maru sources into a native shared library plus the C# shims that call it.
+/// A thin front end over <see cref="MaruCompiler"/>: it turns items into sources, diagnostics into
+/// MSBuild errors that IDEs can jump to, and results into files written atomically. It keeps no
+/// state outside the instance, so parallel builds in one MSBuild process do not interfere.
+/// </summary>
+public sealed class CompileMaru : Microsoft.Build.Utilities.Task
+{
+    /// <summary>The .l files, in the order they are compiled. Diagnostics print their paths as given.</summary>
+    [Required]
+    public ITaskItem[] Sources { get; set; } = [];
+
+    /// <summary>The target's RuntimeIdentifier (linux-x64, osx-arm64, ...); empty means the machine we run on.</summary>
+    public string? RuntimeIdentifier { get; set; }
+
+    /// <summary>The bare library name, as [LibraryImport] names it: Hello for libHello.so.</summary>
+    [Required]
+    public string LibraryName { get; set; } = "";
+
+    /// <summary>Where the shared library is written.</summary>
+    [Required]
+    public string OutputLibrary { get; set; } = "";
+
+    /// <summary>Where the generated C# is written.</summary>
+    [Required]
+    public string OutputShims { get; set; } = "";
+
+    public string? ShimNamespace { get; set; }
+
+    public string? ShimClassName { get; set; }
+
+    /// <summary>The folder relative source paths are read from; defaults to the project's folder.</summary>
+    public string? ProjectDirectory { get; set; }
+
+    public override bool Execute()
+    {
+        try
+        {
+            Run();
+        }
+        catch (Exception exception)
+        {
+            // One line for the user; the details belong in a bug report, not in their build output.
+            LogDiagnostic(new Diagnostic(DiagnosticCode.InternalError, DiagnosticSeverity.Error, SourceLocation.None,
+                $"internal compiler error: {exception.GetType().Name}: {FirstLine(exception.Message)}"));
+        }
+
+        if (Log.HasLoggedErrors) DeleteStaleOutputs();
+        return !Log.HasLoggedErrors;
+    }
+
+    private void Run()
+    {
+        var diagnostics = new DiagnosticBag();
+        var target = string.IsNullOrWhiteSpace(RuntimeIdentifier)
+            ? HostTarget(diagnostics)
+            : TargetPlatform.Parse(RuntimeIdentifier.Trim(), diagnostics);
+        var sources = ReadSources(diagnostics);
+        if (sources.Count == 0 && !diagnostics.HasErrors)
+            diagnostics.Error(DiagnosticCode.NoSourceFiles, SourceLocation.None, "no Maru source files to compile");
+
+        if (target is null || diagnostics.HasErrors)
+        {
+            LogAll(diagnostics.Items);
+            return;
+        }
+
+        var options = new CompilationOptions
+        {
+            Target = target,
+            LibraryName = LibraryName,
+            ShimNamespace = ShimNamespace?.Trim() ?? "",
+            ShimClassName = string.IsNullOrWhiteSpace(ShimClassName) ? "MaruExports" : ShimClassName.Trim(),
+        };
+        var result = MaruCompiler.Compile(sources, options);
+        LogAll(result.Diagnostics);
+        if (!result.Success || Log.HasLoggedErrors) return;
+
+        var shims = result.CSharpShims;
+        if (shims is null)
+        {
+            var shimDiagnostics = new DiagnosticBag();
+            shims = CSharpShimGenerator.Generate(result.Exports, options, shimDiagnostics);
+            LogAll(shimDiagnostics.Items);
+            if (shimDiagnostics.HasErrors) return;
+        }
+
+        var library = result.Library!;
+        try
+        {
+            OutputFile.WriteAtomically(OutputLibrary, library);
+            OutputFile.WriteAtomically(OutputShims, shims);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            LogDiagnostic(new Diagnostic(DiagnosticCode.OutputNotWritable, DiagnosticSeverity.Error, SourceLocation.None,
+                $"cannot write the Maru outputs: {FirstLine(exception.Message)}"));
+            return;
+        }
+        Log.LogMessage(MessageImportance.Low, $"Maru: wrote {OutputLibrary} ({library.Length} bytes, {result.Exports.Count} exports) and {OutputShims}");
+    }
+
+    private TargetPlatform? HostTarget(DiagnosticBag diagnostics)
+    {
+        var host = TargetPlatform.Host;
+        if (host is null)
+        {
+            diagnostics.Error(DiagnosticCode.UnknownRuntimeIdentifier, SourceLocation.None,
+                "this machine is not a target Maru.Sdk knows; set RuntimeIdentifier (or MaruRuntimeIdentifier) to one of " +
+                string.Join(", ", TargetPlatform.Known.Select(t => t.RuntimeIdentifier)));
+            return null;
+        }
+        return TargetPlatform.Parse(host.RuntimeIdentifier, diagnostics);
+    }
+
+    private List<SourceFile> ReadSources(DiagnosticBag diagnostics)
+    {
+        var baseDirectory = !string.IsNullOrEmpty(ProjectDirectory)
+            ? ProjectDirectory
+            : Path.GetDirectoryName(BuildEngine?.ProjectFileOfTaskNode) ?? Directory.GetCurrentDirectory();
+        var sources = new List<SourceFile>(Sources.Length);
+        foreach (var item in Sources)
+        {
+            // ItemSpec is already unescaped; the path stays as the user wrote it for diagnostics.
+            var path = item.ItemSpec;
+            var fullPath = Path.GetFullPath(Path.Combine(baseDirectory, path));
+            if (!File.Exists(fullPath))
+            {
+                diagnostics.Error(DiagnosticCode.SourceFileNotFound, new SourceLocation(path, 0, 0), $"source file '{path}' not found");
+                continue;
+            }
+            sources.Add(new SourceFile(path, File.ReadAllText(fullPath)));
+        }
+        return sources;
+    }
+
+    private void DeleteStaleOutputs()
+    {
+        foreach (var path in new[] { OutputLibrary, OutputShims })
+        {
+            try
+            {
+                if (!string.IsNullOrEmpty(path) && File.Exists(path)) File.Delete(path);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                Log.LogWarning(null, "MARU0003", null, path, 0, 0, 0, 0, $"could not delete stale output '{path}': {exception.Message}");
+            }
+        }
+    }
+
+    private void LogAll(IEnumerable<Diagnostic> diagnostics)
+    {
+        foreach (var diagnostic in diagnostics) LogDiagnostic(diagnostic);
+    }
+
+    private void LogDiagnostic(Diagnostic diagnostic)
+    {
+        var location = diagnostic.Location;
+        var file = location.IsNone ? null : location.File;
+        if (diagnostic.IsError)
+            Log.LogError(null, diagnostic.CodeText, null, file, location.Line, location.Column, 0, 0, diagnostic.Message);
+        else
+            Log.LogWarning(null, diagnostic.CodeText, null, file, location.Line, location.Column, 0, 0, diagnostic.Message);
+    }
+
+    private static string FirstLine(string text)
+    {
+        var end = text.IndexOfAny(['\r', '\n']);
+        return end < 0 ? text : text[..end];
+    }
+}

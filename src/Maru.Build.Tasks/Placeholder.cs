@@ -1,1 +1,0 @@
-namespace Maru.Build.Tasks;

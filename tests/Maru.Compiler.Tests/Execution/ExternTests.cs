@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+using Maru.Compiler.Tests.TestSupport;
+
+namespace Maru.Compiler.Tests.Execution;
+
+/// <summary>C functions imported with (extern 'name), called through GOT slots, variadic ones included.</summary>
+[TestClass]
+public sealed unsafe class ExternTests
+{
+    [TestMethod]
+    public void ExternsAreCalledThroughTheCLibrary()
+    {
+        using var library = CompiledLibrary.Compile("""
+            (define labs (extern 'labs))
+            (define strlen (extern 'strlen))
+            (define-function absolute (x) (labs x))
+            (define-function text-length () (strlen "twelve chars"))
+            """);
+        Assert.AreEqual(5, library.Call("absolute", -5));
+        Assert.AreEqual(12, library.Call("text-length"));
+    }
+
+    [TestMethod]
+    public void VariadicCallsFollowTheAbi()
+    {
+        using var library = CompiledLibrary.Compile("""
+            (define snprintf (extern 'snprintf))
+            (define-function format (buffer size a b)
+              (snprintf buffer size "%ld|%s|%c|%ld|%ld|%ld|%ld" a "mid" ?z b 1 2 3))
+            """);
+        var buffer = new byte[128];
+        fixed (byte* p = buffer)
+        {
+            var written = library.Call("format", (long)p, buffer.Length, -42, long.MaxValue);
+            var text = Marshal.PtrToStringUTF8((nint)p);
+            Assert.AreEqual("-42|mid|z|9223372036854775807|1|2|3", text);
+            Assert.AreEqual(text!.Length, written);
+        }
+    }
+
+    [TestMethod]
+    public void MallocedMemoryWorksWithOopAt()
+    {
+        using var library = CompiledLibrary.Compile("""
+            (define malloc (extern 'malloc))
+            (define free (extern 'free))
+            (define-function squares-sum (n)
+              (let ((p (malloc (* 8 n))) (i 0) (s 0))
+                (while (< i n) (set (oop-at p i) (* i i)) (set i (+ i 1)))
+                (set i 0)
+                (while (< i n) (set s (+ s (oop-at p i))) (set i (+ i 1)))
+                (free p)
+                s))
+            """);
+        Assert.AreEqual(328350, library.Call("squares-sum", 100));
+    }
+
+    [TestMethod]
+    public void AnExternIsAValueThatCanBeCalledIndirectly()
+    {
+        using var library = CompiledLibrary.Compile("""
+            (define labs (extern 'labs))
+            (define-function get-labs () labs)
+            (define-function call-it (f x) (f x))
+            (define-function via-value (x) (call-it labs x))
+            """);
+        var libc = NativeLibrary.Load("libc.so.6");
+        try
+        {
+            Assert.AreEqual(NativeLibrary.GetExport(libc, "labs"), (nint)library.Call("get-labs"));
+        }
+        finally
+        {
+            NativeLibrary.Free(libc);
+        }
+        Assert.AreEqual(9, library.Call("via-value", -9));
+    }
+
+    [TestMethod]
+    public void LibrariesWithExternsPassEuElflint()
+    {
+        if (!ExternalTool.Exists("eu-elflint"))
+            Assert.Inconclusive("eu-elflint not installed: apt-get install elfutils");
+        using var library = CompiledLibrary.Compile("(define printf (extern 'printf))\n(define-function hello () (printf \"hello %d\\n\" 42))");
+        var lint = ExternalTool.Run("eu-elflint", "--strict", library.Path);
+        Assert.AreEqual(0, lint.ExitCode, lint.ToString());
+        var dynamic = ExternalTool.Run("readelf", "-dW", library.Path);
+        StringAssert.Contains(dynamic.StandardOutput, "(NEEDED)");
+        StringAssert.Contains(dynamic.StandardOutput, "libc.so.6");
+    }
+}

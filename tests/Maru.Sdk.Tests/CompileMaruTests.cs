@@ -1,0 +1,136 @@
+using Maru.Build.Tasks;
+using Maru.Sdk.Tests.TestSupport;
+using Microsoft.Build.Utilities;
+
+namespace Maru.Sdk.Tests;
+
+/// <summary>The CompileMaru task run in-process: how it reads items, logs diagnostics and writes outputs.</summary>
+[TestClass]
+public sealed class CompileMaruTests
+{
+    private string _project = "";
+    private RecordingBuildEngine _engine = null!;
+
+    [TestInitialize]
+    public void CreateProject()
+    {
+        _project = Directory.CreateTempSubdirectory("maru task ü ").FullName;
+        _engine = new RecordingBuildEngine(Path.Combine(_project, "p.csproj"));
+    }
+
+    [TestCleanup]
+    public void DeleteProject()
+    {
+        try { Directory.Delete(_project, recursive: true); } catch (IOException) { }
+    }
+
+    private string Library => Path.Combine(_project, "obj", "maru", "libP.so");
+    private string Shims => Path.Combine(_project, "obj", "maru", "MaruExports.g.cs");
+
+    private void Write(string relativePath, string text)
+    {
+        var path = Path.Combine(_project, relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+    }
+
+    private CompileMaru Task(string? runtimeIdentifier, params string[] sources) => new()
+    {
+        BuildEngine = _engine,
+        Sources = sources.Select(s => (Microsoft.Build.Framework.ITaskItem)new TaskItem(s)).ToArray(),
+        RuntimeIdentifier = runtimeIdentifier,
+        LibraryName = "P",
+        OutputLibrary = Library,
+        OutputShims = Shims,
+        ShimNamespace = "",
+        ShimClassName = "MaruExports",
+    };
+
+    [TestMethod]
+    public void CompilesRelativeSourcesAgainstTheProjectFolder()
+    {
+        Write("lisp/math.l", "(define-function triple (x) (* 3 x))\n");
+        Assert.IsTrue(Task("linux-x64", "lisp/math.l").Execute(), string.Join("\n", _engine.Errors.Select(e => e.Message)));
+        Assert.IsEmpty(_engine.Errors);
+        Assert.IsTrue(File.Exists(Library));
+        StringAssert.Contains(File.ReadAllText(Shims), "internal static partial long Triple(long x);");
+        StringAssert.Contains(File.ReadAllText(Shims), "defined at lisp/math.l(1,1)");
+    }
+
+    [TestMethod]
+    public void AnEmptyRuntimeIdentifierMeansTheHost()
+    {
+        Write("a.l", "(define-function one () 1)\n");
+        Assert.IsTrue(Task("", "a.l").Execute());
+        Assert.IsTrue(File.Exists(Library));
+    }
+
+    [TestMethod]
+    public void ErrorsAreLoggedWithCodeFileLineAndColumn()
+    {
+        Write("lisp/math.l", "(define-function triple (x) (* 3 x))\n\n  (define-function f (x) (+ x 1)\n");
+        Assert.IsFalse(Task("linux-x64", "lisp/math.l").Execute());
+
+        var error = _engine.Errors.Single();
+        Assert.AreEqual("MARU0101", error.Code);
+        Assert.AreEqual("lisp/math.l", error.File);
+        Assert.AreEqual(3, error.LineNumber);
+        Assert.AreEqual(3, error.ColumnNumber);
+    }
+
+    [TestMethod]
+    public void AFailedCompilationDeletesStaleOutputs()
+    {
+        Write("a.l", "(define-function one () 1)\n");
+        Assert.IsTrue(Task("linux-x64", "a.l").Execute());
+        Assert.IsTrue(File.Exists(Library) && File.Exists(Shims));
+
+        Write("a.l", "(define-function one () 1");
+        Assert.IsFalse(Task("linux-x64", "a.l").Execute());
+        Assert.IsFalse(File.Exists(Library));
+        Assert.IsFalse(File.Exists(Shims));
+    }
+
+    [TestMethod]
+    public void AMissingSourceIsMaru0002()
+    {
+        Assert.IsFalse(Task("linux-x64", "nowhere.l").Execute());
+        var error = _engine.Errors.Single();
+        Assert.AreEqual("MARU0002", error.Code);
+        Assert.AreEqual("nowhere.l", error.File);
+    }
+
+    [TestMethod]
+    [DataRow("osx-arm64", "MARU0402")]
+    [DataRow("win-x64", "MARU0401")]
+    public void UnsupportedTargetsAreRefused(string rid, string code)
+    {
+        Write("a.l", "(define-function one () 1)\n");
+        Assert.IsFalse(Task(rid, "a.l").Execute());
+        Assert.AreEqual(code, _engine.Errors.Single().Code);
+        Assert.IsFalse(File.Exists(Library));
+    }
+
+    [TestMethod]
+    public void ExportNameCollisionsAreLocatedAtTheSecondDefinition()
+    {
+        Write("a.l", "(define-function fib-iter (n) n)\n(define-function fib_iter (n) n)\n");
+        Assert.IsFalse(Task("linux-x64", "a.l").Execute());
+        var error = _engine.Errors.Single();
+        Assert.AreEqual("MARU0301", error.Code);
+        Assert.AreEqual(2, error.LineNumber);
+        StringAssert.Contains(error.Message, "a.l(1,1)");
+    }
+
+    [TestMethod]
+    public void AnUnwritableOutputIsOneLineError()
+    {
+        Write("a.l", "(define-function one () 1)\n");
+        var task = Task("linux-x64", "a.l");
+        task.OutputLibrary = Path.Combine(_project, "a.l", "libP.so"); // a file where a folder must be
+        Assert.IsFalse(task.Execute());
+        var error = _engine.Errors.Single();
+        Assert.AreEqual("MARU0003", error.Code);
+        Assert.DoesNotContain("\n", error.Message ?? "");
+    }
+}

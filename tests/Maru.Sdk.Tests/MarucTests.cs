@@ -1,0 +1,160 @@
+using System.Text.RegularExpressions;
+using Maru.Sdk.Tests.TestSupport;
+
+namespace Maru.Sdk.Tests;
+
+/// <summary>The maruc command line, run as a separate process exactly as users run it.</summary>
+[TestClass]
+public sealed class MarucTests
+{
+    private string _directory = "";
+
+    [TestInitialize]
+    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("maruc test ü ").FullName;
+
+    [TestCleanup]
+    public void DeleteDirectory()
+    {
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
+    }
+
+    private ToolResult Maruc(params string[] arguments) =>
+        ExternalTool.Run(ExternalTool.DotnetPath, [Repository.MarucDll, .. arguments], _directory, TimeSpan.FromMinutes(1));
+
+    private string Write(string name, string text)
+    {
+        File.WriteAllText(Path.Combine(_directory, name), text);
+        return name;
+    }
+
+    [TestMethod]
+    [DataRow("--help")]
+    [DataRow("help")]
+    [DataRow("-h")]
+    public void HelpExplainsTheCommands(string option)
+    {
+        var result = Maruc(option);
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.StandardOutput, "build");
+        StringAssert.Contains(result.StandardOutput, "Usage: maruc");
+    }
+
+    [TestMethod]
+    public void BuildHelpListsTheOptions()
+    {
+        var result = Maruc("build", "--help");
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        foreach (var option in new[] { "-o", "--target", "--shims", "--library-name" })
+            StringAssert.Contains(result.StandardOutput, option);
+    }
+
+    [TestMethod]
+    public void VersionIsTheSdkVersion()
+    {
+        var result = Maruc("--version");
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        Assert.AreEqual($"maruc {SdkWorkspace.SdkVersion}", result.StandardOutput.Trim());
+    }
+
+    [TestMethod]
+    [DataRow("build", "--frobnicate", "x.l")]
+    [DataRow("build", "x.l")]
+    [DataRow("build", "-o", "libx.so")]
+    [DataRow("build", "-o")]
+    [DataRow("frobnicate")]
+    [DataRow("--frobnicate")]
+    public void UsageErrorsExitWithTwo(params string[] arguments)
+    {
+        var result = Maruc(arguments);
+        Assert.AreEqual(2, result.ExitCode, result.ToString());
+        StringAssert.StartsWith(result.StandardError, "maruc: ");
+        Assert.DoesNotContain("   at ", result.Output, "no stack traces");
+    }
+
+    [TestMethod]
+    public void NoArgumentsIsAUsageError() => Assert.AreEqual(2, Maruc().ExitCode);
+
+    [TestMethod]
+    public void ABrokenFilePrintsTheCanonicalErrorAndExitsWithOne()
+    {
+        var source = Write("broken.l", "(define-function f (x) (+ x 1)\n");
+        File.WriteAllBytes(Path.Combine(_directory, "libbroken.so"), [1, 2, 3]);
+
+        var result = Maruc("build", "-o", "libbroken.so", source);
+
+        Assert.AreEqual(1, result.ExitCode, result.ToString());
+        Assert.MatchesRegex(new Regex(@"^broken\.l\(1,1\): error MARU0101: ", RegexOptions.Multiline), result.StandardError, result.ToString());
+        Assert.IsFalse(File.Exists(Path.Combine(_directory, "libbroken.so")), "a stale library survived");
+        Assert.DoesNotContain("   at ", result.Output, "no stack traces");
+    }
+
+    [TestMethod]
+    public void AMissingFileIsAnError()
+    {
+        var result = Maruc("build", "-o", "libx.so", "missing.l");
+        Assert.AreEqual(1, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.StandardError, "error MARU0002:");
+    }
+
+    [TestMethod]
+    public void AnUnknownTargetIsAnError()
+    {
+        var source = Write("ok.l", "(define-function triple (x) (* 3 x))\n");
+        var result = Maruc("build", "-o", "libx.so", "--target", "plan9-mips", source);
+        Assert.AreEqual(1, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.StandardError, "error MARU0401:");
+    }
+
+    [TestMethod]
+    public void AGoodFileBuildsALibraryAndShims()
+    {
+        var source = Write("math file.l", """
+            (define-function fib-iter (n) (let ((a 0) (b 1)) (while (> n 0) (let ((t (+ a b))) (set a b) (set b t)) (set n (- n 1))) a))
+            (define-function triple (x) (* 3 x))
+
+            """);
+
+        var result = Maruc("build", "-o", "out/libmath.so", "--shims", "out/Math.g.cs", "--target", "linux-x64", source);
+
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        var library = File.ReadAllBytes(Path.Combine(_directory, "out", "libmath.so"));
+        CollectionAssert.AreEqual(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }, library[..4]);
+        var shims = File.ReadAllText(Path.Combine(_directory, "out", "Math.g.cs"));
+        StringAssert.Contains(shims, "LibraryImport(\"math\", EntryPoint = \"__maru_fib_2diter\")");
+        StringAssert.Contains(shims, "internal static partial long Triple(long x);");
+    }
+
+    [TestMethod]
+    public void RunCallsMainInProcessAndFlushesCOutput()
+    {
+        var program = Write("hello.l", """
+            (define printf (extern 'printf))
+            (define-function main (argc argv)
+              (printf "hello %s, %ld args\n" (oop-at argv 1) argc)
+              (let ((i 0)) (while (< i 3) (printf "%ld " i) (set i (+ i 1))))
+              (printf "\n")
+              7)
+            """);
+        var result = Maruc("run", program, "--", "world", "x");
+        Assert.AreEqual(7, result.ExitCode, result.ToString());
+        Assert.AreEqual("hello world, 3 args\n0 1 2 \n", result.StandardOutput.Replace("\r\n", "\n"));
+    }
+
+    [TestMethod]
+    public void RunWithoutMainIsAUsageError()
+    {
+        var program = Write("nomain.l", "(define-function f () 1)");
+        var result = Maruc("run", program);
+        Assert.AreEqual(2, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.StandardError, "needs a function 'main'");
+    }
+
+    [TestMethod]
+    public void RunReportsCompilationErrorsLikeBuild()
+    {
+        var program = Write("bad.l", "(define-function main () (+ 1 y))");
+        var result = Maruc("run", program);
+        Assert.AreEqual(1, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.StandardError, "bad.l(1,31): error MARU0201: unknown variable 'y'");
+    }
+}
