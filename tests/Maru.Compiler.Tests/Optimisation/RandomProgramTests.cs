@@ -59,30 +59,41 @@ public sealed class RandomProgramTests
         }
     }
 
+    private const string Prelude = """
+        (define cell 0)
+        (define-function helper (x y) (if (< x y) (- y x) (* x 3)))
+        (define-function begin-mem (x) (set-oop-at (address-of cell) 0 (+ (oop-at (address-of cell) 0) x)) (oop-at (address-of cell) 0))
+        """;
+
     [TestMethod]
-    public void RandomProgramsAgreeAtO0AndO1()
-    {
-        const int Programs = 150;
-        var source = new StringBuilder();
-        source.AppendLine("(define cell 0)");
-        source.AppendLine("(define-function helper (x y) (if (< x y) (- y x) (* x 3)))");
-        source.AppendLine("(define-function begin-mem (x) (set-oop-at (address-of cell) 0 (+ (oop-at (address-of cell) 0) x)) (oop-at (address-of cell) 0))");
-        for (var seed = 0; seed < Programs; seed++)
+    public void RandomProgramsAgreeAtO0AndO1() =>
+        AssertAgree(150, seed => $"(define-function p{seed} (a b c) {new Generator(seed).Expression(6)})");
+
+    [TestMethod]
+    public void RandomTailRecursiveProgramsAgreeAtO0AndO1() =>
+        AssertAgree(100, seed =>
         {
-            var generator = new Generator(seed);
-            source.AppendLine($"(define-function p{seed} (a b c) {generator.Expression(6)})");
-        }
+            var generator = new Generator(1000 + seed);
+            // a counts down (kept non-negative and bounded) so every recursion ends.
+            return $"(define-function p{seed} (a b c) (if (<= a 0) {generator.Expression(4)} " +
+                   $"(p{seed} (- (& a 15) 1) {generator.Expression(3)} {generator.Expression(3)})))";
+        });
+
+    private static void AssertAgree(int programs, Func<int, string> function)
+    {
+        var source = new StringBuilder(Prelude);
+        for (var seed = 0; seed < programs; seed++) source.AppendLine(function(seed));
         var text = source.ToString();
         using var o0 = CompiledLibrary.Compile(text, OptimisationLevel.O0);
         using var o1 = CompiledLibrary.Compile(text, OptimisationLevel.O1);
         long[][] inputs = [[0, 0, 0], [1, 2, 3], [-5, 7, 64], [long.MinValue, -1, 2], [long.MaxValue, 9, -9]];
-        for (var seed = 0; seed < Programs; seed++)
+        for (var seed = 0; seed < programs; seed++)
             foreach (var input in inputs)
             {
                 var expected = o0.Call($"p{seed}", input);
                 var cellAfterO0 = o0.Global("cell");
                 var actual = o1.Call($"p{seed}", input);
-                Assert.AreEqual(expected, actual, $"p{seed} ({string.Join(" ", input)}) differs:\n{text.Split('\n')[seed + 3]}");
+                Assert.AreEqual(expected, actual, $"p{seed} ({string.Join(" ", input)}) differs:\n{function(seed)}");
                 Assert.AreEqual(cellAfterO0, o1.Global("cell"), $"p{seed}: the memory effects differ");
             }
     }
