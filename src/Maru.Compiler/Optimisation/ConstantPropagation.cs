@@ -17,7 +17,7 @@ internal static class ConstantPropagation
 
     public static void Run(IrFunction function)
     {
-        var graph = new FlowGraph(function);
+        var graph = new FlowGraph(function, withDominators: false);
         var blocks = function.Blocks;
         var state = new State[function.RegisterCount];
         var value = new long[function.RegisterCount];

@@ -11,8 +11,8 @@ namespace Maru.Compiler.Optimisation;
 /// </summary>
 internal sealed class FlowGraph
 {
-    private readonly int[] _preorder;
-    private readonly int[] _postorder;
+    private readonly int[] _preorder = [];
+    private readonly int[] _postorder = [];
 
     public IrFunction Function { get; }
 
@@ -28,7 +28,8 @@ internal sealed class FlowGraph
     /// <summary>Children in the dominator tree, in reverse postorder.</summary>
     public List<BasicBlock>[] DominatorChildren { get; }
 
-    public FlowGraph(IrFunction function)
+    /// <param name="withDominators">False for passes that only need predecessors and reverse postorder.</param>
+    public FlowGraph(IrFunction function, bool withDominators = true)
     {
         Function = function;
         RemoveUnreachableBlocks(function);
@@ -45,6 +46,9 @@ internal sealed class FlowGraph
         var rpoNumber = new int[blocks.Count];
         for (var i = 0; i < ReversePostorder.Length; i++) rpoNumber[ReversePostorder[i].Index] = i;
 
+        ImmediateDominator = [];
+        DominatorChildren = [];
+        if (!withDominators) return;
         ImmediateDominator = ComputeDominators(rpoNumber);
         DominatorChildren = new List<BasicBlock>[blocks.Count];
         for (var i = 0; i < blocks.Count; i++) DominatorChildren[i] = new List<BasicBlock>();

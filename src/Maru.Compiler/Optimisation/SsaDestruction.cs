@@ -14,7 +14,7 @@ internal static class SsaDestruction
 {
     public static void Run(IrFunction function)
     {
-        var graph = new FlowGraph(function);
+        var graph = new FlowGraph(function, withDominators: false);
         var blocks = function.Blocks.ToArray();
         var pending = new List<(VReg Destination, Operand Source)>();
         foreach (var block in blocks)
