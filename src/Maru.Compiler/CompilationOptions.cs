@@ -1,6 +1,17 @@
+using Maru.Compiler.Optimisation;
 using Maru.Compiler.Targets;
 
 namespace Maru.Compiler;
+
+/// <summary>How much the middle end works on the IR before code generation.</summary>
+public enum OptimisationLevel
+{
+    /// <summary>Straight lowering: the IR goes to the backend as the lowerer wrote it.</summary>
+    O0,
+
+    /// <summary>The pass pipeline of <see cref="PassPipeline"/>.</summary>
+    O1,
+}
 
 /// <summary>What a compilation produces and for whom. Everything that changes the output bytes is here.</summary>
 public sealed class CompilationOptions
@@ -30,4 +41,18 @@ public sealed class CompilationOptions
 
     /// <summary>The most evaluation steps compile-time code may take before the build stops it (an endless loop in a macro).</summary>
     public long MaxEvaluationSteps { get; init; } = 50_000_000;
+
+    public OptimisationLevel Optimisation { get; init; } = OptimisationLevel.O1;
+
+    /// <summary>Check the IR's invariants after every stage (on by default in Debug builds of the compiler). Never changes the output.</summary>
+    public bool VerifyIr { get; init; } = IsDebugBuild;
+
+    /// <summary>Receives the IR of every function after every stage (see <see cref="PassPipeline.StageNames"/>). Never changes the output.</summary>
+    public Action<IrDump>? DumpIr { get; init; }
+
+#if DEBUG
+    private const bool IsDebugBuild = true;
+#else
+    private const bool IsDebugBuild = false;
+#endif
 }
