@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Maru.Compiler.Optimisation;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Tests.TestSupport;
