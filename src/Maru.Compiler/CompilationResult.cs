@@ -28,6 +28,12 @@ public sealed class CompilationResult
 
     public IReadOnlyList<ExportedFunction> Exports { get; init; } = [];
 
+    /// <summary>The lines compile-time code printed (print, println, dump), in order; kept on failure too.</summary>
+    public IReadOnlyList<string> Messages { get; init; } = [];
+
+    /// <summary>Full paths of the files read by load/require, in first-load order: inputs of the build besides the sources.</summary>
+    public IReadOnlyList<string> LoadedFiles { get; init; } = [];
+
     /// <summary>The assembly listing when <see cref="CompilationOptions.ProduceListing"/> asked for one.</summary>
     public string? Listing { get; init; }
 

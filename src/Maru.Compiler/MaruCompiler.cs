@@ -6,6 +6,7 @@ using Maru.Compiler.Ir;
 using Maru.Compiler.Lowering;
 using Maru.Compiler.ObjectFiles;
 using Maru.Compiler.ObjectFiles.Elf;
+using Maru.Compiler.Optimisation;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
 
@@ -14,8 +15,8 @@ namespace Maru.Compiler;
 /// <summary>
 /// The compiler's front door: sources in, a library and its C# shims (or located errors) out.
 /// The stages run in this order, each with one job:
-/// read (Syntax) -> top-level processing (Evaluation) -> lowering to IR (Lowering) ->
-/// C# shims (Interop) -> machine code (Backends) -> shared library (ObjectFiles).
+/// read (Syntax) -> compile-time evaluation: expand and evaluate every top-level form (Evaluation) -> lowering to IR (Lowering) ->
+/// optimisation (Optimisation, the PassPipeline; nothing at O0) -> C# shims (Interop) -> machine code (Backends) -> shared library (ObjectFiles).
 /// Each call owns all its state, so concurrent compilations in one process are safe.
 /// </summary>
 public static class MaruCompiler
@@ -46,25 +47,31 @@ public static class MaruCompiler
             return Failed(diagnostics);
         }
 
-        var forms = new List<Datum>();
-        foreach (var source in sources)
-            forms.AddRange(Reader.Read(source, diagnostics));
-        if (diagnostics.HasErrors) return Failed(diagnostics);
+        var evaluation = Evaluator.Process(sources, options, diagnostics);
+        if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
-        var unit = TopLevel.Process(forms, diagnostics);
+        var unit = evaluation.Unit;
         var module = ModuleLowerer.Lower(unit, diagnostics);
-        if (diagnostics.HasErrors) return Failed(diagnostics);
+        if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
+
+        PassPipeline.Run(module, options);
 
         var exports = Exports(unit, diagnostics);
         var shims = CSharpShimGenerator.Generate(exports, options, diagnostics);
-        if (diagnostics.HasErrors) return Failed(diagnostics);
+        if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
         var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;
         var machineCode = GenerateCode(module, target, options.Optimisation, listing, sources);
         var library = WriteLibrary(machineCode, target, target.LibraryFileName(options.LibraryName));
         return new CompilationResult
         {
-            Diagnostics = diagnostics.Items, Library = library, CSharpShims = shims, Exports = exports, Listing = listing?.ToString(),
+            Diagnostics = diagnostics.Items,
+            Library = library,
+            CSharpShims = shims,
+            Exports = exports,
+            Messages = evaluation.Messages,
+            LoadedFiles = evaluation.LoadedFiles,
+            Listing = listing?.ToString(),
         };
     }
 
@@ -111,5 +118,10 @@ public static class MaruCompiler
         _ => throw new NotSupportedException($"no writer for {target.ObjectFormat}"),
     };
 
-    private static CompilationResult Failed(DiagnosticBag diagnostics) => new() { Diagnostics = diagnostics.Items };
+    private static CompilationResult Failed(DiagnosticBag diagnostics, EvaluationResult? evaluation = null) => new()
+    {
+        Diagnostics = diagnostics.Items,
+        Messages = evaluation?.Messages ?? [],
+        LoadedFiles = evaluation?.LoadedFiles ?? [],
+    };
 }

@@ -3,7 +3,7 @@ namespace Maru.Compiler.Diagnostics;
 /// <summary>
 /// Every diagnostic the compiler can report, each with its own stable number (printed as MARUnnnn).
 /// Ranges: 00xx general and I/O, 01xx reader, 02xx definitions and names, 03xx C# interop,
-/// 04xx targets, 05xx limits. Never renumber a code: users search for them.
+/// 04xx targets, 05xx limits, 06xx compile-time evaluation. Never renumber a code: users search for them.
 /// </summary>
 public enum DiagnosticCode
 {
@@ -12,6 +12,7 @@ public enum DiagnosticCode
     SourceFileNotFound = 2,
     OutputNotWritable = 3,
     NoSourceFiles = 4,
+    InvalidOption = 5,
 
     // Reader.
     UnterminatedList = 101,
@@ -53,4 +54,22 @@ public enum DiagnosticCode
 
     // Limits that keep the compiler itself safe.
     NestingTooDeep = 501,
+
+    // Compile-time evaluation: the Maru interpreter that expands macros and runs top-level forms.
+    /// <summary>A macro keeps expanding (it expands to a call of itself, directly or not).</summary>
+    MacroError = 601,
+    /// <summary>Compile-time recursion (calls or expansions) nested beyond the limit.</summary>
+    EvaluationDepthExceeded = 602,
+    /// <summary><c>(error ...)</c> called by compile-time code; the message is the user's.</summary>
+    UserError = 603,
+    /// <summary>A compile-time primitive was given a value of the wrong type.</summary>
+    TypeError = 604,
+    /// <summary>A definition to compile holds a value that has no native form (a list, a symbol, a closure over locals...).</summary>
+    NotCompilableValue = 605,
+    /// <summary>Compile-time evaluation ran more steps than allowed (an endless loop in a macro or top-level form).</summary>
+    EvaluationStepLimitExceeded = 606,
+    /// <summary>(compile-end) without (compile-begin), or (compile-begin) never ended.</summary>
+    CompileSectionMismatch = 607,
+    /// <summary>Warning: a name is defined again; the later definition wins, as in Maru.</summary>
+    Redefinition = 608,
 }

@@ -28,7 +28,8 @@ public sealed class RealDatum(double value, SourceLocation location) : Datum(loc
 
 public sealed class StringDatum(string value, SourceLocation location) : Datum(location)
 {
-    public string Value { get; } = value;
+    /// <summary>Maru strings are mutable at compile time (<c>set-string-at</c>); compiled code sees the final text.</summary>
+    public string Value { get; internal set; } = value;
     public override string ToString() => DatumPrinter.Print(this);
 }
 
@@ -38,10 +39,11 @@ public sealed class SymbolDatum(string name, SourceLocation location) : Datum(lo
     public override string ToString() => Name;
 }
 
+/// <summary>A pair; mutable (<c>set-car</c>, <c>set-cdr</c>) because compile-time Maru code may change lists.</summary>
 public sealed class PairDatum(Datum head, Datum tail, SourceLocation location) : Datum(location)
 {
-    public Datum Head { get; } = head;
-    public Datum Tail { get; } = tail;
+    public Datum Head { get; set; } = head;
+    public Datum Tail { get; set; } = tail;
     public override string ToString() => DatumPrinter.Print(this);
 }
 

@@ -20,6 +20,7 @@ public static class DatumPrinter
     }
 
     private const int MaxDepth = 64; // messages only need the outline of deep data
+    private const int MaxLength = 10_000;
 
     private static void Append(StringBuilder sb, Datum datum, int depth)
     {
@@ -53,8 +54,14 @@ public static class DatumPrinter
                 sb.Append('(');
                 Datum rest = pair;
                 var first = true;
+                var count = 0;
                 while (rest is PairDatum p)
                 {
+                    if (++count > MaxLength)
+                    {
+                        sb.Append(" ...)"); // long or circular (set-cdr) lists
+                        return;
+                    }
                     if (!first) sb.Append(' ');
                     Append(sb, p.Head, depth + 1);
                     first = false;

@@ -41,8 +41,17 @@ public sealed class DiagnosticTests
         AssertError("(define-function f () (+ 1 2 3))", DiagnosticCode.WrongOperandCount, 1, 23, "operator '+' takes 2 operands, but 3 were given");
 
     [TestMethod]
-    public void DuplicateDefinition() =>
-        AssertError("(define x 1)\n(define x 2)", DiagnosticCode.DuplicateDefinition, 2, 1, "'x' is already defined at lisp/bad.l(1,1)");
+    public void RedefinitionWarnsAndTheLaterDefinitionWins()
+    {
+        var result = CompiledLibrary.CompileOnly("(define x 1)\n(define x 2)\n(define-function f () x)", "lisp/bad.l");
+        Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+        var warning = result.Diagnostics.Single();
+        Assert.AreEqual(DiagnosticCode.Redefinition, warning.Code);
+        Assert.AreEqual(DiagnosticSeverity.Warning, warning.Severity);
+        Assert.AreEqual("lisp/bad.l(2,1): warning MARU0608: 'x' is defined again; this definition replaces the one at lisp/bad.l(1,1)", warning.ToString());
+        using var library = CompiledLibrary.Compile("(define x 1)\n(define x 2)\n(define-function f () x)");
+        Assert.AreEqual(2, library.Call("f"));
+    }
 
     [TestMethod]
     public void DuplicateParameter() =>
@@ -65,12 +74,10 @@ public sealed class DiagnosticTests
         AssertError("(define-function f () (let ((1 2)) 3))", DiagnosticCode.MalformedForm, 1, 29, "malformed let binding (1 2): expected (name value...)");
 
     [TestMethod]
-    public void TopLevelExpressionsNeedTheEvaluator()
+    public void TopLevelExpressionsAreEvaluatedAtCompileTime()
     {
-        var error = Single("(define-function f () 1)\n(f)");
-        Assert.AreEqual(DiagnosticCode.UnsupportedTopLevelForm, error.Code);
-        Assert.AreEqual(new SourceLocation("lisp/bad.l", 2, 1), error.Location);
-        StringAssert.StartsWith(error.Message, "top-level form (f) is not supported yet");
+        using var library = CompiledLibrary.Compile("(define-function f () 1)\n(f)");
+        Assert.AreEqual(1, library.Call("f"));
     }
 
     [TestMethod]

@@ -45,10 +45,11 @@ internal sealed unsafe class CompiledLibrary : IDisposable
         return new CompiledLibrary(directory, path, result);
     }
 
-    public static CompilationOptions Options { get; } = new() { Target = TargetPlatform.LinuxX64, LibraryName = "test" };
+    public static CompilationOptions Options { get; } = OptionsAt(OptimisationLevel.O1);
 
+    /// <summary>Test compilations always verify the IR after every stage.</summary>
     public static CompilationOptions OptionsAt(OptimisationLevel level, bool listing = false) =>
-        new() { Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, ProduceListing = listing };
+        new() { Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, VerifyIr = true, ProduceListing = listing };
 
     public nint Export(string maruName) => NativeLibrary.GetExport(_handle, SymbolNames.ToSymbolName(maruName));
 

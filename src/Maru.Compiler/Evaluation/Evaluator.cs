@@ -1,0 +1,365 @@
+using System.Runtime.ExceptionServices;
+using System.Text;
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Syntax;
+
+namespace Maru.Compiler.Evaluation;
+
+/// <summary>What compile-time evaluation hands to the rest of the compiler.</summary>
+/// <param name="Unit">The definitions to compile.</param>
+/// <param name="Messages">Lines printed at compile time (print, println, dump...), in order.</param>
+/// <param name="LoadedFiles">Full paths of the files load/require read, in first-load order.</param>
+public sealed record EvaluationResult(CompilationUnit Unit, IReadOnlyList<string> Messages, IReadOnlyList<string> LoadedFiles);
+
+/// <summary>
+/// Processes source files as maru-2.4's <c>./eval file.l</c> would, after the prelude: every
+/// top-level form is read, expanded and evaluated in order. What gets compiled follows emit.l:
+/// the definitions made between <c>(compile-begin)</c> and <c>(compile-end)</c>, taken when the
+/// section ends. A source file without (compile-begin) is compiled whole: every definition its
+/// top-level forms make. Everything else exists only at compile time.
+/// </summary>
+public sealed class Evaluator
+{
+    /// <summary>Stack for the evaluation thread: deep compile-time recursion stays far from its end.</summary>
+    private const int EvaluationStackSize = 256 * 1024 * 1024;
+
+    private const int MaxLoadNesting = 64;
+
+    /// <summary>Names lowering compiles itself; they are never reported as compile-time only.</summary>
+    public static readonly IReadOnlySet<string> CompiledBuiltins = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "let", "if", "while", "set", "and", "or", "return", "address-of", "quote", "quasiquote", "lambda",
+        "oop-at", "set-oop-at", "string-at", "set-string-at", "not",
+        "+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", "<=", "=", "!=", ">=", ">",
+    };
+
+    private readonly DiagnosticBag _diagnostics;
+    private readonly Action<string>? _outputSink;
+    private readonly Interpreter _interpreter;
+    private readonly Stack<FileContext> _files = new();
+    private readonly List<string> _loadedFiles = new();
+    private readonly HashSet<string> _required = new(StringComparer.Ordinal);
+    private readonly List<string> _messages = new();
+    private readonly StringBuilder _partialLine = new();
+    private readonly List<Definition> _definitions = new();
+    private readonly Dictionary<string, int> _definitionIndex = new(StringComparer.Ordinal);
+    private readonly List<Variable> _wholeFileVariables = new();
+    private readonly HashSet<Variable> _wholeFileSet = new();
+    private readonly HashSet<string> _compileTimeOnly = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Interop.ExportDeclaration> _exportDeclarations = new(StringComparer.Ordinal);
+
+    private readonly string? _baseDirectory;
+
+    private sealed record FileContext(string Path, string Directory, bool CompiledWhole);
+
+    private Evaluator(CompilationOptions options, DiagnosticBag diagnostics)
+    {
+        _diagnostics = diagnostics;
+        _outputSink = options.CompileTimeOutput;
+        _baseDirectory = options.BaseDirectory;
+        _interpreter = new Interpreter(this, options.MaxEvaluationSteps);
+    }
+
+    /// <summary>Reads and evaluates <paramref name="sources"/> (after the prelude). Never throws for bad input.</summary>
+    public static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics)
+    {
+        var files = sources.Select(source => (source, forms: Reader.Read(source, diagnostics))).ToList();
+        if (diagnostics.HasErrors)
+            return new EvaluationResult(new CompilationUnit(), [], []);
+
+        EvaluationResult? result = null;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var evaluator = new Evaluator(options, diagnostics);
+                result = evaluator.Run(files);
+            }
+            catch (Exception exception)
+            {
+                failure = ExceptionDispatchInfo.Capture(exception);
+            }
+        }, EvaluationStackSize)
+        {
+            Name = "Maru compile-time evaluation",
+            IsBackground = true,
+        };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return result!;
+    }
+
+    private EvaluationResult Run(List<(SourceFile Source, IReadOnlyList<Datum> Forms)> files)
+    {
+        var prelude = Reader.Read(Prelude.Source, _diagnostics);
+        ProcessFile(Prelude.FileName, prelude, compiledWhole: false);
+        foreach (var (source, forms) in files)
+            ProcessFile(source.Path, forms, compiledWhole: !forms.Any(IsCompileBegin));
+
+        while (_interpreter.Globals.IsCompileSection)
+        {
+            var section = _interpreter.Globals;
+            _diagnostics.Error(DiagnosticCode.CompileSectionMismatch, section.BegunAt, "(compile-begin) has no matching (compile-end)");
+            _interpreter.Globals = section.Parent!;
+        }
+        foreach (var variable in _wholeFileVariables)
+            Compile(variable.Name, variable.Value, variable.DefinedAt, inSection: false);
+        FlushOutput();
+
+        var unit = new CompilationUnit();
+        foreach (var definition in _definitions) unit.TryAdd(definition);
+        foreach (var (name, declaration) in _exportDeclarations) unit.ExportDeclarations.Add(name, declaration);
+        foreach (var variable in _interpreter.Root.Variables)
+            if (unit.Lookup(variable.Name) is null && !CompiledBuiltins.Contains(variable.Name))
+                unit.CompileTimeOnlyNames.Add(variable.Name);
+        foreach (var name in _compileTimeOnly)
+            if (unit.Lookup(name) is null && !CompiledBuiltins.Contains(name))
+                unit.CompileTimeOnlyNames.Add(name);
+        return new EvaluationResult(unit, _messages, _loadedFiles);
+    }
+
+    private static bool IsCompileBegin(Datum form) => form is PairDatum { Head: SymbolDatum { Name: "compile-begin" } };
+
+    private void ProcessFile(string path, IReadOnlyList<Datum> forms, bool compiledWhole)
+    {
+        _files.Push(new FileContext(path, System.IO.Path.GetDirectoryName(path) ?? "", compiledWhole));
+        try
+        {
+            foreach (var form in forms) ProcessTopLevel(form);
+        }
+        finally
+        {
+            _files.Pop();
+        }
+    }
+
+    private void ProcessTopLevel(Datum form)
+    {
+        try
+        {
+            _interpreter.Eval(_interpreter.Expand(form), null);
+        }
+        catch (EvaluationError error) when (!error.AlreadyReported)
+        {
+            _diagnostics.Error(error.Code, Interpreter.IsUserLocation(error.Location) ? error.Location : form.Location, error.Message);
+        }
+        catch (EvaluationError)
+        {
+            // already reported where it happened
+        }
+    }
+
+    // ---- hooks for the interpreter --------------------------------------------------------------
+
+    internal void OnDefine(GlobalEnvironment environment, string name, Datum value, SourceLocation location)
+    {
+        var existing = environment.FindLocal(name);
+        var compiledHere = environment.IsCompileSection || _files.Peek().CompiledWhole;
+        if (existing is { Value: not NilDatum } && compiledHere && existing.DefinedAt != location
+            && Interpreter.IsUserLocation(location) && Interpreter.IsUserLocation(existing.DefinedAt))
+        {
+            _diagnostics.Warning(DiagnosticCode.Redefinition, location, $"'{name}' is defined again; this definition replaces the one at {existing.DefinedAt}");
+        }
+        var variable = environment.Define(name, value, location);
+        if (!environment.IsCompileSection && _files.Peek().CompiledWhole && _wholeFileSet.Add(variable))
+            _wholeFileVariables.Add(variable);
+    }
+
+    internal void DeclareExport(PairDatum form)
+    {
+        Interop.ExportDeclaration declaration;
+        try
+        {
+            declaration = Interop.ExportDeclaration.Parse(form);
+        }
+        catch (CompilationError error)
+        {
+            throw new EvaluationError(error.Diagnostic.Code, error.Diagnostic.Location, error.Diagnostic.Message);
+        }
+        if (!_exportDeclarations.TryAdd(declaration.FunctionName, declaration))
+            throw new EvaluationError(DiagnosticCode.DuplicateExportDeclaration, form.Location,
+                $"'{declaration.FunctionName}' already has an export declaration at {_exportDeclarations[declaration.FunctionName].Location}");
+    }
+
+    internal void BeginSection(SourceLocation location) =>
+        _interpreter.Globals = new GlobalEnvironment(_interpreter.Globals, location);
+
+    internal void EndSection(SourceLocation location)
+    {
+        var section = _interpreter.Globals;
+        if (!section.IsCompileSection)
+            throw new EvaluationError(DiagnosticCode.CompileSectionMismatch, location, "(compile-end) without a matching (compile-begin)");
+        _interpreter.Globals = section.Parent!;
+        foreach (var variable in section.Variables)
+            Compile(variable.Name, variable.Value, variable.DefinedAt, inSection: true);
+    }
+
+    internal void Output(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c == '\n')
+                EmitLine();
+            else
+                _partialLine.Append(c);
+        }
+    }
+
+    private void FlushOutput()
+    {
+        if (_partialLine.Length > 0) EmitLine();
+    }
+
+    private void EmitLine()
+    {
+        var line = _partialLine.ToString();
+        _partialLine.Clear();
+        _messages.Add(line);
+        _outputSink?.Invoke(line);
+    }
+
+    internal void Load(string name, SourceLocation callSite, bool onlyOnce)
+    {
+        if (_files.Count > MaxLoadNesting)
+            throw new EvaluationError(DiagnosticCode.EvaluationDepthExceeded, callSite, $"files load each other more than {MaxLoadNesting} levels deep");
+        var directory = _files.Peek().Directory;
+        var path = System.IO.Path.IsPathRooted(name) || directory.Length == 0 ? name : System.IO.Path.Combine(directory, name);
+        var fullPath = _baseDirectory is null ? System.IO.Path.GetFullPath(path) : System.IO.Path.GetFullPath(path, _baseDirectory);
+        if (onlyOnce && _required.Contains(fullPath)) return;
+        if (!File.Exists(fullPath))
+            throw new EvaluationError(DiagnosticCode.SourceFileNotFound, callSite, $"cannot {(onlyOnce ? "require" : "load")} '{name}': no such file ({fullPath})");
+        string text;
+        try
+        {
+            text = File.ReadAllText(fullPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EvaluationError(DiagnosticCode.SourceFileNotFound, callSite, $"cannot read '{name}': {e.Message}");
+        }
+        _required.Add(fullPath);
+        if (!_loadedFiles.Contains(fullPath)) _loadedFiles.Add(fullPath);
+        var before = _diagnostics.Items.Count(d => d.IsError);
+        var forms = Reader.Read(new SourceFile(path, text), _diagnostics);
+        if (_diagnostics.Items.Count(d => d.IsError) > before)
+            throw new EvaluationError(DiagnosticCode.InvalidNumber, callSite, "") { AlreadyReported = true };
+        ProcessFile(path, forms, compiledWhole: false);
+    }
+
+    // ---- what gets compiled ---------------------------------------------------------------------
+
+    private void Compile(string name, Datum value, SourceLocation location, bool inSection)
+    {
+        Definition? definition;
+        try
+        {
+            definition = ToDefinition(name, value, location, inSection);
+        }
+        catch (CompilationError error)
+        {
+            _diagnostics.Add(error.Diagnostic);
+            return;
+        }
+        if (definition is null)
+        {
+            _compileTimeOnly.Add(name);
+            return;
+        }
+        if (_definitionIndex.TryGetValue(name, out var index))
+        {
+            var previous = _definitions[index];
+            if (previous.Location != location)
+                _diagnostics.Warning(DiagnosticCode.Redefinition, location, $"'{name}' is defined again; this definition replaces the one at {previous.Location}");
+            _definitions[index] = definition;
+            return;
+        }
+        _definitionIndex.Add(name, _definitions.Count);
+        _definitions.Add(definition);
+    }
+
+    private static Definition? ToDefinition(string name, Datum value, SourceLocation location, bool inSection)
+    {
+        switch (value)
+        {
+            case Closure closure when closure.Environment is null || CapturesNothing(closure.Environment):
+                return ToFunction(name, closure, location);
+            case IntegerDatum integer:
+                return new IntegerDefinition(name, location, integer.Value);
+            case NilDatum:
+                return new IntegerDefinition(name, location, 0);
+            case StringDatum text:
+                return new StringDefinition(name, location, text.Value);
+            case ExternValue external:
+                return new ExternDefinition(name, location, external.Symbol);
+            case FormValue:
+                return null;
+        }
+        var what = value is Closure ? "a closure over local variables" : Interpreter.Describe(value);
+        var advice = inSection
+            ? "define it outside (compile-begin)/(compile-end) to keep it compile-time only"
+            : "put the definitions to compile between (compile-begin) and (compile-end) to keep this one compile-time only";
+        throw new CompilationError(DiagnosticCode.NotCompilableValue, location,
+            $"'{name}' is {what} at compile time, which cannot be compiled (only integers, strings, externs and top-level functions can); {advice}");
+    }
+
+    private static bool CapturesNothing(Frame frame)
+    {
+        for (Frame? f = frame; f is not null; f = f.Parent)
+            if (!f.IsEmpty) return false;
+        return true;
+    }
+
+    private static FunctionDefinition ToFunction(string name, Closure closure, SourceLocation location)
+    {
+        var parameters = new List<SymbolDatum>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var rest = closure.Parameters;
+        for (; rest is PairDatum p; rest = p.Tail)
+        {
+            var symbol = (SymbolDatum)p.Head;
+            if (!seen.Add(symbol.Name))
+                throw new CompilationError(DiagnosticCode.DuplicateParameter, symbol.Location, $"parameter '{symbol.Name}' appears twice in '{name}'");
+            parameters.Add(symbol);
+        }
+        if (rest is SymbolDatum restParameter)
+            throw new CompilationError(DiagnosticCode.NotCompilableValue, restParameter.Location,
+                $"'{name}' takes a variable number of arguments ('{restParameter.Name}'), which compiled functions cannot; give it fixed parameters or keep it compile-time only");
+        var body = closure.Body;
+        string? documentation = null;
+        if (body.Count > 1 && body[0] is StringDatum docstring)
+        {
+            documentation = docstring.Value;
+            body = body.Skip(1).ToList();
+        }
+        foreach (var form in body) CheckNoCompileTimeValues(name, form, location);
+        return new FunctionDefinition(name, location, parameters, body, documentation);
+    }
+
+    /// <summary>
+    /// A macro may splice a compile-time value (a closure, an array...) into code; such values have
+    /// no location of their own, so refuse them here, at the nearest located form around them.
+    /// </summary>
+    private static void CheckNoCompileTimeValues(string function, Datum form, SourceLocation around)
+    {
+        var pending = new Stack<(Datum Node, SourceLocation Around)>();
+        var seen = new HashSet<Datum>(ReferenceEqualityComparer.Instance);
+        pending.Push((form, around));
+        while (pending.Count > 0)
+        {
+            var (node, location) = pending.Pop();
+            if (!node.Location.IsNone) location = node.Location;
+            switch (node)
+            {
+                case CompileTimeValue value:
+                    throw new CompilationError(DiagnosticCode.NotCompilableValue, location,
+                        $"the body of '{function}' contains {Interpreter.Describe(value)}, a compile-time value (spliced in by a macro?) that cannot be compiled");
+                case PairDatum pair when seen.Add(pair):
+                    pending.Push((pair.Tail, location));
+                    pending.Push((pair.Head, location));
+                    break;
+            }
+        }
+    }
+}

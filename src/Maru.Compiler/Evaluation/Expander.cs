@@ -1,0 +1,212 @@
+using System.Runtime.CompilerServices;
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Syntax;
+
+namespace Maru.Compiler.Evaluation;
+
+// Macro expansion, as maru-2.4's expand(): a pair whose head names a form is replaced by what the
+// form's function returns for (*env* args...) and the result is expanded again; a symbol naming a
+// form with a symbol function (define-constant) is replaced likewise; (quote x) is left alone;
+// (set (f args...) v) becomes (set-f args... v). Code a macro generates takes the location of the
+// macro call, while the pieces of the call it passes through keep their own.
+internal sealed partial class Interpreter
+{
+    /// <summary>Expansion nesting beyond which a macro is taken to expand without end.</summary>
+    public const int MaxExpansionDepth = 10_000;
+
+    /// <summary>The most nodes a single macro result may have (guards against circular results).</summary>
+    private const int MaxExpansionNodes = 1_000_000;
+
+    private int _expansionDepth;
+    private readonly Stack<string> _expanding = new();
+
+    public Datum Expand(Datum form) => form switch
+    {
+        PairDatum pair => ExpandPair(pair),
+        SymbolDatum symbol when Globals.Find(symbol.Name)?.Value is FormValue { SymbolFunction: not NilDatum } macro =>
+            ExpandMacro(macro.SymbolFunction, symbol.Name, symbol, [Globals, symbol]),
+        _ => form,
+    };
+
+    private Datum ExpandPair(PairDatum form)
+    {
+        _expansionDepth++;
+        try
+        {
+            CheckExpansionLimits(form.Location);
+            var head = Expand(form.Head);
+            if (head is SymbolDatum name && Globals.Find(name.Name)?.Value is FormValue { Function: not NilDatum } macro)
+            {
+                var arguments = new List<Datum> { Globals };
+                Datum rest = form.Tail;
+                for (; rest is PairDatum p; rest = p.Tail) arguments.Add(p.Head);
+                if (rest is not NilDatum)
+                    throw new EvaluationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a macro call");
+                return ExpandMacro(macro.Function, name.Name, form, arguments.ToArray());
+            }
+            var tail = head.IsSymbol("quote") ? form.Tail : ExpandList(form.Tail);
+            if (head.IsSymbol("set") && tail is PairDatum { Head: PairDatum { Head: SymbolDatum accessor } target } setArguments)
+            {
+                head = new SymbolDatum("set-" + accessor.Name, accessor.Location);
+                tail = Append(target.Tail, setArguments.Tail);
+            }
+            return new PairDatum(head, tail, form.Location);
+        }
+        finally
+        {
+            _expansionDepth--;
+        }
+    }
+
+    private Datum ExpandList(Datum list)
+    {
+        var items = new List<PairDatum>();
+        var rest = list;
+        for (; rest is PairDatum p; rest = p.Tail)
+        {
+            items.Add(p);
+            if (items.Count > MaxExpansionNodes)
+                throw new EvaluationError(DiagnosticCode.MacroError, p.Location, "a form has more elements than the compiler allows (a circular list?)");
+        }
+        var result = Expand(rest);
+        var heads = new Datum[items.Count];
+        for (var i = 0; i < items.Count; i++) heads[i] = Expand(items[i].Head);
+        for (var i = items.Count - 1; i >= 0; i--) result = new PairDatum(heads[i], result, items[i].Location);
+        return result;
+    }
+
+    private Datum ExpandMacro(Datum function, string name, Datum call, Datum[] arguments)
+    {
+        Datum result;
+        try
+        {
+            result = Apply(function, arguments, call.Location);
+        }
+        catch (EvaluationError error) when (function is not Evaluation.Primitive) // built-in forms locate their own errors
+        {
+            throw new EvaluationError(error.Code, IsUserLocation(call.Location) ? call.Location : error.Location,
+                $"in expansion of macro '{name}': {error.Message}");
+        }
+        result = Relocate(result, call);
+        _expanding.Push(name);
+        try
+        {
+            return Expand(result);
+        }
+        finally
+        {
+            _expanding.Pop();
+        }
+    }
+
+    private void CheckExpansionLimits(SourceLocation location)
+    {
+        if (_expansionDepth > MaxExpansionDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            var culprit = _expanding.Count > 0 ? $"macro '{_expanding.Peek()}' expands without end" : "code is nested too deeply to expand";
+            throw new EvaluationError(DiagnosticCode.MacroError, location,
+                $"{culprit}: expansion nested more than {MaxExpansionDepth:N0} levels deep");
+        }
+        if (++_steps > MaxSteps)
+            throw new EvaluationError(DiagnosticCode.EvaluationStepLimitExceeded, location,
+                $"compile-time evaluation did not finish within {MaxSteps:N0} steps (an endless loop in a macro or top-level form?)");
+    }
+
+    private static Datum Append(Datum list, Datum tail)
+    {
+        var items = list.AsList() ?? [];
+        return DatumExtensions.ToList(items, tail);
+    }
+
+    // ---- quasiquote ---------------------------------------------------------------------------------
+
+    /// <summary>
+    /// <c>quasiquote</c> as boot.l defines it (one level, no nesting): the template becomes code
+    /// that conses it up at run time; <c>,x</c> is x, <c>,@x</c> splices through concat-list.
+    /// A tail <c>(a . ,b)</c> is b itself.
+    /// </summary>
+    private void DefineQuasiquote() =>
+        Root.Define("quasiquote", new FormValue(new Primitive("quasiquote", (interpreter, a) =>
+        {
+            interpreter.Arity("quasiquote", a, 2);
+            return Quasi(a[1]);
+        }), NilDatum.Empty), SourceLocation.None);
+
+    private static Datum Quasi(Datum template) => template is PairDatum pair
+        ? pair.Head.IsSymbol("unquote") ? Car(pair.Tail) : QuasiList(pair)
+        : Quote(template);
+
+    private static Datum QuasiList(Datum list)
+    {
+        if (list is not PairDatum pair) return Quote(list);
+        if (pair.Head.IsSymbol("unquote") && pair.Tail is PairDatum { Tail: NilDatum } unquoted) return unquoted.Head;
+        if (pair.Head is PairDatum { Head: SymbolDatum { Name: "unquote-splicing" } } splice)
+            return pair.Tail is NilDatum ? Car(splice.Tail) : Call("concat-list", Car(splice.Tail), QuasiList(pair.Tail));
+        return Call("cons", Quasi(pair.Head), QuasiList(pair.Tail));
+    }
+
+    private static Datum Quote(Datum datum) => Call("quote", datum);
+
+    private static Datum Call(string function, params Datum[] arguments) =>
+        new PairDatum(new SymbolDatum(function, SourceLocation.None), DatumExtensions.ToList(arguments), SourceLocation.None);
+
+    // ---- locations of generated code ------------------------------------------------------------
+
+    /// <summary>
+    /// A copy of a macro's result in which everything the macro made (rather than took from its
+    /// call) carries the call's location, so later errors point at the user's macro call instead
+    /// of the macro's template (in the prelude, say). Parts of the call are kept as they are.
+    /// </summary>
+    private static Datum Relocate(Datum result, Datum call)
+    {
+        var keep = new HashSet<Datum>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<Datum>();
+        pending.Push(call is PairDatum p0 ? p0.Tail : call);
+        while (pending.Count > 0)
+        {
+            var node = pending.Pop();
+            if (node is NilDatum || !keep.Add(node)) continue;
+            if (keep.Count > MaxExpansionNodes) break;
+            if (node is PairDatum pair)
+            {
+                pending.Push(pair.Head);
+                pending.Push(pair.Tail);
+            }
+        }
+        var budget = MaxExpansionNodes;
+        return Copy(result, call.Location, keep, ref budget);
+    }
+
+    private static Datum Copy(Datum node, SourceLocation location, HashSet<Datum> keep, ref int budget)
+    {
+        if (keep.Contains(node)) return node;
+        if (--budget < 0 || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
+        switch (node)
+        {
+            case PairDatum:
+                var heads = new List<Datum>();
+                var rest = node;
+                while (rest is PairDatum pair && !keep.Contains(pair))
+                {
+                    if (--budget < 0)
+                        throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
+                    heads.Add(Copy(pair.Head, location, keep, ref budget));
+                    rest = pair.Tail;
+                }
+                var result = rest is PairDatum ? rest : Copy(rest, location, keep, ref budget);
+                for (var i = heads.Count - 1; i >= 0; i--) result = new PairDatum(heads[i], result, location);
+                return result;
+            case SymbolDatum symbol:
+                return symbol.Location == location ? symbol : new SymbolDatum(symbol.Name, location);
+            case IntegerDatum integer:
+                return integer.Location == location ? integer : new IntegerDatum(integer.Value, location);
+            case RealDatum real:
+                return real.Location == location ? real : new RealDatum(real.Value, location);
+            case StringDatum text:
+                return text.Location == location ? text : new StringDatum(text.Value, location);
+            default:
+                return node;
+        }
+    }
+}

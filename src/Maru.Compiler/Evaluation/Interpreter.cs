@@ -1,0 +1,236 @@
+using System.Runtime.CompilerServices;
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Syntax;
+
+namespace Maru.Compiler.Evaluation;
+
+/// <summary>
+/// The Maru interpreter inside the compiler, after maru-2.4's eval.c: <see cref="Expand"/> rewrites
+/// macro calls, <see cref="Eval"/> evaluates expanded forms, <see cref="Apply"/> calls closures and
+/// primitives. Special forms are values bound in the global environment (maru's "fixed"), so a
+/// local binding can shadow them as in Maru. Only nil is false. Recursion is capped by an explicit
+/// depth and by the real stack, and the total work by a step budget, so no input can overflow the
+/// build's stack or hang it.
+/// </summary>
+internal sealed partial class Interpreter
+{
+    /// <summary>The deepest compile-time call or expansion nesting allowed.</summary>
+    public const int MaxDepth = 10_000;
+
+    public static readonly SymbolDatum True = new("t", SourceLocation.None);
+
+    private readonly Evaluator _session;
+    private long _steps;
+    private int _depth;
+
+    public Interpreter(Evaluator session, long maxSteps)
+    {
+        _session = session;
+        MaxSteps = maxSteps;
+        Root = new GlobalEnvironment(null, SourceLocation.None);
+        Globals = Root;
+        DefineSpecialForms();
+        DefinePrimitives();
+        DefineQuasiquote();
+    }
+
+    public long MaxSteps { get; }
+
+    /// <summary>The environment holding the primitives and the prelude.</summary>
+    public GlobalEnvironment Root { get; }
+
+    /// <summary>Where <c>define</c> binds: the root, or the innermost (compile-begin) environment.</summary>
+    public GlobalEnvironment Globals { get; set; }
+
+    /// <summary>The location of the call a primitive is running for (for its errors).</summary>
+    public SourceLocation CallSite { get; private set; }
+
+    public Evaluator Session => _session;
+
+    // ---- eval ---------------------------------------------------------------------------------
+
+    public Datum Eval(Datum form, Frame? frame) => form switch
+    {
+        SymbolDatum symbol => Lookup(symbol, frame, isCall: false),
+        PairDatum pair => EvalCombination(pair, frame),
+        _ => form, // integers, strings, nil and compile-time values evaluate to themselves
+    };
+
+    private Datum EvalCombination(PairDatum form, Frame? frame)
+    {
+        _depth++;
+        try
+        {
+            CheckLimits(form.Location);
+            var head = form.Head is SymbolDatum name ? Lookup(name, frame, isCall: true) : Eval(form.Head, frame);
+            if (head is SpecialForm special)
+                return special.Function(this, form, frame);
+            var arguments = EvaluateArguments(form, frame);
+            return Apply(head, arguments, form.Location);
+        }
+        catch (EvaluationError error) when (!IsUserLocation(error.Location) && IsUserLocation(form.Location))
+        {
+            error.Location = form.Location;
+            throw;
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private Datum[] EvaluateArguments(PairDatum form, Frame? frame)
+    {
+        var count = 0;
+        for (var rest = form.Tail; rest is PairDatum p; rest = p.Tail) count++;
+        var arguments = new Datum[count];
+        var i = 0;
+        Datum tail = form.Tail;
+        for (; tail is PairDatum p; tail = p.Tail)
+            arguments[i++] = Eval(p.Head, frame);
+        if (tail is not NilDatum)
+            throw new EvaluationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a call");
+        return arguments;
+    }
+
+    public Datum EvalBody(IReadOnlyList<Datum> body, Frame? frame)
+    {
+        Datum result = NilDatum.Empty;
+        foreach (var form in body) result = Eval(form, frame);
+        return result;
+    }
+
+    private Datum Lookup(SymbolDatum symbol, Frame? frame, bool isCall)
+    {
+        if (Frame.TryFind(frame, symbol.Name, out var found, out var index))
+            return found.Get(index);
+        if (Globals.Find(symbol.Name) is { } variable)
+            return variable.Value;
+        throw new EvaluationError(DiagnosticCode.UnknownVariable, symbol.Location,
+            isCall ? $"unknown function '{symbol.Name}'" : $"unknown variable '{symbol.Name}'");
+    }
+
+    /// <summary>Assigns an existing local or global binding (maru's set never creates one).</summary>
+    public void Assign(SymbolDatum symbol, Datum value, Frame? frame)
+    {
+        if (Frame.TryFind(frame, symbol.Name, out var found, out var index))
+        {
+            found.Set(index, value);
+            return;
+        }
+        if (Globals.Find(symbol.Name) is { } variable)
+        {
+            variable.Value = value;
+            return;
+        }
+        throw new EvaluationError(DiagnosticCode.UnknownVariable, symbol.Location, $"cannot set undefined variable '{symbol.Name}'");
+    }
+
+    // ---- apply --------------------------------------------------------------------------------
+
+    public Datum Apply(Datum function, Datum[] arguments, SourceLocation callSite)
+    {
+        switch (function)
+        {
+            case Closure closure:
+                return ApplyClosure(closure, arguments, callSite);
+            case Primitive primitive:
+                var saved = CallSite;
+                CallSite = callSite;
+                try
+                {
+                    return primitive.Function(this, arguments);
+                }
+                finally
+                {
+                    CallSite = saved;
+                }
+            case SpecialForm special:
+                throw new EvaluationError(DiagnosticCode.NotCallable, callSite, $"special form '{special.Name}' cannot be applied to evaluated arguments");
+            case FormValue:
+                throw new EvaluationError(DiagnosticCode.NotCallable, callSite, "a macro cannot be called as a function");
+            default:
+                throw new EvaluationError(DiagnosticCode.NotCallable, callSite, $"cannot call {Describe(function)}");
+        }
+    }
+
+    private Datum ApplyClosure(Closure closure, Datum[] arguments, SourceLocation callSite)
+    {
+        var frame = new Frame(closure.Environment);
+        var parameters = closure.Parameters;
+        var i = 0;
+        for (; parameters is PairDatum p; parameters = p.Tail)
+        {
+            if (i >= arguments.Length)
+                throw WrongArgumentCount(closure, arguments.Length, callSite);
+            frame.Bind(((SymbolDatum)p.Head).Name, arguments[i++]);
+        }
+        if (parameters is SymbolDatum rest)
+        {
+            frame.Bind(rest.Name, DatumExtensions.ToList(arguments.Skip(i)));
+        }
+        else if (i < arguments.Length)
+        {
+            throw WrongArgumentCount(closure, arguments.Length, callSite);
+        }
+        _depth++;
+        try
+        {
+            CheckLimits(callSite);
+            return EvalBody(closure.Body, frame);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private static EvaluationError WrongArgumentCount(Closure closure, int given, SourceLocation callSite)
+    {
+        var count = 0;
+        var parameters = closure.Parameters;
+        for (; parameters is PairDatum p; parameters = p.Tail) count++;
+        var expected = parameters is SymbolDatum ? $"at least {count}" : count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var name = closure.Name is null ? "the closure" : $"'{closure.Name}'";
+        return new EvaluationError(DiagnosticCode.WrongArgumentCount, callSite,
+            $"{name} takes {expected} argument{(count == 1 && parameters is not SymbolDatum ? "" : "s")} but is called with {given}");
+    }
+
+    // ---- limits -------------------------------------------------------------------------------
+
+    private void CheckLimits(SourceLocation location)
+    {
+        if (++_steps > MaxSteps)
+            throw new EvaluationError(DiagnosticCode.EvaluationStepLimitExceeded, location,
+                $"compile-time evaluation did not finish within {MaxSteps:N0} steps (an endless loop in a macro or top-level form?)");
+        if (_depth > MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw new EvaluationError(DiagnosticCode.EvaluationDepthExceeded, location,
+                $"compile-time evaluation nested more than {(_depth > MaxDepth ? MaxDepth.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "the stack allows")} levels deep (endless recursion?)");
+    }
+
+    /// <summary>Charges work proportional to a size (copying a long string) against the step budget.</summary>
+    public void Charge(long size)
+    {
+        _steps += size / 64;
+        CheckLimits(CallSite);
+    }
+
+    /// <summary>True for locations in the user's files (not the prelude, not made up by the compiler).</summary>
+    public static bool IsUserLocation(SourceLocation location) => !location.IsNone && location.File != Prelude.FileName;
+
+    // ---- descriptions for messages -------------------------------------------------------------
+
+    public static string Describe(Datum value) => value switch
+    {
+        NilDatum => "nil",
+        IntegerDatum i => $"the integer {i.Value}",
+        RealDatum r => $"the floating-point number {r}",
+        StringDatum s => $"the string {DatumPrinter.Outline(s)}",
+        SymbolDatum s => $"the symbol '{s.Name}'",
+        PairDatum p => $"the list {DatumPrinter.Outline(p)}",
+        Primitive p => $"the primitive '{p.Name}'",
+        Closure { Name: { } name } => $"the closure '{name}'",
+        CompileTimeValue v => v.Description,
+        _ => value.ToString() ?? "a value",
+    };
+}

@@ -1,0 +1,185 @@
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Syntax;
+
+namespace Maru.Compiler.Evaluation;
+
+// The compile-time value universe. Integers, reals, strings, symbols, pairs and nil are the
+// reader's datums (so expanded code keeps its source locations); the kinds below exist only
+// while the compiler evaluates Maru. Truth is Maru's: only nil is false.
+
+/// <summary>A value that exists only in the compile-time world (it has no source form).</summary>
+internal abstract class CompileTimeValue() : Datum(SourceLocation.None)
+{
+    /// <summary>What messages call this kind of value ("a closure", "an array"...).</summary>
+    public abstract string Description { get; }
+}
+
+/// <summary>
+/// A lambda evaluated at compile time: parameters (a list of symbols, possibly dotted or a lone
+/// symbol for rest arguments), the expanded body, and the local frame it closed over (null at top level).
+/// </summary>
+internal sealed class Closure(Datum parameters, IReadOnlyList<Datum> body, Frame? environment, SourceLocation location) : CompileTimeValue
+{
+    public Datum Parameters { get; } = parameters;
+    public IReadOnlyList<Datum> Body { get; } = body;
+    public Frame? Environment { get; } = environment;
+    public SourceLocation DefinedAt { get; } = location;
+    public string? Name { get; set; }
+    public override string Description => "a closure";
+    public override string ToString() => Name is null ? "<closure>" : $"<closure {Name}>";
+}
+
+/// <summary>A built-in function: its arguments are evaluated before it is called.</summary>
+internal sealed class Primitive(string name, Func<Interpreter, Datum[], Datum> function) : CompileTimeValue
+{
+    public string Name { get; } = name;
+    public Func<Interpreter, Datum[], Datum> Function { get; } = function;
+    public override string Description => "a primitive";
+    public override string ToString() => $"<primitive {Name}>";
+}
+
+/// <summary>A special form (maru's "fixed"): it receives its call unevaluated, with the local frame.</summary>
+internal sealed class SpecialForm(string name, Func<Interpreter, PairDatum, Frame?, Datum> function) : CompileTimeValue
+{
+    public string Name { get; } = name;
+    public Func<Interpreter, PairDatum, Frame?, Datum> Function { get; } = function;
+    public override string Description => "a special form";
+    public override string ToString() => $"<special form {Name}>";
+}
+
+/// <summary>
+/// A macro (maru's Form): <see cref="Function"/> rewrites <c>(name args...)</c>, called with
+/// <c>*env*</c> and the unevaluated arguments; <see cref="SymbolFunction"/> rewrites a bare <c>name</c>.
+/// </summary>
+internal sealed class FormValue(Datum function, Datum symbolFunction) : CompileTimeValue
+{
+    public Datum Function { get; } = function;
+    public Datum SymbolFunction { get; } = symbolFunction;
+    public override string Description => "a macro";
+    public override string ToString() => "<form>";
+}
+
+/// <summary>A growable array (maru's Array): reading past the end gives nil, writing past it grows it.</summary>
+internal sealed class ArrayValue(int length) : CompileTimeValue
+{
+    public List<Datum> Items { get; } = Enumerable.Repeat<Datum>(NilDatum.Empty, Math.Max(0, length)).ToList();
+    public override string Description => "an array";
+    public override string ToString() => $"<array of {Items.Count}>";
+}
+
+/// <summary>An instance made by <c>allocate</c>/<c>new</c>: a structure type number and its field words.</summary>
+internal sealed class RecordValue(long type, int size) : CompileTimeValue
+{
+    public long Type { get; } = type;
+    public Datum[] Fields { get; } = Enumerable.Repeat<Datum>(NilDatum.Empty, Math.Max(0, size)).ToArray();
+    public override string Description => "a structure instance";
+    public override string ToString() => $"<instance of type {Type}>";
+}
+
+/// <summary><c>(extern 'name)</c>: a C function the compiled library imports.</summary>
+internal sealed class ExternValue(string symbol) : CompileTimeValue
+{
+    public string Symbol { get; } = symbol;
+    public override string Description => "an extern";
+    public override string ToString() => $"<extern {Symbol}>";
+}
+
+/// <summary>A global binding, as <c>defined?</c> returns it.</summary>
+internal sealed class Variable(string name, Datum value, GlobalEnvironment environment, SourceLocation definedAt) : CompileTimeValue
+{
+    public string Name { get; } = name;
+    public Datum Value { get; set; } = value;
+    public GlobalEnvironment Environment { get; } = environment;
+    /// <summary>Where the (last) define of this name was evaluated.</summary>
+    public SourceLocation DefinedAt { get; set; } = definedAt;
+    public override string Description => "a variable";
+    public override string ToString() => $"<variable {Name}>";
+}
+
+/// <summary>
+/// A global environment: the root holds the primitives and the prelude; <c>(compile-begin)</c>
+/// pushes a child whose bindings <c>(compile-end)</c> compiles. Passed to macros as <c>*env*</c>.
+/// </summary>
+internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocation begunAt) : CompileTimeValue
+{
+    private readonly Dictionary<string, Variable> _bindings = new(StringComparer.Ordinal);
+    private readonly List<Variable> _order = new();
+
+    public GlobalEnvironment? Parent { get; } = parent;
+
+    /// <summary>Where the (compile-begin) that made this environment was; None for the root.</summary>
+    public SourceLocation BegunAt { get; } = begunAt;
+
+    public bool IsCompileSection => Parent is not null;
+
+    /// <summary>Bindings in first-definition order.</summary>
+    public IReadOnlyList<Variable> Variables => _order;
+
+    public Variable? FindLocal(string name) => _bindings.GetValueOrDefault(name);
+
+    public Variable? Find(string name)
+    {
+        for (var env = this; env is not null; env = env.Parent)
+            if (env._bindings.TryGetValue(name, out var variable))
+                return variable;
+        return null;
+    }
+
+    public Variable Define(string name, Datum value, SourceLocation location)
+    {
+        if (_bindings.TryGetValue(name, out var variable))
+        {
+            variable.Value = value;
+            variable.DefinedAt = location;
+            return variable;
+        }
+        variable = new Variable(name, value, this, location);
+        _bindings.Add(name, variable);
+        _order.Add(variable);
+        return variable;
+    }
+
+    public override string Description => "an environment";
+    public override string ToString() => IsCompileSection ? "<compile environment>" : "<globals>";
+}
+
+/// <summary>Local bindings of a lambda call or a let: a small frame searched from the newest binding.</summary>
+internal sealed class Frame(Frame? parent)
+{
+    private readonly List<string> _names = new(4);
+    private readonly List<Datum> _values = new(4);
+
+    public Frame? Parent { get; } = parent;
+
+    public bool IsEmpty => _names.Count == 0;
+
+    public void Bind(string name, Datum value)
+    {
+        _names.Add(name);
+        _values.Add(value);
+    }
+
+    /// <summary>The frame and slot holding <paramref name="name"/>, searching outwards.</summary>
+    public static bool TryFind(Frame? frame, string name, out Frame found, out int index)
+    {
+        for (; frame is not null; frame = frame.Parent)
+        {
+            for (var i = frame._names.Count - 1; i >= 0; i--)
+            {
+                if (string.Equals(frame._names[i], name, StringComparison.Ordinal))
+                {
+                    found = frame;
+                    index = i;
+                    return true;
+                }
+            }
+        }
+        found = null!;
+        index = -1;
+        return false;
+    }
+
+    public Datum Get(int index) => _values[index];
+
+    public void Set(int index, Datum value) => _values[index] = value;
+}

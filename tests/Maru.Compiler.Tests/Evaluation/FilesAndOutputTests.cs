@@ -1,0 +1,139 @@
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Syntax;
+using Maru.Compiler.Tests.TestSupport;
+
+namespace Maru.Compiler.Tests.Evaluation;
+
+/// <summary>load/require relative to the including file, the loaded-file list, and compile-time output.</summary>
+[TestClass]
+public sealed class FilesAndOutputTests
+{
+    private static string MakeTree(Dictionary<string, string> files)
+    {
+        var root = Directory.CreateTempSubdirectory("maru-load-").FullName;
+        foreach (var (path, text) in files)
+        {
+            var full = Path.Combine(root, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllText(full, text);
+        }
+        return root;
+    }
+
+    [TestMethod]
+    public void RequireIsRelativeToTheIncludingFileAndReadsEachFileOnce()
+    {
+        var root = MakeTree(new()
+        {
+            ["src/main.l"] = "(require \"lib/macros.l\")\n(require \"lib/macros.l\")\n(compile-begin)\n(define-function f (x) (triple x))\n(compile-end)",
+            ["src/lib/macros.l"] = "(require \"util.l\")\n(println \"loading macros\")\n(define-form triple (x) `(* ,x ,(three)))",
+            ["src/lib/util.l"] = "(define-function three () 3)",
+        });
+        try
+        {
+            var main = Path.Combine(root, "src", "main.l");
+            var result = MaruCompiler.Compile([SourceFile.Load(main)], CompiledLibrary.Options);
+            Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+            CollectionAssert.AreEqual(new[] { Path.Combine(root, "src", "lib", "macros.l"), Path.Combine(root, "src", "lib", "util.l") }, result.LoadedFiles.ToArray());
+            CollectionAssert.AreEqual(new[] { "loading macros" }, result.Messages.ToArray());
+            CollectionAssert.AreEqual(new[] { "f" }, result.Exports.Select(e => e.MaruName).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void LoadReadsAgainAndErrorsPointIntoTheLoadedFile()
+    {
+        var root = MakeTree(new()
+        {
+            ["main.l"] = "(load \"counter.l\")\n(load \"counter.l\")\n(load \"bad.l\")",
+            ["counter.l"] = "(println \"counted\")",
+            ["bad.l"] = "(define ok 1)\n  (car 1 2)",
+        });
+        try
+        {
+            var main = Path.Combine(root, "main.l");
+            var result = MaruCompiler.Compile([SourceFile.Load(main)], CompiledLibrary.Options);
+            CollectionAssert.AreEqual(new[] { "counted", "counted" }, result.Messages.ToArray());
+            var error = result.Diagnostics.Single(d => d.IsError);
+            Assert.AreEqual(new SourceLocation(Path.Combine(root, "bad.l"), 2, 3), error.Location);
+            Assert.AreEqual("'car' takes 1 argument but is called with 2", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void AMissingFileIsALocatedError()
+    {
+        var error = CompileTime.Error("\n  (require \"no/such/file.l\")");
+        Assert.AreEqual(DiagnosticCode.SourceFileNotFound, error.Code);
+        Assert.AreEqual(new SourceLocation("test.l", 2, 3), error.Location);
+        StringAssert.StartsWith(error.Message, "cannot require 'no/such/file.l': no such file (");
+    }
+
+    [TestMethod]
+    public void ReaderErrorsInALoadedFileAreReportedOnce()
+    {
+        var root = MakeTree(new() { ["main.l"] = "(load \"broken.l\")", ["broken.l"] = "(define x" });
+        try
+        {
+            var result = MaruCompiler.Compile([SourceFile.Load(Path.Combine(root, "main.l"))], CompiledLibrary.Options);
+            var error = result.Diagnostics.Single(d => d.IsError);
+            Assert.AreEqual(DiagnosticCode.UnterminatedList, error.Code);
+            Assert.AreEqual(Path.Combine(root, "broken.l"), error.Location.File);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void CompileTimeOutputReachesTheSinkLineByLine()
+    {
+        var lines = new List<string>();
+        var options = new CompilationOptions { Target = CompiledLibrary.Options.Target, LibraryName = "test", CompileTimeOutput = lines.Add };
+        const string source = """
+            (println "hello " 42 " " 'sym " " '(1 "two"))
+            (dump "quoted" 'x)
+            (print "\n")
+            (define-form noisy (x) (println "expanding noisy with " x) x)
+            (define-function f () (noisy 7))
+            (print "no newline at the end")
+            """;
+        var result = MaruCompiler.Compile([new SourceFile("test.l", source)], options);
+        Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+        var expected = new[] { "hello 42 sym (1 two)", "\"quoted\"x", "expanding noisy with 7", "no newline at the end" };
+        CollectionAssert.AreEqual(expected, lines);
+        CollectionAssert.AreEqual(expected, result.Messages.ToArray());
+    }
+
+    [TestMethod]
+    public void OutputIsKeptWhenTheCompilationFails()
+    {
+        var result = CompiledLibrary.CompileOnly("(println \"before\")\n(error \"stop\")");
+        Assert.IsFalse(result.Success);
+        CollectionAssert.AreEqual(new[] { "before" }, result.Messages.ToArray());
+    }
+
+    [TestMethod]
+    public void ASmallCompilationIsFast()
+    {
+        const string source = "(define-function f (x) (cond ((< x 0) (- x)) (else (let* ((y (* x 2))) (for (i 0 3) (incr y)) y))))";
+        CompiledLibrary.CompileOnly(source); // warm up
+        var best = long.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            Assert.IsTrue(CompiledLibrary.CompileOnly(source).Success);
+            best = Math.Min(best, watch.ElapsedMilliseconds);
+        }
+        Assert.IsLessThan(50, best, $"a small compilation took {best} ms warm");
+    }
+}
