@@ -42,6 +42,15 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
     /// <summary>The folder relative source paths are read from; defaults to the project's folder.</summary>
     public string? ProjectDirectory { get; set; }
 
+    /// <summary>
+    /// Where to write the full paths of the files load/require read, one per line, so the next
+    /// build counts them as inputs (like a C compiler's .d file).
+    /// </summary>
+    public string? DependencyFile { get; set; }
+
+    /// <summary>O0 (straight lowering, for debugging) or O1 (the default: optimiser and register allocator).</summary>
+    public string? OptimisationLevel { get; set; }
+
     public override bool Execute()
     {
         try
@@ -66,6 +75,11 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             ? HostTarget(diagnostics)
             : TargetPlatform.Parse(RuntimeIdentifier.Trim(), diagnostics);
         var sources = ReadSources(diagnostics);
+        var level = Maru.Compiler.OptimisationLevel.O1;
+        if (!string.IsNullOrWhiteSpace(OptimisationLevel)
+            && !(Enum.TryParse(OptimisationLevel.Trim(), ignoreCase: true, out level) && Enum.IsDefined(level) && !char.IsDigit(OptimisationLevel.Trim()[0])))
+            diagnostics.Error(DiagnosticCode.InvalidOption, SourceLocation.None,
+                $"MaruOptimizationLevel must be O0 or O1, not '{OptimisationLevel}'");
         if (sources.Count == 0 && !diagnostics.HasErrors)
             diagnostics.Error(DiagnosticCode.NoSourceFiles, SourceLocation.None, "no Maru source files to compile");
 
@@ -81,6 +95,8 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             LibraryName = LibraryName,
             ShimNamespace = ShimNamespace?.Trim() ?? "",
             ShimClassName = string.IsNullOrWhiteSpace(ShimClassName) ? "MaruExports" : ShimClassName.Trim(),
+            BaseDirectory = string.IsNullOrEmpty(ProjectDirectory) ? null : ProjectDirectory,
+            Optimisation = level,
         };
         var result = MaruCompiler.Compile(sources, options);
         foreach (var line in result.Messages) Log.LogMessage(MessageImportance.High, line); // compile-time print/println
@@ -101,6 +117,8 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
         {
             OutputFile.WriteAtomically(OutputLibrary, library);
             OutputFile.WriteAtomically(OutputShims, shims);
+            if (!string.IsNullOrEmpty(DependencyFile))
+                OutputFile.WriteAtomically(DependencyFile, string.Concat(result.LoadedFiles.Select(path => path + "\n")));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {

@@ -1,6 +1,17 @@
+using Maru.Compiler.Optimisation;
 using Maru.Compiler.Targets;
 
 namespace Maru.Compiler;
+
+/// <summary>How much the middle end works on the IR before code generation.</summary>
+public enum OptimisationLevel
+{
+    /// <summary>Straight lowering: the IR goes to the backend as the lowerer wrote it.</summary>
+    O0,
+
+    /// <summary>The pass pipeline of <see cref="PassPipeline"/>.</summary>
+    O1,
+}
 
 /// <summary>What a compilation produces and for whom. Everything that changes the output bytes is here.</summary>
 public sealed class CompilationOptions
@@ -16,6 +27,12 @@ public sealed class CompilationOptions
     public string ShimClassName { get; init; } = "MaruExports";
 
     /// <summary>
+    /// The folder that relative source paths (and so load/require of relative names) are resolved
+    /// against; null means the process's current directory. MSBuild passes the project folder.
+    /// </summary>
+    public string? BaseDirectory { get; init; }
+
+    /// <summary>
     /// Receives each line printed at compile time (print, println, dump in macros and top-level
     /// forms) as it is printed, e.g. for the build log. The lines are also in <see cref="CompilationResult.Messages"/>.
     /// Called on the compiler's evaluation thread.
@@ -24,4 +41,18 @@ public sealed class CompilationOptions
 
     /// <summary>The most evaluation steps compile-time code may take before the build stops it (an endless loop in a macro).</summary>
     public long MaxEvaluationSteps { get; init; } = 50_000_000;
+
+    public OptimisationLevel Optimisation { get; init; } = OptimisationLevel.O1;
+
+    /// <summary>Check the IR's invariants after every stage (on by default in Debug builds of the compiler). Never changes the output.</summary>
+    public bool VerifyIr { get; init; } = IsDebugBuild;
+
+    /// <summary>Receives the IR of every function after every stage (see <see cref="PassPipeline.StageNames"/>). Never changes the output.</summary>
+    public Action<IrDump>? DumpIr { get; init; }
+
+#if DEBUG
+    private const bool IsDebugBuild = true;
+#else
+    private const bool IsDebugBuild = false;
+#endif
 }

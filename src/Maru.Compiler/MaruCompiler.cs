@@ -6,6 +6,7 @@ using Maru.Compiler.Ir;
 using Maru.Compiler.Lowering;
 using Maru.Compiler.ObjectFiles;
 using Maru.Compiler.ObjectFiles.Elf;
+using Maru.Compiler.Optimisation;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
 
@@ -15,7 +16,7 @@ namespace Maru.Compiler;
 /// The compiler's front door: sources in, a library and its C# shims (or located errors) out.
 /// The stages run in this order, each with one job:
 /// read (Syntax) -> compile-time evaluation: expand and evaluate every top-level form (Evaluation) -> lowering to IR (Lowering) ->
-/// C# shims (Interop) -> machine code (Backends) -> shared library (ObjectFiles).
+/// optimisation (Optimisation, the PassPipeline; nothing at O0) -> C# shims (Interop) -> machine code (Backends) -> shared library (ObjectFiles).
 /// Each call owns all its state, so concurrent compilations in one process are safe.
 /// </summary>
 public static class MaruCompiler
@@ -52,6 +53,8 @@ public static class MaruCompiler
         var unit = evaluation.Unit;
         var module = ModuleLowerer.Lower(unit, diagnostics);
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
+
+        PassPipeline.Run(module, options);
 
         var exports = Exports(unit, diagnostics);
         var shims = CSharpShimGenerator.Generate(exports, options, diagnostics);

@@ -230,6 +230,39 @@ public sealed class SdkEndToEndTests
         }
     }
 
+    [TestMethod]
+    public void FilesPulledInByRequireAreInputsOfTheNextBuild()
+    {
+        var project = Workspace.WriteProject("Required", new Dictionary<string, string>
+        {
+            ["Required.csproj"] = """
+                <Project Sdk="Maru.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <!-- Included by main.l, not compiled on its own. -->
+                    <MaruCompile Remove="lisp/include/**" />
+                  </ItemGroup>
+                </Project>
+                """,
+            ["Program.cs"] = "System.Console.WriteLine(MaruExports.Scaled(2));\n",
+            ["lisp/main.l"] = "(require \"include/factor.l\")\n(compile-begin)\n(define-function scaled (x) (* x (factor)))\n(compile-end)\n",
+            ["lisp/include/factor.l"] = "(compile-begin)\n(define-function factor () 10)\n(compile-end)\n",
+        });
+        var binary = Path.Combine(project, "bin", "Debug", "net10.0");
+        AssertSucceeded(Workspace.Build(project));
+        var run = ExternalTool.Dotnet(binary, Path.Combine(binary, "Required.dll"));
+        CollectionAssert.AreEqual(new[] { "20" }, Lines(run.StandardOutput), run.ToString());
+
+        // Only the required file changes: the build must notice and recompile.
+        File.WriteAllText(Path.Combine(project, "lisp", "include", "factor.l"), "(compile-begin)\n(define-function factor () 21)\n(compile-end)\n");
+        AssertSucceeded(Workspace.Build(project));
+        run = ExternalTool.Dotnet(binary, Path.Combine(binary, "Required.dll"));
+        CollectionAssert.AreEqual(new[] { "42" }, Lines(run.StandardOutput), run.ToString());
+    }
+
     private static void AssertSucceeded(ToolResult result) => Assert.AreEqual(0, result.ExitCode, result.ToString());
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

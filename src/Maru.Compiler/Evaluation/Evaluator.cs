@@ -48,12 +48,15 @@ public sealed class Evaluator
     private readonly HashSet<string> _compileTimeOnly = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Interop.ExportDeclaration> _exportDeclarations = new(StringComparer.Ordinal);
 
+    private readonly string? _baseDirectory;
+
     private sealed record FileContext(string Path, string Directory, bool CompiledWhole);
 
     private Evaluator(CompilationOptions options, DiagnosticBag diagnostics)
     {
         _diagnostics = diagnostics;
         _outputSink = options.CompileTimeOutput;
+        _baseDirectory = options.BaseDirectory;
         _interpreter = new Interpreter(this, options.MaxEvaluationSteps);
     }
 
@@ -223,7 +226,7 @@ public sealed class Evaluator
             throw new EvaluationError(DiagnosticCode.EvaluationDepthExceeded, callSite, $"files load each other more than {MaxLoadNesting} levels deep");
         var directory = _files.Peek().Directory;
         var path = System.IO.Path.IsPathRooted(name) || directory.Length == 0 ? name : System.IO.Path.Combine(directory, name);
-        var fullPath = System.IO.Path.GetFullPath(path);
+        var fullPath = _baseDirectory is null ? System.IO.Path.GetFullPath(path) : System.IO.Path.GetFullPath(path, _baseDirectory);
         if (onlyOnce && _required.Contains(fullPath)) return;
         if (!File.Exists(fullPath))
             throw new EvaluationError(DiagnosticCode.SourceFileNotFound, callSite, $"cannot {(onlyOnce ? "require" : "load")} '{name}': no such file ({fullPath})");

@@ -5,14 +5,22 @@ namespace Maru.Compiler.Ir;
 /// <summary>
 /// One IR instruction: <c>dest = op args...</c>. <see cref="Symbol"/> names the global or function
 /// for LoadGlobal, StoreGlobal and Call. Every instruction remembers the source it came from.
+/// The optimiser rewrites instructions in place (internal setters); everyone else only reads them.
 /// </summary>
 public sealed class Instruction(Opcode op, VReg? destination, Operand[] arguments, string? symbol, SourceLocation location)
 {
-    public Opcode Op { get; } = op;
-    public VReg? Destination { get; } = destination;
-    public Operand[] Arguments { get; } = arguments;
+    public Opcode Op { get; internal set; } = op;
+    public VReg? Destination { get; internal set; } = destination;
+    public Operand[] Arguments { get; internal set; } = arguments;
     public string? Symbol { get; } = symbol;
     public SourceLocation Location { get; } = location;
+
+    /// <summary>Turns this instruction into <c>dest = op args</c>, keeping its destination and source location.</summary>
+    internal void Rewrite(Opcode op, params Operand[] arguments)
+    {
+        Op = op;
+        Arguments = arguments;
+    }
 
     public override string ToString()
     {

@@ -21,6 +21,13 @@ public static class IrPrinter
         return sb.ToString();
     }
 
+    public static string Print(IrFunction function)
+    {
+        var sb = new StringBuilder();
+        Print(function, sb);
+        return sb.ToString();
+    }
+
     public static void Print(IrFunction function, StringBuilder sb)
     {
         sb.Append("function $").Append(function.Name).Append('(');
@@ -29,6 +36,8 @@ public static class IrPrinter
         foreach (var block in function.Blocks)
         {
             sb.Append(block.Name).Append(":\n");
+            foreach (var phi in block.Phis)
+                sb.Append("    ").Append(phi).Append('\n');
             foreach (var instruction in block.Instructions)
                 sb.Append("    ").Append(instruction).Append('\n');
             sb.Append("    ").Append(block.Terminator?.ToString() ?? "<unterminated>").Append('\n');

@@ -3,15 +3,15 @@ using Maru.Compiler.Tests.TestSupport;
 namespace Maru.Compiler.Tests.Execution;
 
 /// <summary>Operators compiled natively and executed; expectations are the language's defined 64-bit semantics.</summary>
-[TestClass]
-public sealed class ArithmeticTests
+public abstract class ArithmeticTests : ExecutionTests
 {
-    private static CompiledLibrary s_library = null!;
+    private CompiledLibrary _library = null!;
 
-    [ClassInitialize]
-    public static void CompileOperators(TestContext _)
+    // Compiled per test (a few milliseconds) so each level's class has its own library.
+    [TestInitialize]
+    public void CompileOperators()
     {
-        s_library = CompiledLibrary.Compile("""
+        _library = Compile("""
             (define-function add (a b) (+ a b))
             (define-function sub (a b) (- a b))
             (define-function mul (a b) (* a b))
@@ -33,16 +33,16 @@ public sealed class ArithmeticTests
             """);
     }
 
-    [ClassCleanup]
-    public static void Unload() => s_library.Dispose();
+    [TestCleanup]
+    public void Unload() => _library.Dispose();
 
     private static readonly long[] Samples = [0, 1, -1, 2, -2, 3, 7, -7, 63, 64, 65, 1000, -1000, int.MaxValue, int.MinValue, uint.MaxValue, long.MaxValue, long.MinValue, long.MinValue + 1];
 
-    private static void ForAllPairs(string function, Func<long, long, long> expected)
+    private void ForAllPairs(string function, Func<long, long, long> expected)
     {
         foreach (var a in Samples)
             foreach (var b in Samples)
-                Assert.AreEqual(expected(a, b), s_library.Call(function, a, b), $"({function} {a} {b})");
+                Assert.AreEqual(expected(a, b), _library.Call(function, a, b), $"({function} {a} {b})");
     }
 
     [TestMethod] public void AdditionWrapsAround() => ForAllPairs("add", (a, b) => unchecked(a + b));
@@ -56,18 +56,18 @@ public sealed class ArithmeticTests
     public void DivisionTruncatesTowardZeroAndIsTotal()
     {
         ForAllPairs("div", (a, b) => b == 0 ? 0 : b == -1 ? unchecked(-a) : a / b);
-        Assert.AreEqual(-3, s_library.Call("div", -7, 2));
-        Assert.AreEqual(0, s_library.Call("div", 42, 0), "division by zero is defined as 0");
-        Assert.AreEqual(long.MinValue, s_library.Call("div", long.MinValue, -1), "MIN / -1 wraps to MIN instead of trapping");
+        Assert.AreEqual(-3, _library.Call("div", -7, 2));
+        Assert.AreEqual(0, _library.Call("div", 42, 0), "division by zero is defined as 0");
+        Assert.AreEqual(long.MinValue, _library.Call("div", long.MinValue, -1), "MIN / -1 wraps to MIN instead of trapping");
     }
 
     [TestMethod]
     public void RemainderTakesTheSignOfTheDividendAndIsTotal()
     {
         ForAllPairs("rem", (a, b) => b == 0 || b == -1 ? 0 : a % b);
-        Assert.AreEqual(-1, s_library.Call("rem", -7, 2));
-        Assert.AreEqual(0, s_library.Call("rem", 42, 0));
-        Assert.AreEqual(0, s_library.Call("rem", long.MinValue, -1));
+        Assert.AreEqual(-1, _library.Call("rem", -7, 2));
+        Assert.AreEqual(0, _library.Call("rem", 42, 0));
+        Assert.AreEqual(0, _library.Call("rem", long.MinValue, -1));
     }
 
     [TestMethod]
@@ -75,9 +75,9 @@ public sealed class ArithmeticTests
     {
         ForAllPairs("shl", (a, b) => a << (int)(b & 63));
         ForAllPairs("shr", (a, b) => a >> (int)(b & 63));
-        Assert.AreEqual(-4, s_library.Call("shr", -16, 2));
-        Assert.AreEqual(-1, s_library.Call("shr", -1, 63));
-        Assert.AreEqual(2, s_library.Call("shl", 1, 65));
+        Assert.AreEqual(-4, _library.Call("shr", -16, 2));
+        Assert.AreEqual(-1, _library.Call("shr", -1, 63));
+        Assert.AreEqual(2, _library.Call("shl", 1, 65));
     }
 
     [TestMethod]
@@ -96,8 +96,8 @@ public sealed class ArithmeticTests
     {
         foreach (var a in Samples)
         {
-            Assert.AreEqual(unchecked(-a), s_library.Call("neg", a));
-            Assert.AreEqual(a == 0 ? 1 : 0, s_library.Call("lnot", a));
+            Assert.AreEqual(unchecked(-a), _library.Call("neg", a));
+            Assert.AreEqual(a == 0 ? 1 : 0, _library.Call("lnot", a));
         }
     }
 
@@ -116,5 +116,17 @@ public sealed class ArithmeticTests
     [DataRow("(+ 1 (* 2 3))", 7L)]
     [DataRow("(- (- 5 8))", 3L)]
     public void LiteralsAndConstantExpressions(string expression, long expected) =>
-        Assert.AreEqual(expected, CompiledLibrary.Evaluate(expression));
+        Assert.AreEqual(expected, Evaluate(expression));
+}
+
+[TestClass]
+public sealed class ArithmeticTestsAtO0 : ArithmeticTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O0;
+}
+
+[TestClass]
+public sealed class ArithmeticTestsAtO1 : ArithmeticTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O1;
 }

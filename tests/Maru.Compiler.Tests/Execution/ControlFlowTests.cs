@@ -3,8 +3,7 @@ using Maru.Compiler.Tests.TestSupport;
 namespace Maru.Compiler.Tests.Execution;
 
 /// <summary>let, if, while, set, and, or, return: compiled, run, compared with Maru 2.4's meaning.</summary>
-[TestClass]
-public sealed class ControlFlowTests
+public abstract class ControlFlowTests : ExecutionTests
 {
     [TestMethod]
     [DataRow("(if)", 0L)]
@@ -19,11 +18,11 @@ public sealed class ControlFlowTests
     [DataRow("(if 0 5 6)", 6L)]
     [DataRow("(if -1 5 6)", 5L)]
     public void IfWithZeroToFourArguments(string expression, long expected) =>
-        Assert.AreEqual(expected, CompiledLibrary.Evaluate(expression));
+        Assert.AreEqual(expected, Evaluate(expression));
 
     [TestMethod]
     public void IfElseFormsRunInOrder() =>
-        Assert.AreEqual(110, CompiledLibrary.Evaluate("(let ((x 1)) (if 0 (set x 5) (set x (* x 10)) (set x (+ x 100))) x)"));
+        Assert.AreEqual(110, Evaluate("(let ((x 1)) (if 0 (set x 5) (set x (* x 10)) (set x (+ x 100))) x)"));
 
     [TestMethod]
     [DataRow("(and)", 1L)]
@@ -35,14 +34,14 @@ public sealed class ControlFlowTests
     [DataRow("(or 0 0 0)", 0L)]
     [DataRow("(and 5)", 5L)]
     public void AndOrGiveTheLastValueEvaluated(string expression, long expected) =>
-        Assert.AreEqual(expected, CompiledLibrary.Evaluate(expression));
+        Assert.AreEqual(expected, Evaluate(expression));
 
     [TestMethod]
     public void AndOrShortCircuit()
     {
-        Assert.AreEqual(1, CompiledLibrary.Evaluate("(let ((x 1)) (and 0 (set x 2)) x)"));
-        Assert.AreEqual(1, CompiledLibrary.Evaluate("(let ((x 1)) (or 3 (set x 2)) x)"));
-        Assert.AreEqual(2, CompiledLibrary.Evaluate("(let ((x 1)) (and 3 (set x 2)) x)"));
+        Assert.AreEqual(1, Evaluate("(let ((x 1)) (and 0 (set x 2)) x)"));
+        Assert.AreEqual(1, Evaluate("(let ((x 1)) (or 3 (set x 2)) x)"));
+        Assert.AreEqual(2, Evaluate("(let ((x 1)) (and 3 (set x 2)) x)"));
     }
 
     [TestMethod]
@@ -56,32 +55,32 @@ public sealed class ControlFlowTests
     [DataRow("(let ((a 1)) (let ((a 10)) (set a 11)) a)", 1L)] // inner binding shadows
     [DataRow("(let ((y 1)) (set y (+ 1 y)) y)", 2L)]
     public void LetBindings(string expression, long expected) =>
-        Assert.AreEqual(expected, CompiledLibrary.Evaluate(expression));
+        Assert.AreEqual(expected, Evaluate(expression));
 
     [TestMethod]
     public void SetYieldsTheAssignedValue() =>
-        Assert.AreEqual(14, CompiledLibrary.Evaluate("(let ((a 0)) (+ (set a 7) a))"));
+        Assert.AreEqual(14, Evaluate("(let ((a 0)) (+ (set a 7) a))"));
 
     [TestMethod]
     public void OperandsAreEvaluatedLeftToRight() =>
-        Assert.AreEqual(1 * 10 + 5, CompiledLibrary.Evaluate("(let ((a 1)) (+ (* a 10) (set a 5)))"));
+        Assert.AreEqual(1 * 10 + 5, Evaluate("(let ((a 1)) (+ (* a 10) (set a 5)))"));
 
     [TestMethod]
     public void VariableReadBeforeASiblingAssignmentKeepsItsValue() =>
-        Assert.AreEqual(1 - 5, CompiledLibrary.Evaluate("(let ((a 1)) (- a (set a 5)))"));
+        Assert.AreEqual(1 - 5, Evaluate("(let ((a 1)) (- a (set a 5)))"));
 
     [TestMethod]
     public void WhileLoopsAndYieldsZero()
     {
-        Assert.AreEqual(5050, CompiledLibrary.Evaluate("(let ((i 0) (s 0)) (while (<= i 100) (set s (+ s i)) (set i (+ i 1))) s)"));
-        Assert.AreEqual(0, CompiledLibrary.Evaluate("(let ((i 3)) (while (> i 0) (set i (- i 1))))"));
-        Assert.AreEqual(7, CompiledLibrary.Evaluate("(let ((i 7)) (while 0 (set i 0)) i)"));
+        Assert.AreEqual(5050, Evaluate("(let ((i 0) (s 0)) (while (<= i 100) (set s (+ s i)) (set i (+ i 1))) s)"));
+        Assert.AreEqual(0, Evaluate("(let ((i 3)) (while (> i 0) (set i (- i 1))))"));
+        Assert.AreEqual(7, Evaluate("(let ((i 7)) (while 0 (set i 0)) i)"));
     }
 
     [TestMethod]
     public void ReturnLeavesTheFunctionEarly()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function first-multiple (n k)
               (let ((i 1))
                 (while 1
@@ -96,7 +95,7 @@ public sealed class ControlFlowTests
     [TestMethod]
     public void TheIssueExampleComputesFibonacciIteratively()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function fib-iter (n) (let ((a 0) (b 1)) (while (> n 0) (let ((t (+ a b))) (set a b) (set b t)) (set n (- n 1))) a))
             (define-function triple (x) (* 3 x))
             """);
@@ -105,4 +104,16 @@ public sealed class ControlFlowTests
         Assert.AreEqual(0, library.Call("fib-iter", 0));
         Assert.AreEqual(7540113804746346429, library.Call("fib-iter", 92));
     }
+}
+
+[TestClass]
+public sealed class ControlFlowTestsAtO0 : ControlFlowTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O0;
+}
+
+[TestClass]
+public sealed class ControlFlowTestsAtO1 : ControlFlowTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O1;
 }

@@ -4,13 +4,12 @@ using Maru.Compiler.Tests.TestSupport;
 namespace Maru.Compiler.Tests.Execution;
 
 /// <summary>C functions imported with (extern 'name), called through GOT slots, variadic ones included.</summary>
-[TestClass]
-public sealed unsafe class ExternTests
+public abstract unsafe class ExternTests : ExecutionTests
 {
     [TestMethod]
     public void ExternsAreCalledThroughTheCLibrary()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define labs (extern 'labs))
             (define strlen (extern 'strlen))
             (define-function absolute (x) (labs x))
@@ -23,7 +22,7 @@ public sealed unsafe class ExternTests
     [TestMethod]
     public void VariadicCallsFollowTheAbi()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define snprintf (extern 'snprintf))
             (define-function format (buffer size a b)
               (snprintf buffer size "%ld|%s|%c|%ld|%ld|%ld|%ld" a "mid" ?z b 1 2 3))
@@ -41,7 +40,7 @@ public sealed unsafe class ExternTests
     [TestMethod]
     public void MallocedMemoryWorksWithOopAt()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define malloc (extern 'malloc))
             (define free (extern 'free))
             (define-function squares-sum (n)
@@ -58,7 +57,7 @@ public sealed unsafe class ExternTests
     [TestMethod]
     public void AnExternIsAValueThatCanBeCalledIndirectly()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define labs (extern 'labs))
             (define-function get-labs () labs)
             (define-function call-it (f x) (f x))
@@ -81,11 +80,23 @@ public sealed unsafe class ExternTests
     {
         if (!ExternalTool.Exists("eu-elflint"))
             Assert.Inconclusive("eu-elflint not installed: apt-get install elfutils");
-        using var library = CompiledLibrary.Compile("(define printf (extern 'printf))\n(define-function hello () (printf \"hello %d\\n\" 42))");
+        using var library = Compile("(define printf (extern 'printf))\n(define-function hello () (printf \"hello %d\\n\" 42))");
         var lint = ExternalTool.Run("eu-elflint", "--strict", library.Path);
         Assert.AreEqual(0, lint.ExitCode, lint.ToString());
         var dynamic = ExternalTool.Run("readelf", "-dW", library.Path);
         StringAssert.Contains(dynamic.StandardOutput, "(NEEDED)");
         StringAssert.Contains(dynamic.StandardOutput, "libc.so.6");
     }
+}
+
+[TestClass]
+public sealed class ExternTestsAtO0 : ExternTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O0;
+}
+
+[TestClass]
+public sealed class ExternTestsAtO1 : ExternTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O1;
 }

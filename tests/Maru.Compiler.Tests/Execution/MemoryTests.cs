@@ -4,13 +4,12 @@ using Maru.Compiler.Tests.TestSupport;
 namespace Maru.Compiler.Tests.Execution;
 
 /// <summary>oop-at, string-at, their setters, address-of and string constants, run natively on real memory.</summary>
-[TestClass]
-public sealed unsafe class MemoryTests
+public abstract unsafe class MemoryTests : ExecutionTests
 {
     [TestMethod]
     public void OopAtReadsAndWritesEightByteWords()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function sum-words (p n) (let ((s 0) (i 0)) (while (< i n) (set s (+ s (oop-at p i))) (set i (+ i 1))) s))
             (define-function fill-squares (p n) (let ((i 0)) (while (< i n) (set-oop-at p i (* i i)) (set i (+ i 1))) n))
             (define-function poke (p i v) (set (oop-at p i) v))
@@ -29,7 +28,7 @@ public sealed unsafe class MemoryTests
     [TestMethod]
     public void StringAtReadsUnsignedBytesAndSetStringAtStoresTheLowByte()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function byte (p i) (string-at p i))
             (define-function put (p i v) (set-string-at p i v))
             """);
@@ -47,7 +46,7 @@ public sealed unsafe class MemoryTests
     [TestMethod]
     public void StringLiteralsAreReadOnlyNulTerminatedUtf8()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define-function greeting () "héllo, Maru\n")
             (define-function length (s) (let ((n 0)) (while (string-at s n) (set n (+ n 1))) n))
             (define-function greeting-length () (length "héllo, Maru\n"))
@@ -61,7 +60,7 @@ public sealed unsafe class MemoryTests
     [TestMethod]
     public void StringGlobalsPointAtTheirText()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define name "Maru")
             (define-function name-char (i) (string-at name i))
             (define-function rename () (set name "Lisp") 0)
@@ -75,7 +74,7 @@ public sealed unsafe class MemoryTests
     [TestMethod]
     public void AddressOfLocalsParametersAndGlobals()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define counter 3)
             (define-function through-local () (let ((x 5)) (set-oop-at (address-of x) 0 9) x))
             (define-function through-parameter (x) (let ((p (address-of x))) (set-oop-at p 0 (+ (oop-at p 0) 1)) (set x (* x 2)) (oop-at p 0)))
@@ -92,7 +91,7 @@ public sealed unsafe class MemoryTests
     [TestMethod]
     public void FunctionsAreValuesAndCallsGoThroughAnyExpression()
     {
-        using var library = CompiledLibrary.Compile("""
+        using var library = Compile("""
             (define handler 0)
             (define-function inc (x) (+ x 1))
             (define-function dec (x) (- x 1))
@@ -118,8 +117,20 @@ public sealed unsafe class MemoryTests
     [TestMethod]
     public void MaruCallsBackIntoCSharpThroughAFunctionPointer()
     {
-        using var library = CompiledLibrary.Compile("(define-function map-sum (f n) (let ((s 0) (i 1)) (while (<= i n) (set s (+ s (f i))) (set i (+ i 1))) s))");
+        using var library = Compile("(define-function map-sum (f n) (let ((s 0) (i 1)) (while (<= i n) (set s (+ s (f i))) (set i (+ i 1))) s))");
         delegate* unmanaged<long, long> callback = &TimesTen;
         Assert.AreEqual(550, library.Call("map-sum", (long)callback, 10));
     }
+}
+
+[TestClass]
+public sealed class MemoryTestsAtO0 : MemoryTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O0;
+}
+
+[TestClass]
+public sealed class MemoryTestsAtO1 : MemoryTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O1;
 }

@@ -28,14 +28,15 @@ internal sealed unsafe class CompiledLibrary : IDisposable
     public nint Handle => _handle;
     public CompilationResult Result { get; }
 
-    public static CompilationResult CompileOnly(string source, string fileName = "test.l") =>
-        MaruCompiler.Compile([new SourceFile(fileName, source)], Options);
+    public static CompilationResult CompileOnly(string source, string fileName = "test.l", OptimisationLevel level = OptimisationLevel.O1) =>
+        MaruCompiler.Compile([new SourceFile(fileName, source)], OptionsAt(level));
 
-    public static CompiledLibrary Compile(string source) => Compile([new SourceFile("test.l", source)]);
+    public static CompiledLibrary Compile(string source, OptimisationLevel level = OptimisationLevel.O1) =>
+        Compile([new SourceFile("test.l", source)], level);
 
-    public static CompiledLibrary Compile(IReadOnlyList<SourceFile> sources)
+    public static CompiledLibrary Compile(IReadOnlyList<SourceFile> sources, OptimisationLevel level = OptimisationLevel.O1)
     {
-        var result = MaruCompiler.Compile(sources, Options);
+        var result = MaruCompiler.Compile(sources, OptionsAt(level));
         if (!result.Success)
             Assert.Fail("compilation failed:\n" + string.Join("\n", result.Diagnostics));
         return Load(result);
@@ -50,7 +51,11 @@ internal sealed unsafe class CompiledLibrary : IDisposable
         return new CompiledLibrary(directory, path, result);
     }
 
-    public static CompilationOptions Options { get; } = new() { Target = TargetPlatform.LinuxX64, LibraryName = "test" };
+    public static CompilationOptions Options { get; } = OptionsAt(OptimisationLevel.O1);
+
+    /// <summary>Test compilations always verify the IR after every stage.</summary>
+    public static CompilationOptions OptionsAt(OptimisationLevel level) =>
+        new() { Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, VerifyIr = true };
 
     public nint Export(string maruName) => NativeLibrary.GetExport(_handle, SymbolNames.ToSymbolName(maruName));
 
@@ -89,9 +94,9 @@ internal sealed unsafe class CompiledLibrary : IDisposable
     }
 
     /// <summary>Compiles a single expression as the body of a nullary function and runs it.</summary>
-    public static long Evaluate(string expression, string definitions = "")
+    public static long Evaluate(string expression, string definitions = "", OptimisationLevel level = OptimisationLevel.O1)
     {
-        using var library = Compile($"{definitions}\n(define-function test-main () {expression})");
+        using var library = Compile($"{definitions}\n(define-function test-main () {expression})", level);
         return library.Call("test-main");
     }
 

@@ -1,0 +1,33 @@
+namespace Maru.Compiler.Ir;
+
+/// <summary>One incoming value of a <see cref="Phi"/>: the value when control arrives from <see cref="Predecessor"/>.</summary>
+public readonly record struct PhiInput(BasicBlock Predecessor, Operand Value);
+
+/// <summary>
+/// <c>dest = phi [pred: value]...</c> at the top of a block, one input per predecessor. Phis exist
+/// only between SSA construction and SSA destruction inside the optimiser: the backend never sees
+/// one (the verifier of the final IR insists on it).
+/// </summary>
+public sealed class Phi(VReg destination)
+{
+    public VReg Destination { get; } = destination;
+    public List<PhiInput> Inputs { get; } = new();
+
+    public Operand? ValueFrom(BasicBlock predecessor)
+    {
+        foreach (var input in Inputs)
+            if (input.Predecessor == predecessor) return input.Value;
+        return null;
+    }
+
+    public void ReplacePredecessor(BasicBlock from, BasicBlock to)
+    {
+        for (var i = 0; i < Inputs.Count; i++)
+            if (Inputs[i].Predecessor == from) Inputs[i] = Inputs[i] with { Predecessor = to };
+    }
+
+    public void RemovePredecessor(BasicBlock predecessor) => Inputs.RemoveAll(input => input.Predecessor == predecessor);
+
+    public override string ToString() =>
+        $"{Destination} = phi " + string.Join(", ", Inputs.Select(input => $"{input.Predecessor.Name} {input.Value}"));
+}

@@ -1,0 +1,166 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>
+/// Conditional constant propagation (Wegman and Zadeck's lattice: unknown, constant, varying) over
+/// executable edges: a block is only considered once some edge into it may be taken, and a phi
+/// only meets the inputs of edges that may be taken, so constants flow through branches that the
+/// constants themselves decide. Folding uses <see cref="OpcodeFacts.Evaluate"/>, the IR's total
+/// semantics. Then every register proven constant is replaced by its value, branches on constants
+/// become jumps, and blocks never executed disappear.
+/// Requires: SSA. Guarantees: no use of a register proven constant; no branch on a constant.
+/// </summary>
+internal static class ConstantPropagation
+{
+    private enum State : byte { Unknown, Constant, Varying }
+
+    public static void Run(IrFunction function)
+    {
+        var graph = new FlowGraph(function, withDominators: false);
+        var blocks = function.Blocks;
+        var state = new State[function.RegisterCount];
+        var value = new long[function.RegisterCount];
+        for (var p = 0; p < function.ParameterCount; p++) state[p] = State.Varying;
+        var executable = new bool[blocks.Count];
+        executable[0] = true;
+
+        // Iterate over the executable blocks in reverse postorder until nothing changes; the lattice
+        // only descends, so this ends after a few rounds (one more per loop nesting level, roughly).
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            foreach (var block in graph.ReversePostorder)
+            {
+                if (!executable[block.Index]) continue;
+                foreach (var phi in block.Phis)
+                {
+                    var (s, v) = (State.Unknown, 0L);
+                    foreach (var input in phi.Inputs)
+                        if (executable[input.Predecessor.Index] && MayGo(input.Predecessor, block, state, value))
+                            (s, v) = Meet(s, v, input.Value, state, value);
+                    changed |= Lower(phi.Destination, s, v, state, value);
+                }
+                foreach (var instruction in block.Instructions)
+                {
+                    if (instruction.Destination is not { } d) continue;
+                    var (s, v) = Evaluate(instruction, state, value);
+                    changed |= Lower(d, s, v, state, value);
+                }
+                for (var i = 0; i < FlowGraph.SuccessorCount(block); i++)
+                {
+                    var successor = FlowGraph.Successor(block, i);
+                    if (!executable[successor.Index] && MayGo(block, successor, state, value))
+                    {
+                        executable[successor.Index] = true;
+                        changed = true;
+                    }
+                }
+            }
+        }
+
+        // Rewrite: constants into uses, constant definitions out, decided branches into jumps.
+        Operand Replace(Operand operand) =>
+            !operand.IsConstant && state[operand.Register.Index] == State.Constant ? Operand.Of(value[operand.Register.Index]) : operand;
+        foreach (var block in blocks)
+        {
+            // Blocks never executed are rewritten too: they go away below unless an edge into them
+            // could not be decided, and then they must not read a definition that was just removed.
+            block.Phis.RemoveAll(phi => state[phi.Destination.Index] == State.Constant);
+            foreach (var phi in block.Phis)
+                for (var i = 0; i < phi.Inputs.Count; i++)
+                    phi.Inputs[i] = phi.Inputs[i] with { Value = Replace(phi.Inputs[i].Value) };
+            block.Instructions.RemoveAll(instruction =>
+                instruction.Destination is { } d && state[d.Index] == State.Constant && !instruction.Op.HasSideEffects());
+            foreach (var instruction in block.Instructions)
+            {
+                var arguments = instruction.Arguments;
+                for (var a = 0; a < arguments.Length; a++) arguments[a] = Replace(arguments[a]);
+            }
+            switch (block.Terminator)
+            {
+                case Return ret:
+                    block.Terminator = new Return(Replace(ret.Value));
+                    break;
+                case Branch branch:
+                    var condition = Replace(branch.Condition);
+                    if (condition.IsConstant)
+                    {
+                        var (taken, dropped) = condition.Constant != 0 ? (branch.IfTrue, branch.IfFalse) : (branch.IfFalse, branch.IfTrue);
+                        if (dropped != taken) foreach (var phi in dropped.Phis) phi.RemovePredecessor(block);
+                        block.Terminator = new Jump(taken);
+                    }
+                    else
+                    {
+                        block.Terminator = branch with { Condition = condition };
+                    }
+                    break;
+            }
+        }
+        FlowGraph.RemoveUnreachableBlocks(function);
+    }
+
+    /// <summary>May control go from <paramref name="from"/> to <paramref name="to"/>, given what is known so far?</summary>
+    private static bool MayGo(BasicBlock from, BasicBlock to, State[] state, long[] value)
+    {
+        switch (from.Terminator)
+        {
+            case Jump jump:
+                return jump.Target == to;
+            case Branch branch:
+                if (branch.IfTrue == branch.IfFalse) return branch.IfTrue == to;
+                var (s, v) = Read(branch.Condition, state, value);
+                return s switch
+                {
+                    State.Unknown => false,
+                    State.Constant => (v != 0 ? branch.IfTrue : branch.IfFalse) == to,
+                    _ => branch.IfTrue == to || branch.IfFalse == to,
+                };
+            default:
+                return false;
+        }
+    }
+
+    private static (State, long) Read(Operand operand, State[] state, long[] value) =>
+        operand.IsConstant ? (State.Constant, operand.Constant) : (state[operand.Register.Index], value[operand.Register.Index]);
+
+    private static (State, long) Meet(State s, long v, Operand operand, State[] state, long[] value)
+    {
+        var (t, w) = Read(operand, state, value);
+        if (s == State.Unknown) return (t, w);
+        if (t == State.Unknown) return (s, v);
+        return s == State.Constant && t == State.Constant && v == w ? (s, v) : (State.Varying, 0);
+    }
+
+    /// <summary>Moves a register down the lattice; true when that changed anything.</summary>
+    private static bool Lower(VReg register, State s, long v, State[] state, long[] value)
+    {
+        ref var current = ref state[register.Index];
+        if (s <= current) return false;      // never climb back up
+        current = s;
+        value[register.Index] = v;
+        return true;
+    }
+
+    private static (State, long) Evaluate(Instruction instruction, State[] state, long[] value)
+    {
+        var op = instruction.Op;
+        var arguments = instruction.Arguments;
+        if (op == Opcode.Copy) return Read(arguments[0], state, value);
+        if (op is Opcode.Negate or Opcode.LogicalNot)
+        {
+            var (s, v) = Read(arguments[0], state, value);
+            return s != State.Constant ? (s, 0) : (s, op == Opcode.Negate ? unchecked(-v) : v == 0 ? 1 : 0);
+        }
+        if (!op.IsBinary()) return (State.Varying, 0);
+        var (sa, a) = Read(arguments[0], state, value);
+        var (sb, b) = Read(arguments[1], state, value);
+        if (sa == State.Constant && sb == State.Constant) return (State.Constant, op.Evaluate(a, b));
+        // x * 0 and x & 0 are 0 whatever x is.
+        if (op is Opcode.Multiply or Opcode.And && ((sa == State.Constant && a == 0) || (sb == State.Constant && b == 0)))
+            return (State.Constant, 0);
+        if (sa == State.Unknown || sb == State.Unknown) return (State.Unknown, 0);
+        return (State.Varying, 0);
+    }
+}

@@ -1,0 +1,92 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>
+/// Copy propagation: in SSA a copy <c>%a = copy x</c> means %a is x everywhere, and so does a phi
+/// whose inputs are all x (or the phi itself). Every use is redirected to the original value and
+/// those copies and phis are deleted.
+/// Requires: SSA. Guarantees: no Copy instruction and no trivial phi.
+/// </summary>
+internal static class CopyPropagation
+{
+    public static void Run(IrFunction function)
+    {
+        var replacement = new Operand?[function.RegisterCount];
+        var any = false;
+        foreach (var block in function.Blocks)
+            foreach (var instruction in block.Instructions)
+                if (instruction.Op == Opcode.Copy)
+                {
+                    replacement[instruction.Destination!.Value.Index] = instruction.Arguments[0];
+                    any = true;
+                }
+
+        // Trivial phis can become trivial once others are resolved: repeat until none is found.
+        var found = true;
+        while (found)
+        {
+            found = false;
+            foreach (var block in function.Blocks)
+                foreach (var phi in block.Phis)
+                {
+                    if (replacement[phi.Destination.Index] is not null) continue;
+                    if (UniqueInput(phi, replacement) is { } only)
+                    {
+                        replacement[phi.Destination.Index] = only;
+                        found = any = true;
+                    }
+                }
+        }
+        if (!any) return;
+
+        foreach (var block in function.Blocks)
+        {
+            block.Phis.RemoveAll(phi => replacement[phi.Destination.Index] is not null);
+            foreach (var phi in block.Phis)
+                for (var i = 0; i < phi.Inputs.Count; i++)
+                    phi.Inputs[i] = phi.Inputs[i] with { Value = Resolve(phi.Inputs[i].Value, replacement) };
+            block.Instructions.RemoveAll(instruction => instruction.Op == Opcode.Copy);
+            foreach (var instruction in block.Instructions)
+            {
+                var arguments = instruction.Arguments;
+                for (var a = 0; a < arguments.Length; a++) arguments[a] = Resolve(arguments[a], replacement);
+            }
+            block.Terminator = block.Terminator switch
+            {
+                Branch branch => branch with { Condition = Resolve(branch.Condition, replacement) },
+                Return ret => ret with { Value = Resolve(ret.Value, replacement) },
+                var other => other,
+            };
+        }
+    }
+
+    /// <summary>The one value the phi's inputs agree on, ignoring the phi itself; null when they differ.</summary>
+    private static Operand? UniqueInput(Phi phi, Operand?[] replacement)
+    {
+        Operand? only = null;
+        foreach (var input in phi.Inputs)
+        {
+            var value = Resolve(input.Value, replacement);
+            if (!value.IsConstant && value.Register == phi.Destination) continue;
+            if (only is { } seen && !seen.Equals(value)) return null;
+            only = value;
+        }
+        return only;
+    }
+
+    /// <summary>Follows replacements to the end of the chain, shortening it on the way.</summary>
+    private static Operand Resolve(Operand operand, Operand?[] replacement)
+    {
+        var result = operand;
+        while (!result.IsConstant && replacement[result.Register.Index] is { } next) result = next;
+        // Path compression keeps long chains of copies linear.
+        var walk = operand;
+        while (!walk.IsConstant && replacement[walk.Register.Index] is { } next && !next.Equals(result))
+        {
+            replacement[walk.Register.Index] = result;
+            walk = next;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,236 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>
+/// The control-flow facts of one function at one moment: predecessors, reverse postorder and the
+/// dominator tree (Cooper, Harvey and Kennedy, "A Simple, Fast Dominance Algorithm"), plus
+/// dominance frontiers on request. Building it first drops unreachable blocks (and their phi
+/// inputs), then numbers the blocks by position (<see cref="BasicBlock.Index"/>). Any pass that
+/// changes edges builds a new one.
+/// </summary>
+internal sealed class FlowGraph
+{
+    private readonly int[] _preorder = [];
+    private readonly int[] _postorder = [];
+
+    public IrFunction Function { get; }
+
+    /// <summary>Distinct predecessors of each block (by Index), in block order.</summary>
+    public List<BasicBlock>[] Predecessors { get; }
+
+    /// <summary>Reachable blocks, entry first, each before its successors except along back edges.</summary>
+    public BasicBlock[] ReversePostorder { get; }
+
+    /// <summary>Immediate dominator of each block (by Index); the entry's is itself.</summary>
+    public BasicBlock[] ImmediateDominator { get; }
+
+    /// <summary>Children in the dominator tree, in reverse postorder.</summary>
+    public List<BasicBlock>[] DominatorChildren { get; }
+
+    /// <param name="withDominators">False for passes that only need predecessors and reverse postorder.</param>
+    public FlowGraph(IrFunction function, bool withDominators = true)
+    {
+        Function = function;
+        RemoveUnreachableBlocks(function);
+        var blocks = function.Blocks;
+        for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
+
+        Predecessors = new List<BasicBlock>[blocks.Count];
+        for (var i = 0; i < blocks.Count; i++) Predecessors[i] = new List<BasicBlock>(2);
+        foreach (var block in blocks)
+            for (var s = 0; s < SuccessorCount(block); s++)
+                Predecessors[Successor(block, s).Index].Add(block);
+
+        ReversePostorder = ComputeReversePostorder(function);
+        var rpoNumber = new int[blocks.Count];
+        for (var i = 0; i < ReversePostorder.Length; i++) rpoNumber[ReversePostorder[i].Index] = i;
+
+        ImmediateDominator = [];
+        DominatorChildren = [];
+        if (!withDominators) return;
+        ImmediateDominator = ComputeDominators(rpoNumber);
+        DominatorChildren = new List<BasicBlock>[blocks.Count];
+        for (var i = 0; i < blocks.Count; i++) DominatorChildren[i] = new List<BasicBlock>();
+        foreach (var block in ReversePostorder)
+            if (block.Index != 0) DominatorChildren[ImmediateDominator[block.Index].Index].Add(block);
+
+        // Pre/post numbers of the dominator tree answer "does a dominate b" in constant time.
+        _preorder = new int[blocks.Count];
+        _postorder = new int[blocks.Count];
+        var clock = 0;
+        var stack = new Stack<(BasicBlock Block, int Child)>();
+        stack.Push((blocks[0], 0));
+        _preorder[0] = clock++;
+        while (stack.Count > 0)
+        {
+            var (block, child) = stack.Pop();
+            var children = DominatorChildren[block.Index];
+            if (child < children.Count)
+            {
+                stack.Push((block, child + 1));
+                _preorder[children[child].Index] = clock++;
+                stack.Push((children[child], 0));
+            }
+            else
+            {
+                _postorder[block.Index] = clock++;
+            }
+        }
+    }
+
+    public BasicBlock Entry => Function.Blocks[0];
+
+    public bool Dominates(BasicBlock a, BasicBlock b) =>
+        _preorder[a.Index] <= _preorder[b.Index] && _postorder[b.Index] <= _postorder[a.Index];
+
+    /// <summary>Dominance frontiers (CHK's "runner" walk up from each predecessor of a join).</summary>
+    public List<BasicBlock>[] DominanceFrontiers()
+    {
+        var frontiers = new List<BasicBlock>[Function.Blocks.Count];
+        for (var i = 0; i < frontiers.Length; i++) frontiers[i] = new List<BasicBlock>();
+        foreach (var block in Function.Blocks)
+        {
+            var predecessors = Predecessors[block.Index];
+            if (predecessors.Count < 2) continue;
+            var idom = ImmediateDominator[block.Index];
+            foreach (var predecessor in predecessors)
+            {
+                for (var runner = predecessor; runner != idom; runner = ImmediateDominator[runner.Index])
+                {
+                    var frontier = frontiers[runner.Index];
+                    if (frontier.Count == 0 || frontier[^1] != block) frontier.Add(block);
+                    if (runner.Index == 0) break;
+                }
+            }
+        }
+        return frontiers;
+    }
+
+    // ---- successors without allocation -----------------------------------------------------------
+
+    /// <summary>Distinct successors: a branch whose two targets are the same block has one.</summary>
+    public static int SuccessorCount(BasicBlock block) => block.Terminator switch
+    {
+        Jump => 1,
+        Branch branch => branch.IfTrue == branch.IfFalse ? 1 : 2,
+        _ => 0,
+    };
+
+    public static BasicBlock Successor(BasicBlock block, int index) => block.Terminator switch
+    {
+        Jump jump => jump.Target,
+        Branch branch => index == 0 ? branch.IfTrue : branch.IfFalse,
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
+    };
+
+    /// <summary>The terminator with every edge to <paramref name="from"/> sent to <paramref name="to"/> instead.</summary>
+    public static Terminator Retarget(Terminator terminator, BasicBlock from, BasicBlock to) => terminator switch
+    {
+        Jump jump when jump.Target == from => new Jump(to),
+        Branch branch when branch.IfTrue == from || branch.IfFalse == from =>
+            new Branch(branch.Condition, branch.IfTrue == from ? to : branch.IfTrue, branch.IfFalse == from ? to : branch.IfFalse),
+        _ => terminator,
+    };
+
+    // ---- construction ----------------------------------------------------------------------------
+
+    /// <summary>Drops blocks no path from the entry reaches, and the phi inputs that came from them.</summary>
+    public static void RemoveUnreachableBlocks(IrFunction function)
+    {
+        var blocks = function.Blocks;
+        for (var i = 0; i < blocks.Count; i++) blocks[i].Index = -1;
+        var work = new Stack<BasicBlock>();
+        blocks[0].Index = 0;
+        work.Push(blocks[0]);
+        var reachable = 1;
+        while (work.Count > 0)
+        {
+            var block = work.Pop();
+            for (var s = 0; s < SuccessorCount(block); s++)
+            {
+                var successor = Successor(block, s);
+                if (successor.Index >= 0) continue;
+                successor.Index = 0;
+                reachable++;
+                work.Push(successor);
+            }
+        }
+        if (reachable == blocks.Count) return;
+        foreach (var block in blocks)
+        {
+            if (block.Index < 0) continue;
+            foreach (var phi in block.Phis)
+                phi.Inputs.RemoveAll(input => input.Predecessor.Index < 0);
+        }
+        blocks.RemoveAll(block => block.Index < 0);
+    }
+
+    private static BasicBlock[] ComputeReversePostorder(IrFunction function)
+    {
+        var blocks = function.Blocks;
+        var visited = new bool[blocks.Count];
+        var order = new BasicBlock[blocks.Count];
+        var next = blocks.Count;
+        var stack = new Stack<(BasicBlock Block, int Successor)>();
+        visited[0] = true;
+        stack.Push((blocks[0], 0));
+        while (stack.Count > 0)
+        {
+            var (block, s) = stack.Pop();
+            if (s < SuccessorCount(block))
+            {
+                stack.Push((block, s + 1));
+                var successor = Successor(block, s);
+                if (!visited[successor.Index])
+                {
+                    visited[successor.Index] = true;
+                    stack.Push((successor, 0));
+                }
+            }
+            else
+            {
+                order[--next] = block;
+            }
+        }
+        return next == 0 ? order : order[next..];
+    }
+
+    private BasicBlock[] ComputeDominators(int[] rpoNumber)
+    {
+        var blocks = Function.Blocks;
+        var idom = new BasicBlock?[blocks.Count];
+        idom[0] = blocks[0];
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            for (var i = 1; i < ReversePostorder.Length; i++)
+            {
+                var block = ReversePostorder[i];
+                BasicBlock? newIdom = null;
+                foreach (var predecessor in Predecessors[block.Index])
+                {
+                    if (idom[predecessor.Index] is null) continue;
+                    newIdom = newIdom is null ? predecessor : Intersect(predecessor, newIdom, idom, rpoNumber);
+                }
+                if (newIdom is not null && idom[block.Index] != newIdom)
+                {
+                    idom[block.Index] = newIdom;
+                    changed = true;
+                }
+            }
+        }
+        return idom!;
+    }
+
+    private static BasicBlock Intersect(BasicBlock a, BasicBlock b, BasicBlock?[] idom, int[] rpoNumber)
+    {
+        while (a != b)
+        {
+            while (rpoNumber[a.Index] > rpoNumber[b.Index]) a = idom[a.Index]!;
+            while (rpoNumber[b.Index] > rpoNumber[a.Index]) b = idom[b.Index]!;
+        }
+        return a;
+    }
+}

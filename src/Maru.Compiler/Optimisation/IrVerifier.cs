@@ -1,0 +1,213 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>Which invariants the IR is expected to satisfy at a point of the pipeline.</summary>
+public enum IrForm
+{
+    /// <summary>Variables may be assigned many times; every read is preceded by an assignment on every path.</summary>
+    Plain,
+
+    /// <summary>Strict SSA: one definition per register, dominating each use; phis allowed.</summary>
+    Ssa,
+
+    /// <summary>What the backend receives: Plain, and no phi anywhere.</summary>
+    Final,
+}
+
+/// <summary>
+/// Checks the structural invariants of a function and throws with the function's IR on the first
+/// violation: every block terminated; successors belong to the function; the entry has no
+/// predecessors; Alloca only in the entry; operand counts and destinations per opcode; registers
+/// in range; definitions reach uses (definite assignment when Plain, dominance when Ssa); phis have
+/// one input per predecessor, and none survive into the Final form.
+/// </summary>
+public static class IrVerifier
+{
+    public static void Verify(IrFunction function, IrForm form, string stage = "")
+    {
+        var error = FindError(function, form);
+        if (error is not null)
+            throw new InvalidOperationException(
+                $"IR verification failed in ${function.Name}{(stage.Length > 0 ? $" after '{stage}'" : "")}: {error}\n{IrPrinter.Print(function)}");
+    }
+
+    /// <summary>The first violation, or null when the function is well formed.</summary>
+    public static string? FindError(IrFunction function, IrForm form)
+    {
+        if (function.Blocks.Count == 0) return "no blocks";
+        var blocks = function.Blocks;
+        var members = new HashSet<BasicBlock>(blocks);
+        foreach (var block in blocks)
+        {
+            if (block.Terminator is null) return $"{block.Name} is not terminated";
+            foreach (var successor in block.Successors)
+                if (!members.Contains(successor)) return $"{block.Name} jumps to {successor.Name}, which is not in the function";
+            if (block.Phis.Count > 0 && form != IrForm.Ssa) return $"{block.Name} has a phi outside SSA form";
+            foreach (var instruction in block.Instructions)
+            {
+                if (CheckShape(instruction, function) is { } shape) return $"{block.Name}: '{instruction}': {shape}";
+                if (instruction.Op == Opcode.Alloca && block != blocks[0]) return $"{block.Name}: alloca outside the entry block";
+            }
+        }
+        if (blocks.Any(b => b.Successors.Contains(blocks[0]))) return "the entry block has predecessors";
+        if (blocks.Count != new HashSet<int>(blocks.Select(b => b.Id)).Count) return "two blocks share an id";
+
+        // Definitions reaching uses are only meaningful on reachable code.
+        var reachable = Reachable(function);
+        return form == IrForm.Ssa ? CheckSsa(function, reachable) : CheckDefiniteAssignment(function, reachable);
+    }
+
+    private static string? CheckShape(Instruction instruction, IrFunction function)
+    {
+        var op = instruction.Op;
+        var arguments = instruction.Arguments;
+        foreach (var argument in arguments)
+            if (!argument.IsConstant && (uint)argument.Register.Index >= (uint)function.RegisterCount) return "register out of range";
+        if (instruction.Destination is { } d && (uint)d.Index >= (uint)function.RegisterCount) return "destination out of range";
+        var needsDestination = op is not (Opcode.StoreGlobal or Opcode.StoreWord or Opcode.StoreByte);
+        if (needsDestination != instruction.Destination.HasValue)
+            return needsDestination ? "missing destination" : "a store has no destination";
+        var needsSymbol = op is Opcode.LoadGlobal or Opcode.StoreGlobal or Opcode.Call or Opcode.CallImport
+            or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress;
+        if (needsSymbol != (instruction.Symbol is not null)) return needsSymbol ? "missing symbol" : "unexpected symbol";
+        var expected = op switch
+        {
+            Opcode.Copy or Opcode.Negate or Opcode.LogicalNot or Opcode.StoreGlobal or Opcode.Alloca => 1,
+            Opcode.LoadWord or Opcode.LoadByte => 2,
+            Opcode.StoreWord or Opcode.StoreByte => 3,
+            Opcode.LoadGlobal or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress => 0,
+            Opcode.Call or Opcode.CallImport => -1,
+            Opcode.CallIndirect => -2,
+            _ when op.IsBinary() => 2,
+            _ => -3,
+        };
+        if (expected == -3) return "unknown opcode";
+        if (expected == -2 && arguments.Length < 1) return "an indirect call needs a callee";
+        if (expected >= 0 && arguments.Length != expected) return $"expected {expected} operand(s), found {arguments.Length}";
+        if (op == Opcode.Alloca && !arguments[0].IsConstant) return "alloca size must be a constant";
+        return null;
+    }
+
+    private static bool[] Reachable(IrFunction function)
+    {
+        var index = new Dictionary<BasicBlock, int>();
+        for (var i = 0; i < function.Blocks.Count; i++) index[function.Blocks[i]] = i;
+        var seen = new bool[function.Blocks.Count];
+        var work = new Stack<BasicBlock>();
+        seen[0] = true;
+        work.Push(function.Blocks[0]);
+        while (work.Count > 0)
+            foreach (var successor in work.Pop().Successors)
+                if (!seen[index[successor]])
+                {
+                    seen[index[successor]] = true;
+                    work.Push(successor);
+                }
+        return seen;
+    }
+
+    // Plain form: a forward "defined on every path" dataflow over registers.
+    private static string? CheckDefiniteAssignment(IrFunction function, bool[] reachable)
+    {
+        var blocks = function.Blocks;
+        var index = new Dictionary<BasicBlock, int>();
+        for (var i = 0; i < blocks.Count; i++) index[blocks[i]] = i;
+        var count = function.RegisterCount;
+        var defined = new System.Collections.BitArray[blocks.Count];   // at block entry
+        for (var i = 0; i < blocks.Count; i++) defined[i] = new System.Collections.BitArray(count, i != 0);
+        for (var p = 0; p < function.ParameterCount; p++) defined[0][p] = true;
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            for (var i = 0; i < blocks.Count; i++)
+            {
+                if (!reachable[i]) continue;
+                var current = new System.Collections.BitArray(defined[i]);
+                foreach (var instruction in blocks[i].Instructions)
+                    if (instruction.Destination is { } d) current[d.Index] = true;
+                foreach (var successor in blocks[i].Successors)
+                {
+                    var target = defined[index[successor]];
+                    var before = (System.Collections.BitArray)target.Clone();
+                    target.And(current);
+                    for (var r = 0; r < count && !changed; r++) changed |= before[r] != target[r];
+                }
+            }
+        }
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            if (!reachable[i]) continue;
+            var current = new System.Collections.BitArray(defined[i]);
+            foreach (var instruction in blocks[i].Instructions)
+            {
+                foreach (var argument in instruction.Arguments)
+                    if (!argument.IsConstant && !current[argument.Register.Index])
+                        return $"{blocks[i].Name}: '{instruction}' reads {argument} before any assignment on some path";
+                if (instruction.Destination is { } d) current[d.Index] = true;
+            }
+            if (TerminatorOperand(blocks[i].Terminator!) is { IsConstant: false } used && !current[used.Register.Index])
+                return $"{blocks[i].Name}: '{blocks[i].Terminator}' reads {used} before any assignment on some path";
+        }
+        return null;
+    }
+
+    // SSA form: single definitions, dominating their uses (a phi input at the end of its predecessor).
+    private static string? CheckSsa(IrFunction function, bool[] reachable)
+    {
+        if (reachable.Any(r => !r)) return "unreachable blocks in SSA form";
+        var graph = new FlowGraph(function);
+        var definedIn = new BasicBlock?[function.RegisterCount];
+        var position = new int[function.RegisterCount];
+        for (var p = 0; p < function.ParameterCount; p++)
+        {
+            definedIn[p] = function.Blocks[0];
+            position[p] = -1;
+        }
+        foreach (var block in function.Blocks)
+        {
+            for (var i = -block.Phis.Count; i < block.Instructions.Count; i++)
+            {
+                var destination = i < 0 ? block.Phis[i + block.Phis.Count].Destination : block.Instructions[i].Destination;
+                if (destination is not { } d) continue;
+                if (definedIn[d.Index] is not null) return $"{d} is defined more than once";
+                definedIn[d.Index] = block;
+                position[d.Index] = i < 0 ? -1 : i;
+            }
+        }
+
+        string? Check(Operand operand, BasicBlock block, int at, string what)
+        {
+            if (operand.IsConstant) return null;
+            var def = definedIn[operand.Register.Index];
+            if (def is null) return $"{block.Name}: {what} reads {operand}, which is never defined";
+            var ok = def == block ? position[operand.Register.Index] < at : graph.Dominates(def, block);
+            return ok ? null : $"{block.Name}: {what} reads {operand}, whose definition does not dominate it";
+        }
+
+        foreach (var block in function.Blocks)
+        {
+            var predecessors = graph.Predecessors[block.Index];
+            foreach (var phi in block.Phis)
+            {
+                if (phi.Inputs.Count != predecessors.Count || predecessors.Any(p => phi.ValueFrom(p) is null))
+                    return $"{block.Name}: '{phi}' does not have exactly one input per predecessor";
+                foreach (var input in phi.Inputs)
+                    if (Check(input.Value, input.Predecessor, int.MaxValue, $"'{phi}'") is { } e) return e;
+            }
+            for (var i = 0; i < block.Instructions.Count; i++)
+                foreach (var argument in block.Instructions[i].Arguments)
+                    if (Check(argument, block, i, $"'{block.Instructions[i]}'") is { } e) return e;
+            if (TerminatorOperand(block.Terminator!) is { } used && Check(used, block, int.MaxValue, $"'{block.Terminator}'") is { } t) return t;
+        }
+        return null;
+    }
+
+    internal static Operand? TerminatorOperand(Terminator terminator) => terminator switch
+    {
+        Branch branch => branch.Condition,
+        Return ret => ret.Value,
+        _ => null,
+    };
+}

@@ -1,0 +1,63 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>What a dump hook receives: the IR of one function after one stage.</summary>
+public sealed record IrDump(string Stage, string FunctionName, string Text);
+
+/// <summary>
+/// The optimising middle end. The passes run in the order listed in <see cref="Passes"/>, one
+/// function at a time, callees before callers so inlining copies optimised bodies. After every
+/// stage the IR can be verified (<see cref="CompilationOptions.VerifyIr"/>) and dumped
+/// (<see cref="CompilationOptions.DumpIr"/>). At O0 the lowered IR goes to the backend as is.
+/// </summary>
+public static class PassPipeline
+{
+    private sealed record Pass(string Name, Action<IrFunction, CallGraph> Run, IrForm Leaves);
+
+    private static readonly Pass[] Passes =
+    [
+        new("tailcalls", (f, _) => TailCalls.Run(f), IrForm.Plain),             // self tail calls -> loops
+        new("inline", Inlining.Run, IrForm.Plain),                              // small non-recursive callees
+        new("ssa", (f, _) => SsaConstruction.Run(f), IrForm.Ssa),               // pruned SSA
+        new("sccp", (f, _) => ConstantPropagation.Run(f), IrForm.Ssa),          // constants, decided branches
+        new("copy", (f, _) => CopyPropagation.Run(f), IrForm.Ssa),
+        new("simplify", (f, _) => Simplify.Run(f), IrForm.Ssa),                 // identities, strength reduction
+        new("copy", (f, _) => CopyPropagation.Run(f), IrForm.Ssa),
+        new("dce", (f, _) => DeadCodeElimination.Run(f), IrForm.Ssa),
+        new("cfg", (f, _) => SimplifyControlFlow.Run(f), IrForm.Ssa),           // jumps, merges, unreachable
+        new("copy", (f, _) => CopyPropagation.Run(f), IrForm.Ssa),              // phis of merged blocks
+        new("licm", (f, _) => LoopInvariantCodeMotion.Run(f), IrForm.Ssa),
+        new("ssa-out", (f, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
+        new("cfg", (f, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
+        new("compact", (f, _) => RegisterCompaction.Run(f), IrForm.Final),
+    ];
+
+    /// <summary>The stage names in order (what a dump can show).</summary>
+    public static IReadOnlyList<string> StageNames { get; } = ["lower", .. Passes.Select(p => p.Name)];
+
+    public static void Run(IrModule module, CompilationOptions options)
+    {
+        if (options.Optimisation == OptimisationLevel.O0)
+        {
+            foreach (var function in module.Functions) AfterStage("lower", function, IrForm.Final, options);
+            return;
+        }
+        var calls = new CallGraph(module);
+        foreach (var function in calls.BottomUp)
+        {
+            AfterStage("lower", function, IrForm.Plain, options);
+            foreach (var pass in Passes)
+            {
+                pass.Run(function, calls);
+                AfterStage(pass.Name, function, pass.Leaves, options);
+            }
+        }
+    }
+
+    private static void AfterStage(string stage, IrFunction function, IrForm form, CompilationOptions options)
+    {
+        if (options.VerifyIr) IrVerifier.Verify(function, form, stage);
+        options.DumpIr?.Invoke(new IrDump(stage, function.Name, IrPrinter.Print(function)));
+    }
+}

@@ -1,0 +1,143 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>
+/// Control-flow simplification, repeated until nothing changes: branches on constants or to one
+/// block twice become jumps; unreachable blocks go; an empty block that only jumps on is bypassed
+/// (its predecessors go straight to its target, or return directly when the target only returns);
+/// a block reached by a single jump is merged into the block jumping to it.
+/// Works on SSA (phis follow the edges; merged phis become copies) and on plain IR.
+/// Requires: terminated blocks. Guarantees: none of the patterns above remains.
+/// </summary>
+internal static class SimplifyControlFlow
+{
+    public static void Run(IrFunction function)
+    {
+        var changed = true;
+        while (changed)
+        {
+            changed = FoldBranches(function);
+            FlowGraph.RemoveUnreachableBlocks(function);
+            changed |= BypassEmptyBlocks(function);
+            changed |= MergeChains(function);
+        }
+    }
+
+    private static bool FoldBranches(IrFunction function)
+    {
+        var changed = false;
+        foreach (var block in function.Blocks)
+        {
+            if (block.Terminator is not Branch branch) continue;
+            if (branch.IfTrue == branch.IfFalse)
+            {
+                block.Terminator = new Jump(branch.IfTrue);
+                changed = true;
+            }
+            else if (branch.Condition.IsConstant)
+            {
+                var (taken, dropped) = branch.Condition.Constant != 0 ? (branch.IfTrue, branch.IfFalse) : (branch.IfFalse, branch.IfTrue);
+                foreach (var phi in dropped.Phis) phi.RemovePredecessor(block);
+                block.Terminator = new Jump(taken);
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    /// <summary>Predecessors of every block, by position (Index is set as a side effect).</summary>
+    private static List<BasicBlock>[] Predecessors(IrFunction function)
+    {
+        var blocks = function.Blocks;
+        var predecessors = new List<BasicBlock>[blocks.Count];
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            blocks[i].Index = i;
+            predecessors[i] = new List<BasicBlock>(2);
+        }
+        foreach (var block in blocks)
+            for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
+                predecessors[FlowGraph.Successor(block, s).Index].Add(block);
+        return predecessors;
+    }
+
+    // B: (no phis, no instructions) jmp C   ==>  every predecessor P of B goes to C directly.
+    private static bool BypassEmptyBlocks(IrFunction function)
+    {
+        var changed = false;
+        var predecessors = Predecessors(function);
+        for (var i = 1; i < function.Blocks.Count; i++)
+        {
+            var block = function.Blocks[i];
+            if (block.Phis.Count > 0 || block.Instructions.Count > 0) continue;
+            if (block.Terminator is Return ret)
+            {
+                // Duplicate a bare return into the blocks that jump to it.
+                foreach (var predecessor in predecessors[i])
+                    if (predecessor.Terminator is Jump && predecessor != block)
+                    {
+                        predecessor.Terminator = ret;
+                        changed = true;
+                    }
+                continue;
+            }
+            if (block.Terminator is not Jump { Target: var target } || target == block) continue;
+            foreach (var predecessor in predecessors[i].ToArray())
+            {
+                if (!CanRedirect(predecessor, block, target, predecessors)) continue;
+                foreach (var phi in target.Phis)
+                    if (phi.ValueFrom(predecessor) is null) phi.Inputs.Add(new PhiInput(predecessor, phi.ValueFrom(block)!.Value));
+                predecessor.Terminator = FlowGraph.Retarget(predecessor.Terminator!, block, target);
+                predecessors[i].Remove(predecessor);
+                if (!predecessors[target.Index].Contains(predecessor)) predecessors[target.Index].Add(predecessor);
+                changed = true;
+            }
+            if (predecessors[i].Count == 0)
+                foreach (var phi in target.Phis) phi.RemovePredecessor(block);
+        }
+        return changed;
+    }
+
+    // When the predecessor already reaches the target on another edge, the target's phis would need
+    // two values for one predecessor: only allowed when they agree (then the branch folds later).
+    private static bool CanRedirect(BasicBlock predecessor, BasicBlock block, BasicBlock target, List<BasicBlock>[] predecessors)
+    {
+        if (predecessor == block) return false;
+        if (target.Phis.Count == 0 || !predecessors[target.Index].Contains(predecessor)) return true;
+        foreach (var phi in target.Phis)
+            if (!phi.ValueFrom(predecessor)!.Value.Equals(phi.ValueFrom(block)!.Value)) return false;
+        return true;
+    }
+
+    // P: ... jmp B, and B has no other predecessor  ==>  B's phis become copies, B's code joins P.
+    private static bool MergeChains(IrFunction function)
+    {
+        var changed = false;
+        var predecessors = Predecessors(function);
+        var merged = new bool[function.Blocks.Count];
+        foreach (var block in function.Blocks)
+        {
+            if (merged[block.Index]) continue;
+            while (block.Terminator is Jump { Target: var next } && next != block && next.Index != 0
+                   && !merged[next.Index] && predecessors[next.Index].Count == 1)
+            {
+                foreach (var phi in next.Phis)
+                    block.Instructions.Add(new Instruction(Opcode.Copy, phi.Destination, [phi.Inputs[0].Value], null, function.Location));
+                block.Instructions.AddRange(next.Instructions);
+                block.Terminator = next.Terminator;
+                for (var s = 0; s < FlowGraph.SuccessorCount(next); s++)
+                {
+                    var successor = FlowGraph.Successor(next, s);
+                    foreach (var phi in successor.Phis) phi.ReplacePredecessor(next, block);
+                    var list = predecessors[successor.Index];
+                    list[list.IndexOf(next)] = block;
+                }
+                merged[next.Index] = true;
+                changed = true;
+            }
+        }
+        if (changed) function.Blocks.RemoveAll(b => merged[b.Index]);
+        return changed;
+    }
+}
