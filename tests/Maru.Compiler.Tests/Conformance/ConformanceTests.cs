@@ -10,7 +10,7 @@ namespace Maru.Compiler.Tests.Conformance;
 
 /// <summary>
 /// The conformance suite: every Programs/*.l is one test case. Each program is compiled natively
-/// (at every optimisation level), its <c>call:</c> expectations are called through function
+/// (at every optimisation level: O0 and O1), its <c>call:</c> expectations are called through function
 /// pointers and its <c>output:</c> is captured from standard output; unless it says
 /// <c>interpret: no</c>, the same calls are also evaluated by the compile-time interpreter, whose
 /// results must be the same integers (<c>t</c> counts as 1 and <c>()</c> as 0, the interpreter's
@@ -60,12 +60,12 @@ public sealed class ConformanceTests
     }
 
     /// <summary>The optimisation levels every program is compiled at.</summary>
-    private static IEnumerable<string> Levels => ["O0"];
+    private static IEnumerable<OptimisationLevel> Levels => Enum.GetValues<OptimisationLevel>();
 
-    private static CompilationResult Compile(ConformanceProgram program, string level) =>
-        MaruCompiler.Compile(program.Sources, CompiledLibrary.Options);
+    private static CompilationResult Compile(ConformanceProgram program, OptimisationLevel level) =>
+        MaruCompiler.Compile(program.Sources, CompiledLibrary.OptionsAt(level));
 
-    private static void RunNatively(ConformanceProgram program, string level, List<string> failures)
+    private static void RunNatively(ConformanceProgram program, OptimisationLevel level, List<string> failures)
     {
         var where = $"[{program.Name} native {level}]";
         var result = Compile(program, level);
