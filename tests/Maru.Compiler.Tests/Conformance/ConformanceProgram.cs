@@ -33,7 +33,7 @@ internal sealed class ConformanceProgram
     /// <summary>The lines compile-time code prints (println, print, dump), or null when not checked.</summary>
     public List<string>? Messages { get; set; }
 
-    /// <summary>The names of the compiled functions, in any order, or null when not checked.</summary>
+    /// <summary>The names of the compiled functions (globals are not listed), in any order, or null when not checked.</summary>
     public List<string>? Exports { get; set; }
 
     /// <summary>Warnings the compilation may give; any other diagnostic fails the program.</summary>
@@ -114,8 +114,7 @@ internal sealed class ConformanceProgram
         if (outputLines is not null)
             program.Output = string.Concat(outputLines.Select(l => l + "\n"));
 
-        var directory = System.IO.Path.Combine(ProgramsDirectory, name);
-        program.Sources = files.Select(f => f == "." ? new SourceFile(path, text) : SourceFile.Load(System.IO.Path.Combine(directory, f))).ToList();
+        program.Sources = files.Select(f => f == "." ? new SourceFile(path, text) : SourceFile.Load(System.IO.Path.Combine(ProgramsDirectory, f))).ToList();
         return program;
     }
 

@@ -102,9 +102,10 @@ public sealed class ConformanceTests
     }
 
     /// <summary>
-    /// Evaluates every call: expectation in the compile-time interpreter. The calls are inserted
-    /// into the program's own file as top-level (println ...) forms: before its last (compile-end)
-    /// if it has a compile section (whose definitions are not visible after it), else at its end.
+    /// Evaluates every call: expectation in the compile-time interpreter. The calls are top-level
+    /// (println ...) forms: inserted before the last (compile-end) of the program's own file if it
+    /// has a compile section (whose definitions are not visible after it), else given as one more
+    /// source file after all the others.
     /// </summary>
     private static void RunInInterpreter(ConformanceProgram program, List<string> failures)
     {
@@ -116,7 +117,10 @@ public sealed class ConformanceTests
             calls.Append(CultureInfo.InvariantCulture,
                 $"(println \"{Marker}{i} \" ({call.Function}{string.Concat(call.Arguments.Select(a => " " + a.ToString(CultureInfo.InvariantCulture)))}))");
         }
-        var sources = program.Sources.Select(s => s.Path == program.Path ? new SourceFile(s.Path, Insert(s, calls.ToString())) : s).ToList();
+        var main = program.Sources.Single(s => s.Path == program.Path);
+        var sources = InsertionPoint(main) is { } offset
+            ? program.Sources.Select(s => s == main ? new SourceFile(s.Path, s.Text[..offset] + calls + " " + s.Text[offset..]) : s).ToList()
+            : [.. program.Sources, new SourceFile(Path.Combine(Path.GetDirectoryName(program.Path)!, "conformance-calls.l"), calls.ToString())];
 
         var diagnostics = new DiagnosticBag();
         var options = new CompilationOptions { Target = CompiledLibrary.Options.Target, LibraryName = "test" };
@@ -148,19 +152,18 @@ public sealed class ConformanceTests
         }
     }
 
-    private static string Insert(SourceFile file, string forms)
+    /// <summary>Where the program's own file ends its last compile section, or null if it has none.</summary>
+    private static int? InsertionPoint(SourceFile file)
     {
-        var diagnostics = new DiagnosticBag();
-        var topLevel = Reader.Read(file, diagnostics);
+        var topLevel = Reader.Read(file, new DiagnosticBag());
         static bool Is(Datum form, string head) => form is PairDatum { Head: SymbolDatum symbol } && symbol.Name == head;
         var end = topLevel.LastOrDefault(f => Is(f, "compile-end"));
         if (end is null || !topLevel.Any(f => Is(f, "compile-begin")))
-            return file.Text + "\n" + forms + "\n";
+            return null;
         var offset = 0;
         for (var line = 1; line < end.Location.Line; line++)
             offset = file.Text.IndexOf('\n', offset) + 1;
-        offset += end.Location.Column - 1;
-        return file.Text[..offset] + forms + " " + file.Text[offset..];
+        return offset + end.Location.Column - 1;
     }
 
     private static string Show(IEnumerable<string> lines) => "[" + string.Join(", ", lines.Select(l => $"\"{l}\"")) + "]";
