@@ -64,8 +64,8 @@ public sealed class ProgramGenerator
     private static readonly string[] Comparisons = ["<", "<=", "=", "!=", ">=", ">"];
     private static readonly long[] Interesting =
     [
-        0, 1, -1, 2, 3, 5, 7, 8, -8, 15, 16, 31, 32, 63, 64, 65, 127, 128, 255, 256, -256, 1000,
-        0x7fffffff, -0x80000000L, 0x80000000L, 0xffffffffL, 1L << 32, 1L << 62,
+        0, 1, -1, 2, -2, 3, -3, 4, -4, 5, 7, 8, -8, 9, 10, 15, 16, -16, 31, 32, 63, 64, -64, 65, 127, 128, 255, 256, -256, 1000,
+        0x7fffffff, -0x80000000L, 0x80000000L, 0xffffffffL, 1L << 32, 1L << 40, 1L << 62, -(1L << 62),
         long.MinValue, long.MaxValue, long.MinValue + 1, long.MaxValue - 1,
     ];
 
@@ -76,6 +76,7 @@ public sealed class ProgramGenerator
     private readonly bool _memory;
     private readonly List<Function> _functions = [];
     private readonly List<string> _globals = [];
+    private readonly int _size;                      // nesting depth of statements and expressions
 
     // State of the function being generated.
     private readonly List<string> _writable = [];   // parameters and let variables (globals are separate)
@@ -94,6 +95,7 @@ public sealed class ProgramGenerator
         _random = random;
         _kind = kind;
         _memory = memory;
+        _size = random.Next(2, 6);
     }
 
     private bool Native => _kind == ProgramKind.NativeOnly;
@@ -124,7 +126,7 @@ public sealed class ProgramGenerator
             _globals.Add($"g{i}");
             text.Append(CultureInfo.InvariantCulture, $"(define g{i} 0)\n");
         }
-        var functions = _random.Next(4);
+        var functions = _random.Next(5);
         for (var i = 0; i < functions; i++)
             text.Append(DefineFunction($"f{i}")).Append('\n');
         text.Append(DefineRun()).Append('\n');
@@ -160,27 +162,28 @@ public sealed class ProgramGenerator
 
     private string DefineFunction(string name)
     {
-        var arity = _random.Next(1, 4);
+        // Mostly register arguments; sometimes more than six words, so some arrive on the stack.
+        var arity = Chance(5) ? _random.Next(5, 10) : _random.Next(1, 4);
         var recursive = _random.Next(4) == 0;
         var parameters = Enumerable.Range(0, arity).Select(i => $"x{i}").ToList();
         StartFunction(parameters, FunctionBudget);
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"(define-function {name} ({(recursive ? "n " : "")}{string.Join(" ", parameters)})");
         if (recursive) _readOnly.Add("n");
-        for (var i = _random.Next(3); i > 0; i--) text.Append("\n  ").Append(Statement(3));
+        for (var i = _random.Next(3); i > 0; i--) text.Append("\n  ").Append(Statement(_size));
         text.Append("\n  ");
         var factor = 1;
         if (recursive)
         {
             // The body runs at most 1 + 2 + 4 + 8 times for n in 0..3 and two calls per level.
-            var baseCase = Expression(3);
+            var baseCase = Expression(_size);
             var self = new Function(name, arity, true, 0);
             string step;
             _self = self;
             if (_random.Next(2) == 0)
-                step = $"({name} (- n 1) {string.Join(" ", parameters.Select(_ => Expression(2)))})"; // a tail call
+                step = $"({name} (- n 1) {string.Join(" ", parameters.Select(_ => Expression(_size - 1)))})"; // a tail call
             else
-                step = Expression(3);
+                step = Expression(_size);
             var selfCalls = Math.Max(_selfCalls, 1);
             _self = null;
             factor = selfCalls >= 2 ? 15 : 4;
@@ -188,7 +191,7 @@ public sealed class ProgramGenerator
         }
         else
         {
-            text.Append(Expression(4));
+            text.Append(Expression(_size + 1));
         }
         text.Append(')');
         _functions.Add(new Function(name, arity, recursive, Math.Max(1, _cost) * factor));
@@ -204,8 +207,8 @@ public sealed class ProgramGenerator
                 $"\n  (let ((k 0)) (while (< k {MemoryWords}) (set-oop-at mem k (+ a (* k (^ b c)))) (set k (+ k 1))))");
         foreach (var global in _globals)
             text.Append(CultureInfo.InvariantCulture, $"\n  (set {global} {Expression(1)})");
-        for (var i = _random.Next(1, 4); i > 0; i--) text.Append("\n  ").Append(Statement(3));
-        text.Append("\n  (let ((r ").Append(Expression(4)).Append("))");
+        for (var i = _random.Next(1, 4); i > 0; i--) text.Append("\n  ").Append(Statement(_size));
+        text.Append("\n  (let ((r ").Append(Expression(_size + 1)).Append("))");
         if (_memory)
             text.Append(CultureInfo.InvariantCulture,
                 $"\n    (let ((k 0)) (while (< k {MemoryWords}) (set r (+ (* r 31) (oop-at mem k))) (set k (+ k 1))))");
@@ -229,7 +232,9 @@ public sealed class ProgramGenerator
         if (depth <= 0 || Chance(6)) return Leaf();
         switch (_random.Next(20))
         {
-            case < 6: return $"({Pick(Arithmetic)} {Expression(depth - 1)} {Expression(depth - 1)})";
+            case < 4: return $"({Pick(Arithmetic)} {Expression(depth - 1)} {Expression(depth - 1)})";
+            case 4: return $"({Pick(Arithmetic)} {Expression(depth - 1)} {Constant()})"; // strength reduction, immediates
+            case 5: return $"({Pick(Arithmetic)} {Constant()} {Expression(depth - 1)})";
             case 6: return $"(- {Expression(depth - 1)})";
             case 7:
             case 8: return $"(if {Condition(depth - 1)} {Expression(depth - 1)} {Expression(depth - 1)})";
