@@ -76,6 +76,7 @@ public sealed class ProgramGenerator
     private readonly bool _memory;
     private readonly List<Function> _functions = [];
     private readonly List<string> _globals = [];
+    private readonly List<string> _strings = [];     // globals holding strings (read only)
     private readonly int _size;                      // nesting depth of statements and expressions
 
     // State of the function being generated.
@@ -125,6 +126,11 @@ public sealed class ProgramGenerator
         {
             _globals.Add($"g{i}");
             text.Append(CultureInfo.InvariantCulture, $"(define g{i} 0)\n");
+        }
+        if (Chance(3))
+        {
+            text.Append("(define s0 ").Append(Text()).Append(")\n");
+            _strings.Add("s0");
         }
         var functions = _random.Next(5);
         for (var i = 0; i < functions; i++)
@@ -230,14 +236,17 @@ public sealed class ProgramGenerator
     {
         Tick();
         if (depth <= 0 || Chance(6)) return Leaf();
-        switch (_random.Next(20))
+        switch (_random.Next(21))
         {
             case < 4: return $"({Pick(Arithmetic)} {Expression(depth - 1)} {Expression(depth - 1)})";
             case 4: return $"({Pick(Arithmetic)} {Expression(depth - 1)} {Constant()})"; // strength reduction, immediates
             case 5: return $"({Pick(Arithmetic)} {Constant()} {Expression(depth - 1)})";
             case 6: return $"(- {Expression(depth - 1)})";
-            case 7:
-            case 8: return $"(if {Condition(depth - 1)} {Expression(depth - 1)} {Expression(depth - 1)})";
+            case 7: return $"(if {Condition(depth - 1)} {Expression(depth - 1)} {Expression(depth - 1)})";
+            case 8: // several else forms run in order; the last is the value
+                return Chance(3)
+                    ? $"(if {Condition(depth - 1)} {Expression(depth - 1)} {Statement(depth - 1)} {Expression(depth - 1)})"
+                    : $"(if {Condition(depth - 1)} {Expression(depth - 1)} {Expression(depth - 1)})";
             case 9: return $"(if {Condition(depth - 1)} 1 0)";
             case 10:
             case 11: return Let(depth);
@@ -247,6 +256,7 @@ public sealed class ProgramGenerator
             case 15: return IndirectCall(depth) ?? Expression(depth - 1);
             case 16: return _memory ? $"(oop-at mem {Index(depth - 1)})" : Expression(depth);
             case 17: return _memory ? $"(set-oop-at mem {Index(depth - 1)} {Expression(depth - 1)})" : Expression(depth);
+            case 18 when Chance(3): return $"(string-at {Text()} (& {Expression(depth - 1)} 7))";
             default: return Native ? NativeExpression(depth) : Expression(depth);
         }
     }
@@ -273,6 +283,17 @@ public sealed class ProgramGenerator
             1 when value is >= 0 and < 127 && char.IsAsciiLetterOrDigit((char)value) => "?" + (char)value,
             _ => value.ToString(CultureInfo.InvariantCulture),
         };
+    }
+
+    /// <summary>
+    /// A string of 8 to 16 ASCII characters, a literal or a global holding one: string-at gives
+    /// the same codes natively (UTF-8 bytes) and in the interpreter (characters) below index 8.
+    /// </summary>
+    private string Text()
+    {
+        if (_strings.Count > 0 && Chance(2)) return Pick(_strings);
+        const string alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !#$%&*+-./:<=>?@^_|~";
+        return "\"" + new string(Enumerable.Range(0, _random.Next(8, 17)).Select(_ => alphabet[_random.Next(alphabet.Length)]).ToArray()) + "\"";
     }
 
     /// <summary>A word index into mem, in bounds whatever the expression gives.</summary>
@@ -349,11 +370,16 @@ public sealed class ProgramGenerator
     private string NativeExpression(int depth)
     {
         var targets = _writable.Concat(_globals).ToList();
-        switch (_random.Next(9))
+        switch (_random.Next(12))
         {
             case 0: return $"({Pick(Comparisons)} {Expression(depth - 1)} {Expression(depth - 1)})";
             case 1: return $"(not {Expression(depth - 1)})";
-            case 2: return $"({(Chance(2) ? "and" : "or")} {Expression(depth - 1)} {Expression(depth - 1)})";
+            case 2:
+                var operands = Enumerable.Range(0, _random.Next(5)).Select(_ => " " + Expression(depth - 1)); // (and) is 1, (or) is 0
+                return $"({(Chance(2) ? "and" : "or")}{string.Concat(operands)})";
+            case 9: return $"(if {Condition(depth - 1)} {Expression(depth - 1)})";  // 0 when the test fails
+            case 10: return Loop(depth) ?? Expression(depth - 1);                     // a while's value is 0
+            case 11: return $"(let ({(Chance(2) ? $"(v{_nextLocal++})" : "")}) {Statement(depth - 1)})"; // the value of a statement
             case 3: return $"(if {Expression(depth - 1)} {Expression(depth - 1)} {Expression(depth - 1)})";
             case 4 when targets.Count > 0: return $"(oop-at (address-of {Pick(targets)}) 0)";
             case 5 when targets.Count > 0: return $"(set-oop-at (address-of {Pick(targets)}) 0 {Expression(depth - 1)})";
