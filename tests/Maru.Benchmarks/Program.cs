@@ -44,13 +44,15 @@ try
     if (!options.SkipCompileTime)
     {
         var rows = new List<CompileTiming>();
+        Console.Error.WriteLine("[empty file] timing compilations");
+        var empty = CompileTimes.Empty(options);
         foreach (var program in programs)
         {
             Console.Error.WriteLine($"[{program.Name}] timing compilations");
             rows.Add(CompileTimes.Measure(program, options));
         }
-        rows.Add(CompileTimes.Empty(options));
-        Report.CompileTimes(rows, options);
+        rows.Add(empty);
+        Report.CompileTimes(rows, empty, options);
     }
     return 0;
 }
@@ -123,15 +125,16 @@ internal static class Report
         Console.WriteLine();
     }
 
-    public static void CompileTimes(List<CompileTiming> rows, Options options)
+    public static void CompileTimes(List<CompileTiming> rows, CompileTiming empty, Options options)
     {
         Console.WriteLine($"## Compile time: MaruCompiler.Compile in-process, warm (median and min of {options.CompileIterations}), and whole processes (median of {options.ProcessRuns})");
         Console.WriteLine();
-        var table = new List<string[]> { new[] { "program", "lines", "in-process µs", "min µs", "µs / 1000 lines", "maruc build ms", "tcc -shared ms", "maruc/tcc" } };
+        var table = new List<string[]> { new[] { "program", "lines", "in-process µs", "min µs", "µs / 1000 lines", "above empty µs / 1000 lines", "maruc build ms", "tcc -shared ms", "maruc/tcc" } };
         foreach (var r in rows)
             table.Add([
                 r.Name, r.Lines.ToString(), r.MedianUs.ToString("F0"), r.MinUs.ToString("F0"),
                 r.Lines > 0 ? (r.MedianUs / r.Lines * 1000).ToString("F0") : "-",
+                r.Lines > 0 ? ((r.MedianUs - empty.MedianUs) / r.Lines * 1000).ToString("F0") : "-",
                 r.MarucMs?.ToString("F1") ?? "-", r.TccMs?.ToString("F1") ?? "-",
                 r.MarucMs is { } m && r.TccMs is { } c ? (m / c).ToString("F1") + "x" : "-",
             ]);
@@ -141,7 +144,8 @@ internal static class Report
         if (programs.Count > 0)
         {
             Console.WriteLine($"in-process: median over programs {Measurement.Median([.. programs.Select(r => r.MedianUs).Order()]):F0} µs, " +
-                              $"{programs.Sum(r => r.MedianUs) / programs.Sum(r => r.Lines) * 1000:F0} µs per 1000 lines overall (goal: under 1 ms per program)");
+                              $"{programs.Sum(r => r.MedianUs) / programs.Sum(r => r.Lines) * 1000:F0} µs per 1000 lines overall, " +
+                              $"{programs.Sum(r => r.MedianUs - empty.MedianUs) / programs.Sum(r => r.Lines) * 1000:F0} µs per 1000 lines above the empty file's {empty.MedianUs:F0} µs (goal: under 1 ms per program)");
             Console.WriteLine($"processes: maruc build {Measurement.Median([.. programs.Select(r => r.MarucMs!.Value).Order()]):F1} ms, " +
                               $"tcc -shared {Measurement.Median([.. programs.Select(r => r.TccMs!.Value).Order()]):F1} ms (medians over programs)");
         }
