@@ -48,6 +48,9 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
     /// </summary>
     public string? DependencyFile { get; set; }
 
+    /// <summary>O0 (straight lowering, for debugging) or O1 (the default: optimiser and register allocator).</summary>
+    public string? OptimisationLevel { get; set; }
+
     public override bool Execute()
     {
         try
@@ -72,6 +75,11 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             ? HostTarget(diagnostics)
             : TargetPlatform.Parse(RuntimeIdentifier.Trim(), diagnostics);
         var sources = ReadSources(diagnostics);
+        var level = Maru.Compiler.OptimisationLevel.O1;
+        if (!string.IsNullOrWhiteSpace(OptimisationLevel)
+            && !(Enum.TryParse(OptimisationLevel.Trim(), ignoreCase: true, out level) && Enum.IsDefined(level) && !char.IsDigit(OptimisationLevel.Trim()[0])))
+            diagnostics.Error(DiagnosticCode.InvalidOption, SourceLocation.None,
+                $"MaruOptimizationLevel must be O0 or O1, not '{OptimisationLevel}'");
         if (sources.Count == 0 && !diagnostics.HasErrors)
             diagnostics.Error(DiagnosticCode.NoSourceFiles, SourceLocation.None, "no Maru source files to compile");
 
@@ -88,6 +96,7 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             ShimNamespace = ShimNamespace?.Trim() ?? "",
             ShimClassName = string.IsNullOrWhiteSpace(ShimClassName) ? "MaruExports" : ShimClassName.Trim(),
             BaseDirectory = string.IsNullOrEmpty(ProjectDirectory) ? null : ProjectDirectory,
+            Optimisation = level,
         };
         var result = MaruCompiler.Compile(sources, options);
         foreach (var line in result.Messages) Log.LogMessage(MessageImportance.High, line); // compile-time print/println

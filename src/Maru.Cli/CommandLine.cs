@@ -48,6 +48,8 @@ internal static class CommandLine
                                      file name, libmath.so -> math).
           --namespace <name>         Namespace of the generated class (default: global).
           --class-name <name>        Name of the generated class (default: MaruExports).
+          -O0, -O1                   Optimisation level: -O0 is straight lowering (for debugging),
+                                     -O1 (the default) runs the optimiser and register allocator.
           -h, --help                 Show this help.
         """;
 
@@ -109,6 +111,7 @@ internal static class CommandLine
     private static int Build(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
     {
         string? output = null, target = null, shims = null, libraryName = null, ns = null, className = null;
+        var level = OptimisationLevel.O1;
         var files = new List<string>();
         var onlyFiles = false;
         for (var i = 0; i < args.Length; i++)
@@ -128,6 +131,11 @@ internal static class CommandLine
             {
                 stdout.WriteLine(BuildUsage);
                 return Success;
+            }
+            if (arg is "-O0" or "-O1")
+            {
+                level = arg == "-O0" ? OptimisationLevel.O0 : OptimisationLevel.O1;
+                continue;
             }
 
             // --name=value and --name value are both accepted.

@@ -55,4 +55,7 @@ public sealed class CompilationOptions
 #else
     private const bool IsDebugBuild = false;
 #endif
+
+    /// <summary>Also produce an assembly listing (<see cref="CompilationResult.Listing"/>): Intel syntax with the Maru source interleaved. Never changes the output bytes.</summary>
+    public bool ProduceListing { get; init; }
 }

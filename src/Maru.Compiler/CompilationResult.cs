@@ -34,5 +34,8 @@ public sealed class CompilationResult
     /// <summary>Full paths of the files read by load/require, in first-load order: inputs of the build besides the sources.</summary>
     public IReadOnlyList<string> LoadedFiles { get; init; } = [];
 
+    /// <summary>The assembly listing when <see cref="CompilationOptions.ProduceListing"/> asked for one.</summary>
+    public string? Listing { get; init; }
+
     public bool Success => Library is not null && !Diagnostics.Any(d => d.IsError);
 }

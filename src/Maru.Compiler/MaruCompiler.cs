@@ -60,7 +60,8 @@ public static class MaruCompiler
         var shims = CSharpShimGenerator.Generate(exports, options, diagnostics);
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
-        var machineCode = GenerateCode(module, target);
+        var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;
+        var machineCode = GenerateCode(module, target, options.Optimisation, listing, sources);
         var library = WriteLibrary(machineCode, target, target.LibraryFileName(options.LibraryName));
         return new CompilationResult
         {
@@ -70,6 +71,7 @@ public static class MaruCompiler
             Exports = exports,
             Messages = evaluation.Messages,
             LoadedFiles = evaluation.LoadedFiles,
+            Listing = listing?.ToString(),
         };
     }
 
@@ -103,9 +105,10 @@ public static class MaruCompiler
         return exports;
     }
 
-    private static ObjectModule GenerateCode(IrModule module, TargetPlatform target) => target.Architecture switch
+    private static ObjectModule GenerateCode(IrModule module, TargetPlatform target, OptimisationLevel level, TextWriter? listing,
+        IReadOnlyList<SourceFile> sources) => target.Architecture switch
     {
-        TargetArchitecture.X64 => X64Backend.Generate(module, SymbolNames.ToSymbolName),
+        TargetArchitecture.X64 => X64Backend.Generate(module, SymbolNames.ToSymbolName, level, listing, sources),
         _ => throw new NotSupportedException($"no backend for {target.Architecture}"),
     };
 

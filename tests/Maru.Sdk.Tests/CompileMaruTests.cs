@@ -58,6 +58,35 @@ public sealed class CompileMaruTests
     }
 
     [TestMethod]
+    public void TheOptimisationLevelReachesTheCompiler()
+    {
+        Write("a.l", "(define-function sum (n) (let ((s 0)) (while (> n 0) (set s (+ s n)) (set n (- n 1))) s))\n");
+        var straight = Task("linux-x64", "a.l");
+        straight.OptimisationLevel = "O0";
+        Assert.IsTrue(straight.Execute());
+        var o0 = File.ReadAllBytes(Library);
+        var optimised = Task("linux-x64", "a.l");
+        optimised.OptimisationLevel = "O1";
+        Assert.IsTrue(optimised.Execute());
+        CollectionAssert.AreNotEqual(o0, File.ReadAllBytes(Library), "the level reaches the compiler");
+    }
+
+    [TestMethod]
+    [DataRow("O2")]
+    [DataRow("7")]
+    [DataRow("fast")]
+    public void AnUnknownOptimisationLevelIsAnError(string level)
+    {
+        Write("a.l", "(define-function one () 1)\n");
+        var task = Task("linux-x64", "a.l");
+        task.OptimisationLevel = level;
+        Assert.IsFalse(task.Execute());
+        var error = _engine.Errors.Single();
+        Assert.AreEqual("MARU0005", error.Code);
+        Assert.AreEqual($"MaruOptimizationLevel must be O0 or O1, not '{level}'", error.Message);
+    }
+
+    [TestMethod]
     public void AnEmptyRuntimeIdentifierMeansTheHost()
     {
         Write("a.l", "(define-function one () 1)\n");

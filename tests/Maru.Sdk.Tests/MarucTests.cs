@@ -157,4 +157,29 @@ public sealed class MarucTests
         Assert.AreEqual(1, result.ExitCode, result.ToString());
         StringAssert.Contains(result.StandardError, "bad.l(1,31): error MARU0201: unknown variable 'y'");
     }
+
+    [TestMethod]
+    public void BuildAtO0AndO1GivesDifferentWorkingLibraries()
+    {
+        var source = Write("sum.l", "(define-function sum (n) (let ((s 0)) (while (> n 0) (set s (+ s n)) (set n (- n 1))) s))\n");
+        Assert.AreEqual(0, Maruc("build", "-O0", "-o", "libo0.so", source).ExitCode);
+        Assert.AreEqual(0, Maruc("build", "-O1", "-o", "libo1.so", source).ExitCode);
+        CollectionAssert.AreNotEqual(File.ReadAllBytes(Path.Combine(_directory, "libo0.so")), File.ReadAllBytes(Path.Combine(_directory, "libo1.so")));
+        foreach (var name in new[] { "libo0.so", "libo1.so" })
+            Assert.AreEqual(5050, CallSum(Path.Combine(_directory, name), 100), name);
+    }
+
+    private static unsafe long CallSum(string library, long n)
+    {
+        var handle = System.Runtime.InteropServices.NativeLibrary.Load(library);
+        try
+        {
+            var sum = (delegate* unmanaged<long, long>)System.Runtime.InteropServices.NativeLibrary.GetExport(handle, "sum");
+            return sum(n);
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeLibrary.Free(handle);
+        }
+    }
 }

@@ -12,6 +12,7 @@ public enum DiagnosticCode
     SourceFileNotFound = 2,
     OutputNotWritable = 3,
     NoSourceFiles = 4,
+    InvalidOption = 5,
 
     // Reader.
     UnterminatedList = 101,

@@ -48,8 +48,8 @@ internal sealed unsafe class CompiledLibrary : IDisposable
     public static CompilationOptions Options { get; } = OptionsAt(OptimisationLevel.O1);
 
     /// <summary>Test compilations always verify the IR after every stage.</summary>
-    public static CompilationOptions OptionsAt(OptimisationLevel level) =>
-        new() { Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, VerifyIr = true };
+    public static CompilationOptions OptionsAt(OptimisationLevel level, bool listing = false) =>
+        new() { Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, VerifyIr = true, ProduceListing = listing };
 
     public nint Export(string maruName) => NativeLibrary.GetExport(_handle, SymbolNames.ToSymbolName(maruName));
 

@@ -13,7 +13,11 @@ namespace Maru.Compiler.Backends.X64;
 public static class X64Backend
 {
     /// <param name="symbolName">Maps a Maru name to the name the library exports.</param>
-    public static ObjectModule Generate(IrModule module, Func<string, string> symbolName)
+    /// <param name="level">O0: every virtual register in a stack slot; O1: register allocation and instruction selection.</param>
+    /// <param name="listing">When given, receives the assembly listing (Intel syntax, source lines interleaved).</param>
+    /// <param name="sources">The source texts the listing quotes.</param>
+    public static ObjectModule Generate(IrModule module, Func<string, string> symbolName, OptimisationLevel level = OptimisationLevel.O1,
+        TextWriter? listing = null, IReadOnlyList<Syntax.SourceFile>? sources = null)
     {
         var output = new ObjectModule();
         var strings = LayOutStrings(module, output);
@@ -24,12 +28,21 @@ public static class X64Backend
         var assembler = new Assembler(64);
         var functionLabels = module.Functions.ToDictionary(f => f.Name, _ => assembler.CreateLabel(), StringComparer.Ordinal);
         var dataReferences = new List<DataReference>();
+        var recorder = listing is null ? null : new ListingRecorder();
         foreach (var function in module.Functions)
         {
             var entry = functionLabels[function.Name];
-            assembler.Label(ref entry);
+            if (level == OptimisationLevel.O0)
+            {
+                recorder?.Mark(assembler.Instructions.Count, ListingMarkKind.Function, function.Name, function.Location);
+                assembler.Label(ref entry);
+                new X64FunctionEmitter(assembler, function, functionLabels, data, dataReferences, recorder).Emit();
+            }
+            else
+            {
+                entry = new X64AllocatedFunctionEmitter(assembler, function, functionLabels, data, dataReferences, recorder).Emit(entry);
+            }
             functionLabels[function.Name] = entry; // Label is a struct: keep the copy that knows its instruction
-            new X64FunctionEmitter(assembler, function, functionLabels, data, dataReferences).Emit();
         }
         if (module.Functions.Count == 0) return output;
 
@@ -59,6 +72,8 @@ public static class X64Backend
             var end = i + 1 < module.Functions.Count ? (int)result.GetLabelRIP(functionLabels[module.Functions[i + 1].Name]) : output.Text.Count;
             output.Symbols.Add(new ObjectSymbol(symbolName(function.Name), SymbolKind.Function, SectionKind.Text, start, end - start, IsExported: true));
         }
+        if (listing is not null)
+            AssemblyListing.Write(listing, output.Text, block.NewInstructionOffsets, recorder!.Marks, dataReferences, sources ?? []);
         return output;
     }
 
@@ -106,7 +121,7 @@ public static class X64Backend
 }
 
 /// <summary>An instruction (by index in the assembler) whose RIP-relative operand addresses data, a string or a GOT slot.</summary>
-internal readonly record struct DataReference(int InstructionIndex, SectionKind TargetSection, long TargetOffset);
+internal readonly record struct DataReference(int InstructionIndex, SectionKind TargetSection, long TargetOffset, string? Name = null);
 
 /// <summary>Where the module's data lives: globals in Data, string constants in ReadOnlyData, import slots in the GOT.</summary>
 internal sealed class DataLayout(IReadOnlyDictionary<string, int> globals, IReadOnlyDictionary<string, int> strings, IReadOnlyList<string> imports)

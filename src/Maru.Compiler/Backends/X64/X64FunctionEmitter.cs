@@ -24,9 +24,12 @@ internal sealed class X64FunctionEmitter
     private readonly List<DataReference> _dataReferences;
     private readonly Dictionary<BasicBlock, Label> _blockLabels = new();
 
+    private readonly ListingRecorder? _listing;
+
     public X64FunctionEmitter(Assembler assembler, IrFunction function, IReadOnlyDictionary<string, Label> functionLabels,
-        DataLayout data, List<DataReference> dataReferences)
+        DataLayout data, List<DataReference> dataReferences, ListingRecorder? listing = null)
     {
+        _listing = listing;
         _asm = assembler;
         _function = function;
         _functionLabels = functionLabels;
@@ -62,8 +65,14 @@ internal sealed class X64FunctionEmitter
             var next = i + 1 < _function.Blocks.Count ? _function.Blocks[i + 1] : null;
             if (next is not null && EmitsNothing(block, next)) continue;
             var label = _blockLabels[block];
+            _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Block, block.Name, Diagnostics.SourceLocation.None);
             _asm.Label(ref label);
-            foreach (var instruction in block.Instructions) EmitInstruction(instruction);
+            foreach (var instruction in block.Instructions)
+            {
+                _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Instruction, instruction.ToString(), instruction.Location);
+                EmitInstruction(instruction);
+            }
+            _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
             EmitTerminator(block.Terminator!, next);
         }
     }
@@ -126,11 +135,11 @@ internal sealed class X64FunctionEmitter
                 _asm.movzx(eax, al);
                 break;
             case Opcode.LoadGlobal:
-                EmitDataAccess(Code.Mov_r64_rm64, _data.Global(instruction.Symbol!));
+                EmitDataAccess(Code.Mov_r64_rm64, _data.Global(instruction.Symbol!), instruction.Symbol);
                 break;
             case Opcode.StoreGlobal:
                 Load(rax, instruction.Arguments[0]);
-                EmitDataAccess(Code.Mov_rm64_r64, _data.Global(instruction.Symbol!));
+                EmitDataAccess(Code.Mov_rm64_r64, _data.Global(instruction.Symbol!), instruction.Symbol);
                 return;
             case Opcode.Call:
             case Opcode.CallImport:
@@ -138,13 +147,13 @@ internal sealed class X64FunctionEmitter
                 EmitCall(instruction);
                 break;
             case Opcode.GlobalAddress:
-                EmitDataAccess(Code.Lea_r64_m, _data.Global(instruction.Symbol!));
+                EmitDataAccess(Code.Lea_r64_m, _data.Global(instruction.Symbol!), instruction.Symbol);
                 break;
             case Opcode.StringAddress:
-                EmitDataAccess(Code.Lea_r64_m, _data.String(instruction.Symbol!));
+                EmitDataAccess(Code.Lea_r64_m, _data.String(instruction.Symbol!), instruction.Symbol);
                 break;
             case Opcode.ImportAddress:
-                EmitDataAccess(Code.Mov_r64_rm64, _data.ImportSlot(instruction.Symbol!));
+                EmitDataAccess(Code.Mov_r64_rm64, _data.ImportSlot(instruction.Symbol!), instruction.Symbol);
                 break;
             case Opcode.FunctionAddress:
                 _asm.lea(rax, __[_functionLabels[instruction.Symbol!]]);
@@ -268,7 +277,7 @@ internal sealed class X64FunctionEmitter
                 // al = number of vector registers used by a variadic call: always 0 here, and
                 // harmless for a non-variadic callee, so every call that may reach C sets it.
                 _asm.xor(eax, eax);
-                EmitDataAccess(Code.Call_rm64, _data.ImportSlot(instruction.Symbol!));
+                EmitDataAccess(Code.Call_rm64, _data.ImportSlot(instruction.Symbol!), instruction.Symbol);
                 break;
             default:
                 Load(r11, instruction.Arguments[0]); // r11: scratch, never an argument register
@@ -285,10 +294,10 @@ internal sealed class X64FunctionEmitter
     /// there is one). The displacement is a placeholder the object writer patches once data has an
     /// address, through the relocation recorded here.
     /// </summary>
-    private void EmitDataAccess(Code code, (SectionKind Section, long Offset) target)
+    private void EmitDataAccess(Code code, (SectionKind Section, long Offset) target, string? name)
     {
         var memory = new MemoryOperand(Register.RIP, Register.None, 1, 0, 8);
-        _dataReferences.Add(new DataReference(_asm.Instructions.Count, target.Section, target.Offset));
+        _dataReferences.Add(new DataReference(_asm.Instructions.Count, target.Section, target.Offset, name));
         _asm.AddInstruction(code switch
         {
             Code.Mov_rm64_r64 => MachineInstruction.Create(code, memory, Register.RAX),

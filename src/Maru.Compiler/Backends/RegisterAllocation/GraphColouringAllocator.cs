@@ -1,0 +1,305 @@
+using System.Numerics;
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Backends.RegisterAllocation;
+
+/// <summary>The allocator's answer: a location per virtual register, and what the frame must provide.</summary>
+public sealed class Allocation
+{
+    internal Allocation(Location[] locations, int slotCount, ulong usedRegisters, bool[][] deadDefinitions)
+    {
+        Locations = locations;
+        SlotCount = slotCount;
+        UsedRegisters = usedRegisters;
+        DeadDefinitions = deadDefinitions;
+    }
+
+    /// <summary>Indexed by virtual register number.</summary>
+    public Location[] Locations { get; }
+
+    /// <summary>Spill slots (one machine word each) the frame must hold.</summary>
+    public int SlotCount { get; }
+
+    /// <summary>Every register some value lives in (callee-saved ones among them must be saved).</summary>
+    public ulong UsedRegisters { get; }
+
+    /// <summary>Per block position and instruction index: the destination is not read afterwards.</summary>
+    public bool[][] DeadDefinitions { get; }
+
+    public Location this[VReg register] => Locations[register.Index];
+}
+
+/// <summary>
+/// Chaitin–Briggs graph colouring for the non-SSA IR. Requires: terminated blocks, liveness of
+/// the same function. Steps:
+/// <list type="number">
+/// <item>Build: walk each block backwards from its live-out set; a definition interferes with
+/// everything live after it (a copy not with its source); a clobbering instruction (a call, a
+/// division) makes its clobbered registers interfere with every value live across it; the
+/// parameters interfere with everything live at entry. Copies and the target's fixed-register
+/// wishes become weighted move hints (weight 10^loop depth).</item>
+/// <item>Coalesce copies between virtual registers with Briggs' conservative test, heaviest first.</item>
+/// <item>Simplify (degree &lt; K) with optimistic spilling (cheapest cost/degree first).</item>
+/// <item>Select: the colour of a hinted partner if free, else caller-saved before callee-saved,
+/// callee-saved registers already in use first. A node with no free colour gets a spill slot.</item>
+/// </list>
+/// Spilling never rewrites the IR: the emitter reaches spilled values through the target's
+/// reserved scratch registers, so one round always finishes.
+/// </summary>
+public static class GraphColouringAllocator
+{
+    private readonly record struct Move(int A, int B, long Weight);
+
+    /// <param name="unallocated">Virtual registers that need no location (a comparison fused into its branch).</param>
+    public static Allocation Allocate(IrFunction function, Liveness liveness, IRegisterConstraints target, BitSet? unallocated = null)
+    {
+        var registers = target.Registers;
+        var physical = registers.Count;
+        var nodeCount = physical + function.RegisterCount;
+        var graph = new InterferenceGraph(physical, nodeCount);
+        var cost = new long[nodeCount];
+        var present = new bool[nodeCount];
+        var moves = new List<Move>();
+        var allocatable = registers.AllocatableMask;
+        var blocks = function.Blocks;
+        var deadDefinitions = new bool[blocks.Count][];
+        var live = new BitSet(function.RegisterCount);
+        var members = new List<int>();
+        bool Skip(int v) => unallocated is not null && unallocated[v];
+
+        // ---- build ----------------------------------------------------------------------------
+        for (var b = 0; b < blocks.Count; b++)
+        {
+            var block = blocks[b];
+            var weight = Weight(liveness.LoopDepth[b]);
+            live.CopyFrom(liveness.LiveOut[b]);
+            if (Liveness.TerminatorOperand(block.Terminator!) is { IsConstant: false } value && !Skip(value.Register.Index))
+            {
+                var v = value.Register.Index;
+                live.Add(v);
+                Use(v, weight);
+                if (block.Terminator is Return) moves.Add(new Move(physical + v, registers.Return, weight));
+            }
+            var dead = deadDefinitions[b] = new bool[block.Instructions.Count];
+            for (var i = block.Instructions.Count - 1; i >= 0; i--)
+            {
+                var instruction = block.Instructions[i];
+                if (instruction.Destination is { } destination && !Skip(destination.Index))
+                {
+                    var d = destination.Index;
+                    var copySource = instruction.Op == Opcode.Copy && !instruction.Arguments[0].IsConstant ? instruction.Arguments[0].Register.Index : -1;
+                    dead[i] = !live[d];
+                    live.Remove(d);
+                    live.CopyMembers(members);
+                    foreach (var v in members)
+                        if (v != copySource) graph.AddEdge(physical + d, physical + v);
+                    Use(d, weight);
+                    if (copySource >= 0) moves.Add(new Move(physical + d, physical + copySource, weight));
+                    if (target.DestinationHint(instruction) is var hint and >= 0) moves.Add(new Move(physical + d, hint, weight));
+                }
+                var clobbers = target.Clobbers(instruction) & allocatable;
+                if (clobbers != 0)
+                {
+                    live.CopyMembers(members);
+                    foreach (var v in members)
+                        for (var mask = clobbers; mask != 0; mask &= mask - 1)
+                            graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + v);
+                }
+                var arguments = instruction.Arguments;
+                for (var a = 0; a < arguments.Length; a++)
+                {
+                    if (arguments[a].IsConstant) continue;
+                    var v = arguments[a].Register.Index;
+                    live.Add(v);
+                    Use(v, weight);
+                    if (target.OperandHint(instruction, a) is var hint and >= 0) moves.Add(new Move(physical + v, hint, weight));
+                }
+            }
+        }
+        // Parameters (and anything read before it is written) are all defined on entry, together.
+        liveness.LiveIn[0].CopyMembers(members);
+        foreach (var p in members)
+        {
+            present[physical + p] = true;
+            if (p < function.ParameterCount && p < registers.Arguments.Length)
+                moves.Add(new Move(physical + p, registers.Arguments[p], 1));
+            foreach (var v in members) graph.AddEdge(physical + p, physical + v);
+        }
+
+        // ---- coalesce -------------------------------------------------------------------------
+        var alias = new int[nodeCount];
+        for (var i = 0; i < nodeCount; i++) alias[i] = i;
+        int Find(int n)
+        {
+            while (alias[n] != n) n = alias[n] = alias[alias[n]];
+            return n;
+        }
+        var k = registers.Allocatable.Length;
+        var order = new int[moves.Count];
+        for (var i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (x, y) => moves[x].Weight != moves[y].Weight ? moves[y].Weight.CompareTo(moves[x].Weight) : x.CompareTo(y));
+        var mark = new int[nodeCount];
+        var stamp = 0;
+        foreach (var m in order)
+        {
+            var a = Find(moves[m].A);
+            var c = Find(moves[m].B);
+            if (a == c || graph.IsPhysical(a) || graph.IsPhysical(c) || graph.Interferes(a, c)) continue;
+            // Briggs: the merged node has fewer than K neighbours of significant degree.
+            stamp++;
+            var significant = 0;
+            foreach (var side in (ReadOnlySpan<int>)[a, c])
+                foreach (var t in graph.Adjacent[side])
+                {
+                    if (mark[t] == stamp) continue;
+                    mark[t] = stamp;
+                    if (graph.IsPhysical(t) || graph.Degree[t] >= k) significant++;
+                }
+            // George: every neighbour of one side already interferes with the other or is of low degree.
+            if (significant >= k && !George(graph, a, c, k) && !George(graph, c, a, k)) continue;
+            var (into, from) = a < c ? (a, c) : (c, a);
+            graph.Merge(into, from);
+            alias[from] = into;
+            cost[into] += cost[from];
+            present[into] |= present[from];
+        }
+
+        // ---- simplify -------------------------------------------------------------------------
+        var degree = (int[])graph.Degree.Clone();
+        var removed = new bool[nodeCount];
+        var stack = new List<int>();
+        var low = new Stack<int>();
+        var remaining = 0;
+        for (var n = nodeCount - 1; n >= physical; n--)
+        {
+            if (!present[n] || Find(n) != n) continue;
+            remaining++;
+            if (degree[n] < k) low.Push(n);
+        }
+        while (remaining > 0)
+        {
+            int node;
+            if (low.Count > 0)
+            {
+                node = low.Pop();
+                if (removed[node]) continue;
+            }
+            else
+            {
+                node = -1;
+                var best = double.MaxValue;
+                for (var n = physical; n < nodeCount; n++)
+                {
+                    if (!present[n] || removed[n] || Find(n) != n) continue;
+                    var metric = (double)cost[n] / Math.Max(1, degree[n]);
+                    if (metric < best)
+                    {
+                        best = metric;
+                        node = n;
+                    }
+                }
+            }
+            removed[node] = true;
+            remaining--;
+            stack.Add(node);
+            foreach (var t in graph.Adjacent[node])
+                if (!graph.IsPhysical(t) && !removed[t] && --degree[t] == k - 1) low.Push(t);
+        }
+
+        // ---- select ---------------------------------------------------------------------------
+        var colour = new int[nodeCount];
+        for (var i = 0; i < nodeCount; i++) colour[i] = i < physical ? i : -1;
+        var partners = new List<Move>[nodeCount];
+        foreach (var m in order)
+        {
+            var a = Find(moves[m].A);
+            var c = Find(moves[m].B);
+            if (a == c) continue;
+            (partners[a] ??= new()).Add(new Move(a, c, moves[m].Weight));
+            (partners[c] ??= new()).Add(new Move(c, a, moves[m].Weight));
+        }
+        var slotOf = new int[nodeCount];
+        var slots = 0;
+        ulong used = 0;
+        for (var s = stack.Count - 1; s >= 0; s--)
+        {
+            var node = stack[s];
+            ulong forbidden = 0;
+            foreach (var t in graph.Adjacent[node])
+                if (colour[t] >= 0) forbidden |= 1UL << colour[t];
+            var free = allocatable & ~forbidden;
+            if (free == 0)
+            {
+                slotOf[node] = slots++;
+                continue;
+            }
+            var chosen = -1;
+            if (partners[node] is { } wishes)
+                foreach (var wish in wishes) // heaviest first: moves were visited in weight order
+                    if (colour[wish.B] >= 0 && (free & (1UL << colour[wish.B])) != 0)
+                    {
+                        chosen = colour[wish.B];
+                        break;
+                    }
+            // Looking one step further: an uncoloured partner's own colours or fixed registers.
+            if (chosen < 0 && partners[node] is { } direct)
+                foreach (var wish in direct)
+                {
+                    if (colour[wish.B] >= 0 || partners[wish.B] is not { } further) continue;
+                    foreach (var second in further)
+                        if (colour[second.B] >= 0 && (free & (1UL << colour[second.B])) != 0)
+                        {
+                            chosen = colour[second.B];
+                            break;
+                        }
+                    if (chosen >= 0) break;
+                }
+            if (chosen < 0) chosen = Preferred(registers, free, used);
+            colour[node] = chosen;
+            used |= 1UL << chosen;
+        }
+
+        var locations = new Location[function.RegisterCount];
+        for (var v = 0; v < function.RegisterCount; v++)
+        {
+            var n = physical + v;
+            if (!present[n]) continue;
+            var root = Find(n);
+            locations[v] = colour[root] >= 0 ? Location.InRegister(colour[root]) : Location.InSlot(slotOf[root]);
+        }
+        return new Allocation(locations, slots, used, deadDefinitions);
+
+        void Use(int v, long weight)
+        {
+            present[physical + v] = true;
+            cost[physical + v] += weight;
+        }
+    }
+
+    private static bool George(InterferenceGraph graph, int a, int b, int k)
+    {
+        foreach (var t in graph.Adjacent[a])
+            if (!graph.IsPhysical(t) && graph.Degree[t] >= k && !graph.Interferes(t, b)) return false;
+            else if (graph.IsPhysical(t) && !graph.Interferes(t, b)) return false;
+        return true;
+    }
+
+    private static long Weight(int loopDepth)
+    {
+        long weight = 1;
+        for (var i = 0; i < Math.Min(loopDepth, 6); i++) weight *= 10;
+        return weight;
+    }
+
+    /// <summary>Caller-saved registers cost nothing to use; callee-saved ones cost a save and a restore, once.</summary>
+    private static int Preferred(RegisterFile registers, ulong free, ulong used)
+    {
+        foreach (var r in registers.Allocatable)
+            if ((free & (1UL << r) & registers.CallerSaved) != 0) return r;
+        foreach (var r in registers.Allocatable)
+            if ((free & (1UL << r) & used) != 0) return r;
+        foreach (var r in registers.Allocatable)
+            if ((free & (1UL << r)) != 0) return r;
+        throw new InvalidOperationException("no free register although the free set is not empty");
+    }
+}

@@ -1,0 +1,91 @@
+using Iced.Intel;
+using Maru.Compiler.Backends.RegisterAllocation;
+using Maru.Compiler.Ir;
+using Instruction = Maru.Compiler.Ir.Instruction;
+
+namespace Maru.Compiler.Backends.X64;
+
+/// <summary>
+/// The x86-64 register file for the allocator (registers numbered by their hardware encoding,
+/// rax = 0 ... r15 = 15) and the fixed-register facts of the instructions the O1 emitter selects.
+/// rsp and rbp (frame pointer) are never allocated; r10 and r11 are the emitter's scratch
+/// registers (spilled operands, immediates too wide for imm32, parallel-move cycles, the callee of
+/// an indirect call) and never hold a value between instructions.
+/// </summary>
+internal sealed class X64Target : IRegisterConstraints
+{
+    public const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsp = 4, Rbp = 5, Rsi = 6, Rdi = 7;
+    public const int R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15;
+
+    /// <summary>Scratch registers of the emitter.</summary>
+    public const int Scratch = R11, Scratch2 = R10;
+
+    public static readonly X64Target Instance = new();
+
+    private static ulong Mask(params int[] registers)
+    {
+        ulong mask = 0;
+        foreach (var r in registers) mask |= 1UL << r;
+        return mask;
+    }
+
+    public RegisterFile Registers { get; } = new()
+    {
+        Count = 16,
+        Allocatable = [Rax, Rcx, Rdx, Rsi, Rdi, R8, R9, Rbx, R12, R13, R14, R15],
+        CallerSaved = Mask(Rax, Rcx, Rdx, Rsi, Rdi, R8, R9, R10, R11),
+        CalleeSaved = Mask(Rbx, Rbp, R12, R13, R14, R15),
+        Arguments = [Rdi, Rsi, Rdx, Rcx, R8, R9],
+        Return = Rax,
+        Names = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"],
+    };
+
+    public static Register Register64(int register) => Register.RAX + register;
+    public static Register Register32(int register) => Register.EAX + register;
+
+    /// <summary>The byte register of the same number (with a REX prefix, so sil/dil rather than dh/bh).</summary>
+    public static Register Register8(int register) => register switch
+    {
+        < 4 => Register.AL + register,
+        < 8 => Register.SPL + (register - 4),
+        _ => Register.R8L + (register - 8),
+    };
+
+    /// <summary>idiv needs rdx:rax unless the divisor is a constant the emitter handles without it.</summary>
+    public static bool NeedsIdiv(Instruction instruction) =>
+        instruction.Op is Opcode.Divide or Opcode.Remainder
+        && !(instruction.Arguments[1].IsConstant && instruction.Arguments[1].Constant is 0 or 1 or -1);
+
+    public ulong Clobbers(Instruction instruction) => instruction.Op switch
+    {
+        Opcode.Call or Opcode.CallImport or Opcode.CallIndirect => Registers.CallerSaved,
+        Opcode.Divide or Opcode.Remainder when NeedsIdiv(instruction) => Mask(Rax, Rdx),
+        Opcode.ShiftLeft or Opcode.ShiftRight when !instruction.Arguments[1].IsConstant => Mask(Rcx),
+        _ => 0,
+    };
+
+    public int OperandHint(Instruction instruction, int index)
+    {
+        switch (instruction.Op)
+        {
+            case Opcode.Call or Opcode.CallImport:
+                return index < Registers.Arguments.Length ? Registers.Arguments[index] : -1;
+            case Opcode.CallIndirect:
+                return index >= 1 && index - 1 < Registers.Arguments.Length ? Registers.Arguments[index - 1] : -1;
+            case Opcode.Divide or Opcode.Remainder when NeedsIdiv(instruction):
+                return index == 0 ? Rax : -1;
+            case Opcode.ShiftLeft or Opcode.ShiftRight:
+                return index == 1 ? Rcx : -1;
+            default:
+                return -1;
+        }
+    }
+
+    public int DestinationHint(Instruction instruction) => instruction.Op switch
+    {
+        Opcode.Call or Opcode.CallImport or Opcode.CallIndirect => Rax,
+        Opcode.Divide when NeedsIdiv(instruction) => Rax,
+        Opcode.Remainder when NeedsIdiv(instruction) => Rdx,
+        _ => -1,
+    };
+}

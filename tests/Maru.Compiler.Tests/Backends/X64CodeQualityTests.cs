@@ -1,0 +1,112 @@
+using Iced.Intel;
+using Maru.Compiler.Interop;
+using Maru.Compiler.Tests.TestSupport;
+using MachineInstruction = Iced.Intel.Instruction;
+
+namespace Maru.Compiler.Tests.Backends;
+
+/// <summary>
+/// What O1 code looks like, checked on the real bytes of the library (decoded with Iced): leaf
+/// loops keep everything in registers, comparisons feeding branches become cmp + jcc, leaf
+/// functions need no frame, and only the callee-saved registers used are saved.
+/// </summary>
+[TestClass]
+public sealed class X64CodeQualityTests
+{
+    private const string Sum = "(define-function sum (n) (let ((i 1) (s 0)) (while (<= i n) (set s (+ s i)) (set i (+ i 1))) s))";
+
+    private static List<MachineInstruction> Decode(CompilationResult result, string function)
+    {
+        var (code, address) = new ElfImage(result.Library!).FunctionBytes(SymbolNames.ToSymbolName(function));
+        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(code), address);
+        var instructions = new List<MachineInstruction>();
+        while (decoder.IP < address + (ulong)code.Length) instructions.Add(decoder.Decode());
+        return instructions;
+    }
+
+    private static List<MachineInstruction> Compile(string source, string function, OptimisationLevel level = OptimisationLevel.O1)
+    {
+        var result = CompiledLibrary.CompileOnly(source, level: level);
+        Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+        return Decode(result, function);
+    }
+
+    /// <summary>The instructions from the target of the (only) backward branch to that branch.</summary>
+    private static List<MachineInstruction> LoopBody(List<MachineInstruction> code)
+    {
+        var backward = code.Single(i => i.FlowControl is FlowControl.UnconditionalBranch or FlowControl.ConditionalBranch && i.NearBranchTarget <= i.IP);
+        return code.Where(i => i.IP >= backward.NearBranchTarget && i.IP <= backward.IP).ToList();
+    }
+
+    private static bool TouchesTheStack(MachineInstruction instruction)
+    {
+        for (var operand = 0; operand < instruction.OpCount; operand++)
+            if (instruction.GetOpKind(operand) == OpKind.Memory && instruction.MemoryBase is Register.RBP or Register.RSP)
+                return true;
+        return instruction.StackPointerIncrement != 0;
+    }
+
+    [TestMethod]
+    public void ALeafLoopHasNoStackTrafficAtO1()
+    {
+        var loop = LoopBody(Compile(Sum, "sum"));
+        Assert.IsFalse(loop.Any(TouchesTheStack), string.Join("\n", loop));
+        Assert.IsLessThanOrEqualTo(5, loop.Count, string.Join("\n", loop));
+    }
+
+    [TestMethod]
+    public void TheStackTrafficCheckSeesO0Slots()
+    {
+        var loop = LoopBody(Compile(Sum, "sum", OptimisationLevel.O0));
+        Assert.IsTrue(loop.Any(TouchesTheStack));
+    }
+
+    [TestMethod]
+    public void LoopsOverMemoryUseIndexedAddressingAndStayInRegisters()
+    {
+        var code = Compile("(define-function sum-words (p n) (let ((s 0) (i 0)) (while (< i n) (set s (+ s (oop-at p i))) (set i (+ i 1))) s))", "sum-words");
+        var loop = LoopBody(code);
+        Assert.IsFalse(loop.Any(TouchesTheStack), string.Join("\n", loop));
+        Assert.IsTrue(loop.Any(i => i.GetOpKind(1) == OpKind.Memory && i.MemoryIndexScale == 8), "oop-at is one [base + index*8] operand");
+    }
+
+    [TestMethod]
+    public void ComparisonsFeedingBranchesAreFused()
+    {
+        var code = Compile(Sum, "sum");
+        Assert.IsFalse(code.Any(i => i.Mnemonic.ToString().StartsWith("Set", StringComparison.Ordinal)), string.Join("\n", code));
+        Assert.IsFalse(code.Any(i => i.Mnemonic == Mnemonic.Movzx), string.Join("\n", code));
+    }
+
+    [TestMethod]
+    public void LeafFunctionsWithoutSpillsHaveNoFrame()
+    {
+        var code = Compile(Sum, "sum");
+        Assert.IsFalse(code.Any(i => i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave), string.Join("\n", code));
+        Assert.AreEqual(Mnemonic.Ret, code[^1].Mnemonic);
+    }
+
+    [TestMethod]
+    public void ValuesLiveAcrossCallsUseCalleeSavedRegistersAndOnlyThoseAreSaved()
+    {
+        var code = Compile("""
+            (define-function f (x) (if (< x 1) 0 (+ 3 (f (- x 1)))))
+            (define-function g (a b) (+ (f a) (+ a b)))
+            """, "g");
+        var pushes = code.Where(i => i.Mnemonic == Mnemonic.Push).Select(i => i.Op0Register).ToList();
+        var pops = code.Where(i => i.Mnemonic == Mnemonic.Pop).Select(i => i.Op0Register).ToList();
+        // rbp, then one callee-saved register per value live across the call (a and b).
+        Assert.HasCount(3, pushes, string.Join("\n", code));
+        CollectionAssert.AreEqual(pushes.AsEnumerable().Reverse().ToList(), pops);
+        Assert.IsFalse(code.Any(i => i.Mnemonic is Mnemonic.Mov && i.MemoryBase is Register.RBP), "nothing spilled: " + string.Join("\n", code));
+    }
+
+    [TestMethod]
+    public void DivisionByAConstantNeedsNoChecks()
+    {
+        var code = Compile("(define-function tenth (x) (/ x 10))", "tenth");
+        Assert.IsFalse(code.Any(i => i.FlowControl == FlowControl.ConditionalBranch), string.Join("\n", code));
+        var negate = Compile("(define-function minus (x) (/ x -1))", "minus");
+        Assert.IsFalse(negate.Any(i => i.Mnemonic == Mnemonic.Idiv), string.Join("\n", negate));
+    }
+}

@@ -1,0 +1,267 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Maru.Compiler.Tests.TestSupport;
+
+namespace Maru.Compiler.Tests.Execution;
+
+/// <summary>
+/// Programs that stress the register allocator, run natively: more live values than registers
+/// across calls, many arguments, nested calls as arguments, argument permutations (parallel-move
+/// cycles), division and shifts under pressure in loops, deep recursion and callbacks into C#.
+/// </summary>
+public abstract unsafe class RegisterAllocationTests : ExecutionTests
+{
+    /// <summary>(let ((v0 (+ n 0)) ... (vK (+ n K))) ...) and Σ (i+1)·vi, with a call in the middle when asked.</summary>
+    private static string ManyLiveValues(string name, int count, string? middle)
+    {
+        var text = new StringBuilder($"(define-function {name} (n) (let (");
+        for (var i = 0; i < count; i++) text.Append($"(v{i} (* n {i + 1})) ");
+        text.Append(") ");
+        if (middle is not null) text.Append(middle).Append(' ');
+        var sum = "0";
+        for (var i = count - 1; i >= 0; i--) sum = $"(+ (* {i + 1} v{i}) {sum})";
+        return text.Append(sum).Append("))\n").ToString();
+    }
+
+    private static long ManyLiveValuesExpected(long n, int count)
+    {
+        long sum = 0;
+        for (var i = 0; i < count; i++) sum += (i + 1) * (n * (i + 1));
+        return sum;
+    }
+
+    [TestMethod]
+    public void MoreLiveValuesThanRegistersAcrossCalls()
+    {
+        using var library = Compile(
+            "(define counter 0)\n(define-function bump () (set counter (+ counter 1)))\n"
+            + ManyLiveValues("leaf20", 20, null)
+            + ManyLiveValues("across20", 20, "(bump)")
+            + ManyLiveValues("across30", 30, "(bump) (leaf20 3) (bump)")
+            + ManyLiveValues("across6", 6, "(bump)"));
+        foreach (var n in new long[] { 0, 1, -3, 1000 })
+        {
+            Assert.AreEqual(ManyLiveValuesExpected(n, 20), library.Call("leaf20", n));
+            Assert.AreEqual(ManyLiveValuesExpected(n, 20), library.Call("across20", n));
+            Assert.AreEqual(ManyLiveValuesExpected(n, 30), library.Call("across30", n));
+            Assert.AreEqual(ManyLiveValuesExpected(n, 6), library.Call("across6", n));
+        }
+        Assert.AreEqual(4 * 4, library.Global("counter"));
+    }
+
+    [TestMethod]
+    public void HundredsOfValuesLiveAcrossACall()
+    {
+        // More than 4096 nodes: the interference graph keeps its edges in adjacency sets instead of a bit matrix.
+        using var library = Compile("(define-function bump (x) (+ x 1))\n" + ManyLiveValues("huge", 700, "(bump 1)"));
+        Assert.AreEqual(ManyLiveValuesExpected(7, 700), library.Call("huge", 7));
+    }
+
+    [TestMethod]
+    public void TenArgumentsPermutedAndForwarded()
+    {
+        using var library = Compile("""
+            (define-function weigh (a b c d e f g h i j) (+ a (+ (* 2 b) (+ (* 3 c) (+ (* 4 d) (+ (* 5 e) (+ (* 6 f) (+ (* 7 g) (+ (* 8 h) (+ (* 9 i) (* 10 j)))))))))))
+            (define-function reversed (a b c d e f g h i j) (weigh j i h g f e d c b a))
+            (define-function rotated (a b c d e f g h i j) (weigh b c d e f g h i j a))
+            (define-function twice (a b c d e f g h i j) (+ (weigh a b c d e f g h i j) (reversed a b c d e f g h i j)))
+            """);
+        long Weigh(params long[] x)
+        {
+            long s = 0;
+            for (var i = 0; i < x.Length; i++) s += (i + 1) * x[i];
+            return s;
+        }
+        long[] args = [1, 20, 300, 4000, 50000, 600000, 7000000, 80000000, 900000000, 10000000000];
+        Assert.AreEqual(Weigh([.. args]), library.Call("weigh", args));
+        Assert.AreEqual(Weigh([.. args.Reverse()]), library.Call("reversed", args));
+        Assert.AreEqual(Weigh([.. args.Skip(1), args[0]]), library.Call("rotated", args));
+        Assert.AreEqual(Weigh([.. args]) + Weigh([.. args.Reverse()]), library.Call("twice", args));
+    }
+
+    [TestMethod]
+    public void ArgumentPermutationsNeedParallelMoves()
+    {
+        using var library = Compile("""
+            (define-function f (a b) (- (* 10 a) b))
+            (define-function g (a b) (f b a))
+            (define-function f3 (a b c) (+ (* 100 a) (+ (* 10 b) c)))
+            (define-function rot3 (a b c) (f3 b c a))
+            (define-function swap-first (a b c) (f3 b a c))
+            (define-function dup (a b c) (f3 a a b))
+            (define-function f6 (a b c d e f) (+ (* 100000 a) (+ (* 10000 b) (+ (* 1000 c) (+ (* 100 d) (+ (* 10 e) f))))))
+            (define-function two-cycles (a b c d e f) (f6 b a d c f e))
+            (define-function six-cycle (a b c d e f) (f6 f a b c d e))
+            (define-function with-constants (a b c d e f) (f6 0 a 7 b c (+ d (+ e f))))
+            (define-function apply-swapped (a fn b) (fn b a))
+            """);
+        Assert.AreEqual(10 * 2 - 1, library.Call("g", 1, 2));
+        Assert.AreEqual(231, library.Call("rot3", 1, 2, 3));
+        Assert.AreEqual(213, library.Call("swap-first", 1, 2, 3));
+        Assert.AreEqual(112, library.Call("dup", 1, 2, 3));
+        Assert.AreEqual(214365, library.Call("two-cycles", 1, 2, 3, 4, 5, 6));
+        Assert.AreEqual(612345, library.Call("six-cycle", 1, 2, 3, 4, 5, 6));
+        Assert.AreEqual(17230 + 15, library.Call("with-constants", 1, 2, 3, 4, 5, 6));
+        Assert.AreEqual(10 * 2 - 1, library.Call("apply-swapped", 1, (long)library.Export("f"), 2), "the callee sits in an argument register");
+    }
+
+    [TestMethod]
+    public void NestedCallsAsArguments()
+    {
+        using var library = Compile("""
+            (define-function g (a b) (- (* 3 a) b))
+            (define-function h (a b) (+ (* 5 a) b))
+            (define-function f (a b) (- (* 7 a) b))
+            (define-function nested () (f (g 1 2) (h 3 (g 4 5))))
+            (define-function nested-args (x y) (f (g x y) (h y (g x (h y x)))))
+            """);
+        long G(long a, long b) => 3 * a - b;
+        long H(long a, long b) => 5 * a + b;
+        long F(long a, long b) => 7 * a - b;
+        Assert.AreEqual(F(G(1, 2), H(3, G(4, 5))), library.Call("nested"));
+        Assert.AreEqual(F(G(9, -4), H(-4, G(9, H(-4, 9)))), library.Call("nested-args", 9, -4));
+    }
+
+    [TestMethod]
+    public void DivisionAndShiftsInLoopsUnderPressure()
+    {
+        using var library = Compile("""
+            (define-function mix (n k)
+              (let ((i 0) (a 1) (b 2) (c 3) (d 4) (e 5) (f 6) (g 7) (h 8) (s 0))
+                (while (< i n)
+                  (set a (+ a (/ (* i 7919) (- k i))))
+                  (set b (^ b (<< a (& i 63))))
+                  (set c (+ c (% b (+ i 3))))
+                  (set d (- d (>> c (% i 5))))
+                  (set e (+ e (/ d (- 2 (% i 4)))))
+                  (set f (+ f (% e (- i 10))))
+                  (set g (+ g (<< 1 i)))
+                  (set h (+ h (/ g -1)))
+                  (set s (+ s (+ a (+ b (+ c (+ d (+ e (+ f (+ g h)))))))))
+                  (set i (+ i 1)))
+                s))
+            """);
+        static long Div(long x, long y) => y == 0 ? 0 : y == -1 ? unchecked(-x) : x / y;
+        static long Rem(long x, long y) => y == 0 || y == -1 ? 0 : x % y;
+        static long Mix(long n, long k)
+        {
+            long i = 0, a = 1, b = 2, c = 3, d = 4, e = 5, f = 6, g = 7, h = 8, s = 0;
+            unchecked
+            {
+                while (i < n)
+                {
+                    a += Div(i * 7919, k - i);
+                    b ^= a << (int)(i & 63);
+                    c += Rem(b, i + 3);
+                    d -= c >> (int)(Rem(i, 5) & 63);
+                    e += Div(d, 2 - Rem(i, 4));
+                    f += Rem(e, i - 10);
+                    g += 1L << (int)(i & 63);
+                    h += Div(g, -1);
+                    s += a + b + c + d + e + f + g + h;
+                    i++;
+                }
+            }
+            return s;
+        }
+        foreach (var (n, k) in new (long, long)[] { (0, 0), (1, 0), (20, 5), (100, 50), (130, -1) })
+            Assert.AreEqual(Mix(n, k), library.Call("mix", n, k), $"(mix {n} {k})");
+    }
+
+    [TestMethod]
+    public void DeepRecursionWithValuesLiveAcrossTheCall()
+    {
+        using var library = Compile("""
+            (define-function walk (n a b c)
+              (if (= n 0)
+                  (+ a (+ b c))
+                  (let ((x (+ a 1)) (y (* b 3)) (z (- c n)))
+                    (+ (walk (- n 1) y z x) (+ x (+ y z))))))
+            """);
+        static long Walk(long n, long a, long b, long c)
+        {
+            if (n == 0) return unchecked(a + b + c);
+            long x = a + 1, y = unchecked(b * 3), z = c - n;
+            return unchecked(Walk(n - 1, y, z, x) + x + y + z);
+        }
+        long result = 0;
+        var thread = new Thread(() => result = library.Call("walk", 50_000, 1, 2, 3), maxStackSize: 256 * 1024 * 1024);
+        thread.Start();
+        thread.Join();
+        long expected = 0;
+        var reference = new Thread(() => expected = Walk(50_000, 1, 2, 3), maxStackSize: 256 * 1024 * 1024);
+        reference.Start();
+        reference.Join();
+        Assert.AreEqual(expected, result);
+    }
+
+    [UnmanagedCallersOnly]
+    private static long Combine(long a, long b, long c, long d, long e, long f, long g, long h) =>
+        a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h;
+
+    [UnmanagedCallersOnly]
+    private static long Square(long x) => x * x;
+
+    [TestMethod]
+    public void CallbacksIntoCSharpWithStackArgumentsAndLiveValues()
+    {
+        using var library = Compile("""
+            (define-function drive (cb sq n)
+              (let ((i 0) (s 0) (t 1))
+                (while (< i n)
+                  (set t (+ t (sq i)))
+                  (set s (+ s (cb i (+ i 1) (+ i 2) t (sq t) 6 7 (+ s 1))))
+                  (set i (+ i 1)))
+                (+ s t)))
+            """);
+        delegate* unmanaged<long, long, long, long, long, long, long, long, long> combine = &Combine;
+        delegate* unmanaged<long, long> square = &Square;
+        static long Drive(long n)
+        {
+            long i = 0, s = 0, t = 1;
+            unchecked
+            {
+                while (i < n)
+                {
+                    t += i * i;
+                    s += i + 2 * (i + 1) + 3 * (i + 2) + 4 * t + 5 * (t * t) + 6 * 6 + 7 * 7 + 8 * (s + 1);
+                    i++;
+                }
+            }
+            return unchecked(s + t);
+        }
+        Assert.AreEqual(Drive(10), library.Call("drive", (long)combine, (long)square, 10));
+    }
+
+    [TestMethod]
+    public void VariadicImportsGetAlZeroAndValuesSurviveThem()
+    {
+        using var library = Compile("""
+            (define snprintf (extern 'snprintf))
+            (define labs (extern 'labs))
+            (define-function show (buf a b)
+              (let ((x (* a 2)) (y (+ b 1)) (n (snprintf buf 64 "%ld/%ld/%ld" a b (labs (- 0 a)))))
+                (+ n (* 1000 (+ x y)))))
+            """);
+        var buffer = new byte[64];
+        fixed (byte* p = buffer)
+        {
+            var result = library.Call("show", (long)p, -12, 345);
+            var text = Marshal.PtrToStringUTF8((nint)p)!;
+            Assert.AreEqual("-12/345/12", text);
+            Assert.AreEqual(text.Length + 1000 * (-24 + 346), result);
+        }
+    }
+}
+
+[TestClass]
+public sealed class RegisterAllocationTestsAtO0 : RegisterAllocationTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O0;
+}
+
+[TestClass]
+public sealed class RegisterAllocationTestsAtO1 : RegisterAllocationTests
+{
+    protected override OptimisationLevel Level => OptimisationLevel.O1;
+}
