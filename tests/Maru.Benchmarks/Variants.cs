@@ -21,8 +21,8 @@ internal static class VariantBuilder
     public static string MaruSource(BenchmarkProgram program) => Path.Combine(SourceDirectory(program), program.Name + ".l");
     public static string CSource(BenchmarkProgram program) => Path.Combine(SourceDirectory(program), program.Name + ".c");
 
-    public static CompilationOptions MaruOptions(string libraryName, OptimisationLevel level) =>
-        new() { Target = TargetPlatform.LinuxX64, LibraryName = libraryName, Optimisation = level, VerifyIr = false };
+    public static CompilationOptions MaruOptions(string libraryName, OptimisationLevel level, bool listing = false) =>
+        new() { Target = TargetPlatform.LinuxX64, LibraryName = libraryName, Optimisation = level, VerifyIr = false, ProduceListing = listing };
 
     /// <summary>Compiles a Maru file in-process, as the SDK does, and returns the library bytes.</summary>
     public static byte[] CompileMaru(string path, string libraryName, OptimisationLevel level)
@@ -45,6 +45,11 @@ internal static class VariantBuilder
         Toolchain.Run(Toolchain.Gcc, "-O2", "-shared", "-fPIC", "-o", Library("gcc-O2"), c);
         Toolchain.Run(Toolchain.Gcc, "-O0", "-shared", "-fPIC", "-o", Library("gcc-O0"), c);
         Toolchain.Run(Toolchain.Tcc, "-shared", "-o", Library("tcc"), c);
+
+        // For whoever studies the code: Maru.Sdk's O1 listing next to gcc -O2's assembly.
+        var listing = MaruCompiler.Compile([SourceFile.Load(MaruSource(program))], MaruOptions(program.Name, OptimisationLevel.O1, listing: true)).Listing;
+        File.WriteAllText(Path.Combine(directory, $"{program.Name}-maru.lst"), listing ?? "");
+        Toolchain.Run(Toolchain.Gcc, "-O2", "-fPIC", "-S", "-masm=intel", "-o", Path.Combine(directory, $"{program.Name}-gcc-O2.s"), c);
 
         var variants = new List<Variant>();
         foreach (var name in Names)
