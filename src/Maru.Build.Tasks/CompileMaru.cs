@@ -48,6 +48,9 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
     /// </summary>
     public string? DependencyFile { get; set; }
 
+    /// <summary>When set, the assembly listing (Intel syntax, Maru source interleaved) is written here.</summary>
+    public string? ListingFile { get; set; }
+
     /// <summary>O0 (straight lowering, for debugging) or O1 (the default: optimiser and register allocator).</summary>
     public string? OptimisationLevel { get; set; }
 
@@ -97,6 +100,7 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             ShimClassName = string.IsNullOrWhiteSpace(ShimClassName) ? "MaruExports" : ShimClassName.Trim(),
             BaseDirectory = string.IsNullOrEmpty(ProjectDirectory) ? null : ProjectDirectory,
             Optimisation = level,
+            ProduceListing = !string.IsNullOrEmpty(ListingFile),
         };
         var result = MaruCompiler.Compile(sources, options);
         foreach (var line in result.Messages) Log.LogMessage(MessageImportance.High, line); // compile-time print/println
@@ -117,6 +121,8 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
         {
             OutputFile.WriteAtomically(OutputLibrary, library);
             OutputFile.WriteAtomically(OutputShims, shims);
+            if (!string.IsNullOrEmpty(ListingFile))
+                OutputFile.WriteAtomically(ListingFile, result.Listing ?? "");
             if (!string.IsNullOrEmpty(DependencyFile))
                 OutputFile.WriteAtomically(DependencyFile, string.Concat(result.LoadedFiles.Select(path => path + "\n")));
         }

@@ -48,6 +48,8 @@ internal static class CommandLine
                                      file name, libmath.so -> math).
           --namespace <name>         Namespace of the generated class (default: global).
           --class-name <name>        Name of the generated class (default: MaruExports).
+          --listing <file>           Also write the generated assembly (Intel syntax) with the
+                                     Maru source lines interleaved.
           -O0, -O1                   Optimisation level: -O0 is straight lowering (for debugging),
                                      -O1 (the default) runs the optimiser and register allocator.
           -h, --help                 Show this help.
@@ -110,7 +112,7 @@ internal static class CommandLine
 
     private static int Build(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
     {
-        string? output = null, target = null, shims = null, libraryName = null, ns = null, className = null;
+        string? output = null, target = null, shims = null, libraryName = null, ns = null, className = null, listing = null;
         var level = OptimisationLevel.O1;
         var files = new List<string>();
         var onlyFiles = false;
@@ -156,6 +158,7 @@ internal static class CommandLine
                 case "--library-name": slot = ref libraryName; break;
                 case "--namespace": slot = ref ns; break;
                 case "--class-name": slot = ref className; break;
+                case "--listing": slot = ref listing; break;
                 default: return UsageErrorOut(stderr, $"unknown option '{arg}'", build: true);
             }
             if (value is null)
@@ -187,10 +190,13 @@ internal static class CommandLine
             LibraryName = libraryName ?? LibraryNameFromFile(output),
             ShimNamespace = ns ?? "",
             ShimClassName = className ?? "MaruExports",
+            Optimisation = level,
+            ProduceListing = listing is not null,
         };
         var result = MaruCompiler.Compile(sources, options);
         foreach (var line in result.Messages) stderr.WriteLine(line); // compile-time print/println; stdout stays clean
         if (!result.Success) return Fail(result.Diagnostics, stderr, output, shims);
+        if (listing is not null && !TryWrite(listing, result.Listing ?? "", stderr)) return CompilationFailed;
 
         var shimText = result.CSharpShims;
         if (shims is not null && shimText is null)

@@ -72,6 +72,18 @@ public sealed class CompileMaruTests
     }
 
     [TestMethod]
+    public void AListingIsWrittenWhenAsked()
+    {
+        Write("a.l", "(define-function twice (x) (* 2 x))\n");
+        var task = Task("linux-x64", "a.l");
+        task.ListingFile = Path.Combine(Path.GetDirectoryName(Library)!, "libP.lst");
+        Assert.IsTrue(task.Execute());
+        var listing = File.ReadAllText(task.ListingFile);
+        StringAssert.Contains(listing, "(* 2 x)");
+        StringAssert.Contains(listing, "ret");
+    }
+
+    [TestMethod]
     [DataRow("O2")]
     [DataRow("7")]
     [DataRow("fast")]

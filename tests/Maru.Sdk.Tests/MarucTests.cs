@@ -162,11 +162,18 @@ public sealed class MarucTests
     public void BuildAtO0AndO1GivesDifferentWorkingLibraries()
     {
         var source = Write("sum.l", "(define-function sum (n) (let ((s 0)) (while (> n 0) (set s (+ s n)) (set n (- n 1))) s))\n");
-        Assert.AreEqual(0, Maruc("build", "-O0", "-o", "libo0.so", source).ExitCode);
-        Assert.AreEqual(0, Maruc("build", "-O1", "-o", "libo1.so", source).ExitCode);
-        CollectionAssert.AreNotEqual(File.ReadAllBytes(Path.Combine(_directory, "libo0.so")), File.ReadAllBytes(Path.Combine(_directory, "libo1.so")));
-        foreach (var name in new[] { "libo0.so", "libo1.so" })
-            Assert.AreEqual(5050, CallSum(Path.Combine(_directory, name), 100), name);
+        // Same library name in both (it is the SONAME), so only the code can differ.
+        Directory.CreateDirectory(Path.Combine(_directory, "o0"));
+        Directory.CreateDirectory(Path.Combine(_directory, "o1"));
+        Assert.AreEqual(0, Maruc("build", "-O0", "-o", "o0/libsum.so", source).ExitCode);
+        Assert.AreEqual(0, Maruc("build", "-O1", "-o", "o1/libsum.so", source).ExitCode);
+        Assert.AreEqual(0, Maruc("build", "-o", "libsum.so", source).ExitCode);
+        var o0 = File.ReadAllBytes(Path.Combine(_directory, "o0", "libsum.so"));
+        var o1 = File.ReadAllBytes(Path.Combine(_directory, "o1", "libsum.so"));
+        CollectionAssert.AreNotEqual(o0, o1);
+        CollectionAssert.AreEqual(o1, File.ReadAllBytes(Path.Combine(_directory, "libsum.so")), "O1 is the default");
+        foreach (var directory in new[] { "o0", "o1" })
+            Assert.AreEqual(5050, CallSum(Path.Combine(_directory, directory, "libsum.so"), 100), directory);
     }
 
     private static unsafe long CallSum(string library, long n)
@@ -181,5 +188,17 @@ public sealed class MarucTests
         {
             System.Runtime.InteropServices.NativeLibrary.Free(handle);
         }
+    }
+
+    [TestMethod]
+    public void ListingShowsTheMaruSourceAndIntelAssembly()
+    {
+        var source = Write("add.l", "(define-function add (a b)\n  (+ a b))\n");
+        var result = Maruc("build", "--listing", "add.lst", "-o", "libadd.so", source);
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        var listing = File.ReadAllText(Path.Combine(_directory, "add.lst"));
+        StringAssert.Contains(listing, "(+ a b)");
+        StringAssert.Matches(listing, new System.Text.RegularExpressions.Regex(@"lea\s+rax,\[rdi\+rsi\]"));
+        StringAssert.Contains(listing, "ret");
     }
 }

@@ -6,7 +6,8 @@ namespace Maru.Compiler.Evaluation;
 
 // Macro expansion, as maru-2.4's expand(): a pair whose head names a form is replaced by what the
 // form's function returns for (*env* args...) and the result is expanded again; a symbol naming a
-// form with a symbol function (define-constant) is replaced likewise; (quote x) is left alone;
+// form with a symbol function (define-constant) is replaced likewise (but not the name in
+// (define name ...)); (quote x) is left alone;
 // (set (f args...) v) becomes (set-f args... v). Code a macro generates takes the location of the
 // macro call, while the pieces of the call it passes through keep their own.
 internal sealed partial class Interpreter
@@ -44,7 +45,12 @@ internal sealed partial class Interpreter
                     throw new EvaluationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a macro call");
                 return ExpandMacro(macro.Function, name.Name, form, arguments.ToArray());
             }
-            var tail = head.IsSymbol("quote") ? form.Tail : ExpandList(form.Tail);
+            // The name a define binds is never expanded, so a constant can be defined again (a file
+            // that defines one loaded twice) instead of its value landing in the name's place.
+            var tail = head.IsSymbol("quote") ? form.Tail
+                : head.IsSymbol("define") && form.Tail is PairDatum { Head: SymbolDatum defined } definition
+                    ? new PairDatum(defined, ExpandList(definition.Tail), definition.Location)
+                    : ExpandList(form.Tail);
             if (head.IsSymbol("set") && tail is PairDatum { Head: PairDatum { Head: SymbolDatum accessor } target } setArguments)
             {
                 head = new SymbolDatum("set-" + accessor.Name, accessor.Location);

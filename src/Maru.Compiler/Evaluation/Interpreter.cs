@@ -104,7 +104,7 @@ internal sealed partial class Interpreter
     {
         if (Frame.TryFind(frame, symbol.Name, out var found, out var index))
             return found.Get(index);
-        if (Globals.Find(symbol.Name) is { } variable)
+        if ((frame?.Home ?? Globals).Find(symbol.Name) is { } variable)
             return variable.Value;
         throw new EvaluationError(DiagnosticCode.UnknownVariable, symbol.Location,
             isCall ? $"unknown function '{symbol.Name}'" : $"unknown variable '{symbol.Name}'");
@@ -118,7 +118,7 @@ internal sealed partial class Interpreter
             found.Set(index, value);
             return;
         }
-        if (Globals.Find(symbol.Name) is { } variable)
+        if ((frame?.Home ?? Globals).Find(symbol.Name) is { } variable)
         {
             variable.Value = value;
             return;
@@ -156,7 +156,7 @@ internal sealed partial class Interpreter
 
     private Datum ApplyClosure(Closure closure, Datum[] arguments, SourceLocation callSite)
     {
-        var frame = new Frame(closure.Environment);
+        var frame = new Frame(closure.Environment, closure.Home);
         var parameters = closure.Parameters;
         var i = 0;
         for (; parameters is PairDatum p; parameters = p.Tail)

@@ -25,6 +25,13 @@ internal sealed class Closure(Datum parameters, IReadOnlyList<Datum> body, Frame
     public Frame? Environment { get; } = environment;
     public SourceLocation DefinedAt { get; } = location;
     public string? Name { get; set; }
+
+    /// <summary>
+    /// The global environment the lambda was evaluated in: the body's free names are looked up
+    /// there (as maru-2.4 resolves them when it encodes the lambda), so a prelude or root helper
+    /// keeps meaning its own cons even while a compile section defines a compiled cons.
+    /// </summary>
+    public GlobalEnvironment? Home { get; init; }
     public override string Description => "a closure";
     public override string ToString() => Name is null ? "<closure>" : $"<closure {Name}>";
 }
@@ -144,8 +151,11 @@ internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocatio
 }
 
 /// <summary>Local bindings of a lambda call or a let: a small frame searched from the newest binding.</summary>
-internal sealed class Frame(Frame? parent)
+internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
 {
+    /// <summary>Where free names of the code running in this frame are looked up (the closure's home); null at top level.</summary>
+    public GlobalEnvironment? Home { get; } = home ?? parent?.Home;
+
     private readonly List<string> _names = new(4);
     private readonly List<Datum> _values = new(4);
 

@@ -34,6 +34,30 @@ public sealed class CompilationSelectionTests
     }
 
     [TestMethod]
+    public void ASectionMayDefineCompiledCarAndConsWithoutBreakingTheMacros()
+    {
+        // Free names in a closure's body are looked up in the environment the closure was made in:
+        // define-function, quasiquote and a root helper keep the compile-time cons and car while
+        // the section defines compiled ones (as an emit.l program provides its own runtime).
+        var run = CompileTime.Evaluate("""
+            (define-function first-of (l) (car l))
+            (define-form second (l) `(car (cdr ,l)))
+            (compile-begin)
+            (define malloc (extern 'malloc))
+            (define-function cons (a d) (let ((c (malloc 16))) (set-oop-at c 0 a) (set-oop-at c 1 d) c))
+            (define-function car (c) (oop-at c 0))
+            (define-function cdr (c) (oop-at c 1))
+            (define-function g (l) (second l))
+            (define at-compile-time (first-of '(7 8)))
+            (compile-end)
+            """);
+        Assert.IsEmpty(run.Errors, string.Join("\n", run.Errors));
+        CollectionAssert.AreEqual(new[] { "malloc", "cons", "car", "cdr", "g", "at-compile-time" }, Names(run));
+        Assert.AreEqual("(car (cdr l))", DatumPrinter.Print(((FunctionDefinition)run.Unit.Lookup("g")!).Body[0]));
+        Assert.AreEqual(7, ((IntegerDefinition)run.Unit.Lookup("at-compile-time")!).Value);
+    }
+
+    [TestMethod]
     public void AFileWithoutCompileBeginIsCompiledWhole()
     {
         var run = CompileTime.Evaluate("(define-function f () 1)\n(define g 2)\n(define-form m () 3)\n(define s \"text\")\n(define printf (extern 'printf))\n(define z)");

@@ -56,6 +56,14 @@ public sealed class ExpansionTests
     }
 
     [TestMethod]
+    public void AConstantCanBeDefinedAgain()
+    {
+        // e.g. a file with (define-constant ...) loaded twice: the name in (define NAME ...) is not replaced by the old value
+        Assert.AreEqual("7", CompileTime.Value("SIZE", "(define-constant SIZE 4)\n(define-constant SIZE 7)"));
+        Assert.AreEqual("(+ x 7)", Body("(compile-begin)\n(define-constant SIZE 4)\n(define-constant SIZE (+ SIZE 3))\n(define-function f (x) (+ x SIZE))\n(compile-end)"));
+    }
+
+    [TestMethod]
     public void ConstantsAreFoldedIntoCompiledCode()
     {
         Assert.AreEqual("(+ x 32)", Body("(compile-begin)\n(define-constant SIZE (* 4 8))\n(define-function f (x) (+ x SIZE))\n(compile-end)"));

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Tests.TestSupport;
 
@@ -13,7 +12,7 @@ namespace Maru.Compiler.Tests.Evaluation;
 /// </summary>
 [TestClass]
 [DoNotParallelize] // main writes to the process's standard output, captured here
-public sealed partial class TestEmitProgramTests
+public sealed class TestEmitProgramTests
 {
     private static readonly string ProgramPath = Path.Combine(AppContext.BaseDirectory, "Evaluation", "Programs", "emit-checks.l");
 
@@ -29,51 +28,7 @@ public sealed partial class TestEmitProgramTests
     public void CompilesAndPrintsWhatTheReferencePrints()
     {
         using var library = CompiledLibrary.Compile([SourceFile.Load(ProgramPath)]);
-        var output = CaptureStandardOutput(() => Assert.AreEqual(0, library.Call("main", 0, 0)));
+        var output = StandardOutput.Capture(() => Assert.AreEqual(0, library.Call("main", 0, 0)));
         Assert.AreEqual("0 1 2 3 4 5 6 7 8 9 \n0 0 2 2 2\n0 0 0 6 7\n1973\n1\n3\na42\nb43\n", output);
     }
-
-    private static string CaptureStandardOutput(Action action)
-    {
-        var file = Path.GetTempFileName();
-        try
-        {
-            Fflush(0);
-            var saved = Dup(1);
-            var fd = Open(file, 0x1 | 0x40 | 0x200, Convert.ToInt32("644", 8)); // O_WRONLY | O_CREAT | O_TRUNC
-            Assert.IsGreaterThanOrEqualTo(0, fd);
-            Dup2(fd, 1);
-            Close(fd);
-            try
-            {
-                action();
-            }
-            finally
-            {
-                Fflush(0);
-                Dup2(saved, 1);
-                Close(saved);
-            }
-            return File.ReadAllText(file);
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
-
-    [LibraryImport("libc.so.6", EntryPoint = "fflush")]
-    private static partial int Fflush(nint stream);
-
-    [LibraryImport("libc.so.6", EntryPoint = "dup")]
-    private static partial int Dup(int fd);
-
-    [LibraryImport("libc.so.6", EntryPoint = "dup2")]
-    private static partial int Dup2(int from, int to);
-
-    [LibraryImport("libc.so.6", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags, int mode);
-
-    [LibraryImport("libc.so.6", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }

@@ -39,6 +39,12 @@ internal sealed unsafe class CompiledLibrary : IDisposable
         var result = MaruCompiler.Compile(sources, OptionsAt(level));
         if (!result.Success)
             Assert.Fail("compilation failed:\n" + string.Join("\n", result.Diagnostics));
+        return Load(result);
+    }
+
+    /// <summary>Writes a successful compilation's library to a temp folder and loads it.</summary>
+    public static CompiledLibrary Load(CompilationResult result)
+    {
         var directory = Directory.CreateTempSubdirectory("maru-test-").FullName;
         var path = System.IO.Path.Combine(directory, "libtest.so");
         File.WriteAllBytes(path, result.Library!);
