@@ -57,8 +57,15 @@ public sealed class Evaluator
         _diagnostics = diagnostics;
         _outputSink = options.CompileTimeOutput;
         _baseDirectory = options.BaseDirectory;
-        _interpreter = new Interpreter(this, options.MaxEvaluationSteps);
+        // A prelude that would not finish within this compilation's step limit is evaluated (and stopped) as ever.
+        var prelude = PreludeSnapshot.Current;
+        if (prelude is not null && prelude.Steps > options.MaxEvaluationSteps) prelude = null;
+        _interpreter = new Interpreter(this, options.MaxEvaluationSteps, prelude);
+        _preludeEvaluated = prelude is not null;
     }
+
+    /// <summary>True once the root holds the prelude (from the start, when copied from the snapshot).</summary>
+    private bool _preludeEvaluated;
 
     /// <summary>Reads and evaluates <paramref name="sources"/> (after the prelude). Never throws for bad input.</summary>
     public static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics)
@@ -93,8 +100,7 @@ public sealed class Evaluator
 
     private EvaluationResult Run(List<(SourceFile Source, IReadOnlyList<Datum> Forms)> files)
     {
-        var prelude = Reader.Read(Prelude.Source, _diagnostics);
-        ProcessFile(Prelude.FileName, prelude, compiledWhole: false);
+        if (!_preludeEvaluated) EvaluatePrelude();
         foreach (var (source, forms) in files)
             ProcessFile(source.Path, forms, compiledWhole: !forms.Any(IsCompileBegin));
 
@@ -118,6 +124,24 @@ public sealed class Evaluator
             if (unit.Lookup(name) is null && !CompiledBuiltins.Contains(name))
                 unit.CompileTimeOnlyNames.Add(name);
         return new EvaluationResult(unit, _messages, _loadedFiles);
+    }
+
+    /// <summary>
+    /// Reads and evaluates the prelude into the root; the first compilation of the process to see
+    /// it through cleanly (no diagnostics, no output) leaves a snapshot for the later ones to copy.
+    /// </summary>
+    private void EvaluatePrelude()
+    {
+        var diagnosticsBefore = _diagnostics.Items.Count;
+        var prelude = Reader.Read(Prelude.Source, _diagnostics);
+        ProcessFile(Prelude.FileName, prelude, compiledWhole: false);
+        _preludeEvaluated = true;
+        if (_diagnostics.Items.Count == diagnosticsBefore && _messages.Count == 0 && _partialLine.Length == 0
+            && _interpreter.Globals == _interpreter.Root && _loadedFiles.Count == 0 && _definitions.Count == 0
+            && _wholeFileVariables.Count == 0 && _compileTimeOnly.Count == 0 && _exportDeclarations.Count == 0)
+        {
+            PreludeSnapshot.TryPublish(_interpreter.Root, _interpreter.Steps);
+        }
     }
 
     private static bool IsCompileBegin(Datum form) => form is PairDatum { Head: SymbolDatum { Name: "compile-begin" } };

@@ -23,10 +23,18 @@ internal sealed partial class Interpreter
     private long _steps;
     private int _depth;
 
-    public Interpreter(Evaluator session, long maxSteps)
+    /// <summary>An interpreter whose root holds the built-ins, or, given <paramref name="prelude"/>, a fresh copy of the prelude's root.</summary>
+    public Interpreter(Evaluator session, long maxSteps, PreludeSnapshot? prelude = null)
     {
         _session = session;
         MaxSteps = maxSteps;
+        if (prelude is not null)
+        {
+            Root = prelude.Instantiate();
+            _steps = prelude.Steps;
+            Globals = Root;
+            return;
+        }
         Root = new GlobalEnvironment(null, SourceLocation.None);
         Globals = Root;
         DefineSpecialForms();
@@ -35,6 +43,9 @@ internal sealed partial class Interpreter
     }
 
     public long MaxSteps { get; }
+
+    /// <summary>The evaluation steps taken so far (the prelude's included).</summary>
+    public long Steps => _steps;
 
     /// <summary>The environment holding the primitives and the prelude.</summary>
     public GlobalEnvironment Root { get; }
