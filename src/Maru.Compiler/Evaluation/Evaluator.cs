@@ -57,14 +57,14 @@ public sealed class Evaluator
 
     private int _outputLinesPassed;
 
-    private Evaluator(CompilationOptions options, DiagnosticBag diagnostics, bool onBorrowedStack, int outputLinesToSkip)
+    private Evaluator(CompilationOptions options, DiagnosticBag diagnostics, bool onBorrowedStack, int outputLinesToSkip, bool reusePrelude)
     {
         _outputLinesToSkip = outputLinesToSkip;
         _diagnostics = diagnostics;
         _outputSink = options.CompileTimeOutput;
         _baseDirectory = options.BaseDirectory;
         // A prelude that would not finish within this compilation's step limit is evaluated (and stopped) as ever.
-        var prelude = PreludeSnapshot.Current;
+        var prelude = reusePrelude ? PreludeSnapshot.Current : null;
         if (prelude is not null && prelude.Steps > options.MaxEvaluationSteps) prelude = null;
         _interpreter = new Interpreter(this, options.MaxEvaluationSteps, onBorrowedStack, prelude);
         _preludeEvaluated = prelude is not null;
@@ -85,14 +85,18 @@ public sealed class Evaluator
     /// are not passed again (evaluation is deterministic, so the second run prints the same ones first).
     /// </para>
     /// </summary>
-    public static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics)
+    public static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics) =>
+        Process(sources, options, diagnostics, reusePrelude: true);
+
+    /// <summary>As above; without <paramref name="reusePrelude"/> the prelude is read and evaluated afresh (as by the first compilation of a process).</summary>
+    internal static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics, bool reusePrelude)
     {
         var files = sources.Select(source => (source, forms: Reader.Read(source, diagnostics))).ToList();
         if (diagnostics.HasErrors)
             return new EvaluationResult(new CompilationUnit(), [], []);
 
         var attemptDiagnostics = new DiagnosticBag();
-        var attempt = new Evaluator(options, attemptDiagnostics, onBorrowedStack: true, outputLinesToSkip: 0);
+        var attempt = new Evaluator(options, attemptDiagnostics, onBorrowedStack: true, outputLinesToSkip: 0, reusePrelude);
         try
         {
             var attemptResult = attempt.Run(files);
@@ -111,7 +115,7 @@ public sealed class Evaluator
         {
             try
             {
-                var evaluator = new Evaluator(options, diagnostics, onBorrowedStack: false, outputLinesToSkip: linesOutput);
+                var evaluator = new Evaluator(options, diagnostics, onBorrowedStack: false, outputLinesToSkip: linesOutput, reusePrelude);
                 result = evaluator.Run(files);
             }
             catch (Exception exception)
