@@ -35,7 +35,7 @@ public sealed class CompilationOptions
     /// <summary>
     /// Receives each line printed at compile time (print, println, dump in macros and top-level
     /// forms) as it is printed, e.g. for the build log. The lines are also in <see cref="CompilationResult.Messages"/>.
-    /// Called on the compiler's evaluation thread.
+    /// Called on the thread that called the compiler, or on the compiler's evaluation thread.
     /// </summary>
     public Action<string>? CompileTimeOutput { get; init; }
 

@@ -17,7 +17,8 @@ namespace Maru.Compiler;
 /// The stages run in this order, each with one job:
 /// read (Syntax) -> compile-time evaluation: expand and evaluate every top-level form (Evaluation) -> lowering to IR (Lowering) ->
 /// optimisation (Optimisation, the PassPipeline; nothing at O0) -> C# shims (Interop) -> machine code (Backends) -> shared library (ObjectFiles).
-/// Each call owns all its state, so concurrent compilations in one process are safe.
+/// Each call owns all its state, so concurrent compilations in one process are safe (the prelude,
+/// evaluated once per process, is shared only as a frozen description each call copies: PreludeSnapshot).
 /// </summary>
 public static class MaruCompiler
 {

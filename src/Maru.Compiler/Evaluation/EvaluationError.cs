@@ -16,3 +16,10 @@ internal sealed class EvaluationError(DiagnosticCode code, SourceLocation locati
     /// <summary>Set when the problem was already reported (a reader error in a loaded file).</summary>
     public bool AlreadyReported { get; init; }
 }
+
+/// <summary>
+/// The stack of the thread that called the compiler ran short before any limit of the language
+/// was reached: the evaluation is abandoned and done again from the start on a thread with the
+/// big stack (see <see cref="Evaluator.Process"/>). Never reaches the user.
+/// </summary>
+internal sealed class StackTooSmallException() : Exception("the caller's stack is too small for this evaluation");

@@ -52,28 +52,70 @@ public sealed class Evaluator
 
     private sealed record FileContext(string Path, string Directory, bool CompiledWhole);
 
-    private Evaluator(CompilationOptions options, DiagnosticBag diagnostics)
+    /// <summary>Output lines a first attempt already passed to the sink (see <see cref="Process"/>).</summary>
+    private int _outputLinesToSkip;
+
+    private int _outputLinesPassed;
+
+    private Evaluator(CompilationOptions options, DiagnosticBag diagnostics, bool onBorrowedStack, int outputLinesToSkip, bool reusePrelude)
     {
+        _outputLinesToSkip = outputLinesToSkip;
         _diagnostics = diagnostics;
         _outputSink = options.CompileTimeOutput;
         _baseDirectory = options.BaseDirectory;
-        _interpreter = new Interpreter(this, options.MaxEvaluationSteps);
+        // A prelude that would not finish within this compilation's step limit is evaluated (and stopped) as ever.
+        var prelude = reusePrelude ? PreludeSnapshot.Current : null;
+        if (prelude is not null && prelude.Steps > options.MaxEvaluationSteps) prelude = null;
+        _interpreter = new Interpreter(this, options.MaxEvaluationSteps, onBorrowedStack, prelude);
+        _preludeEvaluated = prelude is not null;
     }
 
-    /// <summary>Reads and evaluates <paramref name="sources"/> (after the prelude). Never throws for bad input.</summary>
-    public static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics)
+    /// <summary>True once the root holds the prelude (from the start, when copied from the snapshot).</summary>
+    private bool _preludeEvaluated;
+
+    /// <summary>
+    /// Reads and evaluates <paramref name="sources"/> (after the prelude). Never throws for bad input.
+    /// <para>
+    /// Evaluation first runs on the caller's thread, which is enough for nearly every program and
+    /// saves starting a thread. Should that stack run short before a limit of the language is
+    /// reached (deep recursion in a macro), the attempt is dropped and the evaluation is done again
+    /// from the start on a thread with a big stack, where the depth limits speak first, so the
+    /// outcome never depends on the caller's stack. The attempt's diagnostics are kept apart until
+    /// it succeeds, and output lines it already passed to <see cref="CompilationOptions.CompileTimeOutput"/>
+    /// are not passed again (evaluation is deterministic, so the second run prints the same ones first).
+    /// </para>
+    /// </summary>
+    public static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics) =>
+        Process(sources, options, diagnostics, reusePrelude: true);
+
+    /// <summary>As above; without <paramref name="reusePrelude"/> the prelude is read and evaluated afresh (as by the first compilation of a process).</summary>
+    internal static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics, bool reusePrelude)
     {
         var files = sources.Select(source => (source, forms: Reader.Read(source, diagnostics))).ToList();
         if (diagnostics.HasErrors)
             return new EvaluationResult(new CompilationUnit(), [], []);
 
+        var attemptDiagnostics = new DiagnosticBag();
+        var attempt = new Evaluator(options, attemptDiagnostics, onBorrowedStack: true, outputLinesToSkip: 0, reusePrelude);
+        try
+        {
+            var attemptResult = attempt.Run(files);
+            foreach (var diagnostic in attemptDiagnostics.Items) diagnostics.Add(diagnostic);
+            return attemptResult;
+        }
+        catch (StackTooSmallException)
+        {
+            // start again on the big stack
+        }
+
+        var linesOutput = attempt._outputLinesPassed;
         EvaluationResult? result = null;
         ExceptionDispatchInfo? failure = null;
         var thread = new Thread(() =>
         {
             try
             {
-                var evaluator = new Evaluator(options, diagnostics);
+                var evaluator = new Evaluator(options, diagnostics, onBorrowedStack: false, outputLinesToSkip: linesOutput, reusePrelude);
                 result = evaluator.Run(files);
             }
             catch (Exception exception)
@@ -93,8 +135,7 @@ public sealed class Evaluator
 
     private EvaluationResult Run(List<(SourceFile Source, IReadOnlyList<Datum> Forms)> files)
     {
-        var prelude = Reader.Read(Prelude.Source, _diagnostics);
-        ProcessFile(Prelude.FileName, prelude, compiledWhole: false);
+        if (!_preludeEvaluated) EvaluatePrelude();
         foreach (var (source, forms) in files)
             ProcessFile(source.Path, forms, compiledWhole: !forms.Any(IsCompileBegin));
 
@@ -118,6 +159,24 @@ public sealed class Evaluator
             if (unit.Lookup(name) is null && !CompiledBuiltins.Contains(name))
                 unit.CompileTimeOnlyNames.Add(name);
         return new EvaluationResult(unit, _messages, _loadedFiles);
+    }
+
+    /// <summary>
+    /// Reads and evaluates the prelude into the root; the first compilation of the process to see
+    /// it through cleanly (no diagnostics, no output) leaves a snapshot for the later ones to copy.
+    /// </summary>
+    private void EvaluatePrelude()
+    {
+        var diagnosticsBefore = _diagnostics.Items.Count;
+        var prelude = Reader.Read(Prelude.Source, _diagnostics);
+        ProcessFile(Prelude.FileName, prelude, compiledWhole: false);
+        _preludeEvaluated = true;
+        if (_diagnostics.Items.Count == diagnosticsBefore && _messages.Count == 0 && _partialLine.Length == 0
+            && _interpreter.Globals == _interpreter.Root && _loadedFiles.Count == 0 && _definitions.Count == 0
+            && _wholeFileVariables.Count == 0 && _compileTimeOnly.Count == 0 && _exportDeclarations.Count == 0)
+        {
+            PreludeSnapshot.TryPublish(_interpreter.Root, _interpreter.Steps);
+        }
     }
 
     private static bool IsCompileBegin(Datum form) => form is PairDatum { Head: SymbolDatum { Name: "compile-begin" } };
@@ -217,7 +276,14 @@ public sealed class Evaluator
         var line = _partialLine.ToString();
         _partialLine.Clear();
         _messages.Add(line);
-        _outputSink?.Invoke(line);
+        if (_outputSink is null) return;
+        if (_outputLinesToSkip > 0)
+        {
+            _outputLinesToSkip--;
+            return;
+        }
+        _outputSink(line);
+        _outputLinesPassed++;
     }
 
     internal void Load(string name, SourceLocation callSite, bool onlyOnce)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Maru.Compiler.Diagnostics;
 using Maru.Compiler.Syntax;
@@ -93,7 +94,7 @@ internal sealed partial class Interpreter
             throw new EvaluationError(error.Code, IsUserLocation(call.Location) ? call.Location : error.Location,
                 $"in expansion of macro '{name}': {error.Message}");
         }
-        result = Relocate(result, call);
+        result = Relocate(result, call, OnBorrowedStack);
         _expanding.Push(name);
         try
         {
@@ -109,13 +110,14 @@ internal sealed partial class Interpreter
     {
         if (_expansionDepth > MaxExpansionDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
         {
+            if (_expansionDepth <= MaxExpansionDepth && OnBorrowedStack) throw new StackTooSmallException();
             var culprit = _expanding.Count > 0 ? $"macro '{_expanding.Peek()}' expands without end" : "code is nested too deeply to expand";
             throw new EvaluationError(DiagnosticCode.MacroError, location,
-                $"{culprit}: expansion nested more than {MaxExpansionDepth:N0} levels deep");
+                $"{culprit}: expansion nested more than {MaxExpansionDepth.ToString("N0", CultureInfo.InvariantCulture)} levels deep");
         }
         if (++_steps > MaxSteps)
             throw new EvaluationError(DiagnosticCode.EvaluationStepLimitExceeded, location,
-                $"compile-time evaluation did not finish within {MaxSteps:N0} steps (an endless loop in a macro or top-level form?)");
+                $"compile-time evaluation did not finish within {MaxSteps.ToString("N0", CultureInfo.InvariantCulture)} steps (an endless loop in a macro or top-level form?)");
     }
 
     private static Datum Append(Datum list, Datum tail)
@@ -163,7 +165,7 @@ internal sealed partial class Interpreter
     /// call) carries the call's location, so later errors point at the user's macro call instead
     /// of the macro's template (in the prelude, say). Parts of the call are kept as they are.
     /// </summary>
-    private static Datum Relocate(Datum result, Datum call)
+    private static Datum Relocate(Datum result, Datum call, bool onBorrowedStack)
     {
         var keep = new HashSet<Datum>(ReferenceEqualityComparer.Instance);
         var pending = new Stack<Datum>();
@@ -180,14 +182,17 @@ internal sealed partial class Interpreter
             }
         }
         var budget = MaxExpansionNodes;
-        return Copy(result, call.Location, keep, ref budget);
+        return Copy(result, call.Location, keep, ref budget, onBorrowedStack);
     }
 
-    private static Datum Copy(Datum node, SourceLocation location, HashSet<Datum> keep, ref int budget)
+    private static Datum Copy(Datum node, SourceLocation location, HashSet<Datum> keep, ref int budget, bool onBorrowedStack)
     {
         if (keep.Contains(node)) return node;
         if (--budget < 0 || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            if (budget >= 0 && onBorrowedStack) throw new StackTooSmallException();
             throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
+        }
         switch (node)
         {
             case PairDatum:
@@ -197,10 +202,10 @@ internal sealed partial class Interpreter
                 {
                     if (--budget < 0)
                         throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
-                    heads.Add(Copy(pair.Head, location, keep, ref budget));
+                    heads.Add(Copy(pair.Head, location, keep, ref budget, onBorrowedStack));
                     rest = pair.Tail;
                 }
-                var result = rest is PairDatum ? rest : Copy(rest, location, keep, ref budget);
+                var result = rest is PairDatum ? rest : Copy(rest, location, keep, ref budget, onBorrowedStack);
                 for (var i = heads.Count - 1; i >= 0; i--) result = new PairDatum(heads[i], result, location);
                 return result;
             case SymbolDatum symbol:

@@ -23,10 +23,19 @@ internal sealed partial class Interpreter
     private long _steps;
     private int _depth;
 
-    public Interpreter(Evaluator session, long maxSteps)
+    /// <summary>An interpreter whose root holds the built-ins, or, given <paramref name="prelude"/>, a fresh copy of the prelude's root.</summary>
+    public Interpreter(Evaluator session, long maxSteps, bool onBorrowedStack, PreludeSnapshot? prelude = null)
     {
         _session = session;
         MaxSteps = maxSteps;
+        OnBorrowedStack = onBorrowedStack;
+        if (prelude is not null)
+        {
+            Root = prelude.Instantiate();
+            _steps = prelude.Steps;
+            Globals = Root;
+            return;
+        }
         Root = new GlobalEnvironment(null, SourceLocation.None);
         Globals = Root;
         DefineSpecialForms();
@@ -35,6 +44,16 @@ internal sealed partial class Interpreter
     }
 
     public long MaxSteps { get; }
+
+    /// <summary>
+    /// True when running on the caller's thread rather than the evaluation thread with its big
+    /// stack: running short of stack there throws <see cref="StackTooSmallException"/> (to start
+    /// again on the big stack) instead of reporting the nesting as too deep.
+    /// </summary>
+    public bool OnBorrowedStack { get; }
+
+    /// <summary>The evaluation steps taken so far (the prelude's included).</summary>
+    public long Steps => _steps;
 
     /// <summary>The environment holding the primitives and the prelude.</summary>
     public GlobalEnvironment Root { get; }
@@ -202,10 +221,13 @@ internal sealed partial class Interpreter
     {
         if (++_steps > MaxSteps)
             throw new EvaluationError(DiagnosticCode.EvaluationStepLimitExceeded, location,
-                $"compile-time evaluation did not finish within {MaxSteps:N0} steps (an endless loop in a macro or top-level form?)");
+                $"compile-time evaluation did not finish within {MaxSteps.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} steps (an endless loop in a macro or top-level form?)");
         if (_depth > MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            if (_depth <= MaxDepth && OnBorrowedStack) throw new StackTooSmallException();
             throw new EvaluationError(DiagnosticCode.EvaluationDepthExceeded, location,
                 $"compile-time evaluation nested more than {(_depth > MaxDepth ? MaxDepth.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "the stack allows")} levels deep (endless recursion?)");
+        }
     }
 
     /// <summary>Charges work proportional to a size (copying a long string) against the step budget.</summary>

@@ -18,12 +18,22 @@ internal abstract class CompileTimeValue() : Datum(SourceLocation.None)
 /// A lambda evaluated at compile time: parameters (a list of symbols, possibly dotted or a lone
 /// symbol for rest arguments), the expanded body, and the local frame it closed over (null at top level).
 /// </summary>
-internal sealed class Closure(Datum parameters, IReadOnlyList<Datum> body, Frame? environment, SourceLocation location) : CompileTimeValue
+internal sealed class Closure : CompileTimeValue
 {
-    public Datum Parameters { get; } = parameters;
-    public IReadOnlyList<Datum> Body { get; } = body;
-    public Frame? Environment { get; } = environment;
-    public SourceLocation DefinedAt { get; } = location;
+    private GlobalEnvironment? _home;
+
+    public Closure(Datum parameters, IReadOnlyList<Datum> body, Frame? environment, SourceLocation location)
+    {
+        Parameters = parameters;
+        Body = body;
+        Environment = environment;
+        DefinedAt = location;
+    }
+
+    public Datum Parameters { get; private set; }
+    public IReadOnlyList<Datum> Body { get; private set; }
+    public Frame? Environment { get; private set; }
+    public SourceLocation DefinedAt { get; private set; }
     public string? Name { get; set; }
 
     /// <summary>
@@ -31,9 +41,22 @@ internal sealed class Closure(Datum parameters, IReadOnlyList<Datum> body, Frame
     /// there (as maru-2.4 resolves them when it encodes the lambda), so a prelude or root helper
     /// keeps meaning its own cons even while a compile section defines a compiled cons.
     /// </summary>
-    public GlobalEnvironment? Home { get; init; }
+    public GlobalEnvironment? Home { get => _home; init => _home = value; }
     public override string Description => "a closure";
     public override string ToString() => Name is null ? "<closure>" : $"<closure {Name}>";
+
+    /// <summary>An empty closure for <see cref="PreludeSnapshot"/> to fill (its parts may refer back to it).</summary>
+    internal static Closure Shell() => new(NilDatum.Empty, [], null, SourceLocation.None);
+
+    internal void Fill(Datum parameters, IReadOnlyList<Datum> body, Frame? environment, GlobalEnvironment? home, SourceLocation location, string? name)
+    {
+        Parameters = parameters;
+        Body = body;
+        Environment = environment;
+        _home = home;
+        DefinedAt = location;
+        Name = name;
+    }
 }
 
 /// <summary>A built-in function: its arguments are evaluated before it is called.</summary>
@@ -60,10 +83,16 @@ internal sealed class SpecialForm(string name, Func<Interpreter, PairDatum, Fram
 /// </summary>
 internal sealed class FormValue(Datum function, Datum symbolFunction) : CompileTimeValue
 {
-    public Datum Function { get; } = function;
-    public Datum SymbolFunction { get; } = symbolFunction;
+    public Datum Function { get; private set; } = function;
+    public Datum SymbolFunction { get; private set; } = symbolFunction;
     public override string Description => "a macro";
     public override string ToString() => "<form>";
+
+    internal void Fill(Datum function, Datum symbolFunction)
+    {
+        Function = function;
+        SymbolFunction = symbolFunction;
+    }
 }
 
 /// <summary>A growable array (maru's Array): reading past the end gives nil, writing past it grows it.</summary>
@@ -94,13 +123,21 @@ internal sealed class ExternValue(string symbol) : CompileTimeValue
 /// <summary>A global binding, as <c>defined?</c> returns it.</summary>
 internal sealed class Variable(string name, Datum value, GlobalEnvironment environment, SourceLocation definedAt) : CompileTimeValue
 {
-    public string Name { get; } = name;
+    public string Name { get; private set; } = name;
     public Datum Value { get; set; } = value;
-    public GlobalEnvironment Environment { get; } = environment;
+    public GlobalEnvironment Environment { get; private set; } = environment;
     /// <summary>Where the (last) define of this name was evaluated.</summary>
     public SourceLocation DefinedAt { get; set; } = definedAt;
     public override string Description => "a variable";
     public override string ToString() => $"<variable {Name}>";
+
+    internal void Fill(string name, Datum value, GlobalEnvironment environment, SourceLocation definedAt)
+    {
+        Name = name;
+        Value = value;
+        Environment = environment;
+        DefinedAt = definedAt;
+    }
 }
 
 /// <summary>
@@ -146,6 +183,13 @@ internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocatio
         return variable;
     }
 
+    /// <summary>Binds a variable made elsewhere (<see cref="PreludeSnapshot"/>'s copy of the root), after the others.</summary>
+    internal void Add(Variable variable)
+    {
+        _bindings.Add(variable.Name, variable);
+        _order.Add(variable);
+    }
+
     public override string Description => "an environment";
     public override string ToString() => IsCompileSection ? "<compile environment>" : "<globals>";
 }
@@ -154,19 +198,31 @@ internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocatio
 internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
 {
     /// <summary>Where free names of the code running in this frame are looked up (the closure's home); null at top level.</summary>
-    public GlobalEnvironment? Home { get; } = home ?? parent?.Home;
+    public GlobalEnvironment? Home { get; private set; } = home ?? parent?.Home;
 
     private readonly List<string> _names = new(4);
     private readonly List<Datum> _values = new(4);
 
-    public Frame? Parent { get; } = parent;
+    public Frame? Parent { get; private set; } = parent;
 
     public bool IsEmpty => _names.Count == 0;
+
+    /// <summary>The names bound here, oldest first (parallel to <see cref="Values"/>).</summary>
+    internal IReadOnlyList<string> Names => _names;
+
+    internal IReadOnlyList<Datum> Values => _values;
 
     public void Bind(string name, Datum value)
     {
         _names.Add(name);
         _values.Add(value);
+    }
+
+    /// <summary>Gives an empty frame made by <see cref="PreludeSnapshot"/> its place (its values are bound afterwards).</summary>
+    internal void Place(Frame? parent, GlobalEnvironment? home)
+    {
+        Parent = parent;
+        Home = home;
     }
 
     /// <summary>The frame and slot holding <paramref name="name"/>, searching outwards.</summary>

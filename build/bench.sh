@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The benchmark suite, in one command (docs/performance.md): builds the harness and the compiler
+# in Release, then the harness compiles every program with Maru.Sdk (O1 and O0), gcc -O2,
+# gcc -O0 and tcc, runs them and the C# twins side by side, checks that all results agree, and
+# prints the run-time and compile-time tables. Options are passed to the harness
+# (build/bench.sh --help): e.g. --only fib,sort --runs 11.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+missing=()
+for tool in gcc tcc; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bench.sh: ${missing[*]} not found; the benchmark compares against gcc and tcc: apt-get install gcc tcc" >&2
+  exit 1
+fi
+if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
+  echo "bench.sh: runs on linux-x64 only (the one target Maru.Sdk supports)" >&2
+  exit 1
+fi
+
+project="$root/tests/Maru.Benchmarks/Maru.Benchmarks.csproj"
+dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
+exec dotnet "$root/tests/Maru.Benchmarks/bin/Release/net10.0/Maru.Benchmarks.dll" --out "$root/artifacts/bench" "$@"

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using Maru.Compiler;
+using Maru.Compiler.Syntax;
+
+namespace Maru.Benchmarks;
+
+internal sealed record CompileTiming(string Name, int Lines, double MedianUs, double MinUs, double? MarucMs, double? TccMs);
+
+/// <summary>How long Maru.Sdk takes to compile: in-process and warm, and as a maruc process next to tcc.</summary>
+internal static class CompileTimes
+{
+    /// <summary>
+    /// In-process, warm: MaruCompiler.Compile from reading the .l file to the library bytes
+    /// (read, compile-time evaluation with the prelude, lowering, O1 passes, code generation,
+    /// ELF writing), median of <paramref name="iterations"/> after at least a second of warm-up.
+    /// </summary>
+    public static (double MedianUs, double MinUs) InProcess(Func<byte[]> compile, int iterations)
+    {
+        var warmup = Stopwatch.StartNew();
+        for (var i = 0; i < 50 || warmup.ElapsedMilliseconds < 1000; i++) compile();
+        var times = new double[iterations];
+        for (var i = 0; i < iterations; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            compile();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        Array.Sort(times);
+        return (Measurement.Median(times), times[0]);
+    }
+
+    public static CompileTiming Measure(BenchmarkProgram program, Options options)
+    {
+        var source = VariantBuilder.MaruSource(program);
+        var lines = File.ReadAllLines(source).Length;
+        var (median, min) = InProcess(() => VariantBuilder.CompileMaru(source, program.Name, OptimisationLevel.O1), options.CompileIterations);
+
+        // Whole processes, wall time: maruc build (a .NET app: runtime start-up, JIT, compile,
+        // write) against tcc -shared on the C twin. One untimed run each first.
+        var directory = Path.Combine(options.OutputDirectory, program.Name);
+        var maruc = Process(options.ProcessRuns, () => Toolchain.Run(Toolchain.Maruc, "build", "-o", Path.Combine(directory, "libprocess-maruc.so"), source));
+        var tcc = Process(options.ProcessRuns, () => Toolchain.Run(Toolchain.Tcc, "-shared", "-o", Path.Combine(directory, "libprocess-tcc.so"), VariantBuilder.CSource(program)));
+        return new CompileTiming(program.Name, lines, median, min, maruc, tcc);
+    }
+
+    /// <summary>The fixed cost: an empty source (the prelude still runs) compiled to a library.</summary>
+    public static CompileTiming Empty(Options options)
+    {
+        var (median, min) = InProcess(() =>
+        {
+            var result = MaruCompiler.Compile([new SourceFile("empty.l", "")], VariantBuilder.MaruOptions("empty", OptimisationLevel.O1));
+            return result.Library ?? throw new BenchmarkFailure("the empty source did not compile:\n" + string.Join('\n', result.Diagnostics));
+        }, options.CompileIterations);
+        return new CompileTiming("(empty file)", 0, median, min, null, null);
+    }
+
+    private static double Process(int runs, Func<TimeSpan> run)
+    {
+        run();
+        var times = Enumerable.Range(0, runs).Select(_ => run().TotalMilliseconds).Order().ToArray();
+        return Measurement.Median(times);
+    }
+}

@@ -1,0 +1,41 @@
+using System.Runtime.InteropServices;
+using Maru.Benchmarks.Programs;
+
+namespace Maru.Benchmarks;
+
+/// <summary>
+/// One benchmark program: programs/&lt;Name&gt;/&lt;Name&gt;.l and .c, and the C# twin whose
+/// <c>Bench</c> the unmanaged entry point here wraps. <see cref="N"/> is chosen so that gcc -O2
+/// takes roughly 50-300 ms; <see cref="WarmupN"/> is a small input for the C# tier-up calls.
+/// </summary>
+internal sealed unsafe record BenchmarkProgram(string Name, long N, long WarmupN, nint CSharpEntry, string Description)
+{
+    public delegate* unmanaged<long, long> CSharp => (delegate* unmanaged<long, long>)CSharpEntry;
+}
+
+internal static unsafe class ProgramList
+{
+    public static IReadOnlyList<BenchmarkProgram> All { get; } =
+    [
+        new("fib", 38, 20, (nint)(delegate* unmanaged<long, long>)&FibEntry, "naive doubly recursive fib(n)"),
+        new("collatz", 500_000, 2_000, (nint)(delegate* unmanaged<long, long>)&CollatzEntry, "total Collatz steps of 1..n (% and / by 2, a data-dependent branch)"),
+        new("sieve", 2_000_000, 20_000, (nint)(delegate* unmanaged<long, long>)&SieveEntry, "sieve of Eratosthenes over malloc'd words, 10 limits near n"),
+        new("bytes", 48 << 20, 1 << 20, (nint)(delegate* unmanaged<long, long>)&BytesEntry, "LCG-filled byte buffer: byte frequencies and a strlen-style scan, n bytes"),
+        new("tree", 16 * 65536, 65536, (nint)(delegate* unmanaged<long, long>)&TreeEntry, "binary search tree of define-structure nodes, built and walked, n nodes"),
+        new("fnptr", 20_000_000, 10_000, (nint)(delegate* unmanaged<long, long>)&FnptrEntry, "n calls through a table of 4 function pointers"),
+        new("sort", 1_000_000, 10_000, (nint)(delegate* unmanaged<long, long>)&SortEntry, "quicksort of n LCG words, then a hash of the result"),
+        new("hash", 10_000_000, 10_000, (nint)(delegate* unmanaged<long, long>)&HashEntry, "open-addressing hash table counting n keys, FNV-1a over 8 bytes"),
+    ];
+
+    // Every variant, the C# one included, is called through the same unmanaged function pointer
+    // type by the same harness code; these entry points forward to the ordinary managed methods,
+    // which tier up like any other code.
+    [UnmanagedCallersOnly] private static long FibEntry(long n) => Fib.Bench(n);
+    [UnmanagedCallersOnly] private static long CollatzEntry(long n) => Collatz.Bench(n);
+    [UnmanagedCallersOnly] private static long SieveEntry(long n) => Sieve.Bench(n);
+    [UnmanagedCallersOnly] private static long BytesEntry(long n) => Bytes.Bench(n);
+    [UnmanagedCallersOnly] private static long TreeEntry(long n) => Tree.Bench(n);
+    [UnmanagedCallersOnly] private static long FnptrEntry(long n) => Fnptr.Bench(n);
+    [UnmanagedCallersOnly] private static long SortEntry(long n) => Sort.Bench(n);
+    [UnmanagedCallersOnly] private static long HashEntry(long n) => Hash.Bench(n);
+}

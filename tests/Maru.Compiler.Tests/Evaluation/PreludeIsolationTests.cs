@@ -1,0 +1,245 @@
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Evaluation;
+using Maru.Compiler.Syntax;
+using Maru.Compiler.Tests.TestSupport;
+
+namespace Maru.Compiler.Tests.Evaluation;
+
+/// <summary>
+/// The prelude is evaluated once per process and each compilation works on its own copy
+/// (<see cref="PreludeSnapshot"/>); evaluation starts on the caller's thread and moves to the big
+/// stack when that runs short. Neither may change what any compilation sees or reports.
+/// </summary>
+[TestClass]
+public sealed class PreludeIsolationTests
+{
+    /// <summary>Changes everything of the prelude's a program can reach: tables, globals, functions, macros, strings in macro code.</summary>
+    private const string Vandal = """
+        (set-array-at %type-names 2 'bogus)
+        (define-structure <point> (x y))
+        (set %last-type 100)
+        (set-array-at %structure-sizes 3 99)
+        (set-array-at %structure-fields 3 '(a b c))
+        (define-selector describe)
+        (define-method describe <long> () 'long)
+        (define-generic combine)
+        (define-multimethod combine ((<long> a) (<long> b)) (+ a b))
+        (set %selectors (cons (cons 'junk (array)) %selectors))
+        (set-cdr (car %selectors) 'broken)
+        (define-function memq (object list) 'hacked)
+        (set assq (lambda (key list) 'hacked))
+        (define-form when (test . body) ''hacked)
+        (define-constant <long> 99)
+        (define-function scribble (x)
+          (if (pair? x)
+              (let () (scribble (car x)) (scribble (cdr x)))
+            (if (string? x) (set-string-at x 0 ?X))))
+        (scribble (expand '(define-selector foo)))
+        (scribble (expand '(define-generic bar)))
+        (println "vandalised " (memq 1 '(1)) " " (when 1 2) " " %last-type)
+        (compile-begin)(compile-end)
+        """;
+
+    /// <summary>Prints what the vandal changed, as a compilation sees it.</summary>
+    private const string Probe = """
+        (println (array-at %type-names 2) " " (name-of-type 17) " " %last-type " " (array-at %structure-sizes 3) " " %selectors " " %generics)
+        (println (memq 2 '(1 2 3)) " " (assq 'b '((a . 1) (b . 2))) " " (when 1 2) " " <long>)
+        (define-structure <q> (a))
+        (println <q> " " (size-of-type <q>) " " (fields-of-type <q>) " " (name-of-type <q>))
+        (define-selector sel)
+        (define-method sel <long> () (+ self 1))
+        (println (sel 41))
+        (println (expand '(define-selector foo)))
+        (println (expand '(define-generic bar)))
+        (compile-begin)(compile-end)
+        """;
+
+    private static (IReadOnlyList<string> Messages, IReadOnlyList<Diagnostic> Diagnostics) Evaluate(string source, bool reusePrelude = true)
+    {
+        var diagnostics = new DiagnosticBag();
+        var options = new CompilationOptions { Target = CompiledLibrary.Options.Target, LibraryName = "test" };
+        var result = Evaluator.Process([new SourceFile("test.l", source)], options, diagnostics, reusePrelude);
+        return (result.Messages, diagnostics.Items);
+    }
+
+    /// <summary>What the probe prints in a compilation that evaluates the prelude itself, as the first of a process does.</summary>
+    private static IReadOnlyList<string> Pristine()
+    {
+        var (messages, diagnostics) = Evaluate(Probe, reusePrelude: false);
+        Assert.IsEmpty(diagnostics, string.Join("\n", diagnostics));
+        return messages;
+    }
+
+    private static void AssertVandalised()
+    {
+        var (messages, diagnostics) = Evaluate(Vandal);
+        Assert.IsEmpty(diagnostics, string.Join("\n", diagnostics));
+        CollectionAssert.AreEqual(new[] { "vandalised hacked hacked 100" }, messages.ToArray());
+    }
+
+    private static void AssertPristine(IReadOnlyList<string> pristine)
+    {
+        var (messages, diagnostics) = Evaluate(Probe);
+        Assert.IsEmpty(diagnostics, string.Join("\n", diagnostics));
+        CollectionAssert.AreEqual(pristine.ToArray(), messages.ToArray());
+    }
+
+    [TestMethod]
+    public void TheProbeSeesThePrelude()
+    {
+        var pristine = Pristine();
+        Assert.AreEqual("<long> () 16 () () ()", pristine[0]);
+        Assert.AreEqual("(2 3) (b . 2) 2 2", pristine[1]);
+        Assert.AreEqual("17 1 (a) <q>", pristine[2]);
+        Assert.AreEqual("42", pristine[3]);
+        StringAssert.Contains(pristine[4], "(error selector  (quote foo)  has no method for ");
+        StringAssert.Contains(pristine[5], "(error no method in  (quote bar)  for  arguments)");
+    }
+
+    [TestMethod]
+    public void ACompilationThatChangesThePreludeLeavesTheNextOneAlone()
+    {
+        var pristine = Pristine();
+        AssertPristine(pristine);
+        AssertVandalised();
+        AssertPristine(pristine);
+        AssertVandalised();
+        AssertVandalised();
+        AssertPristine(pristine);
+    }
+
+    [TestMethod]
+    public void CompilationsRunningAtOnceLeaveEachOtherAlone()
+    {
+        var pristine = Pristine();
+        Parallel.For(0, 32, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            if (i % 2 == 0)
+                AssertVandalised();
+            else
+                AssertPristine(pristine);
+        });
+        AssertPristine(pristine);
+    }
+
+    [TestMethod]
+    public void CompilationsReuseTheEvaluatedPrelude()
+    {
+        AssertPristine(Pristine());
+        var snapshot = PreludeSnapshot.Current;
+        Assert.IsNotNull(snapshot, "the prelude snapshot was not taken (something in the prelude's graph cannot be copied?)");
+        Assert.IsGreaterThan(0L, snapshot.Steps);
+
+        var first = snapshot.Instantiate();
+        var second = snapshot.Instantiate();
+        Assert.HasCount(first.Variables.Count, second.Variables);
+        for (var i = 0; i < first.Variables.Count; i++)
+        {
+            var (a, b) = (first.Variables[i], second.Variables[i]);
+            Assert.AreEqual(a.Name, b.Name);
+            Assert.AreNotSame(a, b, a.Name);
+            Assert.AreSame(first, a.Environment);
+            Assert.AreSame(second, b.Environment);
+            switch (a.Value)
+            {
+                case Primitive or SpecialForm or SymbolDatum or IntegerDatum or NilDatum:
+                    Assert.AreSame(a.Value, b.Value, a.Name);
+                    break;
+                case Closure closure:
+                    Assert.AreNotSame(a.Value, b.Value, a.Name);
+                    Assert.AreSame(first, closure.Home, a.Name);
+                    Assert.AreEqual(Printer.Print(a.Value, quoted: true), Printer.Print(b.Value, quoted: true));
+                    break;
+                default:
+                    Assert.AreNotSame(a.Value, b.Value, a.Name);
+                    break;
+            }
+        }
+    }
+
+    // ---- the caller's stack and the big one ------------------------------------------------------
+
+    private static T OnSmallStack<T>(Func<T> action)
+    {
+        T result = default!;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = action();
+            }
+            catch (Exception exception)
+            {
+                failure = exception;
+            }
+        }, 256 * 1024);
+        thread.Start();
+        thread.Join();
+        if (failure is not null) throw new AssertFailedException("failed on the small stack", failure);
+        return result;
+    }
+
+    private static (CompilationResult Result, List<string> Sink) Compile(string source)
+    {
+        var sink = new List<string>();
+        var options = new CompilationOptions { Target = CompiledLibrary.Options.Target, LibraryName = "test", CompileTimeOutput = sink.Add };
+        return (MaruCompiler.Compile([new SourceFile("test.l", source)], options), sink);
+    }
+
+    [TestMethod]
+    public void DeepRecursionOnASmallCallerStackGivesTheSameResultWithOutputAndWarningsOnce()
+    {
+        const string source = """
+            (println "before")
+            (define-function depth (n) (if (= n 0) 0 (+ 1 (depth (- n 1)))))
+            (println (depth 1000))
+            (define-form deep () (depth 1000))
+            (compile-begin)
+            (define-function f () 1)
+            (define-function f () (deep))
+            (compile-end)
+            (println "after")
+            """;
+        var (onSmallStack, smallSink) = OnSmallStack(() => Compile(source));
+        var (onTestThread, testSink) = Compile(source);
+        foreach (var (result, sink) in new[] { (onSmallStack, smallSink), (onTestThread, testSink) })
+        {
+            Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+            CollectionAssert.AreEqual(new[] { "before", "1000", "after" }, sink);
+            CollectionAssert.AreEqual(new[] { "before", "1000", "after" }, result.Messages.ToArray());
+            Assert.HasCount(1, result.Diagnostics, string.Join("\n", result.Diagnostics));
+            Assert.AreEqual(DiagnosticCode.Redefinition, result.Diagnostics[0].Code);
+        }
+        CollectionAssert.AreEqual(onTestThread.Library, onSmallStack.Library);
+    }
+
+    [TestMethod]
+    public void EndlessRecursionInAMacroIsLocatedWhateverTheCallersStack()
+    {
+        const string source = "(println \"start\")\n(define-function loop (n) (+ 1 (loop n)))\n(define-form m () (loop 0))\n(define-function g () (m))";
+        var (onSmallStack, smallSink) = OnSmallStack(() => Compile(source));
+        var (onTestThread, testSink) = Compile(source);
+        foreach (var (result, sink) in new[] { (onSmallStack, smallSink), (onTestThread, testSink) })
+        {
+            Assert.IsFalse(result.Success);
+            CollectionAssert.AreEqual(new[] { "start" }, sink);
+            Assert.HasCount(1, result.Diagnostics, string.Join("\n", result.Diagnostics));
+            var error = result.Diagnostics[0];
+            Assert.AreEqual(DiagnosticCode.EvaluationDepthExceeded, error.Code, error.ToString());
+            Assert.AreEqual(new SourceLocation("test.l", 4, 23), error.Location);
+            StringAssert.StartsWith(error.Message, "in expansion of macro 'm': compile-time evaluation nested more than");
+        }
+        Assert.AreEqual(onTestThread.Diagnostics[0], onSmallStack.Diagnostics[0]);
+    }
+
+    [TestMethod]
+    public void AMacroExpandingWithoutEndIsLocatedWhateverTheCallersStack()
+    {
+        const string source = "(define-form f () '(f))\n(define-function g ()\n  (f))";
+        var (result, _) = OnSmallStack(() => Compile(source));
+        Assert.HasCount(1, result.Diagnostics, string.Join("\n", result.Diagnostics));
+        CompileTime.AssertError(result.Diagnostics[0], DiagnosticCode.MacroError, 3, 3,
+            "macro 'f' expands without end: expansion nested more than 10,000 levels deep");
+    }
+}
