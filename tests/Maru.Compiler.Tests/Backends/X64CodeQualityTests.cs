@@ -109,4 +109,41 @@ public sealed class X64CodeQualityTests
         var negate = Compile("(define-function minus (x) (/ x -1))", "minus");
         Assert.IsFalse(negate.Any(i => i.Mnemonic == Mnemonic.Idiv), string.Join("\n", negate));
     }
+
+    private const string Fnv1a = """
+        (define-function fnv1a (key)
+          (let ((h 14695981039346656037) (i 0))
+            (while (< i 8)
+              (set h (* (^ h (& (>> key (* i 8)) 255)) 1099511628211))
+              (set i (+ i 1)))
+            h))
+        """;
+
+    [TestMethod]
+    public void WideConstantsReadInALoopAreNotRematerialisedPerIteration()
+    {
+        var code = Compile(Fnv1a, "fnv1a");
+        var loop = LoopBody(code);
+        Assert.IsFalse(loop.Any(i => i.Code == Code.Mov_r64_imm64), string.Join("\n", loop));
+        Assert.IsFalse(loop.Any(TouchesTheStack), string.Join("\n", loop));
+        // The multiplier is loaded once, before the loop.
+        Assert.AreEqual(1, code.Count(i => i.Code == Code.Mov_r64_imm64 && i.Immediate64 == 1099511628211UL), string.Join("\n", code));
+
+        var lcg = LoopBody(Compile("""
+            (define-function lcg (n)
+              (let ((x 99) (i 0))
+                (while (< i n)
+                  (set x (+ (* x 6364136223846793005) 1442695040888963407))
+                  (set i (+ i 1)))
+                x))
+            """, "lcg"));
+        Assert.IsFalse(lcg.Any(i => i.Code == Code.Mov_r64_imm64), string.Join("\n", lcg));
+    }
+
+    [TestMethod]
+    public void WideConstantsStayImmediatesAtO0()
+    {
+        var loop = LoopBody(Compile(Fnv1a, "fnv1a", OptimisationLevel.O0));
+        Assert.IsTrue(loop.Any(i => i.Code == Code.Mov_r64_imm64 && i.Immediate64 == 1099511628211UL), string.Join("\n", loop));
+    }
 }

@@ -252,6 +252,103 @@ public abstract unsafe class RegisterAllocationTests : ExecutionTests
             Assert.AreEqual(text.Length + 1000 * (-24 + 346), result);
         }
     }
+
+    private static long Fnv1a(long key)
+    {
+        var h = unchecked((long)14695981039346656037UL);
+        for (var i = 0; i < 8; i++) h = unchecked((h ^ ((key >> (i * 8)) & 255)) * 1099511628211L);
+        return h;
+    }
+
+    [TestMethod]
+    public void WideConstantsInLoops()
+    {
+        // 64-bit constants read in loops (O1 keeps them in registers defined before the loop):
+        // multiplications, additions, comparisons, stores, shifted counts and divisors that stay
+        // constants, nested and consecutive loops, a loop entered from another loop's exit, and a
+        // call inside the loop (the constants live across it).
+        using var library = Compile("""
+            (define-function fnv1a (key)
+              (let ((h 14695981039346656037) (i 0))
+                (while (< i 8)
+                  (set h (* (^ h (& (>> key (* i 8)) 255)) 1099511628211))
+                  (set i (+ i 1)))
+                h))
+            (define-function lcg-sum (n)
+              (let ((x 99) (s 0) (i 0))
+                (while (< i n)
+                  (set x (+ (* x 6364136223846793005) 1442695040888963407))
+                  (set s (+ s (fnv1a (& x 65535))))
+                  (set s (^ s (/ 81985529216486895 (+ 1 (& x 7)))))
+                  (set s (+ s (% x 4294967297)))
+                  (set s (+ s (<< x 40)))
+                  (when (< x 4611686018427387904) (set s (+ s 1)))
+                  (set i (+ i 1)))
+                (let ((j 0))
+                  (while (< j n)
+                    (set s (& (+ s 1442695040888963407) 9223372036854775807))
+                    (set j (+ j 1))))
+                s))
+            (define-function fill (p n)
+              (let ((i 0))
+                (while (< i n)
+                  (set-oop-at p i 81985529216486895)
+                  (set-string-at p (+ 1 (* 8 i)) 81985529216486895)
+                  (set i (+ i 1)))
+                (oop-at p (- n 1))))
+            """);
+        foreach (var key in new long[] { 0, 1, 12345, -1, long.MaxValue })
+            Assert.AreEqual(Fnv1a(key), library.Call("fnv1a", key), $"fnv1a {key}");
+        foreach (var n in new long[] { 0, 1, 2, 100 })
+        {
+            long x = 99, s = 0;
+            for (var i = 0; i < n; i++)
+                unchecked
+                {
+                    x = x * 6364136223846793005 + 1442695040888963407;
+                    s += Fnv1a(x & 65535);
+                    s ^= 81985529216486895 / (1 + (x & 7));
+                    s += x % 4294967297;
+                    s += x << 40;
+                    if (x < 4611686018427387904) s += 1;
+                }
+            for (var j = 0; j < n; j++) s = unchecked(s + 1442695040888963407) & long.MaxValue;
+            Assert.AreEqual(s, library.Call("lcg-sum", n), $"lcg-sum {n}");
+        }
+        var words = new long[4];
+        fixed (long* p = words)
+        {
+            var expected = BitConverter.ToInt64(BitConverter.GetBytes(81985529216486895L).Select((b, i) => i == 1 ? (byte)0xef : b).ToArray());
+            Assert.AreEqual(expected, library.Call("fill", (long)p, 4));
+            Assert.AreEqual(expected, words[0]);
+        }
+    }
+
+    [TestMethod]
+    public void MoreWideConstantsInALoopThanRegisters()
+    {
+        // Twenty distinct 64-bit constants read in one loop that also calls: most must spill.
+        var constants = Enumerable.Range(0, 20).Select(k => unchecked(0x0123456789ABCDEFL * (k + 3) + (1L << 40))).ToArray();
+        var body = new StringBuilder();
+        foreach (var c in constants) body.Append($"(set s (^ (* s {c}) (+ x {c}))) ");
+        using var library = Compile($"""
+            (define-function id (x) x)
+            (define-function mix (n)
+              (let ((s 1) (x 0))
+                (while (< x n)
+                  {body}
+                  (set s (id s))
+                  (set x (+ x 1)))
+                s))
+            """);
+        foreach (var n in new long[] { 0, 1, 5 })
+        {
+            long s = 1;
+            for (long x = 0; x < n; x++)
+                foreach (var c in constants) s = unchecked((s * c) ^ (x + c));
+            Assert.AreEqual(s, library.Call("mix", n), $"mix {n}");
+        }
+    }
 }
 
 [TestClass]

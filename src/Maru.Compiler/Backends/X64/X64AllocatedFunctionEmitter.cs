@@ -22,7 +22,8 @@ namespace Maru.Compiler.Backends.X64;
 /// <item>division keeps the IR's total semantics with one range check (divisor + 1 ≤ 1 unsigned);</item>
 /// <item>calls: stack arguments pushed, register arguments by a parallel move (cycles through r10),
 /// al = 0 before calls that may reach C, only used callee-saved registers saved;</item>
-/// <item>leaf functions with nothing on the stack get no frame at all.</item>
+/// <item>leaf functions with nothing on the stack get no frame at all;</item>
+/// <item>64-bit constants read in loops live in registers (<see cref="WideConstantHoisting"/>).</item>
 /// </list>
 /// Spilled values are reached through the scratch registers r11/r10, never allocated.
 /// </summary>
@@ -72,7 +73,7 @@ internal sealed class X64AllocatedFunctionEmitter
         DataLayout data, List<DataReference> dataReferences, ListingRecorder? listing)
     {
         _asm = assembler;
-        _function = function;
+        _function = WideConstantHoisting.Apply(function);
         _functionLabels = functionLabels;
         _data = data;
         _dataReferences = dataReferences;
