@@ -146,4 +146,38 @@ public sealed class X64CodeQualityTests
         var loop = LoopBody(Compile(Fnv1a, "fnv1a", OptimisationLevel.O0));
         Assert.IsTrue(loop.Any(i => i.Code == Code.Mov_r64_imm64 && i.Immediate64 == 1099511628211UL), string.Join("\n", loop));
     }
+
+    private static bool IsRegisterCopy(MachineInstruction i) =>
+        i.Mnemonic == Mnemonic.Mov && i.Op0Kind == OpKind.Register && i.Op1Kind == OpKind.Register;
+
+    [TestMethod]
+    public void TwoAddressOperationsComputeInPlace()
+    {
+        // x = x * C + D and h = (h ^ b) * P: imul/add/xor straight into the variable's register.
+        var lcg = LoopBody(Compile("""
+            (define-function lcg (n)
+              (let ((x 99) (i 0))
+                (while (< i n)
+                  (set x (+ (* x 6364136223846793005) 1442695040888963407))
+                  (set x (^ x (>> x 7)))
+                  (set x (* x 1000003))
+                  (set i (+ i 1)))
+                x))
+            """, "lcg"));
+        Assert.AreEqual(1, lcg.Count(IsRegisterCopy), "only the copy of x for the shift: " + string.Join("\n", lcg));
+        Assert.IsTrue(lcg.Any(i => i.Mnemonic == Mnemonic.Imul && i.OpCount == 2), string.Join("\n", lcg));
+
+        var fnv = LoopBody(Compile(Fnv1a, "fnv1a"));
+        // i*8 into rcx, key into the shift's register: the xor and the imul need no copy.
+        Assert.AreEqual(2, fnv.Count(IsRegisterCopy), string.Join("\n", fnv));
+    }
+
+    [TestMethod]
+    public void AVariableShiftIsNotComputedInTheCountRegister()
+    {
+        var loop = LoopBody(Compile(Fnv1a, "fnv1a"));
+        var shift = loop.Single(i => i.Mnemonic == Mnemonic.Sar);
+        Assert.AreNotEqual(Register.R11, shift.Op0Register, string.Join("\n", loop));
+        Assert.IsFalse(loop.Any(i => i.Op0Register == Register.R11 || (i.OpCount > 1 && i.Op1Register == Register.R11)), string.Join("\n", loop));
+    }
 }
