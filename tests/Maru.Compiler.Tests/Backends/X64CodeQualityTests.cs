@@ -95,10 +95,11 @@ public sealed class X64CodeQualityTests
             """, "g");
         var pushes = code.Where(i => i.Mnemonic == Mnemonic.Push).Select(i => i.Op0Register).ToList();
         var pops = code.Where(i => i.Mnemonic == Mnemonic.Pop).Select(i => i.Op0Register).ToList();
-        // rbp, then one callee-saved register per value live across the call (a and b).
-        Assert.HasCount(3, pushes, string.Join("\n", code));
+        // One callee-saved register per value live across the call (a and b); no frame pointer.
+        Assert.HasCount(2, pushes, string.Join("\n", code));
+        Assert.DoesNotContain(Register.RBP, pushes);
         CollectionAssert.AreEqual(pushes.AsEnumerable().Reverse().ToList(), pops);
-        Assert.IsFalse(code.Any(i => i.Mnemonic is Mnemonic.Mov && i.MemoryBase is Register.RBP), "nothing spilled: " + string.Join("\n", code));
+        Assert.IsFalse(code.Any(i => i.Mnemonic is Mnemonic.Mov && i.MemoryBase is Register.RBP or Register.RSP), "nothing spilled: " + string.Join("\n", code));
     }
 
     [TestMethod]
@@ -179,5 +180,31 @@ public sealed class X64CodeQualityTests
         var shift = loop.Single(i => i.Mnemonic == Mnemonic.Sar);
         Assert.AreNotEqual(Register.R11, shift.Op0Register, string.Join("\n", loop));
         Assert.IsFalse(loop.Any(i => i.Op0Register == Register.R11 || (i.OpCount > 1 && i.Op1Register == Register.R11)), string.Join("\n", loop));
+    }
+
+    [TestMethod]
+    public void SpillsWithoutAFramePointerAreRspRelativeAndCallsStayAligned()
+    {
+        // Twelve call results live across calls: some spill. No frame blocks and no stack arguments, so no rbp.
+        var lets = string.Join(" ", Enumerable.Range(0, 12).Select(k => $"(v{k} (labs (* n {k + 2})))"));
+        var sum = Enumerable.Range(0, 12).Aggregate("0", (total, k) => $"(+ v{k} {total})");
+        var code = Compile($"(define labs (extern 'labs)) (define-function f (n) (let ({lets}) (labs n) {sum}))", "f");
+        Assert.IsFalse(code.Any(i => i.Op0Register == Register.RBP || i.MemoryBase == Register.RBP), string.Join("\n", code));
+        Assert.IsTrue(code.Any(i => i.MemoryBase == Register.RSP), "something spilled: " + string.Join("\n", code));
+        // Return address + pushes + sub rsp: a multiple of 16 at the call.
+        var pushes = code.TakeWhile(i => i.FlowControl != FlowControl.Call).Count(i => i.Mnemonic == Mnemonic.Push);
+        var sub = code.TakeWhile(i => i.FlowControl != FlowControl.Call).Where(i => i.Mnemonic == Mnemonic.Sub && i.Op0Register == Register.RSP).Sum(i => (long)i.Immediate32);
+        Assert.AreEqual(0, (8 + 8 * pushes + sub) % 16, string.Join("\n", code));
+    }
+
+    [TestMethod]
+    public void FramePointerOnlyWhereRspMovesOrTheCallersFrameIsRead()
+    {
+        var code = Compile("""
+            (define snprintf (extern 'snprintf))
+            (define-function k (p x) (+ (snprintf p 64 "%ld %ld %ld %ld %ld" x x x x x) x))
+            """, "k");
+        Assert.AreEqual(Mnemonic.Push, code[0].Mnemonic, string.Join("\n", code));
+        Assert.AreEqual(Register.RBP, code[0].Op0Register, string.Join("\n", code));
     }
 }

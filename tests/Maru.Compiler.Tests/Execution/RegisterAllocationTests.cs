@@ -349,6 +349,29 @@ public abstract unsafe class RegisterAllocationTests : ExecutionTests
             Assert.AreEqual(s, library.Call("mix", n), $"mix {n}");
         }
     }
+
+    [TestMethod]
+    public void CallResultsSpilledAcrossCallsWithoutAFramePointer()
+    {
+        // Twelve C call results live across further calls (more than the callee-saved registers),
+        // a frame without rbp at O1: spill slots off rsp, rsp aligned for every call (snprintf of
+        // a long would fault or misprint otherwise).
+        var lets = string.Join(" ", Enumerable.Range(0, 12).Select(k => $"(v{k} (labs (* n {k + 2})))"));
+        var sum = Enumerable.Range(0, 12).Aggregate("0", (total, k) => $"(+ (* {k + 1} v{k}) {total})");
+        using var library = Compile($$"""
+            (define labs (extern 'labs))
+            (define snprintf (extern 'snprintf))
+            (define-function f (buf n) (let ({{lets}}) (snprintf buf 32 "%ld" (labs n)) {{sum}}))
+            """);
+        var buffer = new byte[32];
+        fixed (byte* p = buffer)
+            foreach (var n in new long[] { 0, 5, -7 })
+            {
+                var expected = Enumerable.Range(0, 12).Sum(k => (k + 1) * Math.Abs(n * (k + 2)));
+                Assert.AreEqual(expected, library.Call("f", (long)p, n));
+                Assert.AreEqual(Math.Abs(n).ToString(System.Globalization.CultureInfo.InvariantCulture), Marshal.PtrToStringUTF8((nint)p));
+            }
+    }
 }
 
 [TestClass]

@@ -22,7 +22,9 @@ namespace Maru.Compiler.Backends.X64;
 /// <item>division keeps the IR's total semantics with one range check (divisor + 1 ≤ 1 unsigned);</item>
 /// <item>calls: stack arguments pushed, register arguments by a parallel move (cycles through r10),
 /// al = 0 before calls that may reach C, only used callee-saved registers saved;</item>
-/// <item>leaf functions with nothing on the stack get no frame at all;</item>
+/// <item>leaf functions with nothing on the stack get no frame at all; rbp is a frame pointer only
+/// where rsp moves within the body or the caller's stack arguments are read, spill slots are
+/// rsp-relative otherwise;</item>
 /// <item>64-bit constants read in loops live in registers (<see cref="WideConstantHoisting"/>).</item>
 /// </list>
 /// Spilled values are reached through the scratch registers r11/r10, never allocated.
@@ -35,7 +37,7 @@ internal sealed class X64AllocatedFunctionEmitter
 
     private enum OperandKind : byte { None, Register, Memory, Immediate }
 
-    /// <summary>An operand as the emitter sees it after allocation: a register, a frame word (rbp-relative), or a constant.</summary>
+    /// <summary>An operand as the emitter sees it after allocation: a register, a frame word (an offset from rbp, or from rsp without a frame pointer), or a constant.</summary>
     private readonly record struct Loc(OperandKind Kind, int Register, int Offset, long Value)
     {
         public static Loc Reg(int register) => new(OperandKind.Register, register, 0, 0);
@@ -67,6 +69,7 @@ internal sealed class X64AllocatedFunctionEmitter
     private int[] _saved = [];
     private int _localSize;
     private bool _hasFrame;
+    private bool _framePointer;
     private Condition _pendingCondition;
 
     public X64AllocatedFunctionEmitter(Assembler assembler, IrFunction function, IReadOnlyDictionary<string, Label> functionLabels,
@@ -206,13 +209,30 @@ internal sealed class X64AllocatedFunctionEmitter
         for (var p = _registers.Arguments.Length; p < _function.ParameterCount; p++)
             readsStackParameters |= ReceivesParameter(p);
         _hasFrame = hasCalls || readsStackParameters || size > 0;
+
+        // rbp is only needed where rsp moves within the body (stack arguments pushed for a call)
+        // or the caller's frame is addressed (stack parameters); frame blocks keep it too.
+        // Otherwise spill slots are addressed off rsp: [rsp + 8*slot], and the saved registers
+        // above them, with padding so that rsp is 16-byte aligned at calls.
+        var pushesArguments = false;
+        foreach (var block in _function.Blocks)
+            foreach (var instruction in block.Instructions)
+                if (instruction.Op.IsCall())
+                    pushesArguments |= instruction.Arguments.Length - (instruction.Op == Opcode.CallIndirect ? 1 : 0) > _registers.Arguments.Length;
+        _framePointer = _hasFrame && (readsStackParameters || pushesArguments || _allocaOffsets.Count > 0);
+        if (_hasFrame && !_framePointer)
+        {
+            _localSize = 8 * _allocation.SlotCount;
+            // The return address, the saved registers and the slots: a multiple of 16 below the caller's aligned rsp.
+            if ((8 + 8 * _savedCount + _localSize) % SystemVAbi.StackAlignment != 0) _localSize += 8;
+        }
     }
 
     /// <summary>The parameter is read before it is written: it must be moved from where the caller put it.</summary>
     private bool ReceivesParameter(int parameter) =>
         _liveness.LiveIn[0][parameter] && _allocation.Locations[parameter].Kind != LocationKind.None;
 
-    private int SlotOffset(int slot) => -8 * (_savedCount + slot + 1);
+    private int SlotOffset(int slot) => _framePointer ? -8 * (_savedCount + slot + 1) : 8 * slot;
 
     /// <summary>Blocks whose code reduces to nothing but a jump are threaded: jumps to them go to where they lead.</summary>
     private void PlanBlocks()
@@ -293,8 +313,11 @@ internal sealed class X64AllocatedFunctionEmitter
     {
         if (_hasFrame)
         {
-            Add(MachineInstruction.Create(Code.Push_r64, Register.RBP));
-            MovRR(Rbp, Rsp);
+            if (_framePointer)
+            {
+                Add(MachineInstruction.Create(Code.Push_r64, Register.RBP));
+                MovRR(Rbp, Rsp);
+            }
             foreach (var r in _saved) Add(MachineInstruction.Create(Code.Push_r64, Register64(r)));
             if (_localSize > 0) AluRI(Alu.Sub, Rsp, _localSize);
         }
@@ -335,7 +358,7 @@ internal sealed class X64AllocatedFunctionEmitter
     {
         if (_hasFrame)
         {
-            if (_savedCount == 0)
+            if (_framePointer && _savedCount == 0)
             {
                 Add(MachineInstruction.Create(Code.Leaveq));
             }
@@ -343,7 +366,7 @@ internal sealed class X64AllocatedFunctionEmitter
             {
                 if (_localSize > 0) AluRI(Alu.Add, Rsp, _localSize);
                 for (var i = _saved.Length - 1; i >= 0; i--) Add(MachineInstruction.Create(Code.Pop_r64, Register64(_saved[i])));
-                Add(MachineInstruction.Create(Code.Pop_r64, Register.RBP));
+                if (_framePointer) Add(MachineInstruction.Create(Code.Pop_r64, Register.RBP));
             }
         }
         Add(MachineInstruction.Create(Code.Retnq));
@@ -1030,7 +1053,8 @@ internal sealed class X64AllocatedFunctionEmitter
         ? MachineInstruction.Create(code, Register64(register), Register64(value.Register), immediate)
         : MachineInstruction.Create(code, Register64(register), Frame(value.Offset), immediate);
 
-    private static MemoryOperand Frame(int offset) => Memory(Register.RBP, offset);
+    /// <summary>A frame word: rbp-relative with a frame pointer, else rsp-relative (rsp does not move within such a body).</summary>
+    private MemoryOperand Frame(int offset) => Memory(_framePointer ? Register.RBP : Register.RSP, offset);
 
     private static MemoryOperand Memory(Register baseRegister, long displacement) =>
         new(baseRegister, Register.None, 1, displacement, displacement == 0 ? 0 : displacement is >= sbyte.MinValue and <= sbyte.MaxValue ? 1 : 8);
