@@ -207,4 +207,35 @@ public sealed class X64CodeQualityTests
         Assert.AreEqual(Mnemonic.Push, code[0].Mnemonic, string.Join("\n", code));
         Assert.AreEqual(Register.RBP, code[0].Op0Register, string.Join("\n", code));
     }
+
+    private const string Fib = "(define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))";
+
+    [TestMethod]
+    public void FibsBaseCaseReturnsBeforeThePrologue()
+    {
+        var code = Compile(Fib, "fib");
+        // cmp rdi, 2; jge body; mov rax, rdi; ret: the n < 2 path pushes nothing.
+        var ret = code.FindIndex(i => i.Mnemonic == Mnemonic.Ret);
+        var early = code.Take(ret + 1).ToList();
+        Assert.IsFalse(early.Any(i => i.Mnemonic is Mnemonic.Push or Mnemonic.Pop || i.StackPointerIncrement != 0 && i.Mnemonic != Mnemonic.Ret), string.Join("\n", code));
+        Assert.IsLessThanOrEqualTo(4, early.Count, string.Join("\n", code));
+        Assert.AreEqual(Register.RDI, early[0].Op0Register, "tested on the argument register: " + string.Join("\n", code));
+        // The body saves what it uses, without rbp.
+        Assert.IsFalse(code.Any(i => i.Op0Register == Register.RBP), string.Join("\n", code));
+    }
+
+    [TestMethod]
+    public void CallsTestTheCalleesEarlyExitAtTheCallSite()
+    {
+        var code = Compile(Fib, "fib");
+        var calls = code.Select((instruction, index) => (instruction, index)).Where(x => x.instruction.Mnemonic == Mnemonic.Call).ToList();
+        Assert.HasCount(2, calls, string.Join("\n", code));
+        foreach (var (call, index) in calls)
+        {
+            // jl past the call, with rax already holding the argument.
+            var skip = code[index - 1];
+            Assert.AreEqual(FlowControl.ConditionalBranch, skip.FlowControl, string.Join("\n", code));
+            Assert.AreEqual(call.NextIP, skip.NearBranchTarget, string.Join("\n", code));
+        }
+    }
 }

@@ -372,6 +372,43 @@ public abstract unsafe class RegisterAllocationTests : ExecutionTests
                 Assert.AreEqual(Math.Abs(n).ToString(System.Globalization.CultureInfo.InvariantCulture), Marshal.PtrToStringUTF8((nint)p));
             }
     }
+
+    [TestMethod]
+    public void EarlyExitsBeforeThePrologueAndAtCallSites()
+    {
+        // Functions whose entry compares parameters and on one outcome returns a parameter or a
+        // constant: tested before their prologue and at every direct call site (O1). Both branch
+        // directions, constants on either side, (not x), wide constants, an exit returning another
+        // parameter, eight parameters, and callers keeping values live across those calls.
+        using var library = Compile("""
+            (define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+            (define-function down (n) (if (> n 0) (+ 1 (down (- n 1))) 0))
+            (define-function left (n) (if (< 3 n) (+ n (left (- n 2))) 7))
+            (define-function zero (x y) (if (not x) y (+ (zero (- x 1) (+ y x)) 1)))
+            (define-function wide (x) (if (>= x 5000000000) -5 (* 2 (wide (+ x 1000000000)))))
+            (define-function eight (a b c d e f g h) (if (= a 0) h (+ b (eight (- a 1) b c d e f g (+ h a)))))
+            (define-function other (a b) (if (< a b) b (- (other (- a 1) (+ b 1)) 1)))
+            (define-function keep (n) (let ((x (* n 3)) (y (+ n 5))) (+ (fib n) (+ (down x) (+ (left y) (* x y))))))
+            """);
+        long Fib(long n) => n < 2 ? n : Fib(n - 1) + Fib(n - 2);
+        long Down(long n) => n > 0 ? 1 + Down(n - 1) : 0;
+        long Left(long n) => 3 < n ? n + Left(n - 2) : 7;
+        long Zero(long x, long y) => x == 0 ? y : Zero(x - 1, y + x) + 1;
+        long Wide(long x) => x >= 5000000000 ? -5 : 2 * Wide(x + 1000000000);
+        long Eight(long a, long b, long h) => a == 0 ? h : b + Eight(a - 1, b, h + a);
+        long Other(long a, long b) => a < b ? b : Other(a - 1, b + 1) - 1;
+        foreach (var n in new long[] { -3, 0, 1, 2, 3, 10 })
+        {
+            Assert.AreEqual(Fib(n), library.Call("fib", n), $"fib {n}");
+            Assert.AreEqual(Down(n), library.Call("down", n), $"down {n}");
+            Assert.AreEqual(Left(n), library.Call("left", n), $"left {n}");
+            if (n >= 0) Assert.AreEqual(Zero(n, 4), library.Call("zero", n, 4), $"zero {n}");
+            Assert.AreEqual(Wide(n * 1000000000), library.Call("wide", n * 1000000000), $"wide {n}");
+            if (n >= 0) Assert.AreEqual(Eight(n, 2, 9), library.Call("eight", n, 2, 0, 0, 0, 0, 0, 9), $"eight {n}");
+            Assert.AreEqual(Other(n, 2), library.Call("other", n, 2), $"other {n}");
+            if (n >= 0) Assert.AreEqual(Fib(n) + Down(n * 3) + Left(n + 5) + n * 3 * (n + 5), library.Call("keep", n), $"keep {n}");
+        }
+    }
 }
 
 [TestClass]

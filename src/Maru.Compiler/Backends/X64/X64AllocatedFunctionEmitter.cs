@@ -20,6 +20,7 @@ namespace Maru.Compiler.Backends.X64;
 /// <item>copies between equal locations vanish; pure instructions whose result is dead are not emitted;
 /// blocks that reduce to a jump are threaded;</item>
 /// <item>division keeps the IR's total semantics with one range check (divisor + 1 ≤ 1 unsigned);</item>
+/// <item>a callee's <see cref="EarlyExit"/> is tested at its direct call sites, and before its own prologue;</item>
 /// <item>calls: stack arguments pushed, register arguments by a parallel move (cycles through r10),
 /// al = 0 before calls that may reach C, only used callee-saved registers saved;</item>
 /// <item>leaf functions with nothing on the stack get no frame at all; rbp is a frame pointer only
@@ -72,9 +73,13 @@ internal sealed class X64AllocatedFunctionEmitter
     private bool _framePointer;
     private Condition _pendingCondition;
 
+    private readonly IReadOnlyDictionary<string, EarlyExit> _calleeExits;
+
+    /// <param name="calleeExits">The functions of the module with an <see cref="EarlyExit"/>, tested at their direct call sites.</param>
     public X64AllocatedFunctionEmitter(Assembler assembler, IrFunction function, IReadOnlyDictionary<string, Label> functionLabels,
-        DataLayout data, List<DataReference> dataReferences, ListingRecorder? listing)
+        DataLayout data, List<DataReference> dataReferences, ListingRecorder? listing, IReadOnlyDictionary<string, EarlyExit>? calleeExits = null)
     {
+        _calleeExits = calleeExits ?? new Dictionary<string, EarlyExit>();
         _asm = assembler;
         _function = WideConstantHoisting.Apply(function);
         _functionLabels = functionLabels;
@@ -90,11 +95,13 @@ internal sealed class X64AllocatedFunctionEmitter
         _fused = FusedComparisons();
         _allocation = GraphColouringAllocator.Allocate(_function, _liveness, Instance, _fused);
         LayOutFrame();
+        PlanEarlyExit();
         PlanBlocks();
 
         _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Function, _function.Name, _function.Location);
         PlaceLabel(ref entry);
         var emittedBefore = _asm.Instructions.Count;
+        EmitEarlyExit();
         EmitPrologue();
         var first = FirstEmittedBlock();
         var entryBlock = -1;
@@ -261,11 +268,64 @@ internal sealed class X64AllocatedFunctionEmitter
             _resolved[b] = empty[at] ? b : at;
             _skipped[b] = _resolved[b] != b;
         }
+        if (_earlyExit is { } exit)
+        {
+            // The entry block's comparison ran before the prologue: after it, on to the other successor.
+            _resolved[0] = _resolved[position[exit.Continue]];
+            _skipped[0] = true;
+            // Blocks only the early exit's path reached are no longer reachable at all.
+            var reached = new bool[count];
+            var work = new Stack<int>();
+            work.Push(position[exit.Continue]);
+            reached[work.Peek()] = true;
+            while (work.Count > 0)
+                foreach (var successor in blocks[work.Pop()].Successors)
+                    if (!reached[position[successor]])
+                    {
+                        reached[position[successor]] = true;
+                        work.Push(position[successor]);
+                    }
+            for (var b = 1; b < count; b++)
+                if (!reached[b]) _skipped[b] = true;
+        }
         _blockLabels = new Label[count];
         for (var b = 0; b < count; b++)
             if (!_skipped[b]) _blockLabels[b] = _asm.CreateLabel();
         for (var b = 0; b < count; b++)
             if (_skipped[b]) _blockLabels[b] = _blockLabels[_resolved[b]];
+    }
+
+    private EarlyExit? _earlyExit;
+
+    /// <summary>
+    /// Shrink-wrapping, the simple sound case (fib's <c>n &lt; 2</c>, see <see cref="EarlyExit"/>):
+    /// the early path needs no frame, no callee-saved register and no parameter move, so it is
+    /// tested on the argument registers before the prologue and returns with a plain ret. The
+    /// entry block (only that comparison, fused into its branch) is then not emitted again; after
+    /// the prologue the code goes on to the other successor.
+    /// </summary>
+    private void PlanEarlyExit()
+    {
+        if (!_hasFrame) return; // nothing to save on any path
+        if (EarlyExit.Find(_function, _registers.Arguments.Length) is { } exit
+            && _fused[((Branch)_function.Blocks[0].Terminator!).Condition.Register.Index])
+            _earlyExit = exit;
+    }
+
+    private Loc OnEntry(Operand operand) => operand.IsConstant ? Loc.Imm(operand.Constant) : Loc.Reg(_registers.Arguments[operand.Register.Index]);
+
+    private void EmitEarlyExit()
+    {
+        if (_earlyExit is not { } exit) return;
+        var comparison = exit.Comparison;
+        var condition = comparison.Op == Opcode.LogicalNot
+            ? CompareWithZero(OnEntry(comparison.Arguments[0]))
+            : Compare(comparison.Op, OnEntry(comparison.Arguments[0]), OnEntry(comparison.Arguments[1]));
+        var body = _asm.CreateLabel();
+        JumpIf(exit.ExitWhenTrue ? Invert(condition) : condition, body);
+        Load(_registers.Return, OnEntry(exit.Value));
+        Add(MachineInstruction.Create(Code.Retnq));
+        PlaceLabel(ref body);
     }
 
     private static BasicBlock? UnconditionalTarget(Terminator terminator) => terminator switch
@@ -863,6 +923,20 @@ internal sealed class X64AllocatedFunctionEmitter
 
         switch (instruction.Op)
         {
+            case Opcode.Call when _calleeExits.TryGetValue(instruction.Symbol!, out var exit):
+            {
+                // The callee's early exit, tested here: rax = its value (rax is the call's to clobber), skip the call when it holds.
+                var skip = _asm.CreateLabel();
+                Load(Rax, OnEntry(exit.Value));
+                var comparison = exit.Comparison;
+                var condition = comparison.Op == Opcode.LogicalNot
+                    ? CompareWithZero(OnEntry(comparison.Arguments[0]))
+                    : Compare(comparison.Op, OnEntry(comparison.Arguments[0]), OnEntry(comparison.Arguments[1]));
+                JumpIf(exit.ExitWhenTrue ? condition : Invert(condition), skip);
+                _asm.call(_functionLabels[instruction.Symbol!]);
+                PlaceLabel(ref skip);
+                break;
+            }
             case Opcode.Call:
                 _asm.call(_functionLabels[instruction.Symbol!]);
                 break;
