@@ -95,10 +95,11 @@ public sealed class X64CodeQualityTests
             """, "g");
         var pushes = code.Where(i => i.Mnemonic == Mnemonic.Push).Select(i => i.Op0Register).ToList();
         var pops = code.Where(i => i.Mnemonic == Mnemonic.Pop).Select(i => i.Op0Register).ToList();
-        // rbp, then one callee-saved register per value live across the call (a and b).
-        Assert.HasCount(3, pushes, string.Join("\n", code));
+        // One callee-saved register per value live across the call (a and b); no frame pointer.
+        Assert.HasCount(2, pushes, string.Join("\n", code));
+        Assert.DoesNotContain(Register.RBP, pushes);
         CollectionAssert.AreEqual(pushes.AsEnumerable().Reverse().ToList(), pops);
-        Assert.IsFalse(code.Any(i => i.Mnemonic is Mnemonic.Mov && i.MemoryBase is Register.RBP), "nothing spilled: " + string.Join("\n", code));
+        Assert.IsFalse(code.Any(i => i.Mnemonic is Mnemonic.Mov && i.MemoryBase is Register.RBP or Register.RSP), "nothing spilled: " + string.Join("\n", code));
     }
 
     [TestMethod]
@@ -108,5 +109,133 @@ public sealed class X64CodeQualityTests
         Assert.IsFalse(code.Any(i => i.FlowControl == FlowControl.ConditionalBranch), string.Join("\n", code));
         var negate = Compile("(define-function minus (x) (/ x -1))", "minus");
         Assert.IsFalse(negate.Any(i => i.Mnemonic == Mnemonic.Idiv), string.Join("\n", negate));
+    }
+
+    private const string Fnv1a = """
+        (define-function fnv1a (key)
+          (let ((h 14695981039346656037) (i 0))
+            (while (< i 8)
+              (set h (* (^ h (& (>> key (* i 8)) 255)) 1099511628211))
+              (set i (+ i 1)))
+            h))
+        """;
+
+    [TestMethod]
+    public void WideConstantsReadInALoopAreNotRematerialisedPerIteration()
+    {
+        var code = Compile(Fnv1a, "fnv1a");
+        var loop = LoopBody(code);
+        Assert.IsFalse(loop.Any(i => i.Code == Code.Mov_r64_imm64), string.Join("\n", loop));
+        Assert.IsFalse(loop.Any(TouchesTheStack), string.Join("\n", loop));
+        // The multiplier is loaded once, before the loop.
+        Assert.AreEqual(1, code.Count(i => i.Code == Code.Mov_r64_imm64 && i.Immediate64 == 1099511628211UL), string.Join("\n", code));
+
+        var lcg = LoopBody(Compile("""
+            (define-function lcg (n)
+              (let ((x 99) (i 0))
+                (while (< i n)
+                  (set x (+ (* x 6364136223846793005) 1442695040888963407))
+                  (set i (+ i 1)))
+                x))
+            """, "lcg"));
+        Assert.IsFalse(lcg.Any(i => i.Code == Code.Mov_r64_imm64), string.Join("\n", lcg));
+    }
+
+    [TestMethod]
+    public void WideConstantsStayImmediatesAtO0()
+    {
+        var loop = LoopBody(Compile(Fnv1a, "fnv1a", OptimisationLevel.O0));
+        Assert.IsTrue(loop.Any(i => i.Code == Code.Mov_r64_imm64 && i.Immediate64 == 1099511628211UL), string.Join("\n", loop));
+    }
+
+    private static bool IsRegisterCopy(MachineInstruction i) =>
+        i.Mnemonic == Mnemonic.Mov && i.Op0Kind == OpKind.Register && i.Op1Kind == OpKind.Register;
+
+    [TestMethod]
+    public void TwoAddressOperationsComputeInPlace()
+    {
+        // x = x * C + D and h = (h ^ b) * P: imul/add/xor straight into the variable's register.
+        var lcg = LoopBody(Compile("""
+            (define-function lcg (n)
+              (let ((x 99) (i 0))
+                (while (< i n)
+                  (set x (+ (* x 6364136223846793005) 1442695040888963407))
+                  (set x (^ x (>> x 7)))
+                  (set x (* x 1000003))
+                  (set i (+ i 1)))
+                x))
+            """, "lcg"));
+        Assert.AreEqual(1, lcg.Count(IsRegisterCopy), "only the copy of x for the shift: " + string.Join("\n", lcg));
+        Assert.IsTrue(lcg.Any(i => i.Mnemonic == Mnemonic.Imul && i.OpCount == 2), string.Join("\n", lcg));
+
+        var fnv = LoopBody(Compile(Fnv1a, "fnv1a"));
+        // i*8 into rcx, key into the shift's register: the xor and the imul need no copy.
+        Assert.AreEqual(2, fnv.Count(IsRegisterCopy), string.Join("\n", fnv));
+    }
+
+    [TestMethod]
+    public void AVariableShiftIsNotComputedInTheCountRegister()
+    {
+        var loop = LoopBody(Compile(Fnv1a, "fnv1a"));
+        var shift = loop.Single(i => i.Mnemonic == Mnemonic.Sar);
+        Assert.AreNotEqual(Register.R11, shift.Op0Register, string.Join("\n", loop));
+        Assert.IsFalse(loop.Any(i => i.Op0Register == Register.R11 || (i.OpCount > 1 && i.Op1Register == Register.R11)), string.Join("\n", loop));
+    }
+
+    [TestMethod]
+    public void SpillsWithoutAFramePointerAreRspRelativeAndCallsStayAligned()
+    {
+        // Twelve call results live across calls: some spill. No frame blocks and no stack arguments, so no rbp.
+        var lets = string.Join(" ", Enumerable.Range(0, 12).Select(k => $"(v{k} (labs (* n {k + 2})))"));
+        var sum = Enumerable.Range(0, 12).Aggregate("0", (total, k) => $"(+ v{k} {total})");
+        var code = Compile($"(define labs (extern 'labs)) (define-function f (n) (let ({lets}) (labs n) {sum}))", "f");
+        Assert.IsFalse(code.Any(i => i.Op0Register == Register.RBP || i.MemoryBase == Register.RBP), string.Join("\n", code));
+        Assert.IsTrue(code.Any(i => i.MemoryBase == Register.RSP), "something spilled: " + string.Join("\n", code));
+        // Return address + pushes + sub rsp: a multiple of 16 at the call.
+        var pushes = code.TakeWhile(i => i.FlowControl != FlowControl.Call).Count(i => i.Mnemonic == Mnemonic.Push);
+        var sub = code.TakeWhile(i => i.FlowControl != FlowControl.Call).Where(i => i.Mnemonic == Mnemonic.Sub && i.Op0Register == Register.RSP).Sum(i => (long)i.Immediate32);
+        Assert.AreEqual(0, (8 + 8 * pushes + sub) % 16, string.Join("\n", code));
+    }
+
+    [TestMethod]
+    public void FramePointerOnlyWhereRspMovesOrTheCallersFrameIsRead()
+    {
+        var code = Compile("""
+            (define snprintf (extern 'snprintf))
+            (define-function k (p x) (+ (snprintf p 64 "%ld %ld %ld %ld %ld" x x x x x) x))
+            """, "k");
+        Assert.AreEqual(Mnemonic.Push, code[0].Mnemonic, string.Join("\n", code));
+        Assert.AreEqual(Register.RBP, code[0].Op0Register, string.Join("\n", code));
+    }
+
+    private const string Fib = "(define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))";
+
+    [TestMethod]
+    public void FibsBaseCaseReturnsBeforeThePrologue()
+    {
+        var code = Compile(Fib, "fib");
+        // cmp rdi, 2; jge body; mov rax, rdi; ret: the n < 2 path pushes nothing.
+        var ret = code.FindIndex(i => i.Mnemonic == Mnemonic.Ret);
+        var early = code.Take(ret + 1).ToList();
+        Assert.IsFalse(early.Any(i => i.Mnemonic is Mnemonic.Push or Mnemonic.Pop || i.StackPointerIncrement != 0 && i.Mnemonic != Mnemonic.Ret), string.Join("\n", code));
+        Assert.IsLessThanOrEqualTo(4, early.Count, string.Join("\n", code));
+        Assert.AreEqual(Register.RDI, early[0].Op0Register, "tested on the argument register: " + string.Join("\n", code));
+        // The body saves what it uses, without rbp.
+        Assert.IsFalse(code.Any(i => i.Op0Register == Register.RBP), string.Join("\n", code));
+    }
+
+    [TestMethod]
+    public void CallsTestTheCalleesEarlyExitAtTheCallSite()
+    {
+        var code = Compile(Fib, "fib");
+        var calls = code.Select((instruction, index) => (instruction, index)).Where(x => x.instruction.Mnemonic == Mnemonic.Call).ToList();
+        Assert.HasCount(2, calls, string.Join("\n", code));
+        foreach (var (call, index) in calls)
+        {
+            // jl past the call, with rax already holding the argument.
+            var skip = code[index - 1];
+            Assert.AreEqual(FlowControl.ConditionalBranch, skip.FlowControl, string.Join("\n", code));
+            Assert.AreEqual(call.NextIP, skip.NearBranchTarget, string.Join("\n", code));
+        }
     }
 }

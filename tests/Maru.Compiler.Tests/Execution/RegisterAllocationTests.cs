@@ -252,6 +252,163 @@ public abstract unsafe class RegisterAllocationTests : ExecutionTests
             Assert.AreEqual(text.Length + 1000 * (-24 + 346), result);
         }
     }
+
+    private static long Fnv1a(long key)
+    {
+        var h = unchecked((long)14695981039346656037UL);
+        for (var i = 0; i < 8; i++) h = unchecked((h ^ ((key >> (i * 8)) & 255)) * 1099511628211L);
+        return h;
+    }
+
+    [TestMethod]
+    public void WideConstantsInLoops()
+    {
+        // 64-bit constants read in loops (O1 keeps them in registers defined before the loop):
+        // multiplications, additions, comparisons, stores, shifted counts and divisors that stay
+        // constants, nested and consecutive loops, a loop entered from another loop's exit, and a
+        // call inside the loop (the constants live across it).
+        using var library = Compile("""
+            (define-function fnv1a (key)
+              (let ((h 14695981039346656037) (i 0))
+                (while (< i 8)
+                  (set h (* (^ h (& (>> key (* i 8)) 255)) 1099511628211))
+                  (set i (+ i 1)))
+                h))
+            (define-function lcg-sum (n)
+              (let ((x 99) (s 0) (i 0))
+                (while (< i n)
+                  (set x (+ (* x 6364136223846793005) 1442695040888963407))
+                  (set s (+ s (fnv1a (& x 65535))))
+                  (set s (^ s (/ 81985529216486895 (+ 1 (& x 7)))))
+                  (set s (+ s (% x 4294967297)))
+                  (set s (+ s (<< x 40)))
+                  (when (< x 4611686018427387904) (set s (+ s 1)))
+                  (set i (+ i 1)))
+                (let ((j 0))
+                  (while (< j n)
+                    (set s (& (+ s 1442695040888963407) 9223372036854775807))
+                    (set j (+ j 1))))
+                s))
+            (define-function fill (p n)
+              (let ((i 0))
+                (while (< i n)
+                  (set-oop-at p i 81985529216486895)
+                  (set-string-at p (+ 1 (* 8 i)) 81985529216486895)
+                  (set i (+ i 1)))
+                (oop-at p (- n 1))))
+            """);
+        foreach (var key in new long[] { 0, 1, 12345, -1, long.MaxValue })
+            Assert.AreEqual(Fnv1a(key), library.Call("fnv1a", key), $"fnv1a {key}");
+        foreach (var n in new long[] { 0, 1, 2, 100 })
+        {
+            long x = 99, s = 0;
+            for (var i = 0; i < n; i++)
+                unchecked
+                {
+                    x = x * 6364136223846793005 + 1442695040888963407;
+                    s += Fnv1a(x & 65535);
+                    s ^= 81985529216486895 / (1 + (x & 7));
+                    s += x % 4294967297;
+                    s += x << 40;
+                    if (x < 4611686018427387904) s += 1;
+                }
+            for (var j = 0; j < n; j++) s = unchecked(s + 1442695040888963407) & long.MaxValue;
+            Assert.AreEqual(s, library.Call("lcg-sum", n), $"lcg-sum {n}");
+        }
+        var words = new long[4];
+        fixed (long* p = words)
+        {
+            var expected = BitConverter.ToInt64(BitConverter.GetBytes(81985529216486895L).Select((b, i) => i == 1 ? (byte)0xef : b).ToArray());
+            Assert.AreEqual(expected, library.Call("fill", (long)p, 4));
+            Assert.AreEqual(expected, words[0]);
+        }
+    }
+
+    [TestMethod]
+    public void MoreWideConstantsInALoopThanRegisters()
+    {
+        // Twenty distinct 64-bit constants read in one loop that also calls: most must spill.
+        var constants = Enumerable.Range(0, 20).Select(k => unchecked(0x0123456789ABCDEFL * (k + 3) + (1L << 40))).ToArray();
+        var body = new StringBuilder();
+        foreach (var c in constants) body.Append($"(set s (^ (* s {c}) (+ x {c}))) ");
+        using var library = Compile($"""
+            (define-function id (x) x)
+            (define-function mix (n)
+              (let ((s 1) (x 0))
+                (while (< x n)
+                  {body}
+                  (set s (id s))
+                  (set x (+ x 1)))
+                s))
+            """);
+        foreach (var n in new long[] { 0, 1, 5 })
+        {
+            long s = 1;
+            for (long x = 0; x < n; x++)
+                foreach (var c in constants) s = unchecked((s * c) ^ (x + c));
+            Assert.AreEqual(s, library.Call("mix", n), $"mix {n}");
+        }
+    }
+
+    [TestMethod]
+    public void CallResultsSpilledAcrossCallsWithoutAFramePointer()
+    {
+        // Twelve C call results live across further calls (more than the callee-saved registers),
+        // a frame without rbp at O1: spill slots off rsp, rsp aligned for every call (snprintf of
+        // a long would fault or misprint otherwise).
+        var lets = string.Join(" ", Enumerable.Range(0, 12).Select(k => $"(v{k} (labs (* n {k + 2})))"));
+        var sum = Enumerable.Range(0, 12).Aggregate("0", (total, k) => $"(+ (* {k + 1} v{k}) {total})");
+        using var library = Compile($$"""
+            (define labs (extern 'labs))
+            (define snprintf (extern 'snprintf))
+            (define-function f (buf n) (let ({{lets}}) (snprintf buf 32 "%ld" (labs n)) {{sum}}))
+            """);
+        var buffer = new byte[32];
+        fixed (byte* p = buffer)
+            foreach (var n in new long[] { 0, 5, -7 })
+            {
+                var expected = Enumerable.Range(0, 12).Sum(k => (k + 1) * Math.Abs(n * (k + 2)));
+                Assert.AreEqual(expected, library.Call("f", (long)p, n));
+                Assert.AreEqual(Math.Abs(n).ToString(System.Globalization.CultureInfo.InvariantCulture), Marshal.PtrToStringUTF8((nint)p));
+            }
+    }
+
+    [TestMethod]
+    public void EarlyExitsBeforeThePrologueAndAtCallSites()
+    {
+        // Functions whose entry compares parameters and on one outcome returns a parameter or a
+        // constant: tested before their prologue and at every direct call site (O1). Both branch
+        // directions, constants on either side, (not x), wide constants, an exit returning another
+        // parameter, eight parameters, and callers keeping values live across those calls.
+        using var library = Compile("""
+            (define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+            (define-function down (n) (if (> n 0) (+ 1 (down (- n 1))) 0))
+            (define-function left (n) (if (< 3 n) (+ n (left (- n 2))) 7))
+            (define-function zero (x y) (if (not x) y (+ (zero (- x 1) (+ y x)) 1)))
+            (define-function wide (x) (if (>= x 5000000000) -5 (* 2 (wide (+ x 1000000000)))))
+            (define-function eight (a b c d e f g h) (if (= a 0) h (+ b (eight (- a 1) b c d e f g (+ h a)))))
+            (define-function other (a b) (if (< a b) b (- (other (- a 1) (+ b 1)) 1)))
+            (define-function keep (n) (let ((x (* n 3)) (y (+ n 5))) (+ (fib n) (+ (down x) (+ (left y) (* x y))))))
+            """);
+        long Fib(long n) => n < 2 ? n : Fib(n - 1) + Fib(n - 2);
+        long Down(long n) => n > 0 ? 1 + Down(n - 1) : 0;
+        long Left(long n) => 3 < n ? n + Left(n - 2) : 7;
+        long Zero(long x, long y) => x == 0 ? y : Zero(x - 1, y + x) + 1;
+        long Wide(long x) => x >= 5000000000 ? -5 : 2 * Wide(x + 1000000000);
+        long Eight(long a, long b, long h) => a == 0 ? h : b + Eight(a - 1, b, h + a);
+        long Other(long a, long b) => a < b ? b : Other(a - 1, b + 1) - 1;
+        foreach (var n in new long[] { -3, 0, 1, 2, 3, 10 })
+        {
+            Assert.AreEqual(Fib(n), library.Call("fib", n), $"fib {n}");
+            Assert.AreEqual(Down(n), library.Call("down", n), $"down {n}");
+            Assert.AreEqual(Left(n), library.Call("left", n), $"left {n}");
+            if (n >= 0) Assert.AreEqual(Zero(n, 4), library.Call("zero", n, 4), $"zero {n}");
+            Assert.AreEqual(Wide(n * 1000000000), library.Call("wide", n * 1000000000), $"wide {n}");
+            if (n >= 0) Assert.AreEqual(Eight(n, 2, 9), library.Call("eight", n, 2, 0, 0, 0, 0, 0, 9), $"eight {n}");
+            Assert.AreEqual(Other(n, 2), library.Call("other", n, 2), $"other {n}");
+            if (n >= 0) Assert.AreEqual(Fib(n) + Down(n * 3) + Left(n + 5) + n * 3 * (n + 5), library.Call("keep", n), $"keep {n}");
+        }
+    }
 }
 
 [TestClass]

@@ -37,7 +37,8 @@ public sealed class Allocation
 /// everything live after it (a copy not with its source); a clobbering instruction (a call, a
 /// division) makes its clobbered registers interfere with every value live across it; the
 /// parameters interfere with everything live at entry. Copies and the target's fixed-register
-/// wishes become weighted move hints (weight 10^loop depth).</item>
+/// wishes, and the two-address operands the destination would like to share a register with,
+/// become weighted move hints (weight 10^loop depth).</item>
 /// <item>Coalesce copies between virtual registers with Briggs' conservative test, heaviest first.</item>
 /// <item>Simplify (degree &lt; K) with optimistic spilling (cheapest cost/degree first).</item>
 /// <item>Select: the colour of a hinted partner if free, else caller-saved before callee-saved,
@@ -93,6 +94,8 @@ public static class GraphColouringAllocator
                     live.CopyMembers(members);
                     foreach (var v in members)
                         if (v != copySource) graph.AddEdge(physical + d, physical + v);
+                    for (var mask = target.DestinationExcludes(instruction) & allocatable; mask != 0; mask &= mask - 1)
+                        graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + d);
                     Use(d, weight);
                     if (copySource >= 0) moves.Add(new Move(physical + d, physical + copySource, weight));
                     if (target.DestinationHint(instruction) is var hint and >= 0) moves.Add(new Move(physical + d, hint, weight));
@@ -113,6 +116,8 @@ public static class GraphColouringAllocator
                     live.Add(v);
                     Use(v, weight);
                     if (target.OperandHint(instruction, a) is var hint and >= 0) moves.Add(new Move(physical + v, hint, weight));
+                    if (instruction.Destination is { } tied && !Skip(tied.Index) && target.IsTied(instruction, a))
+                        moves.Add(new Move(physical + tied.Index, physical + v, weight));
                 }
             }
         }

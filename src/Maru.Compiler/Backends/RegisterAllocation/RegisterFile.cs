@@ -61,4 +61,14 @@ public interface IRegisterConstraints
 
     /// <summary>The register the result is produced in by the emitter, or -1.</summary>
     int DestinationHint(Ir.Instruction instruction);
+
+    /// <summary>
+    /// The emitter computes the result in the place of operand <paramref name="index"/> (a
+    /// two-address instruction such as x86's <c>add d, s</c>): when the operand dies there, giving
+    /// it the destination's register saves a copy.
+    /// </summary>
+    bool IsTied(Ir.Instruction instruction, int index);
+
+    /// <summary>Registers the result cannot be produced in (it would go through a scratch register and a copy).</summary>
+    ulong DestinationExcludes(Ir.Instruction instruction);
 }

@@ -20,9 +20,13 @@ namespace Maru.Compiler.Backends.X64;
 /// <item>copies between equal locations vanish; pure instructions whose result is dead are not emitted;
 /// blocks that reduce to a jump are threaded;</item>
 /// <item>division keeps the IR's total semantics with one range check (divisor + 1 ≤ 1 unsigned);</item>
+/// <item>a callee's <see cref="EarlyExit"/> is tested at its direct call sites, and before its own prologue;</item>
 /// <item>calls: stack arguments pushed, register arguments by a parallel move (cycles through r10),
 /// al = 0 before calls that may reach C, only used callee-saved registers saved;</item>
-/// <item>leaf functions with nothing on the stack get no frame at all.</item>
+/// <item>leaf functions with nothing on the stack get no frame at all; rbp is a frame pointer only
+/// where rsp moves within the body or the caller's stack arguments are read, spill slots are
+/// rsp-relative otherwise;</item>
+/// <item>64-bit constants read in loops live in registers (<see cref="WideConstantHoisting"/>).</item>
 /// </list>
 /// Spilled values are reached through the scratch registers r11/r10, never allocated.
 /// </summary>
@@ -34,7 +38,7 @@ internal sealed class X64AllocatedFunctionEmitter
 
     private enum OperandKind : byte { None, Register, Memory, Immediate }
 
-    /// <summary>An operand as the emitter sees it after allocation: a register, a frame word (rbp-relative), or a constant.</summary>
+    /// <summary>An operand as the emitter sees it after allocation: a register, a frame word (an offset from rbp, or from rsp without a frame pointer), or a constant.</summary>
     private readonly record struct Loc(OperandKind Kind, int Register, int Offset, long Value)
     {
         public static Loc Reg(int register) => new(OperandKind.Register, register, 0, 0);
@@ -66,13 +70,18 @@ internal sealed class X64AllocatedFunctionEmitter
     private int[] _saved = [];
     private int _localSize;
     private bool _hasFrame;
+    private bool _framePointer;
     private Condition _pendingCondition;
 
+    private readonly IReadOnlyDictionary<string, EarlyExit> _calleeExits;
+
+    /// <param name="calleeExits">The functions of the module with an <see cref="EarlyExit"/>, tested at their direct call sites.</param>
     public X64AllocatedFunctionEmitter(Assembler assembler, IrFunction function, IReadOnlyDictionary<string, Label> functionLabels,
-        DataLayout data, List<DataReference> dataReferences, ListingRecorder? listing)
+        DataLayout data, List<DataReference> dataReferences, ListingRecorder? listing, IReadOnlyDictionary<string, EarlyExit>? calleeExits = null)
     {
+        _calleeExits = calleeExits ?? new Dictionary<string, EarlyExit>();
         _asm = assembler;
-        _function = function;
+        _function = WideConstantHoisting.Apply(function);
         _functionLabels = functionLabels;
         _data = data;
         _dataReferences = dataReferences;
@@ -86,11 +95,13 @@ internal sealed class X64AllocatedFunctionEmitter
         _fused = FusedComparisons();
         _allocation = GraphColouringAllocator.Allocate(_function, _liveness, Instance, _fused);
         LayOutFrame();
+        PlanEarlyExit();
         PlanBlocks();
 
         _listing?.Mark(_asm.Instructions.Count, ListingMarkKind.Function, _function.Name, _function.Location);
         PlaceLabel(ref entry);
         var emittedBefore = _asm.Instructions.Count;
+        EmitEarlyExit();
         EmitPrologue();
         var first = FirstEmittedBlock();
         var entryBlock = -1;
@@ -205,13 +216,30 @@ internal sealed class X64AllocatedFunctionEmitter
         for (var p = _registers.Arguments.Length; p < _function.ParameterCount; p++)
             readsStackParameters |= ReceivesParameter(p);
         _hasFrame = hasCalls || readsStackParameters || size > 0;
+
+        // rbp is only needed where rsp moves within the body (stack arguments pushed for a call)
+        // or the caller's frame is addressed (stack parameters); frame blocks keep it too.
+        // Otherwise spill slots are addressed off rsp: [rsp + 8*slot], and the saved registers
+        // above them, with padding so that rsp is 16-byte aligned at calls.
+        var pushesArguments = false;
+        foreach (var block in _function.Blocks)
+            foreach (var instruction in block.Instructions)
+                if (instruction.Op.IsCall())
+                    pushesArguments |= instruction.Arguments.Length - (instruction.Op == Opcode.CallIndirect ? 1 : 0) > _registers.Arguments.Length;
+        _framePointer = _hasFrame && (readsStackParameters || pushesArguments || _allocaOffsets.Count > 0);
+        if (_hasFrame && !_framePointer)
+        {
+            _localSize = 8 * _allocation.SlotCount;
+            // The return address, the saved registers and the slots: a multiple of 16 below the caller's aligned rsp.
+            if ((8 + 8 * _savedCount + _localSize) % SystemVAbi.StackAlignment != 0) _localSize += 8;
+        }
     }
 
     /// <summary>The parameter is read before it is written: it must be moved from where the caller put it.</summary>
     private bool ReceivesParameter(int parameter) =>
         _liveness.LiveIn[0][parameter] && _allocation.Locations[parameter].Kind != LocationKind.None;
 
-    private int SlotOffset(int slot) => -8 * (_savedCount + slot + 1);
+    private int SlotOffset(int slot) => _framePointer ? -8 * (_savedCount + slot + 1) : 8 * slot;
 
     /// <summary>Blocks whose code reduces to nothing but a jump are threaded: jumps to them go to where they lead.</summary>
     private void PlanBlocks()
@@ -240,11 +268,64 @@ internal sealed class X64AllocatedFunctionEmitter
             _resolved[b] = empty[at] ? b : at;
             _skipped[b] = _resolved[b] != b;
         }
+        if (_earlyExit is { } exit)
+        {
+            // The entry block's comparison ran before the prologue: after it, on to the other successor.
+            _resolved[0] = _resolved[position[exit.Continue]];
+            _skipped[0] = true;
+            // Blocks only the early exit's path reached are no longer reachable at all.
+            var reached = new bool[count];
+            var work = new Stack<int>();
+            work.Push(position[exit.Continue]);
+            reached[work.Peek()] = true;
+            while (work.Count > 0)
+                foreach (var successor in blocks[work.Pop()].Successors)
+                    if (!reached[position[successor]])
+                    {
+                        reached[position[successor]] = true;
+                        work.Push(position[successor]);
+                    }
+            for (var b = 1; b < count; b++)
+                if (!reached[b]) _skipped[b] = true;
+        }
         _blockLabels = new Label[count];
         for (var b = 0; b < count; b++)
             if (!_skipped[b]) _blockLabels[b] = _asm.CreateLabel();
         for (var b = 0; b < count; b++)
             if (_skipped[b]) _blockLabels[b] = _blockLabels[_resolved[b]];
+    }
+
+    private EarlyExit? _earlyExit;
+
+    /// <summary>
+    /// Shrink-wrapping, the simple sound case (fib's <c>n &lt; 2</c>, see <see cref="EarlyExit"/>):
+    /// the early path needs no frame, no callee-saved register and no parameter move, so it is
+    /// tested on the argument registers before the prologue and returns with a plain ret. The
+    /// entry block (only that comparison, fused into its branch) is then not emitted again; after
+    /// the prologue the code goes on to the other successor.
+    /// </summary>
+    private void PlanEarlyExit()
+    {
+        if (!_hasFrame) return; // nothing to save on any path
+        if (EarlyExit.Find(_function, _registers.Arguments.Length) is { } exit
+            && _fused[((Branch)_function.Blocks[0].Terminator!).Condition.Register.Index])
+            _earlyExit = exit;
+    }
+
+    private Loc OnEntry(Operand operand) => operand.IsConstant ? Loc.Imm(operand.Constant) : Loc.Reg(_registers.Arguments[operand.Register.Index]);
+
+    private void EmitEarlyExit()
+    {
+        if (_earlyExit is not { } exit) return;
+        var comparison = exit.Comparison;
+        var condition = comparison.Op == Opcode.LogicalNot
+            ? CompareWithZero(OnEntry(comparison.Arguments[0]))
+            : Compare(comparison.Op, OnEntry(comparison.Arguments[0]), OnEntry(comparison.Arguments[1]));
+        var body = _asm.CreateLabel();
+        JumpIf(exit.ExitWhenTrue ? Invert(condition) : condition, body);
+        Load(_registers.Return, OnEntry(exit.Value));
+        Add(MachineInstruction.Create(Code.Retnq));
+        PlaceLabel(ref body);
     }
 
     private static BasicBlock? UnconditionalTarget(Terminator terminator) => terminator switch
@@ -292,8 +373,11 @@ internal sealed class X64AllocatedFunctionEmitter
     {
         if (_hasFrame)
         {
-            Add(MachineInstruction.Create(Code.Push_r64, Register.RBP));
-            MovRR(Rbp, Rsp);
+            if (_framePointer)
+            {
+                Add(MachineInstruction.Create(Code.Push_r64, Register.RBP));
+                MovRR(Rbp, Rsp);
+            }
             foreach (var r in _saved) Add(MachineInstruction.Create(Code.Push_r64, Register64(r)));
             if (_localSize > 0) AluRI(Alu.Sub, Rsp, _localSize);
         }
@@ -334,7 +418,7 @@ internal sealed class X64AllocatedFunctionEmitter
     {
         if (_hasFrame)
         {
-            if (_savedCount == 0)
+            if (_framePointer && _savedCount == 0)
             {
                 Add(MachineInstruction.Create(Code.Leaveq));
             }
@@ -342,7 +426,7 @@ internal sealed class X64AllocatedFunctionEmitter
             {
                 if (_localSize > 0) AluRI(Alu.Add, Rsp, _localSize);
                 for (var i = _saved.Length - 1; i >= 0; i--) Add(MachineInstruction.Create(Code.Pop_r64, Register64(_saved[i])));
-                Add(MachineInstruction.Create(Code.Pop_r64, Register.RBP));
+                if (_framePointer) Add(MachineInstruction.Create(Code.Pop_r64, Register.RBP));
             }
         }
         Add(MachineInstruction.Create(Code.Retnq));
@@ -839,6 +923,20 @@ internal sealed class X64AllocatedFunctionEmitter
 
         switch (instruction.Op)
         {
+            case Opcode.Call when _calleeExits.TryGetValue(instruction.Symbol!, out var exit):
+            {
+                // The callee's early exit, tested here: rax = its value (rax is the call's to clobber), skip the call when it holds.
+                var skip = _asm.CreateLabel();
+                Load(Rax, OnEntry(exit.Value));
+                var comparison = exit.Comparison;
+                var condition = comparison.Op == Opcode.LogicalNot
+                    ? CompareWithZero(OnEntry(comparison.Arguments[0]))
+                    : Compare(comparison.Op, OnEntry(comparison.Arguments[0]), OnEntry(comparison.Arguments[1]));
+                JumpIf(exit.ExitWhenTrue ? condition : Invert(condition), skip);
+                _asm.call(_functionLabels[instruction.Symbol!]);
+                PlaceLabel(ref skip);
+                break;
+            }
             case Opcode.Call:
                 _asm.call(_functionLabels[instruction.Symbol!]);
                 break;
@@ -1029,7 +1127,8 @@ internal sealed class X64AllocatedFunctionEmitter
         ? MachineInstruction.Create(code, Register64(register), Register64(value.Register), immediate)
         : MachineInstruction.Create(code, Register64(register), Frame(value.Offset), immediate);
 
-    private static MemoryOperand Frame(int offset) => Memory(Register.RBP, offset);
+    /// <summary>A frame word: rbp-relative with a frame pointer, else rsp-relative (rsp does not move within such a body).</summary>
+    private MemoryOperand Frame(int offset) => Memory(_framePointer ? Register.RBP : Register.RSP, offset);
 
     private static MemoryOperand Memory(Register baseRegister, long displacement) =>
         new(baseRegister, Register.None, 1, displacement, displacement == 0 ? 0 : displacement is >= sbyte.MinValue and <= sbyte.MaxValue ? 1 : 8);

@@ -29,6 +29,10 @@ public static class X64Backend
         var functionLabels = module.Functions.ToDictionary(f => f.Name, _ => assembler.CreateLabel(), StringComparer.Ordinal);
         var dataReferences = new List<DataReference>();
         var recorder = listing is null ? null : new ListingRecorder();
+        var earlyExits = new Dictionary<string, EarlyExit>(StringComparer.Ordinal);
+        if (level != OptimisationLevel.O0)
+            foreach (var function in module.Functions)
+                if (EarlyExit.Find(function, SystemVAbi.ArgumentRegisters.Length) is { } exit) earlyExits.Add(function.Name, exit);
         foreach (var function in module.Functions)
         {
             var entry = functionLabels[function.Name];
@@ -40,7 +44,7 @@ public static class X64Backend
             }
             else
             {
-                entry = new X64AllocatedFunctionEmitter(assembler, function, functionLabels, data, dataReferences, recorder).Emit(entry);
+                entry = new X64AllocatedFunctionEmitter(assembler, function, functionLabels, data, dataReferences, recorder, earlyExits).Emit(entry);
             }
             functionLabels[function.Name] = entry; // Label is a struct: keep the copy that knows its instruction
         }

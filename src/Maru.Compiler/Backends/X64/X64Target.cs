@@ -81,6 +81,29 @@ internal sealed class X64Target : IRegisterConstraints
         }
     }
 
+    /// <summary>
+    /// x86's two-address forms: d = d op s (the emitter swaps the operands of commutative
+    /// operations when the destination already holds the second one). Not where a three-address
+    /// form exists: lea for additions and for subtractions of a constant, imul r, r/m, imm32.
+    /// </summary>
+    public bool IsTied(Instruction instruction, int index)
+    {
+        var args = instruction.Arguments;
+        static bool Imm32(Operand o) => o.IsConstant && o.Constant is > int.MinValue and <= int.MaxValue;
+        return instruction.Op switch
+        {
+            Opcode.And or Opcode.Or or Opcode.Xor => index <= 1,
+            Opcode.Multiply => index <= 1 && !Imm32(args[1 - index]),
+            Opcode.Subtract => index == 0 && !Imm32(args[1]),
+            Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.Negate => index == 0,
+            _ => false,
+        };
+    }
+
+    /// <summary>A variable shift computes in a register other than rcx, which holds the count.</summary>
+    public ulong DestinationExcludes(Instruction instruction) =>
+        instruction.Op is Opcode.ShiftLeft or Opcode.ShiftRight && !instruction.Arguments[1].IsConstant ? Mask(Rcx) : 0;
+
     public int DestinationHint(Instruction instruction) => instruction.Op switch
     {
         Opcode.Call or Opcode.CallImport or Opcode.CallIndirect => Rax,
