@@ -22,11 +22,19 @@ internal static class LoopRotation
     {
         var changed = false;
         var blocks = function.Blocks;
+        // Reads and writes of every register in the whole function, kept up to date as copies are added.
+        var reads = new List<int>(new int[function.RegisterCount]);
+        var writes = new List<int>(new int[function.RegisterCount]);
+        foreach (var block in blocks)
+        {
+            foreach (var instruction in block.Instructions) Count(instruction, reads, writes, 1);
+            if (TerminatorOperand(block.Terminator) is { IsConstant: false } value) reads[value.Register.Index]++;
+        }
         for (var b = 0; b < blocks.Count; b++)
         {
             var block = blocks[b];
             if (block.Terminator is not Jump { Target: var header } || header == block || !IsDuplicable(header)) continue;
-            var local = LocalRegisters(function, header);
+            var local = LocalRegisters(header, reads, writes);
             var renamed = new Dictionary<VReg, VReg>();
             Operand Rename(Operand operand) =>
                 !operand.IsConstant && renamed.TryGetValue(operand.Register, out var fresh) ? fresh : operand;
@@ -37,17 +45,37 @@ internal static class LoopRotation
                 if (destination is { } d && local.Contains(d))
                 {
                     var fresh = function.NewRegister();
+                    reads.Add(0);
+                    writes.Add(0);
                     renamed[d] = fresh;
                     destination = fresh;
                 }
-                block.Instructions.Add(new Instruction(instruction.Op, destination, arguments, instruction.Symbol, instruction.Location));
+                var copy = new Instruction(instruction.Op, destination, arguments, instruction.Symbol, instruction.Location);
+                Count(copy, reads, writes, 1);
+                block.Instructions.Add(copy);
             }
             var branch = (Branch)header.Terminator!;
-            block.Terminator = new Branch(Rename(branch.Condition), branch.IfTrue, branch.IfFalse);
+            var condition = Rename(branch.Condition);
+            if (!condition.IsConstant) reads[condition.Register.Index]++;
+            block.Terminator = new Branch(condition, branch.IfTrue, branch.IfFalse);
             changed = true;
         }
         if (changed) ControlFlow.RemoveUnreachableBlocks(function);
     }
+
+    private static void Count(Instruction instruction, List<int> reads, List<int> writes, int delta)
+    {
+        foreach (var argument in instruction.Arguments)
+            if (!argument.IsConstant) reads[argument.Register.Index] += delta;
+        if (instruction.Destination is { } d) writes[d.Index] += delta;
+    }
+
+    private static Operand? TerminatorOperand(Terminator? terminator) => terminator switch
+    {
+        Branch branch => branch.Condition,
+        Return ret => ret.Value,
+        _ => null,
+    };
 
     private static bool IsDuplicable(BasicBlock header) =>
         header.Terminator is Branch branch && branch.IfTrue != header && branch.IfFalse != header
@@ -55,33 +83,24 @@ internal static class LoopRotation
         && header.Instructions.TrueForAll(i => !i.Op.HasSideEffects() && i.Op != Opcode.Alloca);
 
     /// <summary>Registers defined once in the whole function, in the header, and read only after that definition in the header.</summary>
-    private static HashSet<VReg> LocalRegisters(IrFunction function, BasicBlock header)
+    private static HashSet<VReg> LocalRegisters(BasicBlock header, List<int> reads, List<int> writes)
     {
-        var candidates = new HashSet<VReg>();
-        foreach (var instruction in header.Instructions)
-            if (instruction.Destination is { } d && !candidates.Add(d)) candidates.Remove(d);
-        if (candidates.Count == 0) return candidates;
-        // A read before the definition (or another definition anywhere) disqualifies.
-        var defined = new HashSet<VReg>();
+        var local = new HashSet<VReg>();
+        var readsHere = new Dictionary<VReg, int>();
         foreach (var instruction in header.Instructions)
         {
             foreach (var argument in instruction.Arguments)
-                if (!argument.IsConstant && candidates.Contains(argument.Register) && !defined.Contains(argument.Register))
-                    candidates.Remove(argument.Register);
-            if (instruction.Destination is { } d) defined.Add(d);
+                if (!argument.IsConstant)
+                {
+                    // A read before the definition here: the value comes from elsewhere.
+                    if (!local.Contains(argument.Register)) readsHere[argument.Register] = int.MinValue;
+                    else readsHere[argument.Register] = readsHere.GetValueOrDefault(argument.Register) + 1;
+                }
+            if (instruction.Destination is { } d && writes[d.Index] == 1 && !readsHere.ContainsKey(d)) local.Add(d);
         }
-        foreach (var block in function.Blocks)
-        {
-            if (block == header) continue;
-            foreach (var instruction in block.Instructions)
-            {
-                foreach (var argument in instruction.Arguments)
-                    if (!argument.IsConstant) candidates.Remove(argument.Register);
-                if (instruction.Destination is { } d) candidates.Remove(d);
-            }
-            if (block.Terminator is Branch { Condition: { IsConstant: false } c }) candidates.Remove(c.Register);
-            if (block.Terminator is Return { Value: { IsConstant: false } r }) candidates.Remove(r.Register);
-        }
-        return candidates;
+        if (TerminatorOperand(header.Terminator) is { IsConstant: false } c && local.Contains(c.Register))
+            readsHere[c.Register] = readsHere.GetValueOrDefault(c.Register) + 1;
+        local.RemoveWhere(r => readsHere.GetValueOrDefault(r) != reads[r.Index]);
+        return local;
     }
 }
