@@ -30,37 +30,46 @@ internal static class LoopRotation
             foreach (var instruction in block.Instructions) Count(instruction, reads, writes, 1);
             if (TerminatorOperand(block.Terminator) is { IsConstant: false } value) reads[value.Register.Index]++;
         }
-        for (var b = 0; b < blocks.Count; b++)
+        // Copying a header can turn its jumping predecessor into a header: repeat until no jump to
+        // a small branch block is left. Each copy replaces a jump with a branch, so this ends.
+        for (var round = true; round;)
         {
-            var block = blocks[b];
-            if (block.Terminator is not Jump { Target: var header } || header == block || !IsDuplicable(header)) continue;
-            var local = LocalRegisters(header, reads, writes);
-            var renamed = new Dictionary<VReg, VReg>();
-            Operand Rename(Operand operand) =>
-                !operand.IsConstant && renamed.TryGetValue(operand.Register, out var fresh) ? fresh : operand;
-            foreach (var instruction in header.Instructions)
-            {
-                var arguments = instruction.Arguments.Select(Rename).ToArray();
-                var destination = instruction.Destination;
-                if (destination is { } d && local.Contains(d))
-                {
-                    var fresh = function.NewRegister();
-                    reads.Add(0);
-                    writes.Add(0);
-                    renamed[d] = fresh;
-                    destination = fresh;
-                }
-                var copy = new Instruction(instruction.Op, destination, arguments, instruction.Symbol, instruction.Location);
-                Count(copy, reads, writes, 1);
-                block.Instructions.Add(copy);
-            }
-            var branch = (Branch)header.Terminator!;
-            var condition = Rename(branch.Condition);
-            if (!condition.IsConstant) reads[condition.Register.Index]++;
-            block.Terminator = new Branch(condition, branch.IfTrue, branch.IfFalse);
-            changed = true;
+            round = false;
+            for (var b = 0; b < blocks.Count; b++)
+                round |= Duplicate(function, blocks[b], reads, writes);
+            changed |= round;
         }
         if (changed) ControlFlow.RemoveUnreachableBlocks(function);
+    }
+
+    private static bool Duplicate(IrFunction function, BasicBlock block, List<int> reads, List<int> writes)
+    {
+        if (block.Terminator is not Jump { Target: var header } || header == block || !IsDuplicable(header)) return false;
+        var local = LocalRegisters(header, reads, writes);
+        var renamed = new Dictionary<VReg, VReg>();
+        Operand Rename(Operand operand) =>
+            !operand.IsConstant && renamed.TryGetValue(operand.Register, out var fresh) ? fresh : operand;
+        foreach (var instruction in header.Instructions)
+        {
+            var arguments = instruction.Arguments.Select(Rename).ToArray();
+            var destination = instruction.Destination;
+            if (destination is { } d && local.Contains(d))
+            {
+                var fresh = function.NewRegister();
+                reads.Add(0);
+                writes.Add(0);
+                renamed[d] = fresh;
+                destination = fresh;
+            }
+            var copy = new Instruction(instruction.Op, destination, arguments, instruction.Symbol, instruction.Location);
+            Count(copy, reads, writes, 1);
+            block.Instructions.Add(copy);
+        }
+        var branch = (Branch)header.Terminator!;
+        var condition = Rename(branch.Condition);
+        if (!condition.IsConstant) reads[condition.Register.Index]++;
+        block.Terminator = new Branch(condition, branch.IfTrue, branch.IfFalse);
+        return true;
     }
 
     private static void Count(Instruction instruction, List<int> reads, List<int> writes, int delta)

@@ -79,6 +79,35 @@ public sealed class RandomProgramTests
                    $"(p{seed} (- (& a 15) 1) {generator.Expression(3)} {generator.Expression(3)})))";
         });
 
+    [TestMethod]
+    public void RandomAccumulatingRecursionAgreesAtO0AndO1() =>
+        AssertAgree(120, seed =>
+        {
+            var generator = new Generator(5000 + seed);
+            var random = new Random(seed);
+            var op = random.Next(2) == 0 ? "+" : "*";
+            // Recursion modulo an accumulator, the call on either side of + or * (and sometimes a
+            // second call, fib-like); the other operand may have effects before or after the call.
+            // k is out of the generator's reach (no set can change it), so every recursion ends.
+            var call = $"(p{seed} (- k 1) {generator.Expression(2)} {generator.Expression(2)})";
+            var other = random.Next(3) == 0 ? $"(p{seed} (- k 2) b c)" : generator.Expression(3);
+            var combined = random.Next(2) == 0 ? $"({op} {other} {call})" : $"({op} {call} {other})";
+            return $"(define-function p{seed} (a b c) (let ((k (& a 15))) (if (<= a 0) {generator.Expression(3)} {combined})))";
+        });
+
+    [TestMethod]
+    public void RandomDivisibilityTestsAgreeAtO0AndO1() =>
+        AssertAgree(120, seed =>
+        {
+            var generator = new Generator(9000 + seed);
+            var random = new Random(seed);
+            long[] divisors = [2, 4, 8, -2, -16, 1L << 40, long.MinValue];
+            var d = divisors[random.Next(divisors.Length)];
+            var q = random.Next(3) == 0 ? divisors[random.Next(divisors.Length)] : d;
+            var test = random.Next(2) == 0 ? $"(= (% x {d}) 0)" : $"(!= 0 (% x {d}))";
+            return $"(define-function p{seed} (a b c) (let ((x {generator.Expression(3)})) (if {test} (/ x {q}) (+ (/ x {q}) {generator.Expression(2)}))))";
+        });
+
     private static void AssertAgree(int programs, Func<int, string> function)
     {
         var source = new StringBuilder(Prelude);
