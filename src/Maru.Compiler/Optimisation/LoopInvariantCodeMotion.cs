@@ -34,7 +34,8 @@ internal static class LoopInvariantCodeMotion
         foreach (var loop in loops)   // innermost (smallest) first
         {
             var preheader = Preheader(graph, loop);
-            Array.Clear(definedInLoop);
+            if (definedInLoop.Length < function.RegisterCount) definedInLoop = new bool[function.RegisterCount];   // hoisted constants added registers
+            else Array.Clear(definedInLoop);
             foreach (var block in function.Blocks)
             {
                 if (!loop.Body[block.Index]) continue;
@@ -64,8 +65,46 @@ internal static class LoopInvariantCodeMotion
                     block.Instructions.AddRange(kept);
                 }
             }
+            HoistWideConstants(function, graph, loop, preheader);
         }
     }
+
+    /// <summary>
+    /// A 64-bit constant that does not fit a sign-extended imm32 costs a 10-byte <c>mov r, imm64</c>
+    /// wherever an instruction uses it. Inside a loop, such operands of arithmetic, comparisons,
+    /// loads and stores read a register instead, set once by <c>%k = copy C</c> at the end of the
+    /// preheader (one per constant and loop; an enclosing loop then hoists that copy further out
+    /// like any invariant). No copy propagation runs after this pass, so the register stays.
+    /// </summary>
+    private static void HoistWideConstants(IrFunction function, FlowGraph graph, Loop loop, BasicBlock preheader)
+    {
+        Dictionary<long, VReg>? registers = null;
+        foreach (var block in graph.ReversePostorder)
+        {
+            if (!loop.Body[block.Index]) continue;
+            foreach (var instruction in block.Instructions)
+            {
+                if (!UsesConstantsFromRegisters(instruction.Op)) continue;
+                var arguments = instruction.Arguments;
+                for (var a = 0; a < arguments.Length; a++)
+                {
+                    if (!arguments[a].IsConstant || arguments[a].Constant is >= int.MinValue and <= int.MaxValue) continue;
+                    registers ??= new Dictionary<long, VReg>();
+                    var constant = arguments[a].Constant;
+                    if (!registers.TryGetValue(constant, out var register))
+                    {
+                        register = function.NewRegister();
+                        registers.Add(constant, register);
+                        preheader.Instructions.Add(new Instruction(Opcode.Copy, register, [Operand.Of(constant)], null, instruction.Location));
+                    }
+                    arguments[a] = register;
+                }
+            }
+        }
+    }
+
+    private static bool UsesConstantsFromRegisters(Opcode op) =>
+        op.IsBinary() || op is Opcode.LoadWord or Opcode.LoadByte or Opcode.StoreWord or Opcode.StoreByte;
 
     /// <summary>Pure, cannot fault, and not tied to the frame: arithmetic, comparisons and symbol addresses.</summary>
     private static bool IsMovable(Opcode op) =>

@@ -30,6 +30,10 @@ public static class PassPipeline
         new("licm", (f, _) => LoopInvariantCodeMotion.Run(f), IrForm.Ssa),
         new("ssa-out", (f, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
         new("cfg", (f, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
+        new("rotate", (f, _) => LoopRotation.Run(f), IrForm.Plain),           // loop tests at the bottom
+        new("thread", (f, _) => BranchThreading.Run(f), IrForm.Plain),         // branches on copies, decided branches
+        new("cfg", (f, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
+        new("layout", (f, _) => BlockLayout.Run(f), IrForm.Plain),            // fall-through chains
         new("compact", (f, _) => RegisterCompaction.Run(f), IrForm.Final),
     ];
 

@@ -9,21 +9,37 @@ namespace Maru.Compiler.Optimisation;
 /// constants move to the right of commutative operations and comparisons; identities (x + 0,
 /// x * 1, x | 0, x &lt;&lt; 64 ...) become copies; multiplication by 2^k becomes a shift; signed
 /// division and remainder by ±2^k become shifts and masks with the rounding toward zero of the
-/// hardware divide; a branch on (x != 0), (x == 0) or (not x) branches on x directly.
+/// hardware divide; (x % ±2^k) == 0 and != 0 test x &amp; (2^k - 1) instead; a division by ±2^k in
+/// a block only reached when x is known to be a multiple of 2^k (through the edge of a branch on
+/// such a test) is exact, one shift; a branch on (x != 0), (x == 0) or (not x) branches on x directly.
 /// Requires: SSA (new registers are single definitions). Guarantees: same values; copies it leaves
 /// are for copy propagation to remove.
 /// </summary>
 internal static class Simplify
 {
+    /// <summary>What the rewrites of one function may know besides the instruction itself.</summary>
+    private sealed class Facts
+    {
+        /// <summary>Registers defined as x % ±2^k (k >= 1; 2^63 for MIN), as lowered (before this pass rewrites them).</summary>
+        public readonly Dictionary<VReg, (Operand Dividend, int Log2)> PowerOfTwoRemainders = new();
+
+        /// <summary>Per block: registers known to be multiples of 2^k there (the block is only reached over an edge that tested it).</summary>
+        public readonly Dictionary<BasicBlock, List<(VReg Value, int Log2)>> Multiples = new();
+
+        public BasicBlock? Block;
+    }
+
     public static void Run(IrFunction function)
     {
+        var facts = Gather(function);
         var output = new List<Instruction>();
         foreach (var block in function.Blocks)
         {
             output.Clear();
+            facts.Block = block;
             foreach (var instruction in block.Instructions)
             {
-                if (instruction.Op.IsBinary()) Binary(function, instruction, output);
+                if (instruction.Op.IsBinary()) Binary(function, instruction, output, facts);
                 output.Add(instruction);
             }
             if (output.Count != block.Instructions.Count)
@@ -43,7 +59,7 @@ internal static class Simplify
     }
 
     /// <summary>Rewrites one binary instruction; any extra instructions it needs go to <paramref name="output"/> before it.</summary>
-    private static bool Binary(IrFunction function, Instruction instruction, List<Instruction> output)
+    private static bool Binary(IrFunction function, Instruction instruction, List<Instruction> output, Facts facts)
     {
         var op = instruction.Op;
         var x = instruction.Arguments[0];
@@ -54,7 +70,7 @@ internal static class Simplify
         {
             instruction.Rewrite(mirror, y, x);
             (op, x, y) = (mirror, y, x);
-            Binary(function, instruction, output);
+            Binary(function, instruction, output, facts);
             return true;
         }
         if (x.Equals(y))
@@ -102,6 +118,25 @@ internal static class Simplify
                 if (c == -1) return Become(instruction, Opcode.Negate, x);
                 if (IsPowerOfTwo(c)) return Become(instruction, Opcode.ShiftLeft, x, Operand.Of(Log2(c)));  // also c = MIN = 2^63
                 return false;
+            case Opcode.Equal or Opcode.NotEqual when c == 0 && !x.IsConstant
+                                                     && facts.PowerOfTwoRemainders.TryGetValue(x.Register, out var remainder):
+            {
+                // x % ±2^k is zero exactly when the low k bits of x are (the remainder takes the
+                // dividend's sign but not its magnitude): (x % 2^k) == 0 <=> (x & (2^k - 1)) == 0.
+                var mask = unchecked((long)((1UL << remainder.Log2) - 1));
+                var low = Emit(function, instruction, Opcode.And, output, remainder.Dividend, Operand.Of(mask));
+                return Become(instruction, op, low, Operand.Of(0));
+            }
+            case Opcode.Divide when c != long.MinValue && IsPowerOfTwo(Math.Abs(c)) && !x.IsConstant
+                                    && IsKnownMultiple(facts, x.Register, Log2(Math.Abs(c))):
+            {
+                // An exact division needs no rounding: x / 2^k = x >> k, x / -2^k = -(x >> k).
+                if (c == 1) return Become(instruction, Opcode.Copy, x);
+                if (c == -1) return Become(instruction, Opcode.Negate, x);
+                if (c > 0) return Become(instruction, Opcode.ShiftRight, x, Operand.Of(Log2(c)));
+                var shifted = Emit(function, instruction, Opcode.ShiftRight, output, x, Operand.Of(Log2(-c)));
+                return Become(instruction, Opcode.Negate, shifted);
+            }
             case Opcode.Divide:
                 return Divide(function, instruction, x, c, output);
             case Opcode.Remainder:
@@ -146,6 +181,82 @@ internal static class Simplify
         var sign = Emit(function, at, Opcode.ShiftRight, output, x, Operand.Of(63));
         var bias = Emit(function, at, Opcode.And, output, sign, Operand.Of((1L << k) - 1));
         return Emit(function, at, Opcode.Add, output, x, bias);
+    }
+
+    private static bool IsKnownMultiple(Facts facts, VReg value, int log2) =>
+        facts.Block is { } block && facts.Multiples.TryGetValue(block, out var known) && known.Exists(m => m.Value == value && m.Log2 >= log2);
+
+    /// <summary>
+    /// The power-of-two remainders, and which blocks know a value to be a multiple of 2^k: those
+    /// reached only (through a chain of single-predecessor blocks) over the edge of a branch on
+    /// x % 2^k, (x % 2^k) == 0, (x % 2^k) != 0 or x &amp; (2^k - 1) that means "no remainder".
+    /// </summary>
+    private static Facts Gather(IrFunction function)
+    {
+        var facts = new Facts();
+        var definition = new Dictionary<VReg, Instruction>();
+        foreach (var block in function.Blocks)
+            foreach (var instruction in block.Instructions)
+            {
+                if (instruction.Destination is not { } d) continue;
+                definition[d] = instruction;
+                if (instruction is { Op: Opcode.Remainder, Arguments: [var dividend, { IsConstant: true, Constant: var c }] }
+                    && !dividend.IsConstant && (c == long.MinValue || (Math.Abs(c) >= 2 && IsPowerOfTwo(Math.Abs(c)))))
+                    facts.PowerOfTwoRemainders[d] = (dividend, c == long.MinValue ? 63 : Log2(Math.Abs(c)));
+            }
+
+        // The unique predecessor of each block (null when none or several).
+        var predecessor = new Dictionary<BasicBlock, BasicBlock?>();
+        foreach (var block in function.Blocks)
+            foreach (var successor in block.Successors.Distinct())
+                predecessor[successor] = predecessor.ContainsKey(successor) ? null : block;
+
+        // Facts established on each edge out of a branch that tests divisibility.
+        var onEdge = new Dictionary<(BasicBlock From, BasicBlock To), (VReg, int)>();
+        foreach (var block in function.Blocks)
+        {
+            if (block.Terminator is not Branch branch || branch.IfTrue == branch.IfFalse) continue;
+            if (DivisibilityTest(branch.Condition, definition, facts) is not ({ } value, var log2, var zeroWhenTrue)) continue;
+            onEdge[(block, zeroWhenTrue ? branch.IfTrue : branch.IfFalse)] = (value, log2);
+        }
+        if (onEdge.Count == 0) return facts;
+
+        foreach (var block in function.Blocks)
+        {
+            var at = block;
+            for (var steps = 0; steps < 8 && predecessor.TryGetValue(at, out var from) && from is not null && from != block; steps++)
+            {
+                if (onEdge.TryGetValue((from, at), out var fact))
+                {
+                    if (!facts.Multiples.TryGetValue(block, out var list)) facts.Multiples[block] = list = new();
+                    list.Add(fact);
+                }
+                at = from;
+            }
+        }
+        return facts;
+    }
+
+    /// <summary>Does the condition test x for divisibility by 2^k, and is it zero (true) or non-zero when x is a multiple?</summary>
+    private static (VReg? Value, int Log2, bool ZeroWhenTrue) DivisibilityTest(Operand condition, Dictionary<VReg, Instruction> definition, Facts facts)
+    {
+        var zeroWhenTrue = false;  // a bare remainder or mask is non-zero when x is NOT a multiple
+        for (var steps = 0; steps < 4 && !condition.IsConstant; steps++)
+        {
+            if (facts.PowerOfTwoRemainders.TryGetValue(condition.Register, out var remainder))
+                return remainder.Dividend.IsConstant ? (null, 0, false) : (remainder.Dividend.Register, remainder.Log2, zeroWhenTrue);
+            if (!definition.TryGetValue(condition.Register, out var def)) break;
+            if (def is { Op: Opcode.And, Arguments: [var l, var r] } && (r.IsConstant ? (l, r) : (r, l)) is ({ IsConstant: false } masked, { IsConstant: true, Constant: var mask })
+                && mask > 0 && IsPowerOfTwo(mask + 1))
+                return (masked.Register, Log2(mask + 1), zeroWhenTrue);
+            if (def is { Op: Opcode.NotEqual or Opcode.Equal, Arguments: [var a, var b] } && (a, b) is (_, { IsConstant: true, Constant: 0 }) or ({ IsConstant: true, Constant: 0 }, _))
+                (condition, zeroWhenTrue) = (b is { IsConstant: true, Constant: 0 } ? a : b, def.Op == Opcode.Equal ? !zeroWhenTrue : zeroWhenTrue);
+            else if (def is { Op: Opcode.LogicalNot, Arguments: [var n] })
+                (condition, zeroWhenTrue) = (n, !zeroWhenTrue);
+            else
+                break;
+        }
+        return (null, 0, false);
     }
 
     private static Terminator SimplifyBranch(Branch branch, Instruction?[] definition)

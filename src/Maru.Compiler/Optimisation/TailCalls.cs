@@ -10,11 +10,24 @@ namespace Maru.Compiler.Optimisation;
 /// follow it up to a return of its value, possibly through jumps to blocks of copies that return
 /// (those are duplicated into the calling block first). Functions with frame blocks (address-of)
 /// are left alone: a new activation would need fresh frame blocks while old addresses may live on.
+/// <para>
+/// Tail recursion modulo an accumulator: a return of <c>X op self(args)</c> or
+/// <c>self(args) op X</c> (op Add or Multiply, both associative and commutative under 64-bit
+/// wrap-around; chains such as <c>X1 + (X2 + self(args))</c> too) also becomes a jump back, with
+/// <c>acc = acc op X</c> first. The accumulator starts at the identity (0 or 1) in the entry, and
+/// every other return of <c>v</c> becomes a return of <c>acc op v</c>. Only Add/Multiply and copies
+/// may follow the call, so every X (an operand as of the call) was computed before the call in the
+/// original order too: side effects keep their order. One function uses one op; a site of the
+/// other op keeps its call. Naive <c>fib</c> thus makes one recursive call per level instead of two.
+/// </para>
 /// Requires: Plain form. Guarantees: no self call whose value is returned directly.
 /// </summary>
 internal static class TailCalls
 {
     private const int MaxDuplicatedBlocks = 8;
+
+    /// <summary>What a tail site adds to the result: nothing (<see cref="Op"/> null) or <c>op X1 op X2...</c>.</summary>
+    private sealed record Site(BasicBlock Block, Opcode? Op, List<Operand> Terms);
 
     public static void Run(IrFunction function)
     {
@@ -22,20 +35,52 @@ internal static class TailCalls
         if (entry.Instructions.Exists(i => i.Op == Opcode.Alloca)) return;
         if (!function.Blocks.Exists(b => b.Instructions.Exists(i => IsSelfCall(function, i)))) return;
 
-        BasicBlock? header = null;
+        var sites = new List<Site>();
+        Opcode? accumulatorOp = null;
         foreach (var block in function.Blocks.ToArray())
         {
             var call = block.Instructions.FindLastIndex(i => IsSelfCall(function, i));
-            if (call < 0 || !OnlyCopiesAfter(block, call)) continue;
+            if (call < 0 || !OnlyCopiesOrAccumulationAfter(block, call)) continue;
             InlineReturnPath(block);
-            if (!ReturnsResultOf(block, call)) continue;
+            if (Analyse(block, call) is not { } site) continue;
+            if (site.Op is { } op)
+            {
+                accumulatorOp ??= op;
+                if (op != accumulatorOp) continue;   // one accumulator, one op: this call stays
+            }
+            sites.Add(site);
+        }
+        if (sites.Count == 0) return;
 
-            header ??= SplitEntry(function);
-            var target = block == entry ? header : block;   // the entry's code moved to the header
-            if (target != block) call = target.Instructions.FindLastIndex(i => IsSelfCall(function, i));
+        var header = SplitEntry(function);
+        VReg? accumulator = null;
+        if (accumulatorOp is { } accOp)
+        {
+            accumulator = function.NewRegister();
+            entry.Instructions.Add(new Instruction(Opcode.Copy, accumulator, [Operand.Of(Identity(accOp))], null, function.Location));
+            // Every return that is not a tail site returns acc op v (tail sites get their jump below).
+            var siteBlocks = sites.Select(s => s.Block == entry ? header : s.Block).ToHashSet();
+            foreach (var block in function.Blocks)
+            {
+                if (block.Terminator is not Return { Value: var value } || siteBlocks.Contains(block)) continue;
+                var result = function.NewRegister();
+                var location = block.Instructions.Count > 0 ? block.Instructions[^1].Location : function.Location;
+                block.Instructions.Add(new Instruction(accOp, result, [accumulator.Value, value], null, location));
+                block.Terminator = new Return(result);
+            }
+        }
+
+        foreach (var site in sites)
+        {
+            var target = site.Block == entry ? header : site.Block;   // the entry's code moved to the header
+            var call = target.Instructions.FindLastIndex(i => IsSelfCall(function, i));
             var arguments = target.Instructions[call].Arguments;
             var location = target.Instructions[call].Location;
             target.Instructions.RemoveRange(call, target.Instructions.Count - call);
+            // The terms are operands as of the call: fold them in before any parameter changes.
+            if (site.Op is { } op)
+                foreach (var term in site.Terms)
+                    target.Instructions.Add(new Instruction(op, accumulator!.Value, [accumulator.Value, term], null, location));
             var temporaries = new Operand[arguments.Length];
             for (var i = 0; i < arguments.Length; i++)
             {
@@ -54,13 +99,17 @@ internal static class TailCalls
         }
     }
 
+    private static long Identity(Opcode op) => op == Opcode.Multiply ? 1 : 0;
+
     private static bool IsSelfCall(IrFunction function, Instruction instruction) =>
         instruction.Op == Opcode.Call && instruction.Symbol == function.Name && instruction.Arguments.Length == function.ParameterCount;
 
-    private static bool OnlyCopiesAfter(BasicBlock block, int index)
+    private static bool IsAccumulating(Opcode op) => op is Opcode.Add or Opcode.Multiply;
+
+    private static bool OnlyCopiesOrAccumulationAfter(BasicBlock block, int index)
     {
         for (var i = index + 1; i < block.Instructions.Count; i++)
-            if (block.Instructions[i].Op != Opcode.Copy) return false;
+            if (block.Instructions[i].Op is not Opcode.Copy && !IsAccumulating(block.Instructions[i].Op)) return false;
         return true;
     }
 
@@ -82,19 +131,51 @@ internal static class TailCalls
         block.Terminator = at;
     }
 
-    /// <summary>Does the block return exactly the value of the call at <paramref name="call"/> (through the copies after it)?</summary>
-    private static bool ReturnsResultOf(BasicBlock block, int call)
+    /// <summary>
+    /// A value after the call, in terms of the values as of the call: an operand unchanged since
+    /// (<see cref="Before"/>), the call's result combined with terms (<see cref="Terms"/>), or
+    /// anything else (both null).
+    /// </summary>
+    private readonly record struct Symbolic(Operand? Before, Opcode? Op, List<Operand>? Terms)
     {
-        if (block.Terminator is not Return { Value: { IsConstant: false } returned }) return false;
-        var value = returned.Register;
-        for (var i = block.Instructions.Count - 1; i > call; i--)
+        public static readonly Symbolic Unknown = new(null, null, null);
+        public bool IsResult => Terms is not null;
+    }
+
+    /// <summary>
+    /// Does the block return the call's result, perhaps combined by one associative, commutative
+    /// op with values known at the call? Interprets the copies and ops after the call symbolically.
+    /// </summary>
+    private static Site? Analyse(BasicBlock block, int call)
+    {
+        if (block.Terminator is not Return { Value: var returned }) return null;
+        if (block.Instructions[call].Destination is not { } result) return null;
+        var values = new Dictionary<VReg, Symbolic> { [result] = new(null, null, []) };
+        Symbolic Resolve(Operand operand) =>
+            operand.IsConstant ? new(operand, null, null)
+            : values.TryGetValue(operand.Register, out var known) ? known
+            : new(operand, null, null);
+
+        for (var i = call + 1; i < block.Instructions.Count; i++)
         {
             var instruction = block.Instructions[i];
-            if (instruction.Destination != value) continue;
-            if (instruction.Arguments[0].IsConstant) return false;
-            value = instruction.Arguments[0].Register;
+            var destination = instruction.Destination!.Value;
+            if (instruction.Op == Opcode.Copy)
+            {
+                values[destination] = Resolve(instruction.Arguments[0]);
+                continue;
+            }
+            // Add or Multiply: the result with one more term of the same op, or nothing we track.
+            var left = Resolve(instruction.Arguments[0]);
+            var right = Resolve(instruction.Arguments[1]);
+            var (accumulated, term) = left.IsResult ? (left, right) : (right, left);
+            values[destination] =
+                accumulated.IsResult && term.Before is { } value && (accumulated.Op is null || accumulated.Op == instruction.Op)
+                    ? new(null, instruction.Op, [.. accumulated.Terms!, value])
+                    : Symbolic.Unknown;
         }
-        return block.Instructions[call].Destination == value;
+        var final = Resolve(returned);
+        return final.IsResult ? new Site(block, final.Op, final.Terms!) : null;
     }
 
     /// <summary>Moves the entry's code into a new loop header right after it; the entry keeps only its allocas (none here).</summary>

@@ -80,4 +80,64 @@ public sealed class StrengthReductionTests
         AssertSameAtBothLevels("(define-function f (x) (if (= x 0) 10 20)) (define-function g (x) (if (not (!= x 0)) 1 2))", "f", [0], [5], [-1]);
         AssertSameAtBothLevels("(define-function g (x) (if (not (!= x 0)) 1 2))", "g", [0], [5], [-1]);
     }
+
+    private static readonly long[] Dividends =
+    [
+        .. Samples, 4, -4, 6, -6, 12, -12, 16, -16, 24, -24, 1L << 62, -(1L << 62), (1L << 62) + 2, long.MinValue + 2, long.MinValue + 4,
+        long.MaxValue - 3, 0x5555555555555554, unchecked((long)0xAAAAAAAAAAAAAAA8),
+    ];
+
+    [TestMethod]
+    public void RemainderByAPowerOfTwoComparedWithZeroIsAMaskTest()
+    {
+        long[] divisors = [2, -2, 4, -4, 8, 1L << 62, -(1L << 62), long.MinValue];
+        var source = string.Join("\n", divisors.Select((d, i) =>
+            $"(define-function eq{i} (x) (= (% x {d}) 0)) (define-function ne{i} (x) (!= (% x {d}) 0)) " +
+            $"(define-function lz{i} (x) (= 0 (% x {d}))) (define-function br{i} (x) (if (= (% x {d}) 0) 10 20))"));
+        var module = Optimise(source);
+        for (var i = 0; i < divisors.Length; i++)
+            foreach (var name in new[] { $"eq{i}", $"ne{i}", $"lz{i}", $"br{i}" })
+                Assert.IsFalse(Instructions(Function(module, name)).Any(n => n.Op is Opcode.Remainder or Opcode.Subtract or Opcode.ShiftRight),
+                    IrPrinter.Print(Function(module, name)));
+        using var o1 = CompiledLibrary.Compile(source, OptimisationLevel.O1);
+        for (var i = 0; i < divisors.Length; i++)
+            foreach (var x in Dividends)
+            {
+                var zero = Opcode.Remainder.Evaluate(x, divisors[i]) == 0;
+                Assert.AreEqual(zero ? 1L : 0L, o1.Call($"eq{i}", x), $"(= (% {x} {divisors[i]}) 0)");
+                Assert.AreEqual(zero ? 0L : 1L, o1.Call($"ne{i}", x), $"(!= (% {x} {divisors[i]}) 0)");
+                Assert.AreEqual(zero ? 1L : 0L, o1.Call($"lz{i}", x), $"(= 0 (% {x} {divisors[i]}))");
+                Assert.AreEqual(zero ? 10L : 20L, o1.Call($"br{i}", x), $"(if (= (% {x} {divisors[i]}) 0) 10 20)");
+            }
+    }
+
+    [TestMethod]
+    public void DivisionKnownToBeExactIsOneShift()
+    {
+        const string source = """
+            (define-function half (x) (if (= (% x 2) 0) (/ x 2) (+ (* 3 x) 1)))
+            (define-function quarter (x) (if (!= (% x 4) 0) 0 (let ((y 5)) (set y (/ x 4)) y)))
+            (define-function masked (x) (if (& x 7) -1 (/ x -8)))
+            (define-function masked-left (x) (if (not (& 3 x)) (/ x 2) -1))
+            (define-function zero-left (x) (if (= 0 (% x -8)) (/ x 8) -1))
+            (define-function bigger (x) (if (= (% x 2) 0) (/ x 4) -1))
+            (define-function other (x y) (if (= (% y 2) 0) (/ x 2) -1))
+            (define-function joined (x) (let ((r 0)) (if (= (% x 2) 0) (set r 1)) (+ r (/ x 2))))
+            (define-function shifted (x) (if (= (% x 4) 0) (/ x 2) -1))
+            """;
+        var module = Optimise(source);
+        foreach (var name in new[] { "half", "quarter", "masked", "masked-left", "zero-left", "shifted" })
+        {
+            var function = Function(module, name);
+            Assert.IsFalse(Instructions(function).Any(n => n.Op is Opcode.Divide or Opcode.Remainder || (n.Op == Opcode.Add && !n.Arguments[1].IsConstant)),
+                IrPrinter.Print(function));
+            Assert.AreEqual(1, Instructions(function).Count(n => n.Op == Opcode.ShiftRight), IrPrinter.Print(function));
+        }
+        // Not known exact: the rounding toward zero stays.
+        foreach (var name in new[] { "bigger", "other", "joined" })
+            Assert.IsTrue(Instructions(Function(module, name)).Count(n => n.Op == Opcode.ShiftRight) >= 2, IrPrinter.Print(Function(module, name)));
+        foreach (var name in new[] { "half", "quarter", "masked", "masked-left", "zero-left", "bigger", "joined", "shifted" })
+            AssertSameAtBothLevels(source, name, [.. Dividends.Select(x => new[] { x })]);
+        AssertSameAtBothLevels(source, "other", [.. Dividends.SelectMany(x => new[] { new[] { x, 2L }, new[] { x, 3L } })]);
+    }
 }

@@ -44,8 +44,91 @@ public sealed class TailCallTests
     [TestMethod]
     public void CallsNotInTailPositionStay()
     {
-        var depth = Function(Optimise("(define-function depth (n) (if (= n 0) 0 (+ 1 (depth (- n 1)))))"), "depth");
-        Assert.IsTrue(Calls(depth, "depth"));
+        // Subtraction is not associative: no accumulator for it.
+        const string source = "(define-function depth (n) (if (= n 0) 0 (- 1 (depth (- n 1)))))";
+        Assert.IsTrue(Calls(Function(Optimise(source), "depth"), "depth"));
+        AssertSameAtBothLevels(source, "depth", [0], [1], [2], [7]);
+    }
+
+    private const string Fib = "(define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))";
+
+    [TestMethod]
+    public void FibKeepsOneRecursiveCallTheOtherBecomesALoopWithAnAccumulator()
+    {
+        var fib = Function(Optimise(Fib), "fib");
+        Assert.AreEqual(1, Instructions(fib).Count(i => i.Op == Opcode.Call && i.Symbol == "fib"), IrPrinter.Print(fib));
+        Assert.IsTrue(fib.Blocks.Any(InLoop), IrPrinter.Print(fib));
+        var results = AssertSameAtBothLevels(Fib, "fib", [.. Enumerable.Range(-3, 28).Select(n => new long[] { n })]);
+        Assert.AreEqual(17711L, results[^3]);   // fib 22
+        Assert.AreEqual(long.MinValue, AssertSameAtBothLevels(Fib, "fib", [long.MinValue])[0]);
+    }
+
+    [TestMethod]
+    public void AccumulationByMultiplicationWrapsLikeTheRecursion()
+    {
+        const string source = """
+            (define-function fact (n) (if (< n 2) 1 (* n (fact (- n 1)))))
+            (define-function pow (b e) (if (= e 0) 1 (* (pow b (- e 1)) b)))
+            """;
+        var module = Optimise(source);
+        Assert.IsFalse(Calls(Function(module, "fact"), "fact"), IrPrinter.Print(Function(module, "fact")));
+        Assert.IsFalse(Calls(Function(module, "pow"), "pow"), IrPrinter.Print(Function(module, "pow")));
+        AssertSameAtBothLevels(source, "fact", [0], [1], [5], [20], [21], [25], [66], [200], [-5]);
+        AssertSameAtBothLevels(source, "pow", [3, 0], [3, 40], [3, 41], [-7, 63], [long.MaxValue, 3], [long.MinValue, 1], [6700417, 9]);
+        using var o1 = CompiledLibrary.Compile(source, OptimisationLevel.O1);
+        Assert.AreEqual(unchecked(2432902008176640000L * 21), o1.Call("fact", 21), "21! wraps around");
+    }
+
+    [TestMethod]
+    public void AccumulationOnEitherSideThroughChainsAndSharedReturns()
+    {
+        const string source = """
+            (define-function sum-right (n) (if (<= n 0) 0 (+ (sum-right (- n 1)) n)))
+            (define-function chain (n k) (if (<= n 0) k (+ 1 (+ (* n n) (chain (- n 1) (+ k 3))))))
+            (define-function early (n) (if (< n 0) (return 1000)) (if (= n 0) 7 (if (= (% n 3) 0) (early (- n 2)) (+ n (early (- n 1))))))
+            (define-function wrap (n) (if (= n 0) 0 (+ 4611686018427387904 (wrap (- n 1)))))
+            """;
+        var module = Optimise(source);
+        foreach (var name in new[] { "sum-right", "chain", "early", "wrap" })
+            Assert.IsFalse(Calls(Function(module, name), name), IrPrinter.Print(Function(module, name)));
+        AssertSameAtBothLevels(source, "sum-right", [0], [1], [100], [-4]);
+        AssertSameAtBothLevels(source, "chain", [0, 5], [1, 5], [10, -2], [3037, 1], [20000, 9]);
+        AssertSameAtBothLevels(source, "early", [-1], [0], [1], [2], [3], [10], [100], [1001]);
+        AssertSameAtBothLevels(source, "wrap", [0], [1], [2], [3], [4], [5]);
+        using var o1 = CompiledLibrary.Compile(source, OptimisationLevel.O1);
+        Assert.AreEqual(5050L, o1.Call("sum-right", 100));
+        Assert.AreEqual(long.MinValue, o1.Call("wrap", 2));
+        Assert.AreEqual(10_000_000L * 10_000_001 / 2, o1.Call("sum-right", 10_000_000), "a loop now: no stack to run out of");
+    }
+
+    [TestMethod]
+    public void MixedOpsUseOneAccumulatorAndTheOtherSitesKeepTheirCall()
+    {
+        const string source = "(define-function m (n) (if (<= n 0) 1 (if (= (% n 2) 0) (+ n (m (- n 1))) (* 3 (m (- n 1))))))";
+        var m = Function(Optimise(source), "m");
+        Assert.AreEqual(1, Instructions(m).Count(i => i.Op == Opcode.Call && i.Symbol == "m"), IrPrinter.Print(m));
+        AssertSameAtBothLevels(source, "m", [.. Enumerable.Range(-2, 60).Select(n => new long[] { n })]);
+    }
+
+    [TestMethod]
+    public void SideEffectsAroundTheCallKeepTheirOrder()
+    {
+        // tick's effects must happen in the original order: before the recursion in g, after it in h.
+        const string source = """
+            (define counter 0)
+            (define-function tick () (set counter (+ (* counter 3) 1)) counter)
+            (define-function g (n) (if (= n 0) 0 (+ (tick) (g (- n 1)))))
+            (define-function h (n) (if (= n 0) 0 (+ (h (- n 1)) (* (tick) n))))
+            (define-function k (n) (if (= n 0) counter (* (+ (tick) n) (k (- n 1)))))
+            (define-function run-g (n) (set counter 5) (let ((r (g n))) (+ (* r 1000003) counter)))
+            (define-function run-h (n) (set counter 5) (let ((r (h n))) (+ (* r 1000003) counter)))
+            (define-function run-k (n) (set counter 5) (let ((r (k n))) (+ (* r 1000003) counter)))
+            """;
+        var module = Optimise(source);
+        Assert.IsFalse(Calls(Function(module, "g"), "g"), IrPrinter.Print(Function(module, "g")));
+        Assert.IsTrue(Calls(Function(module, "h"), "h"), IrPrinter.Print(Function(module, "h")));
+        foreach (var name in new[] { "run-g", "run-h", "run-k" })
+            AssertSameAtBothLevels(source, name, [0], [1], [2], [5], [40]);
     }
 
     [TestMethod]
