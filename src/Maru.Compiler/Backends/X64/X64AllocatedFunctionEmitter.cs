@@ -26,7 +26,7 @@ namespace Maru.Compiler.Backends.X64;
 /// <item>leaf functions with nothing on the stack get no frame at all; rbp is a frame pointer only
 /// where rsp moves within the body or the caller's stack arguments are read, spill slots are
 /// rsp-relative otherwise;</item>
-/// <item>64-bit constants read in loops live in registers (<see cref="WideConstantHoisting"/>).</item>
+/// <item>64-bit constants read in loops live in registers: LICM hoists them into the preheader as copies, which the allocator keeps in registers.</item>
 /// </list>
 /// Spilled values are reached through the scratch registers r11/r10, never allocated.
 /// </summary>
@@ -81,7 +81,7 @@ internal sealed class X64AllocatedFunctionEmitter
     {
         _calleeExits = calleeExits ?? new Dictionary<string, EarlyExit>();
         _asm = assembler;
-        _function = WideConstantHoisting.Apply(function);
+        _function = function;
         _functionLabels = functionLabels;
         _data = data;
         _dataReferences = dataReferences;
