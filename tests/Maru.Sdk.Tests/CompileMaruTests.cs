@@ -99,6 +99,15 @@ public sealed class CompileMaruTests
     }
 
     [TestMethod]
+    public void NoSourcesIsMaru0004()
+    {
+        Assert.IsFalse(Task("linux-x64").Execute());
+        var error = _engine.Errors.Single();
+        Assert.AreEqual("MARU0004", error.Code);
+        Assert.AreEqual("no Maru source files to compile", error.Message);
+    }
+
+    [TestMethod]
     public void AnEmptyRuntimeIdentifierMeansTheHost()
     {
         Write("a.l", "(define-function one () 1)\n");

@@ -3,7 +3,8 @@ namespace Maru.Compiler.Diagnostics;
 /// <summary>
 /// Every diagnostic the compiler can report, each with its own stable number (printed as MARUnnnn).
 /// Ranges: 00xx general and I/O, 01xx reader, 02xx definitions and names, 03xx C# interop,
-/// 04xx targets, 05xx limits, 06xx compile-time evaluation. Never renumber a code: users search for them.
+/// 04xx targets, 05xx limits, 06xx compile-time evaluation. Never renumber or reuse a code: users
+/// search for them (retired: 204, 206 and 211, from before compile-time evaluation existed).
 /// </summary>
 public enum DiagnosticCode
 {
@@ -30,14 +31,11 @@ public enum DiagnosticCode
     UnknownVariable = 201,
     WrongArgumentCount = 202,
     NotCallable = 203,
-    DuplicateDefinition = 204,
     MalformedForm = 205,
-    UnsupportedTopLevelForm = 206,
     WrongOperandCount = 207,
     NotCompilable = 208,
     NotAssignable = 209,
     DuplicateParameter = 210,
-    UnsupportedForm = 211,
     CompileTimeOnly = 212,
 
     // C# interop.

@@ -95,4 +95,14 @@ public sealed class DiagnosticTests
         using var library = CompiledLibrary.Compile(source);
         Assert.AreEqual(depth % 2 == 0 ? 5 : -5, library.Call("f", 5));
     }
+
+    [TestMethod]
+    public void CompiledCodeCannotCallAPreludeFunction() =>
+        AssertError("(define-function f (x)\n  (list-length x))", DiagnosticCode.CompileTimeOnly, 2, 4,
+            "'list-length' exists only at compile time and cannot be used by compiled code; define it between (compile-begin) and (compile-end) to compile it");
+
+    [TestMethod]
+    public void CompiledCodeCannotUseAFunctionDefinedOutsideTheCompileSection() =>
+        AssertError("(define helper (lambda (x) (+ x 1)))\n(compile-begin)\n(define-function f (x) (helper x))\n(compile-end)", DiagnosticCode.CompileTimeOnly, 3, 25,
+            "'helper' exists only at compile time and cannot be used by compiled code; define it between (compile-begin) and (compile-end) to compile it");
 }
