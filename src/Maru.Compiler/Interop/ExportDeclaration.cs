@@ -82,7 +82,7 @@ public sealed record ExportDeclaration(
         var declared = new Dictionary<string, (SymbolDatum Parameter, InteropType Type, IReadOnlyList<InteropType> Callback)>(StringComparer.Ordinal);
         foreach (var entry in Parameters)
         {
-            var index = maruParameters.ToList().IndexOf(entry.Parameter.Name);
+            var index = IndexOf(maruParameters, entry.Parameter.Name);
             if (index < 0)
                 throw new CompilationError(DiagnosticCode.ExportDeclarationMismatch, entry.Parameter.Location,
                     $"'{FunctionName}' has no parameter '{entry.Parameter.Name}' (its parameters are: {string.Join(" ", maruParameters)})");
@@ -113,6 +113,13 @@ public sealed record ExportDeclaration(
             }
         }
         return new ExportSignature(result, Result);
+    }
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+            if (names[i] == name) return i;
+        return -1;
     }
 
     private static CompilationError Malformed(Datum form, string what) =>

@@ -134,10 +134,10 @@ internal sealed class DataLayout(IReadOnlyDictionary<string, int> globals, IRead
 
     public (SectionKind Section, long Offset) String(string name) => (SectionKind.ReadOnlyData, strings[name]);
 
-    public (SectionKind Section, long Offset) ImportSlot(string name)
-    {
-        var index = imports.ToList().IndexOf(name);
-        if (index < 0) throw new InvalidOperationException($"import '{name}' was not declared");
-        return (SectionKind.Got, 8L * index);
-    }
+    private readonly Dictionary<string, int> _importSlots = imports.Select((name, index) => (name, index)).ToDictionary(x => x.name, x => x.index, StringComparer.Ordinal);
+
+    public (SectionKind Section, long Offset) ImportSlot(string name) =>
+        _importSlots.TryGetValue(name, out var index)
+            ? (SectionKind.Got, 8L * index)
+            : throw new InvalidOperationException($"import '{name}' was not declared");
 }
