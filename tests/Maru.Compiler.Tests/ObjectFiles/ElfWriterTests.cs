@@ -106,11 +106,7 @@ public sealed partial class ElfWriterTests
         };
         using var file = new TemporaryFile("libsample.so", ElfSharedLibraryWriter.Write(module, target, "libsample.so"));
 
-        var lint = RunTool("eu-elflint", "elfutils", "--strict", file.Path);
-
-        Assert.AreEqual(0, lint.ExitCode, lint.ToString());
-        var complaints = (lint.StandardOutput + lint.StandardError).Trim();
-        Assert.IsTrue(complaints is "" or "No errors", lint.ToString());
+        ElfLint.AssertStrictlyValid(file.Path);
     }
 
     [TestMethod]
