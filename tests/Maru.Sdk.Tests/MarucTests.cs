@@ -51,7 +51,7 @@ public sealed class MarucTests
     [TestMethod]
     public void VersionIsTheAssemblysVersion()
     {
-        // Everyday builds carry the version prefix; packs carry the package version (PackageVersionTests).
+        // Assemblies carry the version prefix; packages add -dev.<height>.g<commit> (PackageVersionTests).
         var result = Maruc("--version");
         Assert.AreEqual(0, result.ExitCode, result.ToString());
         Assert.AreEqual($"maruc {Repository.VersionPrefix}", result.StandardOutput.Trim());

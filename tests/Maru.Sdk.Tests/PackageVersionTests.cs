@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.IO.Compression;
 using System.Text.RegularExpressions;
 using Maru.Sdk.Tests.TestSupport;
 
@@ -15,7 +13,7 @@ public sealed class PackageVersionTests
     private static readonly Regex DevVersion = new(@"^(\d+\.\d+\.\d+)-dev\.(\d+)\.g([0-9a-f]{7})(\.dirty\.[0-9a-f]{8})?$");
 
     [TestMethod]
-    public void ThePackageItsSdkPropsAndItsAssembliesAgreeOnTheVersion()
+    public void ThePackageAndItsSdkPropsAgreeOnTheVersion()
     {
         var version = PackedSdk.Version;
         var match = DevVersion.Match(version);
@@ -25,19 +23,6 @@ public sealed class PackageVersionTests
         // Sdk.props imports it as MaruSdkVersion (an input of every Maru compile: a new SDK recompiles).
         StringAssert.Contains(PackedSdk.ReadEntry("Sdk/Version.props"), $"<MaruSdkVersion>{version}</MaruSdkVersion>");
         StringAssert.Contains(PackedSdk.ReadEntry("Maru.Sdk.nuspec"), $"<version>{version}</version>");
-
-        var directory = Directory.CreateTempSubdirectory("maru version ");
-        try
-        {
-            using (var archive = ZipFile.OpenRead(PackedSdk.PackagePath))
-                archive.GetEntry("tasks/net8.0/Maru.Build.Tasks.dll")!.ExtractToFile(Path.Combine(directory.FullName, "Maru.Build.Tasks.dll"));
-            var productVersion = FileVersionInfo.GetVersionInfo(Path.Combine(directory.FullName, "Maru.Build.Tasks.dll")).ProductVersion!;
-            Assert.AreEqual(version, productVersion.Split('+')[0]);
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
     }
 
     [TestMethod]

@@ -39,12 +39,19 @@ internal static class PackedSdk
     {
         var root = Path.Combine(Path.GetTempPath(), $"maru feed ü @{Guid.NewGuid():N}"[..26]);
         var feed = Path.Combine(root, "feed");
-        var pack = ExternalTool.Dotnet(Repository.Root, "pack", Repository.SdkProject, "-c", "Release", "-o", feed,
-            "--disable-build-servers", "-nodeReuse:false", "-nologo");
+        // The version is computed first and passed down, as build/pack.sh does, so that every project
+        // of the pack agrees on it even if the tree changes meanwhile (a dirty tree's version hashes it).
+        var query = ExternalTool.Dotnet(Repository.Root, "msbuild", Repository.SdkProject, "-nologo", "-nodeReuse:false",
+            "-t:MaruGetVersion", "-getProperty:MaruPackageVersion");
+        Assert.AreEqual(0, query.ExitCode, query.ToString());
+        var version = query.StandardOutput.Trim();
+        // Packing compiles the compiler in Release: on a loaded machine that takes minutes.
+        var pack = ExternalTool.Run(ExternalTool.DotnetPath, ["pack", Repository.SdkProject, "-c", "Release", "-o", feed,
+            $"-p:MaruPackageVersion={version}", "--disable-build-servers", "-nodeReuse:false", "-nologo"], Repository.Root, TimeSpan.FromMinutes(15));
         Assert.AreEqual(0, pack.ExitCode, pack.ToString());
         var packages = Directory.GetFiles(feed, "Maru.Sdk.*.nupkg");
         Assert.HasCount(1, packages, pack.ToString());
-        var version = Path.GetFileNameWithoutExtension(packages[0])["Maru.Sdk.".Length..];
+        Assert.AreEqual($"Maru.Sdk.{version}.nupkg", Path.GetFileName(packages[0]), pack.ToString());
         return (feed, version);
     }
 }
