@@ -20,6 +20,12 @@ public enum RelocationKind
     PcRelative32,
     /// <summary>64-bit absolute S + A (a pointer stored in data; needs a load-time relocation).</summary>
     Absolute64,
+    /// <summary>ADRP: (Page(S + A) - Page(P)) / 4096 in the signed 21-bit immhi:immlo field; R_AARCH64_ADR_PREL_PG_HI21.</summary>
+    Arm64Page21,
+    /// <summary>ADD (immediate): (S + A) &amp; 0xfff in imm12, the low half of an ADRP pair; R_AARCH64_ADD_ABS_LO12_NC.</summary>
+    Arm64AddLo12,
+    /// <summary>LDR/STR of 8 bytes: ((S + A) &amp; 0xfff) / 8 in imm12, which must be exact; R_AARCH64_LDST64_ABS_LO12_NC.</summary>
+    Arm64LoadStore64Lo12,
 }
 
 /// <summary>

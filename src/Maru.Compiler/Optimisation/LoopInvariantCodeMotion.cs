@@ -16,7 +16,7 @@ internal static class LoopInvariantCodeMotion
 {
     private sealed record Loop(BasicBlock Header, bool[] Body, int Size);
 
-    public static void Run(IrFunction function)
+    public static void Run(IrFunction function, ITargetCosts costs)
     {
         var graph = new FlowGraph(function);
         var loops = FindLoops(graph);
@@ -65,18 +65,19 @@ internal static class LoopInvariantCodeMotion
                     block.Instructions.AddRange(kept);
                 }
             }
-            HoistWideConstants(function, graph, loop, preheader);
+            HoistWideConstants(function, graph, loop, preheader, costs);
         }
     }
 
     /// <summary>
-    /// A 64-bit constant that does not fit a sign-extended imm32 costs a 10-byte <c>mov r, imm64</c>
+    /// A constant the target cannot take as an operand for free (x86-64: beyond a sign-extended
+    /// imm32, a 10-byte <c>mov r, imm64</c>; AArch64: more than one movz/movn) costs instructions
     /// wherever an instruction uses it. Inside a loop, such operands of arithmetic, comparisons,
     /// loads and stores read a register instead, set once by <c>%k = copy C</c> at the end of the
     /// preheader (one per constant and loop; an enclosing loop then hoists that copy further out
     /// like any invariant). No copy propagation runs after this pass, so the register stays.
     /// </summary>
-    private static void HoistWideConstants(IrFunction function, FlowGraph graph, Loop loop, BasicBlock preheader)
+    private static void HoistWideConstants(IrFunction function, FlowGraph graph, Loop loop, BasicBlock preheader, ITargetCosts costs)
     {
         Dictionary<long, VReg>? registers = null;
         foreach (var block in graph.ReversePostorder)
@@ -88,7 +89,7 @@ internal static class LoopInvariantCodeMotion
                 var arguments = instruction.Arguments;
                 for (var a = 0; a < arguments.Length; a++)
                 {
-                    if (!arguments[a].IsConstant || arguments[a].Constant is >= int.MinValue and <= int.MaxValue) continue;
+                    if (!arguments[a].IsConstant || costs.IsCheapConstant(arguments[a].Constant)) continue;
                     registers ??= new Dictionary<long, VReg>();
                     var constant = arguments[a].Constant;
                     if (!registers.TryGetValue(constant, out var register))

@@ -25,12 +25,15 @@ public interface IBackend
     bool Supports(TargetPlatform target);
 
     ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request);
+
+    /// <summary>The cost facts the optimiser asks of this ISA.</summary>
+    Optimisation.ITargetCosts Costs { get; }
 }
 
 /// <summary>The code generators that exist; a target is compiled by the first one that supports it.</summary>
 public static class BackendRegistry
 {
-    public static IReadOnlyList<IBackend> All { get; } = [new X64.X64Backend()];
+    public static IReadOnlyList<IBackend> All { get; } = [new X64.X64Backend(), new Arm64.Arm64Backend()];
 
     public static IBackend? For(TargetPlatform target) => All.FirstOrDefault(b => b.Supports(target));
 }

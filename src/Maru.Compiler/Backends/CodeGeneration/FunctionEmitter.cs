@@ -69,6 +69,30 @@ internal sealed class FunctionEmitter
 
     private int FunctionLabel(string name) => _functionLabels[_functionIndex[name]];
 
+    /// <summary>
+    /// Emits every function of the module in order through <paramref name="machine"/> (O0: a slot
+    /// per value; O1: registers, and early exits tested at call sites where the machine allows);
+    /// returns each function's entry label, in the module's order.
+    /// </summary>
+    public static IReadOnlyList<int> EmitModule(MachineEmitter machine, IrModule module, DataLayout data, ListingRecorder? listing, OptimisationLevel level)
+    {
+        var functionIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var functionLabels = new List<int>();
+        foreach (var function in module.Functions)
+        {
+            functionIndex.Add(function.Name, functionLabels.Count);
+            functionLabels.Add(machine.NewLabel());
+        }
+        var strategy = level == OptimisationLevel.O0 ? AllocationStrategy.Slots : AllocationStrategy.Registers;
+        var earlyExits = new Dictionary<string, EarlyExit>(StringComparer.Ordinal);
+        if (strategy == AllocationStrategy.Registers && machine.TestsEarlyExitsAtCallSites)
+            foreach (var function in module.Functions)
+                if (EarlyExit.Find(function, machine.Target.Registers.Arguments.Length) is { } exit) earlyExits.Add(function.Name, exit);
+        foreach (var function in module.Functions)
+            new FunctionEmitter(machine, function, functionLabels, functionIndex, data, listing, strategy, earlyExits).Emit(functionLabels[functionIndex[function.Name]]);
+        return functionLabels;
+    }
+
     /// <summary>Emits the function, placing <paramref name="entry"/> at its first instruction.</summary>
     public void Emit(int entry)
     {

@@ -19,6 +19,14 @@ public sealed class X64Backend : IBackend
 
     public bool Supports(TargetPlatform target) => target.Architecture == TargetArchitecture.X64 && target.Abi == TargetAbi.SystemV;
 
+    public Optimisation.ITargetCosts Costs { get; } = new X64Costs();
+
+    /// <summary>ALU, compare and memory operands take a sign-extended imm32; anything wider is a mov r, imm64.</summary>
+    private sealed class X64Costs : Optimisation.ITargetCosts
+    {
+        public bool IsCheapConstant(long constant) => constant is >= int.MinValue and <= int.MaxValue;
+    }
+
     public ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request)
     {
         var (symbolName, level, listing, sources) = request;
@@ -29,20 +37,7 @@ public sealed class X64Backend : IBackend
         var dataReferences = new List<DataReference>();
         var machine = new X64MachineEmitter(assembler, dataReferences);
         var recorder = listing is null ? null : new ListingRecorder();
-        var functionIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var functionLabels = new List<int>();
-        foreach (var function in module.Functions)
-        {
-            functionIndex.Add(function.Name, functionLabels.Count);
-            functionLabels.Add(machine.NewLabel());
-        }
-        var earlyExits = new Dictionary<string, EarlyExit>(StringComparer.Ordinal);
-        var strategy = level == OptimisationLevel.O0 ? AllocationStrategy.Slots : AllocationStrategy.Registers;
-        if (strategy == AllocationStrategy.Registers)
-            foreach (var function in module.Functions)
-                if (EarlyExit.Find(function, X64Target.Convention.ArgumentRegisters.Length) is { } exit) earlyExits.Add(function.Name, exit);
-        foreach (var function in module.Functions)
-            new FunctionEmitter(machine, function, functionLabels, functionIndex, data, recorder, strategy, earlyExits).Emit(functionLabels[functionIndex[function.Name]]);
+        var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, level);
         if (module.Functions.Count == 0) return output;
 
         var writer = new ByteCodeWriter(output.Text);

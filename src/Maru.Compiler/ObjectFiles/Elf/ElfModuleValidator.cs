@@ -47,6 +47,7 @@ internal static class ElfModuleValidator
             {
                 RelocationKind.PcRelative32 => 4,
                 RelocationKind.Absolute64 => 8,
+                RelocationKind.Arm64Page21 or RelocationKind.Arm64AddLo12 or RelocationKind.Arm64LoadStore64Lo12 => 4,
                 _ => throw new InvalidOperationException($"relocation kind {relocation.Kind} is not supported by the ELF writer"),
             };
             if (relocation.Section == SectionKind.Got)

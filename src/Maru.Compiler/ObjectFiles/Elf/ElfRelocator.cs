@@ -42,6 +42,29 @@ internal static class ElfRelocator
                     dynamic.Add(new ElfDynamicRelocation(p, machine.RelativeRelocation, 0, value));
                     break;
                 }
+                case RelocationKind.Arm64Page21:
+                {
+                    var pages = (long)(((s + (ulong)relocation.Addend) & ~0xfffUL) - (p & ~0xfffUL)) >> 12;
+                    if (pages is < -(1L << 20) or >= 1L << 20)
+                        throw new InvalidOperationException($"ADRP relocation at {relocation.Section}+{relocation.Offset} is out of range ({pages} pages)");
+                    var word = BinaryPrimitives.ReadUInt32LittleEndian(field);
+                    word |= ((uint)pages & 3) << 29 | (((uint)pages >> 2) & 0x7ffff) << 5;
+                    BinaryPrimitives.WriteUInt32LittleEndian(field, word);
+                    break;
+                }
+                case RelocationKind.Arm64AddLo12 or RelocationKind.Arm64LoadStore64Lo12:
+                {
+                    var low = (uint)((s + (ulong)relocation.Addend) & 0xfff);
+                    if (relocation.Kind == RelocationKind.Arm64LoadStore64Lo12)
+                    {
+                        if (low % 8 != 0)
+                            throw new InvalidOperationException($"8-byte access relocation at {relocation.Section}+{relocation.Offset} to a misaligned address");
+                        low /= 8;
+                    }
+                    var word = BinaryPrimitives.ReadUInt32LittleEndian(field);
+                    BinaryPrimitives.WriteUInt32LittleEndian(field, word | low << 10);
+                    break;
+                }
                 default:
                     throw new InvalidOperationException($"relocation kind {relocation.Kind} is not supported by the ELF writer");
             }
