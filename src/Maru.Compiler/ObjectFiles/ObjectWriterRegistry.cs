@@ -16,7 +16,7 @@ public interface IObjectWriter
 /// <summary>The object writers that exist; a target is written by the first one that supports it.</summary>
 public static class ObjectWriterRegistry
 {
-    public static IReadOnlyList<IObjectWriter> All { get; } = [new Elf.ElfObjectWriter()];
+    public static IReadOnlyList<IObjectWriter> All { get; } = [new Elf.ElfObjectWriter(), new MachO.MachOObjectWriter()];
 
     public static IObjectWriter? For(TargetPlatform target) => All.FirstOrDefault(w => w.Supports(target));
 }
