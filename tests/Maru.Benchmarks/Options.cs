@@ -11,6 +11,8 @@ internal sealed class Options
     public bool SkipRuntime { get; private set; }
     public bool SkipCompileTime { get; private set; }
     public List<string> CompileFiles { get; } = [];
+    public bool SkipArm64 { get; private set; }
+    public bool Arm64Only { get; private set; }
 
     public const string Usage = """
         Usage: Maru.Benchmarks [options]
@@ -23,6 +25,8 @@ internal sealed class Options
           --skip-compile-time          only the run-time tables
           --compile-file <file.l>      also time compiling this Maru file (in-process and maruc);
                                        repeatable; bench.sh passes the ported eval.l this way
+          --skip-arm64                 no linux-arm64 table (qemu proxy; needs qemu-aarch64 and aarch64-linux-gnu-gcc)
+          --arm64-only                 only the linux-arm64 table
         """;
 
     public static Options Parse(string[] args)
@@ -46,6 +50,8 @@ internal sealed class Options
                 case "--skip-runtime": options.SkipRuntime = true; break;
                 case "--skip-compile-time": options.SkipCompileTime = true; break;
                 case "--compile-file": options.CompileFiles.Add(Path.GetFullPath(Value())); break;
+                case "--skip-arm64": options.SkipArm64 = true; break;
+                case "--arm64-only": options.Arm64Only = options.SkipRuntime = options.SkipCompileTime = true; break;
                 case "-h" or "--help": throw new UsageException(null);
                 default: throw new UsageException($"unknown option '{args[i]}'");
             }

@@ -56,6 +56,12 @@ try
         rows.Add(empty);
         Report.CompileTimes(rows, empty, options);
     }
+    if (!options.SkipArm64)
+    {
+        if (Arm64Table.Available) Arm64Table.Run(programs, options);
+        else if (options.Arm64Only) throw new BenchmarkFailure("the arm64 table needs qemu-aarch64 and aarch64-linux-gnu-gcc: apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross");
+        else Console.Error.WriteLine("no arm64 table: qemu-aarch64 or aarch64-linux-gnu-gcc missing");
+    }
     return 0;
 }
 catch (UsageException usage)

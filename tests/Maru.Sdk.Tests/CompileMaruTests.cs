@@ -58,6 +58,18 @@ public sealed class CompileMaruTests
     }
 
     [TestMethod]
+    public void LinuxArm64BuildsAnAArch64LibraryWithTheSameShims()
+    {
+        Write("a.l", "(define-function triple (x) (* 3 x))\n");
+        Assert.IsTrue(Task("linux-x64", "a.l").Execute());
+        var x64Shims = File.ReadAllText(Shims);
+        Assert.IsTrue(Task("linux-arm64", "a.l").Execute(), string.Join("\n", _engine.Errors.Select(e => e.Message)));
+        var library = File.ReadAllBytes(Library);
+        Assert.AreEqual((ushort)183, BitConverter.ToUInt16(library, 18), "e_machine is EM_AARCH64");
+        Assert.AreEqual(x64Shims, File.ReadAllText(Shims));
+    }
+
+    [TestMethod]
     public void TheOptimisationLevelReachesTheCompiler()
     {
         Write("a.l", "(define-function sum (n) (let ((s 0)) (while (> n 0) (set s (+ s n)) (set n (- n 1))) s))\n");
