@@ -57,4 +57,46 @@ internal static partial class LlvmMc
 
     [GeneratedRegex(@"encoding: \[([^\]]*)\]")]
     private static partial Regex EncodingComment();
+
+    public const string Objdump = "llvm-objdump-15";
+
+    /// <summary>
+    /// llvm-objdump's text for each word, as if the words were code at address 0: the words go
+    /// through llvm-mc (<c>.inst</c>) into an object file, which llvm-objdump disassembles.
+    /// Whitespace is collapsed and the symbolic comments (<c>&lt;sym+0x10&gt;</c>, <c>// =4096</c>) dropped.
+    /// </summary>
+    public static IReadOnlyList<string> DisassembleArm64(IReadOnlyList<uint> words)
+    {
+        Require(Tool);
+        Require(Objdump);
+        var text = string.Join('\n', words.Select(w => $".inst 0x{w:x8}")) + "\n";
+        using var source = new TemporaryFile("words.s", System.Text.Encoding.UTF8.GetBytes(text));
+        var objectFile = Path.Combine(source.Directory, "words.o");
+        var assembled = ExternalTool.Run(Tool, ["-triple=aarch64", "-filetype=obj", source.Path, "-o", objectFile], TimeSpan.FromMinutes(5));
+        Assert.AreEqual(0, assembled.ExitCode, assembled.ToString());
+        var dump = ExternalTool.Run(Objdump, ["-d", "--no-show-raw-insn", objectFile], TimeSpan.FromMinutes(5));
+        Assert.AreEqual(0, dump.ExitCode, dump.ToString());
+        var lines = new List<string>();
+        foreach (var line in dump.StandardOutput.Split('\n'))
+        {
+            var match = DisassemblyLine().Match(line);
+            if (!match.Success) continue;
+            var instruction = match.Groups[1].Value;
+            instruction = SymbolComment().Replace(instruction, "");
+            var comment = instruction.IndexOf("//", StringComparison.Ordinal);
+            if (comment >= 0) instruction = instruction[..comment];
+            lines.Add(Whitespace().Replace(instruction.Trim(), " "));
+        }
+        Assert.HasCount(words.Count, lines, "one disassembled line per word");
+        return lines;
+    }
+
+    [GeneratedRegex(@"^\s*[0-9a-f]+:\s+(\S.*)$")]
+    private static partial Regex DisassemblyLine();
+
+    [GeneratedRegex(@"\s*<[^>]*>")]
+    private static partial Regex SymbolComment();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
 }
