@@ -1,4 +1,5 @@
 using Maru.Compiler.Backends.CodeGeneration;
+using Condition = Maru.Compiler.Backends.CodeGeneration.Condition;
 using Maru.Compiler.Backends.RegisterAllocation;
 using Maru.Compiler.Ir;
 using static Maru.Compiler.Backends.Arm64.Arm64Target;
