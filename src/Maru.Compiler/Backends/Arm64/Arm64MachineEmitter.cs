@@ -1,5 +1,5 @@
 using Maru.Compiler.Backends.CodeGeneration;
-using Condition = Maru.Compiler.Backends.CodeGeneration.Condition;
+using IrCondition = Maru.Compiler.Backends.CodeGeneration.Condition;
 using Maru.Compiler.Backends.RegisterAllocation;
 using Maru.Compiler.Ir;
 using static Maru.Compiler.Backends.Arm64.Arm64Target;
@@ -52,15 +52,15 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
 
     public override void Jump(int label) => _asm.Branch(label);
 
-    public override void JumpIf(Condition condition, int label) => _asm.BranchIf(Code(condition), label);
+    public override void JumpIf(IrCondition condition, int label) => _asm.BranchIf(Code(condition), label);
 
-    private static Arm64Condition Code(Condition condition) => condition switch
+    private static Arm64Condition Code(IrCondition condition) => condition switch
     {
-        Condition.Equal => Arm64Condition.Eq,
-        Condition.NotEqual => Arm64Condition.Ne,
-        Condition.Less => Arm64Condition.Lt,
-        Condition.LessOrEqual => Arm64Condition.Le,
-        Condition.Greater => Arm64Condition.Gt,
+        IrCondition.Equal => Arm64Condition.Eq,
+        IrCondition.NotEqual => Arm64Condition.Ne,
+        IrCondition.Less => Arm64Condition.Lt,
+        IrCondition.LessOrEqual => Arm64Condition.Le,
+        IrCondition.Greater => Arm64Condition.Gt,
         _ => Arm64Condition.Ge,
     };
 
@@ -358,7 +358,7 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         Finish(destination, result);
     }
 
-    public override Condition Compare(Opcode op, Loc left, Loc right)
+    public override IrCondition Compare(Opcode op, Loc left, Loc right)
     {
         var condition = Conditions.Of(op);
         if (left.IsImm && !right.IsImm)
@@ -379,15 +379,15 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         return condition;
     }
 
-    public override Condition CompareWithZero(Loc value)
+    public override IrCondition CompareWithZero(Loc value)
     {
         var a = InRegister(value, Scratch);
         if (a == A.Zr) { LoadConstant(Scratch, 0); a = Scratch; }
         _asm.AddSubImmediate(true, true, A.Zr, a, 0);
-        return Condition.Equal;
+        return IrCondition.Equal;
     }
 
-    public override void SetCondition(Loc destination, Condition condition)
+    public override void SetCondition(Loc destination, IrCondition condition)
     {
         var work = Work(destination);
         _asm.ConditionalSelect(true, work, A.Zr, A.Zr, Code(condition.Invert())); // cset work, condition
