@@ -10,6 +10,7 @@ using Maru.Benchmarks;
 // report to stdout.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args is ["--cold-latency-child"]) return RuntimeLatency.ColdChild();
 try
 {
     var options = Options.Parse(args);
@@ -51,6 +52,7 @@ try
         rows.Add(empty);
         Report.CompileTimes(rows, empty, options);
     }
+    if (!options.SkipLatency) RuntimeLatency.Report(options);
     return 0;
 }
 catch (UsageException usage)
