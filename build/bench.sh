@@ -21,6 +21,9 @@ if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
   exit 1
 fi
 
+# maruc as users install it: published ahead of time (NativeAOT). The compile-time table times it.
+export MARU_BENCH_MARUC="$("$root/build/publish-maruc.sh" linux-x64)"
+
 project="$root/tests/Maru.Benchmarks/Maru.Benchmarks.csproj"
 dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"

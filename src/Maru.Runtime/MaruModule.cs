@@ -81,8 +81,12 @@ public sealed partial class MaruModule : IDisposable
 
     private static readonly MaruCompileOptions Defaults = new();
 
-    private static MaruModule Compile(IReadOnlyList<SourceFile> sources, MaruCompileOptions options)
+    /// <summary>Compiles several named source texts, in order, into one library for this process and loads it (<see cref="SourceFile.Path"/> is what diagnostics call each).</summary>
+    /// <exception cref="MaruCompilationException">The sources have errors, or this machine is not a target Maru supports.</exception>
+    public static MaruModule Compile(IReadOnlyList<SourceFile> sources, MaruCompileOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(sources);
+        options ??= Defaults;
         var target = HostTarget.Current ?? throw new MaruCompilationException(
             [new Diagnostic(DiagnosticCode.UnknownRuntimeIdentifier, DiagnosticSeverity.Error, SourceLocation.None,
                 $"this process ({HostTarget.Description}) is not a target Maru knows: {string.Join(", ", TargetPlatform.Known.Select(t => t.RuntimeIdentifier))}")], []);
