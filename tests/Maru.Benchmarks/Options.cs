@@ -12,6 +12,7 @@ internal sealed class Options
     public HashSet<string>? Only { get; private set; }
     public bool SkipRuntime { get; private set; }
     public bool SkipCompileTime { get; private set; }
+    public List<string> CompileFiles { get; } = [];
 
     public const string Usage = """
         Usage: Maru.Benchmarks [options]
@@ -24,6 +25,8 @@ internal sealed class Options
           --skip-compile-time          only the run-time tables
           --latency-iterations <n>     warm source-to-call timings through Maru.Runtime and libtcc (default 300)
           --skip-latency               no run-time compilation (Maru.Runtime against libtcc) table
+          --compile-file <file.l>      also time compiling this Maru file (in-process and maruc);
+                                       repeatable; bench.sh passes the ported eval.l this way
         """;
 
     public static Options Parse(string[] args)
@@ -48,6 +51,7 @@ internal sealed class Options
                 case "--skip-compile-time": options.SkipCompileTime = true; break;
                 case "--latency-iterations": options.LatencyIterations = Count(); break;
                 case "--skip-latency": options.SkipLatency = true; break;
+                case "--compile-file": options.CompileFiles.Add(Path.GetFullPath(Value())); break;
                 case "-h" or "--help": throw new UsageException(null);
                 default: throw new UsageException($"unknown option '{args[i]}'");
             }
