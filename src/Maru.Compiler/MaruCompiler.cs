@@ -30,6 +30,14 @@ public static class MaruCompiler
         {
             return Run(sources, options, diagnostics);
         }
+        catch (RelocationOutOfRangeException exception)
+        {
+            // The program's code or data outgrew what an instruction can reach: the user's
+            // program is too large for this target, not malformed.
+            diagnostics.Error(DiagnosticCode.CodeTooLarge, SourceLocation.None,
+                $"the generated library is too large for target '{options.Target}': {exception.Message}");
+            return new CompilationResult { Diagnostics = diagnostics.Items };
+        }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
             // A bug of ours must still reach the user as one clear line, never as a stack trace.
