@@ -18,8 +18,8 @@ public sealed class MarucTests
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
     }
 
-    private ToolResult Maruc(params string[] arguments) =>
-        ExternalTool.Run(ExternalTool.DotnetPath, [Repository.MarucDll, .. arguments], _directory, TimeSpan.FromMinutes(1));
+    private ExternalToolResult Maruc(params string[] arguments) =>
+        ExternalTool.Run(ExternalTool.DotnetPath, [Repository.MarucDll, .. arguments], TimeSpan.FromMinutes(1), _directory);
 
     private string Write(string name, string text)
     {

@@ -1,22 +1,29 @@
 using System.Diagnostics;
+using System.Text;
 
-namespace Maru.Compiler.Tests.TestSupport;
+namespace Maru.Tests.Shared;
 
 /// <summary>What an external process did: exit code and everything it printed.</summary>
 public sealed record ExternalToolResult(string Command, int ExitCode, string StandardOutput, string StandardError)
 {
+    public string Output => StandardOutput + StandardError;
+
     /// <summary>The whole result as text, for assertion messages.</summary>
     public override string ToString() =>
         $"$ {Command}\nexit code {ExitCode}\n--- stdout ---\n{StandardOutput}\n--- stderr ---\n{StandardError}";
 }
 
 /// <summary>
-/// Runs command-line tools (readelf, eu-elflint, compilers, qemu...) from tests: finds them on
-/// PATH, runs them with a timeout without shell quoting, and captures both output streams.
+/// Runs command-line tools from tests (readelf, eu-elflint, compilers, qemu, git, dotnet, the built
+/// maruc): finds them on PATH, runs them with a timeout without shell quoting, and captures both
+/// output streams. Shared by every test project (linked, not copied). The environment is cleaned of
+/// the MSBuild and test-host variables the test process inherits, so a child `dotnet build` behaves
+/// like a user's build (no build servers or node reuse keep the task assembly loaded afterwards),
+/// and other tools print in the invariant language so tests can match their output.
 /// </summary>
 public static class ExternalTool
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(3);
 
     /// <summary>The full path of <paramref name="name"/> on PATH (or the path itself if it has a directory), or null.</summary>
     public static string? Find(string name)
@@ -42,7 +49,7 @@ public static class ExternalTool
     /// <summary>
     /// Runs <paramref name="name"/> with <paramref name="arguments"/> (passed as they are, no
     /// shell) and waits for it. The process tree is killed and <see cref="TimeoutException"/>
-    /// thrown when it runs longer than <paramref name="timeout"/>.
+    /// thrown (with what it printed) when it runs longer than <paramref name="timeout"/>.
     /// </summary>
     public static ExternalToolResult Run(string name, IEnumerable<string> arguments, TimeSpan? timeout = null, string? workingDirectory = null, string? standardInput = null)
     {
@@ -53,13 +60,14 @@ public static class ExternalTool
             RedirectStandardError = true,
             RedirectStandardInput = standardInput is not null,
             UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
-        // Tools print in the invariant language so tests can match their output.
-        start.Environment["LC_ALL"] = "C";
-        var command = string.Join(' ', [name, .. start.ArgumentList]);
+        PrepareEnvironment(start.Environment, isDotnet: Path.GetFileNameWithoutExtension(fileName) == "dotnet");
+        var command = string.Join(' ', [name, .. start.ArgumentList.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)]);
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {command}");
         // Read both streams concurrently so a full pipe never blocks the child.
@@ -74,13 +82,44 @@ public static class ExternalTool
         var limit = timeout ?? DefaultTimeout;
         if (!process.WaitForExit(limit))
         {
-            process.Kill(entireProcessTree: true);
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             process.WaitForExit();
-            throw new TimeoutException($"{command} did not finish within {limit}");
+            throw new TimeoutException($"{command} did not finish within {limit}\n--- stdout ---\n{output.Result}\n--- stderr ---\n{error.Result}");
         }
         process.WaitForExit(); // flushes the asynchronous readers
         return new ExternalToolResult(command, process.ExitCode, output.Result, error.Result);
     }
 
     public static ExternalToolResult Run(string name, params string[] arguments) => Run(name, (IEnumerable<string>)arguments);
+
+    /// <summary>The dotnet CLI running these tests (DOTNET_HOST_PATH), else the one on PATH.</summary>
+    public static string DotnetPath
+    {
+        get
+        {
+            var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+            return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";
+        }
+    }
+
+    /// <summary>Runs the dotnet CLI in <paramref name="workingDirectory"/>.</summary>
+    public static ExternalToolResult Dotnet(string workingDirectory, params string[] arguments) =>
+        Run(DotnetPath, arguments, workingDirectory: workingDirectory);
+
+    private static void PrepareEnvironment(IDictionary<string, string?> environment, bool isDotnet)
+    {
+        foreach (var key in environment.Keys.ToList())
+        {
+            if (key.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || key == "NUGET_PACKAGES" ||
+                key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase) || key.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase))
+                environment.Remove(key);
+        }
+        environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        environment["DOTNET_NOLOGO"] = "1";
+        environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        environment["MSBUILDDISABLENODEREUSE"] = "1";
+        environment["DOTNET_CLI_UI_LANGUAGE"] = "en";
+        // Native tools print in the invariant language; .NET keeps the inherited locale (UTF-8 paths).
+        if (!isDotnet) environment["LC_ALL"] = "C";
+    }
 }
