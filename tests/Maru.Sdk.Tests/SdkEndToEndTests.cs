@@ -97,7 +97,7 @@ public sealed class SdkEndToEndTests
         Assert.IsTrue(File.Exists(BinLibrary), BinLibrary);
         var shims = File.ReadAllText(ObjShims);
         StringAssert.Contains(shims, "internal static partial long FibIter(long n);");
-        StringAssert.Contains(shims, "internal static bool Pick(bool @class, long a, long b)");
+        StringAssert.Contains(shims, "internal static long Pick(bool @class, long a, long b)");
     }
 
     [TestMethod]
@@ -197,6 +197,24 @@ public sealed class SdkEndToEndTests
         finally
         {
             File.WriteAllText(projectFile, ProjectFile);
+        }
+    }
+
+    [TestMethod]
+    public void DotnetWatchRebuildsAndRestartsTheAppWhenASourceChanges()
+    {
+        var limit = TimeSpan.FromMinutes(10); // two builds on a loaded machine
+        try
+        {
+            using var watch = ExternalTool.Start(ExternalTool.DotnetPath, ["watch", "run", "--non-interactive"], s_project);
+            var read = watch.WaitForLine(line => line.Trim() == "-42", limit);
+            Assert.AreNotEqual(-1, read, watch.Output);
+            File.WriteAllText(SourcePath, MathSource.Replace("(* 3 x)", "(* 5 x)"));
+            Assert.AreNotEqual(-1, watch.WaitForLine(line => line.Trim() == "-70", limit, skipLines: read), watch.Output);
+        }
+        finally
+        {
+            File.WriteAllText(SourcePath, MathSource);
         }
     }
 
@@ -348,9 +366,12 @@ public sealed class SdkEndToEndTests
         Assert.DoesNotContain("error CS", build.StandardOutput, build.ToString());
     }
 
-    /// <summary>A build as IDEs run it for IntelliSense: up to the compiler's command line, which it prints.</summary>
+    /// <summary>
+    /// A build as Visual Studio runs it for IntelliSense: up to the compiler's command line, which it
+    /// prints (BuildingInsideVisualStudio makes CoreCompile run even when its outputs are up to date).
+    /// </summary>
     private static ExternalToolResult DesignTimeBuild() =>
-        Workspace.Dotnet(s_project, "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:SkipCompilerExecution=true",
+        Workspace.Dotnet(s_project, "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:BuildingInsideVisualStudio=true", "-p:SkipCompilerExecution=true",
             "-p:ProvideCommandLineArgs=true", "-getItem:CscCommandLineArgs", "-nodeReuse:false", "-nologo");
 
     private static void AssertSucceeded(ExternalToolResult result) => Assert.AreEqual(0, result.ExitCode, result.ToString());

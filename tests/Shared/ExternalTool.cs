@@ -92,6 +92,28 @@ public static class ExternalTool
 
     public static ExternalToolResult Run(string name, params string[] arguments) => Run(name, (IEnumerable<string>)arguments);
 
+    /// <summary>
+    /// Starts <paramref name="name"/> without waiting for it (dotnet watch), for a test that reads
+    /// its output while it runs; disposing the result kills its whole process tree.
+    /// </summary>
+    public static RunningTool Start(string name, IEnumerable<string> arguments, string workingDirectory)
+    {
+        var fileName = Find(name) ?? throw new FileNotFoundException($"'{name}' was not found on PATH", name);
+        var start = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        PrepareEnvironment(start.Environment, isDotnet: Path.GetFileNameWithoutExtension(fileName) == "dotnet");
+        return new RunningTool(Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}"));
+    }
+
     /// <summary>The dotnet CLI running these tests (DOTNET_HOST_PATH), else the one on PATH.</summary>
     public static string DotnetPath
     {
@@ -121,5 +143,69 @@ public static class ExternalTool
         environment["DOTNET_CLI_UI_LANGUAGE"] = "en";
         // Native tools print in the invariant language; .NET keeps the inherited locale (UTF-8 paths).
         if (!isDotnet) environment["LC_ALL"] = "C";
+    }
+}
+
+/// <summary>A process started by <see cref="ExternalTool.Start"/>: its output so far, and a way to wait for a line.</summary>
+public sealed class RunningTool : IDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _lines = [];
+
+    internal RunningTool(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Add(e.Data);
+        process.ErrorDataReceived += (_, e) => Add(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>Everything printed so far (both streams, one line each).</summary>
+    public string Output
+    {
+        get { lock (_lines) return string.Join("\n", _lines); }
+    }
+
+    /// <summary>Waits until a line printed after the first <paramref name="skipLines"/> satisfies <paramref name="match"/>; returns the count of lines read then, or -1 on timeout.</summary>
+    public int WaitForLine(Func<string, bool> match, TimeSpan timeout, int skipLines = 0)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        lock (_lines)
+        {
+            while (true)
+            {
+                for (var i = skipLines; i < _lines.Count; i++)
+                    if (match(_lines[i])) return i + 1;
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) return -1;
+                // An exited process may still have lines in flight; none after a moment means it is over.
+                if (!Monitor.Wait(_lines, left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1)) && _process.HasExited
+                    && !Monitor.Wait(_lines, 200)) return -1;
+            }
+        }
+    }
+
+    private void Add(string? line)
+    {
+        if (line is null) return;
+        lock (_lines)
+        {
+            _lines.Add(line);
+            Monitor.PulseAll(_lines);
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        _process.Dispose();
     }
 }
