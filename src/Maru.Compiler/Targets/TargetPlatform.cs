@@ -32,7 +32,7 @@ public sealed record TargetPlatform(
     public static IReadOnlyList<TargetPlatform> Known { get; } = [LinuxX64, LinuxArm64, OsxX64, OsxArm64];
 
     /// <summary>Targets whose whole pipeline exists today.</summary>
-    public bool IsSupported => this == LinuxX64;
+    public bool IsSupported => this == LinuxX64 || this == OsxX64;
 
     /// <summary>The targets one can build for today: the list both MARU0401 and MARU0402 offer.</summary>
     public static IEnumerable<TargetPlatform> Supported => Known.Where(t => t.IsSupported);
