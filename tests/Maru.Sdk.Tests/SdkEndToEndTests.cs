@@ -214,6 +214,9 @@ public sealed partial class SdkEndToEndTests
             using var watch = ExternalTool.Start(ExternalTool.DotnetPath, ["watch", "run", "--non-interactive"], s_project);
             var read = watch.WaitForLine(line => line.Trim() == "-42", limit);
             Assert.AreNotEqual(-1, read, watch.Output);
+            // The app has exited: edit once dotnet watch waits for a change, as a user would.
+            read = watch.WaitForLine(line => line.Contains("Waiting for a file to change", StringComparison.Ordinal), limit, skipLines: read);
+            Assert.AreNotEqual(-1, read, watch.Output);
             File.WriteAllText(SourcePath, MathSource.Replace("(* 3 x)", "(* 5 x)"));
             Assert.AreNotEqual(-1, watch.WaitForLine(line => line.Trim() == "-70", limit, skipLines: read), watch.Output);
         }
