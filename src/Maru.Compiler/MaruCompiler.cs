@@ -64,6 +64,8 @@ public static class MaruCompiler
         var module = ModuleLowerer.Lower(unit, diagnostics);
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
+        var globals = module.Globals.Select(g => (g.Name, g.Location)).Concat(module.StringGlobals.Select(g => (g.Name, g.Location)))
+            .Select(g => new ExportedGlobal(g.Name, SymbolNames.ToSymbolName(g.Name), g.Location)).ToList();
         PassPipeline.Run(module, options);
 
         var exports = Exports(unit, diagnostics);
@@ -79,6 +81,7 @@ public static class MaruCompiler
             Library = library,
             CSharpShims = shims,
             Exports = exports,
+            Globals = globals,
             Messages = evaluation.Messages,
             LoadedFiles = evaluation.LoadedFiles,
             Listing = listing?.ToString(),
