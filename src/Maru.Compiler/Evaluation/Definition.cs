@@ -19,8 +19,15 @@ public sealed record IntegerDefinition(string Name, SourceLocation Location, lon
 /// <summary>A global word of writable data pointing at a NUL-terminated UTF-8 copy of <paramref name="Value"/> in read-only data.</summary>
 public sealed record StringDefinition(string Name, SourceLocation Location, string Value) : Definition(Name, Location);
 
-/// <summary>A C function imported from the platform's C library: <c>(define printf (extern 'printf))</c>.</summary>
-public sealed record ExternDefinition(string Name, SourceLocation Location, string Symbol) : Definition(Name, Location);
+/// <summary>
+/// A C function imported from the platform's C library: <c>(define printf (extern 'printf))</c>.
+/// <see cref="FixedParameters"/> is the number of parameters before the "..." of a variadic
+/// function (null when it is not variadic), which calls carry to the backend.
+/// </summary>
+public sealed record ExternDefinition(string Name, SourceLocation Location, string Symbol) : Definition(Name, Location)
+{
+    public int? FixedParameters { get; init; }
+}
 
 /// <summary>Everything to compile, in definition order; names are unique.</summary>
 public sealed class CompilationUnit
@@ -37,6 +44,12 @@ public sealed class CompilationUnit
     /// outside compile-begin/compile-end): compiled code referring to one gets a helpful error.
     /// </summary>
     public HashSet<string> CompileTimeOnlyNames { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Of those, the ones a file read by load/require defined outside a compile section, with where:
+    /// the error then says which file to change and how.
+    /// </summary>
+    public Dictionary<string, SourceLocation> DefinedByLoadedFiles { get; } = new(StringComparer.Ordinal);
 
     /// <summary>What C# should see for exported functions, from <c>(define-export ...)</c>, by function name.</summary>
     public Dictionary<string, Interop.ExportDeclaration> ExportDeclarations { get; } = new(StringComparer.Ordinal);

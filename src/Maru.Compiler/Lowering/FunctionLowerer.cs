@@ -142,7 +142,7 @@ internal sealed class FunctionLowerer
             case ExternDefinition external:
                 _module.AddImport(external.Symbol);
                 return WidenResult(external.Symbol, head.Location,
-                    Emit(Opcode.CallImport, head.Location, external.Symbol, LowerAll(arguments, scope)));
+                    EmitImportCall(external, head.Location, LowerAll(arguments, scope)));
             case IntegerDefinition or StringDefinition:
                 return LowerIndirectCall(form, LowerVariable(head, scope), arguments, scope);
         }
@@ -406,6 +406,17 @@ internal sealed class FunctionLowerer
         return operands;
     }
 
+    /// <summary>A call through an import's GOT slot, carrying where a variadic callee's "..." starts.</summary>
+    private VReg EmitImportCall(ExternDefinition external, SourceLocation location, Operand[] operands)
+    {
+        var destination = _function.NewRegister();
+        Append(new Instruction(Opcode.CallImport, destination, operands, external.Symbol, location)
+        {
+            FixedArguments = external.FixedParameters is { } count ? Math.Min(count, operands.Length) : null,
+        });
+        return destination;
+    }
+
     private VReg Emit(Opcode op, SourceLocation location, string? symbol, params Operand[] operands)
     {
         var destination = _function.NewRegister();
@@ -420,11 +431,18 @@ internal sealed class FunctionLowerer
 
     private void Terminate(Terminator terminator) => _current.Terminator = terminator;
 
-    private CompilationError Unknown(SymbolDatum name, string what) =>
-        _unit.CompileTimeOnlyNames.Contains(name.Name)
+    private CompilationError Unknown(SymbolDatum name, string what)
+    {
+        if (_unit.DefinedByLoadedFiles.TryGetValue(name.Name, out var definedAt))
+            return new CompilationError(DiagnosticCode.CompileTimeOnly, name.Location,
+                $"'{name.Name}' exists only at compile time: it is defined at {definedAt}, a file read by load/require, whose " +
+                $"definitions are compiled only between (compile-begin) and (compile-end); put that definition between them in " +
+                $"{definedAt.File}, or write the (require ...) between (compile-begin) and (compile-end)");
+        return _unit.CompileTimeOnlyNames.Contains(name.Name)
             ? new CompilationError(DiagnosticCode.CompileTimeOnly, name.Location,
                 $"'{name.Name}' exists only at compile time and cannot be used by compiled code; define it between (compile-begin) and (compile-end) to compile it")
             : new CompilationError(DiagnosticCode.UnknownVariable, name.Location, $"unknown {what} '{name.Name}'");
+    }
 
     private static CompilationError NotCompilable(Datum form) =>
         new(DiagnosticCode.NotCompilable, form.Location, $"{DatumPrinter.Outline(form)} is not compilable");

@@ -2,228 +2,295 @@ using Maru.Compiler.ObjectFiles;
 
 namespace Maru.Compiler.Backends.Arm64;
 
-/// <summary>AArch64 condition codes (the 4-bit field of B.cond and CSEL/CSINC).</summary>
-internal enum Arm64Condition : uint { Eq = 0, Ne = 1, Hs = 2, Lo = 3, Mi = 4, Pl = 5, Vs = 6, Vc = 7, Hi = 8, Ls = 9, Ge = 10, Lt = 11, Gt = 12, Le = 13 }
+/// <summary>A place in the code an <see cref="Arm64Assembler"/> branches to; bound once.</summary>
+public sealed class Arm64Label
+{
+    internal Arm64Label(int id) => Id = id;
+
+    internal int Id { get; }
+
+    /// <summary>The item index the label is bound before, or -1 while unbound.</summary>
+    internal int Item { get; set; } = -1;
+}
+
+/// <summary>One emitted instruction with its final offset in the Text section (for the listing).</summary>
+public readonly record struct Arm64PlacedInstruction(int Offset, Arm64Instruction Instruction);
+
+/// <summary>What <see cref="Arm64Assembler.Assemble"/> produced: every instruction at its offset, and where each label landed.</summary>
+public sealed class Arm64Assembly(IReadOnlyList<Arm64PlacedInstruction> instructions, IReadOnlyDictionary<int, int> labelOffsets)
+{
+    public IReadOnlyList<Arm64PlacedInstruction> Instructions { get; } = instructions;
+
+    /// <summary>The Text offset of a bound label.</summary>
+    public int OffsetOf(Arm64Label label) => labelOffsets[label.Id];
+}
 
 /// <summary>
-/// The minimal AArch64 instruction words the code generator emits, 64-bit forms only, each
-/// checked against its field's range (an operand that does not fit throws, never truncated),
-/// plus module-wide labels: branches to labels are resolved once every label is placed, and
-/// references to data or to a function's address become format-neutral relocations.
-/// Registers are numbers 0-30; 31 is sp or xzr depending on the instruction (as in the ISA).
+/// Collects instructions, labels and references to data for one block of code (a whole
+/// module's functions, so calls between them are direct bl), then lays it out into an
+/// <see cref="ObjectModule"/>'s Text. Branches to labels are relaxed: a b.cond, cbz/cbnz or
+/// tbz/tbnz whose label is beyond its reach becomes the inverted branch over a b, and a b or bl
+/// beyond +-128 MiB becomes adrp/add/br (or blr) through x16, the intra-procedure-call scratch
+/// register AAPCS64 reserves for exactly this. References to data and GOT slots become
+/// relocations for the shared <see cref="RelocationPatcher"/>. Operands are still checked by the
+/// encoder: an instruction that cannot be encoded throws <see cref="Arm64EncodingException"/>.
 /// </summary>
-internal sealed class Arm64Assembler
+public sealed class Arm64Assembler
 {
-    public const int Sp = 31, Zr = 31;
+    private enum BranchKind { None, Jump, Call, Conditional, CompareZero, TestBit }
 
-    private enum FixupKind { Branch26, Call26, Conditional19, PageOfLabel, AddLo12OfLabel }
-
-    private readonly record struct Fixup(int Word, FixupKind Kind, int Label);
-
-    private readonly List<uint> _words = new();
-    private readonly List<int> _labels = new();
-    private readonly List<Fixup> _fixups = new();
-    private readonly List<(int Word, RelocationKind Kind, SectionKind Section, long Offset)> _data = new();
-
-    /// <summary>Conditional branches are emitted as an inverted branch over an unconditional one (±128 MiB instead of ±1 MiB).</summary>
-    public bool LongConditionalBranches { get; init; }
-
-    public int Count => _words.Count;
-
-    public IReadOnlyList<uint> Words => _words;
-
-    public int NewLabel()
+    /// <summary>One instruction, or one branch to a label whose form depends on the distance.</summary>
+    private sealed class Item
     {
-        _labels.Add(-1);
-        return _labels.Count - 1;
-    }
+        public Arm64Instruction? Instruction;
+        public (RelocationKind Kind, SectionKind Section, long Offset, long Addend)? Reference;
+        public BranchKind Branch;
+        public Arm64Label? Target;
+        public Condition Condition;
+        public Register Register;
+        public int Bit;
+        public bool NonZero;
+        /// <summary>0: the plain branch; 1: inverted branch over b; 2: over (or instead of b/bl) adrp/add/br.</summary>
+        public int Level;
 
-    public void Place(int label) => _labels[label] = _words.Count;
-
-    /// <summary>The word index a placed label stands at.</summary>
-    public int PositionOf(int label) => _labels[label];
-
-    public void Emit(uint word) => _words.Add(word);
-
-    // ---- checks ---------------------------------------------------------------------------------
-
-    private static uint R(int register)
-    {
-        if (register is < 0 or > 31) throw new ArgumentOutOfRangeException(nameof(register), register, "not an AArch64 register number");
-        if (register == 18) throw new InvalidOperationException("x18 is the platform register and is never used");
-        return (uint)register;
-    }
-
-    private static uint Unsigned(long value, int bits, string what) =>
-        value >= 0 && value < 1L << bits ? (uint)value : throw new ArgumentOutOfRangeException(what, value, $"does not fit {bits} unsigned bits");
-
-    private static uint Signed(long value, int bits, string what) =>
-        value >= -(1L << (bits - 1)) && value < 1L << (bits - 1) ? (uint)value & (uint)((1L << bits) - 1) : throw new ArgumentOutOfRangeException(what, value, $"does not fit {bits} signed bits");
-
-    // ---- data processing ------------------------------------------------------------------------
-
-    /// <summary>movz/movk/movn xd, #imm16, lsl #(16*halfword).</summary>
-    public void MovWide(uint opcode, int d, long imm16, int halfword) =>
-        Emit(opcode | Unsigned(halfword, 2, nameof(halfword)) << 21 | Unsigned(imm16, 16, nameof(imm16)) << 5 | R(d));
-
-    public const uint Movz = 0xD2800000, Movk = 0xF2800000, Movn = 0x92800000;
-
-    /// <summary>add/sub (immediate) xd|sp, xn|sp, #imm12 {, lsl #12}; adds/subs set the flags (d = xzr for cmp/cmn).</summary>
-    public void AddSubImmediate(bool subtract, bool setFlags, int d, int n, long imm12, bool shift12 = false) =>
-        Emit((subtract ? 0xD1000000u : 0x91000000u) | (setFlags ? 1u << 29 : 0) | (shift12 ? 1u << 22 : 0)
-             | Unsigned(imm12, 12, nameof(imm12)) << 10 | R(n) << 5 | R(d));
-
-    public enum ShiftedOp : uint { Add = 0x8B000000, Sub = 0xCB000000, Adds = 0xAB000000, Subs = 0xEB000000, And = 0x8A000000, Orr = 0xAA000000, Eor = 0xCA000000 }
-
-    /// <summary>op xd, xn, xm {, lsl #amount} (register 31 is xzr here).</summary>
-    public void Shifted(ShiftedOp op, int d, int n, int m, int lslAmount = 0) =>
-        Emit((uint)op | R(m) << 16 | Unsigned(lslAmount, 6, nameof(lslAmount)) << 10 | R(n) << 5 | R(d));
-
-    /// <summary>sub sp, sp, xm (extended register, uxtx): the only way to subtract a register from sp.</summary>
-    public void SubtractFromSp(int m) => Emit(0xCB206000u | R(m) << 16 | Sp << 5 | Sp);
-
-    /// <summary>madd/msub xd, xn, xm, xa: xa ± xn*xm.</summary>
-    public void MultiplyAdd(bool subtract, int d, int n, int m, int a) =>
-        Emit(0x9B000000u | (subtract ? 1u << 15 : 0) | R(m) << 16 | R(a) << 10 | R(n) << 5 | R(d));
-
-    public enum TwoSourceOp : uint { Sdiv = 0x9AC00C00, Lslv = 0x9AC02000, Asrv = 0x9AC02800 }
-
-    public void TwoSource(TwoSourceOp op, int d, int n, int m) => Emit((uint)op | R(m) << 16 | R(n) << 5 | R(d));
-
-    /// <summary>lsl xd, xn, #shift (ubfm).</summary>
-    public void ShiftLeftImmediate(int d, int n, int shift)
-    {
-        var s = Unsigned(shift, 6, nameof(shift));
-        Emit(0xD3400000u | ((64 - s) & 63) << 16 | (63 - s) << 10 | R(n) << 5 | R(d));
-    }
-
-    /// <summary>asr xd, xn, #shift (sbfm).</summary>
-    public void ShiftRightImmediate(int d, int n, int shift) =>
-        Emit(0x9340FC00u | Unsigned(shift, 6, nameof(shift)) << 16 | R(n) << 5 | R(d));
-
-    /// <summary>csinc xd, xn, xm, cond (cset xd, c is csinc xd, xzr, xzr, !c); csel when <paramref name="increment"/> is false.</summary>
-    public void ConditionalSelect(bool increment, int d, int n, int m, Arm64Condition condition) =>
-        Emit(0x9A800000u | (increment ? 1u << 10 : 0) | R(m) << 16 | (uint)condition << 12 | R(n) << 5 | R(d));
-
-    // ---- memory ---------------------------------------------------------------------------------
-
-    /// <summary>ldr/str xt, [xn|sp, #offset] (unsigned, scaled by the size); ldrb/strb for bytes.</summary>
-    public void LoadStoreUnsigned(bool load, bool word, int t, int n, long offset)
-    {
-        var scale = word ? 8 : 1;
-        if (offset % scale != 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, "not a multiple of the access size");
-        Emit((word ? 0xF9000000u : 0x39000000u) | (load ? 1u << 22 : 0) | Unsigned(offset / scale, 12, nameof(offset)) << 10 | R(n) << 5 | R(t));
-    }
-
-    /// <summary>ldr/str xt, [xn, xm, lsl #3] for words; ldrb/strb wt, [xn, xm] for bytes.</summary>
-    public void LoadStoreRegister(bool load, bool word, int t, int n, int m) =>
-        Emit((word ? 0xF8207800u : 0x38206800u) | (load ? 1u << 22 : 0) | R(m) << 16 | R(n) << 5 | R(t));
-
-    /// <summary>stp/ldp xt1, xt2, [sp, #offset]! (pre-index store) or [sp], #offset (post-index load).</summary>
-    public void PairPreIndexStore(int t1, int t2, int n, long offset) =>
-        Emit(0xA9800000u | Signed(offset / 8, 7, nameof(offset)) << 15 | R(t2) << 10 | R(n) << 5 | R(t1));
-
-    public void PairPostIndexLoad(int t1, int t2, int n, long offset) =>
-        Emit(0xA8C00000u | Signed(offset / 8, 7, nameof(offset)) << 15 | R(t2) << 10 | R(n) << 5 | R(t1));
-
-    // ---- control --------------------------------------------------------------------------------
-
-    public void Return() => Emit(0xD65F03C0);
-
-    public void CallRegister(int n) => Emit(0xD63F0000u | R(n) << 5);
-
-    public void Branch(int label)
-    {
-        _fixups.Add(new Fixup(_words.Count, FixupKind.Branch26, label));
-        Emit(0x14000000);
-    }
-
-    public void Call(int label)
-    {
-        _fixups.Add(new Fixup(_words.Count, FixupKind.Call26, label));
-        Emit(0x94000000);
-    }
-
-    public void BranchIf(Arm64Condition condition, int label)
-    {
-        if (LongConditionalBranches)
+        public int Size => Branch switch
         {
-            Emit(0x54000000u | 2u << 5 | ((uint)condition ^ 1)); // b.!cond over the next instruction
-            Branch(label);
+            BranchKind.None => 4,
+            BranchKind.Jump or BranchKind.Call => Level == 0 ? 4 : 12,
+            _ => Level switch { 0 => 4, 1 => 8, _ => 16 },
+        };
+    }
+
+    private static readonly Register Scratch = Register.X(16);
+
+    private readonly List<Item> _items = [];
+    private readonly List<Arm64Label> _labels = [];
+
+    public Arm64Label CreateLabel()
+    {
+        var label = new Arm64Label(_labels.Count);
+        _labels.Add(label);
+        return label;
+    }
+
+    /// <summary>Binds the label to the next instruction emitted.</summary>
+    public void Bind(Arm64Label label)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        if (label.Item >= 0) throw new InvalidOperationException("label bound twice");
+        label.Item = _items.Count;
+    }
+
+    /// <summary>The number of instructions and branches emitted so far (before relaxation).</summary>
+    public int Count => _items.Count;
+
+    public void Emit(Arm64Instruction instruction)
+    {
+        ArgumentNullException.ThrowIfNull(instruction);
+        Arm64Encoder.Encode(instruction); // reject bad operands where they are emitted
+        _items.Add(new Item { Instruction = instruction });
+    }
+
+    public void Emit(IEnumerable<Arm64Instruction> instructions)
+    {
+        foreach (var instruction in instructions) Emit(instruction);
+    }
+
+    /// <summary>b label.</summary>
+    public void Branch(Arm64Label target) => _items.Add(new Item { Branch = BranchKind.Jump, Target = target });
+
+    /// <summary>bl label: a call to a function of this block.</summary>
+    public void Call(Arm64Label target) => _items.Add(new Item { Branch = BranchKind.Call, Target = target });
+
+    /// <summary>b.cond label.</summary>
+    public void BranchIf(Condition condition, Arm64Label target)
+    {
+        if (condition is Condition.Al or Condition.Nv)
+        {
+            Branch(target);
             return;
         }
-        _fixups.Add(new Fixup(_words.Count, FixupKind.Conditional19, label));
-        Emit(0x54000000u | (uint)condition);
+        _items.Add(new Item { Branch = BranchKind.Conditional, Condition = condition, Target = target });
     }
 
-    /// <summary>adrp xd, page of data; the page is a relocation the object writer resolves.</summary>
-    public void AddressPage(int d, SectionKind section, long offset)
-    {
-        _data.Add((_words.Count, RelocationKind.Arm64Page21, section, offset));
-        Emit(0x90000000u | R(d));
-    }
+    /// <summary>cbz (or cbnz when <paramref name="nonZero"/>) label.</summary>
+    public void CompareBranch(bool nonZero, Register register, Arm64Label target) =>
+        _items.Add(new Item { Branch = BranchKind.CompareZero, NonZero = nonZero, Register = register, Target = target });
 
-    /// <summary>add xd, xn, #lo12 of data.</summary>
-    public void AddLow12(int d, int n, SectionKind section, long offset)
+    /// <summary>tbz (or tbnz when <paramref name="nonZero"/>) label.</summary>
+    public void TestBranch(bool nonZero, Register register, int bit, Arm64Label target)
     {
-        _data.Add((_words.Count, RelocationKind.Arm64AddLo12, section, offset));
-        AddSubImmediate(false, false, d, n, 0);
-    }
-
-    /// <summary>ldr/str xt, [xn, #lo12 of data].</summary>
-    public void LoadStoreLow12(bool load, int t, int n, SectionKind section, long offset)
-    {
-        _data.Add((_words.Count, RelocationKind.Arm64LoadStore64Lo12, section, offset));
-        LoadStoreUnsigned(load, true, t, n, 0);
-    }
-
-    /// <summary>adrp+add of a function's entry (a label in this module's text).</summary>
-    public void AddressOfLabel(int d, int label)
-    {
-        _fixups.Add(new Fixup(_words.Count, FixupKind.PageOfLabel, label));
-        Emit(0x90000000u | R(d));
-        _fixups.Add(new Fixup(_words.Count, FixupKind.AddLo12OfLabel, label));
-        AddSubImmediate(false, false, d, d, 0);
+        Arm64Encoder.Encode(new TestBranchInstruction(nonZero, register, bit, 0)); // check the bit number now
+        _items.Add(new Item { Branch = BranchKind.TestBit, NonZero = nonZero, Register = register, Bit = bit, Target = target });
     }
 
     /// <summary>
-    /// Resolves branches (false when a conditional branch is out of ±1 MiB: emit again with
-    /// <see cref="LongConditionalBranches"/>) and turns data and function-address references into
-    /// relocations of <paramref name="output"/>'s text, which must start empty.
+    /// An instruction whose immediate field refers to <paramref name="section"/> + <paramref name="offset"/>:
+    /// emitted with a zero field, patched at link time by the relocation of <paramref name="kind"/>.
     /// </summary>
-    public bool Finish(ObjectModule output)
+    public void EmitReference(Arm64Instruction instruction, RelocationKind kind, SectionKind section, long offset, long addend = 0)
     {
-        foreach (var fixup in _fixups)
+        ArgumentNullException.ThrowIfNull(instruction);
+        if (!RelocationPatcher.IsArm64Instruction(kind))
+            throw new ArgumentException($"{kind} does not patch an AArch64 instruction", nameof(kind));
+        Arm64Encoder.Encode(instruction);
+        _items.Add(new Item { Instruction = instruction, Reference = (kind, section, offset, addend) });
+    }
+
+    /// <summary>rd = the address of section + offset (adrp + add; reaches +-4 GiB).</summary>
+    public void AddressOf(Register rd, SectionKind section, long offset)
+    {
+        EmitReference(new AddressInstruction(true, rd, 0), RelocationKind.Arm64Page21, section, offset);
+        EmitReference(new AddSubImmediateInstruction(false, rd, rd, AddSubImmediate.Create(0, false)), RelocationKind.Arm64AddLo12, section, offset);
+    }
+
+    /// <summary>
+    /// A load of <paramref name="size"/> bytes from section + offset (adrp into the x view of
+    /// <paramref name="rt"/>, then the load with the low 12 bits): offset must be a multiple of the size.
+    /// </summary>
+    public void Load(MemoryOperation operation, int size, Register rt, SectionKind section, long offset)
+    {
+        if (operation == MemoryOperation.Store) throw new ArgumentException("use Store for stores", nameof(operation));
+        var @base = rt.As64;
+        EmitReference(new AddressInstruction(true, @base, 0), RelocationKind.Arm64Page21, section, offset);
+        EmitReference(new LoadStoreInstruction(operation, size, rt, @base, 0), LowKind(size), section, offset);
+    }
+
+    /// <summary>A store of <paramref name="size"/> bytes of rt to section + offset, through <paramref name="scratch"/> for the page address.</summary>
+    public void Store(int size, Register rt, SectionKind section, long offset, Register scratch)
+    {
+        EmitReference(new AddressInstruction(true, scratch.As64, 0), RelocationKind.Arm64Page21, section, offset);
+        EmitReference(new LoadStoreInstruction(MemoryOperation.Store, size, rt, scratch.As64, 0), LowKind(size), section, offset);
+    }
+
+    /// <summary>A call through GOT slot <paramref name="slot"/> of the module's imports: adrp/ldr into x16, blr x16.</summary>
+    public void CallImport(int slot)
+    {
+        Load(MemoryOperation.Load, 8, Scratch, SectionKind.Got, (long)slot * ObjectModule.GotSlotSize);
+        Emit(new BranchRegisterInstruction(BranchRegisterOperation.Blr, Scratch));
+    }
+
+    private static RelocationKind LowKind(int size) => size switch
+    {
+        1 => RelocationKind.Arm64LoadStore8Lo12,
+        2 => RelocationKind.Arm64LoadStore16Lo12,
+        4 => RelocationKind.Arm64LoadStore32Lo12,
+        8 => RelocationKind.Arm64LoadStore64Lo12,
+        _ => throw new Arm64EncodingException($"no single load or store of {size} bytes"),
+    };
+
+    /// <summary>
+    /// Lays the block out at the end of <paramref name="module"/>'s Text (which must hold whole
+    /// instructions), relaxing branches until every one reaches its label, and records the
+    /// relocations of data references.
+    /// </summary>
+    public Arm64Assembly Assemble(ObjectModule module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        foreach (var label in _labels)
+            if (label.Item < 0) throw new InvalidOperationException($"label {label.Id} is used but never bound");
+        var start = module.Text.Count;
+        if (start % 4 != 0) throw new InvalidOperationException("Text does not end on an instruction boundary");
+
+        // Relax: sizes only grow, so this reaches a fixed point.
+        int[] offsets;
+        while (true)
         {
-            var target = _labels[fixup.Label];
-            if (target < 0) throw new InvalidOperationException("a branch to a label never placed");
-            var distance = (long)target - fixup.Word;
-            switch (fixup.Kind)
+            offsets = Offsets();
+            var changed = false;
+            foreach (var (item, index) in _items.Select((item, index) => (item, index)))
             {
-                case FixupKind.Branch26 or FixupKind.Call26:
-                    _words[fixup.Word] |= Signed(distance, 26, "branch distance");
-                    break;
-                case FixupKind.Conditional19:
-                    if (distance < -(1L << 18) || distance >= 1L << 18) return false;
-                    _words[fixup.Word] |= Signed(distance, 19, "branch distance") << 5;
-                    break;
-                case FixupKind.PageOfLabel:
-                    output.Relocations.Add(new Relocation(SectionKind.Text, 4 * fixup.Word, RelocationKind.Arm64Page21, SectionKind.Text, 4L * target, 0));
-                    break;
-                default:
-                    output.Relocations.Add(new Relocation(SectionKind.Text, 4 * fixup.Word, RelocationKind.Arm64AddLo12, SectionKind.Text, 4L * target, 0));
-                    break;
+                if (item.Branch == BranchKind.None || item.Level == 2) continue;
+                var distance = (long)offsets[item.Target!.Item] - offsets[index];
+                var reach = item.Level == 1 ? 1L << 27 : item.Branch switch
+                {
+                    BranchKind.Jump or BranchKind.Call => 1L << 27,
+                    BranchKind.TestBit => 1L << 15,
+                    _ => 1L << 20,
+                };
+                // At level 1 the b sits 4 bytes after the branch: measure from there.
+                if (item.Level == 1) distance -= 4;
+                if (distance >= -reach && distance < reach) continue;
+                item.Level = item.Branch is BranchKind.Jump or BranchKind.Call || item.Level == 1 ? 2 : 1;
+                changed = true;
             }
+            if (!changed) break;
         }
-        foreach (var (word, kind, section, offset) in _data)
-            output.Relocations.Add(new Relocation(SectionKind.Text, 4 * word, kind, section, offset, 0));
-        foreach (var word in _words)
+
+        var placed = new List<Arm64PlacedInstruction>();
+        void Put(int offset, Arm64Instruction instruction)
         {
-            output.Text.Add((byte)word);
-            output.Text.Add((byte)(word >> 8));
-            output.Text.Add((byte)(word >> 16));
-            output.Text.Add((byte)(word >> 24));
+            Arm64Encoder.Encode(instruction, module.Text);
+            placed.Add(new Arm64PlacedInstruction(start + offset, instruction));
         }
-        return true;
+        void Reference(int offset, RelocationKind kind, SectionKind section, long target, long addend) =>
+            module.Relocations.Add(new Relocation(SectionKind.Text, start + offset, kind, section, target, addend));
+
+        for (var index = 0; index < _items.Count; index++)
+        {
+            var item = _items[index];
+            var at = offsets[index];
+            if (item.Branch == BranchKind.None)
+            {
+                if (item.Reference is { } r) Reference(at, r.Kind, r.Section, r.Offset, r.Addend);
+                Put(at, item.Instruction!);
+                continue;
+            }
+            var label = offsets[item.Target!.Item];
+            if (item.Level == 0)
+            {
+                var offset = (long)label - at;
+                Put(at, item.Branch switch
+                {
+                    BranchKind.Jump => new BranchInstruction(false, offset),
+                    BranchKind.Call => new BranchInstruction(true, offset),
+                    BranchKind.Conditional => new ConditionalBranchInstruction(item.Condition, offset),
+                    BranchKind.CompareZero => new CompareBranchInstruction(item.NonZero, item.Register, offset),
+                    _ => new TestBranchInstruction(item.NonZero, item.Register, item.Bit, offset),
+                });
+                continue;
+            }
+            var cursor = at;
+            if (item.Branch is not (BranchKind.Jump or BranchKind.Call))
+            {
+                // The inverted test skips the far jump that follows it.
+                var skip = item.Level == 1 ? 8 : 16;
+                Put(cursor, item.Branch switch
+                {
+                    BranchKind.Conditional => new ConditionalBranchInstruction(item.Condition.Invert(), skip),
+                    BranchKind.CompareZero => new CompareBranchInstruction(!item.NonZero, item.Register, skip),
+                    _ => new TestBranchInstruction(!item.NonZero, item.Register, item.Bit, skip),
+                });
+                cursor += 4;
+            }
+            if (item.Level == 1)
+            {
+                Put(cursor, new BranchInstruction(false, (long)label - cursor));
+                continue;
+            }
+            // Beyond b's reach: the label's address through x16 (the patcher checks +-4 GiB).
+            Reference(cursor, RelocationKind.Arm64Page21, SectionKind.Text, start + label, 0);
+            Put(cursor, new AddressInstruction(true, Scratch, 0));
+            Reference(cursor + 4, RelocationKind.Arm64AddLo12, SectionKind.Text, start + label, 0);
+            Put(cursor + 4, new AddSubImmediateInstruction(false, Scratch, Scratch, AddSubImmediate.Create(0, false)));
+            Put(cursor + 8, new BranchRegisterInstruction(item.Branch == BranchKind.Call ? BranchRegisterOperation.Blr : BranchRegisterOperation.Br, Scratch));
+        }
+
+        var labelOffsets = _labels.ToDictionary(l => l.Id, l => start + offsets[l.Item]);
+        return new Arm64Assembly(placed, labelOffsets);
+    }
+
+    /// <summary>The offset of every item at the current relaxation, plus the end (index Count, where a label may be bound).</summary>
+    private int[] Offsets()
+    {
+        var offsets = new int[_items.Count + 1];
+        var offset = 0;
+        for (var i = 0; i < _items.Count; i++)
+        {
+            offsets[i] = offset;
+            offset = checked(offset + _items[i].Size);
+        }
+        offsets[_items.Count] = offset;
+        return offsets;
     }
 }

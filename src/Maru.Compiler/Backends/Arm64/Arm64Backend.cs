@@ -47,7 +47,7 @@ public sealed class Arm64Backend : IBackend
     {
         var output = new ObjectModule();
         var data = DataLayout.LayOut(module, output, request.SymbolName);
-        var assembler = new Arm64Assembler { LongConditionalBranches = longBranches };
+        var assembler = new Arm64WordAssembler { LongConditionalBranches = longBranches };
         var machine = new Arm64MachineEmitter(assembler);
         var recorder = request.Listing is null ? null : new ListingRecorder();
         var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, request.Level);

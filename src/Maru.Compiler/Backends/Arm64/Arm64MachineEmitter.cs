@@ -3,7 +3,7 @@ using IrCondition = Maru.Compiler.Backends.CodeGeneration.Condition;
 using Maru.Compiler.Backends.RegisterAllocation;
 using Maru.Compiler.Ir;
 using static Maru.Compiler.Backends.Arm64.Arm64Target;
-using A = Maru.Compiler.Backends.Arm64.Arm64Assembler;
+using A = Maru.Compiler.Backends.Arm64.Arm64WordAssembler;
 
 namespace Maru.Compiler.Backends.Arm64;
 
