@@ -2,6 +2,8 @@ using System.Text;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
 using Maru.Differential;
+using QemuArm64 = Maru.Differential.QemuArm64;
+using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Arm64;
 
