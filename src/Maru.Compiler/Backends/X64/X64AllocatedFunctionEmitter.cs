@@ -237,7 +237,7 @@ internal sealed class X64AllocatedFunctionEmitter
 
     /// <summary>The parameter is read before it is written: it must be moved from where the caller put it.</summary>
     private bool ReceivesParameter(int parameter) =>
-        _liveness.LiveIn[0][parameter] && _allocation.Locations[parameter].Kind != LocationKind.None;
+        _liveness.IsLiveIn(0, parameter) && _allocation.Locations[parameter].Kind != LocationKind.None;
 
     private int SlotOffset(int slot) => _framePointer ? -8 * (_savedCount + slot + 1) : 8 * slot;
 
