@@ -10,6 +10,9 @@ internal sealed class Options
     public HashSet<string>? Only { get; private set; }
     public bool SkipRuntime { get; private set; }
     public bool SkipCompileTime { get; private set; }
+    public bool Scaling { get; private set; }
+    public int ScalingRuns { get; private set; } = 3;
+    public int? ScalingOne { get; private set; }
 
     public const string Usage = """
         Usage: Maru.Benchmarks [options]
@@ -20,6 +23,9 @@ internal sealed class Options
           --only <name,name...>        run only these programs
           --skip-runtime               only the compile-time tables
           --skip-compile-time          only the run-time tables
+          --scaling                    also the compile-time scaling table (generated programs of growing size)
+          --scaling-only               only the scaling table
+          --scaling-runs <n>           processes per scaling case, the fastest counts (default 3)
         """;
 
     public static Options Parse(string[] args)
@@ -42,6 +48,10 @@ internal sealed class Options
                 case "--only": options.Only = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 case "--skip-runtime": options.SkipRuntime = true; break;
                 case "--skip-compile-time": options.SkipCompileTime = true; break;
+                case "--scaling": options.Scaling = true; break;
+                case "--scaling-only": options.Scaling = options.SkipRuntime = options.SkipCompileTime = true; break;
+                case "--scaling-runs": options.ScalingRuns = Count(); break;
+                case "--scaling-one": options.ScalingOne = int.Parse(Value()); break;   // internal: one case in a child process
                 case "-h" or "--help": throw new UsageException(null);
                 default: throw new UsageException($"unknown option '{args[i]}'");
             }
