@@ -143,13 +143,13 @@ public static class IrVerifier
         for (var i = 0; i < blocks.Count; i++)
             foreach (var instruction in blocks[i].Instructions)
                 if (instruction.Destination is { } d && globalOf[d.Index] is var g && g >= 0) generated[i * words + (g >> 6)] |= 1UL << g;
+        var order = ReversePostorder(blocks, index);   // a forward problem: converges in a few sweeps in this order
         var changed = true;
         while (changed)
         {
             changed = false;
-            for (var i = 0; i < blocks.Count; i++)
+            foreach (var i in order)
             {
-                if (!reachable[i]) continue;
                 foreach (var successor in blocks[i].Successors)
                 {
                     var at = index[successor] * words;
@@ -183,6 +183,37 @@ public static class IrVerifier
         return null;
     }
 
+    /// <summary>Positions of the blocks reachable from the entry, in reverse postorder (iteratively).</summary>
+    private static List<int> ReversePostorder(List<BasicBlock> blocks, Dictionary<BasicBlock, int> index)
+    {
+        var order = new List<int>(blocks.Count);
+        var visited = new bool[blocks.Count];
+        var stack = new Stack<(int Block, int Next)>();
+        visited[0] = true;
+        stack.Push((0, 0));
+        while (stack.Count > 0)
+        {
+            var (block, next) = stack.Pop();
+            var successors = blocks[block].Successors.ToArray();
+            if (next < successors.Length)
+            {
+                stack.Push((block, next + 1));
+                var successor = index[successors[next]];
+                if (!visited[successor])
+                {
+                    visited[successor] = true;
+                    stack.Push((successor, 0));
+                }
+            }
+            else
+            {
+                order.Add(block);
+            }
+        }
+        order.Reverse();
+        return order;
+    }
+
     // SSA form: single definitions, dominating their uses (a phi input at the end of its predecessor).
     private static string? CheckSsa(IrFunction function, bool[] reachable)
     {
@@ -207,13 +238,14 @@ public static class IrVerifier
             }
         }
 
-        string? Check(Operand operand, BasicBlock block, int at, string what)
+        // what: the reader, formatted only for an error (a phi of thousands of inputs is long).
+        string? Check(Operand operand, BasicBlock block, int at, object what)
         {
             if (operand.IsConstant) return null;
             var def = definedIn[operand.Register.Index];
-            if (def is null) return $"{block.Name}: {what} reads {operand}, which is never defined";
+            if (def is null) return $"{block.Name}: '{what}' reads {operand}, which is never defined";
             var ok = def == block ? position[operand.Register.Index] < at : graph.Dominates(def, block);
-            return ok ? null : $"{block.Name}: {what} reads {operand}, whose definition does not dominate it";
+            return ok ? null : $"{block.Name}: '{what}' reads {operand}, whose definition does not dominate it";
         }
 
         foreach (var block in function.Blocks)
@@ -225,12 +257,12 @@ public static class IrVerifier
                 if (phi.Inputs.Count != predecessors.Count || !expected!.SetEquals(phi.Inputs.Select(input => input.Predecessor)))
                     return $"{block.Name}: '{phi}' does not have exactly one input per predecessor";
                 foreach (var input in phi.Inputs)
-                    if (Check(input.Value, input.Predecessor, int.MaxValue, $"'{phi}'") is { } e) return e;
+                    if (Check(input.Value, input.Predecessor, int.MaxValue, phi) is { } e) return e;
             }
             for (var i = 0; i < block.Instructions.Count; i++)
                 foreach (var argument in block.Instructions[i].Arguments)
-                    if (Check(argument, block, i, $"'{block.Instructions[i]}'") is { } e) return e;
-            if (TerminatorOperand(block.Terminator!) is { } used && Check(used, block, int.MaxValue, $"'{block.Terminator}'") is { } t) return t;
+                    if (Check(argument, block, i, block.Instructions[i]) is { } e) return e;
+            if (TerminatorOperand(block.Terminator!) is { } used && Check(used, block, int.MaxValue, block.Terminator!) is { } t) return t;
         }
         return null;
     }
