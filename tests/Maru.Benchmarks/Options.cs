@@ -13,6 +13,7 @@ internal sealed class Options
     public bool Scaling { get; private set; }
     public int ScalingRuns { get; private set; } = 3;
     public int? ScalingOne { get; private set; }
+    public List<string> CompileFiles { get; } = [];
 
     public const string Usage = """
         Usage: Maru.Benchmarks [options]
@@ -26,6 +27,8 @@ internal sealed class Options
           --scaling                    also the compile-time scaling table (generated programs of growing size)
           --scaling-only               only the scaling table
           --scaling-runs <n>           processes per scaling case, the fastest counts (default 3)
+          --compile-file <file.l>      also time compiling this Maru file (in-process and maruc);
+                                       repeatable; bench.sh passes the ported eval.l this way
         """;
 
     public static Options Parse(string[] args)
@@ -52,6 +55,7 @@ internal sealed class Options
                 case "--scaling-only": options.Scaling = options.SkipRuntime = options.SkipCompileTime = true; break;
                 case "--scaling-runs": options.ScalingRuns = Count(); break;
                 case "--scaling-one": options.ScalingOne = int.Parse(Value()); break;   // internal: one case in a child process
+                case "--compile-file": options.CompileFiles.Add(Path.GetFullPath(Value())); break;
                 case "-h" or "--help": throw new UsageException(null);
                 default: throw new UsageException($"unknown option '{args[i]}'");
             }
