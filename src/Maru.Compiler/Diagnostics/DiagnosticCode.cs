@@ -52,6 +52,8 @@ public enum DiagnosticCode
 
     // Limits that keep the compiler itself safe.
     NestingTooDeep = 501,
+    /// <summary>A reference in the generated code does not reach its target (a relocation out of its instruction's range).</summary>
+    CodeTooLarge = 502,
 
     // Compile-time evaluation: the Maru interpreter that expands macros and runs top-level forms.
     /// <summary>A macro keeps expanding (it expands to a call of itself, directly or not).</summary>
