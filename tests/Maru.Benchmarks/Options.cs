@@ -26,14 +26,11 @@ internal sealed class Options
           --only <name,name...>        run only these programs
           --skip-runtime               only the compile-time tables
           --skip-compile-time          only the run-time tables
-<<<<<<< HEAD
           --scaling                    also the compile-time scaling table (generated programs of growing size)
           --scaling-only               only the scaling table
           --scaling-runs <n>           processes per scaling case, the fastest counts (default 3)
-=======
           --latency-iterations <n>     warm source-to-call timings through Maru.Runtime and libtcc (default 300)
           --skip-latency               no run-time compilation (Maru.Runtime against libtcc) table
->>>>>>> main
           --compile-file <file.l>      also time compiling this Maru file (in-process and maruc);
                                        repeatable; bench.sh passes the ported eval.l this way
         """;
@@ -58,15 +55,12 @@ internal sealed class Options
                 case "--only": options.Only = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 case "--skip-runtime": options.SkipRuntime = true; break;
                 case "--skip-compile-time": options.SkipCompileTime = true; break;
-<<<<<<< HEAD
                 case "--scaling": options.Scaling = true; break;
-                case "--scaling-only": options.Scaling = options.SkipRuntime = options.SkipCompileTime = true; break;
+                case "--scaling-only": options.Scaling = options.SkipRuntime = options.SkipCompileTime = options.SkipLatency = true; break;
                 case "--scaling-runs": options.ScalingRuns = Count(); break;
                 case "--scaling-one": options.ScalingOne = int.Parse(Value()); break;   // internal: one case in a child process
-=======
                 case "--latency-iterations": options.LatencyIterations = Count(); break;
                 case "--skip-latency": options.SkipLatency = true; break;
->>>>>>> main
                 case "--compile-file": options.CompileFiles.Add(Path.GetFullPath(Value())); break;
                 case "-h" or "--help": throw new UsageException(null);
                 default: throw new UsageException($"unknown option '{args[i]}'");
