@@ -14,6 +14,7 @@ if (args is ["--cold-latency-child"]) return RuntimeLatency.ColdChild();
 try
 {
     var options = Options.Parse(args);
+    if (options.ScalingOne is { } scalingCase) return Scaling.RunOne(scalingCase);
     if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
         throw new BenchmarkFailure("the benchmark runs on linux-x64 only (the one target Maru.Sdk supports)");
     var programs = ProgramList.All.Where(p => options.Only is null || options.Only.Contains(p.Name)).ToList();
@@ -57,6 +58,7 @@ try
         rows.Add(empty);
         Report.CompileTimes(rows, empty, options);
     }
+    if (options.Scaling) Scaling.Report(Scaling.Measure(options), options);
     if (!options.SkipLatency) RuntimeLatency.Report(options);
     if (!options.SkipArm64)
     {

@@ -207,7 +207,7 @@ internal sealed class FunctionEmitter
 
     /// <summary>The parameter is read before it is written: it must be moved from where the caller put it.</summary>
     private bool ReceivesParameter(int parameter) =>
-        _liveness.LiveIn[0][parameter] && _allocation.Locations[parameter].Kind != LocationKind.None;
+        _liveness.IsLiveIn(0, parameter) && _allocation.Locations[parameter].Kind != LocationKind.None;
 
     /// <summary>Blocks whose code reduces to nothing but a jump are threaded: jumps to them go to where they lead.</summary>
     private void PlanBlocks()
