@@ -47,6 +47,18 @@ public static class ExternalTool
     public static bool Exists(string name) => Find(name) is not null;
 
     /// <summary>
+    /// Stops a test that needs a tool this machine lacks. Inconclusive by default, so the README's
+    /// <c>dotnet test</c> works on a machine with only the .NET SDK; a failure when the environment
+    /// sets MARU_REQUIRE_TEST_TOOLS=1 (.ci/run does, after installing them), so CI never skips silently.
+    /// </summary>
+    public static void MissingTool(string message)
+    {
+        if (Environment.GetEnvironmentVariable("MARU_REQUIRE_TEST_TOOLS") == "1")
+            Microsoft.VisualStudio.TestTools.UnitTesting.Assert.Fail($"{message} (MARU_REQUIRE_TEST_TOOLS=1)");
+        Microsoft.VisualStudio.TestTools.UnitTesting.Assert.Inconclusive(message);
+    }
+
+    /// <summary>
     /// Runs <paramref name="name"/> with <paramref name="arguments"/> (passed as they are, no
     /// shell) and waits for it. The process tree is killed and <see cref="TimeoutException"/>
     /// thrown (with what it printed) when it runs longer than <paramref name="timeout"/>.

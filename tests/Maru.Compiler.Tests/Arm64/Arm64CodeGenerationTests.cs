@@ -29,7 +29,7 @@ public sealed class Arm64CodeGenerationTests
     [TestMethod]
     public void FarBranchesLargeFramesAndWideConstantsRun()
     {
-        if (!QemuArm64.Available) Assert.Inconclusive(QemuArm64.Missing);
+        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
         // 20,000 statements in a loop body: well over 1 MiB of O0 code between the loop's test and its end.
         var huge = new StringBuilder("(define huge (lambda (n) (let ((acc 0) (i 0)) (while (< i n)\n");
         for (var k = 0; k < 20_000; k++) huge.Append($"  (set acc (+ acc (* i {k % 7 + 1})))\n");

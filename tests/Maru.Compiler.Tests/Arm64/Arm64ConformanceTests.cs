@@ -86,7 +86,7 @@ public sealed class Arm64ConformanceTests
     [DynamicData(nameof(Programs), DynamicDataDisplayName = nameof(DisplayName))]
     public void ProgramRunsUnderQemu(string name)
     {
-        if (!QemuArm64.Available) Assert.Inconclusive(QemuArm64.Missing);
+        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
         var failures = s_failures[name];
         if (failures.Count > 0) Assert.Fail($"{name} on linux-arm64: {failures.Count} expectation(s) failed\n" + string.Join("\n", failures));
     }
@@ -94,7 +94,7 @@ public sealed class Arm64ConformanceTests
     [TestMethod]
     public void LibrariesPassElfLint()
     {
-        if (!QemuArm64.Available) Assert.Inconclusive(QemuArm64.Missing);
+        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
         foreach (var library in Directory.GetFiles(s_work!, "lib*-O1.so").Order(StringComparer.Ordinal).Take(12))
             ElfLint.AssertStrictlyValid(library);
     }

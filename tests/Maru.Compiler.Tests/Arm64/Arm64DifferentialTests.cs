@@ -23,7 +23,7 @@ public sealed class Arm64DifferentialTests
     [DynamicData(nameof(BatchNumbers))]
     public void ProgramsAgreeWithTheReferenceUnderQemu(int batch)
     {
-        if (!QemuArm64.Available) Assert.Inconclusive(QemuArm64.Missing);
+        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
         var work = Directory.CreateTempSubdirectory("maru-differential-arm64-").FullName;
         try
         {

@@ -309,7 +309,7 @@ public sealed partial class ElfWriterTests
     private static ExternalToolResult RunTool(string tool, string package, params string[] arguments)
     {
         if (!ExternalTool.Exists(tool))
-            Assert.Inconclusive($"{tool} not installed: apt-get install {package}");
+            ExternalTool.MissingTool($"{tool} not installed: apt-get install {package}");
         return ExternalTool.Run(tool, arguments);
     }
 

@@ -37,7 +37,7 @@ public sealed partial class MachOWriterTests
 
     private static void RequireTool(string name)
     {
-        if (!ExternalTool.Exists(name)) Assert.Inconclusive($"{name} not installed (llvm-15, lld-15)");
+        if (!ExternalTool.Exists(name)) ExternalTool.MissingTool($"{name} not installed (llvm-15, lld-15)");
     }
 
     [TestMethod]

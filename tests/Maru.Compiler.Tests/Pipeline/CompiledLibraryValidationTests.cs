@@ -34,7 +34,7 @@ public sealed class CompiledLibraryValidationTests
     public void ExportsAreInTheDynamicSymbolTableUnderTheirDocumentedNames()
     {
         if (!ExternalTool.Exists("readelf"))
-            Assert.Inconclusive("readelf not installed: apt-get install binutils");
+            ExternalTool.MissingTool("readelf not installed: apt-get install binutils");
         var path = Path.Combine(Directory.CreateTempSubdirectory("maru-syms-").FullName, "libprogram.so");
         File.WriteAllBytes(path, CompileProgram());
         var symbols = ExternalTool.Run("readelf", "--dyn-syms", "-W", path);

@@ -6,7 +6,7 @@ internal static class ElfLint
     public static void AssertStrictlyValid(string path)
     {
         if (!ExternalTool.Exists("eu-elflint"))
-            Assert.Inconclusive("eu-elflint not installed: apt-get install elfutils");
+            ExternalTool.MissingTool("eu-elflint not installed: apt-get install elfutils");
         var lint = ExternalTool.Run("eu-elflint", "--strict", path);
         Assert.AreEqual(0, lint.ExitCode, lint.ToString());
         Assert.IsTrue((lint.StandardOutput + lint.StandardError).Trim() is "" or "No errors", lint.ToString());

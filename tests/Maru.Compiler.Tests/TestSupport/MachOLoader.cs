@@ -69,7 +69,7 @@ internal static class MachOLoader
     public static void RequireAvailable(TargetPlatform target)
     {
         if (Unavailable(target) is { } reason)
-            Assert.Inconclusive(reason);
+            ExternalTool.MissingTool(reason);
     }
 
     /// <summary>Runs every command in order, filling in each one's answer.</summary>

@@ -50,14 +50,14 @@ public static class QemuArm64
 
     private static readonly Lazy<string> LoaderPath = new(BuildLoader, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Fails the test clearly when a tool is missing (CI installs them: .ci/run).</summary>
+    /// <summary>Stops the test when a tool is missing (ExternalTool.MissingTool; CI installs them: .ci/run).</summary>
     public static void RequireTools()
     {
         foreach (var (tool, package) in new[] { (Qemu, "qemu-user"), (Compiler, "gcc-aarch64-linux-gnu") })
             if (!ExternalTool.Exists(tool))
-                Assert.Fail($"{tool} is not installed: apt-get install {package} libc6-dev-arm64-cross (.ci/run installs it)");
+                ExternalTool.MissingTool($"{tool} is not installed: apt-get install {package} libc6-dev-arm64-cross (.ci/run installs it)");
         if (!Directory.Exists(Path.Combine(Sysroot, "lib")))
-            Assert.Fail($"{Sysroot} is missing: apt-get install libc6-dev-arm64-cross");
+            ExternalTool.MissingTool($"{Sysroot} is missing: apt-get install libc6-dev-arm64-cross");
     }
 
     /// <summary>Runs the commands in one loader process; one result per command, in order.</summary>
