@@ -52,6 +52,9 @@ internal static class CommandLine
                                      Maru source lines interleaved.
           -O0, -O1                   Optimisation level: -O0 is straight lowering (for debugging),
                                      -O1 (the default) runs the optimiser and register allocator.
+          --max-steps <n>            Compile-time evaluation steps allowed (default 50,000,000).
+          --max-memory <MiB>         Memory compile-time evaluation may allocate (default 256).
+          --max-time <seconds>       Time the whole compilation may take (default 60).
           -h, --help                 Show this help.
         """;
 
@@ -113,6 +116,7 @@ internal static class CommandLine
     private static int Build(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
     {
         string? output = null, target = null, shims = null, libraryName = null, ns = null, className = null, listing = null;
+        string? maxSteps = null, maxMemory = null, maxTime = null;
         var level = OptimisationLevel.O1;
         var files = new List<string>();
         var onlyFiles = false;
@@ -159,6 +163,9 @@ internal static class CommandLine
                 case "--namespace": slot = ref ns; break;
                 case "--class-name": slot = ref className; break;
                 case "--listing": slot = ref listing; break;
+                case "--max-steps": slot = ref maxSteps; break;
+                case "--max-memory": slot = ref maxMemory; break;
+                case "--max-time": slot = ref maxTime; break;
                 default: return UsageErrorOut(stderr, $"unknown option '{arg}'", build: true);
             }
             if (value is null)
@@ -173,6 +180,12 @@ internal static class CommandLine
 
         if (output is null) return UsageErrorOut(stderr, "missing -o <library>", build: true);
         if (files.Count == 0) return UsageErrorOut(stderr, "no input files", build: true);
+        long steps = CompilationOptions.DefaultMaxEvaluationSteps, memoryMiB = CompilationOptions.DefaultMaxEvaluationMemory >> 20,
+            seconds = (long)CompilationOptions.DefaultMaxCompilationTime.TotalSeconds;
+        if ((maxSteps is not null && !TryParseLimit(maxSteps, long.MaxValue, out steps))
+            || (maxMemory is not null && !TryParseLimit(maxMemory, long.MaxValue >> 20, out memoryMiB))
+            || (maxTime is not null && !TryParseLimit(maxTime, 86_400, out seconds)))
+            return UsageErrorOut(stderr, "--max-steps, --max-memory and --max-time take a positive whole number", build: true);
 
         var diagnostics = new DiagnosticBag();
         var platform = target is null ? HostTarget(diagnostics) : TargetPlatform.Parse(target, diagnostics);
@@ -192,6 +205,10 @@ internal static class CommandLine
             ShimClassName = className ?? "MaruExports",
             Optimisation = level,
             ProduceListing = listing is not null,
+            MaxEvaluationSteps = steps,
+            MaxEvaluationMemory = memoryMiB << 20,
+            MaxCompilationTime = TimeSpan.FromSeconds(seconds),
+            CancellationToken = CancelOnCtrlC(),
         };
         var result = MaruCompiler.Compile(sources, options);
         foreach (var line in result.Messages) stderr.WriteLine(line); // compile-time print/println; stdout stays clean
@@ -209,6 +226,21 @@ internal static class CommandLine
         foreach (var warning in result.Diagnostics) stderr.WriteLine(warning);
         var written = TryWrite(output, result.Library!, stderr) && (shims is null || TryWrite(shims, shimText!, stderr));
         return written ? Success : CompilationFailed;
+    }
+
+    private static bool TryParseLimit(string text, long max, out long value) =>
+        long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) && value > 0 && value <= max;
+
+    /// <summary>Ctrl+C stops the compilation (MARU0503, no output written) instead of killing the process mid-write.</summary>
+    private static CancellationToken CancelOnCtrlC()
+    {
+        var source = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = !source.IsCancellationRequested; // a second Ctrl+C ends the process
+            source.Cancel();
+        };
+        return source.Token;
     }
 
     private static int RunProgram(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
