@@ -6,9 +6,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 "$root/build/pack.sh"
-# The samples use a private package cache (samples/nuget.config); the version does not change
-# between packs, so drop the cached copy or NuGet would keep using the old one.
-rm -rf "$root/artifacts/samples-packages/maru.sdk"
+# Pin the samples to the version just packed (samples/global.json is written here, not committed:
+# the version changes with every commit).
+version="$(cat "$root/artifacts/packages/Maru.Sdk.version")"
+printf '{\n  "msbuild-sdks": {\n    "Maru.Sdk": "%s"\n  }\n}\n' "$version" > "$root/samples/global.json"
 cd "$root/samples"
 for sample in Hello Interop; do
   echo "== samples/$sample"

@@ -49,11 +49,12 @@ public sealed class MarucTests
     }
 
     [TestMethod]
-    public void VersionIsTheSdkVersion()
+    public void VersionIsTheAssemblysVersion()
     {
+        // Assemblies carry the version prefix; packages add -dev.<height>.g<commit> (PackageVersionTests).
         var result = Maruc("--version");
         Assert.AreEqual(0, result.ExitCode, result.ToString());
-        Assert.AreEqual($"maruc {SdkWorkspace.SdkVersion}", result.StandardOutput.Trim());
+        Assert.AreEqual($"maruc {Repository.VersionPrefix}", result.StandardOutput.Trim());
     }
 
     [TestMethod]

@@ -16,6 +16,11 @@ internal static class Repository
 
     public static string SdkProject => Path.Combine(Root, "sdk", "Maru.Sdk", "Maru.Sdk.csproj");
 
-    public static string MarucDll =>
-        typeof(Repository).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "MarucPath").Value!;
+    public static string MarucDll => Metadata("MarucPath");
+
+    /// <summary>MaruVersionPrefix of Directory.Build.props: the version of everyday (non-pack) builds.</summary>
+    public static string VersionPrefix => Metadata("MaruVersionPrefix");
+
+    private static string Metadata(string key) =>
+        typeof(Repository).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 }

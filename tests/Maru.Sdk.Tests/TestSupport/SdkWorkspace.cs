@@ -2,38 +2,30 @@ namespace Maru.Sdk.Tests.TestSupport;
 
 /// <summary>
 /// A temp folder set up like a user's machine that has just received the freshly packed Maru.Sdk:
-/// a local feed with the package, a nuget.config (<c>&lt;clear/&gt;</c>, that feed, nuget.org, a
-/// private package cache so no stale Maru.Sdk 0.1.0 is ever used), and a global.json that pins
-/// the SDK version. Its path contains a space, a non-ASCII character and '@' on purpose.
+/// a nuget.config (<c>&lt;clear/&gt;</c>, the feed of <see cref="PackedSdk"/>, nuget.org, a
+/// private package cache), and a global.json that pins the version just packed, the way the
+/// README tells users to. Its path contains a space, a non-ASCII character and '@' on purpose.
 /// </summary>
 internal sealed class SdkWorkspace : IDisposable
 {
-    public const string SdkVersion = "0.1.0";
-
     private SdkWorkspace(string root) => Root = root;
 
     public string Root { get; }
 
-    public string Feed => Path.Combine(Root, "feed");
-
-    /// <summary>Packs the SDK into a new workspace's feed and writes the NuGet and SDK configuration.</summary>
+    /// <summary>Writes the NuGet and SDK configuration of a new workspace (packing the SDK on first use).</summary>
     public static SdkWorkspace Create()
     {
+        var feed = PackedSdk.Feed;
         var root = Path.Combine(Path.GetTempPath(), $"maru e2e ü @{Guid.NewGuid():N}"[..25]);
         Directory.CreateDirectory(root);
         var workspace = new SdkWorkspace(root);
-
-        var pack = ExternalTool.Dotnet(Repository.Root, "pack", Repository.SdkProject, "-c", "Release", "-o", workspace.Feed,
-            "--disable-build-servers", "-nodeReuse:false", "-nologo");
-        Assert.AreEqual(0, pack.ExitCode, pack.ToString());
-        Assert.IsTrue(File.Exists(Path.Combine(workspace.Feed, $"Maru.Sdk.{SdkVersion}.nupkg")), pack.ToString());
 
         File.WriteAllText(Path.Combine(root, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
                 <clear />
-                <add key="maru-test-feed" value="{workspace.Feed}" />
+                <add key="maru-test-feed" value="{feed}" />
                 <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
               </packageSources>
               <config>
@@ -42,7 +34,7 @@ internal sealed class SdkWorkspace : IDisposable
             </configuration>
             """);
         File.WriteAllText(Path.Combine(root, "global.json"), $$"""
-            { "msbuild-sdks": { "Maru.Sdk": "{{SdkVersion}}" } }
+            { "msbuild-sdks": { "Maru.Sdk": "{{PackedSdk.Version}}" } }
             """);
         // Keep the repository's (or any parent's) Directory.Build.* out of the test projects.
         File.WriteAllText(Path.Combine(root, "Directory.Build.props"), "<Project />\n");
