@@ -4,6 +4,9 @@
 # gcc -O0 and tcc, runs them and the C# twins side by side, checks that all results agree, and
 # prints the run-time and compile-time tables. Options are passed to the harness
 # (build/bench.sh --help): e.g. --only fib,sort --runs 11.
+# With a local copy of maru-2.4 in $MARU24_DIR (docs/testing.md, "eval.l"), the ported eval.l is
+# also timed as a compilation (--compile-file), and build/evall-check.sh --bench then times the
+# compiled eval.l against maru-2.4's C evaluator on the self-hosting check. Without it, skipped.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -24,4 +27,16 @@ fi
 project="$root/tests/Maru.Benchmarks/Maru.Benchmarks.csproj"
 dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
-exec dotnet "$root/tests/Maru.Benchmarks/bin/Release/net10.0/Maru.Benchmarks.dll" --out "$root/artifacts/bench" "$@"
+evall=()
+if [ -n "${MARU24_DIR:-}" ] && [ -f "$MARU24_DIR/eval.l" ]; then
+  evall_dir="$(mktemp -d "${TMPDIR:-/tmp}/evall-bench.XXXXXX")"
+  trap 'rm -rf "$evall_dir"' EXIT
+  "$root/build/evall-port.sh" "$MARU24_DIR" "$evall_dir/eval64.l"
+  evall=(--compile-file "$evall_dir/eval64.l")
+fi
+dotnet "$root/tests/Maru.Benchmarks/bin/Release/net10.0/Maru.Benchmarks.dll" --out "$root/artifacts/bench" "${evall[@]}" "$@"
+if [ "${#evall[@]}" -gt 0 ]; then
+  "$root/build/evall-check.sh" --bench "$MARU24_DIR"
+else
+  echo "eval.l: skipped (set MARU24_DIR to a local maru-2.4 folder to time it: docs/testing.md)"
+fi

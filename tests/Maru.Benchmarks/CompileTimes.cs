@@ -43,6 +43,19 @@ internal static class CompileTimes
         return new CompileTiming(program.Name, lines, median, min, maruc, tcc);
     }
 
+    /// <summary>A Maru file from outside the suite (e.g. the ported eval.l): in-process and as a maruc process; there is no C twin.</summary>
+    public static CompileTiming MeasureFile(string path, Options options)
+    {
+        if (!File.Exists(path)) throw new BenchmarkFailure($"--compile-file {path}: no such file");
+        var name = Path.GetFileNameWithoutExtension(path);
+        var lines = File.ReadAllLines(path).Length;
+        var (median, min) = InProcess(() => VariantBuilder.CompileMaru(path, name, OptimisationLevel.O1), options.CompileIterations);
+        var directory = Path.Combine(options.OutputDirectory, "compile-files");
+        Directory.CreateDirectory(directory);
+        var maruc = Process(options.ProcessRuns, () => Toolchain.Run(Toolchain.Maruc, "build", "-o", Path.Combine(directory, $"lib{name}.so"), path));
+        return new CompileTiming(name, lines, median, min, maruc, null);
+    }
+
     /// <summary>The fixed cost: an empty source (the prelude still runs) compiled to a library.</summary>
     public static CompileTiming Empty(Options options)
     {

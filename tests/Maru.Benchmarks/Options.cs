@@ -10,6 +10,7 @@ internal sealed class Options
     public HashSet<string>? Only { get; private set; }
     public bool SkipRuntime { get; private set; }
     public bool SkipCompileTime { get; private set; }
+    public List<string> CompileFiles { get; } = [];
 
     public const string Usage = """
         Usage: Maru.Benchmarks [options]
@@ -20,6 +21,8 @@ internal sealed class Options
           --only <name,name...>        run only these programs
           --skip-runtime               only the compile-time tables
           --skip-compile-time          only the run-time tables
+          --compile-file <file.l>      also time compiling this Maru file (in-process and maruc);
+                                       repeatable; bench.sh passes the ported eval.l this way
         """;
 
     public static Options Parse(string[] args)
@@ -42,6 +45,7 @@ internal sealed class Options
                 case "--only": options.Only = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 case "--skip-runtime": options.SkipRuntime = true; break;
                 case "--skip-compile-time": options.SkipCompileTime = true; break;
+                case "--compile-file": options.CompileFiles.Add(Path.GetFullPath(Value())); break;
                 case "-h" or "--help": throw new UsageException(null);
                 default: throw new UsageException($"unknown option '{args[i]}'");
             }

@@ -48,6 +48,11 @@ try
             Console.Error.WriteLine($"[{program.Name}] timing compilations");
             rows.Add(CompileTimes.Measure(program, options));
         }
+        foreach (var file in options.CompileFiles)
+        {
+            Console.Error.WriteLine($"[{file}] timing compilations");
+            rows.Add(CompileTimes.MeasureFile(file, options));
+        }
         rows.Add(empty);
         Report.CompileTimes(rows, empty, options);
     }
@@ -139,7 +144,7 @@ internal static class Report
             ]);
         Print(table);
         Console.WriteLine();
-        var programs = rows.Where(r => r.Lines > 0).ToList();
+        var programs = rows.Where(r => r.Lines > 0 && r.TccMs is not null).ToList();   // the suite's, not --compile-file's
         if (programs.Count > 0)
         {
             Console.WriteLine($"in-process: median over programs {Measurement.Median([.. programs.Select(r => r.MedianUs).Order()]):F0} µs, " +

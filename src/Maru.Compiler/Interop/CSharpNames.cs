@@ -20,6 +20,9 @@ namespace Maru.Compiler.Interop;
 /// <c>Star</c>, <c>/</c> → <c>Slash</c>, <c>&lt;=</c> → <c>LessEqual</c>; a character outside the
 /// table is written <c>U</c> plus its code point in hexadecimal (<c>λ</c> → <c>U03BB</c>).</item>
 /// <item>A result starting with a digit gets a leading <c>_</c>: <c>2nd</c> → <c>_2nd</c>.</item>
+/// <item>A name starting with <c>_</c> (Maru's, as C's, mark of a raw or internal name) keeps one
+/// leading <c>_</c>, so it never takes the plain name's method: <c>_new-&lt;string&gt;</c> →
+/// <c>_NewString</c> beside <c>new-&lt;string&gt;</c> → <c>NewString</c> (eval.l has both).</item>
 /// </list>
 /// <para><b>Parameter names</b> (<see cref="ToParameterName"/>) use the same words in camelCase
 /// (<c>my-arg</c> → <c>myArg</c>); a C# keyword gets <c>@</c> (<c>int</c> → <c>@int</c>).</para>
@@ -61,7 +64,8 @@ public static class CSharpNames
         var builder = new StringBuilder();
         if (predicate && !string.Equals(words[0], "is", StringComparison.OrdinalIgnoreCase)) builder.Append("Is");
         foreach (var word in words) builder.Append(Capitalize(word));
-        return LeadingDigitGuard(builder.ToString());
+        var name = LeadingDigitGuard(builder.ToString());
+        return maruName[0] == '_' && name[0] != '_' ? "_" + name : name;
     }
 
     /// <summary>The camelCase C# parameter name for the Maru parameter <paramref name="maruName"/>.</summary>

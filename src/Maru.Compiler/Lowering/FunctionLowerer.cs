@@ -141,7 +141,8 @@ internal sealed class FunctionLowerer
                 return LowerDirectCall(head, function, arguments, scope);
             case ExternDefinition external:
                 _module.AddImport(external.Symbol);
-                return Emit(Opcode.CallImport, head.Location, external.Symbol, LowerAll(arguments, scope));
+                return WidenResult(external.Symbol, head.Location,
+                    Emit(Opcode.CallImport, head.Location, external.Symbol, LowerAll(arguments, scope)));
             case IntegerDefinition or StringDefinition:
                 return LowerIndirectCall(form, LowerVariable(head, scope), arguments, scope);
         }
@@ -169,6 +170,15 @@ internal sealed class FunctionLowerer
                 $"'{head.Name}' takes {Plural(function.Parameters.Count, "argument")} but is called with {arguments.Count} (defined at {function.Location})");
         return Emit(Opcode.Call, head.Location, function.Name, LowerAll(arguments, scope));
     }
+
+    // A C int result fills only half the result register: widen it as C converts int to long.
+    private Operand WidenResult(string symbol, SourceLocation location, VReg result) => CResultWidths.Of(symbol) switch
+    {
+        CResultWidths.Width.Int => Emit(Opcode.ShiftRight, location, null,
+            Emit(Opcode.ShiftLeft, location, null, result, Operand.Of(32)), Operand.Of(32)),
+        CResultWidths.Width.UnsignedInt => Emit(Opcode.And, location, null, result, Operand.Of(0xFFFF_FFFFL)),
+        _ => result,
+    };
 
     // The callee is evaluated first, then the arguments, left to right.
     private Operand LowerIndirectCall(PairDatum form, Operand callee, List<Datum> arguments, Scope scope) =>
@@ -258,10 +268,11 @@ internal sealed class FunctionLowerer
     }
 
     // (set name value) = value. (set (f args...) v) means (set-f args... v), as Maru's expander
-    // rewrites it; the expander normally did so already.
+    // rewrites it; the expander normally did so already. Forms after the value are ignored, never
+    // evaluated, as maru-2.4's interpreter and emit.l both do (eval.l relies on it).
     private Operand LowerSet(Datum form, List<Datum> arguments, Scope scope)
     {
-        if (arguments.Count != 2)
+        if (arguments.Count < 2)
             throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, "malformed set: expected (set name value)");
         if (arguments[0] is PairDatum { Head: SymbolDatum accessor } place && place.AsList() is { } placeItems)
         {

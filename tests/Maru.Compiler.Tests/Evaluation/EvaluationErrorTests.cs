@@ -81,10 +81,17 @@ public sealed class EvaluationErrorTests
         StringAssert.StartsWith(error.Message, "in expansion of macro 'm': compile-time evaluation nested more than");
     }
 
+    // Which form of the loop takes the last step depends on how many steps the prelude used (they
+    // count against the limit), so the error is only required to point into the looping form.
     [TestMethod]
-    public void EndlessLoopsRunOutOfSteps() =>
-        CompileTime.AssertError(CompileTime.Error("(define x 0)\n(while 1 (set x (+ x 1)))", maxSteps: 100_000), DiagnosticCode.EvaluationStepLimitExceeded, 2, 1,
-            "compile-time evaluation did not finish within 100,000 steps (MaxEvaluationSteps; an endless loop in a macro or top-level form?)");
+    public void EndlessLoopsRunOutOfSteps()
+    {
+        var error = CompileTime.Error("(define x 0)\n(while 1 (set x (+ x 1)))", maxSteps: 100_000);
+        Assert.AreEqual(DiagnosticCode.EvaluationStepLimitExceeded, error.Code, error.ToString());
+        Assert.AreEqual("compile-time evaluation did not finish within 100,000 steps (MaxEvaluationSteps; an endless loop in a macro or top-level form?)", error.Message);
+        Assert.AreEqual("test.l", error.Location.File);
+        Assert.AreEqual(2, error.Location.Line, error.ToString());
+    }
 
     [TestMethod]
     public void TheDefaultStepLimitStopsAnEndlessLoop()

@@ -81,6 +81,74 @@ public sealed class PreludeExecutionTests
         Assert.AreEqual(17, library.Call("point-type")); // the first structure type number after the built-in types
     }
 
+    // boot.l's structure machinery for the built-in types, as eval.l uses it: a size-of-structure
+    // macro reads %structure-sizes by type number, accessors of the built-in types lay out C-side
+    // records, and fields named _x go through long-at (which the program may define itself).
+    [TestMethod]
+    public void BuiltInTypesAreStructuresWithBootLsSizesAndFields()
+    {
+        using var library = CompiledLibrary.Compile("""
+            (define-form words-of (type) (array-at %structure-sizes (eval type)))
+            (define-form size-of-structure (type) (* 8 (array-at %structure-sizes (eval type))))
+            (compile-begin)
+            (define calloc (extern 'calloc))
+            (define free (extern 'free))
+            (define-function sizes ()
+              (+ (size-of-structure <long>)
+                 (+ (* 100 (words-of <pair>))
+                    (+ (* 1000 (words-of <variable>))
+                       (+ (* 10000 (words-of <context>)) (* 100000 (words-of <undefined>)))))))
+            (define-function pair-sum (a b)
+              (let ((p (calloc 1 (size-of-structure <pair>))) (r 0))
+                (set (<pair>-head p) a)
+                (set (<pair>-tail p) b)
+                (set (<pair>-source p) (+ (<pair>-head p) (<pair>-tail p)))
+                (set r (+ (oop-at p 2) (* 1000 (oop-at p 1))))
+                (free p)
+                r))
+            (define-function string-record (n)
+              (let ((s (calloc 1 (size-of-structure <string>))) (r 0))
+                (set (<string>-size s) n)
+                (set (<string>-_bits s) (* n 3))
+                (set r (+ (<string>-size s) (oop-at s 1)))
+                (free s)
+                r))
+            (define-function type-numbers ()
+              (+ <long> (+ (* 10 <pair>) (+ (* 100 <_array>) (* 1000 <context>)))))
+            (compile-end)
+            """);
+        Assert.AreEqual(8 + 300 + 5000 + 50000, library.Call("sizes"));
+        Assert.AreEqual(7 + 4000, library.Call("pair-sum", 3, 4));
+        Assert.AreEqual(5 + 15, library.Call("string-record", 5));
+        Assert.AreEqual(2 + 60 + 700 + 15000, library.Call("type-numbers"));
+    }
+
+    [TestMethod]
+    public void RawFieldsGoThroughTheProgramsOwnLongAt()
+    {
+        // As in boot.l, (<long>-_bits x) is (long-at x 0): a program that defines long-at decides what it reads.
+        using var library = CompiledLibrary.Compile("""
+            (define-form long-at (base index) `(+ 1000 (oop-at ,base ,index)))
+            (compile-begin)
+            (define calloc (extern 'calloc))
+            (define-function boxed (n) (let ((b (calloc 1 8))) (set (oop-at b 0) n) (<long>-_bits b)))
+            (compile-end)
+            """);
+        Assert.AreEqual(1042, library.Call("boxed", 42));
+    }
+
+    [TestMethod]
+    public void BuiltInStructureTablesAtCompileTime()
+    {
+        Assert.AreEqual("(1 2 3 5 5 0 (size _bits) (head tail source) <context> 17)", CompileTime.Value(
+            "(list (array-at %structure-sizes <long>) (array-at %structure-sizes <string>) (array-at %structure-sizes <pair>)" +
+            " (array-at %structure-sizes <env>) (array-at %structure-sizes <context>) (array-at %structure-sizes <data>)" +
+            " (fields-of-type <string>) (fields-of-type <pair>) (name-of-type 15) <pt>)",
+            "(define-structure <pt> (x y))"));
+        Assert.AreEqual("(9 7 t)", CompileTime.Value(
+            "(let ((p (new <pair> 9 7))) (list (<pair>-head p) (<pair>-tail p) (= (type-of p) <pair>)))"));
+    }
+
     [TestMethod]
     public void MacrosUseListFunctionsAtCompileTimeToWriteCode()
     {

@@ -36,6 +36,15 @@ public abstract class ControlFlowTests : ExecutionTests
     public void AndOrGiveTheLastValueEvaluated(string expression, long expected) =>
         Assert.AreEqual(expected, Evaluate(expression));
 
+    // maru-2.4's interpreter and emit.l both take (set v e extra...) as (set v e): the extras never run.
+    [TestMethod]
+    public void FormsAfterTheValueOfSetAreIgnored()
+    {
+        Assert.AreEqual(7, Evaluate("(let ((x 1) (y 2)) (set x 5 (set y 100) (return 9)) (+ x y))"));
+        Assert.AreEqual(5, Evaluate("(let ((x 1)) (set x 5 (return 9)))"));
+        Assert.AreEqual("(5 2)", Evaluation.CompileTime.Value("(let ((x 1) (y 2)) (set x 5 (set y 100)) (list x y))"));
+    }
+
     [TestMethod]
     public void AndOrShortCircuit()
     {

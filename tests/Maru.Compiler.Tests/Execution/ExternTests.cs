@@ -37,6 +37,33 @@ public abstract unsafe class ExternTests : ExecutionTests
         }
     }
 
+    // A C int result is half a register on x86-64: strcmp's -1 must arrive as -1, not 0xffffffff.
+    [TestMethod]
+    public void IntResultsOfCFunctionsAreSignExtended()
+    {
+        using var library = Compile("""
+            (define strcmp (extern 'strcmp))
+            (define atoi (extern 'atoi))
+            (define toupper (extern 'toupper))
+            (define my-compare (extern 'strcmp))
+            (define-function compare (a b) (strcmp a b))
+            (define-function before? () (< (strcmp "apple" "banana") 0))
+            (define-function aliased () (my-compare "a" "b"))
+            (define-function parse () (atoi "-12345"))
+            (define-function upper (c) (toupper c))
+            """);
+        Assert.AreEqual(1, library.Call("before?"));
+        Assert.IsLessThan(0L, library.Call("aliased"));
+        Assert.AreEqual(-12345, library.Call("parse"));
+        Assert.AreEqual('A', library.Call("upper", 'a'));
+        fixed (byte* a = "abc\0"u8, b = "abd\0"u8)
+        {
+            Assert.IsLessThan(0L, library.Call("compare", (long)a, (long)b));
+            Assert.IsGreaterThan(0L, library.Call("compare", (long)b, (long)a));
+            Assert.AreEqual(0, library.Call("compare", (long)a, (long)a));
+        }
+    }
+
     [TestMethod]
     public void MallocedMemoryWorksWithOopAt()
     {

@@ -25,6 +25,9 @@ public sealed class CSharpNamesTests
     [DataRow("<point>-x", "PointX")]
     [DataRow("self.name", "SelfName")]
     [DataRow("2nd", "_2nd")]
+    [DataRow("_2nd", "_2nd")]
+    [DataRow("_new-<string>", "_NewString")]
+    [DataRow("__bits", "_Bits")]
     [DataRow("x2", "X2")]
     [DataRow("+", "Plus")]
     [DataRow("-", "Minus")]
@@ -60,7 +63,7 @@ public sealed class CSharpNamesTests
     [TestMethod]
     public void EveryResultIsAnIdentifier()
     {
-        foreach (var name in new[] { "+", "fib-iter", "2nd", "λ", "?", "->", "a->b", "\U0001F600", "__" })
+        foreach (var name in new[] { "+", "fib-iter", "2nd", "λ", "?", "->", "a->b", "\U0001F600", "__", "_new-<string>" })
         {
             Assert.IsTrue(CSharpNames.IsSimpleIdentifier(CSharpNames.ToMethodName(name)), name);
             Assert.IsTrue(CSharpNames.IsSimpleIdentifier(CSharpNames.ToParameterName(name).TrimStart('@')), name);
