@@ -94,7 +94,7 @@ internal sealed class X64FunctionEmitter
             _allocaOffsets[alloca.Destination!.Value] = size;
         }
         _frameSize = (size + SystemVAbi.StackAlignment - 1) / SystemVAbi.StackAlignment * SystemVAbi.StackAlignment;
-        if (_frameSize > 0) _asm.sub(rsp, _frameSize);
+        X64StackProbe.Reserve(_asm, _frameSize); // page by page beyond a page: stack-clash safe
         for (var i = 0; i < _function.ParameterCount; i++)
         {
             if (i < SystemVAbi.ArgumentRegisters.Length)
