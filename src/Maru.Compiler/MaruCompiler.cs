@@ -6,6 +6,7 @@ using Maru.Compiler.Ir;
 using Maru.Compiler.Lowering;
 using Maru.Compiler.ObjectFiles;
 using Maru.Compiler.ObjectFiles.Elf;
+using Maru.Compiler.ObjectFiles.MachO;
 using Maru.Compiler.Optimisation;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
@@ -144,6 +145,7 @@ public static class MaruCompiler
     private static byte[] WriteLibrary(ObjectModule module, TargetPlatform target, string fileName) => target.ObjectFormat switch
     {
         ObjectFormat.Elf => ElfSharedLibraryWriter.Write(module, target, fileName),
+        ObjectFormat.MachO => MachODylibWriter.Write(module, target, fileName),
         _ => throw new NotSupportedException($"no writer for {target.ObjectFormat}"),
     };
 

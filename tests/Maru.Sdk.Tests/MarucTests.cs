@@ -126,6 +126,24 @@ public sealed class MarucTests
     }
 
     [TestMethod]
+    public void BuildForOsxX64WritesASignedDylib()
+    {
+        var source = Write("math.l", "(define-function triple (x) (* 3 x))\n");
+
+        var result = Maruc("build", "-o", "libmath.dylib", "--target", "osx-x64", source);
+
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        var library = File.ReadAllBytes(Path.Combine(_directory, "libmath.dylib"));
+        Assert.AreEqual(0xfeedfacfu, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(library), "Mach-O 64-bit magic");
+        Assert.AreEqual(6u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(library.AsSpan(12)), "MH_DYLIB");
+        // The ad-hoc signature names the library: its identifier is the file name.
+        var signature = library.AsSpan().LastIndexOf(new byte[] { 0xfa, 0xde, 0x0c, 0xc0 });
+        Assert.IsGreaterThan(0, signature, "no embedded signature SuperBlob");
+        Assert.IsGreaterThan(signature, library.AsSpan().LastIndexOf("libmath.dylib\0"u8));
+        Assert.AreEqual(0, Directory.GetFiles(_directory, "*.tmp", SearchOption.AllDirectories).Length, "no temporary file is left behind");
+    }
+
+    [TestMethod]
     public void RunCallsMainInProcessAndFlushesCOutput()
     {
         var program = Write("hello.l", """

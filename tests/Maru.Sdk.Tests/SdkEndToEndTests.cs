@@ -9,7 +9,7 @@ namespace Maru.Sdk.Tests;
 /// are the slow parts); each test brings the project to the state it needs and restores it.
 /// </summary>
 [TestClass]
-public sealed class SdkEndToEndTests
+public sealed partial class SdkEndToEndTests
 {
     private const string MathSource = """
         (define-function fib-iter (n) (let ((a 0) (b 1)) (while (> n 0) (let ((t (+ a b))) (set a b) (set b t)) (set n (- n 1))) a))

@@ -9,6 +9,9 @@ namespace Maru.Compiler.ObjectFiles;
 /// </summary>
 public static class PlatformLibraries
 {
+    /// <summary>libSystem's install name: every macOS image links it (dyld refuses one that links nothing).</summary>
+    public const string MacOSCLibrary = "/usr/lib/libSystem.B.dylib";
+
     /// <summary>
     /// The name the loader resolves the C library by: the glibc soname on Linux (the versioned
     /// name: the unversioned libc.so is a linker script, present only with development packages),
@@ -20,7 +23,7 @@ public static class PlatformLibraries
         return target.OperatingSystem switch
         {
             TargetOperatingSystem.Linux => "libc.so.6",
-            TargetOperatingSystem.MacOS => "/usr/lib/libSystem.B.dylib",
+            TargetOperatingSystem.MacOS => MacOSCLibrary,
             _ => throw new ArgumentOutOfRangeException(nameof(target), target.OperatingSystem, "no C library known for this operating system"),
         };
     }

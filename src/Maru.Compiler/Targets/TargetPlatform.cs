@@ -32,7 +32,7 @@ public sealed record TargetPlatform(
     public static IReadOnlyList<TargetPlatform> Known { get; } = [LinuxX64, LinuxArm64, OsxX64, OsxArm64];
 
     /// <summary>Targets whose whole pipeline exists today.</summary>
-    public bool IsSupported => this == LinuxX64;
+    public bool IsSupported => this == LinuxX64 || this == OsxX64;
 
     public int WordSize => 8;
 

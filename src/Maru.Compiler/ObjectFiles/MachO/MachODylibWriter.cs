@@ -1,0 +1,173 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Maru.Compiler.ObjectFiles.Elf;
+using Maru.Compiler.Targets;
+
+namespace Maru.Compiler.ObjectFiles.MachO;
+
+/// <summary>
+/// Writes an <see cref="ObjectModule"/> as a Mach-O dynamic library (MH_DYLIB) that dyld loads:
+/// no assembler, no linker, no codesign. Model -> layout -> bytes:
+/// validate the module; build the sections (__TEXT,__text and __const; __DATA_CONST,__got, one
+/// slot per import; __DATA,__data); place the segments (<see cref="MachOLayout"/>); resolve the
+/// relocations (PC-relative ones are patched, pointers in data become rebases, GOT slots binds);
+/// build __LINKEDIT (rebase and bind opcodes, export trie, symbol table, indirect symbols,
+/// strings); write header and load commands in the order ld64 and lld use; derive LC_UUID from
+/// the bytes; sign ad hoc over the final bytes (<see cref="MachOCodeSignature"/>), last.
+/// Fixups use LC_DYLD_INFO_ONLY (not chained fixups), so the minimum OS is macOS 11.0, the
+/// first release for arm64 Macs, on both architectures.
+/// The output depends only on the module, the target and the file name.
+/// </summary>
+public static class MachODylibWriter
+{
+    private const ulong GotEntrySize = 8;
+    private const int LibSystemOrdinal = 1;
+
+    /// <param name="module">Code, data, symbols and relocations from a backend.</param>
+    /// <param name="target">A Mach-O target; its architecture picks CPU type and page size.</param>
+    /// <param name="fileName">The library's file name (libfoo.dylib): the install name is @rpath/fileName, the signature's identifier fileName.</param>
+    /// <exception cref="InvalidOperationException">The module is malformed or cannot be laid out: a compiler bug.</exception>
+    public static byte[] Write(ObjectModule module, TargetPlatform target, string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentException.ThrowIfNullOrEmpty(fileName);
+        if (target.ObjectFormat != ObjectFormat.MachO)
+            throw new ArgumentException($"target '{target}' does not use Mach-O", nameof(target));
+        if (fileName.Contains('/') || fileName.Contains('\0'))
+            throw new ArgumentException($"'{fileName}' is not a bare file name", nameof(fileName));
+
+        var architecture = MachOArchitecture.For(target.Architecture);
+        ElfModuleValidator.Validate(module); // the format-neutral checks on the object model
+        var imports = module.Imports;
+
+        // Sections. __text is always present (possibly empty) so the image always has code to sign.
+        var text = new MachOSection("__TEXT", "__text", MachOConstants.SectionRegular | MachOConstants.SectionPureInstructions | MachOConstants.SectionSomeInstructions,
+            architecture.TextAlignmentLog2, module.Text.ToArray());
+        var constants = module.ReadOnlyData.Count == 0 ? null : new MachOSection("__TEXT", "__const", MachOConstants.SectionRegular, 4, module.ReadOnlyData.ToArray());
+        var got = imports.Count == 0 ? null : new MachOSection("__DATA_CONST", "__got", MachOConstants.SectionNonLazySymbolPointers, 3, new byte[imports.Count * (int)GotEntrySize]) { Reserved1 = 0 };
+        var data = module.Data.Count == 0 ? null : new MachOSection("__DATA", "__data", MachOConstants.SectionRegular, 4, module.Data.ToArray());
+
+        var segments = new List<MachOSegment>
+        {
+            new("__TEXT", MachOConstants.ProtRead | MachOConstants.ProtExecute, 0, Present(text, constants)),
+        };
+        if (got is not null)
+            segments.Add(new MachOSegment("__DATA_CONST", MachOConstants.ProtRead | MachOConstants.ProtWrite, MachOConstants.SegmentReadOnly, [got]));
+        if (data is not null)
+            segments.Add(new MachOSegment("__DATA", MachOConstants.ProtRead | MachOConstants.ProtWrite, 0, [data]));
+        var sections = segments.SelectMany(s => s.Sections).ToList();
+        for (var i = 0; i < sections.Count; i++)
+            sections[i].Ordinal = i + 1;
+
+        var commands = new MachOLoadCommands(fileName, segments.Count + 1, sections.Count);
+        var linkeditOffset = MachOLayout.PlaceSegments(segments, (ulong)(MachOConstants.HeaderSize + commands.Size), architecture.PageSize);
+
+        MachOSection SectionFor(SectionKind kind) => kind switch
+        {
+            SectionKind.Text => text,
+            SectionKind.ReadOnlyData => constants,
+            SectionKind.Got => got,
+            _ => data,
+        } ?? throw new InvalidOperationException($"the {kind} section is empty but referenced");
+        MachOSegment SegmentOf(MachOSection section) => segments.First(s => s.Sections.Contains(section));
+
+        var rebases = ApplyRelocations(module, SectionFor, SegmentOf);
+        var binds = new List<(MachOFixupPlace, string)>();
+        if (got is not null)
+        {
+            var gotSegment = SegmentOf(got);
+            for (var i = 0; i < imports.Count; i++)
+                binds.Add((new MachOFixupPlace(gotSegment.Index, got.Address - gotSegment.Address + (ulong)i * GotEntrySize), "_" + imports[i]));
+        }
+
+        // __LINKEDIT: rebase, bind, exports, symbols, indirect symbols, strings, then the signature.
+        var symbols = MachOSymbolTable.Build(module, s => SectionFor(s));
+        var exportTrie = MachOExportTrie.Build(module.Symbols.Where(s => s.IsExported)
+            .Select(s => ("_" + s.Name, SectionFor(s.Section).Address + (ulong)s.Offset)).ToList());
+        var linkedit = new MachOLinkedit(linkeditOffset)
+        {
+            Rebase = MachOFixups.Rebases(rebases),
+            Bind = MachOFixups.Binds(binds, LibSystemOrdinal),
+            ExportTrie = exportTrie,
+            SymbolTable = symbols.Entries,
+            IndirectSymbols = symbols.IndirectSymbols,
+            Strings = symbols.Strings,
+        };
+        var codeLimit = linkedit.Place();
+        var signatureOffset = (int)MachOLayout.AlignUp(codeLimit, 16);
+        var signatureSize = MachOCodeSignature.Size(fileName, signatureOffset);
+        var fileSize = checked(signatureOffset + signatureSize);
+        var linkeditSegment = new MachOSegment("__LINKEDIT", MachOConstants.ProtRead, 0, [])
+        {
+            Index = segments.Count,
+            FileOffset = linkeditOffset,
+            Address = linkeditOffset,
+            FileSize = (ulong)fileSize - linkeditOffset,
+            VmSize = MachOLayout.AlignUp((ulong)fileSize - linkeditOffset, architecture.PageSize),
+        };
+        segments.Add(linkeditSegment);
+
+        var file = new byte[fileSize];
+        var header = commands.Write(architecture, segments, linkedit, symbols, (uint)signatureOffset, (uint)signatureSize);
+        header.CopyTo(file, 0);
+        foreach (var section in sections)
+            section.Contents.CopyTo(file, (int)section.FileOffset);
+        linkedit.CopyTo(file);
+
+        // LC_UUID: a hash of every byte before the signature (the UUID field still zero), shaped
+        // as an RFC 4122 name-based UUID. Same inputs, same UUID; different code, different UUID.
+        var hash = SHA256.HashData(file.AsSpan(0, signatureOffset));
+        hash[6] = (byte)((hash[6] & 0x0f) | 0x50);
+        hash[8] = (byte)((hash[8] & 0x3f) | 0x80);
+        hash.AsSpan(0, 16).CopyTo(file.AsSpan(commands.UuidOffset));
+
+        MachOCodeSignature.Sign(file, signatureOffset, fileName, segments[0].FileSize);
+        return file;
+    }
+
+    /// <summary>
+    /// Resolves the module's relocations at final addresses: PC-relative fields are patched into
+    /// the section bytes; an absolute pointer gets its unslid target address and a rebase (dyld
+    /// adds the slide). Returns the rebase places.
+    /// </summary>
+    private static List<MachOFixupPlace> ApplyRelocations(ObjectModule module, Func<SectionKind, MachOSection> sectionFor, Func<MachOSection, MachOSegment> segmentOf)
+    {
+        var rebases = new List<MachOFixupPlace>();
+        foreach (var relocation in module.Relocations)
+        {
+            var place = sectionFor(relocation.Section);
+            var target = sectionFor(relocation.TargetSection);
+            var p = place.Address + (ulong)relocation.Offset;
+            var s = target.Address + (ulong)relocation.TargetOffset;
+            var field = place.Contents.AsSpan(relocation.Offset);
+            switch (relocation.Kind)
+            {
+                case RelocationKind.PcRelative32:
+                {
+                    var value = (long)s + relocation.Addend - (long)p;
+                    if (value is < int.MinValue or > int.MaxValue)
+                        throw new InvalidOperationException($"PC-relative relocation at {relocation.Section}+{relocation.Offset} is out of 32-bit range ({value})");
+                    BinaryPrimitives.WriteInt32LittleEndian(field, (int)value);
+                    break;
+                }
+                case RelocationKind.Absolute64:
+                {
+                    var segment = segmentOf(place);
+                    if ((segment.Protection & MachOConstants.ProtWrite) == 0)
+                        throw new InvalidOperationException($"a pointer at {relocation.Section}+{relocation.Offset} needs a rebase but its segment {segment.Name} is not writable");
+                    if (p % 8 != 0)
+                        throw new InvalidOperationException($"a pointer at {relocation.Section}+{relocation.Offset} is not 8-byte aligned");
+                    BinaryPrimitives.WriteInt64LittleEndian(field, (long)s + relocation.Addend);
+                    rebases.Add(new MachOFixupPlace(segment.Index, p - segment.Address));
+                    break;
+                }
+                default:
+                    throw new InvalidOperationException($"relocation kind {relocation.Kind} is not supported by the Mach-O writer");
+            }
+        }
+        return rebases;
+    }
+
+    private static MachOSection[] Present(params MachOSection?[] sections) => sections.OfType<MachOSection>().ToArray();
+}
