@@ -26,7 +26,7 @@ public sealed class StackProbeTests
     private static List<MachineInstruction> Decode(CompilationResult result, string function)
     {
         var (code, address) = new ElfImage(result.Library!).FunctionBytes(SymbolNames.ToSymbolName(function));
-        var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), address);
+        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(code), address);
         var instructions = new List<MachineInstruction>();
         while (decoder.IP < address + (ulong)code.Length) instructions.Add(decoder.Decode());
         return instructions;

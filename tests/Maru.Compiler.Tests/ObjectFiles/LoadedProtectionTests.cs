@@ -46,7 +46,7 @@ public sealed class LoadedProtectionTests
     public void RelroAndWriteXorExecuteHoldInTheLoadedLibrary(OptimisationLevel level)
     {
         if (!OperatingSystem.IsLinux()) Assert.Inconclusive("/proc/self/maps is Linux's");
-        var result = MaruCompiler.Compile([new Syntax.SourceFile("test.l", Program)], CompiledLibrary.OptionsAt(level));
+        var result = MaruCompiler.Compile([new Maru.Compiler.Syntax.SourceFile("test.l", Program)], CompiledLibrary.OptionsAt(level));
         Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
         using var library = CompiledLibrary.Load(result);
         ElfLint.AssertStrictlyValid(library.Path);
