@@ -2,7 +2,8 @@
 # The benchmark suite, in one command (docs/performance.md): builds the harness and the compiler
 # in Release, then the harness compiles every program with Maru.Sdk (O1 and O0), gcc -O2,
 # gcc -O0 and tcc, runs them and the C# twins side by side, checks that all results agree, and
-# prints the run-time and compile-time tables. Options are passed to the harness
+# prints the run-time and compile-time tables, then source-to-first-call through Maru.Runtime
+# against libtcc (docs/performance.md). maruc is timed as published NativeAOT. Options are passed to the harness
 # (build/bench.sh --help): e.g. --only fib,sort --runs 11.
 # With a local copy of maru-2.4 in $MARU24_DIR (docs/testing.md, "eval.l"), the ported eval.l is
 # also timed as a compilation (--compile-file), and build/evall-check.sh --bench then times the
@@ -15,14 +16,18 @@ missing=()
 for tool in gcc tcc; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+[ -e /usr/include/libtcc.h ] || missing+=("libtcc (libtcc-dev)")
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "bench.sh: ${missing[*]} not found; the benchmark compares against gcc and tcc: apt-get install gcc tcc" >&2
+  echo "bench.sh: ${missing[*]} not found; the benchmark compares against gcc, tcc and libtcc: apt-get install gcc tcc libtcc-dev" >&2
   exit 1
 fi
 if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
   echo "bench.sh: runs on linux-x64 only (the one target Maru.Sdk supports)" >&2
   exit 1
 fi
+
+# maruc as users install it: published ahead of time (NativeAOT). The compile-time table times it.
+export MARU_BENCH_MARUC="$("$root/build/publish-maruc.sh" linux-x64)"
 
 project="$root/tests/Maru.Benchmarks/Maru.Benchmarks.csproj"
 dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >&2

@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using System.Reflection;
 using Maru.Compiler;
 using Maru.Compiler.Diagnostics;
@@ -8,66 +11,15 @@ using Maru.Compiler.Targets;
 namespace Maru.Cli;
 
 /// <summary>
-/// maruc, the command-line front end: <c>maruc build -o lib.so [options] file.l...</c>.
-/// Exit codes: 0 success, 1 compilation errors, 2 usage errors. Never prints a stack trace.
+/// maruc, the command-line front end, on System.CommandLine (help, parse errors, response files
+/// <c>@file</c> and shell completion behave as in other .NET tools). Exit codes: 0 success,
+/// 1 compilation errors, 2 usage errors. Never prints a stack trace.
 /// </summary>
 internal static class CommandLine
 {
     public const int Success = 0;
     public const int CompilationFailed = 1;
     public const int UsageError = 2;
-
-    private const string Usage = """
-        Usage: maruc <command> [options]
-
-        Commands:
-          build     Compile Maru (.l) files into a native shared library.
-          run       Compile for this machine, load the library and call its main.
-          help      Show this help, or a command's help: maruc help build.
-
-        Options:
-          -h, --help     Show help.
-          --version      Show the version.
-
-        Example:
-          maruc build -o libmath.so lisp/math.l
-        """;
-
-    private const string BuildUsage = """
-        Usage: maruc build -o <library> [options] <file.l>...
-
-        Compiles the Maru files, in the order given, into one shared library.
-        Errors are printed as path.l(line,column): error MARUnnnn: message.
-
-        Options:
-          -o, --output <file>        The library to write (required), e.g. libmath.so.
-          --target <rid>             The runtime identifier to compile for (default: this machine).
-                                     Known: linux-x64, linux-arm64, osx-x64, osx-arm64.
-          --shims <file.cs>          Also write the C# [LibraryImport] shims to this file.
-          --library-name <name>      The library name the shims import (default: from the output
-                                     file name, libmath.so -> math).
-          --namespace <name>         Namespace of the generated class (default: global).
-          --class-name <name>        Name of the generated class (default: MaruExports).
-          --listing <file>           Also write the generated assembly (Intel syntax) with the
-                                     Maru source lines interleaved.
-          -O0, -O1                   Optimisation level: -O0 is straight lowering (for debugging),
-                                     -O1 (the default) runs the optimiser and register allocator.
-          --max-steps <n>            Compile-time evaluation steps allowed (default 50,000,000).
-          --max-memory <MiB>         Memory compile-time evaluation may allocate (default 256).
-          --max-time <seconds>       Time the whole compilation may take (default 60).
-          -h, --help                 Show this help.
-        """;
-
-    private const string RunUsage = """
-        Usage: maruc run <file.l>... [-- <program arguments>...]
-
-        Compiles the Maru files for this machine, loads the library into this process and calls
-        its function main, with (argc argv) when main takes two parameters. The exit status is
-        main's result modulo 256. Errors are printed as for build.
-
-        Options:
-          -h, --help                 Show this help.
-        """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -85,129 +37,151 @@ internal static class CommandLine
 
     private static int Dispatch(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        // Everything after `run ... --` belongs to the Maru program, never to maruc's parser.
+        string[] programArguments = [];
+        if (args.Length > 0 && args[0] == "run" && Array.IndexOf(args, "--") is var separator and > 0)
+        {
+            programArguments = args[(separator + 1)..];
+            args = args[..separator];
+        }
+
+        var root = BuildCommands(stdout, stderr, programArguments);
         if (args.Length == 0)
         {
-            stderr.WriteLine(Usage);
+            root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = stderr, Error = stderr });
             return UsageError;
         }
-        switch (args[0])
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not (HelpAction or VersionPrinter))
         {
-            case "-h" or "--help" or "-?":
-                stdout.WriteLine(Usage);
-                return Success;
-            case "help":
-                if (args.Length > 1 && args[1] == "build") stdout.WriteLine(BuildUsage);
-                else if (args.Length > 1 && args[1] == "run") stdout.WriteLine(RunUsage);
-                else if (args.Length > 1) return UsageErrorOut(stderr, $"unknown command '{args[1]}'");
-                else stdout.WriteLine(Usage);
-                return Success;
-            case "--version":
-                stdout.WriteLine($"maruc {Version()}");
-                return Success;
-            case "build":
-                return Build(args.AsSpan(1), stdout, stderr);
-            case "run":
-                return RunProgram(args.AsSpan(1), stdout, stderr);
-            default:
-                return UsageErrorOut(stderr, args[0].StartsWith('-') ? $"unknown option '{args[0]}'" : $"unknown command '{args[0]}'");
+            foreach (var error in parse.Errors) stderr.WriteLine($"maruc: {error.Message}");
+            var command = parse.CommandResult.Command == root ? "maruc" : $"maruc {parse.CommandResult.Command.Name}";
+            stderr.WriteLine($"Run '{command} --help' for usage.");
+            return UsageError;
         }
+        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
     }
 
-    private static int Build(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
+    private static RootCommand BuildCommands(TextWriter stdout, TextWriter stderr, string[] programArguments)
     {
-        string? output = null, target = null, shims = null, libraryName = null, ns = null, className = null, listing = null;
-        string? maxSteps = null, maxMemory = null, maxTime = null;
-        var level = OptimisationLevel.O1;
-        var files = new List<string>();
-        var onlyFiles = false;
-        for (var i = 0; i < args.Length; i++)
+        var root = new RootCommand("maruc: compiles Maru (.l) files to native shared libraries, runs them, and offers a REPL.");
+        foreach (var option in root.Options)
+            if (option is VersionOption) option.Action = new VersionPrinter(stdout);
+
+        root.Subcommands.Add(BuildCommand(stdout, stderr));
+        root.Subcommands.Add(RunCommand(stderr, programArguments));
+        root.Subcommands.Add(ReplCommand(stdout, stderr));
+
+        var helpTopic = new Argument<string?>("command") { Description = "The command to explain.", Arity = ArgumentArity.ZeroOrOne };
+        var help = new Command("help", "Show this help, or a command's help: maruc help build.") { helpTopic };
+        help.SetAction(parse =>
         {
-            var arg = args[i];
-            if (onlyFiles || arg == "-" || !arg.StartsWith('-'))
+            var topic = parse.GetValue(helpTopic);
+            if (topic is not null && root.Subcommands.All(c => c.Name != topic))
             {
-                files.Add(arg);
-                continue;
+                stderr.WriteLine($"maruc: unknown command '{topic}'");
+                return UsageError;
             }
-            if (arg == "--")
-            {
-                onlyFiles = true;
-                continue;
-            }
-            if (arg is "-h" or "--help")
-            {
-                stdout.WriteLine(BuildUsage);
-                return Success;
-            }
-            if (arg is "-O0" or "-O1")
-            {
-                level = arg == "-O0" ? OptimisationLevel.O0 : OptimisationLevel.O1;
-                continue;
-            }
+            return root.Parse(topic is null ? ["--help"] : [topic, "--help"]).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        });
+        root.Subcommands.Add(help);
+        return root;
+    }
 
-            // --name=value and --name value are both accepted.
-            var name = arg;
-            string? value = null;
-            var equals = arg.IndexOf('=');
-            if (arg.StartsWith("--", StringComparison.Ordinal) && equals > 0)
-            {
-                name = arg[..equals];
-                value = arg[(equals + 1)..];
-            }
-            ref string? slot = ref output;
-            switch (name)
-            {
-                case "-o" or "--output": slot = ref output; break;
-                case "--target": slot = ref target; break;
-                case "--shims": slot = ref shims; break;
-                case "--library-name": slot = ref libraryName; break;
-                case "--namespace": slot = ref ns; break;
-                case "--class-name": slot = ref className; break;
-                case "--listing": slot = ref listing; break;
-                case "--max-steps": slot = ref maxSteps; break;
-                case "--max-memory": slot = ref maxMemory; break;
-                case "--max-time": slot = ref maxTime; break;
-                default: return UsageErrorOut(stderr, $"unknown option '{arg}'", build: true);
-            }
-            if (value is null)
-            {
-                if (i + 1 >= args.Length) return UsageErrorOut(stderr, $"option '{name}' needs a value", build: true);
-                value = args[++i];
-            }
-            if (value.Length == 0) return UsageErrorOut(stderr, $"option '{name}' needs a non-empty value", build: true);
-            if (slot is not null) return UsageErrorOut(stderr, $"option '{name}' given twice", build: true);
-            slot = value;
-        }
+    private static Command BuildCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var output = new Option<string>("--output", "-o") { Description = "The library to write, e.g. libmath.so.", Required = true, HelpName = "library" };
+        var target = new Option<string?>("--target") { Description = "The runtime identifier to compile for (default: this machine). Known: " + string.Join(", ", TargetPlatform.Known.Select(t => t.RuntimeIdentifier)) + ".", HelpName = "rid" };
+        var shims = new Option<string?>("--shims") { Description = "Also write the C# [LibraryImport] shims to this file.", HelpName = "file.cs" };
+        var libraryName = new Option<string?>("--library-name") { Description = "The library name the shims import (default: from the output file name, libmath.so -> math).", HelpName = "name" };
+        var ns = new Option<string?>("--namespace") { Description = "Namespace of the generated class (default: global).", HelpName = "name" };
+        var className = new Option<string?>("--class-name") { Description = "Name of the generated class (default: MaruExports).", HelpName = "name" };
+        var listing = new Option<string?>("--listing") { Description = "Also write the generated assembly (Intel syntax) with the Maru source lines interleaved.", HelpName = "file" };
+        var o0 = new Option<bool>("-O0") { Description = "Straight code, for debugging." };
+        var o1 = new Option<bool>("-O1") { Description = "Run the optimiser and register allocator (the default)." };
+        var maxSteps = new Option<long?>("--max-steps") { Description = "Compile-time evaluation steps allowed (default 50,000,000).", HelpName = "n" };
+        var maxMemory = new Option<long?>("--max-memory") { Description = "Memory compile-time evaluation may allocate, in MiB (default 256).", HelpName = "MiB" };
+        var maxTime = new Option<long?>("--max-time") { Description = "Time the whole compilation may take, in seconds (default 60).", HelpName = "seconds" };
+        var files = new Argument<string[]>("file.l") { Description = "The Maru files, compiled in the order given into one library.", Arity = ArgumentArity.OneOrMore };
 
-        if (output is null) return UsageErrorOut(stderr, "missing -o <library>", build: true);
-        if (files.Count == 0) return UsageErrorOut(stderr, "no input files", build: true);
-        long steps = CompilationOptions.DefaultMaxEvaluationSteps, memoryMiB = CompilationOptions.DefaultMaxEvaluationMemory >> 20,
-            seconds = (long)CompilationOptions.DefaultMaxCompilationTime.TotalSeconds;
-        if ((maxSteps is not null && !TryParseLimit(maxSteps, long.MaxValue, out steps))
-            || (maxMemory is not null && !TryParseLimit(maxMemory, long.MaxValue >> 20, out memoryMiB))
-            || (maxTime is not null && !TryParseLimit(maxTime, 86_400, out seconds)))
-            return UsageErrorOut(stderr, "--max-steps, --max-memory and --max-time take a positive whole number", build: true);
+        var command = new Command("build", "Compile Maru (.l) files into a native shared library. Errors are printed as path.l(line,column): error MARUnnnn: message.")
+        {
+            output, target, shims, libraryName, ns, className, listing, o0, o1, maxSteps, maxMemory, maxTime, files,
+        };
+        command.SetAction(parse =>
+        {
+            foreach (var option in new Option<string?>[] { output!, target, shims, libraryName, ns, className, listing })
+                if (parse.GetValue(option) is "")
+                    return UsageErrorOut(stderr, $"option '{option.Name}' needs a non-empty value", "build");
+            if (parse.GetValue(o0) && parse.GetValue(o1)) return UsageErrorOut(stderr, "-O0 and -O1 are exclusive", "build");
+            var (steps, memory, time) = (parse.GetValue(maxSteps), parse.GetValue(maxMemory), parse.GetValue(maxTime));
+            if (steps is <= 0 || memory is <= 0 or > long.MaxValue >> 20 || time is <= 0 or > 86_400)
+                return UsageErrorOut(stderr, "--max-steps, --max-memory and --max-time take a positive whole number", "build");
+            return Build(new BuildRequest(parse.GetValue(output)!, parse.GetValue(target), parse.GetValue(shims), parse.GetValue(libraryName),
+                parse.GetValue(ns), parse.GetValue(className), parse.GetValue(listing),
+                parse.GetValue(o0) ? OptimisationLevel.O0 : OptimisationLevel.O1, parse.GetValue(files)!,
+                steps ?? CompilationOptions.DefaultMaxEvaluationSteps, (memory ?? CompilationOptions.DefaultMaxEvaluationMemory >> 20) << 20,
+                time is { } seconds ? TimeSpan.FromSeconds(seconds) : CompilationOptions.DefaultMaxCompilationTime), stderr);
+        });
+        return command;
+    }
 
+    private static Command RunCommand(TextWriter stderr, string[] programArguments)
+    {
+        var files = new Argument<string[]>("file.l") { Description = "The Maru files to compile.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("run", "Compile for this machine, load the library into this process (Maru.Runtime) and call its main, with (argc argv) when main takes two parameters; the exit status is main's result modulo 256. Arguments after -- go to the program.")
+        {
+            files,
+        };
+        command.SetAction(parse => Runner.Run(parse.GetValue(files)!, programArguments, stderr));
+        return command;
+    }
+
+    private static Command ReplCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var files = new Argument<string[]>("file.l") { Description = "Files whose definitions the session starts with.", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("repl", "An interactive session: expressions are evaluated by the compile-time interpreter, definitions are also compiled natively, and !(expression) runs compiled code. :help lists the commands.")
+        {
+            files,
+        };
+        command.SetAction(parse => new Repl(Console.In, stdout, stderr).Run(parse.GetValue(files)!));
+        return command;
+    }
+
+    private sealed record BuildRequest(string Output, string? Target, string? Shims, string? LibraryName, string? Namespace,
+        string? ClassName, string? Listing, OptimisationLevel Level, string[] Files, long MaxSteps, long MaxMemory, TimeSpan MaxTime);
+
+    /// <summary>Ctrl+C stops the compilation (MARU0504, no output written) instead of killing the process mid-write.</summary>
+    private static CancellationToken CancelOnCtrlC()
+    {
+        var source = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = !source.IsCancellationRequested; // a second Ctrl+C ends the process
+            source.Cancel();
+        };
+        return source.Token;
+    }
+
+    private static int Build(BuildRequest request, TextWriter stderr)
+    {
+        var (output, shims, listing) = (request.Output, request.Shims, request.Listing);
         var diagnostics = new DiagnosticBag();
-        var platform = target is null ? HostTarget(diagnostics) : TargetPlatform.Parse(target, diagnostics);
-        var sources = new List<SourceFile>();
-        foreach (var file in files)
-        {
-            if (File.Exists(file)) sources.Add(new SourceFile(file, File.ReadAllText(file)));
-            else diagnostics.Error(DiagnosticCode.SourceFileNotFound, SourceLocation.None, $"source file '{file}' not found");
-        }
+        var platform = request.Target is null ? HostTarget(diagnostics) : TargetPlatform.Parse(request.Target, diagnostics);
+        var sources = ReadSources(request.Files, diagnostics);
         if (platform is null || diagnostics.HasErrors) return Fail(diagnostics.Items, stderr, output, shims);
 
         var options = new CompilationOptions
         {
             Target = platform,
-            LibraryName = libraryName ?? LibraryNameFromFile(output),
-            ShimNamespace = ns ?? "",
-            ShimClassName = className ?? "MaruExports",
-            Optimisation = level,
+            LibraryName = request.LibraryName ?? LibraryNameFromFile(output),
+            ShimNamespace = request.Namespace ?? "",
+            ShimClassName = request.ClassName ?? "MaruExports",
+            Optimisation = request.Level,
             ProduceListing = listing is not null,
-            MaxEvaluationSteps = steps,
-            MaxEvaluationMemory = memoryMiB << 20,
-            MaxCompilationTime = TimeSpan.FromSeconds(seconds),
+            MaxEvaluationSteps = request.MaxSteps,
+            MaxEvaluationMemory = request.MaxMemory,
+            MaxCompilationTime = request.MaxTime,
             CancellationToken = CancelOnCtrlC(),
         };
         var result = MaruCompiler.Compile(sources, options);
@@ -228,58 +202,15 @@ internal static class CommandLine
         return written ? Success : CompilationFailed;
     }
 
-    private static bool TryParseLimit(string text, long max, out long value) =>
-        long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) && value > 0 && value <= max;
-
-    /// <summary>Ctrl+C stops the compilation (MARU0503, no output written) instead of killing the process mid-write.</summary>
-    private static CancellationToken CancelOnCtrlC()
+    internal static List<SourceFile> ReadSources(IEnumerable<string> files, DiagnosticBag diagnostics)
     {
-        var source = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = !source.IsCancellationRequested; // a second Ctrl+C ends the process
-            source.Cancel();
-        };
-        return source.Token;
-    }
-
-    private static int RunProgram(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
-    {
-        var files = new List<string>();
-        var programArguments = new List<string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--")
-            {
-                programArguments.AddRange(args[(i + 1)..].ToArray());
-                break;
-            }
-            if (args[i] is "-h" or "--help")
-            {
-                stdout.WriteLine(RunUsage);
-                return Success;
-            }
-            if (args[i].StartsWith('-')) return UsageErrorOut(stderr, $"unknown option '{args[i]}'");
-            files.Add(args[i]);
-        }
-        if (files.Count == 0) return UsageErrorOut(stderr, "no input files");
-
-        var diagnostics = new DiagnosticBag();
-        var platform = HostTarget(diagnostics);
         var sources = new List<SourceFile>();
         foreach (var file in files)
         {
             if (File.Exists(file)) sources.Add(new SourceFile(file, File.ReadAllText(file)));
             else diagnostics.Error(DiagnosticCode.SourceFileNotFound, SourceLocation.None, $"source file '{file}' not found");
         }
-        if (platform is null || diagnostics.HasErrors)
-        {
-            foreach (var diagnostic in diagnostics.Items) stderr.WriteLine(diagnostic);
-            return CompilationFailed;
-        }
-        var result = MaruCompiler.Compile(sources, new CompilationOptions { Target = platform, LibraryName = "program" });
-        foreach (var diagnostic in result.Diagnostics) stderr.WriteLine(diagnostic);
-        return result.Success ? Runner.Run(result, programArguments, stderr) : CompilationFailed;
+        return sources;
     }
 
     private static int Fail(IEnumerable<Diagnostic> diagnostics, TextWriter stderr, string output, string? shims)
@@ -335,18 +266,28 @@ internal static class CommandLine
         return name;
     }
 
-    private static int UsageErrorOut(TextWriter stderr, string message, bool build = false)
+    internal static int UsageErrorOut(TextWriter stderr, string message, string? command = null)
     {
         stderr.WriteLine($"maruc: {message}");
-        stderr.WriteLine(build ? "Run 'maruc build --help' for usage." : "Run 'maruc --help' for usage.");
+        stderr.WriteLine(command is null ? "Run 'maruc --help' for usage." : $"Run 'maruc {command} --help' for usage.");
         return UsageError;
+    }
+
+    /// <summary>--version prints "maruc &lt;version&gt;".</summary>
+    private sealed class VersionPrinter(TextWriter stdout) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            stdout.WriteLine($"maruc {Version()}");
+            return Success;
+        }
     }
 
     private static string Version() =>
         typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? typeof(CommandLine).Assembly.GetName().Version?.ToString() ?? "unknown";
 
-    private static string FirstLine(string text)
+    internal static string FirstLine(string text)
     {
         var end = text.IndexOfAny(['\r', '\n']);
         return end < 0 ? text : text[..end];

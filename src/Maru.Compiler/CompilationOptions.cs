@@ -55,7 +55,7 @@ public sealed class CompilationOptions
     /// <summary>The longest a whole compilation may run before it is stopped: the last line of defence against anything the other limits miss.</summary>
     public TimeSpan MaxCompilationTime { get; init; } = DefaultMaxCompilationTime;
 
-    /// <summary>Stops a running compilation (MSBuild's cancel, Ctrl+C): it ends promptly with MARU0503 and no output.</summary>
+    /// <summary>Stops a running compilation (MSBuild's cancel, Ctrl+C): it ends promptly with MARU0504 and no output.</summary>
     public CancellationToken CancellationToken { get; init; }
 
     public const long DefaultMaxEvaluationSteps = 50_000_000;

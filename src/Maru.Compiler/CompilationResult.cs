@@ -16,6 +16,12 @@ public sealed record ExportedFunction(string MaruName, string SymbolName, IReadO
     public string? Documentation { get; init; }
 }
 
+/// <summary>A global word the library exports (<c>(define name 42)</c>, <c>(define name "text")</c>).</summary>
+/// <param name="MaruName">The name in Maru source.</param>
+/// <param name="SymbolName">The name in the library's symbol table (see Interop/SymbolNames).</param>
+/// <param name="Location">Where the definition starts.</param>
+public sealed record ExportedGlobal(string MaruName, string SymbolName, SourceLocation Location);
+
 public sealed class CompilationResult
 {
     public required IReadOnlyList<Diagnostic> Diagnostics { get; init; }
@@ -27,6 +33,9 @@ public sealed class CompilationResult
     public string? CSharpShims { get; init; }
 
     public IReadOnlyList<ExportedFunction> Exports { get; init; } = [];
+
+    /// <summary>The exported global words: integer globals, then string globals, each in definition order.</summary>
+    public IReadOnlyList<ExportedGlobal> Globals { get; init; } = [];
 
     /// <summary>The lines compile-time code printed (print, println, dump), in order; kept on failure too.</summary>
     public IReadOnlyList<string> Messages { get; init; } = [];

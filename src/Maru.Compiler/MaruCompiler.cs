@@ -36,6 +36,14 @@ public static class MaruCompiler
             diagnostics.Error(stopped.Code, SourceLocation.None, stopped.Message);
             return new CompilationResult { Diagnostics = diagnostics.Items };
         }
+        catch (RelocationOutOfRangeException exception)
+        {
+            // The program's code or data outgrew what an instruction can reach: the user's
+            // program is too large for this target, not malformed.
+            diagnostics.Error(DiagnosticCode.CodeTooLarge, SourceLocation.None,
+                $"the generated library is too large for target '{options.Target}': {exception.Message}");
+            return new CompilationResult { Diagnostics = diagnostics.Items };
+        }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
             // A bug of ours must still reach the user as one clear line, never as a stack trace.
@@ -65,6 +73,8 @@ public static class MaruCompiler
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
         budget.Check();
 
+        var globals = module.Globals.Select(g => (g.Name, g.Location)).Concat(module.StringGlobals.Select(g => (g.Name, g.Location)))
+            .Select(g => new ExportedGlobal(g.Name, SymbolNames.ToSymbolName(g.Name), g.Location)).ToList();
         PassPipeline.Run(module, options, budget.Check);
         budget.Check();
 
@@ -83,6 +93,7 @@ public static class MaruCompiler
             Library = library,
             CSharpShims = shims,
             Exports = exports,
+            Globals = globals,
             Messages = evaluation.Messages,
             LoadedFiles = evaluation.LoadedFiles,
             Listing = listing?.ToString(),

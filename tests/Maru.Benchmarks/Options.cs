@@ -7,6 +7,8 @@ internal sealed class Options
     public int Runs { get; private set; } = 7;
     public int CompileIterations { get; private set; } = 300;
     public int ProcessRuns { get; private set; } = 5;
+    public int LatencyIterations { get; private set; } = 300;
+    public bool SkipLatency { get; private set; }
     public HashSet<string>? Only { get; private set; }
     public bool SkipRuntime { get; private set; }
     public bool SkipCompileTime { get; private set; }
@@ -21,6 +23,8 @@ internal sealed class Options
           --only <name,name...>        run only these programs
           --skip-runtime               only the compile-time tables
           --skip-compile-time          only the run-time tables
+          --latency-iterations <n>     warm source-to-call timings through Maru.Runtime and libtcc (default 300)
+          --skip-latency               no run-time compilation (Maru.Runtime against libtcc) table
           --compile-file <file.l>      also time compiling this Maru file (in-process and maruc);
                                        repeatable; bench.sh passes the ported eval.l this way
         """;
@@ -45,6 +49,8 @@ internal sealed class Options
                 case "--only": options.Only = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 case "--skip-runtime": options.SkipRuntime = true; break;
                 case "--skip-compile-time": options.SkipCompileTime = true; break;
+                case "--latency-iterations": options.LatencyIterations = Count(); break;
+                case "--skip-latency": options.SkipLatency = true; break;
                 case "--compile-file": options.CompileFiles.Add(Path.GetFullPath(Value())); break;
                 case "-h" or "--help": throw new UsageException(null);
                 default: throw new UsageException($"unknown option '{args[i]}'");

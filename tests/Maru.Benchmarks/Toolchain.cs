@@ -9,11 +9,16 @@ internal static class Toolchain
     public static string Gcc => Find("gcc");
     public static string Tcc => Find("tcc");
 
-    /// <summary>maruc as a user runs it: the apphost built next to maruc.dll.</summary>
+    /// <summary>True when <see cref="Maruc"/> is the NativeAOT executable build/bench.sh published.</summary>
+    public static bool MarucIsNativeAot => Environment.GetEnvironmentVariable("MARU_BENCH_MARUC") is { Length: > 0 };
+
+    /// <summary>maruc as a user runs it: the NativeAOT executable (MARU_BENCH_MARUC, set by build/bench.sh), else the apphost built next to maruc.dll.</summary>
     public static string Maruc
     {
         get
         {
+            if (Environment.GetEnvironmentVariable("MARU_BENCH_MARUC") is { Length: > 0 } published)
+                return File.Exists(published) ? published : throw new BenchmarkFailure($"maruc not published: {published} is missing");
             var directory = typeof(Toolchain).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
                 .First(a => a.Key == "MarucDirectory").Value!;
             var apphost = Path.Combine(directory, "maruc");

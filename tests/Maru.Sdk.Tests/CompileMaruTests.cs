@@ -88,7 +88,7 @@ public sealed class CompileMaruTests
         task.Cancel();
         Assert.IsTrue(run.Wait(TimeSpan.FromSeconds(60)), "the compilation stops promptly once cancelled");
         Assert.IsFalse(run.Result);
-        Assert.AreEqual("MARU0503", _engine.Errors.Single().Code);
+        Assert.AreEqual("MARU0504", _engine.Errors.Single().Code);
         Assert.IsFalse(File.Exists(Library));
     }
 

@@ -35,8 +35,10 @@ public sealed class MarucTests
     {
         var result = Maruc(option);
         Assert.AreEqual(0, result.ExitCode, result.ToString());
-        StringAssert.Contains(result.StandardOutput, "build");
-        StringAssert.Contains(result.StandardOutput, "Usage: maruc");
+        foreach (var command in new[] { "build", "run", "repl" })
+            StringAssert.Contains(result.StandardOutput, command);
+        StringAssert.Contains(result.StandardOutput, "Usage:");
+        StringAssert.Contains(result.StandardOutput, "maruc");
     }
 
     [TestMethod]
@@ -219,5 +221,43 @@ public sealed class MarucTests
         StringAssert.Contains(listing, "(+ a b)");
         StringAssert.Matches(listing, new System.Text.RegularExpressions.Regex(@"lea\s+rax,\[rdi\+rsi\]"));
         StringAssert.Contains(listing, "ret");
+    }
+
+    [TestMethod]
+    public void HelpCommandAndResponseFilesWorkAsInOtherDotnetTools()
+    {
+        var help = Maruc("help", "build");
+        Assert.AreEqual(0, help.ExitCode, help.ToString());
+        StringAssert.Contains(help.StandardOutput, "--target");
+
+        var source = Write("twice.l", "(define-function twice (x) (* x 2))\n");
+        Write("build.rsp", $"-o\nlibtwice.so\n{source}\n");
+        var result = Maruc("build", "@build.rsp");
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        Assert.IsTrue(File.Exists(Path.Combine(_directory, "libtwice.so")), result.ToString());
+    }
+
+    [TestMethod]
+    public void ReplEvaluatesExpressionsCompilesDefinitionsAndCallsThemNatively()
+    {
+        Write("session.txt", """
+            (define-function square (x)
+              (* x x))
+            (square 12)
+            !(square 13)
+            (define limit 40)
+            !(+ limit (square 2))
+            (no-such-function 1)
+            :defs
+            :quit
+            """);
+        var result = ExternalTool.Run("/bin/sh", ["-c", $"'{ExternalTool.DotnetPath}' '{Repository.MarucDll}' repl < session.txt"], _directory, TimeSpan.FromMinutes(1));
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.StandardOutput, "compiled square", "a definition is compiled");
+        StringAssert.Matches(result.StandardOutput, new Regex(@"^(maru> )*144\s*$", RegexOptions.Multiline), "the interpreter evaluated (square 12)");
+        StringAssert.Matches(result.StandardOutput, new Regex(@"169 +\(native", RegexOptions.Multiline), "!(square 13) ran compiled code");
+        StringAssert.Matches(result.StandardOutput, new Regex(@"44 +\(native", RegexOptions.Multiline), "a native expression reads the session's global");
+        StringAssert.Contains(result.StandardOutput, "limit (global) = 40", "the session went on after an error");
+        StringAssert.Matches(result.StandardError, new Regex(@"<input \d+>\(1,\d+\): error MARU"), "errors are located in the input");
     }
 }

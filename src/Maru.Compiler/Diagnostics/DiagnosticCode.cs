@@ -56,10 +56,12 @@ public enum DiagnosticCode
 
     // Limits that keep the compiler itself safe.
     NestingTooDeep = 501,
+    /// <summary>A reference in the generated code does not reach its target (a relocation out of its instruction's range).</summary>
+    CodeTooLarge = 502,
     /// <summary>The whole compilation ran longer than <see cref="CompilationOptions.MaxCompilationTime"/>.</summary>
-    CompilationTimeLimitExceeded = 502,
+    CompilationTimeLimitExceeded = 503,
     /// <summary>The compilation was cancelled (MSBuild's cancel, Ctrl+C).</summary>
-    CompilationCancelled = 503,
+    CompilationCancelled = 504,
 
     // Compile-time evaluation: the Maru interpreter that expands macros and runs top-level forms.
     /// <summary>A macro keeps expanding (it expands to a call of itself, directly or not).</summary>

@@ -19,8 +19,15 @@ public sealed record IntegerDefinition(string Name, SourceLocation Location, lon
 /// <summary>A global word of writable data pointing at a NUL-terminated UTF-8 copy of <paramref name="Value"/> in read-only data.</summary>
 public sealed record StringDefinition(string Name, SourceLocation Location, string Value) : Definition(Name, Location);
 
-/// <summary>A C function imported from the platform's C library: <c>(define printf (extern 'printf))</c>.</summary>
-public sealed record ExternDefinition(string Name, SourceLocation Location, string Symbol) : Definition(Name, Location);
+/// <summary>
+/// A C function imported from the platform's C library: <c>(define printf (extern 'printf))</c>.
+/// <see cref="FixedParameters"/> is the number of parameters before the "..." of a variadic
+/// function (null when it is not variadic), which calls carry to the backend.
+/// </summary>
+public sealed record ExternDefinition(string Name, SourceLocation Location, string Symbol) : Definition(Name, Location)
+{
+    public int? FixedParameters { get; init; }
+}
 
 /// <summary>Everything to compile, in definition order; names are unique.</summary>
 public sealed class CompilationUnit

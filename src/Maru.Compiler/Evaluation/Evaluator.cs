@@ -421,7 +421,7 @@ public sealed class Evaluator
             case StringDatum text:
                 return new StringDefinition(name, location, text.Value);
             case ExternValue external:
-                return new ExternDefinition(name, location, external.Symbol);
+                return new ExternDefinition(name, location, external.Symbol) { FixedParameters = external.FixedParameters };
             case FormValue:
                 return null;
         }

@@ -156,8 +156,12 @@ internal sealed class PreludeSnapshot
         return true;
     }
 
+    // The check reads the fields of compiler-generated closure classes. A trimmed NativeAOT build
+    // (maruc) cannot promise them, so there it says no: no snapshot, each compilation evaluates the prelude.
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Never runs without dynamic code support: see the first test.")]
     private static bool IsStatelessTarget(object? target, int depth, HashSet<Delegate> checkedFunctions)
     {
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported) return false;
         if (target is null) return true;
         var type = target.GetType();
         // Only the compiler's lambda classes (<>c, <>c__DisplayClass...): never an Interpreter or anything else.

@@ -672,14 +672,25 @@ internal sealed partial class Interpreter
         });
         Primitive("extern", (interpreter, a) =>
         {
-            interpreter.Arity("extern", a, 1);
+            // (extern 'name) or (extern 'name N): N declares a variadic C function with N fixed
+            // parameters; the C library's own variadic functions are known by name.
+            interpreter.Arity("extern", a, 1, 2);
             interpreter.Allocate(ObjectSize);
-            return a[0] switch
+            var symbol = a[0] switch
             {
-                SymbolDatum s => new ExternValue(s.Name),
-                StringDatum s => new ExternValue(s.Value),
+                SymbolDatum s => s.Name,
+                StringDatum s => s.Value,
                 _ => throw interpreter.TypeError("extern", 0, "a symbol", a[0]),
             };
+            int? fixedParameters = Interop.CVariadicFunctions.FixedParameters(symbol);
+            if (a.Length == 2)
+            {
+                var count = interpreter.Integer("extern", a, 1);
+                if (count is < 0 or > 255)
+                    throw interpreter.TypeError("extern", 1, "a count of fixed parameters (0-255)", a[1]);
+                fixedParameters = (int)count;
+            }
+            return new ExternValue(symbol, fixedParameters);
         });
         Primitive("error", (interpreter, a) =>
             throw new EvaluationError(DiagnosticCode.UserError, interpreter.CallSite, a.Length == 0 ? "error" : ErrorMessage(a)));

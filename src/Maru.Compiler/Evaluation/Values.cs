@@ -112,10 +112,14 @@ internal sealed class RecordValue(long type, int size) : CompileTimeValue
     public override string ToString() => $"<instance of type {Type}>";
 }
 
-/// <summary><c>(extern 'name)</c>: a C function the compiled library imports.</summary>
-internal sealed class ExternValue(string symbol) : CompileTimeValue
+/// <summary>
+/// <c>(extern 'name)</c>: a C function the compiled library imports; <see cref="FixedParameters"/>
+/// is set for a variadic one (known by name, or declared with <c>(extern 'name N)</c>).
+/// </summary>
+internal sealed class ExternValue(string symbol, int? fixedParameters = null) : CompileTimeValue
 {
     public string Symbol { get; } = symbol;
+    public int? FixedParameters { get; } = fixedParameters;
     public override string Description => "an extern";
     public override string ToString() => $"<extern {Symbol}>";
 }

@@ -15,6 +15,12 @@ public sealed class Instruction(Opcode op, VReg? destination, Operand[] argument
     public string? Symbol { get; } = symbol;
     public SourceLocation Location { get; } = location;
 
+    /// <summary>
+    /// For CallImport: the number of fixed arguments when the callee is variadic (the rest are
+    /// passed as variadic arguments, which some ABIs place differently); null when it is not.
+    /// </summary>
+    public int? FixedArguments { get; init; }
+
     /// <summary>Turns this instruction into <c>dest = op args</c>, keeping its destination and source location.</summary>
     internal void Rewrite(Opcode op, params Operand[] arguments)
     {

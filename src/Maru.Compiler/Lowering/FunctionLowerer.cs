@@ -142,7 +142,7 @@ internal sealed class FunctionLowerer
             case ExternDefinition external:
                 _module.AddImport(external.Symbol);
                 return WidenResult(external.Symbol, head.Location,
-                    Emit(Opcode.CallImport, head.Location, external.Symbol, LowerAll(arguments, scope)));
+                    EmitImportCall(external, head.Location, LowerAll(arguments, scope)));
             case IntegerDefinition or StringDefinition:
                 return LowerIndirectCall(form, LowerVariable(head, scope), arguments, scope);
         }
@@ -404,6 +404,17 @@ internal sealed class FunctionLowerer
         var operands = new Operand[forms.Count];
         for (var i = 0; i < forms.Count; i++) operands[i] = Lower(forms[i], scope);
         return operands;
+    }
+
+    /// <summary>A call through an import's GOT slot, carrying where a variadic callee's "..." starts.</summary>
+    private VReg EmitImportCall(ExternDefinition external, SourceLocation location, Operand[] operands)
+    {
+        var destination = _function.NewRegister();
+        Append(new Instruction(Opcode.CallImport, destination, operands, external.Symbol, location)
+        {
+            FixedArguments = external.FixedParameters is { } count ? Math.Min(count, operands.Length) : null,
+        });
+        return destination;
     }
 
     private VReg Emit(Opcode op, SourceLocation location, string? symbol, params Operand[] operands)

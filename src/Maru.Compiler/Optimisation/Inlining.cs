@@ -86,7 +86,7 @@ internal static class Inlining
                 var copy = new Instruction(instruction.Op,
                     instruction.Destination is { } d ? Map(d) : null,
                     Array.ConvertAll(instruction.Arguments, MapOperand),
-                    instruction.Symbol, instruction.Location);
+                    instruction.Symbol, instruction.Location) { FixedArguments = instruction.FixedArguments };
                 if (copy.Op == Opcode.Alloca) entry.Instructions.Insert(allocas++, copy);
                 else clone.Instructions.Add(copy);
             }

@@ -61,7 +61,7 @@ internal static class LoopRotation
                 renamed[d] = fresh;
                 destination = fresh;
             }
-            var copy = new Instruction(instruction.Op, destination, arguments, instruction.Symbol, instruction.Location);
+            var copy = new Instruction(instruction.Op, destination, arguments, instruction.Symbol, instruction.Location) { FixedArguments = instruction.FixedArguments };
             Count(copy, reads, writes, 1);
             block.Instructions.Add(copy);
         }

@@ -214,6 +214,25 @@ public sealed partial class ElfWriterTests
         Assert.Contains("R_AARCH64_RELATIVE", output);
     }
 
+    [TestMethod]
+    public void SectionsStartAtTheirModuleAlignment()
+    {
+        var module = SampleObjectModules.TextAndData();
+        module.ReadOnlyData.AddRange([1, 2, 3]);
+        module.Alignment[SectionKind.Text] = 4;
+        module.Alignment[SectionKind.ReadOnlyData] = 256;
+        module.Alignment[SectionKind.Data] = 4096;
+        using var file = new TemporaryFile("libaligned.so", ElfSharedLibraryWriter.Write(module, TargetPlatform.LinuxArm64, "libaligned.so"));
+        var image = new ElfImage(File.ReadAllBytes(file.Path));
+
+        Assert.AreEqual(0UL, image.SectionNamed(".rodata").Address % 256);
+        Assert.AreEqual(0UL, image.SectionNamed(".data").Address % 4096);
+        var headers = RunTool("readelf", "binutils", "-SW", file.Path).StandardOutput;
+        Assert.MatchesRegex(@"\.rodata\s+PROGBITS(\s+\S+){4}\s+A\s+0\s+0\s+256\b", headers);
+        Assert.MatchesRegex(@"\.text\s+PROGBITS(\s+\S+){4}\s+AX\s+0\s+0\s+4\b", headers);
+        ElfLint.AssertStrictlyValid(file.Path);
+    }
+
     // ---- Determinism and input checking ----
 
     [TestMethod]
@@ -262,7 +281,14 @@ public sealed partial class ElfWriterTests
         var emptyTarget = SampleObjectModules.TextOnly();
         emptyTarget.Relocations.Add(new Relocation(SectionKind.Text, 0, RelocationKind.PcRelative32, SectionKind.Data, 0, 0));
 
-        foreach (var module in new[] { outside, duplicate, emptyTarget })
+        var oddAlignment = SampleObjectModules.TextOnly();
+        oddAlignment.Alignment[SectionKind.Text] = 24;
+        var instructionInData = SampleObjectModules.TextAndData();
+        instructionInData.Relocations.Add(new Relocation(SectionKind.Data, 0, RelocationKind.Arm64Call26, SectionKind.Text, 0, 0));
+        var misplacedInstruction = SampleObjectModules.TextOnly();
+        misplacedInstruction.Relocations.Add(new Relocation(SectionKind.Text, 2, RelocationKind.Arm64Jump26, SectionKind.Text, 0, 0));
+
+        foreach (var module in new[] { outside, duplicate, emptyTarget, oddAlignment, instructionInData, misplacedInstruction })
             Assert.ThrowsExactly<InvalidOperationException>(() => ElfSharedLibraryWriter.Write(module, TargetPlatform.LinuxX64, "libx.so"));
         Assert.ThrowsExactly<ArgumentException>(() => ElfSharedLibraryWriter.Write(SampleObjectModules.TextOnly(), TargetPlatform.OsxX64, "libx.so"));
     }

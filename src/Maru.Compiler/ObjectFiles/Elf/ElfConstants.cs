@@ -25,8 +25,6 @@ internal static class ElfConstants
     public const int RelaSize = 24;
     public const int DynamicEntrySize = 16;
     public const int HashWordSize = 4;
-    /// <summary>One GOT slot: a 64-bit address (slot i of <see cref="ObjectModule.Imports"/> is at 8*i).</summary>
-    public const int GotEntrySize = 8;
 
     // p_type
     public const uint PtLoad = 1;

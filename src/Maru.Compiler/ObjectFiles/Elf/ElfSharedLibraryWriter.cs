@@ -24,7 +24,7 @@ public static class ElfSharedLibraryWriter
             throw new ArgumentException($"target '{target}' does not use ELF", nameof(target));
 
         var machine = ElfMachine.For(target.Architecture);
-        ElfModuleValidator.Validate(module);
+        ObjectModuleValidator.Validate(module);
 
         // Libraries this one depends on (DT_NEEDED): the C library, and only when something is
         // imported from it, so a self-contained library loads without touching anything else.
@@ -63,9 +63,9 @@ public static class ElfSharedLibraryWriter
         // The GOT: one slot per import, zero in the file; the loader's GLOB_DAT fills each slot.
         var got = imports.Count == 0
             ? null
-            : new ElfSection(".got", ElfConstants.ShtProgbits, ElfConstants.ShfAlloc | ElfConstants.ShfWrite, ElfConstants.GotEntrySize, ElfConstants.GotEntrySize, imports.Count * ElfConstants.GotEntrySize)
+            : new ElfSection(".got", ElfConstants.ShtProgbits, ElfConstants.ShfAlloc | ElfConstants.ShfWrite, ObjectModule.GotSlotSize, ObjectModule.GotSlotSize, imports.Count * ObjectModule.GotSlotSize)
             {
-                Contents = new byte[imports.Count * ElfConstants.GotEntrySize],
+                Contents = new byte[imports.Count * ObjectModule.GotSlotSize],
             };
 
         var dynamicEntries = DynamicEntries(neededLibraries, soname, dynamicStrings, hash, dynstr, dynsym, rela, relativeRelocationCount);
@@ -107,9 +107,10 @@ public static class ElfSharedLibraryWriter
         } ?? throw new InvalidOperationException($"the {kind} section is empty but referenced");
 
         // RELATIVE first, then GLOB_DAT: DT_RELACOUNT tells the loader how many lead the table.
+        var fixups = RelocationPatcher.Apply(module, kind => SectionFor(kind).Address, kind => SectionFor(kind).Contents);
         IReadOnlyList<ElfDynamicRelocation> dynamicRelocations =
         [
-            .. ElfRelocator.Apply(module, machine, SectionFor),
+            .. ElfRelocator.Relative(fixups, machine),
             .. got is null ? [] : ElfRelocator.BindGot(got, imports.Count, firstImportSymbol, machine),
         ];
         hash.Contents = ElfSysVHash.Build(["", .. imports, .. exports.Select(s => s.Name)]);
@@ -129,8 +130,7 @@ public static class ElfSharedLibraryWriter
         var bytes = module.SectionBytes(kind);
         if (bytes.Count == 0)
             return null;
-        // 16-byte alignment: function entries and SIMD-friendly constants.
-        return new ElfSection(name, ElfConstants.ShtProgbits, flags, 16, 0, bytes.Count) { Contents = bytes.ToArray() };
+        return new ElfSection(name, ElfConstants.ShtProgbits, flags, (ulong)module.AlignmentOf(kind), 0, bytes.Count) { Contents = bytes.ToArray() };
     }
 
     private static ElfSection[] Present(params ElfSection?[] sections) => sections.OfType<ElfSection>().ToArray();

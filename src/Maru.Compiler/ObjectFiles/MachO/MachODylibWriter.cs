@@ -38,7 +38,7 @@ public static class MachODylibWriter
             throw new ArgumentException($"'{fileName}' is not a bare file name", nameof(fileName));
 
         var architecture = MachOArchitecture.For(target.Architecture);
-        ElfModuleValidator.Validate(module); // the format-neutral checks on the object model
+        ObjectModuleValidator.Validate(module); // the format-neutral checks on the object model
         var imports = module.Imports;
 
         // Sections. __text is always present (possibly empty) so the image always has code to sign.
@@ -127,44 +127,21 @@ public static class MachODylibWriter
     }
 
     /// <summary>
-    /// Resolves the module's relocations at final addresses: PC-relative fields are patched into
-    /// the section bytes; an absolute pointer gets its unslid target address and a rebase (dyld
-    /// adds the slide). Returns the rebase places.
+    /// Resolves the module's relocations at final addresses through the shared
+    /// <see cref="RelocationPatcher"/> (place-relative fields patched, absolute pointers stored
+    /// unslid); each absolute pointer becomes a rebase (dyld adds the slide). Returns the rebase places.
     /// </summary>
     private static List<MachOFixupPlace> ApplyRelocations(ObjectModule module, Func<SectionKind, MachOSection> sectionFor, Func<MachOSection, MachOSegment> segmentOf)
     {
         var rebases = new List<MachOFixupPlace>();
-        foreach (var relocation in module.Relocations)
+        foreach (var fixup in RelocationPatcher.Apply(module, kind => sectionFor(kind).Address, kind => sectionFor(kind).Contents))
         {
-            var place = sectionFor(relocation.Section);
-            var target = sectionFor(relocation.TargetSection);
-            var p = place.Address + (ulong)relocation.Offset;
-            var s = target.Address + (ulong)relocation.TargetOffset;
-            var field = place.Contents.AsSpan(relocation.Offset);
-            switch (relocation.Kind)
-            {
-                case RelocationKind.PcRelative32:
-                {
-                    var value = (long)s + relocation.Addend - (long)p;
-                    if (value is < int.MinValue or > int.MaxValue)
-                        throw new InvalidOperationException($"PC-relative relocation at {relocation.Section}+{relocation.Offset} is out of 32-bit range ({value})");
-                    BinaryPrimitives.WriteInt32LittleEndian(field, (int)value);
-                    break;
-                }
-                case RelocationKind.Absolute64:
-                {
-                    var segment = segmentOf(place);
-                    if ((segment.Protection & MachOConstants.ProtWrite) == 0)
-                        throw new InvalidOperationException($"a pointer at {relocation.Section}+{relocation.Offset} needs a rebase but its segment {segment.Name} is not writable");
-                    if (p % 8 != 0)
-                        throw new InvalidOperationException($"a pointer at {relocation.Section}+{relocation.Offset} is not 8-byte aligned");
-                    BinaryPrimitives.WriteInt64LittleEndian(field, (long)s + relocation.Addend);
-                    rebases.Add(new MachOFixupPlace(segment.Index, p - segment.Address));
-                    break;
-                }
-                default:
-                    throw new InvalidOperationException($"relocation kind {relocation.Kind} is not supported by the Mach-O writer");
-            }
+            var segment = segmentOf(sectionFor(fixup.Section));
+            if ((segment.Protection & MachOConstants.ProtWrite) == 0)
+                throw new InvalidOperationException($"a pointer at {fixup.Section}+{fixup.Offset} needs a rebase but its segment {segment.Name} is not writable");
+            if (fixup.Address % 8 != 0)
+                throw new InvalidOperationException($"a pointer at {fixup.Section}+{fixup.Offset} is not 8-byte aligned");
+            rebases.Add(new MachOFixupPlace(segment.Index, fixup.Address - segment.Address));
         }
         return rebases;
     }

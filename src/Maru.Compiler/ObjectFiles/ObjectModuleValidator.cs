@@ -1,11 +1,11 @@
-namespace Maru.Compiler.ObjectFiles.Elf;
+namespace Maru.Compiler.ObjectFiles;
 
 /// <summary>
-/// Checks that an <see cref="ObjectModule"/> is one the ELF writer can represent. Everything it
-/// rejects is a bug in the compiler (backends build the module), not in the user's program, so
+/// Checks that an <see cref="ObjectModule"/> is well formed, for every object writer. Everything
+/// it rejects is a bug in the compiler (backends build the module), not in the user's program, so
 /// it throws <see cref="InvalidOperationException"/> rather than reporting diagnostics.
 /// </summary>
-internal static class ElfModuleValidator
+public static class ObjectModuleValidator
 {
     public static void Validate(ObjectModule module)
     {
@@ -40,15 +40,16 @@ internal static class ElfModuleValidator
                 throw new InvalidOperationException($"'{name}' is both imported and exported");
         }
 
-        var gotSize = (long)module.Imports.Count * ElfConstants.GotEntrySize;
+        foreach (var (kind, alignment) in module.Alignment)
+            if (alignment <= 0 || (alignment & (alignment - 1)) != 0)
+                throw new InvalidOperationException($"the {kind} section's alignment {alignment} is not a power of two");
+
+        var gotSize = (long)module.Imports.Count * ObjectModule.GotSlotSize;
         foreach (var relocation in module.Relocations)
         {
-            var width = relocation.Kind switch
-            {
-                RelocationKind.PcRelative32 => 4,
-                RelocationKind.Absolute64 => 8,
-                _ => throw new InvalidOperationException($"relocation kind {relocation.Kind} is not supported by the ELF writer"),
-            };
+            if (!Enum.IsDefined(relocation.Kind))
+                throw new InvalidOperationException($"relocation kind {relocation.Kind} is unknown");
+            var width = RelocationPatcher.Width(relocation.Kind);
             if (relocation.Section == SectionKind.Got)
                 throw new InvalidOperationException($"relocation at Got+{relocation.Offset}: the GOT is filled by the loader, not patched");
             var length = module.SectionBytes(relocation.Section).Count;
@@ -57,7 +58,7 @@ internal static class ElfModuleValidator
             if (relocation.TargetSection == SectionKind.Got)
             {
                 // A reference to the GOT names a whole slot: anything else reads half a pointer.
-                if (relocation.TargetOffset < 0 || relocation.TargetOffset >= gotSize || relocation.TargetOffset % ElfConstants.GotEntrySize != 0)
+                if (relocation.TargetOffset < 0 || relocation.TargetOffset >= gotSize || relocation.TargetOffset % ObjectModule.GotSlotSize != 0)
                     throw new InvalidOperationException($"relocation at {relocation.Section}+{relocation.Offset} targets Got+{relocation.TargetOffset}, which is not one of the {module.Imports.Count} import slots");
             }
             else
@@ -66,6 +67,9 @@ internal static class ElfModuleValidator
                 if (targetLength == 0 || relocation.TargetOffset < 0 || relocation.TargetOffset > targetLength)
                     throw new InvalidOperationException($"relocation at {relocation.Section}+{relocation.Offset} targets {relocation.TargetSection}+{relocation.TargetOffset}, outside that section ({targetLength} bytes)");
             }
+            // An instruction word lies at a multiple of 4 from an aligned start of code.
+            if (RelocationPatcher.IsArm64Instruction(relocation.Kind) && (relocation.Section != SectionKind.Text || relocation.Offset % 4 != 0 || module.AlignmentOf(SectionKind.Text) < 4))
+                throw new InvalidOperationException($"{relocation.Kind} relocation at {relocation.Section}+{relocation.Offset}: AArch64 instructions lie in Text at multiples of 4");
             // An absolute pointer needs the loader to write it: only .data is writable. In .text
             // that would be a text relocation (DT_TEXTREL), which we never emit.
             if (relocation.Kind == RelocationKind.Absolute64 && relocation.Section != SectionKind.Data)

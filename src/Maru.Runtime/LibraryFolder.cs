@@ -1,0 +1,101 @@
+using System.Diagnostics;
+
+namespace Maru.Runtime;
+
+/// <summary>
+/// The process's private folder for the libraries it compiles: created on first use under the
+/// temp folder (named after the process id), each library under a name never used before in this
+/// process (the dynamic loader caches by path, and macOS caches code signatures per file), and
+/// removed with whatever is left in it when the process exits. Folders left by processes that
+/// died without exiting normally are removed the first time a later process creates its own.
+/// </summary>
+internal static class LibraryFolder
+{
+    private const string Prefix = "maru-runtime-";
+    private static readonly object s_lock = new();
+    private static string? s_path;
+    private static long s_counter;
+
+    /// <summary>A fresh path in the folder for a library called <paramref name="fileName"/> (which must be unique in the process).</summary>
+    public static string PathFor(string fileName) => Path.Combine(Folder, fileName);
+
+    /// <summary>A name no other library of this process has: used as the library name (and so the ELF soname) and the file name.</summary>
+    public static string NextLibraryName() => $"maru{Interlocked.Increment(ref s_counter)}";
+
+    public static string Folder
+    {
+        get
+        {
+            var path = Volatile.Read(ref s_path);
+            if (path is not null) return path;
+            lock (s_lock)
+            {
+                if (s_path is not null) return s_path;
+                // Off the first compilation's path: it reads the whole temp folder.
+                ThreadPool.QueueUserWorkItem(_ => RemoveFoldersOfDeadProcesses());
+                path = Directory.CreateTempSubdirectory($"{Prefix}{Environment.ProcessId}-").FullName;
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDeleteFolder(path);
+                Volatile.Write(ref s_path, path);
+                return path;
+            }
+        }
+    }
+
+    public static void TryDelete(string file)
+    {
+        try
+        {
+            File.Delete(file);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // Left for the exit handler or the next process: deleting is tidying, never a reason to fail.
+        }
+    }
+
+    private static void TryDeleteFolder(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>maru-runtime-&lt;pid&gt;-* folders whose process is gone (it crashed or was killed).</summary>
+    private static void RemoveFoldersOfDeadProcesses()
+    {
+        try
+        {
+            foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+            {
+                var name = Path.GetFileName(folder.AsSpan())[Prefix.Length..];
+                var dash = name.IndexOf('-');
+                if (dash <= 0 || !int.TryParse(name[..dash], out var pid) || pid == Environment.ProcessId || IsRunning(pid)) continue;
+                TryDeleteFolder(folder);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using Maru.Runtime;
+
+namespace Maru.Benchmarks;
+
+/// <summary>
+/// Source text to first call through Maru.Runtime (MaruModule.Compile, GetFunctionPointer, one
+/// call), warm and in a fresh process, side by side with libtcc compiling the C twin in memory
+/// and with `tcc -shared` + dlopen (latency/tcc-latency.c, built here with gcc against libtcc.a).
+/// </summary>
+internal static unsafe class RuntimeLatency
+{
+    private sealed record Function(string Name, string CName, string Source, long Argument, long Expected);
+
+    private static readonly Function[] Functions =
+    [
+        new("fib-iter", "fib_iter", "(define-function fib-iter (n) (let ((a 0) (b 1)) (while (> n 0) (let ((t (+ a b))) (set a b) (set b t)) (set n (- n 1))) a))", 50, 12586269025),
+        new("fib", "fib", "(define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))", 10, 55),
+    ];
+
+    /// <summary>Microseconds from source text to the first call's result; the module is disposed after the clock stops.</summary>
+    private static double SourceToCall(Function function)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var module = MaruModule.Compile(function.Source);
+        var result = ((delegate* unmanaged<long, long>)module.GetFunctionPointer(function.Name))(function.Argument);
+        var elapsed = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        module.Dispose();
+        return result == function.Expected ? elapsed : throw new BenchmarkFailure($"{function.Name}({function.Argument}) returned {result}, not {function.Expected}");
+    }
+
+    /// <summary>The child process of the cold measurement: one compilation, its time on stdout.</summary>
+    public static int ColdChild()
+    {
+        Console.WriteLine(SourceToCall(Functions[0]).ToString("F1", CultureInfo.InvariantCulture));
+        return 0;
+    }
+
+    public static void Report(Options options)
+    {
+        var directory = Path.Combine(options.OutputDirectory, "latency");
+        Directory.CreateDirectory(directory);
+        var driver = Path.Combine(directory, "tcc-latency");
+        Toolchain.Run(Toolchain.Gcc, "-O2", "-o", driver, Path.Combine(AppContext.BaseDirectory, "latency", "tcc-latency.c"), "-ltcc", "-ldl", "-lm");
+
+        Console.Error.WriteLine("[latency] Maru.Runtime warm");
+        var warm = Functions.ToDictionary(f => f.Name, f =>
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < 50 || clock.ElapsedMilliseconds < 1000; i++) SourceToCall(f);
+            return Summary(Enumerable.Range(0, options.LatencyIterations).Select(_ => SourceToCall(f)));
+        });
+
+        Console.Error.WriteLine("[latency] libtcc in memory, tcc -shared + dlopen");
+        var tccMemory = DriverTimes(driver, "memory", options.LatencyIterations.ToString(CultureInfo.InvariantCulture));
+        var tccShared = DriverTimes(driver, "shared", Math.Max(5, options.LatencyIterations / 20).ToString(CultureInfo.InvariantCulture), directory, Toolchain.Tcc);
+
+        Console.Error.WriteLine("[latency] fresh processes");
+        var self = Environment.ProcessPath!;
+        var selfArguments = self.EndsWith("dotnet", StringComparison.Ordinal) ? new[] { typeof(RuntimeLatency).Assembly.Location } : [];
+        var maruCold = new List<double>();
+        var maruProcess = new List<double>();
+        var tccCold = new List<double>();
+        var tccProcess = new List<double>();
+        for (var run = 0; run < options.ProcessRuns; run++)
+        {
+            var (text, wall) = Capture(self, [.. selfArguments, "--cold-latency-child"]);
+            maruCold.Add(double.Parse(text, CultureInfo.InvariantCulture));
+            maruProcess.Add(wall);
+            (text, wall) = Capture(driver, ["cold"]);
+            tccCold.Add(double.Parse(text.Split(' ')[2], CultureInfo.InvariantCulture));
+            tccProcess.Add(wall);
+        }
+
+        Console.WriteLine($"## Run-time compilation: source text to first call, µs (warm: median and min of {options.LatencyIterations}; cold: a fresh process, median and min of {options.ProcessRuns})");
+        Console.WriteLine();
+        Console.WriteLine("| function | Maru.Runtime warm | min | libtcc in memory | min | tcc -shared + dlopen | min | Maru/libtcc (min) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var f in Functions)
+        {
+            var (m, memory, file) = (warm[f.Name], Summary(tccMemory[f.CName]), Summary(tccShared[f.CName]));
+            Console.WriteLine($"| {f.Name} | {m.Median:F0} | {m.Min:F0} | {memory.Median:F0} | {memory.Min:F0} | {file.Median:F0} | {file.Min:F0} | {m.Min / memory.Min:F2}x |");
+        }
+        Console.WriteLine();
+        var (mc, mp, tc, tp) = (Summary(maruCold), Summary(maruProcess), Summary(tccCold), Summary(tccProcess));
+        Console.WriteLine("| cold, fib-iter | first compile-and-call in the process, µs | min | whole process, ms | min |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        Console.WriteLine($"| Maru.Runtime (.NET {Environment.Version}) | {mc.Median:F0} | {mc.Min:F0} | {mp.Median / 1000:F1} | {mp.Min / 1000:F1} |");
+        Console.WriteLine($"| libtcc in memory (C) | {tc.Median:F0} | {tc.Min:F0} | {tp.Median / 1000:F1} | {tp.Min / 1000:F1} |");
+        Console.WriteLine();
+        Console.WriteLine($"goals: warm under 300 µs (fib-iter min {warm["fib-iter"].Min:F0} µs, fib min {warm["fib"].Min:F0} µs); cold under 50 ms (min {mc.Min / 1000:F1} ms)");
+        Console.WriteLine();
+    }
+
+    private static Dictionary<string, List<double>> DriverTimes(string driver, params string[] arguments)
+    {
+        var (text, _) = Capture(driver, arguments);
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' '))
+            .ToDictionary(parts => parts[1], parts => parts.Skip(2).Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToList());
+    }
+
+    /// <summary>Runs a process, returning its trimmed stdout and its wall time in µs.</summary>
+    private static (string Output, double WallUs) Capture(string program, string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        var wall = clock.Elapsed.TotalMicroseconds;
+        if (process.ExitCode != 0)
+            throw new BenchmarkFailure($"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{stdout.Result}{stderr.Result}");
+        return (stdout.Result.Trim(), wall);
+    }
+
+    private static (double Median, double Min) Summary(IEnumerable<double> times)
+    {
+        var sorted = times.Order().ToArray();
+        return (Measurement.Median(sorted), sorted[0]);
+    }
+}
