@@ -69,6 +69,21 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task, ICancelableTas
     /// <summary>O0 (straight lowering, for debugging) or O1 (the default: optimiser and register allocator).</summary>
     public string? OptimisationLevel { get; set; }
 
+    /// <summary>
+    /// On errors, keep the last good shims (the library is deleted all the same): design-time
+    /// builds use this so the IDE keeps every export while a source is broken.
+    /// </summary>
+    public bool KeepShimsOnError { get; set; }
+
+    /// <summary>
+    /// The user's project file: errors about a setting (the target, an option) point here, at the
+    /// element that set it when the project file has one, not at the SDK's targets file.
+    /// </summary>
+    public string? ProjectFile { get; set; }
+
+    /// <summary>The property that chose the target (MaruRuntimeIdentifier or RuntimeIdentifier); empty for the host's.</summary>
+    public string? RuntimeIdentifierProperty { get; set; }
+
     public override bool Execute()
     {
         try
@@ -173,7 +188,7 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task, ICancelableTas
         {
             diagnostics.Error(DiagnosticCode.UnknownRuntimeIdentifier, SourceLocation.None,
                 "this machine is not a target Maru.Sdk knows; set RuntimeIdentifier (or MaruRuntimeIdentifier) to one of " +
-                string.Join(", ", TargetPlatform.Known.Select(t => t.RuntimeIdentifier)));
+                string.Join(", ", TargetPlatform.Supported.Select(t => t.RuntimeIdentifier)));
             return null;
         }
         return TargetPlatform.Parse(host.RuntimeIdentifier, diagnostics);
@@ -202,7 +217,7 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task, ICancelableTas
 
     private void DeleteStaleOutputs()
     {
-        foreach (var path in new[] { OutputLibrary, OutputShims })
+        foreach (var path in KeepShimsOnError ? [OutputLibrary] : new[] { OutputLibrary, OutputShims })
         {
             try
             {
@@ -223,11 +238,49 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task, ICancelableTas
     private void LogDiagnostic(Diagnostic diagnostic)
     {
         var location = diagnostic.Location;
+        if (location.IsNone) location = SettingLocation(diagnostic.Code);
         var file = location.IsNone ? null : location.File;
         if (diagnostic.IsError)
             Log.LogError(null, diagnostic.CodeText, null, file, location.Line, location.Column, 0, 0, diagnostic.Message);
         else
             Log.LogWarning(null, diagnostic.CodeText, null, file, location.Line, location.Column, 0, 0, diagnostic.Message);
+    }
+
+    /// <summary>
+    /// Where a diagnostic without a source location belongs: a setting's error at the project
+    /// element that set it (or the project file itself); an internal error stays unlocated.
+    /// </summary>
+    private SourceLocation SettingLocation(DiagnosticCode code)
+    {
+        if (string.IsNullOrEmpty(ProjectFile) || code == DiagnosticCode.InternalError) return SourceLocation.None;
+        var property = code switch
+        {
+            DiagnosticCode.UnknownRuntimeIdentifier or DiagnosticCode.TargetNotYetSupported => RuntimeIdentifierProperty,
+            DiagnosticCode.InvalidOption => "MaruOptimizationLevel",
+            _ => null,
+        };
+        var (line, column) = string.IsNullOrEmpty(property) ? (0, 0) : ProjectElementPosition(ProjectFile, property);
+        return new SourceLocation(ProjectFile, line, column);
+    }
+
+    /// <summary>Line and column of the last &lt;<paramref name="name"/>&gt; element of a project file (the one that wins), or (0, 0).</summary>
+    private static (int Line, int Column) ProjectElementPosition(string projectFile, string name)
+    {
+        var position = (0, 0);
+        try
+        {
+            using var reader = System.Xml.XmlReader.Create(projectFile, new System.Xml.XmlReaderSettings { DtdProcessing = System.Xml.DtdProcessing.Ignore });
+            while (reader.Read())
+            {
+                if (reader.NodeType == System.Xml.XmlNodeType.Element && reader.LocalName == name && reader is System.Xml.IXmlLineInfo info)
+                    position = (info.LineNumber, info.LinePosition - 1); // the '<', as MSBuild's own errors
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Xml.XmlException)
+        {
+            // The project file itself is then location enough.
+        }
+        return position;
     }
 
     private static string FirstLine(string text)

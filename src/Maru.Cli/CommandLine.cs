@@ -252,7 +252,7 @@ internal static class CommandLine
         var host = TargetPlatform.Host;
         if (host is not null) return TargetPlatform.Parse(host.RuntimeIdentifier, diagnostics);
         diagnostics.Error(DiagnosticCode.UnknownRuntimeIdentifier, SourceLocation.None,
-            "this machine is not a target maruc knows; pass --target " + string.Join("|", TargetPlatform.Known.Select(t => t.RuntimeIdentifier)));
+            "this machine is not a target maruc knows; pass --target " + string.Join("|", TargetPlatform.Supported.Select(t => t.RuntimeIdentifier)));
         return null;
     }
 

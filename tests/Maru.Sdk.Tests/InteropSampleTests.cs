@@ -12,8 +12,8 @@ public sealed class InteropSampleTests
 {
     private static SdkWorkspace? s_workspace;
     private static string s_project = "";
-    private static ToolResult? s_build;
-    private static ToolResult? s_run;
+    private static ExternalToolResult? s_build;
+    private static ExternalToolResult? s_run;
 
     private static string ObjShims => Path.Combine(s_project, "obj", "Debug", "net10.0", "maru", "MaruExports.g.cs");
 

@@ -18,8 +18,8 @@ public sealed class MarucTests
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
     }
 
-    private ToolResult Maruc(params string[] arguments) =>
-        ExternalTool.Run(ExternalTool.DotnetPath, [Repository.MarucDll, .. arguments], _directory, TimeSpan.FromMinutes(1));
+    private ExternalToolResult Maruc(params string[] arguments) =>
+        ExternalTool.Run(ExternalTool.DotnetPath, [Repository.MarucDll, .. arguments], TimeSpan.FromMinutes(1), _directory);
 
     private string Write(string name, string text)
     {
@@ -251,7 +251,7 @@ public sealed class MarucTests
             :defs
             :quit
             """);
-        var result = ExternalTool.Run("/bin/sh", ["-c", $"'{ExternalTool.DotnetPath}' '{Repository.MarucDll}' repl < session.txt"], _directory, TimeSpan.FromMinutes(1));
+        var result = ExternalTool.Run("/bin/sh", ["-c", $"'{ExternalTool.DotnetPath}' '{Repository.MarucDll}' repl < session.txt"], TimeSpan.FromMinutes(1), _directory);
         Assert.AreEqual(0, result.ExitCode, result.ToString());
         StringAssert.Contains(result.StandardOutput, "compiled square", "a definition is compiled");
         StringAssert.Matches(result.StandardOutput, new Regex(@"^(maru> )*144\s*$", RegexOptions.Multiline), "the interpreter evaluated (square 12)");

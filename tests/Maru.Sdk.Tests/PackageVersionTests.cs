@@ -99,7 +99,7 @@ public sealed class PackageVersionTests
 
     private static string Git(string root, params string[] arguments)
     {
-        var result = ExternalTool.Run("git", ["-c", "user.name=Maru Tests", "-c", "user.email=tests@maru.invalid", "-c", "commit.gpgsign=false", .. arguments], root);
+        var result = ExternalTool.Run("git", ["-c", "user.name=Maru Tests", "-c", "user.email=tests@maru.invalid", "-c", "commit.gpgsign=false", .. arguments], workingDirectory: root);
         Assert.AreEqual(0, result.ExitCode, result.ToString());
         return result.StandardOutput.Trim();
     }

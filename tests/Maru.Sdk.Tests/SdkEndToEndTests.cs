@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using Maru.Compiler.Targets;
 using Maru.Sdk.Tests.TestSupport;
 
 namespace Maru.Sdk.Tests;
@@ -14,10 +16,19 @@ public sealed partial class SdkEndToEndTests
     private const string MathSource = """
         (define-function fib-iter (n) (let ((a 0) (b 1)) (while (> n 0) (let ((t (+ a b))) (set a b) (set b t)) (set n (- n 1))) a))
         (define-function triple (x) (* 3 x))
+        (define-function prime? (n) (let ((d 2) (p (> n 1))) (while (and p (<= (* d d) n)) (if (= 0 (% n d)) (set p 0)) (set d (+ d 1))) p))
+        (define-export prime? <bool>)
+        (define-function wide-true () 4294967296)
+        (define-export wide-true <bool>)
+        (define-function pick (class a b) (if class a b))
+        (define-export pick (class <bool>))
 
         """;
 
-    private const string BrokenSource = "(define-function f (x) (+ x 1)\n";
+    /// <summary>A macro called with one argument too few: line 10, the call at column 29.</summary>
+    private const string BrokenSource = MathSource + "(define-form two (a b) a)\n(define-function broken (x) (two x))\n";
+
+    private const string BrokenError = "lisp/math.l(10,29): error MARU0202: 'two' takes 2 arguments but is called with 1";
 
     private const string ProjectFile = """
         <Project Sdk="Maru.Sdk">
@@ -34,6 +45,9 @@ public sealed partial class SdkEndToEndTests
     private const string ProgramSource = """
         Console.WriteLine(MaruExports.FibIter(50));
         Console.WriteLine(MaruExports.Triple(-14));
+        // <bool>: C 0/non-zero over the whole word (4294967296 has no bit in the low 32), and a bool
+        // parameter named with a C# keyword.
+        Console.WriteLine($"{MaruExports.IsPrime(7)} {MaruExports.IsPrime(9)} {MaruExports.WideTrue()} {MaruExports.Pick(true, 1, 2)} {MaruExports.Pick(@class: false, 1, 2)}");
 
         /// <summary>Lets other projects reach the Maru functions (the generated class is internal).</summary>
         public static class E2eApi
@@ -42,9 +56,11 @@ public sealed partial class SdkEndToEndTests
         }
         """;
 
+    private static readonly string[] ExpectedOutput = ["12586269025", "-42", "True False True 1 2"];
+
     private static SdkWorkspace? s_workspace;
     private static string s_project = "";
-    private static ToolResult? s_firstBuild;
+    private static ExternalToolResult? s_firstBuild;
 
     private static SdkWorkspace Workspace => s_workspace ?? throw new InvalidOperationException("class not initialised");
 
@@ -79,7 +95,9 @@ public sealed partial class SdkEndToEndTests
         Assert.IsTrue(File.Exists(ObjLibrary), ObjLibrary);
         Assert.IsTrue(File.Exists(ObjShims), ObjShims);
         Assert.IsTrue(File.Exists(BinLibrary), BinLibrary);
-        StringAssert.Contains(File.ReadAllText(ObjShims), "internal static partial long FibIter(long n);");
+        var shims = File.ReadAllText(ObjShims);
+        StringAssert.Contains(shims, "internal static partial long FibIter(long n);");
+        StringAssert.Contains(shims, "internal static long Pick(bool @class, long a, long b)");
     }
 
     [TestMethod]
@@ -87,7 +105,7 @@ public sealed partial class SdkEndToEndTests
     {
         var run = Workspace.Dotnet(s_project, "run");
         AssertSucceeded(run);
-        CollectionAssert.AreEqual(new[] { "12586269025", "-42" }, Lines(run.StandardOutput), run.ToString());
+        CollectionAssert.AreEqual(ExpectedOutput, Lines(run.StandardOutput), run.ToString());
     }
 
     [TestMethod]
@@ -127,16 +145,25 @@ public sealed partial class SdkEndToEndTests
     }
 
     [TestMethod]
-    public void ABrokenSourceFailsWithALocatedErrorAndLeavesNoLibrary()
+    public void ABrokenSourceKeepsTheIdesShimsButFailsTheRealBuildWithALocatedError()
     {
         AssertSucceeded(Workspace.Build(s_project));
         Assert.IsTrue(File.Exists(ObjLibrary));
         try
         {
             File.WriteAllText(SourcePath, BrokenSource);
+
+            // What an IDE runs while the user types: the error is a warning at the source, and the
+            // last good shims stay on the compiler's command line with every export.
+            var design = DesignTimeBuild();
+            AssertSucceeded(design);
+            StringAssert.Contains(design.Output, BrokenError.Replace(": error ", ": warning "), design.ToString());
+            StringAssert.Contains(design.StandardOutput, "MaruExports.g.cs", "the shims left the compiler's command line");
+            StringAssert.Contains(File.ReadAllText(ObjShims), "internal static partial long FibIter(long n);");
+
             var build = Workspace.Build(s_project);
             Assert.AreNotEqual(0, build.ExitCode, build.ToString());
-            Assert.MatchesRegex(new Regex(@"(^|\s)lisp/math\.l\(1,1\): error MARU0101: ", RegexOptions.Multiline), build.StandardOutput, build.ToString());
+            Assert.MatchesRegex(new Regex($@"(^|\s){Regex.Escape(BrokenError)}", RegexOptions.Multiline), build.StandardOutput, build.ToString());
             Assert.IsFalse(File.Exists(ObjLibrary), "a stale library survived the failed build");
             Assert.IsFalse(File.Exists(ObjShims), "stale shims survived the failed build");
         }
@@ -147,15 +174,66 @@ public sealed partial class SdkEndToEndTests
     }
 
     [TestMethod]
-    public void AnUnsupportedTargetIsAClearError()
+    public void TargetErrorsPointAtTheProjectAndListTheSupportedTargets()
     {
-        var build = Workspace.Build(s_project, "-p:MaruRuntimeIdentifier=osx-arm64");
-        Assert.AreNotEqual(0, build.ExitCode, build.ToString());
-        StringAssert.Contains(build.StandardOutput, "error MARU0402:", build.ToString());
+        var supported = string.Join(", ", TargetPlatform.Supported.Select(t => t.RuntimeIdentifier));
+        var projectFile = Path.Combine(s_project, "E2e.csproj");
 
-        build = Workspace.Build(s_project, "-p:MaruRuntimeIdentifier=plan9-mips");
+        // Set on the command line: the project file is the place to look.
+        var build = Workspace.Build(s_project, "-p:MaruRuntimeIdentifier=plan9-mips");
         Assert.AreNotEqual(0, build.ExitCode, build.ToString());
-        StringAssert.Contains(build.StandardOutput, "error MARU0401:", build.ToString());
+        StringAssert.Contains(build.StandardOutput, $"{projectFile} : error MARU0401: unknown runtime identifier 'plan9-mips': Maru.Sdk supports {supported}", build.ToString());
+        Assert.DoesNotContain("Maru.targets", build.StandardOutput, build.ToString());
+
+        // Set in the project: the element that set it (a known target not supported yet, if there is one).
+        var refused = TargetPlatform.Known.FirstOrDefault(t => !t.IsSupported)?.RuntimeIdentifier;
+        var expected = refused is null
+            ? $"{projectFile}(6,5): error MARU0401: unknown runtime identifier 'plan9-mips': Maru.Sdk supports {supported}"
+            : $"{projectFile}(6,5): error MARU0402: target '{refused}' is not yet supported by this version of Maru.Sdk (supported: {supported})";
+        try
+        {
+            File.WriteAllText(projectFile, ProjectFile.Replace("    <AssemblyName>E2e</AssemblyName>\n",
+                $"    <AssemblyName>E2e</AssemblyName>\n    <MaruRuntimeIdentifier>{refused ?? "plan9-mips"}</MaruRuntimeIdentifier>\n"));
+            build = Workspace.Build(s_project);
+            Assert.AreNotEqual(0, build.ExitCode, build.ToString());
+            StringAssert.Contains(build.StandardOutput, expected, build.ToString());
+            Assert.DoesNotContain("Maru.targets", build.StandardOutput, build.ToString());
+        }
+        finally
+        {
+            File.WriteAllText(projectFile, ProjectFile);
+        }
+    }
+
+    [TestMethod]
+    public void DotnetWatchRebuildsAndRestartsTheAppWhenASourceChanges()
+    {
+        var limit = TimeSpan.FromMinutes(10); // two builds on a loaded machine
+        try
+        {
+            using var watch = ExternalTool.Start(ExternalTool.DotnetPath, ["watch", "run", "--non-interactive"], s_project);
+            var read = watch.WaitForLine(line => line.Trim() == "-42", limit);
+            Assert.AreNotEqual(-1, read, watch.Output);
+            // The app has exited: edit once dotnet watch waits for a change, as a user would.
+            read = watch.WaitForLine(line => line.Contains("Waiting for a file to change", StringComparison.Ordinal), limit, skipLines: read);
+            Assert.AreNotEqual(-1, read, watch.Output);
+            File.WriteAllText(SourcePath, MathSource.Replace("(* 3 x)", "(* 5 x)"));
+            Assert.AreNotEqual(-1, watch.WaitForLine(line => line.Trim() == "-70", limit, skipLines: read), watch.Output);
+        }
+        finally
+        {
+            File.WriteAllText(SourcePath, MathSource);
+        }
+    }
+
+    [TestMethod]
+    public void MaruSourcesAreWatchedAndUpToDateCheckInputs()
+    {
+        var result = Workspace.Dotnet(s_project, "msbuild", "-nologo", "-nodeReuse:false", "-getItem:Watch", "-getItem:UpToDateCheckInput");
+        AssertSucceeded(result);
+        var items = JsonDocument.Parse(result.StandardOutput).RootElement.GetProperty("Items");
+        foreach (var type in new[] { "Watch", "UpToDateCheckInput" })
+            Assert.IsTrue(items.GetProperty(type).EnumerateArray().Any(item => item.GetProperty("FullPath").GetString() == SourcePath), $"{type}: {result.StandardOutput}");
     }
 
     [TestMethod]
@@ -168,7 +246,7 @@ public sealed partial class SdkEndToEndTests
 
         var run = ExternalTool.Dotnet(output, Path.Combine(output, "E2e.dll"));
         AssertSucceeded(run);
-        CollectionAssert.AreEqual(new[] { "12586269025", "-42" }, Lines(run.StandardOutput), run.ToString());
+        CollectionAssert.AreEqual(ExpectedOutput, Lines(run.StandardOutput), run.ToString());
     }
 
     [TestMethod]
@@ -203,8 +281,7 @@ public sealed partial class SdkEndToEndTests
     public void ADesignTimeBuildGeneratesTheShimsForTheIde()
     {
         Directory.Delete(Path.GetDirectoryName(ObjShims)!, recursive: true);
-        var build = Workspace.Dotnet(s_project, "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:SkipCompilerExecution=true",
-            "-p:ProvideCommandLineArgs=true", "-getItem:CscCommandLineArgs", "-nodeReuse:false", "-nologo");
+        var build = DesignTimeBuild();
         AssertSucceeded(build);
         Assert.IsTrue(File.Exists(ObjShims), build.ToString());
         StringAssert.Contains(build.StandardOutput, "MaruExports.g.cs", "the shims are not part of the compiler's command line");
@@ -261,9 +338,51 @@ public sealed partial class SdkEndToEndTests
         AssertSucceeded(Workspace.Build(project));
         run = ExternalTool.Dotnet(binary, Path.Combine(binary, "Required.dll"));
         CollectionAssert.AreEqual(new[] { "42" }, Lines(run.StandardOutput), run.ToString());
+
+        // A required file's definitions outside a section are compile-time only: the error says
+        // where and how to compile them; the second remedy it offers (require inside the section) works.
+        File.WriteAllText(Path.Combine(project, "lisp", "include", "factor.l"), "(define-function factor () 5)\n");
+        var build = Workspace.Build(project);
+        Assert.AreNotEqual(0, build.ExitCode, build.ToString());
+        StringAssert.Contains(build.StandardOutput, "lisp/main.l(3,35): error MARU0212: 'factor' exists only at compile time: it is defined at " +
+            "lisp/include/factor.l(1,1), a file read by load/require, whose definitions are compiled only between (compile-begin) and " +
+            "(compile-end); put that definition between them in lisp/include/factor.l, or write the (require ...) between (compile-begin) and (compile-end)", build.ToString());
+        File.WriteAllText(Path.Combine(project, "lisp", "main.l"), "(compile-begin)\n(require \"include/factor.l\")\n(define-function scaled (x) (* x (factor)))\n(compile-end)\n");
+        AssertSucceeded(Workspace.Build(project));
+        run = ExternalTool.Dotnet(binary, Path.Combine(binary, "Required.dll"));
+        CollectionAssert.AreEqual(new[] { "10" }, Lines(run.StandardOutput), run.ToString());
     }
 
-    private static void AssertSucceeded(ToolResult result) => Assert.AreEqual(0, result.ExitCode, result.ToString());
+    [TestMethod]
+    public void AnOldTargetFrameworkIsAMaruErrorNamingTheRequirement()
+    {
+        var project = Workspace.WriteProject("Legacy", new Dictionary<string, string>
+        {
+            ["Legacy.csproj"] = """
+                <Project Sdk="Maru.Sdk">
+                  <PropertyGroup>
+                    <TargetFramework>netstandard2.0</TargetFramework>
+                  </PropertyGroup>
+                </Project>
+                """,
+            ["lisp/one.l"] = "(define-function one () 1)\n",
+        });
+        var build = Workspace.Build(project);
+        Assert.AreNotEqual(0, build.ExitCode, build.ToString());
+        StringAssert.Contains(build.StandardOutput, $"{Path.Combine(project, "Legacy.csproj")} : error MARU0091: Maru.Sdk needs .NET 7 or newer " +
+            "(the generated shims use [LibraryImport]), but this project targets 'netstandard2.0'.", build.ToString());
+        Assert.DoesNotContain("error CS", build.StandardOutput, build.ToString());
+    }
+
+    /// <summary>
+    /// A build as Visual Studio runs it for IntelliSense: up to the compiler's command line, which it
+    /// prints (BuildingInsideVisualStudio makes CoreCompile run even when its outputs are up to date).
+    /// </summary>
+    private static ExternalToolResult DesignTimeBuild() =>
+        Workspace.Dotnet(s_project, "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:BuildingInsideVisualStudio=true", "-p:SkipCompilerExecution=true",
+            "-p:ProvideCommandLineArgs=true", "-getItem:CscCommandLineArgs", "-nodeReuse:false", "-nologo");
+
+    private static void AssertSucceeded(ExternalToolResult result) => Assert.AreEqual(0, result.ExitCode, result.ToString());
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

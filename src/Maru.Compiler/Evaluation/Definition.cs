@@ -45,6 +45,12 @@ public sealed class CompilationUnit
     /// </summary>
     public HashSet<string> CompileTimeOnlyNames { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Of those, the ones a file read by load/require defined outside a compile section, with where:
+    /// the error then says which file to change and how.
+    /// </summary>
+    public Dictionary<string, SourceLocation> DefinedByLoadedFiles { get; } = new(StringComparer.Ordinal);
+
     /// <summary>What C# should see for exported functions, from <c>(define-export ...)</c>, by function name.</summary>
     public Dictionary<string, Interop.ExportDeclaration> ExportDeclarations { get; } = new(StringComparer.Ordinal);
 

@@ -39,6 +39,7 @@ public sealed class Evaluator
     private readonly Stack<FileContext> _files = new();
     private readonly List<string> _loadedFiles = new();
     private readonly HashSet<string> _required = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _loadedPaths = new(StringComparer.Ordinal);
     private readonly List<string> _messages = new();
     private readonly StringBuilder _partialLine = new();
     private readonly List<Definition> _definitions = new();
@@ -171,8 +172,11 @@ public sealed class Evaluator
         foreach (var definition in _definitions) unit.TryAdd(definition);
         foreach (var (name, declaration) in _exportDeclarations) unit.ExportDeclarations.Add(name, declaration);
         foreach (var variable in _interpreter.Root.Variables)
-            if (unit.Lookup(variable.Name) is null && !CompiledBuiltins.Contains(variable.Name))
-                unit.CompileTimeOnlyNames.Add(variable.Name);
+        {
+            if (unit.Lookup(variable.Name) is not null || CompiledBuiltins.Contains(variable.Name)) continue;
+            unit.CompileTimeOnlyNames.Add(variable.Name);
+            if (_loadedPaths.Contains(variable.DefinedAt.File)) unit.DefinedByLoadedFiles[variable.Name] = variable.DefinedAt;
+        }
         foreach (var name in _compileTimeOnly)
             if (unit.Lookup(name) is null && !CompiledBuiltins.Contains(name))
                 unit.CompileTimeOnlyNames.Add(name);
@@ -331,6 +335,7 @@ public sealed class Evaluator
         _required.Add(fullPath);
         if (!_loadedFiles.Contains(fullPath)) _loadedFiles.Add(fullPath);
         var before = _diagnostics.Items.Count(d => d.IsError);
+        _loadedPaths.Add(path);
         var forms = Reader.Read(new SourceFile(path, text), _diagnostics);
         if (_diagnostics.Items.Count(d => d.IsError) > before)
             throw new EvaluationError(DiagnosticCode.InvalidNumber, callSite, "") { AlreadyReported = true };

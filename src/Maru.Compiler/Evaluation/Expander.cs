@@ -86,6 +86,10 @@ internal sealed partial class Interpreter
 
     private Datum ExpandMacro(Datum function, string name, Datum call, Datum[] arguments)
     {
+        // The expander receives *env* before the call's own arguments; an arity error counts only
+        // what the user wrote, as for a function.
+        if (function is Closure expander && !Interpreter.Accepts(expander, arguments.Length))
+            throw Interpreter.WrongArgumentCount(expander, arguments.Length, call.Location, implicitArguments: 1, name);
         Datum result;
         try
         {

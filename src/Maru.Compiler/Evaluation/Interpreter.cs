@@ -216,15 +216,32 @@ internal sealed partial class Interpreter
         }
     }
 
-    private static EvaluationError WrongArgumentCount(Closure closure, int given, SourceLocation callSite)
+    /// <summary>
+    /// The error for calling <paramref name="closure"/> with <paramref name="given"/> arguments.
+    /// <paramref name="implicitArguments"/> leading parameters are supplied by the caller, not
+    /// written by the user (a macro's *env*), so they are counted on neither side.
+    /// </summary>
+    internal static EvaluationError WrongArgumentCount(Closure closure, int given, SourceLocation callSite, int implicitArguments = 0, string? name = null)
     {
         var count = 0;
         var parameters = closure.Parameters;
         for (; parameters is PairDatum p; parameters = p.Tail) count++;
+        count = Math.Max(0, count - implicitArguments);
+        given = Math.Max(0, given - implicitArguments);
         var expected = parameters is SymbolDatum ? $"at least {count}" : count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var name = closure.Name is null ? "the closure" : $"'{closure.Name}'";
+        name ??= closure.Name;
+        var callee = name is null ? "the closure" : $"'{name}'";
         return new EvaluationError(DiagnosticCode.WrongArgumentCount, callSite,
-            $"{name} takes {expected} argument{(count == 1 && parameters is not SymbolDatum ? "" : "s")} but is called with {given}");
+            $"{callee} takes {expected} argument{(count == 1 ? "" : "s")} but is called with {given}");
+    }
+
+    /// <summary>Whether <paramref name="closure"/> accepts <paramref name="given"/> arguments.</summary>
+    internal static bool Accepts(Closure closure, int given)
+    {
+        var count = 0;
+        var parameters = closure.Parameters;
+        for (; parameters is PairDatum p; parameters = p.Tail) count++;
+        return parameters is SymbolDatum ? given >= count : given == count;
     }
 
     // ---- limits -------------------------------------------------------------------------------

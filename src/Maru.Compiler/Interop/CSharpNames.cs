@@ -41,8 +41,13 @@ public static class CSharpNames
         ['_'] = "Underscore", ['\\'] = "Backslash",
     };
 
-    private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
+    /// <summary>
+    /// C#'s reserved keywords (contextual ones such as <c>var</c> are valid names). Kept by hand:
+    /// Roslyn's SyntaxFacts would add a large dependency to the task; a test compares the two.
+    /// </summary>
+    internal static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
     {
+        "__arglist", "__makeref", "__reftype", "__refvalue",
         "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class",
         "const", "continue", "decimal", "default", "delegate", "do", "double", "else", "enum", "event",
         "explicit", "extern", "false", "finally", "fixed", "float", "for", "foreach", "goto", "if",

@@ -71,30 +71,37 @@ public static class CSharpShimGenerator
 
         var import = $"[global::System.Runtime.InteropServices.LibraryImport(\"{CSharpString(options.LibraryName)}\", EntryPoint = \"{CSharpString(export.SymbolName)}\"" +
             (signature.Parameters.Any(p => p.Type == InteropType.String) ? ", StringMarshalling = global::System.Runtime.InteropServices.StringMarshalling.Utf8" : "") + ")]";
-        var result = TypeName(signature.Result);
-        var spans = signature.Parameters.Where(p => p.MaruParameterCount == 2).ToList();
-        if (spans.Count == 0)
+        var result = signature.Result == InteropType.Bool ? "bool" : TypeName(signature.Result);
+        var parameterList = string.Join(", ", signature.Parameters.Select((p, i) => $"{ParameterType(p)} {parameterNames[i]}"));
+        if (!NeedsWrapper(signature))
         {
             text.Line(import);
-            text.Line($"internal static partial {result} {methodName}({string.Join(", ", signature.Parameters.Select((p, i) => $"{ParameterType(p)} {parameterNames[i]}"))});");
+            text.Line($"internal static partial {result} {methodName}({parameterList});");
             return;
         }
 
-        // A span reaches Maru as two words, address then length: a public wrapper pins it and
-        // calls the raw import, which is kept private.
+        // A span reaches Maru as two words, address then length, and a bool as the word 1 or 0; a
+        // bool result is any non-zero word (LibraryImport's own bool marshalling would read only 1
+        // or 4 bytes of it). A wrapper converts and calls the raw import, which is kept private.
         var native = $"{methodName}__Native";
         var nativeParameters = new List<string>();
         var nativeArguments = new List<string>();
         for (var i = 0; i < signature.Parameters.Count; i++)
         {
             var parameter = signature.Parameters[i];
+            var bare = parameterNames[i].TrimStart('@');
             if (parameter.MaruParameterCount == 2)
             {
                 // "__" never occurs in a parameter name, so these cannot collide with another parameter (buf-address).
-                nativeParameters.Add($"byte* {parameterNames[i].TrimStart('@')}__Address");
-                nativeParameters.Add($"long {parameterNames[i].TrimStart('@')}__Length");
-                nativeArguments.Add($"__{parameterNames[i].TrimStart('@')}");
+                nativeParameters.Add($"byte* {bare}__Address");
+                nativeParameters.Add($"long {bare}__Length");
+                nativeArguments.Add($"__{bare}");
                 nativeArguments.Add($"{parameterNames[i]}.Length");
+            }
+            else if (parameter.Type == InteropType.Bool)
+            {
+                nativeParameters.Add($"long {parameterNames[i]}");
+                nativeArguments.Add($"({parameterNames[i]} ? 1L : 0L)");
             }
             else
             {
@@ -102,24 +109,30 @@ public static class CSharpShimGenerator
                 nativeArguments.Add(parameterNames[i]);
             }
         }
-        text.Line($"internal static {result} {methodName}({string.Join(", ", signature.Parameters.Select((p, i) => $"{ParameterType(p)} {parameterNames[i]}"))})");
+        var call = $"{native}({string.Join(", ", nativeArguments)})";
+        if (signature.Result == InteropType.Bool) call += " != 0";
+        text.Line($"internal static {result} {methodName}({parameterList})");
         text.Open();
-        foreach (var (parameter, i) in signature.Parameters.Select((p, i) => (p, i)).Where(x => x.p.MaruParameterCount == 2))
-        {
+        var spans = signature.Parameters.Select((p, i) => (p, i)).Where(x => x.p.MaruParameterCount == 2).ToList();
+        foreach (var (_, i) in spans)
             text.Line($"fixed (byte* __{parameterNames[i].TrimStart('@')} = {parameterNames[i]})");
-        }
-        text.Open();
-        text.Line($"return {native}({string.Join(", ", nativeArguments)});");
-        text.Close();
+        if (spans.Count > 0) text.Open();
+        text.Line($"return {call};");
+        if (spans.Count > 0) text.Close();
         text.Close();
         text.Line();
         text.Line(import);
-        text.Line($"private static partial {result} {native}({string.Join(", ", nativeParameters)});");
+        text.Line($"private static partial {TypeName(signature.Result)} {native}({string.Join(", ", nativeParameters)});");
     }
+
+    /// <summary>Spans and bools need a C# wrapper around the import; every other signature is the import itself.</summary>
+    private static bool NeedsWrapper(ExportSignature signature) =>
+        signature.Result == InteropType.Bool || signature.Parameters.Any(p => p.MaruParameterCount == 2 || p.Type == InteropType.Bool);
 
     private static string ParameterNote(InteropParameter parameter) => parameter.Type switch
     {
         InteropType.String => " (passed as NUL-terminated UTF-8)",
+        InteropType.Bool => " (passed as 1 or 0)",
         InteropType.Bytes or InteropType.MutableBytes => " (passed as its address and length)",
         InteropType.Callback => " (a native function Maru calls)",
         _ => "",
@@ -129,6 +142,7 @@ public static class CSharpShimGenerator
     {
         InteropType.Long => "long",
         InteropType.Pointer => "nint",
+        InteropType.Bool => "bool",
         InteropType.String => "string",
         InteropType.Bytes => "global::System.ReadOnlySpan<byte>",
         InteropType.MutableBytes => "global::System.Span<byte>",

@@ -6,7 +6,7 @@ namespace Maru.Compiler.Interop;
 /// <summary>
 /// <c>(define-export name (parameter type)... [result-type])</c>: says what C# should see for a
 /// compiled function. Types are written as Maru type names: <c>&lt;long&gt;</c> (the default),
-/// <c>&lt;pointer&gt;</c>, <c>&lt;string&gt;</c>, <c>&lt;bytes&gt;</c>, <c>&lt;mutable-bytes&gt;</c> and
+/// <c>&lt;pointer&gt;</c>, <c>&lt;bool&gt;</c>, <c>&lt;string&gt;</c>, <c>&lt;bytes&gt;</c>, <c>&lt;mutable-bytes&gt;</c> and
 /// <c>(&lt;callback&gt; type...)</c>. Parameters not mentioned stay <c>&lt;long&gt;</c>. A span
 /// parameter takes two Maru parameters: the one named (the address) and the next (the length).
 /// </summary>
@@ -29,9 +29,9 @@ public sealed record ExportDeclaration(
             if (item is SymbolDatum resultType && i == items.Count - 1)
             {
                 result = ParseType(resultType);
-                if (result is not (InteropType.Long or InteropType.Pointer))
+                if (result is not (InteropType.Long or InteropType.Pointer or InteropType.Bool))
                     throw new CompilationError(DiagnosticCode.UnknownInteropType, item.Location,
-                        $"an export returns <long> or <pointer>, not {resultType.Name}");
+                        $"an export returns <long>, <pointer> or <bool>, not {resultType.Name}");
                 continue;
             }
             if (item.AsList() is not [SymbolDatum parameter, var type])
@@ -68,12 +68,13 @@ public sealed record ExportDeclaration(
     {
         "<long>" => InteropType.Long,
         "<pointer>" => InteropType.Pointer,
+        "<bool>" => InteropType.Bool,
         "<string>" => InteropType.String,
         "<bytes>" => InteropType.Bytes,
         "<mutable-bytes>" => InteropType.MutableBytes,
         "<callback>" => InteropType.Callback,
         _ => throw new CompilationError(DiagnosticCode.UnknownInteropType, type.Location,
-            $"unknown interop type {type.Name}: use <long>, <pointer>, <string>, <bytes>, <mutable-bytes> or (<callback> type...)"),
+            $"unknown interop type {type.Name}: use <long>, <pointer>, <bool>, <string>, <bytes>, <mutable-bytes> or (<callback> type...)"),
     };
 
     /// <summary>The C# signature of <paramref name="maruParameters"/> under this declaration, checking it fits the function.</summary>

@@ -7,6 +7,8 @@ public enum InteropType
     Long,
     /// <summary><c>&lt;pointer&gt;</c>: C# nint, a raw address.</summary>
     Pointer,
+    /// <summary><c>&lt;bool&gt;</c>: C# bool. Maru sees 1 or 0; a Maru result is true when any bit of the word is set (C's 0/non-zero).</summary>
+    Bool,
     /// <summary><c>&lt;string&gt;</c>: C# string, passed as a NUL-terminated UTF-8 copy valid for the call.</summary>
     String,
     /// <summary><c>&lt;bytes&gt;</c>: C# ReadOnlySpan&lt;byte&gt;; Maru receives the address and, in the next parameter, the length.</summary>

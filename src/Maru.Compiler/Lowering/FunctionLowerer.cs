@@ -431,11 +431,18 @@ internal sealed class FunctionLowerer
 
     private void Terminate(Terminator terminator) => _current.Terminator = terminator;
 
-    private CompilationError Unknown(SymbolDatum name, string what) =>
-        _unit.CompileTimeOnlyNames.Contains(name.Name)
+    private CompilationError Unknown(SymbolDatum name, string what)
+    {
+        if (_unit.DefinedByLoadedFiles.TryGetValue(name.Name, out var definedAt))
+            return new CompilationError(DiagnosticCode.CompileTimeOnly, name.Location,
+                $"'{name.Name}' exists only at compile time: it is defined at {definedAt}, a file read by load/require, whose " +
+                $"definitions are compiled only between (compile-begin) and (compile-end); put that definition between them in " +
+                $"{definedAt.File}, or write the (require ...) between (compile-begin) and (compile-end)");
+        return _unit.CompileTimeOnlyNames.Contains(name.Name)
             ? new CompilationError(DiagnosticCode.CompileTimeOnly, name.Location,
                 $"'{name.Name}' exists only at compile time and cannot be used by compiled code; define it between (compile-begin) and (compile-end) to compile it")
             : new CompilationError(DiagnosticCode.UnknownVariable, name.Location, $"unknown {what} '{name.Name}'");
+    }
 
     private static CompilationError NotCompilable(Datum form) =>
         new(DiagnosticCode.NotCompilable, form.Location, $"{DatumPrinter.Outline(form)} is not compilable");

@@ -34,6 +34,11 @@ public sealed record TargetPlatform(
     /// <summary>Targets whose whole pipeline exists today.</summary>
     public bool IsSupported => this == LinuxX64 || this == OsxX64;
 
+    /// <summary>The targets one can build for today: the list both MARU0401 and MARU0402 offer.</summary>
+    public static IEnumerable<TargetPlatform> Supported => Known.Where(t => t.IsSupported);
+
+    private static string SupportedList => string.Join(", ", Supported.Select(t => t.RuntimeIdentifier));
+
     public int WordSize => 8;
 
     /// <summary>The file name the loader probes for a library called <paramref name="name"/>.</summary>
@@ -69,13 +74,13 @@ public sealed record TargetPlatform(
         if (target is null)
         {
             diagnostics.Error(DiagnosticCode.UnknownRuntimeIdentifier, SourceLocation.None,
-                $"unknown runtime identifier '{runtimeIdentifier}': Maru.Sdk targets {string.Join(", ", Known.Select(t => t.RuntimeIdentifier))}");
+                $"unknown runtime identifier '{runtimeIdentifier}': Maru.Sdk supports {SupportedList}");
             return null;
         }
         if (!target.IsSupported)
         {
             diagnostics.Error(DiagnosticCode.TargetNotYetSupported, SourceLocation.None,
-                $"target '{target.RuntimeIdentifier}' is not yet supported by this version of Maru.Sdk (supported: {string.Join(", ", Known.Where(t => t.IsSupported).Select(t => t.RuntimeIdentifier))})");
+                $"target '{target.RuntimeIdentifier}' is not yet supported by this version of Maru.Sdk (supported: {SupportedList})");
             return null;
         }
         return target;

@@ -40,6 +40,15 @@ public sealed class EvaluationErrorTests
         CompileTime.AssertError(CompileTime.Error("(define-function f (a b) a)\n(f 1)\n(compile-begin)(compile-end)"), DiagnosticCode.WrongArgumentCount, 2, 1, "'f' takes 2 arguments but is called with 1");
 
     [TestMethod]
+    public void WrongArgumentCountOfAMacroCountsOnlyTheWrittenArguments()
+    {
+        // The expander's hidden *env* parameter is not the user's business.
+        CompileTime.AssertError(CompileTime.Error("(define-form two (a b) a)\n(define-function f () (two 1))"), DiagnosticCode.WrongArgumentCount, 2, 23, "'two' takes 2 arguments but is called with 1");
+        CompileTime.AssertError(CompileTime.Error("(define-form one (a) a)\n(define-function f () (one 1 2))"), DiagnosticCode.WrongArgumentCount, 2, 23, "'one' takes 1 argument but is called with 2");
+        CompileTime.AssertError(CompileTime.Error("(define-form some (a . rest) a)\n(define-function f () (some))"), DiagnosticCode.WrongArgumentCount, 2, 23, "'some' takes at least 1 argument but is called with 0");
+    }
+
+    [TestMethod]
     public void CallingANonFunction() =>
         CompileTime.AssertError(CompileTime.Error("(1 2)"), DiagnosticCode.NotCallable, 1, 1, "cannot call the integer 1");
 

@@ -45,6 +45,58 @@ public sealed class FilesAndOutputTests
     }
 
     [TestMethod]
+    public void CompiledCodeUsingADefinitionOfARequiredFileSaysHowToCompileIt()
+    {
+        var root = MakeTree(new()
+        {
+            ["lisp/main.l"] = "(require \"include/helper.l\")\n(compile-begin)\n(define-function scaled (x) (* x (helper)))\n(compile-end)",
+            ["lisp/include/helper.l"] = "(define-function helper () 10)",
+        });
+        try
+        {
+            var options = new CompilationOptions { Target = Maru.Compiler.Targets.TargetPlatform.LinuxX64, LibraryName = "test", VerifyIr = true, BaseDirectory = root };
+            var result = MaruCompiler.Compile([new SourceFile("lisp/main.l", File.ReadAllText(Path.Combine(root, "lisp", "main.l")))], options);
+            Assert.IsFalse(result.Success);
+            var error = result.Diagnostics.Single(d => d.IsError);
+            Assert.AreEqual(DiagnosticCode.CompileTimeOnly, error.Code);
+            Assert.AreEqual("lisp/main.l(3,35)", error.Location.ToString());
+            Assert.AreEqual("'helper' exists only at compile time: it is defined at lisp/include/helper.l(1,1), a file read by load/require, whose " +
+                "definitions are compiled only between (compile-begin) and (compile-end); put that definition between them in " +
+                "lisp/include/helper.l, or write the (require ...) between (compile-begin) and (compile-end)", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void BothFixesTheErrorOffersCompileTheRequiredDefinition()
+    {
+        // The required file's own section, or the require inside the main file's section.
+        foreach (var (main, helper) in new[]
+        {
+            ("(require \"include/helper.l\")\n(compile-begin)\n(define-function scaled (x) (* x (helper)))\n(compile-end)", "(compile-begin)\n(define-function helper () 10)\n(compile-end)"),
+            ("(compile-begin)\n(require \"include/helper.l\")\n(define-function scaled (x) (* x (helper)))\n(compile-end)", "(define-function helper () 10)"),
+        })
+        {
+            var root = MakeTree(new() { ["lisp/main.l"] = main, ["lisp/include/helper.l"] = helper });
+            try
+            {
+                var options = new CompilationOptions { Target = Maru.Compiler.Targets.TargetPlatform.LinuxX64, LibraryName = "test", VerifyIr = true, BaseDirectory = root };
+                var result = MaruCompiler.Compile([new SourceFile("lisp/main.l", main)], options);
+                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+                using var library = CompiledLibrary.Load(result);
+                Assert.AreEqual(70, library.Call("scaled", 7), main);
+            }
+            finally
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [TestMethod]
     public void LoadReadsAgainAndErrorsPointIntoTheLoadedFile()
     {
         var root = MakeTree(new()

@@ -1,10 +1,23 @@
 using Maru.Compiler.Interop;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace Maru.Compiler.Tests.Interop;
 
 [TestClass]
 public sealed class CSharpNamesTests
 {
+    [TestMethod]
+    public void TheKeywordListIsExactlyRoslynsReservedKeywords()
+    {
+        var reserved = SyntaxFacts.GetReservedKeywordKinds().Select(SyntaxFacts.GetText).ToHashSet(StringComparer.Ordinal);
+        Assert.IsTrue(reserved.Contains("class") && reserved.Count > 70, string.Join(" ", reserved));
+        CollectionAssert.AreEquivalent(reserved.Order().ToList(), CSharpNames.Keywords.Order().ToList());
+        foreach (var keyword in reserved.Where(k => k.All(char.IsAsciiLetter))) // Maru words never hold '_'
+            Assert.AreEqual("@" + keyword, CSharpNames.ToParameterName(keyword), keyword);
+        // Contextual keywords are ordinary names.
+        Assert.AreEqual("value", CSharpNames.ToParameterName("value"));
+    }
+
     [TestMethod]
     [DataRow("fib-iter", "FibIter")]
     [DataRow("make-point", "MakePoint")]

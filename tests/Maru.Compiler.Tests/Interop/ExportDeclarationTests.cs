@@ -83,12 +83,12 @@ public sealed class ExportDeclarationTests
     [TestMethod]
     public void UnknownType() =>
         AssertError("(define-export greet (name <text>))", DiagnosticCode.UnknownInteropType, 5, 28,
-            "unknown interop type <text>: use <long>, <pointer>, <string>, <bytes>, <mutable-bytes> or (<callback> type...)");
+            "unknown interop type <text>: use <long>, <pointer>, <bool>, <string>, <bytes>, <mutable-bytes> or (<callback> type...)");
 
     [TestMethod]
     public void MalformedDeclaration() =>
         AssertError("(define-export greet name)", DiagnosticCode.UnknownInteropType, 5, 22,
-            "unknown interop type name: use <long>, <pointer>, <string>, <bytes>, <mutable-bytes> or (<callback> type...)");
+            "unknown interop type name: use <long>, <pointer>, <bool>, <string>, <bytes>, <mutable-bytes> or (<callback> type...)");
 
     [TestMethod]
     public void MalformedParameterAnnotation() =>
@@ -123,5 +123,5 @@ public sealed class ExportDeclarationTests
     [TestMethod]
     public void StringResultsAreNotAllowed() =>
         AssertError("(define-export here <string>)", DiagnosticCode.UnknownInteropType, 5, 21,
-            "an export returns <long> or <pointer>, not <string>");
+            "an export returns <long>, <pointer> or <bool>, not <string>");
 }

@@ -47,7 +47,7 @@ internal static class PackedSdk
         var version = query.StandardOutput.Trim();
         // Packing compiles the compiler in Release: on a loaded machine that takes minutes.
         var pack = ExternalTool.Run(ExternalTool.DotnetPath, ["pack", Repository.SdkProject, "-c", "Release", "-o", feed,
-            $"-p:MaruPackageVersion={version}", "--disable-build-servers", "-nodeReuse:false", "-nologo"], Repository.Root, TimeSpan.FromMinutes(15));
+            $"-p:MaruPackageVersion={version}", "--disable-build-servers", "-nodeReuse:false", "-nologo"], TimeSpan.FromMinutes(15), Repository.Root);
         Assert.AreEqual(0, pack.ExitCode, pack.ToString());
         var packages = Directory.GetFiles(feed, "Maru.Sdk.*.nupkg");
         Assert.HasCount(1, packages, pack.ToString());

@@ -55,10 +55,10 @@ internal sealed class SdkWorkspace : IDisposable
         return directory;
     }
 
-    public ToolResult Dotnet(string projectDirectory, params string[] arguments) =>
+    public ExternalToolResult Dotnet(string projectDirectory, params string[] arguments) =>
         ExternalTool.Dotnet(projectDirectory, [.. arguments, "--disable-build-servers"]);
 
-    public ToolResult Build(string projectDirectory, params string[] extraArguments) =>
+    public ExternalToolResult Build(string projectDirectory, params string[] extraArguments) =>
         ExternalTool.Dotnet(projectDirectory, ["build", "-nodeReuse:false", "--disable-build-servers", "-nologo", .. extraArguments]);
 
     public void Dispose()
