@@ -1,12 +1,10 @@
-using Maru.Compiler.Backends.X64;
+using Maru.Compiler.Backends.CodeGeneration;
 using Maru.Compiler.Diagnostics;
 using Maru.Compiler.Evaluation;
 using Maru.Compiler.Interop;
 using Maru.Compiler.Ir;
 using Maru.Compiler.Lowering;
 using Maru.Compiler.ObjectFiles;
-using Maru.Compiler.ObjectFiles.Elf;
-using Maru.Compiler.ObjectFiles.MachO;
 using Maru.Compiler.Optimisation;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
@@ -147,18 +145,13 @@ public static class MaruCompiler
     }
 
     private static ObjectModule GenerateCode(IrModule module, TargetPlatform target, OptimisationLevel level, TextWriter? listing,
-        IReadOnlyList<SourceFile> sources) => target.Architecture switch
-    {
-        TargetArchitecture.X64 => X64Backend.Generate(module, SymbolNames.ToSymbolName, level, listing, sources),
-        _ => throw new NotSupportedException($"no backend for {target.Architecture}"),
-    };
+        IReadOnlyList<SourceFile> sources) =>
+        (BackendRegistry.For(target) ?? throw new NotSupportedException($"no backend for {target}"))
+            .Generate(module, target, new CodeGenerationRequest(SymbolNames.ToSymbolName, level, listing, sources));
 
-    private static byte[] WriteLibrary(ObjectModule module, TargetPlatform target, string fileName) => target.ObjectFormat switch
-    {
-        ObjectFormat.Elf => ElfSharedLibraryWriter.Write(module, target, fileName),
-        ObjectFormat.MachO => MachODylibWriter.Write(module, target, fileName),
-        _ => throw new NotSupportedException($"no writer for {target.ObjectFormat}"),
-    };
+    private static byte[] WriteLibrary(ObjectModule module, TargetPlatform target, string fileName) =>
+        (ObjectWriterRegistry.For(target) ?? throw new NotSupportedException($"no object writer for {target}"))
+            .Write(module, target, fileName);
 
     private static CompilationResult Failed(DiagnosticBag diagnostics, EvaluationResult? evaluation = null) => new()
     {

@@ -12,7 +12,12 @@ internal sealed class Options
     public HashSet<string>? Only { get; private set; }
     public bool SkipRuntime { get; private set; }
     public bool SkipCompileTime { get; private set; }
+    public bool Scaling { get; private set; }
+    public int ScalingRuns { get; private set; } = 3;
+    public int? ScalingOne { get; private set; }
     public List<string> CompileFiles { get; } = [];
+    public bool SkipArm64 { get; private set; }
+    public bool Arm64Only { get; private set; }
 
     public const string Usage = """
         Usage: Maru.Benchmarks [options]
@@ -23,10 +28,15 @@ internal sealed class Options
           --only <name,name...>        run only these programs
           --skip-runtime               only the compile-time tables
           --skip-compile-time          only the run-time tables
+          --scaling                    also the compile-time scaling table (generated programs of growing size)
+          --scaling-only               only the scaling table
+          --scaling-runs <n>           processes per scaling case, the fastest counts (default 3)
           --latency-iterations <n>     warm source-to-call timings through Maru.Runtime and libtcc (default 300)
           --skip-latency               no run-time compilation (Maru.Runtime against libtcc) table
           --compile-file <file.l>      also time compiling this Maru file (in-process and maruc);
                                        repeatable; bench.sh passes the ported eval.l this way
+          --skip-arm64                 no linux-arm64 table (qemu proxy; needs qemu-aarch64 and aarch64-linux-gnu-gcc)
+          --arm64-only                 only the linux-arm64 table
         """;
 
     public static Options Parse(string[] args)
@@ -49,9 +59,15 @@ internal sealed class Options
                 case "--only": options.Only = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 case "--skip-runtime": options.SkipRuntime = true; break;
                 case "--skip-compile-time": options.SkipCompileTime = true; break;
+                case "--scaling": options.Scaling = true; break;
+                case "--scaling-only": options.Scaling = options.SkipRuntime = options.SkipCompileTime = options.SkipLatency = true; break;
+                case "--scaling-runs": options.ScalingRuns = Count(); break;
+                case "--scaling-one": options.ScalingOne = int.Parse(Value()); break;   // internal: one case in a child process
                 case "--latency-iterations": options.LatencyIterations = Count(); break;
                 case "--skip-latency": options.SkipLatency = true; break;
                 case "--compile-file": options.CompileFiles.Add(Path.GetFullPath(Value())); break;
+                case "--skip-arm64": options.SkipArm64 = true; break;
+                case "--arm64-only": options.Arm64Only = options.SkipRuntime = options.SkipCompileTime = true; break;
                 case "-h" or "--help": throw new UsageException(null);
                 default: throw new UsageException($"unknown option '{args[i]}'");
             }

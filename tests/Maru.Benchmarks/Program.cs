@@ -14,6 +14,7 @@ if (args is ["--cold-latency-child"]) return RuntimeLatency.ColdChild();
 try
 {
     var options = Options.Parse(args);
+    if (options.ScalingOne is { } scalingCase) return Scaling.RunOne(scalingCase);
     if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
         throw new BenchmarkFailure("the benchmark runs on linux-x64 only (the one target Maru.Sdk supports)");
     var programs = ProgramList.All.Where(p => options.Only is null || options.Only.Contains(p.Name)).ToList();
@@ -57,7 +58,14 @@ try
         rows.Add(empty);
         Report.CompileTimes(rows, empty, options);
     }
+    if (options.Scaling) Scaling.Report(Scaling.Measure(options), options);
     if (!options.SkipLatency) RuntimeLatency.Report(options);
+    if (!options.SkipArm64)
+    {
+        if (Arm64Table.Available) Arm64Table.Run(programs, options);
+        else if (options.Arm64Only) throw new BenchmarkFailure("the arm64 table needs qemu-aarch64 and aarch64-linux-gnu-gcc: apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross");
+        else Console.Error.WriteLine("no arm64 table: qemu-aarch64 or aarch64-linux-gnu-gcc missing");
+    }
     return 0;
 }
 catch (UsageException usage)

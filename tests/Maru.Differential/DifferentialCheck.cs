@@ -46,7 +46,7 @@ public static unsafe class DifferentialCheck
     }
 
     /// <summary>The printable result of every call (a number, or why there is none).</summary>
-    private static string[] RunNatively(GeneratedProgram program, OptimisationLevel level, string workDirectory)
+    internal static string[] RunNatively(GeneratedProgram program, OptimisationLevel level, string workDirectory)
     {
         var result = MaruCompiler.Compile([new SourceFile($"differential-{program.Seed}.l", program.Source)], Options(level));
         if (!result.Success)
@@ -72,7 +72,7 @@ public static unsafe class DifferentialCheck
         }
     }
 
-    private static string[] RunInInterpreter(GeneratedProgram program)
+    internal static string[] RunInInterpreter(GeneratedProgram program)
     {
         var diagnostics = new DiagnosticBag();
         var source = new SourceFile($"differential-{program.Seed}.l", InterpreterSource(program));

@@ -2,14 +2,16 @@ using System.Diagnostics;
 using System.Globalization;
 using Maru.Differential;
 
-// dotnet run -c Release --project tests/Maru.Differential -- [--count N] [--seed S] [--jobs J] [--max-failures M] [--print] [--verbose]
+// dotnet run -c Release --project tests/Maru.Differential -- [--count N] [--seed S] [--jobs J] [--max-failures M] [--print] [--verbose] [--arm64]
 // Checks programs S, S+1, ..., S+N-1 (see docs/testing.md). Exit code 0 when every program agreed.
+// --arm64: compiles them for linux-arm64 instead and runs them under qemu-aarch64, 1,000 per qemu process.
 var count = 10_000L;
 var seed = 1;
 var jobs = Environment.ProcessorCount;
 var maxFailures = 10;
 var print = false;
 var verbose = false;
+var arm64 = false;
 for (var i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -21,8 +23,9 @@ for (var i = 0; i < args.Length; i++)
         case "--max-failures": maxFailures = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--print": print = true; break;
         case "--verbose": verbose = true; break;
+        case "--arm64": arm64 = true; break;
         default:
-            Console.Error.WriteLine($"unknown option {args[i]}\nusage: Maru.Differential [--count N] [--seed S] [--jobs J] [--max-failures M] [--print] [--verbose]");
+            Console.Error.WriteLine($"unknown option {args[i]}\nusage: Maru.Differential [--count N] [--seed S] [--jobs J] [--max-failures M] [--print] [--verbose] [--arm64]");
             return 2;
     }
 }
@@ -41,6 +44,36 @@ if (print)
         Console.WriteLine(program.Interpretable ? DifferentialCheck.InterpreterSource(program) : program.Source);
     }
     return 0;
+}
+
+if (arm64)
+{
+    if (!QemuArm64.Available)
+    {
+        Console.Error.WriteLine(QemuArm64.Missing);
+        return 2;
+    }
+    var arm64Work = Directory.CreateTempSubdirectory("maru-differential-arm64-").FullName;
+    var arm64Clock = Stopwatch.StartNew();
+    var arm64Failures = 0;
+    try
+    {
+        for (var start = (long)seed; start < seed + count && arm64Failures < maxFailures; start += 1000)
+        {
+            var size = (int)Math.Min(1000, seed + count - start);
+            var programs = Enumerable.Range((int)start, size).Select(ProgramGenerator.Generate).ToList();
+            var reports = Arm64Check.CheckBatch(programs, arm64Work, jobs);
+            foreach (var report in reports.Take(maxFailures - arm64Failures)) Console.WriteLine(report);
+            arm64Failures += reports.Count;
+            foreach (var file in Directory.GetFiles(arm64Work)) File.Delete(file);
+            Console.WriteLine($"{start + size - seed} programs on linux-arm64, {arm64Failures} failed, {(start + size - seed) / arm64Clock.Elapsed.TotalSeconds:F0}/s");
+        }
+    }
+    finally
+    {
+        try { Directory.Delete(arm64Work, recursive: true); } catch (IOException) { }
+    }
+    return arm64Failures == 0 ? 0 : 1;
 }
 
 var work = Directory.CreateTempSubdirectory("maru-differential-").FullName;

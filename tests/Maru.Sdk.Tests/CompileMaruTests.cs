@@ -90,6 +90,15 @@ public sealed class CompileMaruTests
         Assert.IsFalse(run.Result);
         Assert.AreEqual("MARU0504", _engine.Errors.Single().Code);
         Assert.IsFalse(File.Exists(Library));
+    public void LinuxArm64BuildsAnAArch64LibraryWithTheSameShims()
+    {
+        Write("a.l", "(define-function triple (x) (* 3 x))\n");
+        Assert.IsTrue(Task("linux-x64", "a.l").Execute());
+        var x64Shims = File.ReadAllText(Shims);
+        Assert.IsTrue(Task("linux-arm64", "a.l").Execute(), string.Join("\n", _engine.Errors.Select(e => e.Message)));
+        var library = File.ReadAllBytes(Library);
+        Assert.AreEqual((ushort)183, BitConverter.ToUInt16(library, 18), "e_machine is EM_AARCH64");
+        Assert.AreEqual(x64Shims, File.ReadAllText(Shims));
     }
 
     [TestMethod]

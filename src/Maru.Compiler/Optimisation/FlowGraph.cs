@@ -4,7 +4,7 @@ namespace Maru.Compiler.Optimisation;
 
 /// <summary>
 /// The control-flow facts of one function at one moment: predecessors, reverse postorder and the
-/// dominator tree (Cooper, Harvey and Kennedy, "A Simple, Fast Dominance Algorithm"), plus
+/// dominator tree (Lengauer and Tarjan, path compression), plus
 /// dominance frontiers on request. Building it first drops unreachable blocks (and their phi
 /// inputs), then numbers the blocks by position (<see cref="BasicBlock.Index"/>). Any pass that
 /// changes edges builds a new one.
@@ -43,13 +43,10 @@ internal sealed class FlowGraph
                 Predecessors[Successor(block, s).Index].Add(block);
 
         ReversePostorder = ComputeReversePostorder(function);
-        var rpoNumber = new int[blocks.Count];
-        for (var i = 0; i < ReversePostorder.Length; i++) rpoNumber[ReversePostorder[i].Index] = i;
-
         ImmediateDominator = [];
         DominatorChildren = [];
         if (!withDominators) return;
-        ImmediateDominator = ComputeDominators(rpoNumber);
+        ImmediateDominator = ComputeDominators();
         DominatorChildren = new List<BasicBlock>[blocks.Count];
         for (var i = 0; i < blocks.Count; i++) DominatorChildren[i] = new List<BasicBlock>();
         foreach (var block in ReversePostorder)
@@ -98,8 +95,11 @@ internal sealed class FlowGraph
             {
                 for (var runner = predecessor; runner != idom; runner = ImmediateDominator[runner.Index])
                 {
+                    // A runner that already has the join was walked from an earlier predecessor,
+                    // and so was the rest of the chain: stopping keeps the walk linear in the frontier sizes.
                     var frontier = frontiers[runner.Index];
-                    if (frontier.Count == 0 || frontier[^1] != block) frontier.Add(block);
+                    if (frontier.Count > 0 && frontier[^1] == block) break;
+                    frontier.Add(block);
                     if (runner.Index == 0) break;
                 }
             }
@@ -196,41 +196,88 @@ internal sealed class FlowGraph
         return next == 0 ? order : order[next..];
     }
 
-    private BasicBlock[] ComputeDominators(int[] rpoNumber)
+    /// <summary>
+    /// Lengauer and Tarjan's dominator algorithm with path compression (near-linear; the iterative
+    /// CHK algorithm walks dominator chains per predecessor and is quadratic on a join of
+    /// thousands of edges). Iterative throughout: no recursion per block.
+    /// </summary>
+    private BasicBlock[] ComputeDominators()
     {
         var blocks = Function.Blocks;
-        var idom = new BasicBlock?[blocks.Count];
-        idom[0] = blocks[0];
-        var changed = true;
-        while (changed)
+        var n = blocks.Count;
+        // DFS preorder numbers 1..count (0 = unreached), the DFS tree parent, and the vertex of each number.
+        var number = new int[n];
+        var vertex = new int[n + 1];
+        var parent = new int[n + 1];
+        var count = 0;
+        var stack = new Stack<(int Block, int Parent)>();
+        stack.Push((0, 0));
+        while (stack.Count > 0)
         {
-            changed = false;
-            for (var i = 1; i < ReversePostorder.Length; i++)
+            var (b, from) = stack.Pop();
+            if (number[b] != 0) continue;
+            number[b] = ++count;
+            vertex[count] = b;
+            parent[count] = from;
+            var block = blocks[b];
+            for (var s = SuccessorCount(block) - 1; s >= 0; s--)
             {
-                var block = ReversePostorder[i];
-                BasicBlock? newIdom = null;
-                foreach (var predecessor in Predecessors[block.Index])
-                {
-                    if (idom[predecessor.Index] is null) continue;
-                    newIdom = newIdom is null ? predecessor : Intersect(predecessor, newIdom, idom, rpoNumber);
-                }
-                if (newIdom is not null && idom[block.Index] != newIdom)
-                {
-                    idom[block.Index] = newIdom;
-                    changed = true;
-                }
+                var successor = Successor(block, s).Index;
+                if (number[successor] == 0) stack.Push((successor, count));
             }
         }
-        return idom!;
-    }
 
-    private static BasicBlock Intersect(BasicBlock a, BasicBlock b, BasicBlock?[] idom, int[] rpoNumber)
-    {
-        while (a != b)
+        var semi = new int[count + 1];
+        var label = new int[count + 1];
+        var ancestor = new int[count + 1];
+        var dom = new int[count + 1];
+        var bucketHead = new int[count + 1];   // buckets as linked lists through bucketNext
+        var bucketNext = new int[count + 1];
+        for (var i = 1; i <= count; i++) semi[i] = label[i] = i;
+        var path = new List<int>();
+
+        int Eval(int v)
         {
-            while (rpoNumber[a.Index] > rpoNumber[b.Index]) a = idom[a.Index]!;
-            while (rpoNumber[b.Index] > rpoNumber[a.Index]) b = idom[b.Index]!;
+            if (ancestor[v] == 0) return v;
+            // Compress the ancestor chain, topmost first (what the recursive formulation does on return).
+            path.Clear();
+            for (var x = v; ancestor[ancestor[x]] != 0; x = ancestor[x]) path.Add(x);
+            for (var i = path.Count - 1; i >= 0; i--)
+            {
+                var x = path[i];
+                var a = ancestor[x];
+                if (semi[label[a]] < semi[label[x]]) label[x] = label[a];
+                ancestor[x] = ancestor[a];
+            }
+            return label[v];
         }
-        return a;
+
+        for (var w = count; w >= 2; w--)
+        {
+            foreach (var predecessor in Predecessors[vertex[w]])
+            {
+                var v = number[predecessor.Index];
+                if (v == 0) continue;
+                var u = Eval(v);
+                if (semi[u] < semi[w]) semi[w] = semi[u];
+            }
+            bucketNext[w] = bucketHead[semi[w]];
+            bucketHead[semi[w]] = w;
+            var p = parent[w];
+            ancestor[w] = p;
+            for (var v = bucketHead[p]; v != 0; v = bucketNext[v])
+            {
+                var u = Eval(v);
+                dom[v] = semi[u] < semi[v] ? u : p;
+            }
+            bucketHead[p] = 0;
+        }
+        for (var w = 2; w <= count; w++)
+            if (dom[w] != semi[w]) dom[w] = dom[dom[w]];
+
+        var idom = new BasicBlock[n];
+        idom[0] = blocks[0];
+        for (var w = 2; w <= count; w++) idom[vertex[w]] = blocks[vertex[dom[w]]];
+        return idom;
     }
 }

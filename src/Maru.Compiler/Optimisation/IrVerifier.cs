@@ -107,50 +107,111 @@ public static class IrVerifier
         return seen;
     }
 
-    // Plain form: a forward "defined on every path" dataflow over registers.
+    // Plain form: a forward "defined on every path" dataflow, over word bit sets of only the
+    // registers some block reads before writing them itself (the rest are checked locally), so a
+    // long function stays cheap to verify.
     private static string? CheckDefiniteAssignment(IrFunction function, bool[] reachable)
     {
         var blocks = function.Blocks;
         var index = new Dictionary<BasicBlock, int>();
         for (var i = 0; i < blocks.Count; i++) index[blocks[i]] = i;
-        var count = function.RegisterCount;
-        var defined = new System.Collections.BitArray[blocks.Count];   // at block entry
-        for (var i = 0; i < blocks.Count; i++) defined[i] = new System.Collections.BitArray(count, i != 0);
-        for (var p = 0; p < function.ParameterCount; p++) defined[0][p] = true;
+        var globalOf = new int[function.RegisterCount];
+        Array.Fill(globalOf, -1);
+        var globals = 0;
+        var writtenIn = new int[function.RegisterCount];   // stamps: block + 1
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            void Read(Operand operand)
+            {
+                if (!operand.IsConstant && writtenIn[operand.Register.Index] != i + 1 && globalOf[operand.Register.Index] < 0)
+                    globalOf[operand.Register.Index] = globals++;
+            }
+            foreach (var instruction in blocks[i].Instructions)
+            {
+                foreach (var argument in instruction.Arguments) Read(argument);
+                if (instruction.Destination is { } d) writtenIn[d.Index] = i + 1;
+            }
+            if (TerminatorOperand(blocks[i].Terminator!) is { } used) Read(used);
+        }
+        var words = (globals + 63) >> 6;
+        var defined = new ulong[blocks.Count * words];   // at block entry: all-ones (unknown yet) except the entry
+        Array.Fill(defined, ulong.MaxValue);
+        Array.Clear(defined, 0, words);
+        for (var p = 0; p < function.ParameterCount; p++)
+            if (globalOf[p] is var g && g >= 0) defined[g >> 6] |= 1UL << g;
+        var generated = new ulong[blocks.Count * words];
+        for (var i = 0; i < blocks.Count; i++)
+            foreach (var instruction in blocks[i].Instructions)
+                if (instruction.Destination is { } d && globalOf[d.Index] is var g && g >= 0) generated[i * words + (g >> 6)] |= 1UL << g;
+        var order = ReversePostorder(blocks, index);   // a forward problem: converges in a few sweeps in this order
         var changed = true;
         while (changed)
         {
             changed = false;
-            for (var i = 0; i < blocks.Count; i++)
+            foreach (var i in order)
             {
-                if (!reachable[i]) continue;
-                var current = new System.Collections.BitArray(defined[i]);
-                foreach (var instruction in blocks[i].Instructions)
-                    if (instruction.Destination is { } d) current[d.Index] = true;
                 foreach (var successor in blocks[i].Successors)
                 {
-                    var target = defined[index[successor]];
-                    var before = (System.Collections.BitArray)target.Clone();
-                    target.And(current);
-                    for (var r = 0; r < count && !changed; r++) changed |= before[r] != target[r];
+                    var at = index[successor] * words;
+                    for (var w = 0; w < words; w++)
+                    {
+                        var value = defined[at + w] & (defined[i * words + w] | generated[i * words + w]);
+                        if (value == defined[at + w]) continue;
+                        defined[at + w] = value;
+                        changed = true;
+                    }
                 }
             }
         }
+        var current = new HashSet<int>();
         for (var i = 0; i < blocks.Count; i++)
         {
             if (!reachable[i]) continue;
-            var current = new System.Collections.BitArray(defined[i]);
+            current.Clear();
+            bool IsDefined(int register) =>
+                current.Contains(register) || globalOf[register] is var g && g >= 0 && (defined[i * words + (g >> 6)] & (1UL << g)) != 0;
             foreach (var instruction in blocks[i].Instructions)
             {
                 foreach (var argument in instruction.Arguments)
-                    if (!argument.IsConstant && !current[argument.Register.Index])
+                    if (!argument.IsConstant && !IsDefined(argument.Register.Index))
                         return $"{blocks[i].Name}: '{instruction}' reads {argument} before any assignment on some path";
-                if (instruction.Destination is { } d) current[d.Index] = true;
+                if (instruction.Destination is { } d) current.Add(d.Index);
             }
-            if (TerminatorOperand(blocks[i].Terminator!) is { IsConstant: false } used && !current[used.Register.Index])
+            if (TerminatorOperand(blocks[i].Terminator!) is { IsConstant: false } used && !IsDefined(used.Register.Index))
                 return $"{blocks[i].Name}: '{blocks[i].Terminator}' reads {used} before any assignment on some path";
         }
         return null;
+    }
+
+    /// <summary>Positions of the blocks reachable from the entry, in reverse postorder (iteratively).</summary>
+    private static List<int> ReversePostorder(List<BasicBlock> blocks, Dictionary<BasicBlock, int> index)
+    {
+        var order = new List<int>(blocks.Count);
+        var visited = new bool[blocks.Count];
+        var stack = new Stack<(int Block, int Next)>();
+        visited[0] = true;
+        stack.Push((0, 0));
+        while (stack.Count > 0)
+        {
+            var (block, next) = stack.Pop();
+            var successors = blocks[block].Successors.ToArray();
+            if (next < successors.Length)
+            {
+                stack.Push((block, next + 1));
+                var successor = index[successors[next]];
+                if (!visited[successor])
+                {
+                    visited[successor] = true;
+                    stack.Push((successor, 0));
+                }
+            }
+            else
+            {
+                order.Add(block);
+            }
+        }
+        order.Reverse();
+        return order;
     }
 
     // SSA form: single definitions, dominating their uses (a phi input at the end of its predecessor).
@@ -177,29 +238,31 @@ public static class IrVerifier
             }
         }
 
-        string? Check(Operand operand, BasicBlock block, int at, string what)
+        // what: the reader, formatted only for an error (a phi of thousands of inputs is long).
+        string? Check(Operand operand, BasicBlock block, int at, object what)
         {
             if (operand.IsConstant) return null;
             var def = definedIn[operand.Register.Index];
-            if (def is null) return $"{block.Name}: {what} reads {operand}, which is never defined";
+            if (def is null) return $"{block.Name}: '{what}' reads {operand}, which is never defined";
             var ok = def == block ? position[operand.Register.Index] < at : graph.Dominates(def, block);
-            return ok ? null : $"{block.Name}: {what} reads {operand}, whose definition does not dominate it";
+            return ok ? null : $"{block.Name}: '{what}' reads {operand}, whose definition does not dominate it";
         }
 
         foreach (var block in function.Blocks)
         {
             var predecessors = graph.Predecessors[block.Index];
+            var expected = block.Phis.Count > 0 ? predecessors.ToHashSet() : null;
             foreach (var phi in block.Phis)
             {
-                if (phi.Inputs.Count != predecessors.Count || predecessors.Any(p => phi.ValueFrom(p) is null))
+                if (phi.Inputs.Count != predecessors.Count || !expected!.SetEquals(phi.Inputs.Select(input => input.Predecessor)))
                     return $"{block.Name}: '{phi}' does not have exactly one input per predecessor";
                 foreach (var input in phi.Inputs)
-                    if (Check(input.Value, input.Predecessor, int.MaxValue, $"'{phi}'") is { } e) return e;
+                    if (Check(input.Value, input.Predecessor, int.MaxValue, phi) is { } e) return e;
             }
             for (var i = 0; i < block.Instructions.Count; i++)
                 foreach (var argument in block.Instructions[i].Arguments)
-                    if (Check(argument, block, i, $"'{block.Instructions[i]}'") is { } e) return e;
-            if (TerminatorOperand(block.Terminator!) is { } used && Check(used, block, int.MaxValue, $"'{block.Terminator}'") is { } t) return t;
+                    if (Check(argument, block, i, block.Instructions[i]) is { } e) return e;
+            if (TerminatorOperand(block.Terminator!) is { } used && Check(used, block, int.MaxValue, block.Terminator!) is { } t) return t;
         }
         return null;
     }

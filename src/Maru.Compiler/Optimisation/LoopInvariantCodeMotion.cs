@@ -14,45 +14,61 @@ namespace Maru.Compiler.Optimisation;
 /// </summary>
 internal static class LoopInvariantCodeMotion
 {
-    private sealed record Loop(BasicBlock Header, bool[] Body, int Size);
+    /// <summary>A natural loop: its header and body blocks (header included) in reverse postorder.</summary>
+    private sealed record Loop(BasicBlock Header, List<BasicBlock> Blocks)
+    {
+        /// <summary>Stamps the body's blocks into <paramref name="member"/> (by block Index) so membership is one array read.</summary>
+        public void Mark(int[] member, int stamp)
+        {
+            foreach (var block in Blocks) member[block.Index] = stamp;
+        }
+    }
 
-    public static void Run(IrFunction function)
+    public static void Run(IrFunction function, ITargetCosts costs)
     {
         var graph = new FlowGraph(function);
         var loops = FindLoops(graph);
         if (loops.Count == 0) return;
-        var added = false;
-        foreach (var loop in loops) added |= EnsurePreheader(graph, loop);
-        if (added)
+        var member = new int[function.Blocks.Count];
+        var stamp = 0;
+        var preheaders = new List<(BasicBlock Header, BasicBlock Preheader)>();
+        foreach (var loop in loops)
         {
+            loop.Mark(member, ++stamp);
+            if (EnsurePreheader(graph, loop, member, stamp) is { } made) preheaders.Add((loop.Header, made));
+        }
+        if (preheaders.Count > 0)
+        {
+            BlockPlacement.InsertBefore(function, preheaders);
             graph = new FlowGraph(function);
             loops = FindLoops(graph);
+            member = new int[function.Blocks.Count];
+            stamp = 0;
         }
 
-        var definedInLoop = new bool[function.RegisterCount];
+        // Stamps (the loop's number) rather than cleared arrays: the work is the sum of the loop sizes.
+        var definedInLoop = new int[function.RegisterCount];
         var kept = new List<Instruction>();
         foreach (var loop in loops)   // innermost (smallest) first
         {
-            var preheader = Preheader(graph, loop);
-            if (definedInLoop.Length < function.RegisterCount) definedInLoop = new bool[function.RegisterCount];   // hoisted constants added registers
-            else Array.Clear(definedInLoop);
-            foreach (var block in function.Blocks)
+            loop.Mark(member, ++stamp);
+            var preheader = Preheader(graph, loop, member, stamp);
+            if (definedInLoop.Length < function.RegisterCount) Array.Resize(ref definedInLoop, function.RegisterCount);   // hoisted constants added registers
+            foreach (var block in loop.Blocks)
             {
-                if (!loop.Body[block.Index]) continue;
-                foreach (var phi in block.Phis) definedInLoop[phi.Destination.Index] = true;
+                foreach (var phi in block.Phis) definedInLoop[phi.Destination.Index] = stamp;
                 foreach (var instruction in block.Instructions)
-                    if (instruction.Destination is { } d) definedInLoop[d.Index] = true;
+                    if (instruction.Destination is { } d) definedInLoop[d.Index] = stamp;
             }
-            foreach (var block in graph.ReversePostorder)
+            foreach (var block in loop.Blocks)
             {
-                if (!loop.Body[block.Index]) continue;
                 kept.Clear();
                 foreach (var instruction in block.Instructions)
                 {
-                    if (IsMovable(instruction.Op) && OperandsOutside(instruction, definedInLoop))
+                    if (IsMovable(instruction.Op) && OperandsOutside(instruction, definedInLoop, stamp))
                     {
                         preheader.Instructions.Add(instruction);
-                        definedInLoop[instruction.Destination!.Value.Index] = false;
+                        definedInLoop[instruction.Destination!.Value.Index] = 0;
                     }
                     else
                     {
@@ -65,30 +81,30 @@ internal static class LoopInvariantCodeMotion
                     block.Instructions.AddRange(kept);
                 }
             }
-            HoistWideConstants(function, graph, loop, preheader);
+            HoistWideConstants(function, loop, preheader, costs);
         }
     }
 
     /// <summary>
-    /// A 64-bit constant that does not fit a sign-extended imm32 costs a 10-byte <c>mov r, imm64</c>
+    /// A constant the target cannot take as an operand for free (x86-64: beyond a sign-extended
+    /// imm32, a 10-byte <c>mov r, imm64</c>; AArch64: more than one movz/movn) costs instructions
     /// wherever an instruction uses it. Inside a loop, such operands of arithmetic, comparisons,
     /// loads and stores read a register instead, set once by <c>%k = copy C</c> at the end of the
     /// preheader (one per constant and loop; an enclosing loop then hoists that copy further out
     /// like any invariant). No copy propagation runs after this pass, so the register stays.
     /// </summary>
-    private static void HoistWideConstants(IrFunction function, FlowGraph graph, Loop loop, BasicBlock preheader)
+    private static void HoistWideConstants(IrFunction function, Loop loop, BasicBlock preheader, ITargetCosts costs)
     {
         Dictionary<long, VReg>? registers = null;
-        foreach (var block in graph.ReversePostorder)
+        foreach (var block in loop.Blocks)
         {
-            if (!loop.Body[block.Index]) continue;
             foreach (var instruction in block.Instructions)
             {
                 if (!UsesConstantsFromRegisters(instruction.Op)) continue;
                 var arguments = instruction.Arguments;
                 for (var a = 0; a < arguments.Length; a++)
                 {
-                    if (!arguments[a].IsConstant || arguments[a].Constant is >= int.MinValue and <= int.MaxValue) continue;
+                    if (!arguments[a].IsConstant || costs.IsCheapConstant(arguments[a].Constant)) continue;
                     registers ??= new Dictionary<long, VReg>();
                     var constant = arguments[a].Constant;
                     if (!registers.TryGetValue(constant, out var register))
@@ -111,10 +127,10 @@ internal static class LoopInvariantCodeMotion
         op.IsBinary() || op is Opcode.Copy or Opcode.Negate or Opcode.LogicalNot
             or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress;
 
-    private static bool OperandsOutside(Instruction instruction, bool[] definedInLoop)
+    private static bool OperandsOutside(Instruction instruction, int[] definedInLoop, int stamp)
     {
         foreach (var argument in instruction.Arguments)
-            if (!argument.IsConstant && definedInLoop[argument.Register.Index]) return false;
+            if (!argument.IsConstant && definedInLoop[argument.Register.Index] == stamp) return false;
         return true;
     }
 
@@ -122,61 +138,66 @@ internal static class LoopInvariantCodeMotion
     private static List<Loop> FindLoops(FlowGraph graph)
     {
         var blocks = graph.Function.Blocks;
+        var rpoNumber = new int[blocks.Count];
+        for (var i = 0; i < graph.ReversePostorder.Length; i++) rpoNumber[graph.ReversePostorder[i].Index] = i;
         var loops = new List<Loop>();
         var work = new Stack<BasicBlock>();
+        var inBody = new int[blocks.Count];   // stamps: header Index + 1
         foreach (var header in blocks)
         {
-            bool[]? body = null;
-            var size = 0;
+            List<BasicBlock>? body = null;
+            var stamp = header.Index + 1;
             foreach (var latch in graph.Predecessors[header.Index])
             {
                 if (!graph.Dominates(header, latch)) continue;
                 if (body is null)
                 {
-                    body = new bool[blocks.Count];
-                    body[header.Index] = true;
-                    size = 1;
+                    body = [header];
+                    inBody[header.Index] = stamp;
                 }
-                if (body[latch.Index]) continue;
-                body[latch.Index] = true;
-                size++;
+                if (inBody[latch.Index] == stamp) continue;
+                inBody[latch.Index] = stamp;
+                body.Add(latch);
                 work.Push(latch);
                 while (work.Count > 0)
                     foreach (var predecessor in graph.Predecessors[work.Pop().Index])
-                        if (!body[predecessor.Index])
+                        if (inBody[predecessor.Index] != stamp)
                         {
-                            body[predecessor.Index] = true;
-                            size++;
+                            inBody[predecessor.Index] = stamp;
+                            body.Add(predecessor);
                             work.Push(predecessor);
                         }
             }
-            if (body is not null) loops.Add(new Loop(header, body, size));
+            if (body is null) continue;
+            body.Sort((a, b) => rpoNumber[a.Index].CompareTo(rpoNumber[b.Index]));
+            loops.Add(new Loop(header, body));
         }
         // Stable: equal sizes keep block order, so the result is deterministic.
-        return loops.OrderBy(loop => loop.Size).ToList();
+        return loops.OrderBy(loop => loop.Blocks.Count).ToList();
     }
 
-    private static BasicBlock Preheader(FlowGraph graph, Loop loop)
+    private static BasicBlock Preheader(FlowGraph graph, Loop loop, int[] member, int stamp)
     {
         foreach (var predecessor in graph.Predecessors[loop.Header.Index])
-            if (!loop.Body[predecessor.Index]) return predecessor;
+            if (member[predecessor.Index] != stamp) return predecessor;
         throw new InvalidOperationException("a natural loop without an entry edge");
     }
 
-    /// <summary>Gives the loop a single outside predecessor that only jumps to the header; true when one was made.</summary>
-    private static bool EnsurePreheader(FlowGraph graph, Loop loop)
+    /// <summary>Gives the loop a single outside predecessor that only jumps to the header; returns the new block (to be placed before the header), if one was made.</summary>
+    private static BasicBlock? EnsurePreheader(FlowGraph graph, Loop loop, int[] member, int stamp)
     {
         var header = loop.Header;
-        var outside = graph.Predecessors[header.Index].Where(p => !loop.Body[p.Index]).ToList();
-        if (outside.Count == 1 && FlowGraph.SuccessorCount(outside[0]) == 1) return false;
+        bool Inside(BasicBlock block) => member[block.Index] == stamp;
+        var outside = graph.Predecessors[header.Index].Where(p => !Inside(p)).ToList();
+        if (outside.Count == 1 && FlowGraph.SuccessorCount(outside[0]) == 1) return null;
 
         var function = graph.Function;
         var preheader = function.NewUnplacedBlock();
         preheader.Terminator = new Jump(header);
         foreach (var phi in header.Phis)
         {
-            var incoming = phi.Inputs.Where(input => !loop.Body[input.Predecessor.Index]).ToList();
-            phi.Inputs.RemoveAll(input => !loop.Body[input.Predecessor.Index]);
+            var incoming = phi.Inputs.Where(input => !Inside(input.Predecessor)).ToList();
+            phi.Inputs.RemoveAll(input => !Inside(input.Predecessor));
             if (incoming.Count == 1)
             {
                 phi.Inputs.Add(new PhiInput(preheader, incoming[0].Value));
@@ -189,7 +210,6 @@ internal static class LoopInvariantCodeMotion
         }
         foreach (var predecessor in outside)
             predecessor.Terminator = FlowGraph.Retarget(predecessor.Terminator!, header, preheader);
-        function.Blocks.Insert(function.Blocks.IndexOf(header), preheader);
-        return true;
+        return preheader;
     }
 }

@@ -13,28 +13,28 @@ public sealed record IrDump(string Stage, string FunctionName, string Text);
 /// </summary>
 public static class PassPipeline
 {
-    private sealed record Pass(string Name, Action<IrFunction, CallGraph> Run, IrForm Leaves);
+    private sealed record Pass(string Name, Action<IrFunction, CallGraph, ITargetCosts> Run, IrForm Leaves);
 
     private static readonly Pass[] Passes =
     [
-        new("tailcalls", (f, _) => TailCalls.Run(f), IrForm.Plain),             // self tail calls -> loops
-        new("inline", Inlining.Run, IrForm.Plain),                              // small non-recursive callees
-        new("ssa", (f, _) => SsaConstruction.Run(f), IrForm.Ssa),               // pruned SSA
-        new("sccp", (f, _) => ConstantPropagation.Run(f), IrForm.Ssa),          // constants, decided branches
-        new("copy", (f, _) => CopyPropagation.Run(f), IrForm.Ssa),
-        new("simplify", (f, _) => Simplify.Run(f), IrForm.Ssa),                 // identities, strength reduction
-        new("copy", (f, _) => CopyPropagation.Run(f), IrForm.Ssa),
-        new("dce", (f, _) => DeadCodeElimination.Run(f), IrForm.Ssa),
-        new("cfg", (f, _) => SimplifyControlFlow.Run(f), IrForm.Ssa),           // jumps, merges, unreachable
-        new("copy", (f, _) => CopyPropagation.Run(f), IrForm.Ssa),              // phis of merged blocks
-        new("licm", (f, _) => LoopInvariantCodeMotion.Run(f), IrForm.Ssa),
-        new("ssa-out", (f, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
-        new("cfg", (f, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
-        new("rotate", (f, _) => LoopRotation.Run(f), IrForm.Plain),           // loop tests at the bottom
-        new("thread", (f, _) => BranchThreading.Run(f), IrForm.Plain),         // branches on copies, decided branches
-        new("cfg", (f, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
-        new("layout", (f, _) => BlockLayout.Run(f), IrForm.Plain),            // fall-through chains
-        new("compact", (f, _) => RegisterCompaction.Run(f), IrForm.Final),
+        new("tailcalls", (f, _, _) => TailCalls.Run(f), IrForm.Plain),             // self tail calls -> loops
+        new("inline", (f, calls, _) => Inlining.Run(f, calls), IrForm.Plain),              // small non-recursive callees
+        new("ssa", (f, _, _) => SsaConstruction.Run(f), IrForm.Ssa),               // pruned SSA
+        new("sccp", (f, _, _) => ConstantPropagation.Run(f), IrForm.Ssa),          // constants, decided branches
+        new("copy", (f, _, _) => CopyPropagation.Run(f), IrForm.Ssa),
+        new("simplify", (f, _, _) => Simplify.Run(f), IrForm.Ssa),                 // identities, strength reduction
+        new("copy", (f, _, _) => CopyPropagation.Run(f), IrForm.Ssa),
+        new("dce", (f, _, _) => DeadCodeElimination.Run(f), IrForm.Ssa),
+        new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Ssa),           // jumps, merges, unreachable
+        new("copy", (f, _, _) => CopyPropagation.Run(f), IrForm.Ssa),              // phis of merged blocks
+        new("licm", (f, _, costs) => LoopInvariantCodeMotion.Run(f, costs), IrForm.Ssa),
+        new("ssa-out", (f, _, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
+        new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
+        new("rotate", (f, _, _) => LoopRotation.Run(f), IrForm.Plain),           // loop tests at the bottom
+        new("thread", (f, _, _) => BranchThreading.Run(f), IrForm.Plain),         // branches on copies, decided branches
+        new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
+        new("layout", (f, _, _) => BlockLayout.Run(f), IrForm.Plain),            // fall-through chains
+        new("compact", (f, _, _) => RegisterCompaction.Run(f), IrForm.Final),
     ];
 
     /// <summary>The stage names in order (what a dump can show).</summary>
@@ -48,6 +48,8 @@ public static class PassPipeline
             foreach (var function in module.Functions) AfterStage("lower", function, IrForm.Final, options);
             return;
         }
+        var costs = Backends.CodeGeneration.BackendRegistry.For(options.Target)?.Costs
+                    ?? throw new NotSupportedException($"no backend for {options.Target}");
         var calls = new CallGraph(module);
         foreach (var function in calls.BottomUp)
         {
@@ -55,7 +57,7 @@ public static class PassPipeline
             AfterStage("lower", function, IrForm.Plain, options);
             foreach (var pass in Passes)
             {
-                pass.Run(function, calls);
+                pass.Run(function, calls, costs);
                 AfterStage(pass.Name, function, pass.Leaves, options);
             }
         }

@@ -32,20 +32,27 @@ internal static class SsaConstruction
         }
         if (variables.Count == 0) return;
 
-        // 2. Liveness of the variables only, for pruning; and where each is assigned.
-        var words = (variables.Count + 63) >> 6;
-        var liveIn = Liveness(graph, variableOf, words, out var definingBlocks, variables.Count);
+        // 2. Where each variable is assigned and read before any assignment in the same block.
+        FindDefinitionsAndUses(blocks, variableOf, variables.Count, out var definingBlocks, out var exposedUses);
 
-        // 3. Phis at the iterated dominance frontiers where the variable is live.
+        // 3. Phis at the iterated dominance frontiers where the variable is live. Liveness is
+        // computed per variable by walking back from its exposed uses, so the work is the size of
+        // its live range, never blocks x variables.
         var frontiers = graph.DominanceFrontiers();
         var phiVariable = new List<int>[blocks.Count];
         for (var i = 0; i < blocks.Count; i++) phiVariable[i] = new List<int>();
-        var hasPhi = new int[blocks.Count];      // stamp: variable + 1
+        var hasPhi = new int[blocks.Count];      // stamps: variable + 1
         var queued = new int[blocks.Count];
+        var defines = new int[blocks.Count];
+        var liveIn = new int[blocks.Count];
         var work = new Stack<BasicBlock>();
         for (var v = 0; v < variables.Count; v++)
         {
             var stamp = v + 1;
+            foreach (var block in definingBlocks[v]) defines[block.Index] = stamp;
+            if (variables[v].Index < function.ParameterCount) defines[0] = stamp;
+            MarkLiveIn(graph, exposedUses[v], stamp, defines, liveIn, work);
+
             if (variables[v].Index < function.ParameterCount)
             {
                 queued[0] = stamp;
@@ -61,7 +68,7 @@ internal static class SsaConstruction
             {
                 foreach (var frontier in frontiers[work.Pop().Index])
                 {
-                    if (hasPhi[frontier.Index] == stamp || (liveIn[frontier.Index * words + (v >> 6)] & (1UL << v)) == 0) continue;
+                    if (hasPhi[frontier.Index] == stamp || liveIn[frontier.Index] != stamp) continue;
                     hasPhi[frontier.Index] = stamp;
                     phiVariable[frontier.Index].Add(v);
                     frontier.Phis.Add(new Phi(function.NewRegister()));
@@ -149,60 +156,60 @@ internal static class SsaConstruction
             ? operand
             : current[variableOf[operand.Register.Index]] ?? Operand.Of(0);
 
-    /// <summary>
-    /// Live-in sets of the variables (backward dataflow; block i's set is words [i*words, (i+1)*words)),
-    /// and the blocks assigning each variable.
-    /// </summary>
-    private static ulong[] Liveness(FlowGraph graph, int[] variableOf, int words, out List<BasicBlock>[] definingBlocks, int count)
+    /// <summary>Per variable: the blocks assigning it, and the blocks reading it before assigning it (each once).</summary>
+    private static void FindDefinitionsAndUses(List<BasicBlock> blocks, int[] variableOf, int count,
+        out List<BasicBlock>[] definingBlocks, out List<BasicBlock>[] exposedUses)
     {
-        var blocks = graph.Function.Blocks;
-        var upwardUse = new ulong[blocks.Count * words];
-        var defined = new ulong[blocks.Count * words];
         definingBlocks = new List<BasicBlock>[count];
-        for (var v = 0; v < count; v++) definingBlocks[v] = new List<BasicBlock>(2);
+        exposedUses = new List<BasicBlock>[count];
+        for (var v = 0; v < count; v++)
+        {
+            definingBlocks[v] = new List<BasicBlock>(2);
+            exposedUses[v] = new List<BasicBlock>(2);
+        }
+        var defined = new int[count];   // stamps: block index + 1
+        var used = new int[count];
+        var uses = exposedUses;
         foreach (var block in blocks)
         {
-            var at = block.Index * words;
+            var stamp = block.Index + 1;
             void Read(Operand operand)
             {
                 if (operand.IsConstant) return;
                 var v = variableOf[operand.Register.Index];
-                if (v >= 0 && (defined[at + (v >> 6)] & (1UL << v)) == 0) upwardUse[at + (v >> 6)] |= 1UL << v;
+                if (v < 0 || defined[v] == stamp || used[v] == stamp) return;
+                used[v] = stamp;
+                uses[v].Add(block);
             }
             foreach (var instruction in block.Instructions)
             {
                 foreach (var argument in instruction.Arguments) Read(argument);
                 if (instruction.Destination is not { } d || variableOf[d.Index] is var v && v < 0) continue;
-                if ((defined[at + (v >> 6)] & (1UL << v)) == 0) definingBlocks[v].Add(block);
-                defined[at + (v >> 6)] |= 1UL << v;
+                if (defined[v] != stamp) definingBlocks[v].Add(block);
+                defined[v] = stamp;
             }
-            if (IrVerifier.TerminatorOperand(block.Terminator!) is { } used) Read(used);
+            if (IrVerifier.TerminatorOperand(block.Terminator!) is { } operand) Read(operand);
         }
+    }
 
-        // in = use | (out & ~def), out = union of the successors' in; postorder converges fastest.
-        var liveIn = (ulong[])upwardUse.Clone();
-        var changed = true;
-        while (changed)
-        {
-            changed = false;
-            for (var i = graph.ReversePostorder.Length - 1; i >= 0; i--)
+    /// <summary>
+    /// Marks (with <paramref name="stamp"/>) the blocks where the variable is live on entry: the
+    /// blocks reading it first, and every block reaching one of those without assigning it.
+    /// </summary>
+    private static void MarkLiveIn(FlowGraph graph, List<BasicBlock> exposedUses, int stamp, int[] defines, int[] liveIn, Stack<BasicBlock> work)
+    {
+        foreach (var block in exposedUses)
+            if (liveIn[block.Index] != stamp)
             {
-                var block = graph.ReversePostorder[i];
-                var at = block.Index * words;
-                for (var w = 0; w < words; w++)
-                {
-                    var live = 0UL;
-                    for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
-                        live |= liveIn[FlowGraph.Successor(block, s).Index * words + w];
-                    var value = upwardUse[at + w] | (live & ~defined[at + w]);
-                    if (value != liveIn[at + w])
-                    {
-                        liveIn[at + w] = value;
-                        changed = true;
-                    }
-                }
+                liveIn[block.Index] = stamp;
+                work.Push(block);
             }
-        }
-        return liveIn;
+        while (work.Count > 0)
+            foreach (var predecessor in graph.Predecessors[work.Pop().Index])
+                if (liveIn[predecessor.Index] != stamp && defines[predecessor.Index] != stamp)
+                {
+                    liveIn[predecessor.Index] = stamp;
+                    work.Push(predecessor);
+                }
     }
 }

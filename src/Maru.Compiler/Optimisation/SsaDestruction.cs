@@ -17,29 +17,46 @@ internal static class SsaDestruction
         var graph = new FlowGraph(function, withDominators: false);
         var blocks = function.Blocks.ToArray();
         var pending = new List<(VReg Destination, Operand Source)>();
+        var placements = new List<(BasicBlock Anchor, BasicBlock Block)>();
+        var position = new Dictionary<BasicBlock, int>();
         foreach (var block in blocks)
         {
             if (block.Phis.Count == 0) continue;
-            foreach (var predecessor in graph.Predecessors[block.Index])
+            // Each phi's inputs by predecessor position: looking each up by predecessor would cost
+            // the number of predecessors per lookup (a join of thousands of edges).
+            var predecessors = graph.Predecessors[block.Index];
+            position.Clear();
+            for (var p = 0; p < predecessors.Count; p++) position[predecessors[p]] = p;
+            var values = new Operand[block.Phis.Count][];
+            for (var i = 0; i < block.Phis.Count; i++)
             {
+                values[i] = new Operand[predecessors.Count];
+                foreach (var input in block.Phis[i].Inputs)
+                    if (position.TryGetValue(input.Predecessor, out var p)) values[i][p] = input.Value;
+            }
+            for (var p = 0; p < predecessors.Count; p++)
+            {
+                var predecessor = predecessors[p];
                 var from = predecessor;
                 if (FlowGraph.SuccessorCount(predecessor) > 1)
                 {
                     from = function.NewUnplacedBlock();
                     from.Terminator = new Jump(block);
                     predecessor.Terminator = FlowGraph.Retarget(predecessor.Terminator!, block, from);
-                    function.Blocks.Insert(function.Blocks.IndexOf(block), from);
+                    placements.Add((block, from));
                 }
                 pending.Clear();
-                foreach (var phi in block.Phis)
+                for (var i = 0; i < block.Phis.Count; i++)
                 {
-                    var source = phi.ValueFrom(predecessor)!.Value;
-                    if (source.IsConstant || source.Register != phi.Destination) pending.Add((phi.Destination, source));
+                    var source = values[i][p];
+                    var destination = block.Phis[i].Destination;
+                    if (source.IsConstant || source.Register != destination) pending.Add((destination, source));
                 }
                 Sequentialize(function, pending, from.Instructions);
             }
             block.Phis.Clear();
         }
+        BlockPlacement.InsertBefore(function, placements);
     }
 
     /// <summary>Emits a parallel copy as ordinary copies: a copy goes first once no other pending copy still reads its destination.</summary>

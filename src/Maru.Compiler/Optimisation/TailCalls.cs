@@ -11,14 +11,16 @@ namespace Maru.Compiler.Optimisation;
 /// (those are duplicated into the calling block first). Functions with frame blocks (address-of)
 /// are left alone: a new activation would need fresh frame blocks while old addresses may live on.
 /// <para>
-/// Tail recursion modulo an accumulator: a return of <c>X op self(args)</c> or
-/// <c>self(args) op X</c> (op Add or Multiply, both associative and commutative under 64-bit
-/// wrap-around; chains such as <c>X1 + (X2 + self(args))</c> too) also becomes a jump back, with
-/// <c>acc = acc op X</c> first. The accumulator starts at the identity (0 or 1) in the entry, and
-/// every other return of <c>v</c> becomes a return of <c>acc op v</c>. Only Add/Multiply and copies
-/// may follow the call, so every X (an operand as of the call) was computed before the call in the
-/// original order too: side effects keep their order. One function uses one op; a site of the
-/// other op keeps its call. Naive <c>fib</c> thus makes one recursive call per level instead of two.
+/// Tail recursion modulo an accumulator: a return of the call's result combined with values known
+/// at the call by one associative, commutative op (Add, Multiply, And, Or, Xor under 64-bit
+/// wrap-around), in any operand order and nesting (<c>X1 + (self(args) + X2)</c>, <c>(X1 + self(args)) + (X2 + X3)</c>),
+/// also becomes a jump back, with <c>acc = acc op X</c> first; subtracting a known value counts
+/// as adding (<c>acc = acc - X</c>). The accumulator starts at the identity (0, 1 or -1) in the entry, and
+/// every other return of <c>v</c> becomes a return of <c>acc op v</c>. After the call only copies,
+/// the accumulating ops and pure computations of values known at the call may run; those
+/// computations move before the accumulation (they read nothing the call could change, and our
+/// arithmetic never traps), so side effects keep their order. One function uses one op; a site
+/// of another op keeps its call. Naive <c>fib</c> thus makes one recursive call per level instead of two.
 /// </para>
 /// Requires: Plain form. Guarantees: no self call whose value is returned directly.
 /// </summary>
@@ -26,8 +28,14 @@ internal static class TailCalls
 {
     private const int MaxDuplicatedBlocks = 8;
 
-    /// <summary>What a tail site adds to the result: nothing (<see cref="Op"/> null) or <c>op X1 op X2...</c>.</summary>
-    private sealed record Site(BasicBlock Block, Opcode? Op, List<Operand> Terms);
+    /// <summary>One value folded into the accumulator: <c>acc = acc op Value</c>, or <c>acc = acc - Value</c> when <see cref="Subtract"/>.</summary>
+    private readonly record struct Term(Operand Value, bool Subtract);
+
+    /// <summary>
+    /// What a tail site adds to the result: nothing (<see cref="Op"/> null) or <c>op X1 op X2...</c>,
+    /// after the pure computations <see cref="Moved"/> (rewritten to read values as of the call).
+    /// </summary>
+    private sealed record Site(BasicBlock Block, Opcode? Op, List<Term> Terms, List<Instruction> Moved);
 
     public static void Run(IrFunction function)
     {
@@ -40,9 +48,9 @@ internal static class TailCalls
         foreach (var block in function.Blocks.ToArray())
         {
             var call = block.Instructions.FindLastIndex(i => IsSelfCall(function, i));
-            if (call < 0 || !OnlyCopiesOrAccumulationAfter(block, call)) continue;
+            if (call < 0 || !OnlyPureAfter(block, call)) continue;
             InlineReturnPath(block);
-            if (Analyse(block, call) is not { } site) continue;
+            if (Analyse(function, block, call) is not { } site) continue;
             if (site.Op is { } op)
             {
                 accumulatorOp ??= op;
@@ -78,9 +86,10 @@ internal static class TailCalls
             var location = target.Instructions[call].Location;
             target.Instructions.RemoveRange(call, target.Instructions.Count - call);
             // The terms are operands as of the call: fold them in before any parameter changes.
+            target.Instructions.AddRange(site.Moved);
             if (site.Op is { } op)
                 foreach (var term in site.Terms)
-                    target.Instructions.Add(new Instruction(op, accumulator!.Value, [accumulator.Value, term], null, location));
+                    target.Instructions.Add(new Instruction(term.Subtract ? Opcode.Subtract : op, accumulator!.Value, [accumulator.Value, term.Value], null, location));
             var temporaries = new Operand[arguments.Length];
             for (var i = 0; i < arguments.Length; i++)
             {
@@ -99,17 +108,27 @@ internal static class TailCalls
         }
     }
 
-    private static long Identity(Opcode op) => op == Opcode.Multiply ? 1 : 0;
+    private static long Identity(Opcode op) => op switch
+    {
+        Opcode.Multiply => 1,
+        Opcode.And => -1,
+        _ => 0,
+    };
 
     private static bool IsSelfCall(IrFunction function, Instruction instruction) =>
         instruction.Op == Opcode.Call && instruction.Symbol == function.Name && instruction.Arguments.Length == function.ParameterCount;
 
-    private static bool IsAccumulating(Opcode op) => op is Opcode.Add or Opcode.Multiply;
+    private static bool IsAccumulating(Opcode op) => op is Opcode.Add or Opcode.Multiply or Opcode.And or Opcode.Or or Opcode.Xor;
 
-    private static bool OnlyCopiesOrAccumulationAfter(BasicBlock block, int index)
+    /// <summary>Pure and unable to fault or depend on memory: may be computed earlier than written.</summary>
+    private static bool IsPure(Opcode op) =>
+        op.IsBinary() || op is Opcode.Copy or Opcode.Negate or Opcode.LogicalNot
+            or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress;
+
+    private static bool OnlyPureAfter(BasicBlock block, int index)
     {
         for (var i = index + 1; i < block.Instructions.Count; i++)
-            if (block.Instructions[i].Op is not Opcode.Copy && !IsAccumulating(block.Instructions[i].Op)) return false;
+            if (!IsPure(block.Instructions[i].Op)) return false;
         return true;
     }
 
@@ -132,11 +151,11 @@ internal static class TailCalls
     }
 
     /// <summary>
-    /// A value after the call, in terms of the values as of the call: an operand unchanged since
+    /// A value after the call, in terms of the values as of the call: an operand with that value
     /// (<see cref="Before"/>), the call's result combined with terms (<see cref="Terms"/>), or
     /// anything else (both null).
     /// </summary>
-    private readonly record struct Symbolic(Operand? Before, Opcode? Op, List<Operand>? Terms)
+    private readonly record struct Symbolic(Operand? Before, Opcode? Op, List<Term>? Terms)
     {
         public static readonly Symbolic Unknown = new(null, null, null);
         public bool IsResult => Terms is not null;
@@ -144,13 +163,15 @@ internal static class TailCalls
 
     /// <summary>
     /// Does the block return the call's result, perhaps combined by one associative, commutative
-    /// op with values known at the call? Interprets the copies and ops after the call symbolically.
+    /// op with values known at the call? Interprets what follows the call symbolically; a pure
+    /// computation of known values is recorded to run at the call instead, into a fresh register.
     /// </summary>
-    private static Site? Analyse(BasicBlock block, int call)
+    private static Site? Analyse(IrFunction function, BasicBlock block, int call)
     {
         if (block.Terminator is not Return { Value: var returned }) return null;
         if (block.Instructions[call].Destination is not { } result) return null;
         var values = new Dictionary<VReg, Symbolic> { [result] = new(null, null, []) };
+        var moved = new List<Instruction>();
         Symbolic Resolve(Operand operand) =>
             operand.IsConstant ? new(operand, null, null)
             : values.TryGetValue(operand.Register, out var known) ? known
@@ -165,17 +186,34 @@ internal static class TailCalls
                 values[destination] = Resolve(instruction.Arguments[0]);
                 continue;
             }
-            // Add or Multiply: the result with one more term of the same op, or nothing we track.
-            var left = Resolve(instruction.Arguments[0]);
-            var right = Resolve(instruction.Arguments[1]);
-            var (accumulated, term) = left.IsResult ? (left, right) : (right, left);
-            values[destination] =
-                accumulated.IsResult && term.Before is { } value && (accumulated.Op is null || accumulated.Op == instruction.Op)
-                    ? new(null, instruction.Op, [.. accumulated.Terms!, value])
-                    : Symbolic.Unknown;
+            var operands = instruction.Arguments.Select(Resolve).ToArray();
+            if (Array.TrueForAll(operands, o => o.Before is not null))
+            {
+                var fresh = function.NewRegister();
+                moved.Add(new Instruction(instruction.Op, fresh, [.. operands.Select(o => o.Before!.Value)], instruction.Symbol, instruction.Location));
+                values[destination] = new(fresh, null, null);
+                continue;
+            }
+            values[destination] = Accumulate(instruction.Op, operands);
         }
         var final = Resolve(returned);
-        return final.IsResult ? new Site(block, final.Op, final.Terms!) : null;
+        return final.IsResult ? new Site(block, final.Op, final.Terms!, moved) : null;
+    }
+
+    /// <summary>The result with one more term (<c>result op X</c>, <c>X op result</c>, or <c>result - X</c> as adding), or Unknown.</summary>
+    private static Symbolic Accumulate(Opcode op, Symbolic[] operands)
+    {
+        if (operands.Length != 2) return Symbolic.Unknown;
+        var (left, right) = (operands[0], operands[1]);
+        if (op == Opcode.Subtract)
+            return left.IsResult && right.Before is { } subtracted && left.Op is null or Opcode.Add
+                ? new(null, Opcode.Add, [.. left.Terms!, new Term(subtracted, Subtract: true)])
+                : Symbolic.Unknown;
+        if (!IsAccumulating(op)) return Symbolic.Unknown;
+        var (accumulated, term) = left.IsResult ? (left, right) : (right, left);
+        return accumulated.IsResult && term.Before is { } value && (accumulated.Op is null || accumulated.Op == op)
+            ? new(null, op, [.. accumulated.Terms!, new Term(value, Subtract: false)])
+            : Symbolic.Unknown;
     }
 
     /// <summary>Moves the entry's code into a new loop header right after it; the entry keeps only its allocas (none here).</summary>

@@ -31,8 +31,8 @@ public sealed record TargetPlatform(
     /// <summary>Every target the product knows, whether or not its backend has landed.</summary>
     public static IReadOnlyList<TargetPlatform> Known { get; } = [LinuxX64, LinuxArm64, OsxX64, OsxArm64];
 
-    /// <summary>Targets whose whole pipeline exists today.</summary>
-    public bool IsSupported => this == LinuxX64 || this == OsxX64;
+    /// <summary>The whole pipeline exists for it: a backend for its architecture and ABI, and a writer for its object format.</summary>
+    public bool IsSupported => Backends.CodeGeneration.BackendRegistry.For(this) is not null && ObjectFiles.ObjectWriterRegistry.For(this) is not null;
 
     /// <summary>The targets one can build for today: the list both MARU0401 and MARU0402 offer.</summary>
     public static IEnumerable<TargetPlatform> Supported => Known.Where(t => t.IsSupported);

@@ -102,6 +102,67 @@ public sealed class TailCallTests
     }
 
     [TestMethod]
+    public void DoublyRecursiveSumsNestedAnyWayKeepOneCall()
+    {
+        // The two calls sit in differently parenthesised sums, with known values computed after
+        // the last call (they move before it) and a subtraction of a known value.
+        const string source = """
+            (define-function f1 (n) (if (< n 2) n (+ (+ (f1 (- n 2)) 1) (+ (f1 (- n 1)) (* n 3)))))
+            (define-function f2 (n) (if (< n 2) n (+ (* 2 n) (+ (f2 (- n 1)) (- (f2 (- n 2)) 7)))))
+            (define-function f3 (n) (if (< n 2) 1 (+ (f3 (- n 1)) (+ (f3 (- n 2)) (+ (* n n) (/ n 3))))))
+            """;
+        var module = Optimise(source);
+        foreach (var name in new[] { "f1", "f2", "f3" })
+        {
+            var function = Function(module, name);
+            Assert.AreEqual(1, Instructions(function).Count(i => i.Op == Opcode.Call && i.Symbol == name), IrPrinter.Print(function));
+            AssertSameAtBothLevels(source, name, [.. Enumerable.Range(-2, 26).Select(n => new long[] { n })]);
+        }
+        using var o1 = CompiledLibrary.Compile(source, OptimisationLevel.O1);
+        long F1(long n) => n < 2 ? n : F1(n - 2) + 1 + F1(n - 1) + n * 3;
+        Assert.AreEqual(F1(20), o1.Call("f1", 20));
+    }
+
+    [TestMethod]
+    public void BitwiseChainsAccumulateToo()
+    {
+        const string source = """
+            (define-function x (n) (if (< n 1) 5 (^ (& n 12345) (x (- n 1)))))
+            (define-function a (n) (if (< n 1) -1 (& (| n 3) (a (- n 1)))))
+            (define-function o (n) (if (< n 1) 0 (| (o (- n 1)) (<< 1 (% n 60)))))
+            """;
+        var module = Optimise(source);
+        foreach (var name in new[] { "x", "a", "o" })
+        {
+            Assert.IsFalse(Calls(Function(module, name), name), IrPrinter.Print(Function(module, name)));
+            AssertSameAtBothLevels(source, name, [-3], [0], [1], [2], [7], [59], [60], [61], [1000]);
+        }
+        using var o1 = CompiledLibrary.Compile(source, OptimisationLevel.O1);
+        Assert.AreEqual(Enumerable.Range(1, 1000).Aggregate(5L, (acc, n) => acc ^ (n & 12345)), o1.Call("x", 1000));
+        Assert.AreEqual((1L << 60) - 1, o1.Call("o", 1000));
+    }
+
+    [TestMethod]
+    public void ResultsCombinedByOtherOpsOrLoadsAfterTheCallKeepTheirCall()
+    {
+        // x - f(...), f(...) * 2 + 1 and a load after the call are not one accumulation.
+        const string source = """
+            (define table 0)
+            (define malloc (extern 'malloc))
+            (define-function s (n) (if (< n 1) 3 (- n (s (- n 1)))))
+            (define-function l (n) (if (< n 1) 3 (+ 1 (* 2 (l (- n 1))))))
+            (define-function m (n) (if (< n 1) 0 (+ (m (- n 1)) (oop-at table (& n 3)))))
+            (define-function run-m (n) (set table (malloc 32)) (set-oop-at table 0 1) (set-oop-at table 1 10) (set-oop-at table 2 100) (set-oop-at table 3 1000) (m n))
+            """;
+        var module = Optimise(source);
+        foreach (var name in new[] { "s", "l", "m" })
+            Assert.IsTrue(Calls(Function(module, name), name), IrPrinter.Print(Function(module, name)));
+        AssertSameAtBothLevels(source, "s", [0], [1], [2], [9]);
+        AssertSameAtBothLevels(source, "l", [0], [1], [2], [62], [63], [64]);
+        AssertSameAtBothLevels(source, "run-m", [0], [1], [2], [9]);
+    }
+
+    [TestMethod]
     public void MixedOpsUseOneAccumulatorAndTheOtherSitesKeepTheirCall()
     {
         const string source = "(define-function m (n) (if (<= n 0) 1 (if (= (% n 2) 0) (+ n (m (- n 1))) (* 3 (m (- n 1))))))";

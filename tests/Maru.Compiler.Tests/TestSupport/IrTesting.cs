@@ -45,7 +45,8 @@ internal static class IrTesting
     public static readonly (Action<IrFunction>, IrForm) SimplifyPass = (Simplify.Run, IrForm.Ssa);
     public static readonly (Action<IrFunction>, IrForm) Dce = (DeadCodeElimination.Run, IrForm.Ssa);
     public static readonly (Action<IrFunction>, IrForm) Cfg = (SimplifyControlFlow.Run, IrForm.Ssa);
-    public static readonly (Action<IrFunction>, IrForm) Licm = (LoopInvariantCodeMotion.Run, IrForm.Ssa);
+    public static readonly (Action<IrFunction>, IrForm) Licm =
+        (f => LoopInvariantCodeMotion.Run(f, Maru.Compiler.Backends.CodeGeneration.BackendRegistry.For(CompiledLibrary.Options.Target)!.Costs), IrForm.Ssa);
     public static readonly (Action<IrFunction>, IrForm) SsaOut = (SsaDestruction.Run, IrForm.Plain);
 
     public static IrFunction Function(IrModule module, string name) => module.Functions.Single(f => f.Name == name);

@@ -64,8 +64,7 @@ public static class GraphColouringAllocator
         var allocatable = registers.AllocatableMask;
         var blocks = function.Blocks;
         var deadDefinitions = new bool[blocks.Count][];
-        var live = new BitSet(function.RegisterCount);
-        var members = new List<int>();
+        var live = new SparseSet(function.RegisterCount);
         bool Skip(int v) => unallocated is not null && unallocated[v];
 
         // ---- build ----------------------------------------------------------------------------
@@ -73,7 +72,8 @@ public static class GraphColouringAllocator
         {
             var block = blocks[b];
             var weight = Weight(liveness.LoopDepth[b]);
-            live.CopyFrom(liveness.LiveOut[b]);
+            live.Clear();
+            foreach (var v in liveness.LiveOut[b]) live.Add(v);
             if (Liveness.TerminatorOperand(block.Terminator!) is { IsConstant: false } value && !Skip(value.Register.Index))
             {
                 var v = value.Register.Index;
@@ -89,10 +89,9 @@ public static class GraphColouringAllocator
                 {
                     var d = destination.Index;
                     var copySource = instruction.Op == Opcode.Copy && !instruction.Arguments[0].IsConstant ? instruction.Arguments[0].Register.Index : -1;
-                    dead[i] = !live[d];
+                    dead[i] = !live.Contains(d);
                     live.Remove(d);
-                    live.CopyMembers(members);
-                    foreach (var v in members)
+                    foreach (var v in live.Members)
                         if (v != copySource) graph.AddEdge(physical + d, physical + v);
                     for (var mask = target.DestinationExcludes(instruction) & allocatable; mask != 0; mask &= mask - 1)
                         graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + d);
@@ -103,8 +102,7 @@ public static class GraphColouringAllocator
                 var clobbers = target.Clobbers(instruction) & allocatable;
                 if (clobbers != 0)
                 {
-                    live.CopyMembers(members);
-                    foreach (var v in members)
+                    foreach (var v in live.Members)
                         for (var mask = clobbers; mask != 0; mask &= mask - 1)
                             graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + v);
                 }
@@ -122,7 +120,7 @@ public static class GraphColouringAllocator
             }
         }
         // Parameters (and anything read before it is written) are all defined on entry, together.
-        liveness.LiveIn[0].CopyMembers(members);
+        var members = liveness.LiveIn[0];
         foreach (var p in members)
         {
             present[physical + p] = true;

@@ -1,4 +1,5 @@
 using Iced.Intel;
+using Maru.Compiler.Backends.CodeGeneration;
 using Maru.Compiler.Backends.RegisterAllocation;
 using Maru.Compiler.Ir;
 using Instruction = Maru.Compiler.Ir.Instruction;
@@ -20,23 +21,24 @@ internal sealed class X64Target : IRegisterConstraints
     /// <summary>Scratch registers of the emitter.</summary>
     public const int Scratch = R11, Scratch2 = R10;
 
+    /// <summary>Offset from rbp of the first stack argument: saved rbp, then the return address.</summary>
+    public const int FirstStackArgumentOffset = 16;
+
     public static readonly X64Target Instance = new();
 
-    private static ulong Mask(params int[] registers)
-    {
-        ulong mask = 0;
-        foreach (var r in registers) mask |= 1UL << r;
-        return mask;
-    }
+    private static ulong Mask(params int[] registers) => CallingConvention.Mask(registers);
+
+    public static CallingConvention Convention => CallingConvention.SystemVX64;
 
     public RegisterFile Registers { get; } = new()
     {
         Count = 16,
+        // Preference order: caller-saved first (no save/restore), argument registers last among them.
         Allocatable = [Rax, Rcx, Rdx, Rsi, Rdi, R8, R9, Rbx, R12, R13, R14, R15],
-        CallerSaved = Mask(Rax, Rcx, Rdx, Rsi, Rdi, R8, R9, R10, R11),
-        CalleeSaved = Mask(Rbx, Rbp, R12, R13, R14, R15),
-        Arguments = [Rdi, Rsi, Rdx, Rcx, R8, R9],
-        Return = Rax,
+        CallerSaved = Convention.CallerSaved,
+        CalleeSaved = Convention.CalleeSaved,
+        Arguments = Convention.ArgumentRegisters,
+        Return = Convention.ReturnRegister,
         Names = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"],
     };
 

@@ -30,10 +30,14 @@ internal sealed record ElfMachine(
     /// </summary>
     public static readonly ElfMachine Arm64 = new(183, 0x10000, 1027, 1025, 257);
 
-    public static ElfMachine For(TargetArchitecture architecture) => architecture switch
+    /// <summary>The row of an architecture, or null when the writer does not know it.</summary>
+    public static ElfMachine? Find(TargetArchitecture architecture) => architecture switch
     {
         TargetArchitecture.X64 => X64,
         TargetArchitecture.Arm64 => Arm64,
-        _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "no ELF machine for this architecture"),
+        _ => null,
     };
+
+    public static ElfMachine For(TargetArchitecture architecture) =>
+        Find(architecture) ?? throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "no ELF machine for this architecture");
 }

@@ -1,13 +1,13 @@
 using Maru.Compiler.Ir;
 using Instruction = Maru.Compiler.Ir.Instruction;
 
-namespace Maru.Compiler.Backends.X64;
+namespace Maru.Compiler.Backends.CodeGeneration;
 
 /// <summary>
 /// A function that starts by comparing parameters (or constants) and, on one outcome, returns a
 /// parameter or a constant without doing anything else: fib's <c>(if (&lt; n 2) n ...)</c>. The
 /// entry block is that one comparison ending in a branch (and nothing jumps back to it); one
-/// successor leads through nothing but copies to a return. The O1 emitter uses it twice: the
+/// successor leads through nothing but copies to a return. The O1 code generator uses it twice: the
 /// function tests it before its prologue (shrink-wrapping: the early path saves nothing), and a
 /// direct call tests it at the call site on the argument registers, skipping the call when it
 /// holds (the callee would only have returned the value).

@@ -1,8 +1,8 @@
 using Maru.Compiler.Diagnostics;
 
-namespace Maru.Compiler.Backends.X64;
+namespace Maru.Compiler.Backends.CodeGeneration;
 
-/// <summary>What produced the machine instructions from an index of the assembler on: a function entry, a block label, or an IR instruction.</summary>
+/// <summary>What produced the machine instructions from a position of the machine emitter on (see <see cref="MachineEmitter.Position"/>): a function entry, a block label, or an IR instruction.</summary>
 internal readonly record struct ListingMark(int InstructionIndex, ListingMarkKind Kind, string Text, SourceLocation Location);
 
 internal enum ListingMarkKind { Function, Block, Instruction }

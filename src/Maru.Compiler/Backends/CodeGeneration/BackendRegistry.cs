@@ -1,0 +1,39 @@
+using Maru.Compiler.Ir;
+using Maru.Compiler.ObjectFiles;
+using Maru.Compiler.Syntax;
+using Maru.Compiler.Targets;
+
+namespace Maru.Compiler.Backends.CodeGeneration;
+
+/// <summary>What a code generator is asked for, besides the IR and the target.</summary>
+/// <param name="SymbolName">Maps a Maru name to the name the library exports.</param>
+/// <param name="Level">O0: every virtual register in a stack slot; O1: register allocation and instruction selection.</param>
+/// <param name="Listing">When given, receives the assembly listing with the source lines interleaved.</param>
+/// <param name="Sources">The source texts the listing quotes.</param>
+public sealed record CodeGenerationRequest(
+    Func<string, string> SymbolName,
+    OptimisationLevel Level = OptimisationLevel.O1,
+    TextWriter? Listing = null,
+    IReadOnlyList<SourceFile>? Sources = null);
+
+/// <summary>A code generator for one instruction set: IR in, format-neutral machine code out.</summary>
+public interface IBackend
+{
+    TargetArchitecture Architecture { get; }
+
+    /// <summary>Whether it generates for this target (its architecture and ABI).</summary>
+    bool Supports(TargetPlatform target);
+
+    ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request);
+
+    /// <summary>The cost facts the optimiser asks of this ISA.</summary>
+    Optimisation.ITargetCosts Costs { get; }
+}
+
+/// <summary>The code generators that exist; a target is compiled by the first one that supports it.</summary>
+public static class BackendRegistry
+{
+    public static IReadOnlyList<IBackend> All { get; } = [new X64.X64Backend(), new Arm64.Arm64Backend()];
+
+    public static IBackend? For(TargetPlatform target) => All.FirstOrDefault(b => b.Supports(target));
+}

@@ -1,0 +1,584 @@
+using Maru.Compiler.Backends.RegisterAllocation;
+using Maru.Compiler.Ir;
+using Instruction = Maru.Compiler.Ir.Instruction;
+
+namespace Maru.Compiler.Backends.CodeGeneration;
+
+/// <summary>How a function's values get their locations.</summary>
+internal enum AllocationStrategy
+{
+    /// <summary>O0: every virtual register in its own frame slot (<see cref="SlotAllocator"/>).</summary>
+    Slots,
+
+    /// <summary>O1: graph colouring (<see cref="GraphColouringAllocator"/>).</summary>
+    Registers,
+}
+
+/// <summary>
+/// The ISA-neutral code generator for one function: everything but the instructions themselves,
+/// which a <see cref="MachineEmitter"/> produces. Requires terminated blocks with no unreachable ones.
+/// <list type="number">
+/// <item>Plan: liveness, the comparisons fused into the branch after them (no register, flags
+/// only), allocation (registers at O1, a slot per value at O0), the frame facts, the
+/// <see cref="EarlyExit"/> tested before the prologue, and which blocks need code at all
+/// (blocks that reduce to a jump are threaded).</item>
+/// <item>Emit: the early exit, the prologue, the parameter moves (one parallel move), then every
+/// block in order: its instructions (pure ones whose result is dead and copies between equal
+/// locations vanish; constant operands are folded) and its terminator (fall-through where possible).</item>
+/// <item>Calls: stack arguments, then register arguments as one parallel move; a callee's early
+/// exit is tested at its direct call sites where the machine allows it.</item>
+/// </list>
+/// Listing marks (function, block, IR instruction) are recorded at the machine's positions.
+/// </summary>
+internal sealed class FunctionEmitter
+{
+    private readonly MachineEmitter _machine;
+    private readonly IrFunction _function;
+    private readonly IReadOnlyList<int> _functionLabels;
+    private readonly IReadOnlyDictionary<string, int> _functionIndex;
+    private readonly DataLayout _data;
+    private readonly ListingRecorder? _listing;
+    private readonly AllocationStrategy _strategy;
+    private readonly RegisterFile _registers;
+    private readonly IReadOnlyDictionary<string, EarlyExit> _calleeExits;
+
+    private Liveness _liveness = null!;
+    private Allocation _allocation = null!;
+    private BitSet _fused = null!;
+    private int[] _blockLabels = [];
+    private int[] _resolved = [];
+    private bool[] _skipped = [];
+    private Condition _pendingCondition;
+    private EarlyExit? _earlyExit;
+
+    /// <param name="functionLabels">The entry label of every function of the module, by index in <paramref name="functionIndex"/>.</param>
+    /// <param name="calleeExits">The functions of the module with an <see cref="EarlyExit"/>, tested at their direct call sites.</param>
+    public FunctionEmitter(MachineEmitter machine, IrFunction function, IReadOnlyList<int> functionLabels, IReadOnlyDictionary<string, int> functionIndex,
+        DataLayout data, ListingRecorder? listing, AllocationStrategy strategy, IReadOnlyDictionary<string, EarlyExit> calleeExits)
+    {
+        _machine = machine;
+        _function = function;
+        _functionLabels = functionLabels;
+        _functionIndex = functionIndex;
+        _data = data;
+        _listing = listing;
+        _strategy = strategy;
+        _registers = machine.Target.Registers;
+        _calleeExits = calleeExits;
+    }
+
+    private int FunctionLabel(string name) => _functionLabels[_functionIndex[name]];
+
+    /// <summary>
+    /// Emits every function of the module in order through <paramref name="machine"/> (O0: a slot
+    /// per value; O1: registers, and early exits tested at call sites where the machine allows);
+    /// returns each function's entry label, in the module's order.
+    /// </summary>
+    public static IReadOnlyList<int> EmitModule(MachineEmitter machine, IrModule module, DataLayout data, ListingRecorder? listing, OptimisationLevel level)
+    {
+        var functionIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var functionLabels = new List<int>();
+        foreach (var function in module.Functions)
+        {
+            functionIndex.Add(function.Name, functionLabels.Count);
+            functionLabels.Add(machine.NewLabel());
+        }
+        var strategy = level == OptimisationLevel.O0 ? AllocationStrategy.Slots : AllocationStrategy.Registers;
+        var earlyExits = new Dictionary<string, EarlyExit>(StringComparer.Ordinal);
+        if (strategy == AllocationStrategy.Registers && machine.TestsEarlyExitsAtCallSites)
+            foreach (var function in module.Functions)
+                if (EarlyExit.Find(function, machine.Target.Registers.Arguments.Length) is { } exit) earlyExits.Add(function.Name, exit);
+        foreach (var function in module.Functions)
+            new FunctionEmitter(machine, function, functionLabels, functionIndex, data, listing, strategy, earlyExits).Emit(functionLabels[functionIndex[function.Name]]);
+        return functionLabels;
+    }
+
+    /// <summary>Emits the function, placing <paramref name="entry"/> at its first instruction.</summary>
+    public void Emit(int entry)
+    {
+        _liveness = Liveness.Compute(_function);
+        _fused = FusedComparisons();
+        _allocation = _strategy == AllocationStrategy.Slots
+            ? SlotAllocator.Allocate(_function)
+            : GraphColouringAllocator.Allocate(_function, _liveness, _machine.Target, _fused);
+        _machine.LayOutFrame(Facts());
+        if (_strategy == AllocationStrategy.Registers) PlanEarlyExit();
+        PlanBlocks();
+
+        _listing?.Mark(_machine.Position, ListingMarkKind.Function, _function.Name, _function.Location);
+        _machine.PlaceLabel(entry);
+        var emittedBefore = _machine.Position;
+        EmitEarlyExit();
+        _machine.Prologue();
+        EmitParameterMoves();
+        var first = FirstEmittedBlock();
+        var entryBlock = -1;
+        if (_machine.Position == emittedBefore && first == _resolved[0])
+        {
+            // Nothing precedes the first block: it starts at the function's own label (one label per place).
+            entryBlock = first;
+            for (var b = 0; b < _blockLabels.Length; b++)
+                if (_resolved[b] == first) _blockLabels[b] = entry;
+        }
+        else if (first != _resolved[0])
+        {
+            _machine.Jump(_blockLabels[_resolved[0]]);
+        }
+
+        var blocks = _function.Blocks;
+        for (var b = 0; b < blocks.Count; b++)
+        {
+            if (_skipped[b]) continue;
+            var next = NextEmitted(b);
+            _listing?.Mark(_machine.Position, ListingMarkKind.Block, blocks[b].Name, Diagnostics.SourceLocation.None);
+            if (b != entryBlock) _machine.PlaceLabel(_blockLabels[b]);
+            var block = blocks[b];
+            for (var i = 0; i < block.Instructions.Count; i++)
+            {
+                var instruction = block.Instructions[i];
+                _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, instruction.ToString(), instruction.Location);
+                EmitInstruction(instruction, _allocation.DeadDefinitions[b][i]);
+            }
+            _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
+            EmitTerminator(block, next);
+        }
+    }
+
+    // ---- planning -----------------------------------------------------------------------------
+
+    /// <summary>
+    /// A comparison (or not) whose result is read only by the branch right after it, and written
+    /// nowhere else, needs no register: it becomes flags for a conditional jump.
+    /// </summary>
+    private BitSet FusedComparisons()
+    {
+        var fused = new BitSet(_function.RegisterCount);
+        var reads = new int[_function.RegisterCount];
+        var writes = new int[_function.RegisterCount];
+        foreach (var block in _function.Blocks)
+        {
+            foreach (var instruction in block.Instructions)
+            {
+                foreach (var operand in instruction.Arguments)
+                    if (!operand.IsConstant) reads[operand.Register.Index]++;
+                if (instruction.Destination is { } d) writes[d.Index]++;
+            }
+            if (Liveness.TerminatorOperand(block.Terminator!) is { IsConstant: false } value) reads[value.Register.Index]++;
+        }
+        foreach (var block in _function.Blocks)
+        {
+            if (block.Terminator is not Branch { Condition.IsConstant: false } branch || block.Instructions.Count == 0) continue;
+            var last = block.Instructions[^1];
+            if (last.Destination != branch.Condition.Register) continue;
+            var v = branch.Condition.Register.Index;
+            if (reads[v] != 1 || writes[v] != 1) continue;
+            var fusable = last.Op.IsComparison()
+                ? !(last.Arguments[0].IsConstant && last.Arguments[1].IsConstant)
+                : last.Op == Opcode.LogicalNot && !last.Arguments[0].IsConstant;
+            if (fusable) fused.Add(v);
+        }
+        return fused;
+    }
+
+    private FrameFacts Facts()
+    {
+        var calleeSaved = _allocation.UsedRegisters & _registers.CalleeSaved;
+        var saved = new List<int>();
+        foreach (var r in _registers.Allocatable)
+            if ((calleeSaved & (1UL << r)) != 0) saved.Add(r);
+        var blocks = new List<(VReg, long)>();
+        foreach (var instruction in _function.Blocks[0].Instructions)
+            if (instruction.Op == Opcode.Alloca) blocks.Add((instruction.Destination!.Value, instruction.Arguments[0].Constant));
+        var hasCalls = false;
+        var maxStackArguments = 0;
+        foreach (var block in _function.Blocks)
+            foreach (var instruction in block.Instructions)
+            {
+                if (!instruction.Op.IsCall()) continue;
+                hasCalls = true;
+                var arguments = instruction.Arguments.Length - (instruction.Op == Opcode.CallIndirect ? 1 : 0);
+                maxStackArguments = Math.Max(maxStackArguments, arguments - _registers.Arguments.Length);
+            }
+        var readsStackParameters = false;
+        for (var p = _registers.Arguments.Length; p < _function.ParameterCount; p++)
+            readsStackParameters |= ReceivesParameter(p);
+        return new FrameFacts(saved.ToArray(), _allocation.SlotCount, blocks, hasCalls, readsStackParameters, maxStackArguments);
+    }
+
+    /// <summary>The parameter is read before it is written: it must be moved from where the caller put it.</summary>
+    private bool ReceivesParameter(int parameter) =>
+        _liveness.IsLiveIn(0, parameter) && _allocation.Locations[parameter].Kind != LocationKind.None;
+
+    /// <summary>Blocks whose code reduces to nothing but a jump are threaded: jumps to them go to where they lead.</summary>
+    private void PlanBlocks()
+    {
+        var blocks = _function.Blocks;
+        var count = blocks.Count;
+        var position = new Dictionary<BasicBlock, int>(count);
+        for (var b = 0; b < count; b++) position.Add(blocks[b], b);
+        var empty = new bool[count];
+        var target = new int[count];
+        for (var b = 0; b < count; b++)
+        {
+            target[b] = -1;
+            var jumpTarget = UnconditionalTarget(blocks[b].Terminator!);
+            if (jumpTarget is null) continue;
+            target[b] = position[jumpTarget];
+            empty[b] = EmitsNothing(b);
+        }
+        _resolved = new int[count];
+        _skipped = new bool[count];
+        for (var b = 0; b < count; b++)
+        {
+            var at = b;
+            for (var steps = 0; empty[at] && steps <= count; steps++) at = target[at];
+            // A cycle of empty blocks is an endless loop: the block itself must hold the jump.
+            _resolved[b] = empty[at] ? b : at;
+            _skipped[b] = _resolved[b] != b;
+        }
+        if (_earlyExit is { } exit)
+        {
+            // The entry block's comparison ran before the prologue: after it, on to the other successor.
+            _resolved[0] = _resolved[position[exit.Continue]];
+            _skipped[0] = true;
+            // Blocks only the early exit's path reached are no longer reachable at all.
+            var reached = new bool[count];
+            var work = new Stack<int>();
+            work.Push(position[exit.Continue]);
+            reached[work.Peek()] = true;
+            while (work.Count > 0)
+                foreach (var successor in blocks[work.Pop()].Successors)
+                    if (!reached[position[successor]])
+                    {
+                        reached[position[successor]] = true;
+                        work.Push(position[successor]);
+                    }
+            for (var b = 1; b < count; b++)
+                if (!reached[b]) _skipped[b] = true;
+        }
+        _blockLabels = new int[count];
+        for (var b = 0; b < count; b++)
+            if (!_skipped[b]) _blockLabels[b] = _machine.NewLabel();
+        for (var b = 0; b < count; b++)
+            if (_skipped[b]) _blockLabels[b] = _blockLabels[_resolved[b]];
+    }
+
+    /// <summary>
+    /// Shrink-wrapping, the simple sound case (fib's <c>n &lt; 2</c>, see <see cref="EarlyExit"/>):
+    /// the early path needs no frame, no callee-saved register and no parameter move, so it is
+    /// tested on the argument registers before the prologue and returns at once. The entry block
+    /// (only that comparison, fused into its branch) is then not emitted again; after the
+    /// prologue the code goes on to the other successor.
+    /// </summary>
+    private void PlanEarlyExit()
+    {
+        if (!_machine.HasFrame) return; // nothing to save on any path
+        if (EarlyExit.Find(_function, _registers.Arguments.Length) is { } exit
+            && _fused[((Branch)_function.Blocks[0].Terminator!).Condition.Register.Index])
+            _earlyExit = exit;
+    }
+
+    private Loc OnEntry(Operand operand) => operand.IsConstant ? Loc.Imm(operand.Constant) : Loc.Reg(_registers.Arguments[operand.Register.Index]);
+
+    private Condition CompareOnEntry(Instruction comparison) => comparison.Op == Opcode.LogicalNot
+        ? _machine.CompareWithZero(OnEntry(comparison.Arguments[0]))
+        : _machine.Compare(comparison.Op, OnEntry(comparison.Arguments[0]), OnEntry(comparison.Arguments[1]));
+
+    private void EmitEarlyExit()
+    {
+        if (_earlyExit is not { } exit) return;
+        var condition = CompareOnEntry(exit.Comparison);
+        var body = _machine.NewLabel();
+        _machine.JumpIf(exit.ExitWhenTrue ? condition.Invert() : condition, body);
+        _machine.Load(_registers.Return, OnEntry(exit.Value));
+        _machine.ReturnWithoutFrame();
+        _machine.PlaceLabel(body);
+    }
+
+    private static BasicBlock? UnconditionalTarget(Terminator terminator) => terminator switch
+    {
+        Jump jump => jump.Target,
+        Branch { Condition.IsConstant: true } branch => branch.Condition.Constant != 0 ? branch.IfTrue : branch.IfFalse,
+        _ => null,
+    };
+
+    private bool EmitsNothing(int b)
+    {
+        var block = _function.Blocks[b];
+        for (var i = 0; i < block.Instructions.Count; i++)
+        {
+            var instruction = block.Instructions[i];
+            if (IsRemovable(instruction, _allocation.DeadDefinitions[b][i])) continue;
+            if (instruction.Op == Opcode.Copy && !instruction.Arguments[0].IsConstant
+                && _allocation[instruction.Destination!.Value] == _allocation[instruction.Arguments[0].Register]) continue;
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>A pure instruction whose result nobody reads.</summary>
+    private static bool IsRemovable(Instruction instruction, bool dead) =>
+        dead && instruction.Destination is not null && !instruction.Op.HasSideEffects();
+
+    private int FirstEmittedBlock()
+    {
+        for (var b = 0; b < _skipped.Length; b++)
+            if (!_skipped[b]) return b;
+        throw new InvalidOperationException("a function without code");
+    }
+
+    private int NextEmitted(int b)
+    {
+        for (var n = b + 1; n < _skipped.Length; n++)
+            if (!_skipped[n]) return n;
+        return -1;
+    }
+
+    /// <summary>Parameters go from where the ABI puts them to where the allocator wants them, as one parallel move.</summary>
+    private void EmitParameterMoves()
+    {
+        var arguments = _registers.Arguments;
+        var count = _function.ParameterCount;
+        // 1. register → memory (reads the argument registers before anything overwrites them)
+        for (var p = 0; p < Math.Min(count, arguments.Length); p++)
+            if (ReceivesParameter(p) && _allocation.Locations[p].IsSlot) _machine.Move(LocOf(_allocation.Locations[p]), Loc.Reg(arguments[p]));
+        // 2. register → register
+        Span<int> destinations = stackalloc int[arguments.Length];
+        Span<int> sources = stackalloc int[arguments.Length];
+        var moves = 0;
+        for (var p = 0; p < Math.Min(count, arguments.Length); p++)
+        {
+            if (!ReceivesParameter(p) || !_allocation.Locations[p].IsRegister) continue;
+            destinations[moves] = _allocation.Locations[p].Index;
+            sources[moves] = arguments[p];
+            moves++;
+        }
+        ParallelMove.Sequence(destinations[..moves], sources[..moves], _machine.CycleScratch, _machine.MoveRegister);
+        // 3. the caller's stack → wherever
+        for (var p = arguments.Length; p < count; p++)
+        {
+            if (!ReceivesParameter(p)) continue;
+            _machine.Move(LocOf(_allocation.Locations[p]), _machine.IncomingStackArgument(p - arguments.Length));
+        }
+    }
+
+    // ---- instructions -------------------------------------------------------------------------
+
+    private Loc LocOf(Location location) => location.Kind switch
+    {
+        LocationKind.Register => Loc.Reg(location.Index),
+        LocationKind.Slot => _machine.Slot(location.Index),
+        _ => throw new InvalidOperationException("a value without a location is read"),
+    };
+
+    private Loc LocOf(Operand operand) => operand.IsConstant ? Loc.Imm(operand.Constant) : LocOf(_allocation[operand.Register]);
+
+    private void EmitInstruction(Instruction instruction, bool dead)
+    {
+        if (IsRemovable(instruction, dead)) return;
+        var args = instruction.Arguments;
+        if (instruction.Destination is { } d && _fused[d.Index])
+        {
+            _pendingCondition = instruction.Op == Opcode.LogicalNot
+                ? _machine.CompareWithZero(LocOf(args[0]))
+                : _machine.Compare(instruction.Op, LocOf(args[0]), LocOf(args[1]));
+            return;
+        }
+        var destination = instruction.Destination is { } dv ? LocOf(_allocation[dv]) : default;
+        var bothConstant = args.Length == 2 && args[0].IsConstant && args[1].IsConstant;
+        switch (instruction.Op)
+        {
+            case Opcode.Copy:
+                _machine.Move(destination, LocOf(args[0]));
+                break;
+            case Opcode.Negate:
+                _machine.Negate(destination, LocOf(args[0]));
+                break;
+            case Opcode.LogicalNot:
+                if (args[0].IsConstant) _machine.Move(destination, Loc.Imm(args[0].Constant == 0 ? 1 : 0));
+                else _machine.SetCondition(destination, _machine.CompareWithZero(LocOf(args[0])));
+                break;
+            case Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.Multiply
+                or Opcode.ShiftLeft or Opcode.ShiftRight when bothConstant:
+                _machine.Move(destination, Loc.Imm(instruction.Op.Evaluate(args[0].Constant, args[1].Constant)));
+                break;
+            case Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.Multiply:
+                _machine.Arithmetic(instruction.Op, destination, LocOf(args[0]), LocOf(args[1]));
+                break;
+            case Opcode.ShiftLeft or Opcode.ShiftRight:
+                _machine.Shift(instruction.Op, destination, LocOf(args[0]), LocOf(args[1]));
+                break;
+            case Opcode.Divide or Opcode.Remainder:
+                EmitDivision(instruction.Op == Opcode.Remainder, destination, args[0], args[1]);
+                break;
+            case Opcode.Equal or Opcode.NotEqual or Opcode.Less or Opcode.LessOrEqual or Opcode.Greater or Opcode.GreaterOrEqual:
+                if (bothConstant) _machine.Move(destination, Loc.Imm(instruction.Op.Evaluate(args[0].Constant, args[1].Constant)));
+                else _machine.SetCondition(destination, _machine.Compare(instruction.Op, LocOf(args[0]), LocOf(args[1])));
+                break;
+            case Opcode.LoadGlobal:
+                _machine.LoadGlobal(destination, _data.Global(instruction.Symbol!));
+                break;
+            case Opcode.StoreGlobal:
+                _machine.StoreGlobal(_data.Global(instruction.Symbol!), LocOf(args[0]));
+                break;
+            case Opcode.GlobalAddress:
+                _machine.DataAddress(destination, _data.Global(instruction.Symbol!), loadSlot: false);
+                break;
+            case Opcode.StringAddress:
+                _machine.DataAddress(destination, _data.String(instruction.Symbol!), loadSlot: false);
+                break;
+            case Opcode.ImportAddress:
+                _machine.DataAddress(destination, _data.ImportSlot(instruction.Symbol!), loadSlot: true);
+                break;
+            case Opcode.FunctionAddress:
+                _machine.FunctionAddress(destination, FunctionLabel(instruction.Symbol!));
+                break;
+            case Opcode.Alloca:
+                _machine.FrameBlockAddress(destination, instruction.Destination!.Value);
+                break;
+            case Opcode.LoadWord or Opcode.LoadByte:
+                _machine.LoadIndexed(instruction.Op == Opcode.LoadWord, destination, LocOf(args[0]), LocOf(args[1]));
+                break;
+            case Opcode.StoreWord or Opcode.StoreByte:
+                _machine.StoreIndexed(instruction.Op == Opcode.StoreWord, LocOf(args[0]), LocOf(args[1]), LocOf(args[2]));
+                break;
+            case Opcode.Call or Opcode.CallImport or Opcode.CallIndirect:
+                EmitCall(instruction, dead ? default : destination);
+                break;
+            default:
+                throw new InvalidOperationException($"the code generator has no lowering for {instruction.Op}");
+        }
+    }
+
+    /// <summary>The IR's total division; divisors 0, 1 and -1 known at compile time need no division at all.</summary>
+    private void EmitDivision(bool remainder, Loc destination, Operand left, Operand right)
+    {
+        if (right.IsConstant && right.Constant is 0 or 1 or -1)
+        {
+            var divisor = right.Constant;
+            if (remainder || divisor == 0) _machine.Move(destination, Loc.Imm(0));
+            else if (divisor == 1) _machine.Move(destination, LocOf(left));
+            else _machine.Negate(destination, LocOf(left));
+            return;
+        }
+        _machine.Divide(remainder, destination, LocOf(left), LocOf(right));
+    }
+
+    // ---- calls --------------------------------------------------------------------------------
+
+    private void EmitCall(Instruction instruction, Loc destination)
+    {
+        var indirect = instruction.Op == Opcode.CallIndirect;
+        var arguments = indirect ? instruction.Arguments.AsSpan(1) : instruction.Arguments.AsSpan();
+        var argumentRegisters = _registers.Arguments;
+        var stackArguments = Math.Max(0, arguments.Length - argumentRegisters.Length);
+        if (stackArguments > 0)
+        {
+            var stack = new Loc[stackArguments];
+            for (var i = 0; i < stackArguments; i++) stack[i] = LocOf(arguments[argumentRegisters.Length + i]);
+            _machine.PassStackArguments(stack);
+        }
+
+        // The callee first: the argument moves below may overwrite its register.
+        if (indirect) _machine.Load(_machine.IndirectCallee, LocOf(instruction.Arguments[0]));
+
+        var registerCount = Math.Min(arguments.Length, argumentRegisters.Length);
+        Span<int> destinations = stackalloc int[registerCount];
+        Span<int> sources = stackalloc int[registerCount];
+        var moves = 0;
+        for (var i = 0; i < registerCount; i++)
+        {
+            var source = LocOf(arguments[i]);
+            if (!source.IsReg) continue;
+            destinations[moves] = argumentRegisters[i];
+            sources[moves] = source.Register;
+            moves++;
+        }
+        ParallelMove.Sequence(destinations[..moves], sources[..moves], _machine.CycleScratch, _machine.MoveRegister);
+        for (var i = 0; i < registerCount; i++)
+        {
+            var source = LocOf(arguments[i]);
+            if (!source.IsReg) _machine.Load(argumentRegisters[i], source);
+        }
+
+        switch (instruction.Op)
+        {
+            case Opcode.Call when _machine.TestsEarlyExitsAtCallSites && _calleeExits.TryGetValue(instruction.Symbol!, out var exit):
+            {
+                // The callee's early exit, tested here: the return register = its value, skip the call when it holds.
+                var skip = _machine.NewLabel();
+                _machine.Load(_registers.Return, OnEntry(exit.Value));
+                var condition = CompareOnEntry(exit.Comparison);
+                _machine.JumpIf(exit.ExitWhenTrue ? condition : condition.Invert(), skip);
+                _machine.CallFunction(FunctionLabel(instruction.Symbol!));
+                _machine.PlaceLabel(skip);
+                break;
+            }
+            case Opcode.Call:
+                _machine.CallFunction(FunctionLabel(instruction.Symbol!));
+                break;
+            case Opcode.CallImport:
+                _machine.CallImport(_data.ImportSlot(instruction.Symbol!));
+                break;
+            default:
+                _machine.CallIndirect();
+                break;
+        }
+        _machine.AfterCall(stackArguments);
+        if (destination.Kind != OperandKind.None) _machine.Move(destination, Loc.Reg(_registers.Return));
+    }
+
+    // ---- terminators --------------------------------------------------------------------------
+
+    private void EmitTerminator(BasicBlock block, int next)
+    {
+        switch (block.Terminator)
+        {
+            case Jump or Branch { Condition.IsConstant: true }:
+                JumpTo(IndexOf(UnconditionalTarget(block.Terminator)!), next);
+                break;
+            case Branch branch:
+            {
+                var condition = _fused[branch.Condition.Register.Index]
+                    ? _pendingCondition
+                    : _machine.CompareWithZero(LocOf(branch.Condition)).Invert();
+                var ifTrue = _resolved[IndexOf(branch.IfTrue)];
+                var ifFalse = _resolved[IndexOf(branch.IfFalse)];
+                if (ifTrue == next)
+                {
+                    _machine.JumpIf(condition.Invert(), _blockLabels[ifFalse]);
+                }
+                else
+                {
+                    _machine.JumpIf(condition, _blockLabels[ifTrue]);
+                    if (ifFalse != next) _machine.Jump(_blockLabels[ifFalse]);
+                }
+                break;
+            }
+            case Return ret:
+                _machine.Load(_registers.Return, LocOf(ret.Value));
+                _machine.Epilogue();
+                break;
+            default:
+                throw new InvalidOperationException($"unknown terminator {block.Terminator}");
+        }
+    }
+
+    private void JumpTo(int block, int next)
+    {
+        var target = _resolved[block];
+        if (target != next) _machine.Jump(_blockLabels[target]);
+    }
+
+    private Dictionary<BasicBlock, int>? _positions;
+
+    private int IndexOf(BasicBlock block)
+    {
+        if (_positions is null)
+        {
+            _positions = new Dictionary<BasicBlock, int>(_function.Blocks.Count);
+            for (var b = 0; b < _function.Blocks.Count; b++) _positions.Add(_function.Blocks[b], b);
+        }
+        return _positions[block];
+    }
+}

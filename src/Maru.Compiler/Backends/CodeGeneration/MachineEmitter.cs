@@ -1,0 +1,143 @@
+using Maru.Compiler.Backends.RegisterAllocation;
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Backends.CodeGeneration;
+
+/// <summary>
+/// What the shared <see cref="FunctionEmitter"/> knows about a function's frame before the
+/// machine lays it out: the callee-saved registers to preserve (in allocation order), the spill
+/// slots, the frame blocks of Alloca (in order), and how the body uses the stack.
+/// </summary>
+internal sealed record FrameFacts(
+    int[] SavedRegisters,
+    int SlotCount,
+    IReadOnlyList<(VReg Destination, long Size)> Blocks,
+    bool HasCalls,
+    bool ReadsStackParameters,
+    int MaxStackArguments);
+
+/// <summary>
+/// The part of code generation that is one instruction set: the shared
+/// <see cref="FunctionEmitter"/> decides what to compute and where values live, a machine emitter
+/// turns each step into instructions. One instance emits a whole module (labels are module-wide
+/// numbers: the functions' entry labels are made before any function is emitted). Registers are
+/// the target's numbers in <see cref="Target"/>; <see cref="Loc.Mem"/> offsets are the machine's,
+/// from <see cref="Slot"/> and <see cref="IncomingStackArgument"/>. A new operation (an opcode,
+/// a prologue step such as stack probing) is one more member here, implemented by every ISA.
+/// </summary>
+internal abstract class MachineEmitter
+{
+    /// <summary>The allocator's view of the register file and of the fixed registers instructions need.</summary>
+    public abstract IRegisterConstraints Target { get; }
+
+    public abstract CallingConvention Convention { get; }
+
+    /// <summary>A register no value lives in that breaks cycles of parallel moves.</summary>
+    public abstract int CycleScratch { get; }
+
+    /// <summary>The register an indirect call's callee is loaded into before the argument moves.</summary>
+    public abstract int IndirectCallee { get; }
+
+    /// <summary>Where code is now, in the machine's own unit (listing marks refer to it).</summary>
+    public abstract int Position { get; }
+
+    // ---- labels and control -------------------------------------------------------------------
+
+    public abstract int NewLabel();
+
+    public abstract void PlaceLabel(int label);
+
+    public abstract void Jump(int label);
+
+    public abstract void JumpIf(Condition condition, int label);
+
+    // ---- frame --------------------------------------------------------------------------------
+
+    /// <summary>Lays out the frame of the function about to be emitted.</summary>
+    public abstract void LayOutFrame(FrameFacts facts);
+
+    /// <summary>The function needs a frame at all (a leaf without spills has none).</summary>
+    public abstract bool HasFrame { get; }
+
+    public abstract Loc Slot(int slot);
+
+    /// <summary>Where the caller put parameter <paramref name="index"/> beyond the argument registers (0 = first stack one).</summary>
+    public abstract Loc IncomingStackArgument(int index);
+
+    public abstract void Prologue();
+
+    /// <summary>Restores what the prologue saved and returns (the result is already in the return register).</summary>
+    public abstract void Epilogue();
+
+    /// <summary>Returns from a path that never ran the prologue.</summary>
+    public abstract void ReturnWithoutFrame();
+
+    // ---- moves --------------------------------------------------------------------------------
+
+    public abstract void MoveRegister(int destination, int source);
+
+    /// <summary>register = value (a register, a frame word or a constant).</summary>
+    public abstract void Load(int register, Loc value);
+
+    /// <summary>destination = value between any two locations.</summary>
+    public abstract void Move(Loc destination, Loc value);
+
+    // ---- computation (never both operands constant: the shared emitter folds those) -----------
+
+    public abstract void Negate(Loc destination, Loc value);
+
+    /// <summary>Add, Subtract, And, Or, Xor, Multiply.</summary>
+    public abstract void Arithmetic(Opcode op, Loc destination, Loc left, Loc right);
+
+    /// <summary>ShiftLeft, ShiftRight (arithmetic); the count is taken modulo 64.</summary>
+    public abstract void Shift(Opcode op, Loc destination, Loc value, Loc count);
+
+    /// <summary>Total division: x / 0 = 0, x % 0 = 0, MIN / -1 = MIN (divisors 0, 1, -1 as constants never reach it).</summary>
+    public abstract void Divide(bool remainder, Loc destination, Loc dividend, Loc divisor);
+
+    /// <summary>Sets the flags for a comparison; returns the condition that holds when <paramref name="op"/> is true.</summary>
+    public abstract Condition Compare(Opcode op, Loc left, Loc right);
+
+    /// <summary>Sets the flags for value == 0; returns <see cref="Condition.Equal"/>-style condition true when it is zero.</summary>
+    public abstract Condition CompareWithZero(Loc value);
+
+    /// <summary>destination = condition ? 1 : 0, from the flags.</summary>
+    public abstract void SetCondition(Loc destination, Condition condition);
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    public abstract void LoadGlobal(Loc destination, DataTarget global);
+
+    public abstract void StoreGlobal(DataTarget global, Loc value);
+
+    /// <summary>destination = the address of data (<paramref name="loadSlot"/>: the word stored there, for an import's GOT slot).</summary>
+    public abstract void DataAddress(Loc destination, DataTarget target, bool loadSlot);
+
+    public abstract void FunctionAddress(Loc destination, int functionLabel);
+
+    /// <summary>destination = the address of the frame block of an Alloca.</summary>
+    public abstract void FrameBlockAddress(Loc destination, VReg block);
+
+    /// <summary>destination = base[index] (a word: index scaled by 8; a byte: zero-extended).</summary>
+    public abstract void LoadIndexed(bool word, Loc destination, Loc address, Loc index);
+
+    public abstract void StoreIndexed(bool word, Loc address, Loc index, Loc value);
+
+    // ---- calls --------------------------------------------------------------------------------
+
+    /// <summary>Places the arguments beyond the argument registers (first argument lowest) before a call.</summary>
+    public abstract void PassStackArguments(ReadOnlySpan<Loc> arguments);
+
+    public abstract void CallFunction(int functionLabel);
+
+    public abstract void CallImport(DataTarget slot);
+
+    /// <summary>Calls the address in <see cref="IndirectCallee"/>.</summary>
+    public abstract void CallIndirect();
+
+    /// <summary>Undoes <see cref="PassStackArguments"/> after the call returns.</summary>
+    public abstract void AfterCall(int stackArguments);
+
+    /// <summary>A direct call may test the callee's <see cref="EarlyExit"/> first (the return register is free to load before the compare).</summary>
+    public virtual bool TestsEarlyExitsAtCallSites => false;
+}

@@ -1,0 +1,56 @@
+namespace Maru.Compiler.Backends.CodeGeneration;
+
+/// <summary>The six signed comparisons of the IR, as a condition a machine tests after a compare.</summary>
+internal enum Condition { Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual }
+
+internal static class Conditions
+{
+    public static Condition Of(Ir.Opcode op) => op switch
+    {
+        Ir.Opcode.Equal => Condition.Equal,
+        Ir.Opcode.NotEqual => Condition.NotEqual,
+        Ir.Opcode.Less => Condition.Less,
+        Ir.Opcode.LessOrEqual => Condition.LessOrEqual,
+        Ir.Opcode.Greater => Condition.Greater,
+        Ir.Opcode.GreaterOrEqual => Condition.GreaterOrEqual,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "not a comparison"),
+    };
+
+    /// <summary>The condition with the operands swapped: a &lt; b is b &gt; a.</summary>
+    public static Condition Mirror(this Condition condition) => condition switch
+    {
+        Condition.Less => Condition.Greater,
+        Condition.LessOrEqual => Condition.GreaterOrEqual,
+        Condition.Greater => Condition.Less,
+        Condition.GreaterOrEqual => Condition.LessOrEqual,
+        _ => condition,
+    };
+
+    public static Condition Invert(this Condition condition) => condition switch
+    {
+        Condition.Equal => Condition.NotEqual,
+        Condition.NotEqual => Condition.Equal,
+        Condition.Less => Condition.GreaterOrEqual,
+        Condition.LessOrEqual => Condition.Greater,
+        Condition.Greater => Condition.LessOrEqual,
+        _ => Condition.Less,
+    };
+}
+
+internal enum OperandKind : byte { None, Register, Memory, Immediate }
+
+/// <summary>
+/// An operand after allocation: a register, a frame word (at an offset the machine emitter
+/// chose: from its frame or stack pointer), or a constant.
+/// </summary>
+internal readonly record struct Loc(OperandKind Kind, int Register, int Offset, long Value)
+{
+    public static Loc Reg(int register) => new(OperandKind.Register, register, 0, 0);
+    public static Loc Mem(int offset) => new(OperandKind.Memory, -1, offset, 0);
+    public static Loc Imm(long value) => new(OperandKind.Immediate, -1, 0, value);
+    public bool IsReg => Kind == OperandKind.Register;
+    public bool IsMem => Kind == OperandKind.Memory;
+    public bool IsImm => Kind == OperandKind.Immediate;
+    public bool Is(int register) => Kind == OperandKind.Register && Register == register;
+    public bool Is32 => IsImm && Value is >= int.MinValue and <= int.MaxValue;
+}

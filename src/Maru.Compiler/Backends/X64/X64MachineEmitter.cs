@@ -1,0 +1,643 @@
+using Iced.Intel;
+using Maru.Compiler.Backends.CodeGeneration;
+using Maru.Compiler.Backends.RegisterAllocation;
+using Maru.Compiler.Ir;
+using static Maru.Compiler.Backends.X64.X64Target;
+using MachineInstruction = Iced.Intel.Instruction;
+
+namespace Maru.Compiler.Backends.X64;
+
+/// <summary>
+/// The x86-64 half of code generation, through Iced's assembler (the whole module is one Iced
+/// block, so calls and jumps are resolved by Iced). Selects on allocated operands:
+/// <list type="bullet">
+/// <item>cmp/test + jcc for comparisons fused into their branch; comparisons with 0 become test;</item>
+/// <item>lea for additions into another register; immediates folded into ALU operations when they fit imm32;</item>
+/// <item>[base + index*8 + disp] addressing for oop-at/string-at, constant indexes folded into displacements;</item>
+/// <item>division keeps the IR's total semantics with one range check (divisor + 1 ≤ 1 unsigned) before cqo; idiv;</item>
+/// <item>stack arguments pushed, al = 0 before calls that may reach C, only used callee-saved registers saved;</item>
+/// <item>leaf functions with nothing on the stack get no frame at all; rbp is a frame pointer only
+/// where rsp moves within the body or the caller's stack arguments are read, spill slots are
+/// rsp-relative otherwise.</item>
+/// </list>
+/// Operands in memory and wide immediates go through the scratch registers r11/r10, never allocated.
+/// </summary>
+internal sealed class X64MachineEmitter : MachineEmitter
+{
+    private enum Alu { Add, Sub, And, Or, Xor, Cmp }
+
+    private readonly Assembler _asm;
+    private readonly List<Label> _labels = new();
+    private readonly List<DataReference> _dataReferences;
+
+    private readonly Dictionary<VReg, int> _allocaOffsets = new();
+    private int _savedCount;
+    private int[] _saved = [];
+    private int _localSize;
+    private bool _hasFrame;
+    private bool _framePointer;
+    private int _lastLabelAt = -1;
+
+    public X64MachineEmitter(Assembler assembler, List<DataReference> dataReferences)
+    {
+        _asm = assembler;
+        _dataReferences = dataReferences;
+    }
+
+    public override IRegisterConstraints Target => Instance;
+
+    public override CallingConvention Convention => X64Target.Convention;
+
+    public override int CycleScratch => Scratch2;
+
+    public override int IndirectCallee => Scratch;
+
+    public override int Position => _asm.Instructions.Count;
+
+    public override bool TestsEarlyExitsAtCallSites => true;
+
+    /// <summary>A label after it was placed (Iced's Label is a struct: the placed copy knows its instruction).</summary>
+    public Label LabelOf(int label) => _labels[label];
+
+    // ---- labels and control -------------------------------------------------------------------
+
+    public override int NewLabel()
+    {
+        _labels.Add(_asm.CreateLabel());
+        return _labels.Count - 1;
+    }
+
+    /// <summary>
+    /// Iced attaches a label to the next instruction and allows one label per instruction. Two
+    /// labels meet only in rare code (a block that emits nothing and falls through, or a division
+    /// whose result is already in place at the end of its block): a nop separates them.
+    /// </summary>
+    public override void PlaceLabel(int label)
+    {
+        if (_lastLabelAt == _asm.Instructions.Count) Add(MachineInstruction.Create(Code.Nopd));
+        var placed = _labels[label];
+        _asm.Label(ref placed);
+        _labels[label] = placed;
+        _lastLabelAt = _asm.Instructions.Count;
+    }
+
+    public override void Jump(int label) => _asm.jmp(_labels[label]);
+
+    public override void JumpIf(Condition condition, int label)
+    {
+        var target = _labels[label];
+        switch (condition)
+        {
+            case Condition.Equal: _asm.je(target); break;
+            case Condition.NotEqual: _asm.jne(target); break;
+            case Condition.Less: _asm.jl(target); break;
+            case Condition.LessOrEqual: _asm.jle(target); break;
+            case Condition.Greater: _asm.jg(target); break;
+            default: _asm.jge(target); break;
+        }
+    }
+
+    // ---- frame --------------------------------------------------------------------------------
+
+    public override bool HasFrame => _hasFrame;
+
+    public override void LayOutFrame(FrameFacts facts)
+    {
+        _lastLabelAt = -1;
+        _allocaOffsets.Clear();
+        _saved = facts.SavedRegisters;
+        _savedCount = _saved.Length;
+
+        // Below the saved registers: spill slots, then the frame blocks of Alloca.
+        var size = 8 * _savedCount + 8 * facts.SlotCount;
+        foreach (var (block, bytes) in facts.Blocks)
+        {
+            size += (int)((bytes + 7) & ~7L);
+            _allocaOffsets[block] = size;
+        }
+        var alignment = Convention.StackAlignment;
+        var rounded = (size + alignment - 1) / alignment * alignment;
+        _localSize = rounded - 8 * _savedCount;
+        _hasFrame = facts.HasCalls || facts.ReadsStackParameters || size > 0;
+
+        // rbp is only needed where rsp moves within the body (stack arguments pushed for a call)
+        // or the caller's frame is addressed (stack parameters); frame blocks keep it too.
+        // Otherwise spill slots are addressed off rsp: [rsp + 8*slot], and the saved registers
+        // above them, with padding so that rsp is 16-byte aligned at calls.
+        _framePointer = _hasFrame && (facts.ReadsStackParameters || facts.MaxStackArguments > 0 || _allocaOffsets.Count > 0);
+        if (_hasFrame && !_framePointer)
+        {
+            _localSize = 8 * facts.SlotCount;
+            // The return address, the saved registers and the slots: a multiple of 16 below the caller's aligned rsp.
+            if ((8 + 8 * _savedCount + _localSize) % alignment != 0) _localSize += 8;
+        }
+    }
+
+    public override Loc Slot(int slot) => Loc.Mem(_framePointer ? -8 * (_savedCount + slot + 1) : 8 * slot);
+
+    public override Loc IncomingStackArgument(int index) => Loc.Mem(FirstStackArgumentOffset + 8 * index);
+
+    public override void Prologue()
+    {
+        if (!_hasFrame) return;
+        if (_framePointer)
+        {
+            Add(MachineInstruction.Create(Code.Push_r64, Register.RBP));
+            MoveRegister(Rbp, Rsp);
+        }
+        foreach (var r in _saved) Add(MachineInstruction.Create(Code.Push_r64, Register64(r)));
+        X64StackProbe.Reserve(_asm, _localSize); // page by page beyond a page: stack-clash safe
+    }
+
+    public override void Epilogue()
+    {
+        if (_hasFrame)
+        {
+            if (_framePointer && _savedCount == 0)
+            {
+                Add(MachineInstruction.Create(Code.Leaveq));
+            }
+            else
+            {
+                if (_localSize > 0) AluRI(Alu.Add, Rsp, _localSize);
+                for (var i = _saved.Length - 1; i >= 0; i--) Add(MachineInstruction.Create(Code.Pop_r64, Register64(_saved[i])));
+                if (_framePointer) Add(MachineInstruction.Create(Code.Pop_r64, Register.RBP));
+            }
+        }
+        Add(MachineInstruction.Create(Code.Retnq));
+    }
+
+    public override void ReturnWithoutFrame() => Add(MachineInstruction.Create(Code.Retnq));
+
+    // ---- computation --------------------------------------------------------------------------
+
+    public override void Negate(Loc destination, Loc value)
+    {
+        var work = Work(destination);
+        Load(work, value);
+        Add(MachineInstruction.Create(Code.Neg_rm64, Register64(work)));
+        Finish(destination, work);
+    }
+
+    public override Condition CompareWithZero(Loc value)
+    {
+        if (value.IsReg) Add(MachineInstruction.Create(Code.Test_rm64_r64, Register64(value.Register), Register64(value.Register)));
+        else AluOp(Alu.Cmp, value, Loc.Imm(0));
+        return Condition.Equal;
+    }
+
+    public override void LoadGlobal(Loc destination, DataTarget global)
+    {
+        var work = Work(destination);
+        DataAccess(Code.Mov_r64_rm64, work, global);
+        Finish(destination, work);
+    }
+
+    public override void DataAddress(Loc destination, DataTarget target, bool loadSlot)
+    {
+        var work = Work(destination);
+        DataAccess(loadSlot ? Code.Mov_r64_rm64 : Code.Lea_r64_m, work, target);
+        Finish(destination, work);
+    }
+
+    public override void FunctionAddress(Loc destination, int functionLabel)
+    {
+        var work = Work(destination);
+        _asm.lea(new AssemblerRegister64(Register64(work)), AssemblerRegisters.__[_labels[functionLabel]]);
+        Finish(destination, work);
+    }
+
+    public override void FrameBlockAddress(Loc destination, VReg block)
+    {
+        var work = Work(destination);
+        Add(MachineInstruction.Create(Code.Lea_r64_m, Register64(work), Frame(-_allocaOffsets[block])));
+        Finish(destination, work);
+    }
+
+    public override void LoadIndexed(bool word, Loc destination, Loc address, Loc index)
+    {
+        var work = Work(destination);
+        var operand = Address(address, index, word ? 8 : 1, out _);
+        Add(word
+            ? MachineInstruction.Create(Code.Mov_r64_rm64, Register64(work), operand)
+            : MachineInstruction.Create(Code.Movzx_r32_rm8, Register32(work), operand));
+        Finish(destination, work);
+    }
+
+    // ---- calls --------------------------------------------------------------------------------
+
+    public override void PassStackArguments(ReadOnlySpan<Loc> arguments)
+    {
+        var padding = arguments.Length % 2 == 1 ? 8 : 0;
+        if (padding != 0) AluRI(Alu.Sub, Rsp, padding);
+        for (var i = arguments.Length - 1; i >= 0; i--) Push(arguments[i]);
+    }
+
+    public override void CallFunction(int functionLabel) => _asm.call(_labels[functionLabel]);
+
+    public override void CallImport(DataTarget slot)
+    {
+        // al = number of vector registers of a variadic call: always 0 here, harmless for others.
+        Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register.EAX, Register.EAX));
+        DataAccess(Code.Call_rm64, Rax, slot);
+    }
+
+    public override void CallIndirect()
+    {
+        Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register.EAX, Register.EAX));
+        Add(MachineInstruction.Create(Code.Call_rm64, Register.R11));
+    }
+
+    public override void AfterCall(int stackArguments)
+    {
+        var cleanup = 8 * stackArguments + (stackArguments % 2 == 1 ? 8 : 0);
+        if (cleanup != 0) AluRI(Alu.Add, Rsp, cleanup);
+    }
+
+    /// <summary>The register a result is computed in: its own register, or the scratch when it lives in memory.</summary>
+    private static int Work(Loc destination) => destination.IsReg ? destination.Register : Scratch;
+
+    private void Finish(Loc destination, int work)
+    {
+        if (!destination.Is(work)) Move(destination, Loc.Reg(work));
+    }
+
+
+    public override void Arithmetic(Opcode op, Loc destination, Loc a, Loc b)
+    {
+        var commutative = op is Opcode.Add or Opcode.Multiply or Opcode.And or Opcode.Or or Opcode.Xor;
+        if (commutative && (a.IsImm || (b.IsReg && destination.Is(b.Register) && !a.IsImm))) (a, b) = (b, a);
+
+        if (op == Opcode.Multiply)
+        {
+            if (b.Is32 && !a.IsImm)
+            {
+                var work = Work(destination);
+                Add(b.Value is >= sbyte.MinValue and <= sbyte.MaxValue
+                    ? CreateRmImm(Code.Imul_r64_rm64_imm8, work, a, (int)b.Value)
+                    : CreateRmImm(Code.Imul_r64_rm64_imm32, work, a, (int)b.Value));
+                Finish(destination, work);
+                return;
+            }
+        }
+        // lea: the sum goes to a register other than both operands without disturbing them.
+        if (destination.IsReg && a.IsReg && !destination.Is(a.Register))
+        {
+            if (op == Opcode.Add && (b.IsReg || b.Is32))
+            {
+                Add(MachineInstruction.Create(Code.Lea_r64_m, Register64(destination.Register),
+                    b.IsReg ? new MemoryOperand(Register64(a.Register), Register64(b.Register), 1, 0, 0) : Memory(Register64(a.Register), b.Value)));
+                return;
+            }
+            if (op == Opcode.Subtract && b.IsImm && b.Value is > int.MinValue and <= int.MaxValue)
+            {
+                Add(MachineInstruction.Create(Code.Lea_r64_m, Register64(destination.Register), Memory(Register64(a.Register), -b.Value)));
+                return;
+            }
+        }
+        var alu = op switch
+        {
+            Opcode.Add => Alu.Add,
+            Opcode.Subtract => Alu.Sub,
+            Opcode.And => Alu.And,
+            Opcode.Or => Alu.Or,
+            Opcode.Xor => Alu.Xor,
+            _ => (Alu?)null,
+        };
+        if (op == Opcode.Subtract && destination.IsReg && b.Is(destination.Register) && !a.Is(destination.Register))
+        {
+            // d = a - d  ⇒  d = -d + a
+            Add(MachineInstruction.Create(Code.Neg_rm64, Register64(destination.Register)));
+            AluOp(Alu.Add, destination, a);
+            return;
+        }
+        {
+            var work = Work(destination);
+            if (b.Is(work) && !a.Is(work)) work = Scratch; // only when the destination is b's register in memory terms
+            Load(work, a);
+            if (alu is { } o) AluOp(o, Loc.Reg(work), b);
+            else if (b.IsImm) { Load(Scratch2, b); Add(MachineInstruction.Create(Code.Imul_r64_rm64, Register64(work), Register64(Scratch2))); }
+            else Add(CreateRRm(Code.Imul_r64_rm64, work, b));
+            Finish(destination, work);
+        }
+    }
+
+
+    public override void Shift(Opcode op, Loc destination, Loc a, Loc right)
+    {
+        if (right.IsImm)
+        {
+            var count = (int)(right.Value & 63);
+            var work = Work(destination);
+            Load(work, a);
+            if (count != 0)
+                Add(MachineInstruction.Create(op == Opcode.ShiftLeft ? Code.Shl_rm64_imm8 : Code.Sar_rm64_imm8, Register64(work), count));
+            Finish(destination, work);
+            return;
+        }
+        // The count must be in cl; rcx holds nothing live across this instruction (the allocator saw to it).
+        if (a.Is(Rcx))
+        {
+            MoveRegister(Scratch, Rcx);
+            a = Loc.Reg(Scratch);
+        }
+        Load(Rcx, right);
+        var w = destination.IsReg && destination.Register != Rcx ? destination.Register : Scratch;
+        Load(w, a);
+        Add(MachineInstruction.Create(op == Opcode.ShiftLeft ? Code.Shl_rm64_CL : Code.Sar_rm64_CL, Register64(w), Register.CL));
+        Finish(destination, w);
+    }
+
+
+    /// <summary>
+    /// Total division: x / 0 = 0, x % 0 = 0, MIN / -1 = MIN, x % -1 = 0. One unsigned range check
+    /// catches both special divisors (divisor + 1 ≤ 1); for them the quotient is x * divisor (0 or
+    /// -x, wrapping) and the remainder 0. Quotient in rax, remainder in rdx.
+    /// </summary>
+    public override void Divide(bool remainder, Loc destination, Loc a, Loc b)
+    {
+        // The divisor must survive cqo (rdx) and loading the dividend (rax).
+        int divisorRegister;
+        if (b.IsReg && b.Register != Rax && b.Register != Rdx) divisorRegister = b.Register;
+        else
+        {
+            Load(Scratch, b);
+            divisorRegister = Scratch;
+        }
+        Load(Rax, a);
+        var done = NewLabel();
+        if (!b.IsImm)
+        {
+            var divide = NewLabel();
+            Add(MachineInstruction.Create(Code.Lea_r64_m, Register.R10, Memory(Register64(divisorRegister), 1)));
+            Add(MachineInstruction.Create(Code.Cmp_rm64_imm8, Register.R10, 1));
+            _asm.ja(_labels[divide]);
+            if (remainder) Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register.EDX, Register.EDX));
+            else Add(MachineInstruction.Create(Code.Imul_r64_rm64, Register.RAX, Register64(divisorRegister)));
+            Jump(done);
+            PlaceLabel(divide);
+        }
+        Add(MachineInstruction.Create(Code.Cqo));
+        Add(MachineInstruction.Create(Code.Idiv_rm64, Register64(divisorRegister)));
+        if (!b.IsImm) PlaceLabel(done);
+        Move(destination, Loc.Reg(remainder ? Rdx : Rax));
+    }
+
+
+    public override Condition Compare(Opcode op, Loc a, Loc b)
+    {
+        var condition = Conditions.Of(op);
+        if (a.IsImm)
+        {
+            (a, b) = (b, a);
+            condition = condition.Mirror();
+        }
+        if (b.IsImm && b.Value == 0 && a.IsReg)
+        {
+            Add(MachineInstruction.Create(Code.Test_rm64_r64, Register64(a.Register), Register64(a.Register)));
+            return condition;
+        }
+        if (a.IsMem && b.IsMem)
+        {
+            Load(Scratch, a);
+            a = Loc.Reg(Scratch);
+        }
+        AluOp(Alu.Cmp, a, b);
+        return condition;
+    }
+
+
+    public override void SetCondition(Loc destination, Condition condition)
+    {
+        var work = Work(destination);
+        Add(MachineInstruction.Create(condition switch
+        {
+            Condition.Equal => Code.Sete_rm8,
+            Condition.NotEqual => Code.Setne_rm8,
+            Condition.Less => Code.Setl_rm8,
+            Condition.LessOrEqual => Code.Setle_rm8,
+            Condition.Greater => Code.Setg_rm8,
+            _ => Code.Setge_rm8,
+        }, Register8(work)));
+        Add(MachineInstruction.Create(Code.Movzx_r32_rm8, Register32(work), Register8(work)));
+        Finish(destination, work);
+    }
+
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    /// <summary>
+    /// [base + index*scale]: a constant index folds into the displacement when it fits; operands in
+    /// memory are brought into r11 (base) and r10 (index). Reports the scratch registers it used.
+    /// </summary>
+    private MemoryOperand Address(Loc b, Loc i, int scale, out ulong scratchUsed)
+    {
+        scratchUsed = 0;
+        long displacement = 0;
+        var foldIndex = i.IsImm && i.Value is >= int.MinValue / 8 and <= int.MaxValue / 8;
+        if (foldIndex) displacement = i.Value * scale;
+        int baseRegister;
+        if (b.IsReg) baseRegister = b.Register;
+        else
+        {
+            Load(Scratch, b);
+            baseRegister = Scratch;
+            scratchUsed |= 1UL << Scratch;
+        }
+        if (foldIndex) return Memory(Register64(baseRegister), displacement);
+        int indexRegister;
+        if (i.IsReg) indexRegister = i.Register;
+        else
+        {
+            Load(Scratch2, i);
+            indexRegister = Scratch2;
+            scratchUsed |= 1UL << Scratch2;
+        }
+        return new MemoryOperand(Register64(baseRegister), Register64(indexRegister), scale, 0, 0);
+    }
+
+    public override void StoreIndexed(bool word, Loc baseOperand, Loc indexOperand, Loc value)
+    {
+        var address = Address(baseOperand, indexOperand, word ? 8 : 1, out var scratchUsed);
+        if (value.IsMem || (value.IsImm && (word ? !value.Is32 : false)))
+        {
+            int free;
+            if ((scratchUsed & (1UL << Scratch)) == 0) free = Scratch;
+            else if ((scratchUsed & (1UL << Scratch2)) == 0) free = Scratch2;
+            else
+            {
+                Add(MachineInstruction.Create(Code.Lea_r64_m, Register.R11, address));
+                address = Memory(Register.R11, 0);
+                free = Scratch2;
+            }
+            Load(free, value);
+            value = Loc.Reg(free);
+        }
+        if (word)
+            Add(value.IsImm
+                ? MachineInstruction.Create(Code.Mov_rm64_imm32, address, (int)value.Value)
+                : MachineInstruction.Create(Code.Mov_rm64_r64, address, Register64(value.Register)));
+        else
+            Add(value.IsImm
+                ? MachineInstruction.Create(Code.Mov_rm8_imm8, address, (int)(byte)value.Value)
+                : MachineInstruction.Create(Code.Mov_rm8_r8, address, Register8(value.Register)));
+    }
+
+    public override void StoreGlobal(DataTarget target, Loc value)
+    {
+        if (value.Is32)
+        {
+            var memory = new MemoryOperand(Register.RIP, Register.None, 1, 0, 8);
+            _dataReferences.Add(new DataReference(_asm.Instructions.Count, target.Section, target.Offset, target.Name));
+            Add(MachineInstruction.Create(Code.Mov_rm64_imm32, memory, (int)value.Value));
+            return;
+        }
+        int register;
+        if (value.IsReg) register = value.Register;
+        else
+        {
+            Load(Scratch, value);
+            register = Scratch;
+        }
+        DataAccess(Code.Mov_rm64_r64, register, target);
+    }
+
+    /// <summary>An instruction with a RIP-relative operand on data; the displacement becomes a relocation.</summary>
+    private void DataAccess(Code code, int register, DataTarget target)
+    {
+        var memory = new MemoryOperand(Register.RIP, Register.None, 1, 0, 8);
+        _dataReferences.Add(new DataReference(_asm.Instructions.Count, target.Section, target.Offset, target.Name));
+        Add(code switch
+        {
+            Code.Mov_rm64_r64 => MachineInstruction.Create(code, memory, Register64(register)),
+            Code.Call_rm64 => MachineInstruction.Create(code, memory),
+            _ => MachineInstruction.Create(code, Register64(register), memory),
+        });
+    }
+
+
+    private void Push(Loc value)
+    {
+        if (value.IsReg) Add(MachineInstruction.Create(Code.Push_r64, Register64(value.Register)));
+        else if (value.IsMem) Add(MachineInstruction.Create(Code.Push_rm64, Frame(value.Offset)));
+        else if (value.Value is >= sbyte.MinValue and <= sbyte.MaxValue) Add(MachineInstruction.Create(Code.Pushq_imm8, (int)value.Value));
+        else if (value.Is32) Add(MachineInstruction.Create(Code.Pushq_imm32, (int)value.Value));
+        else
+        {
+            Load(Scratch, value);
+            Add(MachineInstruction.Create(Code.Push_r64, Register.R11));
+        }
+    }
+
+
+    // ---- moves and operands -------------------------------------------------------------------
+
+    private void Add(MachineInstruction instruction) => _asm.AddInstruction(instruction);
+
+    public override void MoveRegister(int destination, int source)
+    {
+        if (destination != source) Add(MachineInstruction.Create(Code.Mov_r64_rm64, Register64(destination), Register64(source)));
+    }
+
+    private void Store(Loc destination, int register) =>
+        Add(MachineInstruction.Create(Code.Mov_rm64_r64, Frame(destination.Offset), Register64(register)));
+
+    /// <summary>register = value (a register, a frame word or a constant, materialised in the shortest form).</summary>
+    public override void Load(int register, Loc value)
+    {
+        switch (value.Kind)
+        {
+            case OperandKind.Register:
+                MoveRegister(register, value.Register);
+                break;
+            case OperandKind.Memory:
+                Add(MachineInstruction.Create(Code.Mov_r64_rm64, Register64(register), Frame(value.Offset)));
+                break;
+            case OperandKind.Immediate:
+                var constant = value.Value;
+                if (constant == 0) Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register32(register), Register32(register)));
+                else if (constant is > 0 and <= uint.MaxValue) Add(MachineInstruction.Create(Code.Mov_r32_imm32, Register32(register), (uint)constant));
+                else if (constant is >= int.MinValue and < 0) Add(MachineInstruction.Create(Code.Mov_rm64_imm32, Register64(register), (int)constant));
+                else Add(MachineInstruction.Create(Code.Mov_r64_imm64, Register64(register), constant));
+                break;
+            default:
+                throw new InvalidOperationException("load of a value without a location");
+        }
+    }
+
+    /// <summary>destination = value between any two locations.</summary>
+    public override void Move(Loc destination, Loc value)
+    {
+        if (destination.IsReg)
+        {
+            Load(destination.Register, value);
+            return;
+        }
+        if (!destination.IsMem || destination == value) return;
+        if (value.IsReg) Store(destination, value.Register);
+        else if (value.Is32) Add(MachineInstruction.Create(Code.Mov_rm64_imm32, Frame(destination.Offset), (int)value.Value));
+        else
+        {
+            Load(Scratch, value);
+            Store(destination, Scratch);
+        }
+    }
+
+    /// <summary>destination op= value, for a destination in a register or memory.</summary>
+    private void AluOp(Alu op, Loc destination, Loc value)
+    {
+        var (rrm, rmr, imm8, imm32) = op switch
+        {
+            Alu.Add => (Code.Add_r64_rm64, Code.Add_rm64_r64, Code.Add_rm64_imm8, Code.Add_rm64_imm32),
+            Alu.Sub => (Code.Sub_r64_rm64, Code.Sub_rm64_r64, Code.Sub_rm64_imm8, Code.Sub_rm64_imm32),
+            Alu.And => (Code.And_r64_rm64, Code.And_rm64_r64, Code.And_rm64_imm8, Code.And_rm64_imm32),
+            Alu.Or => (Code.Or_r64_rm64, Code.Or_rm64_r64, Code.Or_rm64_imm8, Code.Or_rm64_imm32),
+            Alu.Xor => (Code.Xor_r64_rm64, Code.Xor_rm64_r64, Code.Xor_rm64_imm8, Code.Xor_rm64_imm32),
+            _ => (Code.Cmp_r64_rm64, Code.Cmp_rm64_r64, Code.Cmp_rm64_imm8, Code.Cmp_rm64_imm32),
+        };
+        if (value.IsImm && !value.Is32)
+        {
+            var scratch = destination.Is(Scratch) ? Scratch2 : Scratch;
+            Load(scratch, value);
+            value = Loc.Reg(scratch);
+        }
+        if (destination.IsReg)
+        {
+            var register = Register64(destination.Register);
+            if (value.IsImm)
+                Add(value.Value is >= sbyte.MinValue and <= sbyte.MaxValue
+                    ? MachineInstruction.Create(imm8, register, (int)value.Value)
+                    : MachineInstruction.Create(imm32, register, (int)value.Value));
+            else if (value.IsReg) Add(MachineInstruction.Create(rrm, register, Register64(value.Register)));
+            else Add(MachineInstruction.Create(rrm, register, Frame(value.Offset)));
+            return;
+        }
+        var memory = Frame(destination.Offset);
+        if (value.IsMem)
+        {
+            Load(Scratch, value);
+            value = Loc.Reg(Scratch);
+        }
+        if (value.IsImm)
+            Add(value.Value is >= sbyte.MinValue and <= sbyte.MaxValue
+                ? MachineInstruction.Create(imm8, memory, (int)value.Value)
+                : MachineInstruction.Create(imm32, memory, (int)value.Value));
+        else Add(MachineInstruction.Create(rmr, memory, Register64(value.Register)));
+    }
+
+    private void AluRI(Alu op, int register, int value) => AluOp(op, Loc.Reg(register), Loc.Imm(value));
+
+    private MachineInstruction CreateRRm(Code code, int register, Loc value) => value.IsReg
+        ? MachineInstruction.Create(code, Register64(register), Register64(value.Register))
+        : MachineInstruction.Create(code, Register64(register), Frame(value.Offset));
+
+    private MachineInstruction CreateRmImm(Code code, int register, Loc value, int immediate) => value.IsReg
+        ? MachineInstruction.Create(code, Register64(register), Register64(value.Register), immediate)
+        : MachineInstruction.Create(code, Register64(register), Frame(value.Offset), immediate);
+
+    /// <summary>A frame word: rbp-relative with a frame pointer, else rsp-relative (rsp does not move within such a body).</summary>
+    private MemoryOperand Frame(int offset) => Memory(_framePointer ? Register.RBP : Register.RSP, offset);
+
+    private static MemoryOperand Memory(Register baseRegister, long displacement) =>
+        new(baseRegister, Register.None, 1, displacement, displacement == 0 ? 0 : displacement is >= sbyte.MinValue and <= sbyte.MaxValue ? 1 : 8);
+}
