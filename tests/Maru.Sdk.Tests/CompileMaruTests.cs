@@ -90,6 +90,9 @@ public sealed class CompileMaruTests
         Assert.IsFalse(run.Result);
         Assert.AreEqual("MARU0504", _engine.Errors.Single().Code);
         Assert.IsFalse(File.Exists(Library));
+    }
+
+    [TestMethod]
     public void LinuxArm64BuildsAnAArch64LibraryWithTheSameShims()
     {
         Write("a.l", "(define-function triple (x) (* 3 x))\n");
