@@ -13,9 +13,24 @@ namespace Maru.Build.Tasks;
 /// A thin front end over <see cref="MaruCompiler"/>: it turns items into sources, diagnostics into
 /// MSBuild errors that IDEs can jump to, and results into files written atomically. It keeps no
 /// state outside the instance, so parallel builds in one MSBuild process do not interfere.
+/// Cancelling the build (Ctrl+C) stops a running compilation promptly (<see cref="Cancel"/>).
 /// </summary>
-public sealed class CompileMaru : Microsoft.Build.Utilities.Task
+public sealed class CompileMaru : Microsoft.Build.Utilities.Task, ICancelableTask
 {
+    private readonly CancellationTokenSource _cancel = new();
+
+    /// <summary>Compile-time evaluation steps allowed; empty means the compiler's default.</summary>
+    public string? MaxEvaluationSteps { get; set; }
+
+    /// <summary>Memory compile-time evaluation may allocate, in MiB; empty means the compiler's default.</summary>
+    public string? MaxEvaluationMemory { get; set; }
+
+    /// <summary>Time the whole compilation may take, in seconds; empty means the compiler's default.</summary>
+    public string? MaxCompilationTime { get; set; }
+
+    /// <summary>Called by MSBuild on another thread when the build is cancelled.</summary>
+    public void Cancel() => _cancel.Cancel();
+
     /// <summary>The .l files, in the order they are compiled. Diagnostics print their paths as given.</summary>
     [Required]
     public ITaskItem[] Sources { get; set; } = [];
@@ -98,6 +113,9 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             && !(Enum.TryParse(OptimisationLevel.Trim(), ignoreCase: true, out level) && Enum.IsDefined(level) && !char.IsDigit(OptimisationLevel.Trim()[0])))
             diagnostics.Error(DiagnosticCode.InvalidOption, SourceLocation.None,
                 $"MaruOptimizationLevel must be O0 or O1, not '{OptimisationLevel}'");
+        var steps = Limit(MaxEvaluationSteps, "MaruMaxEvaluationSteps", CompilationOptions.DefaultMaxEvaluationSteps, long.MaxValue, diagnostics);
+        var memoryMiB = Limit(MaxEvaluationMemory, "MaruMaxEvaluationMemory", CompilationOptions.DefaultMaxEvaluationMemory >> 20, long.MaxValue >> 20, diagnostics);
+        var seconds = Limit(MaxCompilationTime, "MaruMaxCompilationTime", (long)CompilationOptions.DefaultMaxCompilationTime.TotalSeconds, 86_400, diagnostics);
         if (sources.Count == 0 && !diagnostics.HasErrors)
             diagnostics.Error(DiagnosticCode.NoSourceFiles, SourceLocation.None, "no Maru source files to compile");
 
@@ -116,6 +134,10 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             BaseDirectory = string.IsNullOrEmpty(ProjectDirectory) ? null : ProjectDirectory,
             Optimisation = level,
             ProduceListing = !string.IsNullOrEmpty(ListingFile),
+            MaxEvaluationSteps = steps,
+            MaxEvaluationMemory = memoryMiB << 20,
+            MaxCompilationTime = TimeSpan.FromSeconds(seconds),
+            CancellationToken = _cancel.Token,
         };
         var result = MaruCompiler.Compile(sources, options);
         foreach (var line in result.Messages) Log.LogMessage(MessageImportance.High, line); // compile-time print/println
@@ -148,6 +170,15 @@ public sealed class CompileMaru : Microsoft.Build.Utilities.Task
             return;
         }
         Log.LogMessage(MessageImportance.Low, $"Maru: wrote {OutputLibrary} ({library.Length} bytes, {result.Exports.Count} exports) and {OutputShims}");
+    }
+
+    private static long Limit(string? text, string property, long fallback, long max, DiagnosticBag diagnostics)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return fallback;
+        if (long.TryParse(text.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0 && value <= max)
+            return value;
+        diagnostics.Error(DiagnosticCode.InvalidOption, SourceLocation.None, $"{property} must be a positive whole number, not '{text}'");
+        return fallback;
     }
 
     private TargetPlatform? HostTarget(DiagnosticBag diagnostics)

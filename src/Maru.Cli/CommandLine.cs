@@ -99,11 +99,14 @@ internal static class CommandLine
         var listing = new Option<string?>("--listing") { Description = "Also write the generated assembly (Intel syntax) with the Maru source lines interleaved.", HelpName = "file" };
         var o0 = new Option<bool>("-O0") { Description = "Straight code, for debugging." };
         var o1 = new Option<bool>("-O1") { Description = "Run the optimiser and register allocator (the default)." };
+        var maxSteps = new Option<long?>("--max-steps") { Description = "Compile-time evaluation steps allowed (default 50,000,000).", HelpName = "n" };
+        var maxMemory = new Option<long?>("--max-memory") { Description = "Memory compile-time evaluation may allocate, in MiB (default 256).", HelpName = "MiB" };
+        var maxTime = new Option<long?>("--max-time") { Description = "Time the whole compilation may take, in seconds (default 60).", HelpName = "seconds" };
         var files = new Argument<string[]>("file.l") { Description = "The Maru files, compiled in the order given into one library.", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("build", "Compile Maru (.l) files into a native shared library. Errors are printed as path.l(line,column): error MARUnnnn: message.")
         {
-            output, target, shims, libraryName, ns, className, listing, o0, o1, files,
+            output, target, shims, libraryName, ns, className, listing, o0, o1, maxSteps, maxMemory, maxTime, files,
         };
         command.SetAction(parse =>
         {
@@ -111,9 +114,14 @@ internal static class CommandLine
                 if (parse.GetValue(option) is "")
                     return UsageErrorOut(stderr, $"option '{option.Name}' needs a non-empty value", "build");
             if (parse.GetValue(o0) && parse.GetValue(o1)) return UsageErrorOut(stderr, "-O0 and -O1 are exclusive", "build");
+            var (steps, memory, time) = (parse.GetValue(maxSteps), parse.GetValue(maxMemory), parse.GetValue(maxTime));
+            if (steps is <= 0 || memory is <= 0 or > long.MaxValue >> 20 || time is <= 0 or > 86_400)
+                return UsageErrorOut(stderr, "--max-steps, --max-memory and --max-time take a positive whole number", "build");
             return Build(new BuildRequest(parse.GetValue(output)!, parse.GetValue(target), parse.GetValue(shims), parse.GetValue(libraryName),
                 parse.GetValue(ns), parse.GetValue(className), parse.GetValue(listing),
-                parse.GetValue(o0) ? OptimisationLevel.O0 : OptimisationLevel.O1, parse.GetValue(files)!), stderr);
+                parse.GetValue(o0) ? OptimisationLevel.O0 : OptimisationLevel.O1, parse.GetValue(files)!,
+                steps ?? CompilationOptions.DefaultMaxEvaluationSteps, (memory ?? CompilationOptions.DefaultMaxEvaluationMemory >> 20) << 20,
+                time is { } seconds ? TimeSpan.FromSeconds(seconds) : CompilationOptions.DefaultMaxCompilationTime), stderr);
         });
         return command;
     }
@@ -141,7 +149,19 @@ internal static class CommandLine
     }
 
     private sealed record BuildRequest(string Output, string? Target, string? Shims, string? LibraryName, string? Namespace,
-        string? ClassName, string? Listing, OptimisationLevel Level, string[] Files);
+        string? ClassName, string? Listing, OptimisationLevel Level, string[] Files, long MaxSteps, long MaxMemory, TimeSpan MaxTime);
+
+    /// <summary>Ctrl+C stops the compilation (MARU0504, no output written) instead of killing the process mid-write.</summary>
+    private static CancellationToken CancelOnCtrlC()
+    {
+        var source = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = !source.IsCancellationRequested; // a second Ctrl+C ends the process
+            source.Cancel();
+        };
+        return source.Token;
+    }
 
     private static int Build(BuildRequest request, TextWriter stderr)
     {
@@ -159,6 +179,10 @@ internal static class CommandLine
             ShimClassName = request.ClassName ?? "MaruExports",
             Optimisation = request.Level,
             ProduceListing = listing is not null,
+            MaxEvaluationSteps = request.MaxSteps,
+            MaxEvaluationMemory = request.MaxMemory,
+            MaxCompilationTime = request.MaxTime,
+            CancellationToken = CancelOnCtrlC(),
         };
         var result = MaruCompiler.Compile(sources, options);
         foreach (var line in result.Messages) stderr.WriteLine(line); // compile-time print/println; stdout stays clean

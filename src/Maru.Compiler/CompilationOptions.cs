@@ -40,7 +40,28 @@ public sealed class CompilationOptions
     public Action<string>? CompileTimeOutput { get; init; }
 
     /// <summary>The most evaluation steps compile-time code may take before the build stops it (an endless loop in a macro).</summary>
-    public long MaxEvaluationSteps { get; init; } = 50_000_000;
+    public long MaxEvaluationSteps { get; init; } = DefaultMaxEvaluationSteps;
+
+    /// <summary>
+    /// The most memory, in bytes, compile-time code may allocate in total (pairs, strings, arrays,
+    /// closures, format results, expanded code, files it loads, printed output), charged by size as it
+    /// is allocated, so a runaway macro stops long before it can exhaust the build machine's memory.
+    /// </summary>
+    public long MaxEvaluationMemory { get; init; } = DefaultMaxEvaluationMemory;
+
+    /// <summary>The largest file <c>load</c>/<c>require</c> reads, in bytes (and only regular files).</summary>
+    public long MaxLoadedFileSize { get; init; } = DefaultMaxLoadedFileSize;
+
+    /// <summary>The longest a whole compilation may run before it is stopped: the last line of defence against anything the other limits miss.</summary>
+    public TimeSpan MaxCompilationTime { get; init; } = DefaultMaxCompilationTime;
+
+    /// <summary>Stops a running compilation (MSBuild's cancel, Ctrl+C): it ends promptly with MARU0504 and no output.</summary>
+    public CancellationToken CancellationToken { get; init; }
+
+    public const long DefaultMaxEvaluationSteps = 50_000_000;
+    public const long DefaultMaxEvaluationMemory = 256L * 1024 * 1024;
+    public const long DefaultMaxLoadedFileSize = 8L * 1024 * 1024;
+    public static readonly TimeSpan DefaultMaxCompilationTime = TimeSpan.FromSeconds(60);
 
     public OptimisationLevel Optimisation { get; init; } = OptimisationLevel.O1;
 

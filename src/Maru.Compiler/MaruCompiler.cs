@@ -24,9 +24,15 @@ public static class MaruCompiler
     public static CompilationResult Compile(IReadOnlyList<SourceFile> sources, CompilationOptions options)
     {
         var diagnostics = new DiagnosticBag();
+        using var budget = new CompilationBudget(options);
         try
         {
-            return Run(sources, options, diagnostics);
+            return Run(sources, options, diagnostics, budget);
+        }
+        catch (CompilationStoppedException stopped)
+        {
+            diagnostics.Error(stopped.Code, SourceLocation.None, stopped.Message);
+            return new CompilationResult { Diagnostics = diagnostics.Items };
         }
         catch (RelocationOutOfRangeException exception)
         {
@@ -45,7 +51,7 @@ public static class MaruCompiler
         }
     }
 
-    private static CompilationResult Run(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics)
+    private static CompilationResult Run(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics, CompilationBudget budget)
     {
         var target = options.Target;
         if (!target.IsSupported)
@@ -55,16 +61,20 @@ public static class MaruCompiler
             return Failed(diagnostics);
         }
 
-        var evaluation = Evaluator.Process(sources, options, diagnostics);
+        var evaluation = Evaluator.Process(sources, options, diagnostics, budget);
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
+        budget.Check();
 
         var unit = evaluation.Unit;
+        CheckExternsAgainstExports(unit, diagnostics);
         var module = ModuleLowerer.Lower(unit, diagnostics);
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
+        budget.Check();
 
         var globals = module.Globals.Select(g => (g.Name, g.Location)).Concat(module.StringGlobals.Select(g => (g.Name, g.Location)))
             .Select(g => new ExportedGlobal(g.Name, SymbolNames.ToSymbolName(g.Name), g.Location)).ToList();
-        PassPipeline.Run(module, options);
+        PassPipeline.Run(module, options, budget.Check);
+        budget.Check();
 
         var exports = Exports(unit, diagnostics);
         var shims = CSharpShimGenerator.Generate(exports, options, diagnostics);
@@ -72,7 +82,9 @@ public static class MaruCompiler
 
         var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;
         var machineCode = GenerateCode(module, target, options.Optimisation, listing, sources);
+        budget.Check();
         var library = WriteLibrary(machineCode, target, target.LibraryFileName(options.LibraryName));
+        budget.Check();
         return new CompilationResult
         {
             Diagnostics = diagnostics.Items,
@@ -84,6 +96,22 @@ public static class MaruCompiler
             LoadedFiles = evaluation.LoadedFiles,
             Listing = listing?.ToString(),
         };
+    }
+
+    /// <summary>
+    /// An extern imports a C symbol; every compiled function and global exports one. One name cannot
+    /// be both in one library (the loader would bind the import to our own export).
+    /// </summary>
+    private static void CheckExternsAgainstExports(CompilationUnit unit, DiagnosticBag diagnostics)
+    {
+        var exported = new Dictionary<string, Definition>(StringComparer.Ordinal);
+        foreach (var definition in unit.Definitions)
+            if (definition is FunctionDefinition or IntegerDefinition or StringDefinition)
+                exported.TryAdd(SymbolNames.ToSymbolName(definition.Name), definition);
+        foreach (var external in unit.Definitions.OfType<ExternDefinition>())
+            if (exported.TryGetValue(external.Symbol, out var clash))
+                diagnostics.Error(DiagnosticCode.ExternAndFunction, external.Location,
+                    $"'{external.Name}' imports the C symbol '{external.Symbol}', which this library also exports for '{clash.Name}' ({clash.Location}); rename one of them");
     }
 
     /// <summary>Every compiled function is exported; a define-export gives it a richer C# signature.</summary>

@@ -58,6 +58,41 @@ public sealed class CompileMaruTests
     }
 
     [TestMethod]
+    public void TheBudgetPropertiesReachTheCompiler()
+    {
+        Write("a.l", "(define-function f () 1)\n(while 1)\n");
+        var task = Task("linux-x64", "a.l");
+        task.MaxEvaluationSteps = "2000000"; // well above the prelude's own steps, which count against it
+        Assert.IsFalse(task.Execute());
+        Assert.HasCount(1, _engine.Errors, string.Join("\n", _engine.Errors.Select(e => e.Message)));
+        Assert.AreEqual("MARU0606", _engine.Errors[0].Code);
+        StringAssert.Contains(_engine.Errors[0].Message, "2,000,000 steps");
+        Assert.AreEqual("a.l", _engine.Errors[0].File);
+        Assert.IsFalse(File.Exists(Library));
+
+        var bad = Task("linux-x64", "a.l");
+        bad.MaxEvaluationMemory = "lots";
+        Assert.IsFalse(bad.Execute());
+        Assert.AreEqual("MARU0005", _engine.Errors[^1].Code);
+    }
+
+    [TestMethod]
+    public void CancellingTheBuildStopsARunningCompilation()
+    {
+        Write("a.l", "(while 1)\n");
+        var task = Task("linux-x64", "a.l");
+        task.MaxEvaluationSteps = "9000000000000000000";
+        task.MaxCompilationTime = "600";
+        var run = System.Threading.Tasks.Task.Run(task.Execute);
+        Thread.Sleep(300);
+        task.Cancel();
+        Assert.IsTrue(run.Wait(TimeSpan.FromSeconds(60)), "the compilation stops promptly once cancelled");
+        Assert.IsFalse(run.Result);
+        Assert.AreEqual("MARU0504", _engine.Errors.Single().Code);
+        Assert.IsFalse(File.Exists(Library));
+    }
+
+    [TestMethod]
     public void LinuxArm64BuildsAnAArch64LibraryWithTheSameShims()
     {
         Write("a.l", "(define-function triple (x) (* 3 x))\n");

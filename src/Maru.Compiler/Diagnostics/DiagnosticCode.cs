@@ -14,6 +14,8 @@ public enum DiagnosticCode
     OutputNotWritable = 3,
     NoSourceFiles = 4,
     InvalidOption = 5,
+    /// <summary>load/require of something that is not a regular file of bounded size, or not a usable path.</summary>
+    SourceFileRejected = 6,
 
     // Reader.
     UnterminatedList = 101,
@@ -37,6 +39,8 @@ public enum DiagnosticCode
     NotAssignable = 209,
     DuplicateParameter = 210,
     CompileTimeOnly = 212,
+    /// <summary>One name is both an extern (imported) and a compiled function (exported).</summary>
+    ExternAndFunction = 213,
 
     // C# interop.
     ExportNameCollision = 301,
@@ -54,6 +58,10 @@ public enum DiagnosticCode
     NestingTooDeep = 501,
     /// <summary>A reference in the generated code does not reach its target (a relocation out of its instruction's range).</summary>
     CodeTooLarge = 502,
+    /// <summary>The whole compilation ran longer than <see cref="CompilationOptions.MaxCompilationTime"/>.</summary>
+    CompilationTimeLimitExceeded = 503,
+    /// <summary>The compilation was cancelled (MSBuild's cancel, Ctrl+C).</summary>
+    CompilationCancelled = 504,
 
     // Compile-time evaluation: the Maru interpreter that expands macros and runs top-level forms.
     /// <summary>A macro keeps expanding (it expands to a call of itself, directly or not).</summary>
@@ -72,4 +80,6 @@ public enum DiagnosticCode
     CompileSectionMismatch = 607,
     /// <summary>Warning: a name is defined again; the later definition wins, as in Maru.</summary>
     Redefinition = 608,
+    /// <summary>Compile-time code allocated more memory than <see cref="CompilationOptions.MaxEvaluationMemory"/> allows.</summary>
+    EvaluationMemoryLimitExceeded = 609,
 }

@@ -15,6 +15,9 @@ internal sealed class EvaluationError(DiagnosticCode code, SourceLocation locati
 
     /// <summary>Set when the problem was already reported (a reader error in a loaded file).</summary>
     public bool AlreadyReported { get; init; }
+
+    /// <summary>A limit of the whole compilation (steps, memory, time) was reached: evaluation stops here instead of going on with the next form.</summary>
+    public bool Fatal { get; init; }
 }
 
 /// <summary>

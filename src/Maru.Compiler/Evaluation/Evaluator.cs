@@ -58,21 +58,27 @@ public sealed class Evaluator
 
     private int _outputLinesPassed;
 
-    private Evaluator(CompilationOptions options, DiagnosticBag diagnostics, bool onBorrowedStack, int outputLinesToSkip, bool reusePrelude)
+    private Evaluator(CompilationOptions options, DiagnosticBag diagnostics, bool onBorrowedStack, int outputLinesToSkip, bool reusePrelude, CompilationBudget? clock)
     {
+        _maxLoadedFileSize = options.MaxLoadedFileSize;
         _outputLinesToSkip = outputLinesToSkip;
         _diagnostics = diagnostics;
         _outputSink = options.CompileTimeOutput;
         _baseDirectory = options.BaseDirectory;
         // A prelude that would not finish within this compilation's step limit is evaluated (and stopped) as ever.
         var prelude = reusePrelude ? PreludeSnapshot.Current : null;
-        if (prelude is not null && prelude.Steps > options.MaxEvaluationSteps) prelude = null;
-        _interpreter = new Interpreter(this, options.MaxEvaluationSteps, onBorrowedStack, prelude);
+        if (prelude is not null && (prelude.Steps > options.MaxEvaluationSteps || prelude.Memory > options.MaxEvaluationMemory)) prelude = null;
+        _interpreter = new Interpreter(this, options.MaxEvaluationSteps, onBorrowedStack, prelude, options.MaxEvaluationMemory, clock);
         _preludeEvaluated = prelude is not null;
     }
 
     /// <summary>True once the root holds the prelude (from the start, when copied from the snapshot).</summary>
     private bool _preludeEvaluated;
+
+    private readonly long _maxLoadedFileSize;
+
+    /// <summary>Thrown after a fatal error (a limit of the whole compilation) was reported: nothing more is evaluated.</summary>
+    private sealed class EvaluationStopped : Exception;
 
     /// <summary>
     /// Reads and evaluates <paramref name="sources"/> (after the prelude). Never throws for bad input.
@@ -89,15 +95,19 @@ public sealed class Evaluator
     public static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics) =>
         Process(sources, options, diagnostics, reusePrelude: true);
 
+    internal static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics, CompilationBudget clock) =>
+        Process(sources, options, diagnostics, reusePrelude: true, clock);
+
     /// <summary>As above; without <paramref name="reusePrelude"/> the prelude is read and evaluated afresh (as by the first compilation of a process).</summary>
-    internal static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics, bool reusePrelude)
+    internal static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics, bool reusePrelude,
+        CompilationBudget? clock = null)
     {
         var files = sources.Select(source => (source, forms: Reader.Read(source, diagnostics))).ToList();
         if (diagnostics.HasErrors)
             return new EvaluationResult(new CompilationUnit(), [], []);
 
         var attemptDiagnostics = new DiagnosticBag();
-        var attempt = new Evaluator(options, attemptDiagnostics, onBorrowedStack: true, outputLinesToSkip: 0, reusePrelude);
+        var attempt = new Evaluator(options, attemptDiagnostics, onBorrowedStack: true, outputLinesToSkip: 0, reusePrelude, clock);
         try
         {
             var attemptResult = attempt.Run(files);
@@ -116,7 +126,7 @@ public sealed class Evaluator
         {
             try
             {
-                var evaluator = new Evaluator(options, diagnostics, onBorrowedStack: false, outputLinesToSkip: linesOutput, reusePrelude);
+                var evaluator = new Evaluator(options, diagnostics, onBorrowedStack: false, outputLinesToSkip: linesOutput, reusePrelude, clock);
                 result = evaluator.Run(files);
             }
             catch (Exception exception)
@@ -136,9 +146,17 @@ public sealed class Evaluator
 
     private EvaluationResult Run(List<(SourceFile Source, IReadOnlyList<Datum> Forms)> files)
     {
-        if (!_preludeEvaluated) EvaluatePrelude();
-        foreach (var (source, forms) in files)
-            ProcessFile(source.Path, forms, compiledWhole: !forms.Any(IsCompileBegin));
+        try
+        {
+            if (!_preludeEvaluated) EvaluatePrelude();
+            foreach (var (source, forms) in files)
+                ProcessFile(source.Path, forms, compiledWhole: !forms.Any(IsCompileBegin));
+        }
+        catch (EvaluationStopped)
+        {
+            FlushOutput();
+            return new EvaluationResult(new CompilationUnit(), _messages, _loadedFiles);
+        }
 
         while (_interpreter.Globals.IsCompileSection)
         {
@@ -179,7 +197,7 @@ public sealed class Evaluator
             && _interpreter.Globals == _interpreter.Root && _loadedFiles.Count == 0 && _definitions.Count == 0
             && _wholeFileVariables.Count == 0 && _compileTimeOnly.Count == 0 && _exportDeclarations.Count == 0)
         {
-            PreludeSnapshot.TryPublish(_interpreter.Root, _interpreter.Steps);
+            PreludeSnapshot.TryPublish(_interpreter.Root, _interpreter.Steps, _interpreter.Memory);
         }
     }
 
@@ -207,6 +225,7 @@ public sealed class Evaluator
         catch (EvaluationError error) when (!error.AlreadyReported)
         {
             _diagnostics.Error(error.Code, Interpreter.IsUserLocation(error.Location) ? error.Location : form.Location, error.Message);
+            if (error.Fatal) throw new EvaluationStopped();
         }
         catch (EvaluationError)
         {
@@ -292,23 +311,27 @@ public sealed class Evaluator
 
     internal void Load(string name, SourceLocation callSite, bool onlyOnce)
     {
+        var verb = onlyOnce ? "require" : "load";
         if (_files.Count > MaxLoadNesting)
             throw new EvaluationError(DiagnosticCode.EvaluationDepthExceeded, callSite, $"files load each other more than {MaxLoadNesting} levels deep");
+        if (name.Length == 0 || name.Length > MaxPathLength || name.Contains('\0'))
+            throw new EvaluationError(DiagnosticCode.SourceFileRejected, callSite,
+                $"cannot {verb} {DatumPrinter.Outline(new StringDatum(name, SourceLocation.None))}: not a usable file name (empty, longer than {MaxPathLength} characters, or holding a NUL)");
         var directory = _files.Peek().Directory;
-        var path = System.IO.Path.IsPathRooted(name) || directory.Length == 0 ? name : System.IO.Path.Combine(directory, name);
-        var fullPath = _baseDirectory is null ? System.IO.Path.GetFullPath(path) : System.IO.Path.GetFullPath(path, _baseDirectory);
-        if (onlyOnce && _required.Contains(fullPath)) return;
-        if (!File.Exists(fullPath))
-            throw new EvaluationError(DiagnosticCode.SourceFileNotFound, callSite, $"cannot {(onlyOnce ? "require" : "load")} '{name}': no such file ({fullPath})");
-        string text;
+        string path, fullPath;
         try
         {
-            text = File.ReadAllText(fullPath);
+            path = System.IO.Path.IsPathRooted(name) || directory.Length == 0 ? name : System.IO.Path.Combine(directory, name);
+            fullPath = _baseDirectory is null ? System.IO.Path.GetFullPath(path) : System.IO.Path.GetFullPath(path, _baseDirectory);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException or IOException)
         {
-            throw new EvaluationError(DiagnosticCode.SourceFileNotFound, callSite, $"cannot read '{name}': {e.Message}");
+            throw new EvaluationError(DiagnosticCode.SourceFileRejected, callSite, $"cannot {verb} '{name}': not a usable file name ({e.Message})");
         }
+        if (onlyOnce && _required.Contains(fullPath)) return;
+        if (!File.Exists(fullPath))
+            throw new EvaluationError(DiagnosticCode.SourceFileNotFound, callSite, $"cannot {verb} '{name}': no such file ({fullPath})");
+        var text = ReadSource(name, fullPath, verb, callSite);
         _required.Add(fullPath);
         if (!_loadedFiles.Contains(fullPath)) _loadedFiles.Add(fullPath);
         var before = _diagnostics.Items.Count(d => d.IsError);
@@ -317,6 +340,46 @@ public sealed class Evaluator
         if (_diagnostics.Items.Count(d => d.IsError) > before)
             throw new EvaluationError(DiagnosticCode.InvalidNumber, callSite, "") { AlreadyReported = true };
         ProcessFile(path, forms, compiledWhole: false);
+    }
+
+    private const int MaxPathLength = 4096;
+
+    /// <summary>What reading a file keeps alive per character of source (its text and the datums read from it), for the memory budget.</summary>
+    private const long LoadedBytesPerCharacter = 24;
+
+    /// <summary>
+    /// Reads a file for load/require: only a regular file (a device such as /dev/zero or /dev/stdin,
+    /// whose size says nothing of what it yields, is refused) no larger than
+    /// <see cref="CompilationOptions.MaxLoadedFileSize"/>, and never more bytes than that.
+    /// </summary>
+    private string ReadSource(string name, string fullPath, string verb, SourceLocation callSite)
+    {
+        var limit = _maxLoadedFileSize;
+        try
+        {
+            using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+            var stated = stream.CanSeek ? stream.Length : -1;
+            if (stated > limit)
+                throw new EvaluationError(DiagnosticCode.SourceFileRejected, callSite,
+                    $"cannot {verb} '{name}': the file is larger than {Interpreter.FormatBytes(limit)} (MaxLoadedFileSize)");
+            var buffer = new byte[Math.Max(0, stated) + 1];
+            var read = 0;
+            int n;
+            while ((n = stream.Read(buffer, read, buffer.Length - read)) > 0)
+            {
+                read += n;
+                if (read == buffer.Length) break;
+            }
+            // A regular file yields exactly the size it states; anything else (a device, a pipe, /proc) is refused.
+            if (stated < 0 || read != stated)
+                throw new EvaluationError(DiagnosticCode.SourceFileRejected, callSite, $"cannot {verb} '{name}': only regular files can be loaded ({fullPath} is not one)");
+            _interpreter.Allocate(LoadedBytesPerCharacter * read, callSite);
+            return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetString(buffer, 0, read).TrimStart('\uFEFF');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EvaluationError(DiagnosticCode.SourceFileNotFound, callSite, $"cannot read '{name}': {e.Message}");
+        }
     }
 
     // ---- what gets compiled ---------------------------------------------------------------------

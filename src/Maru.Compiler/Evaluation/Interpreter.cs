@@ -20,19 +20,25 @@ internal sealed partial class Interpreter
     public static readonly SymbolDatum True = new("t", SourceLocation.None);
 
     private readonly Evaluator _session;
+    private readonly CompilationBudget? _clock;
     private long _steps;
+    private long _memory;
     private int _depth;
 
     /// <summary>An interpreter whose root holds the built-ins, or, given <paramref name="prelude"/>, a fresh copy of the prelude's root.</summary>
-    public Interpreter(Evaluator session, long maxSteps, bool onBorrowedStack, PreludeSnapshot? prelude = null)
+    public Interpreter(Evaluator session, long maxSteps, bool onBorrowedStack, PreludeSnapshot? prelude = null,
+        long maxMemory = CompilationOptions.DefaultMaxEvaluationMemory, CompilationBudget? clock = null)
     {
         _session = session;
         MaxSteps = maxSteps;
+        MaxMemory = maxMemory;
+        _clock = clock;
         OnBorrowedStack = onBorrowedStack;
         if (prelude is not null)
         {
             Root = prelude.Instantiate();
             _steps = prelude.Steps;
+            _memory = prelude.Memory;
             Globals = Root;
             return;
         }
@@ -44,6 +50,12 @@ internal sealed partial class Interpreter
     }
 
     public long MaxSteps { get; }
+
+    /// <summary>The most bytes compile-time code may allocate in total (see <see cref="Allocate"/>).</summary>
+    public long MaxMemory { get; }
+
+    /// <summary>The bytes charged so far (the prelude's included).</summary>
+    public long Memory => _memory;
 
     /// <summary>
     /// True when running on the caller's thread rather than the evaluation thread with its big
@@ -236,9 +248,7 @@ internal sealed partial class Interpreter
 
     private void CheckLimits(SourceLocation location)
     {
-        if (++_steps > MaxSteps)
-            throw new EvaluationError(DiagnosticCode.EvaluationStepLimitExceeded, location,
-                $"compile-time evaluation did not finish within {MaxSteps.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} steps (an endless loop in a macro or top-level form?)");
+        Step(location);
         if (_depth > MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
         {
             if (_depth <= MaxDepth && OnBorrowedStack) throw new StackTooSmallException();
@@ -247,12 +257,53 @@ internal sealed partial class Interpreter
         }
     }
 
-    /// <summary>Charges work proportional to a size (copying a long string) against the step budget.</summary>
+    /// <summary>
+    /// Counts one step of work against the budget; every few thousand steps also looks at the clock
+    /// (the compilation's time limit and the caller's cancellation).
+    /// </summary>
+    private void Step(SourceLocation location)
+    {
+        if (++_steps > MaxSteps)
+            throw new EvaluationError(DiagnosticCode.EvaluationStepLimitExceeded, location,
+                $"compile-time evaluation did not finish within {MaxSteps.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} steps (MaxEvaluationSteps; an endless loop in a macro or top-level form?)") { Fatal = true };
+        if ((_steps & 1023) == 0 && _clock is { IsStopped: true })
+            throw new EvaluationError(_clock.Code, location, _clock.Message) { Fatal = true };
+    }
+
+    /// <summary>Charges work proportional to a size (copying a long string) against the step budget: one step per 64 units.</summary>
     public void Charge(long size)
     {
-        _steps += size / 64;
-        CheckLimits(CallSite);
+        _steps += Math.Max(0, size) / 64;
+        Step(CallSite);
+        if (_clock is { IsStopped: true }) throw new EvaluationError(_clock.Code, CallSite, _clock.Message) { Fatal = true };
     }
+
+    /// <summary>Approximate sizes, in bytes, of what compile-time code allocates (object header included).</summary>
+    public const long PairSize = 48, ObjectSize = 32, ClosureSize = 96, SlotSize = 8;
+
+    /// <summary>The size of a string of <paramref name="length"/> UTF-16 units.</summary>
+    public static long StringSize(long length) => ObjectSize + 2 * Math.Max(0, length);
+
+    /// <summary>
+    /// Charges <paramref name="bytes"/> about to be allocated against the memory budget, BEFORE
+    /// allocating them, so a request past the budget never reaches the allocator. The charge is
+    /// cumulative (garbage included): deterministic, and an upper bound on what is alive.
+    /// </summary>
+    public void Allocate(long bytes, SourceLocation? location = null)
+    {
+        if (bytes <= MaxMemory - _memory)
+        {
+            _memory += Math.Max(0, bytes);
+            return;
+        }
+        _memory = MaxMemory + 1;
+        throw new EvaluationError(DiagnosticCode.EvaluationMemoryLimitExceeded, location ?? CallSite,
+            $"compile-time evaluation allocated more than {FormatBytes(MaxMemory)} (MaxEvaluationMemory; raise it with MaruMaxEvaluationMemory or maruc --max-memory)") { Fatal = true };
+    }
+
+    public static string FormatBytes(long bytes) => bytes % (1024 * 1024) == 0
+        ? $"{(bytes / (1024 * 1024)).ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} MiB"
+        : $"{bytes.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes";
 
     /// <summary>True for locations in the user's files (not the prelude, not made up by the compiler).</summary>
     public static bool IsUserLocation(SourceLocation location) => !location.IsNone && location.File != Prelude.FileName;

@@ -24,10 +24,11 @@ internal sealed class PreludeSnapshot
 
     private readonly Node[] _nodes;
 
-    private PreludeSnapshot(Node[] nodes, long steps)
+    private PreludeSnapshot(Node[] nodes, long steps, long memory)
     {
         _nodes = nodes;
         Steps = steps;
+        Memory = memory;
     }
 
     /// <summary>The snapshot, once a compilation has evaluated the prelude cleanly; null before.</summary>
@@ -35,6 +36,9 @@ internal sealed class PreludeSnapshot
 
     /// <summary>The evaluation steps the prelude took; a compilation starts with these spent.</summary>
     public long Steps { get; }
+
+    /// <summary>The memory the prelude's evaluation was charged; a compilation starts with it spent.</summary>
+    public long Memory { get; }
 
     /// <summary>Number of nodes a compilation copies (for tests).</summary>
     internal int NodeCount => _nodes.Length;
@@ -44,13 +48,13 @@ internal sealed class PreludeSnapshot
     /// unless there is one already or the graph holds something it cannot describe (then every
     /// compilation keeps evaluating the prelude itself).
     /// </summary>
-    public static void TryPublish(GlobalEnvironment root, long steps)
+    public static void TryPublish(GlobalEnvironment root, long steps, long memory)
     {
         if (Current is not null) return;
         PreludeSnapshot snapshot;
         try
         {
-            snapshot = Freeze(root, steps);
+            snapshot = Freeze(root, steps, memory);
         }
         catch (NotSupportedException)
         {
@@ -70,7 +74,7 @@ internal sealed class PreludeSnapshot
 
     // ---- freezing --------------------------------------------------------------------------------
 
-    private static PreludeSnapshot Freeze(GlobalEnvironment root, long steps)
+    private static PreludeSnapshot Freeze(GlobalEnvironment root, long steps, long memory)
     {
         if (root.Parent is not null) throw new NotSupportedException();
         var numbers = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
@@ -126,7 +130,7 @@ internal sealed class PreludeSnapshot
                 _ => throw new NotSupportedException(),
             });
         }
-        return new PreludeSnapshot(nodes.ToArray(), steps);
+        return new PreludeSnapshot(nodes.ToArray(), steps, memory);
     }
 
     /// <summary>True for values no compile-time code can change, which copies may share.</summary>

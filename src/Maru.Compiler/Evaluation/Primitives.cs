@@ -58,6 +58,38 @@ internal sealed partial class Interpreter
 
     private static IntegerDatum Int(long value) => new(value, SourceLocation.None);
 
+    /// <summary>A new pair, charged to the memory budget.</summary>
+    public PairDatum Pair(Datum head, Datum tail)
+    {
+        Allocate(PairSize);
+        return new PairDatum(head, tail, SourceLocation.None);
+    }
+
+    private SymbolDatum Symbol(string name)
+    {
+        Allocate(StringSize(name.Length));
+        return Sym(name);
+    }
+
+    private StringDatum String(string text)
+    {
+        Allocate(StringSize(text.Length));
+        return Str(text);
+    }
+
+    /// <summary>The text of (error ...): the user's words, cut short rather than rendered without end.</summary>
+    private static string ErrorMessage(Datum[] arguments)
+    {
+        const int MaxErrorLength = 4096;
+        var sb = new StringBuilder();
+        foreach (var argument in arguments)
+        {
+            sb.Append(Printer.Print(argument, quoted: false, MaxErrorLength - sb.Length));
+            if (sb.Length >= MaxErrorLength) break;
+        }
+        return sb.Length > MaxErrorLength ? sb.ToString(0, MaxErrorLength) + "..." : sb.ToString();
+    }
+
     private static StringDatum Str(string value) => new(value, SourceLocation.None);
 
     private static SymbolDatum Sym(string name) => new(name, SourceLocation.None);
@@ -168,7 +200,7 @@ internal sealed partial class Interpreter
 
     private void DefineLists()
     {
-        Primitive("cons", (_, a) => new PairDatum(Argument(a, 0), Argument(a, 1), SourceLocation.None));
+        Primitive("cons", (interpreter, a) => interpreter.Pair(Argument(a, 0), Argument(a, 1)));
         Primitive("car", (interpreter, a) =>
         {
             interpreter.Arity("car", a, 1);
@@ -203,7 +235,11 @@ internal sealed partial class Interpreter
         Predicate("expr?", d => d is Closure);
         Predicate("extern?", d => d is ExternValue);
         Predicate("nil?", d => d is NilDatum);
-        Primitive("list", (_, a) => DatumExtensions.ToList(a));
+        Primitive("list", (interpreter, a) =>
+        {
+            interpreter.Allocate(PairSize * a.Length);
+            return DatumExtensions.ToList(a);
+        });
         // caar ... cddddr: read right to left, as in Lisp.
         foreach (var length in new[] { 2, 3, 4 })
         {
@@ -226,7 +262,11 @@ internal sealed partial class Interpreter
             if (a.Length == 0) return NilDatum.Empty;
             var result = a[^1];
             for (var i = a.Length - 2; i >= 0; i--)
-                result = DatumExtensions.ToList(interpreter.Elements("concat-list", a, i), result);
+            {
+                var items = interpreter.Elements("concat-list", a, i);
+                interpreter.Allocate(PairSize * items.Count);
+                result = DatumExtensions.ToList(items, result);
+            }
             return result;
         });
         Primitive("list-length", (interpreter, a) =>
@@ -244,7 +284,9 @@ internal sealed partial class Interpreter
         {
             interpreter.Arity("list-reverse", a, 1);
             Datum result = NilDatum.Empty;
-            foreach (var item in interpreter.Elements("list-reverse", a, 0)) result = new PairDatum(item, result, SourceLocation.None);
+            var items = interpreter.Elements("list-reverse", a, 0);
+            interpreter.Allocate(PairSize * items.Count);
+            foreach (var item in items) result = new PairDatum(item, result, SourceLocation.None);
             return result;
         });
     }
@@ -278,6 +320,7 @@ internal sealed partial class Interpreter
         {
             var length = Argument(a, 0) is IntegerDatum n ? n.Value : 0;
             if (length is < 0 or > 1 << 24) throw interpreter.TypeError("string", 0, "a length from 0 to 16M", a[0]);
+            interpreter.Allocate(StringSize(length));
             interpreter.Charge(length);
             return Str(new string('\0', (int)length));
         });
@@ -302,6 +345,7 @@ internal sealed partial class Interpreter
             if (index < 0) return NilDatum.Empty;
             if (index > 1 << 24) throw interpreter.TypeError("set-string-at", 1, "an index below 16M", a[1]);
             interpreter.Charge(Math.Max(s.Value.Length, index)); // strings are immutable underneath: each store copies
+            if (index >= s.Value.Length) interpreter.Allocate(2 * (index + 1 - s.Value.Length)); // the copy replaces the old string: only growth stays
             var text = new StringBuilder(s.Value);
             if (index >= text.Length) text.Append('\0', (int)index - text.Length + 1);
             text[(int)index] = (char)value;
@@ -315,6 +359,7 @@ internal sealed partial class Interpreter
             var from = Argument(a, 1) is IntegerDatum f ? (int)Math.Clamp(f.Value, 0, s.Length) : 0;
             var length = s.Length - from;
             if (Argument(a, 2) is IntegerDatum l) length = (int)Math.Clamp(l.Value, 0, length);
+            interpreter.Allocate(StringSize(length));
             interpreter.Charge(length);
             return Str(s.Substring(from, length));
         });
@@ -336,7 +381,7 @@ internal sealed partial class Interpreter
             return a[0] switch
             {
                 SymbolDatum s => s,
-                StringDatum s => Sym(s.Value),
+                StringDatum s => interpreter.Symbol(s.Value),
                 _ => NilDatum.Empty,
             };
         });
@@ -346,7 +391,7 @@ internal sealed partial class Interpreter
             return a[0] switch
             {
                 StringDatum s => s,
-                SymbolDatum s => Str(s.Name),
+                SymbolDatum s => interpreter.String(s.Name),
                 _ => NilDatum.Empty,
             };
         });
@@ -356,6 +401,7 @@ internal sealed partial class Interpreter
             if (a[0] is StringDatum) return a[0];
             var value = interpreter.Integer("long->string", a, 0);
             var radix = Argument(a, 1) is IntegerDatum r ? r.Value : 10;
+            interpreter.Allocate(StringSize(64));
             return Str(radix switch
             {
                 16 => value.ToString("x", CultureInfo.InvariantCulture),
@@ -377,15 +423,18 @@ internal sealed partial class Interpreter
         Primitive("format", (interpreter, a) =>
         {
             interpreter.Arity("format", a, 2);
-            return Str(Format(interpreter.String("format", a, 0).Value, a[1]));
+            return Str(interpreter.Format(interpreter.String("format", a, 0).Value, a[1]));
         });
     }
 
     private string Concatenate(string primitive, Datum[] arguments)
     {
-        var text = string.Concat(arguments.Select((_, i) => Text(primitive, arguments, i)));
-        Charge(text.Length);
-        return text;
+        var parts = new string[arguments.Length];
+        long length = 0;
+        for (var i = 0; i < arguments.Length; i++) length += (parts[i] = Text(primitive, arguments, i)).Length;
+        Allocate(StringSize(length)); // before allocating: doubling a string in a loop stops at the budget, not at the allocator
+        Charge(length);
+        return string.Concat(parts);
     }
 
     /// <summary>The text of a string, symbol or integer argument (for the concatenating primitives).</summary>
@@ -422,8 +471,9 @@ internal sealed partial class Interpreter
     }
 
     /// <summary>maru's (format fmt arg): one printf conversion (%d %i %x %X %o %s %c %%), with flags and width.</summary>
-    private static string Format(string format, Datum argument)
+    private string Format(string format, Datum argument)
     {
+        Allocate(StringSize(format.Length));
         var sb = new StringBuilder();
         for (var i = 0; i < format.Length; i++)
         {
@@ -441,8 +491,8 @@ internal sealed partial class Interpreter
                 if (format[i] == '0') zeroPad = true;
                 i++;
             }
-            var width = 0;
-            while (i < format.Length && char.IsAsciiDigit(format[i])) width = width * 10 + (format[i++] - '0');
+            long width = 0;
+            while (i < format.Length && char.IsAsciiDigit(format[i])) width = Math.Min(width * 10 + (format[i++] - '0'), int.MaxValue);
             while (i < format.Length && format[i] is 'l' or 'h') i++;
             if (i >= format.Length)
             {
@@ -462,8 +512,10 @@ internal sealed partial class Interpreter
                 '%' => "%",
                 _ => format.Substring(start, i - start + 1),
             };
+            Allocate(StringSize(Math.Max(text.Length, width))); // a width is a size: "%1000000000d" is charged before it is padded
+            Charge(width);
             if (text.Length < width)
-                text = leftAlign ? text.PadRight(width) : text.PadLeft(width, zeroPad && format[i] != 's' ? '0' : ' ');
+                text = leftAlign ? text.PadRight((int)width) : text.PadLeft((int)width, zeroPad && format[i] != 's' ? '0' : ' ');
             sb.Append(text);
         }
         return sb.ToString();
@@ -479,6 +531,7 @@ internal sealed partial class Interpreter
         {
             var length = Argument(a, 0) is IntegerDatum n ? n.Value : 0;
             if (length is < 0 or > MaxArrayLength) throw interpreter.TypeError("array", 0, "a length from 0 to 16M", a[0]);
+            interpreter.Allocate(ObjectSize + SlotSize * length);
             interpreter.Charge(length);
             return new ArrayValue((int)length);
         });
@@ -499,7 +552,11 @@ internal sealed partial class Interpreter
             if (a[0] is not ArrayValue array) throw interpreter.TypeError("set-array-at", 0, "an array", a[0]);
             var index = interpreter.Integer("set-array-at", a, 1);
             if (index is < 0 or >= MaxArrayLength) return NilDatum.Empty;
-            if (index >= array.Items.Count) interpreter.Charge(index - array.Items.Count);
+            if (index >= array.Items.Count)
+            {
+                interpreter.Allocate(SlotSize * (index + 1 - array.Items.Count));
+                interpreter.Charge(index - array.Items.Count);
+            }
             while (array.Items.Count <= index) array.Items.Add(NilDatum.Empty);
             return array.Items[(int)index] = a[2];
         });
@@ -508,20 +565,24 @@ internal sealed partial class Interpreter
             interpreter.Arity("array-append", a, 2);
             if (a[0] is not ArrayValue array) throw interpreter.TypeError("array-append", 0, "an array", a[0]);
             if (array.Items.Count >= MaxArrayLength) throw interpreter.TypeError("array-append", 0, "an array shorter than 16M", a[0]);
+            interpreter.Allocate(SlotSize);
             array.Items.Add(a[1]);
             return a[1];
         });
         Primitive("list->array", (interpreter, a) =>
         {
             interpreter.Arity("list->array", a, 1);
+            var items = interpreter.Elements("list->array", a, 0);
+            interpreter.Allocate(ObjectSize + SlotSize * items.Count);
             var array = new ArrayValue(0);
-            array.Items.AddRange(interpreter.Elements("list->array", a, 0));
+            array.Items.AddRange(items);
             return array;
         });
         Primitive("array->list", (interpreter, a) =>
         {
             interpreter.Arity("array->list", a, 1);
             if (a[0] is not ArrayValue array) throw interpreter.TypeError("array->list", 0, "an array", a[0]);
+            interpreter.Allocate(PairSize * array.Items.Count);
             interpreter.Charge(array.Items.Count * 64L);
             return DatumExtensions.ToList(array.Items);
         });
@@ -531,6 +592,7 @@ internal sealed partial class Interpreter
             var type = interpreter.Integer("allocate", a, 0);
             var size = interpreter.Integer("allocate", a, 1);
             if (size is < 0 or > MaxArrayLength) throw interpreter.TypeError("allocate", 1, "a size from 0 to 16M", a[1]);
+            interpreter.Allocate(ObjectSize + SlotSize * size);
             interpreter.Charge(size);
             return new RecordValue(type, (int)size);
         });
@@ -598,6 +660,7 @@ internal sealed partial class Interpreter
         Primitive("form", (interpreter, a) =>
         {
             interpreter.Arity("form", a, 1, 2);
+            interpreter.Allocate(ObjectSize);
             return new FormValue(a[0], Argument(a, 1));
         });
         Primitive("defined?", (interpreter, a) =>
@@ -612,6 +675,7 @@ internal sealed partial class Interpreter
             // (extern 'name) or (extern 'name N): N declares a variadic C function with N fixed
             // parameters; the C library's own variadic functions are known by name.
             interpreter.Arity("extern", a, 1, 2);
+            interpreter.Allocate(ObjectSize);
             var symbol = a[0] switch
             {
                 SymbolDatum s => s.Name,
@@ -629,7 +693,7 @@ internal sealed partial class Interpreter
             return new ExternValue(symbol, fixedParameters);
         });
         Primitive("error", (interpreter, a) =>
-            throw new EvaluationError(DiagnosticCode.UserError, interpreter.CallSite, a.Length == 0 ? "error" : string.Concat(a.Select(d => Printer.Print(d, quoted: false)))));
+            throw new EvaluationError(DiagnosticCode.UserError, interpreter.CallSite, a.Length == 0 ? "error" : ErrorMessage(a)));
         Primitive("print", (interpreter, a) => interpreter.Write(a, quoted: false, newline: false));
         Primitive("println", (interpreter, a) => interpreter.Write(a, quoted: false, newline: true));
         Primitive("dump", (interpreter, a) => interpreter.Write(a, quoted: true, newline: false));
@@ -690,6 +754,7 @@ internal sealed partial class Interpreter
         var sb = new StringBuilder();
         foreach (var argument in arguments) sb.Append(Printer.Print(argument, quoted));
         if (newline) sb.Append('\n');
+        Allocate(StringSize(sb.Length)); // the compilation keeps every line printed
         _session.Output(sb.ToString());
         return arguments.Length > 0 ? arguments[0] : NilDatum.Empty;
     }

@@ -124,6 +124,7 @@ internal sealed partial class Interpreter
             throw new EvaluationError(DiagnosticCode.MalformedForm, rest.Location, $"lambda parameter must be a symbol, not {DatumPrinter.Outline(rest)}");
         var body = Cdr(form.Tail).AsList()
             ?? throw new EvaluationError(DiagnosticCode.MalformedForm, form.Location, "malformed lambda: the body is a dotted list");
+        interpreter.Allocate(ClosureSize);
         return new Closure(parameters, body, frame, form.Location) { Home = frame?.Home ?? interpreter.Globals };
     }
 

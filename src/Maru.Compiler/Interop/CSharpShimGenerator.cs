@@ -57,7 +57,7 @@ public static class CSharpShimGenerator
 
     private static void WriteMethod(ShimWriter text, ExportedFunction export, string methodName, CompilationOptions options)
     {
-        var where = export.Location.IsNone ? "" : $" defined at {Xml(export.Location.ToString())}";
+        var where = export.Location.IsNone ? "" : $" defined at {Xml(ShimLocation(export.Location, options))}";
         var summary = export.Documentation is { } documentation
             ? $"{Xml(documentation.Trim())} (Maru function <c>{Xml(export.MaruName)}</c>{where}.)"
             : $"Calls the Maru function <c>{Xml(export.MaruName)}</c>{where}.";
@@ -92,8 +92,9 @@ public static class CSharpShimGenerator
             var bare = parameterNames[i].TrimStart('@');
             if (parameter.MaruParameterCount == 2)
             {
-                nativeParameters.Add($"byte* {bare}Address");
-                nativeParameters.Add($"long {bare}Length");
+                // "__" never occurs in a parameter name, so these cannot collide with another parameter (buf-address).
+                nativeParameters.Add($"byte* {bare}__Address");
+                nativeParameters.Add($"long {bare}__Length");
                 nativeArguments.Add($"__{bare}");
                 nativeArguments.Add($"{parameterNames[i]}.Length");
             }
@@ -206,12 +207,60 @@ public static class CSharpShimGenerator
                 $"'{options.ShimNamespace}' is not a valid C# namespace for the generated exports (MaruExportsNamespace)");
     }
 
-    private static string Xml(string text) => text
-        .Replace("&", "&amp;", StringComparison.Ordinal)
-        .Replace("<", "&lt;", StringComparison.Ordinal)
-        .Replace(">", "&gt;", StringComparison.Ordinal)
-        .Replace("\n", " ", StringComparison.Ordinal)
-        .Replace("\r", " ", StringComparison.Ordinal);
+    /// <summary>
+    /// Text for the inside of a <c>///</c> XML comment: markup characters escaped, and every character
+    /// that could end the comment line (C# line terminators: CR, LF, U+0085, U+2028, U+2029) or that
+    /// XML does not allow (other control characters, lone surrogates) replaced by a space, so no
+    /// string from a Maru source (a docstring, a name, a path) can ever reach code.
+    /// </summary>
+    internal static string Xml(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            switch (c)
+            {
+                case '&': builder.Append("&amp;"); break;
+                case '<': builder.Append("&lt;"); break;
+                case '>': builder.Append("&gt;"); break;
+                case < ' ' or (>= '\u007f' and <= '\u009f') or '\u2028' or '\u2029' or '\ufffe' or '\uffff': builder.Append(' '); break;
+                default:
+                    if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                        builder.Append(c).Append(text[++i]);
+                    else if (char.IsSurrogate(c))
+                        builder.Append(' ');
+                    else
+                        builder.Append(c);
+                    break;
+            }
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>
+    /// A definition's place as the shims show it: relative to the project folder, with '/' (the
+    /// same text on every machine); a file outside the project shows only its name. Never an
+    /// absolute path: the shims are compiled into the assembly and would leak the build machine's layout.
+    /// </summary>
+    internal static string ShimLocation(SourceLocation location, CompilationOptions options)
+    {
+        string file;
+        try
+        {
+            var full = options.BaseDirectory is { } baseDirectory ? Path.GetFullPath(location.File, baseDirectory) : location.File;
+            var relative = options.BaseDirectory is { } root && Path.IsPathRooted(full) ? Path.GetRelativePath(root, full) : full;
+            file = Path.IsPathRooted(relative) || relative == ".." || relative.StartsWith("../", StringComparison.Ordinal)
+                   || relative.StartsWith("..\\", StringComparison.Ordinal)
+                ? Path.GetFileName(full)
+                : relative.Replace('\\', '/');
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            file = "";
+        }
+        return (location with { File = file.Length == 0 ? "?" : file }).ToString();
+    }
 
     private static string CSharpString(string text)
     {

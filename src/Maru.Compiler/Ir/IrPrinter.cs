@@ -15,7 +15,7 @@ public static class IrPrinter
         foreach (var import in module.Imports)
             sb.Append("import $").Append(import).Append('\n');
         foreach (var constant in module.Strings)
-            sb.Append("string $").Append(constant.Name).Append(" = ").Append(Syntax.DatumPrinter.Print(new Syntax.StringDatum(constant.Value, default))).Append('\n');
+            sb.Append("string $").Append(constant.Name).Append(" = ").Append(Syntax.DatumPrinter.Render(new Syntax.StringDatum(constant.Value, default), int.MaxValue)).Append('\n');
         foreach (var function in module.Functions)
             Print(function, sb);
         return sb.ToString();

@@ -40,7 +40,8 @@ public static class PassPipeline
     /// <summary>The stage names in order (what a dump can show).</summary>
     public static IReadOnlyList<string> StageNames { get; } = ["lower", .. Passes.Select(p => p.Name)];
 
-    public static void Run(IrModule module, CompilationOptions options)
+    /// <param name="checkBudget">Called between functions; throws when the compilation must stop (its time limit).</param>
+    public static void Run(IrModule module, CompilationOptions options, Action? checkBudget = null)
     {
         if (options.Optimisation == OptimisationLevel.O0)
         {
@@ -52,6 +53,7 @@ public static class PassPipeline
         var calls = new CallGraph(module);
         foreach (var function in calls.BottomUp)
         {
+            checkBudget?.Invoke();
             AfterStage("lower", function, IrForm.Plain, options);
             foreach (var pass in Passes)
             {

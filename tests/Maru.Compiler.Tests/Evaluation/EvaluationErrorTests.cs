@@ -97,7 +97,7 @@ public sealed class EvaluationErrorTests
     {
         var error = CompileTime.Error("(define x 0)\n(while 1 (set x (+ x 1)))", maxSteps: 100_000);
         Assert.AreEqual(DiagnosticCode.EvaluationStepLimitExceeded, error.Code, error.ToString());
-        Assert.AreEqual("compile-time evaluation did not finish within 100,000 steps (an endless loop in a macro or top-level form?)", error.Message);
+        Assert.AreEqual("compile-time evaluation did not finish within 100,000 steps (MaxEvaluationSteps; an endless loop in a macro or top-level form?)", error.Message);
         Assert.AreEqual("test.l", error.Location.File);
         Assert.AreEqual(2, error.Location.Line, error.ToString());
     }
@@ -105,10 +105,10 @@ public sealed class EvaluationErrorTests
     [TestMethod]
     public void TheDefaultStepLimitStopsAnEndlessLoop()
     {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
+        // How fast the limit is reached is for the benchmark (docs/performance.md), not for a timed unit test.
         var error = CompileTime.Error("(while 1)");
         Assert.AreEqual(DiagnosticCode.EvaluationStepLimitExceeded, error.Code);
-        Assert.IsLessThan(30_000, watch.ElapsedMilliseconds);
+        StringAssert.Contains(error.Message, "50,000,000 steps");
     }
 
     [TestMethod]

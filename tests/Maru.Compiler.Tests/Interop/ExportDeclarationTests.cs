@@ -63,7 +63,7 @@ public sealed class ExportDeclarationTests
         StringAssert.Contains(shims, "internal static long Checksum(global::System.Span<byte> data)");
         StringAssert.Contains(shims, "fixed (byte* __data = data)");
         StringAssert.Contains(shims, "return Checksum__Native(__data, data.Length);");
-        StringAssert.Contains(shims, "private static partial long Checksum__Native(byte* dataAddress, long dataLength);");
+        StringAssert.Contains(shims, "private static partial long Checksum__Native(byte* data__Address, long data__Length);");
         StringAssert.Contains(shims, "StringMarshalling = global::System.Runtime.InteropServices.StringMarshalling.Utf8)]");
         StringAssert.Contains(shims, "internal static partial long Greet(string name);");
         StringAssert.Contains(shims, "internal static partial long Apply(delegate* unmanaged<long, long> f, long x);");

@@ -120,7 +120,8 @@ public sealed partial class ElfWriterTests
         CollectionAssert.AreEqual(new[] { "RW" }, Flags(stack), headers.StandardOutput);
 
         var loads = SegmentLines(headers.StandardOutput, "LOAD");
-        CollectionAssert.AreEqual(new[] { "R", "RE", "RW" }, loads.Select(l => string.Concat(Flags(l))).ToArray(), headers.StandardOutput);
+        // R, code, read-only after relocation (PT_GNU_RELRO: .dynamic), then data.
+        CollectionAssert.AreEqual(new[] { "R", "RE", "RW", "RW" }, loads.Select(l => string.Concat(Flags(l))).ToArray(), headers.StandardOutput);
         foreach (var load in loads)
         {
             var offset = Convert.ToUInt64(load[1], 16);

@@ -146,7 +146,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
             MoveRegister(Rbp, Rsp);
         }
         foreach (var r in _saved) Add(MachineInstruction.Create(Code.Push_r64, Register64(r)));
-        if (_localSize > 0) AluRI(Alu.Sub, Rsp, _localSize);
+        X64StackProbe.Reserve(_asm, _localSize); // page by page beyond a page: stack-clash safe
     }
 
     public override void Epilogue()

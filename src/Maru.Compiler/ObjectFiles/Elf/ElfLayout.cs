@@ -9,15 +9,20 @@ namespace Maru.Compiler.ObjectFiles.Elf;
 /// <list type="bullet">
 /// <item>The first PT_LOAD (read-only) starts at offset 0, address 0 and holds the ELF header
 /// and program headers too, as the loader expects them mapped; the other PT_LOADs follow, one
-/// per permission (R, R+X, RW), so no page is both writable and executable.</item>
-/// <item>File offsets are packed (each section only aligned to its own alignment); instead of
-/// padding the file to page boundaries, each segment's address is moved to a fresh page plus the
-/// offset's remainder modulo the page size. That keeps (p_vaddr - p_offset) % p_align == 0, which
-/// glibc requires for mmap, while the file stays small: a boundary page is simply mapped twice.</item>
-/// <item>.dynamic and the GOT open the RW segment and PT_GNU_RELRO covers exactly them: the
-/// loader makes them read-only after relocation, which is safe because every GOT slot is bound
-/// at load time (BIND_NOW). glibc rounds the end down to a page, so today's small tables only
-/// gain protection once they span a page boundary, but the data after them is never affected.</item>
+/// per permission (R, R+X, RW after relocation, RW), so no page is both writable and executable.</item>
+/// <item>Each segment's address starts a fresh page (of the largest page size the target's
+/// kernels use: 4 KiB on x86-64, 64 KiB on AArch64) plus its file offset's remainder modulo the
+/// page size, which keeps (p_vaddr - p_offset) % p_align == 0 as mmap requires. File offsets are
+/// packed, so a boundary page of the file is mapped twice, into two segments; that is harmless
+/// for readable or writable copies, but not for executable ones: W^X at page level. So an
+/// executable segment starts at a page-aligned file offset and the segment after it too (zero
+/// padding in the file): its pages hold code and zeros only, never read-only data or anything else.</item>
+/// <item>The RELRO segment (.dynamic and the GOT) starts on a page and its memory is rounded up to
+/// whole pages, and PT_GNU_RELRO covers all of it: glibc rounds the protected range down to the
+/// page size it runs with, so only a range ending on a page boundary of every possible page size
+/// is protected whole (gcc's output has the same shape). The loader makes it read-only after
+/// relocation, safe because every GOT slot is bound at load time (BIND_NOW). Writable data
+/// follows in a segment of its own, on the next page.</item>
 /// <item>Non-allocated sections (.shstrtab) and the section header table come last: the loader
 /// never maps them.</item>
 /// </list>
@@ -62,6 +67,7 @@ internal sealed class ElfLayout
     {
         var page = machine.PageSize;
         var segments = loadSegments.Where((segment, index) => index == 0 || segment.Sections.Count > 0).ToList();
+        var relroFirst = relro.Count == 0 ? null : relro[0];
 
         // Program headers: the PT_LOADs, then PT_DYNAMIC, PT_GNU_RELRO, PT_GNU_STACK.
         var programHeaderCount = segments.Count + 3;
@@ -81,8 +87,10 @@ internal sealed class ElfLayout
             }
             else
             {
-                // A fresh page for new permissions, congruent to the (packed) file offset.
-                offset = AlignUp(offset, segment.Sections[0].Alignment);
+                // A fresh page for new permissions, congruent to the (packed) file offset; code
+                // (and whatever follows it) and the RELRO tables start on a page of the file too.
+                var ownFilePage = IsExecutable(segment) || IsExecutable(segments[s - 1]) || segment.Sections[0] == relroFirst;
+                offset = AlignUp(offset, ownFilePage ? page : segment.Sections[0].Alignment);
                 segmentOffset = offset;
                 segmentAddress = AlignUp(address, page) + offset % page;
             }
@@ -99,9 +107,15 @@ internal sealed class ElfLayout
             }
 
             var size = offset - segmentOffset;
-            address = segmentAddress + size;
-            programHeaders.Add(new ElfProgramHeader(ElfConstants.PtLoad, segment.Flags, segmentOffset, segmentAddress, size, size, page));
+            // The RELRO segment's memory fills its last page (zeros beyond the file's bytes), so
+            // that nothing else shares a page the loader makes read-only; the executable
+            // segment's last file page is padded with zeros below.
+            var memorySize = segment.Sections.Count > 0 && segment.Sections[0] == relroFirst ? AlignUp(size, page) : size;
+            address = segmentAddress + memorySize;
+            programHeaders.Add(new ElfProgramHeader(ElfConstants.PtLoad, segment.Flags, segmentOffset, segmentAddress, size, memorySize, page));
         }
+
+        if (IsExecutable(segments[^1])) offset = AlignUp(offset, page); // nothing after the code in its last page
 
         if (!sections.Contains(dynamic))
             throw new InvalidOperationException("the .dynamic section is not in any load segment");
@@ -112,9 +126,11 @@ internal sealed class ElfLayout
             throw new InvalidOperationException("the RELRO sections are not adjacent loaded sections");
         if (relro.Any(section => section.Address - section.Offset != relro[0].Address - relro[0].Offset))
             throw new InvalidOperationException("the RELRO sections are not in one load segment");
-        var relroSize = relro[^1].Address + (ulong)relro[^1].Size - relro[0].Address;
+        if (segments.All(segment => segment.Sections.Count == 0 || segment.Sections[0] != relro[0]))
+            throw new InvalidOperationException("the RELRO sections do not open their load segment");
+        var relroFileSize = relro[^1].Address + (ulong)relro[^1].Size - relro[0].Address;
         programHeaders.Add(new ElfProgramHeader(ElfConstants.PtGnuRelro, ElfConstants.PfR,
-            relro[0].Offset, relro[0].Address, relroSize, relroSize, 1));
+            relro[0].Offset, relro[0].Address, relroFileSize, AlignUp(relroFileSize, page), 1));
         // Non-executable stack: glibc refuses (2.41+) or makes the stack executable for objects
         // without this header.
         programHeaders.Add(new ElfProgramHeader(ElfConstants.PtGnuStack, ElfConstants.PfR | ElfConstants.PfW, 0, 0, 0, 0, 16));
@@ -136,6 +152,8 @@ internal sealed class ElfLayout
 
         return new ElfLayout(sections, programHeaders, sectionHeaderOffset, fileSize);
     }
+
+    private static bool IsExecutable(ElfSegmentPlan segment) => (segment.Flags & ElfConstants.PfX) != 0;
 
     private static ulong AlignUp(ulong value, ulong alignment) =>
         alignment <= 1 ? value : (value + alignment - 1) / alignment * alignment;

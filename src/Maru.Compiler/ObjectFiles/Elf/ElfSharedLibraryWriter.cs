@@ -89,7 +89,9 @@ public static class ElfSharedLibraryWriter
             [
                 new ElfSegmentPlan(ElfConstants.PfR, [hash, dynsym, dynstr, .. Present(rela, rodata)]),
                 new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfX, Present(text)),
-                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, [dynamic, .. Present(got, data)]),
+                // Read-only once relocated (PT_GNU_RELRO), then the writable data on pages of its own.
+                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, [dynamic, .. Present(got)]),
+                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, Present(data)),
             ],
             dynamic,
             [dynamic, .. Present(got)],
