@@ -81,7 +81,7 @@ public static class MaruCompiler
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
         var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;
-        var machineCode = GenerateCode(module, target, options.Optimisation, listing, sources);
+        var machineCode = GenerateCode(module, target, options, listing, sources);
         budget.Check();
         var library = WriteLibrary(machineCode, target, target.LibraryFileName(options.LibraryName));
         budget.Check();
@@ -144,10 +144,13 @@ public static class MaruCompiler
         return exports;
     }
 
-    private static ObjectModule GenerateCode(IrModule module, TargetPlatform target, OptimisationLevel level, TextWriter? listing,
+    private static ObjectModule GenerateCode(IrModule module, TargetPlatform target, CompilationOptions options, TextWriter? listing,
         IReadOnlyList<SourceFile> sources) =>
         (BackendRegistry.For(target) ?? throw new NotSupportedException($"no backend for {target}"))
-            .Generate(module, target, new CodeGenerationRequest(SymbolNames.ToSymbolName, level, listing, sources));
+            .Generate(module, target, new CodeGenerationRequest(SymbolNames.ToSymbolName, options.Optimisation, listing, sources)
+            {
+                BranchReachForTesting = options.BranchReachForTesting,
+            });
 
     private static byte[] WriteLibrary(ObjectModule module, TargetPlatform target, string fileName) =>
         (ObjectWriterRegistry.For(target) ?? throw new NotSupportedException($"no object writer for {target}"))
