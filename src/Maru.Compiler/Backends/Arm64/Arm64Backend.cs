@@ -16,8 +16,9 @@ public sealed class Arm64Backend : IBackend
 {
     public TargetArchitecture Architecture => TargetArchitecture.Arm64;
 
-    // Apple arm64 differs only in variadic calls, which the IR does not mark yet: Linux only for now.
-    public bool Supports(TargetPlatform target) => target.Architecture == TargetArchitecture.Arm64 && target.Abi == TargetAbi.Aapcs64;
+    /// <summary>AAPCS64 (Linux) and Apple arm64 (macOS): they differ only in where variadic arguments go, which the shared emitter decides from the convention.</summary>
+    public bool Supports(TargetPlatform target) =>
+        target.Architecture == TargetArchitecture.Arm64 && target.Abi is TargetAbi.Aapcs64 or TargetAbi.AppleArm64;
 
     public Optimisation.ITargetCosts Costs { get; } = new Arm64Costs();
 
@@ -42,7 +43,7 @@ public sealed class Arm64Backend : IBackend
         var output = new ObjectModule();
         var data = DataLayout.LayOut(module, output, request.SymbolName);
         var assembler = new Arm64Assembler { ReachLimit = request.BranchReachForTesting };
-        var machine = new Arm64MachineEmitter(assembler);
+        var machine = new Arm64MachineEmitter(assembler, CallingConvention.For(target.Abi));
         var recorder = request.Listing is null ? null : new ListingRecorder();
         var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, request.Level);
         if (module.Functions.Count == 0) return output;
