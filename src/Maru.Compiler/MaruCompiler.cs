@@ -81,7 +81,7 @@ public static class MaruCompiler
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
         var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;
-        var machineCode = GenerateCode(module, target, options, listing, sources);
+        var machineCode = GenerateCode(module, target, options, listing, sources, budget.Check);
         budget.Check();
         var library = WriteLibrary(machineCode, target, target.LibraryFileName(options.LibraryName));
         budget.Check();
@@ -145,10 +145,11 @@ public static class MaruCompiler
     }
 
     private static ObjectModule GenerateCode(IrModule module, TargetPlatform target, CompilationOptions options, TextWriter? listing,
-        IReadOnlyList<SourceFile> sources) =>
+        IReadOnlyList<SourceFile> sources, Action checkBudget) =>
         (BackendRegistry.For(target) ?? throw new NotSupportedException($"no backend for {target}"))
             .Generate(module, target, new CodeGenerationRequest(SymbolNames.ToSymbolName, options.Optimisation, listing, sources)
             {
+                CheckBudget = checkBudget,
                 BranchReachForTesting = options.BranchReachForTesting,
             });
 

@@ -45,7 +45,7 @@ public sealed class Arm64Backend : IBackend
         var assembler = new Arm64Assembler { ReachLimit = request.BranchReachForTesting };
         var machine = new Arm64MachineEmitter(assembler, CallingConvention.For(target.Abi));
         var recorder = request.Listing is null ? null : new ListingRecorder();
-        var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, request.Level);
+        var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, request.Level, request.CheckBudget);
         if (module.Functions.Count == 0) return output;
         var assembly = assembler.Assemble(output);
 
