@@ -25,6 +25,10 @@ internal static unsafe class ProgramList
         new("fnptr", 20_000_000, 10_000, (nint)(delegate* unmanaged<long, long>)&FnptrEntry, "n calls through a table of 4 function pointers"),
         new("sort", 1_000_000, 10_000, (nint)(delegate* unmanaged<long, long>)&SortEntry, "quicksort of n LCG words, then a hash of the result"),
         new("hash", 10_000_000, 10_000, (nint)(delegate* unmanaged<long, long>)&HashEntry, "open-addressing hash table counting n keys, FNV-1a over 8 bytes"),
+        new("trib", 28, 15, (nint)(delegate* unmanaged<long, long>)&TribEntry, "triply recursive trib(n), the calls in a differently nested sum"),
+        new("lexer", 8 << 20, 1 << 20, (nint)(delegate* unmanaged<long, long>)&LexerEntry, "tokenizer over 1 MiB of pseudo-text, a switch-like cond per byte, n bytes"),
+        new("lru", 2_000_000, 10_000, (nint)(delegate* unmanaged<long, long>)&LruEntry, "LRU cache of define-structure entries: chained hash (% 4093) and doubly linked list, n lookups"),
+        new("vm", 700_000, 1_000, (nint)(delegate* unmanaged<long, long>)&VmEntry, "stack-machine interpreter, a cond dispatch per instruction, a loop of n iterations"),
     ];
 
     // Every variant, the C# one included, is called through the same unmanaged function pointer
@@ -38,4 +42,8 @@ internal static unsafe class ProgramList
     [UnmanagedCallersOnly] private static long FnptrEntry(long n) => Fnptr.Bench(n);
     [UnmanagedCallersOnly] private static long SortEntry(long n) => Sort.Bench(n);
     [UnmanagedCallersOnly] private static long HashEntry(long n) => Hash.Bench(n);
+    [UnmanagedCallersOnly] private static long TribEntry(long n) => Trib.Bench(n);
+    [UnmanagedCallersOnly] private static long LexerEntry(long n) => Lexer.Bench(n);
+    [UnmanagedCallersOnly] private static long LruEntry(long n) => Lru.Bench(n);
+    [UnmanagedCallersOnly] private static long VmEntry(long n) => Vm.Bench(n);
 }
