@@ -198,14 +198,24 @@ public sealed class CompileMaruTests
     }
 
     [TestMethod]
-    [DataRow("osx-arm64", "MARU0402")]
     [DataRow("win-x64", "MARU0401")]
+    [DataRow("linux-riscv64", "MARU0401")]
     public void UnsupportedTargetsAreRefused(string rid, string code)
     {
         Write("a.l", "(define-function one () 1)\n");
         Assert.IsFalse(Task(rid, "a.l").Execute());
         Assert.AreEqual(code, _engine.Errors.Single().Code);
         Assert.IsFalse(File.Exists(Library));
+    }
+
+    [TestMethod]
+    public void OsxArm64WritesAnArm64Dylib()
+    {
+        Write("a.l", "(define-function one () 1)\n");
+        Assert.IsTrue(Task("osx-arm64", "a.l").Execute(), string.Join("\n", _engine.Errors.Select(e => e.Message)));
+        var library = File.ReadAllBytes(Library);
+        Assert.AreEqual(0xfeedfacfu, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(library), "Mach-O 64-bit magic");
+        Assert.AreEqual(0x0100000cu, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(library.AsSpan(4)), "CPU_TYPE_ARM64");
     }
 
     [TestMethod]

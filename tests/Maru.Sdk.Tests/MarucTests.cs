@@ -128,15 +128,18 @@ public sealed class MarucTests
     }
 
     [TestMethod]
-    public void BuildForOsxX64WritesASignedDylib()
+    [DataRow("osx-x64", 0x01000007u)]
+    [DataRow("osx-arm64", 0x0100000cu)]
+    public void BuildForMacOSWritesASignedDylib(string target, uint cpuType)
     {
         var source = Write("math.l", "(define-function triple (x) (* 3 x))\n");
 
-        var result = Maruc("build", "-o", "libmath.dylib", "--target", "osx-x64", source);
+        var result = Maruc("build", "-o", "libmath.dylib", "--target", target, source);
 
         Assert.AreEqual(0, result.ExitCode, result.ToString());
         var library = File.ReadAllBytes(Path.Combine(_directory, "libmath.dylib"));
         Assert.AreEqual(0xfeedfacfu, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(library), "Mach-O 64-bit magic");
+        Assert.AreEqual(cpuType, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(library.AsSpan(4)), "CPU type");
         Assert.AreEqual(6u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(library.AsSpan(12)), "MH_DYLIB");
         // The ad-hoc signature names the library: its identifier is the file name.
         var signature = library.AsSpan().LastIndexOf(new byte[] { 0xfa, 0xde, 0x0c, 0xc0 });

@@ -20,12 +20,14 @@ public sealed partial class MachOWriterTests
     [
         ["osx-x64", "TextOnly"], ["osx-x64", "Counter"], ["osx-x64", "TextAndData"], ["osx-x64", "CallsLibc"], ["osx-x64", "DataOnly"],
         ["osx-arm64", "DataOnly"], ["osx-arm64", "Arm64Code"],
+        ["osx-x64", "Compiled"], ["osx-arm64", "Compiled"],
     ];
 
     private static TargetPlatform Target(string rid) => TargetPlatform.Known.Single(t => t.RuntimeIdentifier == rid);
 
-    private static ObjectModule Sample(string name) => name switch
+    private static ObjectModule Sample(string rid, string name) => name switch
     {
+        "Compiled" => CompiledModule(CompiledSource, Target(rid)),
         "TextOnly" => SampleObjectModules.TextOnly(),
         "Counter" => SampleObjectModules.Counter(),
         "TextAndData" => SampleObjectModules.TextAndData(),
@@ -48,7 +50,7 @@ public sealed partial class MachOWriterTests
         RequireTool("llvm-otool-15");
         RequireTool("llvm-nm-15");
         var target = Target(rid);
-        var module = Sample(sample);
+        var module = Sample(rid, sample);
         using var file = new TemporaryFile($"lib{sample}.dylib", MachODylibWriter.Write(module, target, $"lib{sample}.dylib"));
 
         var objdump = ExternalTool.Run("llvm-objdump-15", "--macho", "--private-headers", "--exports-trie", "--rebase", "--bind", "--lazy-bind", "--weak-bind", "--dylib-id", "--dylibs-used", "-d", file.Path);
@@ -124,8 +126,9 @@ public sealed partial class MachOWriterTests
         RequireTool("llvm-mc-15");
         var target = Target(rid);
         var arm = target.Architecture == TargetArchitecture.Arm64;
-        var module = arm ? Arm64Sample() : SampleObjectModules.CallsLibc();
-        var called = arm ? "answer" : "call_labs";
+        // Code our backend generated (adrp/add/ldr and bl relocations on arm64, rel32 on x86-64), calling libc through the GOT.
+        var module = CompiledModule(CompiledSource, target);
+        const string called = "call_labs";
         using var library = new TemporaryFile("libconsumed.dylib", MachODylibWriter.Write(module, target, "libconsumed.dylib"));
         var directory = library.Directory;
         // A libSystem text stub, as the macOS SDK ships it, so no SDK is needed.
@@ -160,7 +163,7 @@ public sealed partial class MachOWriterTests
     [DynamicData(nameof(Samples))]
     public void TheSignatureCoversEveryByteBeforeIt(string rid, string sample)
     {
-        var bytes = MachODylibWriter.Write(Sample(sample), Target(rid), $"lib{sample}.dylib");
+        var bytes = MachODylibWriter.Write(Sample(rid, sample), Target(rid), $"lib{sample}.dylib");
         var problems = MachOSignatureCheck.Problems(bytes, $"lib{sample}.dylib");
         Assert.AreEqual(0, problems.Count, string.Join("\n", problems));
 

@@ -100,7 +100,8 @@ internal static class MachOLoader
             }
             if (answered == batch.Count)
             {
-                if (result.ExitCode != 0)
+                // A crash of the last command ends the process too; anything else must exit cleanly.
+                if (result.ExitCode != 0 && !batch[^1].Answer!.StartsWith("crash", StringComparison.Ordinal))
                     throw new InvalidOperationException($"the Mach-O loader failed after answering everything:\n{result}");
                 return;
             }

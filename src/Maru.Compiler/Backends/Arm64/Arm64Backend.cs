@@ -16,8 +16,9 @@ public sealed class Arm64Backend : IBackend
 {
     public TargetArchitecture Architecture => TargetArchitecture.Arm64;
 
-    // Apple arm64 differs only in variadic calls, which the IR does not mark yet: Linux only for now.
-    public bool Supports(TargetPlatform target) => target.Architecture == TargetArchitecture.Arm64 && target.Abi == TargetAbi.Aapcs64;
+    /// <summary>AAPCS64 (Linux) and Apple arm64 (macOS): they differ only in where variadic arguments go, which the shared emitter decides from the convention.</summary>
+    public bool Supports(TargetPlatform target) =>
+        target.Architecture == TargetArchitecture.Arm64 && target.Abi is TargetAbi.Aapcs64 or TargetAbi.AppleArm64;
 
     public Optimisation.ITargetCosts Costs { get; } = new Arm64Costs();
 
@@ -39,18 +40,19 @@ public sealed class Arm64Backend : IBackend
 
     public ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request)
     {
-        var output = Emit(module, request, longBranches: false);
-        return output ?? Emit(module, request, longBranches: true)!;
+        var convention = CallingConvention.For(target.Abi);
+        var output = Emit(module, convention, request, longBranches: false);
+        return output ?? Emit(module, convention, request, longBranches: true)!;
     }
 
-    private static ObjectModule? Emit(IrModule module, CodeGenerationRequest request, bool longBranches)
+    private static ObjectModule? Emit(IrModule module, CallingConvention convention, CodeGenerationRequest request, bool longBranches)
     {
         var output = new ObjectModule();
         var data = DataLayout.LayOut(module, output, request.SymbolName);
         var assembler = new Arm64WordAssembler { LongConditionalBranches = longBranches };
-        var machine = new Arm64MachineEmitter(assembler);
+        var machine = new Arm64MachineEmitter(assembler, convention);
         var recorder = request.Listing is null ? null : new ListingRecorder();
-        var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, request.Level);
+        var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, request.Level, request.CheckBudget);
         if (module.Functions.Count == 0) return output;
         if (!assembler.Finish(output)) return null;
 

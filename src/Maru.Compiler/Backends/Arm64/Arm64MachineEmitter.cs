@@ -32,11 +32,16 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     private long _frameSize;
     private bool _hasFrame;
 
-    public Arm64MachineEmitter(A assembler) => _asm = assembler;
+    /// <param name="convention">AAPCS64 or Apple arm64: the same registers, only variadic arguments differ (the shared emitter places them).</param>
+    public Arm64MachineEmitter(A assembler, CallingConvention convention)
+    {
+        _asm = assembler;
+        Convention = convention;
+    }
 
     public override IRegisterConstraints Target => Instance;
 
-    public override CallingConvention Convention => Arm64Target.Convention;
+    public override CallingConvention Convention { get; }
 
     public override int CycleScratch => Scratch2;
 

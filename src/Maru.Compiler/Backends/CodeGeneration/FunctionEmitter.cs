@@ -74,7 +74,8 @@ internal sealed class FunctionEmitter
     /// per value; O1: registers, and early exits tested at call sites where the machine allows);
     /// returns each function's entry label, in the module's order.
     /// </summary>
-    public static IReadOnlyList<int> EmitModule(MachineEmitter machine, IrModule module, DataLayout data, ListingRecorder? listing, OptimisationLevel level)
+    public static IReadOnlyList<int> EmitModule(MachineEmitter machine, IrModule module, DataLayout data, ListingRecorder? listing, OptimisationLevel level,
+        Action? checkBudget = null)
     {
         var functionIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var functionLabels = new List<int>();
@@ -89,7 +90,10 @@ internal sealed class FunctionEmitter
             foreach (var function in module.Functions)
                 if (EarlyExit.Find(function, machine.Target.Registers.Arguments.Length) is { } exit) earlyExits.Add(function.Name, exit);
         foreach (var function in module.Functions)
+        {
+            checkBudget?.Invoke();
             new FunctionEmitter(machine, function, functionLabels, functionIndex, data, listing, strategy, earlyExits).Emit(functionLabels[functionIndex[function.Name]]);
+        }
         return functionLabels;
     }
 
@@ -197,7 +201,7 @@ internal sealed class FunctionEmitter
                 if (!instruction.Op.IsCall()) continue;
                 hasCalls = true;
                 var arguments = instruction.Arguments.Length - (instruction.Op == Opcode.CallIndirect ? 1 : 0);
-                maxStackArguments = Math.Max(maxStackArguments, arguments - _registers.Arguments.Length);
+                maxStackArguments = Math.Max(maxStackArguments, arguments - RegisterArgumentCount(instruction, arguments));
             }
         var readsStackParameters = false;
         for (var p = _registers.Arguments.Length; p < _function.ParameterCount; p++)
@@ -466,23 +470,37 @@ internal sealed class FunctionEmitter
 
     // ---- calls --------------------------------------------------------------------------------
 
+    /// <summary>
+    /// How many of a call's <paramref name="argumentCount"/> arguments travel in registers: as
+    /// many as there are argument registers, except that a convention passing variadic arguments
+    /// on the stack (Apple arm64) stops at a variadic callee's fixed ones. The rest go on the
+    /// stack in order, one 8-byte slot each (fixed ones beyond the registers, then the variadic ones).
+    /// </summary>
+    private int RegisterArgumentCount(Instruction instruction, int argumentCount)
+    {
+        var count = Math.Min(argumentCount, _registers.Arguments.Length);
+        if (_machine.Convention.Variadic == VariadicArguments.OnStack && instruction.FixedArguments is { } fixedCount)
+            count = Math.Min(count, fixedCount);
+        return count;
+    }
+
     private void EmitCall(Instruction instruction, Loc destination)
     {
         var indirect = instruction.Op == Opcode.CallIndirect;
         var arguments = indirect ? instruction.Arguments.AsSpan(1) : instruction.Arguments.AsSpan();
         var argumentRegisters = _registers.Arguments;
-        var stackArguments = Math.Max(0, arguments.Length - argumentRegisters.Length);
+        var registerCount = RegisterArgumentCount(instruction, arguments.Length);
+        var stackArguments = arguments.Length - registerCount;
         if (stackArguments > 0)
         {
             var stack = new Loc[stackArguments];
-            for (var i = 0; i < stackArguments; i++) stack[i] = LocOf(arguments[argumentRegisters.Length + i]);
+            for (var i = 0; i < stackArguments; i++) stack[i] = LocOf(arguments[registerCount + i]);
             _machine.PassStackArguments(stack);
         }
 
         // The callee first: the argument moves below may overwrite its register.
         if (indirect) _machine.Load(_machine.IndirectCallee, LocOf(instruction.Arguments[0]));
 
-        var registerCount = Math.Min(arguments.Length, argumentRegisters.Length);
         Span<int> destinations = stackalloc int[registerCount];
         Span<int> sources = stackalloc int[registerCount];
         var moves = 0;

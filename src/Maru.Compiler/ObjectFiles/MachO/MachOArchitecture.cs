@@ -6,14 +6,13 @@ namespace Maru.Compiler.ObjectFiles.MachO;
 /// <param name="CpuType">cputype (CPU_ARCH_ABI64 | family).</param>
 /// <param name="CpuSubtype">cpusubtype (ALL).</param>
 /// <param name="PageSize">The VM page size: segment file offsets and addresses are multiples of it.</param>
-/// <param name="TextAlignmentLog2">log2 of the alignment of __text (function entries).</param>
-internal sealed record MachOArchitecture(uint CpuType, uint CpuSubtype, ulong PageSize, int TextAlignmentLog2)
+internal sealed record MachOArchitecture(uint CpuType, uint CpuSubtype, ulong PageSize)
 {
     /// <summary>x86-64: CPU_TYPE_X86_64, CPU_SUBTYPE_X86_64_ALL, 4 KiB pages.</summary>
-    public static readonly MachOArchitecture X64 = new(0x01000007, 3, 0x1000, 4);
+    public static readonly MachOArchitecture X64 = new(0x01000007, 3, 0x1000);
 
     /// <summary>arm64: CPU_TYPE_ARM64, CPU_SUBTYPE_ARM64_ALL, 16 KiB pages (Apple silicon).</summary>
-    public static readonly MachOArchitecture Arm64 = new(0x0100000c, 0, 0x4000, 4);
+    public static readonly MachOArchitecture Arm64 = new(0x0100000c, 0, 0x4000);
 
     public static MachOArchitecture For(TargetArchitecture architecture) => architecture switch
     {

@@ -42,11 +42,13 @@ public static class MachODylibWriter
         var imports = module.Imports;
 
         // Sections. __text is always present (possibly empty) so the image always has code to sign.
+        // Each section's alignment is the one the backend asked for in the object model.
+        int AlignmentLog2(SectionKind kind) => AlignmentExponent(module.AlignmentOf(kind), kind);
         var text = new MachOSection("__TEXT", "__text", MachOConstants.SectionRegular | MachOConstants.SectionPureInstructions | MachOConstants.SectionSomeInstructions,
-            architecture.TextAlignmentLog2, module.Text.ToArray());
-        var constants = module.ReadOnlyData.Count == 0 ? null : new MachOSection("__TEXT", "__const", MachOConstants.SectionRegular, 4, module.ReadOnlyData.ToArray());
-        var got = imports.Count == 0 ? null : new MachOSection("__DATA_CONST", "__got", MachOConstants.SectionNonLazySymbolPointers, 3, new byte[imports.Count * (int)GotEntrySize]) { Reserved1 = 0 };
-        var data = module.Data.Count == 0 ? null : new MachOSection("__DATA", "__data", MachOConstants.SectionRegular, 4, module.Data.ToArray());
+            AlignmentLog2(SectionKind.Text), module.Text.ToArray());
+        var constants = module.ReadOnlyData.Count == 0 ? null : new MachOSection("__TEXT", "__const", MachOConstants.SectionRegular, AlignmentLog2(SectionKind.ReadOnlyData), module.ReadOnlyData.ToArray());
+        var got = imports.Count == 0 ? null : new MachOSection("__DATA_CONST", "__got", MachOConstants.SectionNonLazySymbolPointers, AlignmentLog2(SectionKind.Got), new byte[checked(imports.Count * (int)GotEntrySize)]) { Reserved1 = 0 };
+        var data = module.Data.Count == 0 ? null : new MachOSection("__DATA", "__data", MachOConstants.SectionRegular, AlignmentLog2(SectionKind.Data), module.Data.ToArray());
 
         var segments = new List<MachOSegment>
         {
@@ -145,6 +147,12 @@ public static class MachODylibWriter
         }
         return rebases;
     }
+
+    /// <summary>log2 of a section alignment: a power of two from 1 byte to a 16 KiB page.</summary>
+    private static int AlignmentExponent(int alignment, SectionKind kind) =>
+        alignment is >= 1 and <= 0x4000 && (alignment & (alignment - 1)) == 0
+            ? System.Numerics.BitOperations.Log2((uint)alignment)
+            : throw new InvalidOperationException($"the {kind} section's alignment {alignment} is not a power of two up to 16 KiB");
 
     private static MachOSection[] Present(params MachOSection?[] sections) => sections.OfType<MachOSection>().ToArray();
 }
