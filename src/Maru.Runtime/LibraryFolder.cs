@@ -41,6 +41,17 @@ internal static class LibraryFolder
         }
     }
 
+    /// <summary>
+    /// Writes a library to a new file. The name is unique, so the file is created, never truncated:
+    /// File.WriteAllBytes opens with O_TRUNC, and ext4 (auto_da_alloc) then starts writing the data
+    /// back to disk when the file is closed, which cost milliseconds per compilation on a busy machine.
+    /// </summary>
+    public static void Write(string path, byte[] bytes)
+    {
+        using var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        RandomAccess.Write(handle, bytes, 0);
+    }
+
     public static void TryDelete(string file)
     {
         try

@@ -105,7 +105,7 @@ public sealed partial class MaruModule : IDisposable
         nint handle = 0;
         try
         {
-            File.WriteAllBytes(path, result.Library!);
+            LibraryFolder.Write(path, result.Library!);
             handle = NativeLibrary.Load(path);
             return new MaruModule(result, target, path, handle);
         }

@@ -357,7 +357,7 @@ public sealed class Evaluator
         var limit = _maxLoadedFileSize;
         try
         {
-            using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+            using var stream = NonBlockingFile.OpenRead(fullPath);
             var stated = stream.CanSeek ? stream.Length : -1;
             if (stated > limit)
                 throw new EvaluationError(DiagnosticCode.SourceFileRejected, callSite,

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Maru.Compiler.Diagnostics;
 using Maru.Compiler.Syntax;
 
@@ -17,6 +16,13 @@ namespace Maru.Compiler.Evaluation;
 /// symbols, numbers, nil, externs, and the primitives and special forms (stateless functions).
 /// What the prelude's own evaluation used up (steps) carries over, so limits behave as before.
 /// </para>
+/// <para>
+/// The copy is lazy: <see cref="Instantiate"/> makes the root and its variables (names, order and
+/// locations as the prelude left them), and a variable's value - with everything it reaches - is
+/// copied when the compilation first reads it (<see cref="Copy"/>). Every node is copied at most
+/// once per compilation, through one table, so sharing and identity are exactly the prelude's; a
+/// small program touches a few dozen of the prelude's thousands of nodes.
+/// </para>
 /// </summary>
 internal sealed class PreludeSnapshot
 {
@@ -24,9 +30,13 @@ internal sealed class PreludeSnapshot
 
     private readonly Node[] _nodes;
 
+    /// <summary>The root's variables: node numbers, in definition order.</summary>
+    private readonly int[] _rootVariables;
+
     private PreludeSnapshot(Node[] nodes, long steps, long memory)
     {
         _nodes = nodes;
+        _rootVariables = ((EnvironmentNode)nodes[0]).Variables;
         Steps = steps;
         Memory = memory;
     }
@@ -40,7 +50,7 @@ internal sealed class PreludeSnapshot
     /// <summary>The memory the prelude's evaluation was charged; a compilation starts with it spent.</summary>
     public long Memory { get; }
 
-    /// <summary>Number of nodes a compilation copies (for tests).</summary>
+    /// <summary>Number of nodes a compilation could copy (for tests).</summary>
     internal int NodeCount => _nodes.Length;
 
     /// <summary>
@@ -64,12 +74,60 @@ internal sealed class PreludeSnapshot
     }
 
     /// <summary>A fresh root environment, equal to the prelude's and sharing nothing mutable with any other.</summary>
-    public GlobalEnvironment Instantiate()
+    public GlobalEnvironment Instantiate() => new Copy(this).Root;
+
+    /// <summary>
+    /// One compilation's copy of the snapshot: node number to copied object, filled on demand.
+    /// Used by one compilation at a time (its evaluation), like the rest of its state.
+    /// </summary>
+    internal sealed class Copy
     {
-        var copies = new object[_nodes.Length];
-        for (var i = 0; i < copies.Length; i++) copies[i] = _nodes[i].Shell();
-        for (var i = 0; i < copies.Length; i++) _nodes[i].Fill(copies[i], copies);
-        return (GlobalEnvironment)copies[0];
+        private readonly Node[] _nodes;
+        private readonly object?[] _copies;
+        private readonly Stack<int> _unfilled = new();
+
+        public Copy(PreludeSnapshot snapshot)
+        {
+            _nodes = snapshot._nodes;
+            _copies = new object?[_nodes.Length];
+            Root = new GlobalEnvironment(null, SourceLocation.None);
+            _copies[0] = Root;
+            Root.EnsureCapacity(snapshot._rootVariables.Length);
+            foreach (var number in snapshot._rootVariables)
+            {
+                var node = (VariableNode)_nodes[number];
+                var variable = new Variable(node.Name, NilDatum.Empty, Root, node.DefinedAt);
+                if (node.Value.Number < 0) variable.Value = node.Value.Shared!;
+                else variable.Defer(this, node.Value.Number);
+                _copies[number] = variable;
+                Root.Add(variable);
+            }
+        }
+
+        public GlobalEnvironment Root { get; }
+
+        /// <summary>The copy of node <paramref name="number"/>, complete with everything it reaches.</summary>
+        public Datum Materialise(int number)
+        {
+            var copy = Get(number);
+            // Shells first, parts after: filling a node only makes shells of what it refers to, so
+            // copying a long list or a deep structure needs no recursion.
+            while (_unfilled.TryPop(out var next)) _nodes[next].Fill(_copies[next]!, this);
+            return (Datum)copy;
+        }
+
+        /// <summary>The copy of node <paramref name="number"/>: made empty the first time (and filled later by <see cref="Materialise"/>).</summary>
+        public object Get(int number)
+        {
+            var copy = _copies[number];
+            if (copy is not null) return copy;
+            copy = _nodes[number].Shell();
+            _copies[number] = copy;
+            _unfilled.Push(number);
+            return copy;
+        }
+
+        public T? At<T>(int number) where T : class => number < 0 ? null : (T)Get(number);
     }
 
     // ---- freezing --------------------------------------------------------------------------------
@@ -79,7 +137,6 @@ internal sealed class PreludeSnapshot
         if (root.Parent is not null) throw new NotSupportedException();
         var numbers = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
         var found = new List<object>();
-        var checkedFunctions = new HashSet<Delegate>(ReferenceEqualityComparer.Instance);
 
         int Number(object node)
         {
@@ -92,7 +149,7 @@ internal sealed class PreludeSnapshot
             return number;
         }
 
-        Ref Value(Datum value) => IsShared(value, checkedFunctions) ? new Ref(-1, value) : new Ref(Number(value), null);
+        Ref Value(Datum value) => IsShared(value) ? new Ref(-1, value) : new Ref(Number(value), null);
 
         int FrameNumber(Frame? frame) => frame is null ? -1 : Number(frame);
 
@@ -124,8 +181,8 @@ internal sealed class PreludeSnapshot
                 Closure closure => new ClosureNode(Value(closure.Parameters), Values(closure.Body), FrameNumber(closure.Environment),
                     EnvironmentNumber(closure.Home), closure.DefinedAt, closure.Name),
                 FormValue form => new FormNode(Value(form.Function), Value(form.SymbolFunction)),
-                Variable variable => new VariableNode(variable.Name, Value(variable.Value), EnvironmentNumber(variable.Environment), variable.DefinedAt),
-                GlobalEnvironment environment => new EnvironmentNode(environment.Variables.Select(Number).ToArray()),
+                Variable variable when ReferenceEquals(variable.Environment, root) => new VariableNode(variable.Name, Value(variable.Value), variable.DefinedAt),
+                GlobalEnvironment environment when ReferenceEquals(environment, root) => new EnvironmentNode(environment.Variables.Select(Number).ToArray()),
                 Frame frame => new FrameNode(FrameNumber(frame.Parent), EnvironmentNumber(frame.Home), frame.Names.ToArray(), Values(frame.Values)),
                 _ => throw new NotSupportedException(),
             });
@@ -133,77 +190,35 @@ internal sealed class PreludeSnapshot
         return new PreludeSnapshot(nodes.ToArray(), steps, memory);
     }
 
-    /// <summary>True for values no compile-time code can change, which copies may share.</summary>
-    private static bool IsShared(Datum value, HashSet<Delegate> checkedFunctions) => value switch
-    {
-        SymbolDatum or IntegerDatum or RealDatum or NilDatum or ExternValue => true,
-        Primitive primitive => IsStateless(primitive.Function, checkedFunctions) ? true : throw new NotSupportedException(),
-        SpecialForm special => IsStateless(special.Function, checkedFunctions) ? true : throw new NotSupportedException(),
-        _ => false,
-    };
-
     /// <summary>
-    /// A built-in's function may be shared between compilations only if it holds no state of its
-    /// own: it gets the interpreter as an argument, and captures at most names, numbers and other
-    /// such functions (never an interpreter, an evaluator or a value).
+    /// True for values no compile-time code can change, which copies may share. The primitives and
+    /// special forms are the interpreter's built-ins, made only when it defines them: functions of
+    /// the interpreter they are given, holding no state of their own (a test checks every one).
     /// </summary>
-    private static bool IsStateless(Delegate function, HashSet<Delegate> checkedFunctions)
-    {
-        if (!checkedFunctions.Add(function)) return true;
-        foreach (var part in function.GetInvocationList())
-            if (!IsStatelessTarget(part.Target, depth: 0, checkedFunctions))
-                return false;
-        return true;
-    }
-
-    // The check reads the fields of compiler-generated closure classes. A trimmed NativeAOT build
-    // (maruc) cannot promise them, so there it says no: no snapshot, each compilation evaluates the prelude.
-    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Never runs without dynamic code support: see the first test.")]
-    private static bool IsStatelessTarget(object? target, int depth, HashSet<Delegate> checkedFunctions)
-    {
-        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported) return false;
-        if (target is null) return true;
-        var type = target.GetType();
-        // Only the compiler's lambda classes (<>c, <>c__DisplayClass...): never an Interpreter or anything else.
-        if (depth > 8 || !type.Name.StartsWith('<') || type.GetCustomAttribute<System.Runtime.CompilerServices.CompilerGeneratedAttribute>() is null)
-            return false;
-        foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
-        {
-            var ok = field.GetValue(target) switch
-            {
-                null or string or Enum => true,
-                var primitive when primitive.GetType().IsPrimitive => true,
-                Delegate inner => IsStateless(inner, checkedFunctions),
-                var other => IsStatelessTarget(other, depth + 1, checkedFunctions),
-            };
-            if (!ok) return false;
-        }
-        return true;
-    }
+    private static bool IsShared(Datum value) =>
+        value is SymbolDatum or IntegerDatum or RealDatum or NilDatum or ExternValue or Primitive or SpecialForm;
 
     // ---- the description ------------------------------------------------------------------------
 
     /// <summary>A reference to a value: node number <see cref="Number"/>, or (when -1) the shared <see cref="Shared"/>.</summary>
     private readonly record struct Ref(int Number, Datum? Shared)
     {
-        public Datum Resolve(object[] copies) => Number >= 0 ? (Datum)copies[Number] : Shared!;
+        public Datum Resolve(Copy copy) => Number >= 0 ? (Datum)copy.Get(Number) : Shared!;
     }
 
-    private static Datum[] Resolve(Ref[] refs, object[] copies)
+    private static Datum[] Resolve(Ref[] refs, Copy copy)
     {
         var values = new Datum[refs.Length];
-        for (var i = 0; i < values.Length; i++) values[i] = refs[i].Resolve(copies);
+        for (var i = 0; i < values.Length; i++) values[i] = refs[i].Resolve(copy);
         return values;
     }
 
-    private static T? At<T>(int number, object[] copies) where T : class => number < 0 ? null : (T)copies[number];
-
-    /// <summary>One node: first made empty (<see cref="Shell"/>), then, once every node exists, given its parts (<see cref="Fill"/>).</summary>
+    /// <summary>One node: first made empty (<see cref="Shell"/>), then given its parts (<see cref="Fill"/>), which may be shells still.</summary>
     private abstract class Node
     {
         public abstract object Shell();
 
-        public virtual void Fill(object shell, object[] copies)
+        public virtual void Fill(object shell, Copy copy)
         {
         }
     }
@@ -212,11 +227,11 @@ internal sealed class PreludeSnapshot
     {
         public override object Shell() => new PairDatum(NilDatum.Empty, NilDatum.Empty, location);
 
-        public override void Fill(object shell, object[] copies)
+        public override void Fill(object shell, Copy copy)
         {
             var pair = (PairDatum)shell;
-            pair.Head = head.Resolve(copies);
-            pair.Tail = tail.Resolve(copies);
+            pair.Head = head.Resolve(copy);
+            pair.Tail = tail.Resolve(copy);
         }
     }
 
@@ -229,17 +244,17 @@ internal sealed class PreludeSnapshot
     {
         public override object Shell() => new ArrayValue(0);
 
-        public override void Fill(object shell, object[] copies) => ((ArrayValue)shell).Items.AddRange(Resolve(items, copies));
+        public override void Fill(object shell, Copy copy) => ((ArrayValue)shell).Items.AddRange(Resolve(items, copy));
     }
 
     private sealed class RecordNode(long type, Ref[] fields) : Node
     {
         public override object Shell() => new RecordValue(type, fields.Length);
 
-        public override void Fill(object shell, object[] copies)
+        public override void Fill(object shell, Copy copy)
         {
             var record = (RecordValue)shell;
-            for (var i = 0; i < fields.Length; i++) record.Fields[i] = fields[i].Resolve(copies);
+            for (var i = 0; i < fields.Length; i++) record.Fields[i] = fields[i].Resolve(copy);
         }
     }
 
@@ -247,47 +262,45 @@ internal sealed class PreludeSnapshot
     {
         public override object Shell() => Closure.Shell();
 
-        public override void Fill(object shell, object[] copies) =>
-            ((Closure)shell).Fill(parameters.Resolve(copies), Resolve(body, copies), At<Frame>(environment, copies),
-                At<GlobalEnvironment>(home, copies), definedAt, name);
+        public override void Fill(object shell, Copy copy) =>
+            ((Closure)shell).Fill(parameters.Resolve(copy), Resolve(body, copy), copy.At<Frame>(environment),
+                copy.At<GlobalEnvironment>(home), definedAt, name);
     }
 
     private sealed class FormNode(Ref function, Ref symbolFunction) : Node
     {
         public override object Shell() => new FormValue(NilDatum.Empty, NilDatum.Empty);
 
-        public override void Fill(object shell, object[] copies) => ((FormValue)shell).Fill(function.Resolve(copies), symbolFunction.Resolve(copies));
+        public override void Fill(object shell, Copy copy) => ((FormValue)shell).Fill(function.Resolve(copy), symbolFunction.Resolve(copy));
     }
 
-    private sealed class VariableNode(string name, Ref value, int environment, SourceLocation definedAt) : Node
+    /// <summary>A variable of the root (the only environment a snapshot holds): <see cref="Copy"/> makes them all with the root.</summary>
+    private sealed class VariableNode(string name, Ref value, SourceLocation definedAt) : Node
     {
-        // Named from the start: the environment indexes its variables by name as it fills.
-        public override object Shell() => new Variable(name, NilDatum.Empty, null!, definedAt);
+        public string Name => name;
+        public Ref Value => value;
+        public SourceLocation DefinedAt => definedAt;
 
-        public override void Fill(object shell, object[] copies) =>
-            ((Variable)shell).Fill(name, value.Resolve(copies), At<GlobalEnvironment>(environment, copies)!, definedAt);
+        public override object Shell() => throw new InvalidOperationException("a snapshot's variables are made with its root");
     }
 
+    /// <summary>The root, node 0: its variables' node numbers in definition order.</summary>
     private sealed class EnvironmentNode(int[] variables) : Node
     {
-        public override object Shell() => new GlobalEnvironment(null, SourceLocation.None);
+        public int[] Variables => variables;
 
-        public override void Fill(object shell, object[] copies)
-        {
-            var environment = (GlobalEnvironment)shell;
-            foreach (var variable in variables) environment.Add((Variable)copies[variable]);
-        }
+        public override object Shell() => throw new InvalidOperationException("a snapshot's root is made first");
     }
 
     private sealed class FrameNode(int parent, int home, string[] names, Ref[] values) : Node
     {
         public override object Shell() => new Frame(null);
 
-        public override void Fill(object shell, object[] copies)
+        public override void Fill(object shell, Copy copy)
         {
             var frame = (Frame)shell;
-            frame.Place(At<Frame>(parent, copies), At<GlobalEnvironment>(home, copies));
-            for (var i = 0; i < names.Length; i++) frame.Bind(names[i], values[i].Resolve(copies));
+            frame.Place(copy.At<Frame>(parent), copy.At<GlobalEnvironment>(home));
+            for (var i = 0; i < names.Length; i++) frame.Bind(names[i], values[i].Resolve(copy));
         }
     }
 }

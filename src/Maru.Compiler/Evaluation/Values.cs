@@ -127,20 +127,43 @@ internal sealed class ExternValue(string symbol, int? fixedParameters = null) : 
 /// <summary>A global binding, as <c>defined?</c> returns it.</summary>
 internal sealed class Variable(string name, Datum value, GlobalEnvironment environment, SourceLocation definedAt) : CompileTimeValue
 {
-    public string Name { get; private set; } = name;
-    public Datum Value { get; set; } = value;
-    public GlobalEnvironment Environment { get; private set; } = environment;
+    // Null while the value is still only in the prelude snapshot (PreludeSnapshot.Copy): copied on first read.
+    private Datum? _value = value;
+    private PreludeSnapshot.Copy? _pending;
+    private int _pendingNode;
+
+    public string Name { get; } = name;
+
+    public Datum Value
+    {
+        get => _value ?? Materialise();
+        set
+        {
+            _value = value;
+            _pending = null;
+        }
+    }
+
+    public GlobalEnvironment Environment { get; } = environment;
     /// <summary>Where the (last) define of this name was evaluated.</summary>
     public SourceLocation DefinedAt { get; set; } = definedAt;
     public override string Description => "a variable";
     public override string ToString() => $"<variable {Name}>";
 
-    internal void Fill(string name, Datum value, GlobalEnvironment environment, SourceLocation definedAt)
+    /// <summary>Leaves the value in <paramref name="copy"/>'s snapshot (node <paramref name="node"/>) until it is first read.</summary>
+    internal void Defer(PreludeSnapshot.Copy copy, int node)
     {
-        Name = name;
-        Value = value;
-        Environment = environment;
-        DefinedAt = definedAt;
+        _value = null;
+        _pending = copy;
+        _pendingNode = node;
+    }
+
+    private Datum Materialise()
+    {
+        var value = _pending!.Materialise(_pendingNode);
+        _value = value;
+        _pending = null;
+        return value;
     }
 }
 
@@ -185,6 +208,13 @@ internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocatio
         _bindings.Add(name, variable);
         _order.Add(variable);
         return variable;
+    }
+
+    /// <summary>Makes room for <paramref name="count"/> bindings (<see cref="PreludeSnapshot"/>'s copy of the root).</summary>
+    internal void EnsureCapacity(int count)
+    {
+        _bindings.EnsureCapacity(count);
+        _order.Capacity = Math.Max(_order.Capacity, count);
     }
 
     /// <summary>Binds a variable made elsewhere (<see cref="PreludeSnapshot"/>'s copy of the root), after the others.</summary>

@@ -40,7 +40,7 @@ public static class PassPipeline
     /// <summary>The stage names in order (what a dump can show).</summary>
     public static IReadOnlyList<string> StageNames { get; } = ["lower", .. Passes.Select(p => p.Name)];
 
-    /// <param name="checkBudget">Called between functions; throws when the compilation must stop (its time limit).</param>
+    /// <param name="checkBudget">Called between functions and passes; throws when the compilation must stop (its time limit).</param>
     public static void Run(IrModule module, CompilationOptions options, Action? checkBudget = null)
     {
         if (options.Optimisation == OptimisationLevel.O0)
@@ -59,6 +59,7 @@ public static class PassPipeline
             {
                 pass.Run(function, calls, costs);
                 AfterStage(pass.Name, function, pass.Leaves, options);
+                checkBudget?.Invoke(); // one huge function must not outlast the limit by a whole pipeline
             }
         }
     }

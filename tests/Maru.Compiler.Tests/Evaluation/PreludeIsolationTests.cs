@@ -157,6 +157,82 @@ public sealed class PreludeIsolationTests
         }
     }
 
+    /// <summary>
+    /// The snapshot shares the primitives and special forms between compilations (PreludeSnapshot.IsShared):
+    /// each built-in's function must get the interpreter as its argument and capture at most names,
+    /// numbers and other such functions - never an interpreter, an evaluator or a value.
+    /// </summary>
+    [TestMethod]
+    public void EveryBuiltInFunctionIsStateless()
+    {
+        AssertPristine(Pristine());
+        var root = PreludeSnapshot.Current!.Instantiate();
+        var functions = new List<(string Name, Delegate Function)>();
+        var pending = new Stack<(string, Datum)>(root.Variables.Select(v => (v.Name, v.Value)));
+        while (pending.TryPop(out var item))
+        {
+            var (name, value) = item;
+            switch (value)
+            {
+                case Primitive primitive: functions.Add((name, primitive.Function)); break;
+                case SpecialForm special: functions.Add((name, special.Function)); break;
+                case FormValue form:
+                    pending.Push((name, form.Function));
+                    pending.Push((name, form.SymbolFunction));
+                    break;
+            }
+        }
+        Assert.IsGreaterThan(100, functions.Count, "the built-ins were not found");
+        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, function) in functions)
+            Assert.IsTrue(IsStateless(function, seen, depth: 0), $"the built-in '{name}' captures state ({function.Method})");
+    }
+
+    private static bool IsStateless(Delegate function, HashSet<object> seen, int depth) =>
+        function.GetInvocationList().All(part => IsStatelessTarget(part.Target, seen, depth));
+
+    private static bool IsStatelessTarget(object? target, HashSet<object> seen, int depth)
+    {
+        if (target is null || !seen.Add(target)) return true;
+        var type = target.GetType();
+        // Only the compiler's lambda classes (<>c, <>c__DisplayClass...): never an Interpreter or anything else.
+        if (depth > 8 || !type.Name.StartsWith('<')
+            || type.GetCustomAttributes(typeof(System.Runtime.CompilerServices.CompilerGeneratedAttribute), false).Length == 0)
+            return false;
+        foreach (var field in type.GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic))
+        {
+            var ok = field.GetValue(target) switch
+            {
+                null or string or Enum => true,
+                var primitive when primitive.GetType().IsPrimitive => true,
+                Delegate inner => IsStateless(inner, seen, depth + 1),
+                var other => IsStatelessTarget(other, seen, depth + 1),
+            };
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    /// <summary>A compilation copies only what it reads of the prelude, and what it copies behaves as the prelude's own.</summary>
+    [TestMethod]
+    public void ACompilationCopiesWhatItReadsAndThatCopyIsComplete()
+    {
+        AssertPristine(Pristine());
+        var snapshot = PreludeSnapshot.Current!;
+        var root = snapshot.Instantiate();
+        var memq = root.Find("memq")!;
+        var closure = (Closure)memq.Value;
+        Assert.AreSame(closure, memq.Value, "a variable's value is copied once");
+        Assert.AreSame(root, closure.Home);
+        // Everything the closure reaches was copied with it: its body prints as the prelude's.
+        var other = (Closure)snapshot.Instantiate().Find("memq")!.Value;
+        Assert.AreNotSame(other, closure);
+        Assert.AreEqual(Printer.Print(other.Parameters, quoted: true), Printer.Print(closure.Parameters, quoted: true));
+        CollectionAssert.AreEqual(other.Body.Select(b => Printer.Print(b, quoted: true)).ToList(), closure.Body.Select(b => Printer.Print(b, quoted: true)).ToList());
+        StringAssert.Contains(Printer.Print(closure.Body[0], quoted: true), "while");
+        Assert.AreNotSame(other.Body[0], closure.Body[0]);
+    }
+
     // ---- the caller's stack and the big one ------------------------------------------------------
 
     private static T OnSmallStack<T>(Func<T> action)

@@ -112,6 +112,26 @@ public sealed class CompilationBudgetTests
     }
 
     [TestMethod]
+    public void LoadOfAFifoIsRefusedWithoutWaitingForAWriter()
+    {
+        if (OperatingSystem.IsWindows()) Assert.Inconclusive("FIFOs are a Unix feature");
+        if (!Maru.Tests.Shared.ExternalTool.Exists("mkfifo")) Maru.Tests.Shared.ExternalTool.MissingTool("mkfifo (coreutils) is not installed");
+        using var directory = new TemporaryFile("unused", []);
+        var fifo = System.IO.Path.Combine(directory.Directory, "pipe.l");
+        var made = Maru.Tests.Shared.ExternalTool.Run("mkfifo", fifo);
+        Assert.AreEqual(0, made.ExitCode, made.ToString());
+        // open(2) of a FIFO blocks until a writer appears: the compilation must answer on its own.
+        var compilation = Task.Run(() => Errors($"(load \"{fifo}\")"));
+        var finished = compilation.Wait(TimeSpan.FromSeconds(30));
+        if (!finished)
+        {
+            using var writer = new FileStream(fifo, FileMode.Open, FileAccess.Write); // unblocks the stuck reader
+            Assert.Fail("load of a FIFO waited for a writer");
+        }
+        AssertOnly(compilation.Result, DiagnosticCode.SourceFileRejected, 1, 1, "only regular files can be loaded");
+    }
+
+    [TestMethod]
     public void ANameBothExternAndCompiledIsALocatedError() =>
         AssertOnly(Errors("(define e (extern 'f)) (define-function f () (e))"), DiagnosticCode.ExternAndFunction, 1, 1,
             "'e' imports the C symbol 'f', which this library also exports for 'f' (test.l(1,24))");
@@ -131,6 +151,28 @@ public sealed class CompilationBudgetTests
         var errors = Errors("(while 1)", Options(steps: long.MaxValue, cancel: cancel.Token));
         AssertOnly(errors, DiagnosticCode.CompilationCancelled, 1, 1, "cancelled");
         Assert.IsLessThan(60_000, watch.ElapsedMilliseconds, "cancellation is prompt (the wall clock would be 10 minutes)");
+    }
+
+    [TestMethod]
+    public void TheOptimiserStopsBetweenPassesOnceCancelled()
+    {
+        // Cancelled while the first pass of the first function ends: no later pass runs, so one
+        // huge function cannot outlast the limit by a whole pipeline.
+        using var cancel = new CancellationTokenSource();
+        var stages = new List<string>();
+        var options = new CompilationOptions
+        {
+            Target = CompiledLibrary.Options.Target, LibraryName = "test", CancellationToken = cancel.Token,
+            DumpIr = dump =>
+            {
+                stages.Add(dump.Stage);
+                if (stages.Count == 2) cancel.Cancel();
+            },
+        };
+        var errors = Errors("(define-function f (n) (+ n 1))\n(define-function g (n) (* (f n) 2))", options);
+        Assert.HasCount(1, errors, string.Join("\n", errors));
+        Assert.AreEqual(DiagnosticCode.CompilationCancelled, errors[0].Code, errors[0].ToString());
+        Assert.HasCount(2, stages, string.Join(", ", stages));
     }
 
     [TestMethod]

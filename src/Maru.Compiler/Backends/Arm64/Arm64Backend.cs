@@ -52,7 +52,7 @@ public sealed class Arm64Backend : IBackend
         var assembler = new Arm64WordAssembler { LongConditionalBranches = longBranches };
         var machine = new Arm64MachineEmitter(assembler, convention);
         var recorder = request.Listing is null ? null : new ListingRecorder();
-        var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, request.Level);
+        var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, request.Level, request.CheckBudget);
         if (module.Functions.Count == 0) return output;
         if (!assembler.Finish(output)) return null;
 

@@ -14,7 +14,11 @@ public sealed record CodeGenerationRequest(
     Func<string, string> SymbolName,
     OptimisationLevel Level = OptimisationLevel.O1,
     TextWriter? Listing = null,
-    IReadOnlyList<SourceFile>? Sources = null);
+    IReadOnlyList<SourceFile>? Sources = null)
+{
+    /// <summary>Called between functions; throws when the compilation must stop (its time limit or the caller's cancellation).</summary>
+    public Action? CheckBudget { get; init; }
+}
 
 /// <summary>A code generator for one instruction set: IR in, format-neutral machine code out.</summary>
 public interface IBackend

@@ -74,7 +74,8 @@ internal sealed class FunctionEmitter
     /// per value; O1: registers, and early exits tested at call sites where the machine allows);
     /// returns each function's entry label, in the module's order.
     /// </summary>
-    public static IReadOnlyList<int> EmitModule(MachineEmitter machine, IrModule module, DataLayout data, ListingRecorder? listing, OptimisationLevel level)
+    public static IReadOnlyList<int> EmitModule(MachineEmitter machine, IrModule module, DataLayout data, ListingRecorder? listing, OptimisationLevel level,
+        Action? checkBudget = null)
     {
         var functionIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var functionLabels = new List<int>();
@@ -89,7 +90,10 @@ internal sealed class FunctionEmitter
             foreach (var function in module.Functions)
                 if (EarlyExit.Find(function, machine.Target.Registers.Arguments.Length) is { } exit) earlyExits.Add(function.Name, exit);
         foreach (var function in module.Functions)
+        {
+            checkBudget?.Invoke();
             new FunctionEmitter(machine, function, functionLabels, functionIndex, data, listing, strategy, earlyExits).Emit(functionLabels[functionIndex[function.Name]]);
+        }
         return functionLabels;
     }
 

@@ -37,7 +37,7 @@ public sealed class X64Backend : IBackend
         var dataReferences = new List<DataReference>();
         var machine = new X64MachineEmitter(assembler, dataReferences);
         var recorder = listing is null ? null : new ListingRecorder();
-        var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, level);
+        var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, level, request.CheckBudget);
         if (module.Functions.Count == 0) return output;
 
         var writer = new ByteCodeWriter(output.Text);
