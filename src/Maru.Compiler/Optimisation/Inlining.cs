@@ -7,7 +7,8 @@ namespace Maru.Compiler.Optimisation;
 /// split at the call; the callee's blocks are cloned in between with fresh registers; each
 /// argument is copied into the clone of its parameter; each return becomes a copy into the call's
 /// destination and a jump to the continuation; the callee's allocas move to the caller's entry.
-/// Only callees outside every call-graph cycle are inlined, and the pipeline visits callees before
+/// Only callees outside every call-graph cycle are inlined (a small function calling itself gets
+/// one copy of its own body at those calls, <see cref="InlineSelfOnce"/>), and the pipeline visits callees before
 /// callers (<see cref="CallGraph.BottomUp"/>), so a callee's body is already optimised (and its
 /// size known) when it is copied. Depth is bounded: a body that is itself the product of
 /// <see cref="MaxDepth"/> levels of inlining is not inlined again.
@@ -26,6 +27,7 @@ internal static class Inlining
     public static void Run(IrFunction caller, CallGraph calls)
     {
         var depth = 0;
+        InlineSelfOnce(caller);
         var size = Size(caller);
         for (var b = 0; b < caller.Blocks.Count; b++)
         {
@@ -48,6 +50,61 @@ internal static class Inlining
             }
         }
         calls.SetInlineDepth(caller, depth);
+    }
+
+    /// <summary>
+    /// A small function that still calls itself (what tail-call and accumulator elimination left)
+    /// gets one copy of its own body at each of those call sites, as gcc's recursive inlining does
+    /// one level deep: every call that remains then does two levels of the recursion, so about half
+    /// as many calls, prologues and epilogues run. The copies keep their own calls (one level only).
+    /// </summary>
+    private static void InlineSelfOnce(IrFunction function)
+    {
+        if (Size(function) > MaxCalleeSize) return;
+        var selfCalls = 0;
+        foreach (var block in function.Blocks)
+            foreach (var instruction in block.Instructions)
+            {
+                if (instruction.Op == Opcode.Alloca) return;   // frame blocks: leave the frame as it is
+                if (instruction.Op == Opcode.Call && instruction.Symbol == function.Name && instruction.Arguments.Length == function.ParameterCount) selfCalls++;
+            }
+        if (selfCalls == 0) return;
+        var snapshot = Snapshot(function);
+        for (var b = 0; b < function.Blocks.Count; b++)
+        {
+            var block = function.Blocks[b];
+            for (var i = 0; i < block.Instructions.Count; i++)
+            {
+                var call = block.Instructions[i];
+                if (call.Op != Opcode.Call || call.Symbol != function.Name || call.Arguments.Length != function.ParameterCount) continue;
+                var continuation = InlineAt(function, block, i, snapshot);
+                b = function.Blocks.IndexOf(continuation) - 1;   // the copy is not scanned: one level only
+                break;
+            }
+        }
+    }
+
+    /// <summary>A detached copy of a Plain-form function (same registers), the body inlined into itself.</summary>
+    private static IrFunction Snapshot(IrFunction function)
+    {
+        var copy = new IrFunction(function.Name, function.ParameterCount, function.Location);
+        while (copy.RegisterCount < function.RegisterCount) copy.NewRegister();
+        var blocks = new Dictionary<BasicBlock, BasicBlock>();
+        foreach (var block in function.Blocks) blocks[block] = copy.NewBlock();
+        foreach (var block in function.Blocks)
+        {
+            var clone = blocks[block];
+            foreach (var instruction in block.Instructions)
+                clone.Instructions.Add(new Instruction(instruction.Op, instruction.Destination, (Operand[])instruction.Arguments.Clone(),
+                    instruction.Symbol, instruction.Location) { FixedArguments = instruction.FixedArguments });
+            clone.Terminator = block.Terminator switch
+            {
+                Jump jump => new Jump(blocks[jump.Target]),
+                Branch branch => new Branch(branch.Condition, blocks[branch.IfTrue], blocks[branch.IfFalse]),
+                var other => other,
+            };
+        }
+        return copy;
     }
 
     private static int Size(IrFunction function)

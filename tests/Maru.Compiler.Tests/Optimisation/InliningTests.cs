@@ -30,6 +30,23 @@ public sealed class InliningTests
     }
 
     [TestMethod]
+    public void ASmallSelfRecursiveFunctionCarriesOneCopyOfItselfAtItsCalls()
+    {
+        const string source = """
+            (define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+            (define-function trib (n) (if (< n 3) (+ n 1) (+ (+ 1 (trib (- n 3))) (+ (trib (- n 1)) (trib (- n 2))))))
+            (define-function ack (m n) (if (= m 0) (+ n 1) (if (= n 0) (ack (- m 1) 1) (ack (- m 1) (ack m (- n 1))))))
+            """;
+        // The base case is tested twice (the body and its copy), and the copy's own call remains: one level only.
+        var fib = Function(Optimise(source), "fib");
+        Assert.IsTrue(Instructions(fib).Count(i => i.Op.IsComparison()) >= 2, IrPrinter.Print(fib));
+        Assert.IsTrue(Calls(fib, "fib"), IrPrinter.Print(fib));
+        AssertSameAtBothLevels(source, "fib", [0], [1], [2], [10], [20], [-3]);
+        AssertSameAtBothLevels(source, "trib", [0], [3], [12], [18]);
+        AssertSameAtBothLevels(source, "ack", [0, 0], [1, 3], [2, 3], [3, 3]);
+    }
+
+    [TestMethod]
     public void CalleesWithBranchesReturnsAndFrameBlocksInlineCorrectly()
     {
         const string source = """
