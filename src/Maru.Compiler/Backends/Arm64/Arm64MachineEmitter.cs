@@ -17,7 +17,7 @@ namespace Maru.Compiler.Backends.Arm64;
 /// <list type="bullet">
 /// <item>Frame (sp never moves in the body, so every frame word is sp-relative): the frame record
 /// x29/x30 at the top (every function with a frame has one; leaves without spills have no frame
-/// at all), then the saved callee-saved registers, the spill slots, the Alloca blocks and, at
+/// at all), then the saved callee-saved registers (pushed in pairs, stp/ldp), the spill slots, the Alloca blocks and, at
 /// sp, the outgoing stack arguments; the size a multiple of 16. A frame larger than a page is
 /// reserved page by page, each page touched (<see cref="Arm64StackProbe"/>).</item>
 /// <item>Semantics of the IR: sdiv already gives x / 0 = 0 and MIN / -1 = MIN; the remainder is
