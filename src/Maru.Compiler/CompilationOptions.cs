@@ -85,4 +85,11 @@ public sealed class CompilationOptions
 
     /// <summary>Also produce an assembly listing (<see cref="CompilationResult.Listing"/>): Intel syntax with the Maru source interleaved. Never changes the output bytes.</summary>
     public bool ProduceListing { get; init; }
+
+    /// <summary>
+    /// Tests only: branches and calls reaching this many bytes or more take their long form (AArch64:
+    /// inverted branch over b, adrp/add/br or blr through x16), so the far forms run without
+    /// megabytes of code. Null: the instructions' real reach.
+    /// </summary>
+    internal long? BranchReachForTesting { get; init; }
 }

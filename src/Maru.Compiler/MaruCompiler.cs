@@ -81,7 +81,7 @@ public static class MaruCompiler
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
         var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;
-        var machineCode = GenerateCode(module, target, options.Optimisation, listing, sources, budget.Check);
+        var machineCode = GenerateCode(module, target, options, listing, sources, budget.Check);
         budget.Check();
         var library = WriteLibrary(machineCode, target, target.LibraryFileName(options.LibraryName));
         budget.Check();
@@ -144,10 +144,14 @@ public static class MaruCompiler
         return exports;
     }
 
-    private static ObjectModule GenerateCode(IrModule module, TargetPlatform target, OptimisationLevel level, TextWriter? listing,
+    private static ObjectModule GenerateCode(IrModule module, TargetPlatform target, CompilationOptions options, TextWriter? listing,
         IReadOnlyList<SourceFile> sources, Action checkBudget) =>
         (BackendRegistry.For(target) ?? throw new NotSupportedException($"no backend for {target}"))
-            .Generate(module, target, new CodeGenerationRequest(SymbolNames.ToSymbolName, level, listing, sources) { CheckBudget = checkBudget });
+            .Generate(module, target, new CodeGenerationRequest(SymbolNames.ToSymbolName, options.Optimisation, listing, sources)
+            {
+                CheckBudget = checkBudget,
+                BranchReachForTesting = options.BranchReachForTesting,
+            });
 
     private static byte[] WriteLibrary(ObjectModule module, TargetPlatform target, string fileName) =>
         (ObjectWriterRegistry.For(target) ?? throw new NotSupportedException($"no object writer for {target}"))

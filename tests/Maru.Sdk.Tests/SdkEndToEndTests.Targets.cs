@@ -16,17 +16,19 @@ public sealed partial class SdkEndToEndTests
     private static uint Magic(byte[] bytes) => BinaryPrimitives.ReadUInt32LittleEndian(bytes);
 
     [TestMethod]
-    public void PublishForOsxX64ShipsTheDylib()
+    [DataRow("osx-x64", 0x01000007u)]
+    [DataRow("osx-arm64", 0x0100000cu)]
+    public void PublishForMacOSShipsTheDylib(string rid, uint cpuType)
     {
-        var output = Path.Combine(Workspace.Root, "publish osx");
-        var publish = Workspace.Dotnet(s_project, "publish", "-r", "osx-x64", "--self-contained", "false", "-p:UseAppHost=false", "-o", output, "-nodeReuse:false");
+        var output = Path.Combine(Workspace.Root, $"publish {rid}");
+        var publish = Workspace.Dotnet(s_project, "publish", "-r", rid, "--self-contained", "false", "-p:UseAppHost=false", "-o", output, "-nodeReuse:false");
         AssertSucceeded(publish);
         var dylib = Path.Combine(output, "libE2e.dylib");
         Assert.IsTrue(File.Exists(dylib), publish.ToString());
         Assert.IsFalse(File.Exists(Path.Combine(output, "libE2e.so")), publish.ToString());
         var bytes = File.ReadAllBytes(dylib);
         Assert.AreEqual(MachOMagic, Magic(bytes));
-        Assert.AreEqual(0x01000007u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4)), "CPU type x86_64");
+        Assert.AreEqual(cpuType, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4)), "CPU type");
     }
 
     [TestMethod]
@@ -74,15 +76,22 @@ public sealed partial class SdkEndToEndTests
             var names = zip.Entries.Select(e => e.FullName).ToList();
             CollectionAssert.Contains(names, "lib/net10.0/MaruLib.dll");
             var supported = TargetPlatform.Known.Where(t => t.IsSupported).ToList();
+            CollectionAssert.AreEquivalent(new[] { "linux-x64", "linux-arm64", "osx-x64", "osx-arm64" }, supported.Select(t => t.RuntimeIdentifier).ToArray());
             foreach (var target in supported)
             {
                 var path = $"runtimes/{target.RuntimeIdentifier}/native/{target.LibraryFileName("MaruLib")}";
                 var entry = zip.GetEntry(path);
                 Assert.IsNotNull(entry, $"{path} is missing: {string.Join(", ", names)}");
                 using var stream = entry.Open();
-                var header = new byte[4];
+                var header = new byte[20];
                 stream.ReadExactly(header);
                 Assert.AreEqual(target.ObjectFormat == ObjectFormat.MachO ? MachOMagic : ElfMagic, Magic(header), path);
+                // The machine: Mach-O cputype (x86_64 0x01000007, arm64 0x0100000c) or ELF e_machine (62, 183).
+                var arm = target.Architecture == TargetArchitecture.Arm64;
+                if (target.ObjectFormat == ObjectFormat.MachO)
+                    Assert.AreEqual(arm ? 0x0100000cu : 0x01000007u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)), path);
+                else
+                    Assert.AreEqual(arm ? (ushort)183 : (ushort)62, BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(18)), path);
             }
             Assert.AreEqual(supported.Count, names.Count(n => n.StartsWith("runtimes/", StringComparison.Ordinal)), string.Join(", ", names));
         }

@@ -93,3 +93,55 @@ public sealed partial class MachOWriterTests
         }
     }
 }
+
+public sealed partial class MachOWriterTests
+{
+    /// <summary>
+    /// Page protections once loaded, as the kernel reports them (/proc/self/maps) in the test
+    /// loader, which maps like dyld (initprot after fixups, SG_READ_ONLY segments read-only): code
+    /// executable and nothing else in its pages, the GOT and constants read-only, only data writable.
+    /// The code still works: it writes its global, reads its constants and calls libc through the GOT.
+    /// </summary>
+    [TestMethod]
+    [DataRow("osx-x64")]
+    [DataRow("osx-arm64")]
+    public void LoadedSegmentsAreWriteXorExecuteAndTheGotIsReadOnly(string rid)
+    {
+        var target = Target(rid);
+        MachOLoader.RequireAvailable(target);
+        using var library = new TemporaryFile("libprotected.dylib", MachODylibWriter.Write(CompiledModule(CompiledSource, target), target, "libprotected.dylib"));
+        var greet = MachOLoaderCommand.Output("_greet", [7]);
+        var protections = MachOLoaderCommand.Protections();
+        List<MachOLoaderCommand> commands = [.. LoadAndCall(library.Path, ("bump", []), ("call_labs", [-9])), greet, protections];
+        MachOLoader.Run(target, commands);
+        var report = string.Join("\n", commands);
+        CollectionAssert.AreEqual(new long?[] { 47, 9 }, commands.Skip(1).Take(2).Select(c => c.Result).ToArray(), report);
+        Assert.AreEqual("hello 7\n", greet.CapturedOutput, report);
+        var observed = protections.SegmentProtections();
+        Assert.AreEqual("r-x", observed["__TEXT"], report);
+        Assert.AreEqual("r--", observed["__DATA_CONST"], report);
+        Assert.AreEqual("rw-", observed["__DATA"], report);
+        Assert.AreEqual("r--", observed["__LINKEDIT"], report);
+    }
+}
+
+public sealed partial class MachOWriterTests
+{
+    /// <summary>The whole compiler, twice, for each macOS target and level: byte-identical dylibs (and so the same UUID and signature).</summary>
+    [TestMethod]
+    public void CompilingTwiceGivesTheSameBytes()
+    {
+        foreach (var target in TargetPlatform.Known.Where(t => t.ObjectFormat == ObjectFormat.MachO))
+            foreach (var level in Enum.GetValues<OptimisationLevel>())
+            {
+                byte[] Build()
+                {
+                    var options = new CompilationOptions { Target = target, LibraryName = "same", Optimisation = level };
+                    var result = MaruCompiler.Compile([new Maru.Compiler.Syntax.SourceFile("same.l", CompiledSource)], options);
+                    Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+                    return result.Library!;
+                }
+                CollectionAssert.AreEqual(Build(), Build(), $"{target} {level}");
+            }
+    }
+}

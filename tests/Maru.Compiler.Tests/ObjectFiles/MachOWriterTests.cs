@@ -75,7 +75,7 @@ public sealed partial class MachOWriterTests
         var segmentNames = Regex.Matches(otool.StandardOutput, @"segname (\S+)").Select(m => m.Groups[1].Value).Distinct().ToList();
         Assert.AreEqual("__TEXT", segmentNames[0]);
         Assert.AreEqual("__LINKEDIT", segmentNames[^1]);
-        Assert.AreEqual(module.Imports.Count > 0, segmentNames.Contains("__DATA_CONST"));
+        Assert.AreEqual(module.Imports.Count > 0 || module.ReadOnlyData.Count > 0, segmentNames.Contains("__DATA_CONST"));
         Assert.AreEqual(module.Data.Count > 0, segmentNames.Contains("__DATA"));
         StringAssert.Contains(text, $"@rpath/lib{sample}.dylib");
         StringAssert.Contains(text, "/usr/lib/libSystem.B.dylib (compatibility version 1.0.0, current version 1311.0.0)");
@@ -90,6 +90,25 @@ public sealed partial class MachOWriterTests
             Assert.AreEqual(address, fileOffset, segment.Value);
             Assert.AreEqual(0UL, fileOffset % page, segment.Value);
         }
+
+        // Protections (W^X at page level): no segment may be writable and executable; __TEXT holds
+        // only code; constants share the GOT's read-only-after-fixups segment; __DATA only data.
+        var layout = OtoolSegments(otool.StandardOutput);
+        foreach (var (name, (maxprot, initprot, flags, sections)) in layout)
+        {
+            Assert.IsFalse((maxprot & 2) != 0 && (maxprot & 4) != 0, $"{name} is writable and executable:\n{otool.StandardOutput}");
+            Assert.AreEqual(0, initprot & ~maxprot, $"{name}'s initprot exceeds its maxprot");
+        }
+        CollectionAssert.AreEqual(new[] { "__text" }, layout["__TEXT"].Sections, otool.StandardOutput);
+        Assert.AreEqual(5, layout["__TEXT"].MaxProt, otool.StandardOutput);
+        if (layout.TryGetValue("__DATA_CONST", out var dataConst))
+        {
+            Assert.AreEqual(0x10u, dataConst.Flags & 0x10, "__DATA_CONST is SG_READ_ONLY");
+            Assert.AreEqual(3, dataConst.MaxProt, otool.StandardOutput);
+        }
+        Assert.AreEqual(module.ReadOnlyData.Count > 0, layout.TryGetValue("__DATA_CONST", out var constant) && constant.Sections.Contains("__const"), otool.StandardOutput);
+        if (layout.TryGetValue("__DATA", out var writable))
+            CollectionAssert.AreEqual(new[] { "__data" }, writable.Sections, otool.StandardOutput);
 
         // Symbols: exports are external and defined, imports undefined from libSystem, all with the underscore.
         var nmLines = nm.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -115,6 +134,19 @@ public sealed partial class MachOWriterTests
             StringAssert.Matches(text, new Regex($@"__DATA_CONST __got\s+0x[0-9A-F]+ pointer\s+0 libSystem\s+_{import}\b"));
         var rebases = Regex.Matches(text, @"^__DATA\s+__data\s+0x[0-9A-F]+\s+pointer", RegexOptions.Multiline).Count;
         Assert.AreEqual(module.Relocations.Count(r => r.Kind == RelocationKind.Absolute64), rebases, text);
+    }
+
+    /// <summary>llvm-otool -l's segments: protections, flags and section names, by segment name.</summary>
+    private static Dictionary<string, (int MaxProt, int InitProt, uint Flags, List<string> Sections)> OtoolSegments(string otool)
+    {
+        var segments = new Dictionary<string, (int, int, uint, List<string>)>();
+        foreach (Match segment in Regex.Matches(otool, @"cmd LC_SEGMENT_64\s+cmdsize \d+\s+segname (\S+)[\s\S]*?maxprot (0x[0-9a-f]+)\s+initprot (0x[0-9a-f]+)\s+nsects \d+\s+flags (0x[0-9a-f]+)"))
+        {
+            var name = segment.Groups[1].Value;
+            var sections = Regex.Matches(otool, $@"sectname (\S+)\s+segname {Regex.Escape(name)}\s").Select(m => m.Groups[1].Value).ToList();
+            segments[name] = (Convert.ToInt32(segment.Groups[2].Value, 16), Convert.ToInt32(segment.Groups[3].Value, 16), Convert.ToUInt32(segment.Groups[4].Value, 16), sections);
+        }
+        return segments;
     }
 
     [TestMethod]
@@ -199,5 +231,9 @@ public sealed partial class MachOWriterTests
         var module = SampleObjectModules.TextAndData();
         module.Relocations.Add(new Relocation(SectionKind.Text, 0, RelocationKind.Absolute64, SectionKind.Data, 0, 0));
         Assert.ThrowsExactly<InvalidOperationException>(() => MachODylibWriter.Write(module, TargetPlatform.OsxX64, "libx.dylib"));
+        // Section alignments come from the object model and must be powers of two up to a page.
+        var misaligned = SampleObjectModules.TextAndData();
+        misaligned.Alignment[SectionKind.Data] = 0x10000;
+        Assert.ThrowsExactly<InvalidOperationException>(() => MachODylibWriter.Write(misaligned, TargetPlatform.OsxArm64, "libx.dylib"));
     }
 }

@@ -37,6 +37,20 @@ internal sealed class MachOLoaderCommand
     public static MachOLoaderCommand Output(string symbol, IEnumerable<long> arguments) =>
         new($"output ID {symbol}{Arguments(arguments)}", false, true);
 
+    /// <summary>Asks for the protections the kernel gives each segment of the loaded image (after fixups).</summary>
+    public static MachOLoaderCommand Protections() => new("protections", false, false);
+
+    /// <summary>For <see cref="Protections"/>: each segment's observed permissions ("r-x", "r--", "rw-"; "mixed" if its pages differ).</summary>
+    public Dictionary<string, string> SegmentProtections()
+    {
+        var words = Answer?.Split(' ') ?? [];
+        if (words.Length < 1 || words[0] != "protections" || words.Length % 2 != 1)
+            throw new AssertFailedException($"not a protections answer: {this}");
+        var result = new Dictionary<string, string>();
+        for (var i = 1; i < words.Length; i += 2) result[words[i]] = words[i + 1];
+        return result;
+    }
+
     private static string Arguments(IEnumerable<long> arguments) =>
         string.Concat(arguments.Select(a => " " + a.ToString(CultureInfo.InvariantCulture)));
 

@@ -13,8 +13,12 @@ public sealed class Arm64Label
     internal int Item { get; set; } = -1;
 }
 
-/// <summary>One emitted instruction with its final offset in the Text section (for the listing).</summary>
-public readonly record struct Arm64PlacedInstruction(int Offset, Arm64Instruction Instruction);
+/// <summary>
+/// One emitted instruction with its final offset in the Text section, and the index of the
+/// assembler item it came from (<see cref="Arm64Assembler.Count"/> when it was emitted; a relaxed
+/// branch is several instructions of one item), for the listing.
+/// </summary>
+public readonly record struct Arm64PlacedInstruction(int Offset, Arm64Instruction Instruction, int Item = -1);
 
 /// <summary>What <see cref="Arm64Assembler.Assemble"/> produced: every instruction at its offset, and where each label landed.</summary>
 public sealed class Arm64Assembly(IReadOnlyList<Arm64PlacedInstruction> instructions, IReadOnlyDictionary<int, int> labelOffsets)
@@ -44,6 +48,8 @@ public sealed class Arm64Assembler
     {
         public Arm64Instruction? Instruction;
         public (RelocationKind Kind, SectionKind Section, long Offset, long Addend)? Reference;
+        /// <summary>A reference to a label's address in this block's Text (adrp/add of a function's entry).</summary>
+        public (RelocationKind Kind, Arm64Label Label)? LabelReference;
         public BranchKind Branch;
         public Arm64Label? Target;
         public Condition Condition;
@@ -65,6 +71,13 @@ public sealed class Arm64Assembler
 
     private readonly List<Item> _items = [];
     private readonly List<Arm64Label> _labels = [];
+
+    /// <summary>
+    /// Tests only: a branch or call whose distance reaches this many bytes takes its longer form,
+    /// as if its field were that small, so the far forms run without megabytes of code (0 makes
+    /// every branch the adrp/add/br form). Null: each instruction's real reach.
+    /// </summary>
+    internal long? ReachLimit { get; init; }
 
     public Arm64Label CreateLabel()
     {
@@ -144,6 +157,14 @@ public sealed class Arm64Assembler
         EmitReference(new AddSubImmediateInstruction(false, rd, rd, AddSubImmediate.Create(0, false)), RelocationKind.Arm64AddLo12, section, offset);
     }
 
+    /// <summary>rd = the address of a label of this block (adrp + add: a function's entry, for a function pointer).</summary>
+    public void AddressOf(Register rd, Arm64Label label)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        _items.Add(new Item { Instruction = new AddressInstruction(true, rd, 0), LabelReference = (RelocationKind.Arm64Page21, label) });
+        _items.Add(new Item { Instruction = new AddSubImmediateInstruction(false, rd, rd, AddSubImmediate.Create(0, false)), LabelReference = (RelocationKind.Arm64AddLo12, label) });
+    }
+
     /// <summary>
     /// A load of <paramref name="size"/> bytes from section + offset (adrp into the x view of
     /// <paramref name="rt"/>, then the load with the low 12 bits): offset must be a multiple of the size.
@@ -187,8 +208,10 @@ public sealed class Arm64Assembler
     public Arm64Assembly Assemble(ObjectModule module)
     {
         ArgumentNullException.ThrowIfNull(module);
-        foreach (var label in _labels)
-            if (label.Item < 0) throw new InvalidOperationException($"label {label.Id} is used but never bound");
+        // A label may be made and never used (a block the code generator threaded away); one that is used must be bound.
+        foreach (var item in _items)
+            if ((item.Target ?? item.LabelReference?.Label) is { Item: < 0 } unbound)
+                throw new InvalidOperationException($"label {unbound.Id} is used but never bound");
         var start = module.Text.Count;
         if (start % 4 != 0) throw new InvalidOperationException("Text does not end on an instruction boundary");
 
@@ -208,6 +231,7 @@ public sealed class Arm64Assembler
                     BranchKind.TestBit => 1L << 15,
                     _ => 1L << 20,
                 };
+                if (ReachLimit is { } limit) reach = Math.Min(reach, limit);
                 // At level 1 the b sits 4 bytes after the branch: measure from there.
                 if (item.Level == 1) distance -= 4;
                 if (distance >= -reach && distance < reach) continue;
@@ -217,53 +241,56 @@ public sealed class Arm64Assembler
             if (!changed) break;
         }
 
-        var placed = new List<Arm64PlacedInstruction>();
+        var placed = new List<Arm64PlacedInstruction>(_items.Count);
+        var itemIndex = -1;
         void Put(int offset, Arm64Instruction instruction)
         {
             Arm64Encoder.Encode(instruction, module.Text);
-            placed.Add(new Arm64PlacedInstruction(start + offset, instruction));
+            placed.Add(new Arm64PlacedInstruction(start + offset, instruction, itemIndex));
         }
         void Reference(int offset, RelocationKind kind, SectionKind section, long target, long addend) =>
             module.Relocations.Add(new Relocation(SectionKind.Text, start + offset, kind, section, target, addend));
 
         for (var index = 0; index < _items.Count; index++)
         {
-            var item = _items[index];
+            itemIndex = index;
+            var current = _items[index];
             var at = offsets[index];
-            if (item.Branch == BranchKind.None)
+            if (current.Branch == BranchKind.None)
             {
-                if (item.Reference is { } r) Reference(at, r.Kind, r.Section, r.Offset, r.Addend);
-                Put(at, item.Instruction!);
+                if (current.Reference is { } r) Reference(at, r.Kind, r.Section, r.Offset, r.Addend);
+                if (current.LabelReference is { } l) Reference(at, l.Kind, SectionKind.Text, start + offsets[l.Label.Item], 0);
+                Put(at, current.Instruction!);
                 continue;
             }
-            var label = offsets[item.Target!.Item];
-            if (item.Level == 0)
+            var label = offsets[current.Target!.Item];
+            if (current.Level == 0)
             {
                 var offset = (long)label - at;
-                Put(at, item.Branch switch
+                Put(at, current.Branch switch
                 {
                     BranchKind.Jump => new BranchInstruction(false, offset),
                     BranchKind.Call => new BranchInstruction(true, offset),
-                    BranchKind.Conditional => new ConditionalBranchInstruction(item.Condition, offset),
-                    BranchKind.CompareZero => new CompareBranchInstruction(item.NonZero, item.Register, offset),
-                    _ => new TestBranchInstruction(item.NonZero, item.Register, item.Bit, offset),
+                    BranchKind.Conditional => new ConditionalBranchInstruction(current.Condition, offset),
+                    BranchKind.CompareZero => new CompareBranchInstruction(current.NonZero, current.Register, offset),
+                    _ => new TestBranchInstruction(current.NonZero, current.Register, current.Bit, offset),
                 });
                 continue;
             }
             var cursor = at;
-            if (item.Branch is not (BranchKind.Jump or BranchKind.Call))
+            if (current.Branch is not (BranchKind.Jump or BranchKind.Call))
             {
                 // The inverted test skips the far jump that follows it.
-                var skip = item.Level == 1 ? 8 : 16;
-                Put(cursor, item.Branch switch
+                var skip = current.Level == 1 ? 8 : 16;
+                Put(cursor, current.Branch switch
                 {
-                    BranchKind.Conditional => new ConditionalBranchInstruction(item.Condition.Invert(), skip),
-                    BranchKind.CompareZero => new CompareBranchInstruction(!item.NonZero, item.Register, skip),
-                    _ => new TestBranchInstruction(!item.NonZero, item.Register, item.Bit, skip),
+                    BranchKind.Conditional => new ConditionalBranchInstruction(current.Condition.Invert(), skip),
+                    BranchKind.CompareZero => new CompareBranchInstruction(!current.NonZero, current.Register, skip),
+                    _ => new TestBranchInstruction(!current.NonZero, current.Register, current.Bit, skip),
                 });
                 cursor += 4;
             }
-            if (item.Level == 1)
+            if (current.Level == 1)
             {
                 Put(cursor, new BranchInstruction(false, (long)label - cursor));
                 continue;
@@ -273,10 +300,10 @@ public sealed class Arm64Assembler
             Put(cursor, new AddressInstruction(true, Scratch, 0));
             Reference(cursor + 4, RelocationKind.Arm64AddLo12, SectionKind.Text, start + label, 0);
             Put(cursor + 4, new AddSubImmediateInstruction(false, Scratch, Scratch, AddSubImmediate.Create(0, false)));
-            Put(cursor + 8, new BranchRegisterInstruction(item.Branch == BranchKind.Call ? BranchRegisterOperation.Blr : BranchRegisterOperation.Br, Scratch));
+            Put(cursor + 8, new BranchRegisterInstruction(current.Branch == BranchKind.Call ? BranchRegisterOperation.Blr : BranchRegisterOperation.Br, Scratch));
         }
 
-        var labelOffsets = _labels.ToDictionary(l => l.Id, l => start + offsets[l.Item]);
+        var labelOffsets = _labels.Where(l => l.Item >= 0).ToDictionary(l => l.Id, l => start + offsets[l.Item]);
         return new Arm64Assembly(placed, labelOffsets);
     }
 

@@ -9,8 +9,8 @@ namespace Maru.Compiler.Backends.Arm64;
 /// Generates AArch64 machine code for a whole module: the shared <see cref="FunctionEmitter"/>
 /// over <see cref="Arm64MachineEmitter"/>. Branches within the module are resolved here; data,
 /// GOT slots and function addresses (adrp pairs) become relocations the object writer resolves.
-/// Conditional branches reach ±1 MiB; a module with a farther one is emitted again with every
-/// conditional branch as an inverted branch over an unconditional one.
+/// The <see cref="Arm64Assembler"/> relaxes what is out of reach: a conditional branch beyond
+/// ±1 MiB becomes an inverted branch over a b, a b or bl beyond ±128 MiB adrp/add/br (blr) through x16.
 /// </summary>
 public sealed class Arm64Backend : IBackend
 {
@@ -40,30 +40,26 @@ public sealed class Arm64Backend : IBackend
 
     public ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request)
     {
-        var convention = CallingConvention.For(target.Abi);
-        var output = Emit(module, convention, request, longBranches: false);
-        return output ?? Emit(module, convention, request, longBranches: true)!;
-    }
-
-    private static ObjectModule? Emit(IrModule module, CallingConvention convention, CodeGenerationRequest request, bool longBranches)
-    {
         var output = new ObjectModule();
         var data = DataLayout.LayOut(module, output, request.SymbolName);
-        var assembler = new Arm64WordAssembler { LongConditionalBranches = longBranches };
-        var machine = new Arm64MachineEmitter(assembler, convention);
+        var assembler = new Arm64Assembler { ReachLimit = request.BranchReachForTesting };
+        var machine = new Arm64MachineEmitter(assembler, CallingConvention.For(target.Abi));
         var recorder = request.Listing is null ? null : new ListingRecorder();
         var functionLabels = FunctionEmitter.EmitModule(machine, module, data, recorder, request.Level, request.CheckBudget);
         if (module.Functions.Count == 0) return output;
-        if (!assembler.Finish(output)) return null;
+        var assembly = assembler.Assemble(output);
 
+        var functionStarts = new Dictionary<int, string>();
         for (var i = 0; i < module.Functions.Count; i++)
         {
-            var start = 4 * assembler.PositionOf(functionLabels[i]);
-            var end = i + 1 < module.Functions.Count ? 4 * assembler.PositionOf(functionLabels[i + 1]) : output.Text.Count;
-            output.Symbols.Add(new ObjectSymbol(request.SymbolName(module.Functions[i].Name), SymbolKind.Function, SectionKind.Text, start, end - start, IsExported: true));
+            var start = assembly.OffsetOf(machine.LabelOf(functionLabels[i]));
+            var end = i + 1 < module.Functions.Count ? assembly.OffsetOf(machine.LabelOf(functionLabels[i + 1])) : output.Text.Count;
+            var name = request.SymbolName(module.Functions[i].Name);
+            output.Symbols.Add(new ObjectSymbol(name, SymbolKind.Function, SectionKind.Text, start, end - start, IsExported: true));
+            functionStarts.TryAdd(start, module.Functions[i].Name);
         }
         if (request.Listing is not null)
-            Arm64Listing.Write(request.Listing, assembler.Words, recorder!.Marks, request.Sources ?? []);
+            Arm64Listing.Write(request.Listing, assembly, output, functionStarts, recorder!.Marks, request.Sources ?? []);
         return output;
     }
 }

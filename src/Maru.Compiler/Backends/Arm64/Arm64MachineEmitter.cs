@@ -2,29 +2,42 @@ using Maru.Compiler.Backends.CodeGeneration;
 using IrCondition = Maru.Compiler.Backends.CodeGeneration.Condition;
 using Maru.Compiler.Backends.RegisterAllocation;
 using Maru.Compiler.Ir;
+using Maru.Compiler.ObjectFiles;
 using static Maru.Compiler.Backends.Arm64.Arm64Target;
-using A = Maru.Compiler.Backends.Arm64.Arm64WordAssembler;
 
 namespace Maru.Compiler.Backends.Arm64;
 
 /// <summary>
-/// The AArch64 half of code generation (AAPCS64). Every operation is three-address: operands
-/// not in registers are brought into the scratch registers x16 (first operand, and the result
-/// when it lives in memory) and x17 (second operand), the result goes straight to its register.
+/// The AArch64 half of code generation (AAPCS64), on the typed instruction model: every
+/// instruction is an <see cref="Arm64Instruction"/> (mostly through the <see cref="A64"/>
+/// aliases) handed to the <see cref="Arm64Assembler"/>, which checks its operands, relaxes
+/// branches and records relocations. Every operation is three-address: operands not in
+/// registers are brought into the scratch registers x16 (first operand, and the result when it
+/// lives in memory) and x17 (second operand), the result goes straight to its register.
 /// <list type="bullet">
 /// <item>Frame (sp never moves in the body, so every frame word is sp-relative): the frame record
 /// x29/x30 at the top (every function with a frame has one; leaves without spills have no frame
 /// at all), then the saved callee-saved registers, the spill slots, the Alloca blocks and, at
-/// sp, the outgoing stack arguments; the size a multiple of 16.</item>
+/// sp, the outgoing stack arguments; the size a multiple of 16. A frame larger than a page is
+/// reserved page by page, each page touched (<see cref="Arm64StackProbe"/>).</item>
 /// <item>Semantics of the IR: sdiv already gives x / 0 = 0 and MIN / -1 = MIN; the remainder is
 /// x - (x / y) * y with a csel for y = 0; lslv/asrv take the count modulo 64.</item>
 /// <item>Data through adrp + add/ldr/str (relocations), imports through their GOT slot
-/// (adrp + ldr + blr), calls between our functions with bl.</item>
+/// (adrp + ldr + blr), calls between our functions with bl (the assembler turns a bl beyond
+/// ±128 MiB into adrp/add/blr through x16).</item>
 /// </list>
+/// Register numbers are the allocator's (0-30); 31 stands for the zero register in operands
+/// (<see cref="Zr"/>), never for sp, which only the frame code names.
 /// </summary>
 internal sealed class Arm64MachineEmitter : MachineEmitter
 {
-    private readonly A _asm;
+    /// <summary>The operand "register" of the constant 0.</summary>
+    private const int Zr = 31;
+
+    private static readonly RegisterOrSp Sp = RegisterOrSp.Sp;
+
+    private readonly Arm64Assembler _asm;
+    private readonly List<Arm64Label> _labels = new();
     private readonly Dictionary<VReg, long> _blockOffsets = new();
     private int[] _saved = [];
     private long _savedBase;
@@ -33,7 +46,7 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     private bool _hasFrame;
 
     /// <param name="convention">AAPCS64 or Apple arm64: the same registers, only variadic arguments differ (the shared emitter places them).</param>
-    public Arm64MachineEmitter(A assembler, CallingConvention convention)
+    public Arm64MachineEmitter(Arm64Assembler assembler, CallingConvention convention)
     {
         _asm = assembler;
         Convention = convention;
@@ -47,26 +60,44 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
 
     public override int IndirectCallee => Scratch;
 
+    /// <summary>The assembler's item index (an instruction, or a branch before relaxation).</summary>
     public override int Position => _asm.Count;
+
+    /// <summary>The assembler's label of a module-wide label number.</summary>
+    public Arm64Label LabelOf(int label) => _labels[label];
+
+    /// <summary>x0-x30, or xzr for <see cref="Zr"/>; x18 (the platform register) is never named.</summary>
+    private static Register X(int number) => number switch
+    {
+        Zr => Register.Xzr,
+        18 => throw new InvalidOperationException("x18 is the platform register and is never used"),
+        _ => Register.X(number),
+    };
+
+    private void Emit(Arm64Instruction instruction) => _asm.Emit(instruction);
 
     // ---- labels and control -------------------------------------------------------------------
 
-    public override int NewLabel() => _asm.NewLabel();
-
-    public override void PlaceLabel(int label) => _asm.Place(label);
-
-    public override void Jump(int label) => _asm.Branch(label);
-
-    public override void JumpIf(IrCondition condition, int label) => _asm.BranchIf(Code(condition), label);
-
-    private static Arm64Condition Code(IrCondition condition) => condition switch
+    public override int NewLabel()
     {
-        IrCondition.Equal => Arm64Condition.Eq,
-        IrCondition.NotEqual => Arm64Condition.Ne,
-        IrCondition.Less => Arm64Condition.Lt,
-        IrCondition.LessOrEqual => Arm64Condition.Le,
-        IrCondition.Greater => Arm64Condition.Gt,
-        _ => Arm64Condition.Ge,
+        _labels.Add(_asm.CreateLabel());
+        return _labels.Count - 1;
+    }
+
+    public override void PlaceLabel(int label) => _asm.Bind(_labels[label]);
+
+    public override void Jump(int label) => _asm.Branch(_labels[label]);
+
+    public override void JumpIf(IrCondition condition, int label) => _asm.BranchIf(Code(condition), _labels[label]);
+
+    private static Condition Code(IrCondition condition) => condition switch
+    {
+        IrCondition.Equal => Condition.Eq,
+        IrCondition.NotEqual => Condition.Ne,
+        IrCondition.Less => Condition.Lt,
+        IrCondition.LessOrEqual => Condition.Le,
+        IrCondition.Greater => Condition.Gt,
+        _ => Condition.Ge,
     };
 
     // ---- frame --------------------------------------------------------------------------------
@@ -100,9 +131,9 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     public override void Prologue()
     {
         if (!_hasFrame) return;
-        _asm.PairPreIndexStore(FramePointer, LinkRegister, A.Sp, -16);
-        _asm.AddSubImmediate(false, false, FramePointer, A.Sp, 0); // mov x29, sp: a valid frame record
-        AdjustSp(subtract: true, _frameSize - 16);
+        Emit(A64.Stp(Register.X(FramePointer), Register.X(LinkRegister), Sp, -16, PairAddressMode.PreIndex));
+        Emit(A64.Mov(RegisterOrSp.X(FramePointer), Sp)); // a valid frame record
+        Arm64StackProbe.Reserve(_asm, _frameSize - 16); // page by page beyond a page: stack-clash safe
         for (var i = 0; i < _saved.Length; i++) StoreFrame(_saved[i], _savedBase + 8 * i);
     }
 
@@ -111,78 +142,65 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         if (_hasFrame)
         {
             for (var i = 0; i < _saved.Length; i++) LoadFrame(_saved[i], _savedBase + 8 * i);
-            _asm.AddSubImmediate(false, false, A.Sp, FramePointer, 0); // mov sp, x29
-            _asm.PairPostIndexLoad(FramePointer, LinkRegister, A.Sp, 16);
+            Emit(A64.Mov(Sp, RegisterOrSp.X(FramePointer)));
+            Emit(A64.Ldp(Register.X(FramePointer), Register.X(LinkRegister), Sp, 16, PairAddressMode.PostIndex));
         }
-        _asm.Return();
+        Emit(A64.Ret());
     }
 
-    public override void ReturnWithoutFrame() => _asm.Return();
-
-    private void AdjustSp(bool subtract, long amount)
-    {
-        if (amount == 0) return;
-        if (amount < 1L << 24)
-        {
-            if (amount >> 12 != 0) _asm.AddSubImmediate(subtract, false, A.Sp, A.Sp, amount >> 12, shift12: true);
-            if ((amount & 0xfff) != 0) _asm.AddSubImmediate(subtract, false, A.Sp, A.Sp, amount & 0xfff);
-            return;
-        }
-        if (!subtract) throw new InvalidOperationException("the epilogue restores sp from the frame pointer");
-        LoadConstant(Scratch, amount);
-        _asm.SubtractFromSp(Scratch);
-    }
+    public override void ReturnWithoutFrame() => Emit(A64.Ret());
 
     // ---- frame words --------------------------------------------------------------------------
 
     /// <summary>register = [sp + offset]; beyond the scaled 12-bit offset, the address is built in the register itself.</summary>
     private void LoadFrame(int register, long offset)
     {
-        if (offset is >= 0 and <= 8 * 4095)
+        if (A64.TryLoadStore(MemoryOperation.Load, 8, X(register), Sp, offset) is { } load)
         {
-            _asm.LoadStoreUnsigned(true, true, register, A.Sp, offset);
+            Emit(load);
             return;
         }
         AddressOfFrame(register, offset);
-        _asm.LoadStoreUnsigned(true, true, register, register, 0);
+        Emit(A64.Ldr(X(register), X(register)));
     }
 
     private void StoreFrame(int register, long offset)
     {
-        if (offset is >= 0 and <= 8 * 4095)
+        if (A64.TryLoadStore(MemoryOperation.Store, 8, X(register), Sp, offset) is { } store)
         {
-            _asm.LoadStoreUnsigned(false, true, register, A.Sp, offset);
+            Emit(store);
             return;
         }
         var address = register == Scratch ? Scratch2 : Scratch;
         AddressOfFrame(address, offset);
-        _asm.LoadStoreUnsigned(false, true, register, address, 0);
+        Emit(A64.Str(X(register), X(address)));
     }
 
     /// <summary>register = sp + offset.</summary>
     private void AddressOfFrame(int register, long offset)
     {
+        var rd = RegisterOrSp.X(register);
         if (offset is >= 0 and < 1L << 24)
         {
             var low = offset & 0xfff;
             if (offset >> 12 != 0)
             {
-                _asm.AddSubImmediate(false, false, register, A.Sp, offset >> 12, shift12: true);
-                if (low != 0) _asm.AddSubImmediate(false, false, register, register, low);
+                Emit(new AddSubImmediateInstruction(false, rd, Sp, AddSubImmediate.Create((int)(offset >> 12), true)));
+                if (low != 0) Emit(A64.Add(rd, rd, low));
             }
-            else _asm.AddSubImmediate(false, false, register, A.Sp, low);
+            else Emit(A64.Add(rd, Sp, low));
             return;
         }
         LoadConstant(register, offset);
-        // add xd, sp, xd needs the extended form; sp + x = x + sp is not encodable with 31 as xm, so use add (extended).
-        _asm.Emit(0x8B206000u | (uint)register << 16 | 31u << 5 | (uint)register);
+        // sp + x: only the extended-register form takes sp as its first operand.
+        Emit(new AddSubExtendedInstruction(false, rd, Sp, X(register), Extend.Uxtx));
     }
 
     // ---- moves --------------------------------------------------------------------------------
 
     public override void MoveRegister(int destination, int source)
     {
-        if (destination != source) _asm.Shifted(A.ShiftedOp.Orr, destination, A.Zr, source);
+        if (destination != source) Emit(A64.Mov(X(destination), X(source)));
     }
 
     public override void Load(int register, Loc value)
@@ -211,48 +229,31 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         }
         if (value.IsImm && value.Value == 0)
         {
-            StoreFrame(A.Zr, destination.Offset);
+            StoreFrame(Zr, destination.Offset);
             return;
         }
         Load(Scratch, value);
         StoreFrame(Scratch, destination.Offset);
     }
 
-    /// <summary>The shortest movz/movn + movk sequence: starts from all zeros or all ones, whichever leaves fewer halfwords to set.</summary>
-    private void LoadConstant(int register, long value)
-    {
-        var v = (ulong)value;
-        int zeros = 0, ones = 0;
-        for (var h = 0; h < 4; h++)
-        {
-            var half = (v >> (16 * h)) & 0xffff;
-            if (half == 0) zeros++;
-            if (half == 0xffff) ones++;
-        }
-        var inverted = ones > zeros;
-        var skip = inverted ? 0xffffUL : 0;
-        var first = true;
-        for (var h = 0; h < 4; h++)
-        {
-            var half = (v >> (16 * h)) & 0xffff;
-            if (half == skip) continue;
-            if (first)
-            {
-                if (inverted) _asm.MovWide(A.Movn, register, (long)(~half & 0xffff), h);
-                else _asm.MovWide(A.Movz, register, (long)half, h);
-                first = false;
-            }
-            else _asm.MovWide(A.Movk, register, (long)half, h);
-        }
-        if (first) _asm.MovWide(inverted ? A.Movn : A.Movz, register, 0, 0); // 0 or -1
-    }
+    /// <summary>The shortest sequence: one orr of a logical immediate, or movz/movn + movk.</summary>
+    private void LoadConstant(int register, long value) => _asm.Emit(A64.MoveImmediate(X(register), (ulong)value));
 
     /// <summary>The register holding the operand: its own, or <paramref name="scratch"/> loaded with it (xzr for the constant 0).</summary>
     private int InRegister(Loc value, int scratch)
     {
         if (value.IsReg) return value.Register;
-        if (value.IsImm && value.Value == 0) return A.Zr;
+        if (value.IsImm && value.Value == 0) return Zr;
         Load(scratch, value);
+        return scratch;
+    }
+
+    /// <summary>Like <see cref="InRegister"/>, but never the zero register (for operands read where 31 means sp).</summary>
+    private int InRealRegister(Loc value, int scratch)
+    {
+        var register = InRegister(value, scratch);
+        if (register != Zr) return register;
+        LoadConstant(scratch, 0);
         return scratch;
     }
 
@@ -269,46 +270,41 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     {
         var source = InRegister(value, Scratch);
         var work = Work(destination);
-        _asm.Shifted(A.ShiftedOp.Sub, work, A.Zr, source);
+        Emit(A64.Neg(X(work), X(source)));
         Finish(destination, work);
     }
 
     public override void Arithmetic(Opcode op, Loc destination, Loc left, Loc right)
     {
         var work = Work(destination);
-        if (op is Opcode.Add or Opcode.Subtract && right.IsImm && AddSubImmediate(right.Value) is { } imm)
+        if (op is Opcode.Add or Opcode.Subtract && right.IsImm && AddSubImmediateOf(right.Value) is { } imm)
         {
-            var n = InRegister(left, Scratch);
-            if (n == A.Zr) { n = Scratch; LoadConstant(Scratch, 0); }
+            var n = InRealRegister(left, Scratch);
             var subtract = (op == Opcode.Subtract) != imm.Negated;
-            _asm.AddSubImmediate(subtract, false, work, n, imm.Value, imm.Shift12);
+            Emit(new AddSubImmediateInstruction(subtract, RegisterOrSp.X(work), RegisterOrSp.X(n), imm.Immediate));
             Finish(destination, work);
             return;
         }
         var a = InRegister(left, Scratch);
         var b = InRegister(right, Scratch2);
-        switch (op)
+        Emit(op switch
         {
-            case Opcode.Add: _asm.Shifted(A.ShiftedOp.Add, work, a, b); break;
-            case Opcode.Subtract: _asm.Shifted(A.ShiftedOp.Sub, work, a, b); break;
-            case Opcode.And: _asm.Shifted(A.ShiftedOp.And, work, a, b); break;
-            case Opcode.Or: _asm.Shifted(A.ShiftedOp.Orr, work, a, b); break;
-            case Opcode.Xor: _asm.Shifted(A.ShiftedOp.Eor, work, a, b); break;
-            case Opcode.Multiply: _asm.MultiplyAdd(false, work, a, b, A.Zr); break;
-            default: throw new InvalidOperationException($"not an arithmetic operation: {op}");
-        }
+            Opcode.Add => A64.Add(X(work), X(a), X(b)),
+            Opcode.Subtract => A64.Sub(X(work), X(a), X(b)),
+            Opcode.And => A64.Logical(LogicalOperation.And, X(work), X(a), X(b)),
+            Opcode.Or => A64.Logical(LogicalOperation.Orr, X(work), X(a), X(b)),
+            Opcode.Xor => A64.Logical(LogicalOperation.Eor, X(work), X(a), X(b)),
+            Opcode.Multiply => A64.Mul(X(work), X(a), X(b)),
+            _ => throw new InvalidOperationException($"not an arithmetic operation: {op}"),
+        });
         Finish(destination, work);
     }
 
-    /// <summary>An add/sub immediate: 12 bits, optionally shifted by 12; a negative value flips add and sub.</summary>
-    private static (long Value, bool Shift12, bool Negated)? AddSubImmediate(long value)
+    /// <summary>An add/sub immediate for the magnitude of <paramref name="value"/>; a negative value flips add and sub.</summary>
+    private static (AddSubImmediate Immediate, bool Negated)? AddSubImmediateOf(long value)
     {
-        var negated = value < 0;
         if (value == long.MinValue) return null;
-        var magnitude = Math.Abs(value);
-        if (magnitude < 1 << 12) return (magnitude, false, negated);
-        if ((magnitude & 0xfff) == 0 && magnitude < 1L << 24) return (magnitude >> 12, true, negated);
-        return null;
+        return AddSubImmediate.TryCreate(Math.Abs(value)) is { } immediate ? (immediate, value < 0) : null;
     }
 
     public override void Shift(Opcode op, Loc destination, Loc value, Loc count)
@@ -319,14 +315,13 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         {
             var amount = (int)(count.Value & 63);
             if (amount == 0) MoveRegister(work, a);
-            else if (op == Opcode.ShiftLeft) _asm.ShiftLeftImmediate(work, a, amount);
-            else _asm.ShiftRightImmediate(work, a, amount);
+            else Emit(op == Opcode.ShiftLeft ? A64.Lsl(X(work), X(a), amount) : A64.Asr(X(work), X(a), amount));
         }
         else
         {
             // lslv/asrv use the count modulo 64: exactly the IR's rule.
             var b = InRegister(count, Scratch2);
-            _asm.TwoSource(op == Opcode.ShiftLeft ? A.TwoSourceOp.Lslv : A.TwoSourceOp.Asrv, work, a, b);
+            Emit(op == Opcode.ShiftLeft ? A64.Lslv(X(work), X(a), X(b)) : A64.Asrv(X(work), X(a), X(b)));
         }
         Finish(destination, work);
     }
@@ -342,7 +337,7 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         if (!remainder)
         {
             var work = Work(destination);
-            _asm.TwoSource(A.TwoSourceOp.Sdiv, work, a, b);
+            Emit(A64.Sdiv(X(work), X(a), X(b)));
             Finish(destination, work);
             return;
         }
@@ -356,10 +351,10 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         else if (_hasFrame) quotient = LinkRegister;
         else throw new InvalidOperationException("no register for the quotient");
         var result = destination.IsReg ? destination.Register : quotient;
-        _asm.TwoSource(A.TwoSourceOp.Sdiv, quotient, a, b);
-        _asm.AddSubImmediate(true, true, A.Zr, b == A.Zr ? Scratch2 : b, 0); // cmp b, #0 (b is never xzr: a constant 0 divisor never reaches here)
-        _asm.MultiplyAdd(true, result, quotient, b, a);
-        _asm.ConditionalSelect(false, result, A.Zr, result, Arm64Condition.Eq); // csel result, xzr, result, eq
+        Emit(A64.Sdiv(X(quotient), X(a), X(b)));
+        Emit(A64.Cmp(X(b), Register.Xzr)); // b is never xzr: a constant 0 divisor never reaches here
+        Emit(A64.Msub(X(result), X(quotient), X(b), X(a)));
+        Emit(A64.Csel(X(result), Register.Xzr, X(result), Condition.Eq));
         Finish(destination, result);
     }
 
@@ -371,31 +366,29 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
             (left, right) = (right, left);
             condition = condition.Mirror();
         }
-        var a = InRegister(left, Scratch);
-        if (a == A.Zr) { LoadConstant(Scratch, 0); a = Scratch; }
-        if (right.IsImm && AddSubImmediate(right.Value) is { } imm)
+        var a = InRealRegister(left, Scratch);
+        if (right.IsImm && AddSubImmediateOf(right.Value) is { } imm)
         {
             // cmp a, #imm is subs xzr, a, #imm; cmn (adds) for a negative constant.
-            _asm.AddSubImmediate(!imm.Negated, true, A.Zr, a, imm.Value, imm.Shift12);
+            Emit(new AddSubImmediateSetFlagsInstruction(!imm.Negated, Register.Xzr, RegisterOrSp.X(a), imm.Immediate));
             return condition;
         }
         var b = InRegister(right, Scratch2);
-        _asm.Shifted(A.ShiftedOp.Subs, A.Zr, a, b);
+        Emit(A64.Cmp(X(a), X(b)));
         return condition;
     }
 
     public override IrCondition CompareWithZero(Loc value)
     {
-        var a = InRegister(value, Scratch);
-        if (a == A.Zr) { LoadConstant(Scratch, 0); a = Scratch; }
-        _asm.AddSubImmediate(true, true, A.Zr, a, 0);
+        var a = InRealRegister(value, Scratch);
+        Emit(A64.Cmp(RegisterOrSp.X(a), 0));
         return IrCondition.Equal;
     }
 
     public override void SetCondition(Loc destination, IrCondition condition)
     {
         var work = Work(destination);
-        _asm.ConditionalSelect(true, work, A.Zr, A.Zr, Code(condition.Invert())); // cset work, condition
+        Emit(A64.Cset(X(work), Code(condition)));
         Finish(destination, work);
     }
 
@@ -404,31 +397,28 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     public override void LoadGlobal(Loc destination, DataTarget global)
     {
         var work = Work(destination);
-        _asm.AddressPage(work, global.Section, global.Offset);
-        _asm.LoadStoreLow12(true, work, work, global.Section, global.Offset);
+        _asm.Load(MemoryOperation.Load, 8, X(work), global.Section, global.Offset);
         Finish(destination, work);
     }
 
     public override void StoreGlobal(DataTarget global, Loc value)
     {
         var v = InRegister(value, Scratch2);
-        _asm.AddressPage(Scratch, global.Section, global.Offset);
-        _asm.LoadStoreLow12(false, v, Scratch, global.Section, global.Offset);
+        _asm.Store(8, X(v), global.Section, global.Offset, Register.X(Scratch));
     }
 
     public override void DataAddress(Loc destination, DataTarget target, bool loadSlot)
     {
         var work = Work(destination);
-        _asm.AddressPage(work, target.Section, target.Offset);
-        if (loadSlot) _asm.LoadStoreLow12(true, work, work, target.Section, target.Offset);
-        else _asm.AddLow12(work, work, target.Section, target.Offset);
+        if (loadSlot) _asm.Load(MemoryOperation.Load, 8, X(work), target.Section, target.Offset);
+        else _asm.AddressOf(X(work), target.Section, target.Offset);
         Finish(destination, work);
     }
 
     public override void FunctionAddress(Loc destination, int functionLabel)
     {
         var work = Work(destination);
-        _asm.AddressOfLabel(work, functionLabel);
+        _asm.AddressOf(X(work), _labels[functionLabel]);
         Finish(destination, work);
     }
 
@@ -439,45 +429,46 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         Finish(destination, work);
     }
 
+    /// <summary>The register of a load or store: x for words, w for bytes (ldrb zero-extends into the whole register).</summary>
+    private static Register Data(bool word, int register) => word ? X(register) : X(register).As32;
+
     public override void LoadIndexed(bool word, Loc destination, Loc address, Loc index)
     {
         var work = Work(destination);
-        var n = InRegister(address, Scratch);
-        if (n == A.Zr) { LoadConstant(Scratch, 0); n = Scratch; }
-        var scale = word ? 8 : 1;
+        var n = InRealRegister(address, Scratch);
+        var size = word ? 8 : 1;
         if (index.IsImm && index.Value is >= 0 and <= 4095)
         {
-            _asm.LoadStoreUnsigned(true, word, work, n, index.Value * scale);
+            Emit(new LoadStoreInstruction(MemoryOperation.Load, size, Data(word, work), RegisterOrSp.X(n), index.Value * size));
         }
         else
         {
             var m = InRegister(index, Scratch2);
-            _asm.LoadStoreRegister(true, word, work, n, m);
+            Emit(new LoadStoreRegisterOffsetInstruction(MemoryOperation.Load, size, Data(word, work), RegisterOrSp.X(n), X(m), Extend.Uxtx, Shifted: word));
         }
         Finish(destination, work);
     }
 
     public override void StoreIndexed(bool word, Loc address, Loc index, Loc value)
     {
-        var n = InRegister(address, Scratch);
-        if (n == A.Zr) { LoadConstant(Scratch, 0); n = Scratch; }
-        var scale = word ? 8 : 1;
+        var n = InRealRegister(address, Scratch);
+        var size = word ? 8 : 1;
         if (index.IsImm && index.Value is >= 0 and <= 4095)
         {
             var v = InRegister(value, Scratch2);
-            _asm.LoadStoreUnsigned(false, word, v, n, index.Value * scale);
+            Emit(new LoadStoreInstruction(MemoryOperation.Store, size, Data(word, v), RegisterOrSp.X(n), index.Value * size));
             return;
         }
         var m = InRegister(index, Scratch2);
         if (value.IsReg || (value.IsImm && value.Value == 0))
         {
-            _asm.LoadStoreRegister(false, word, InRegister(value, Scratch2), n, m);
+            Emit(new LoadStoreRegisterOffsetInstruction(MemoryOperation.Store, size, Data(word, InRegister(value, Scratch2)), RegisterOrSp.X(n), X(m), Extend.Uxtx, Shifted: word));
             return;
         }
         // Three values and two scratch registers: fold the address into x16 first.
-        _asm.Shifted(A.ShiftedOp.Add, Scratch, n, m, word ? 3 : 0);
+        Emit(A64.Add(Register.X(Scratch), X(n), X(m), Maru.Compiler.Backends.Arm64.Shift.Lsl, word ? 3 : 0));
         Load(Scratch2, value);
-        _asm.LoadStoreUnsigned(false, word, Scratch2, Scratch, 0);
+        Emit(new LoadStoreInstruction(MemoryOperation.Store, size, Data(word, Scratch2), RegisterOrSp.X(Scratch), 0));
     }
 
     // ---- calls --------------------------------------------------------------------------------
@@ -488,16 +479,16 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         for (var i = 0; i < arguments.Length; i++) Move(Loc.Mem(8 * i), arguments[i]);
     }
 
-    public override void CallFunction(int functionLabel) => _asm.Call(functionLabel);
+    public override void CallFunction(int functionLabel) => _asm.Call(_labels[functionLabel]);
 
+    /// <summary>adrp/ldr of the GOT slot into x16, blr x16.</summary>
     public override void CallImport(DataTarget slot)
     {
-        _asm.AddressPage(Scratch, slot.Section, slot.Offset);
-        _asm.LoadStoreLow12(true, Scratch, Scratch, slot.Section, slot.Offset);
-        _asm.CallRegister(Scratch);
+        _asm.Load(MemoryOperation.Load, 8, Register.X(Scratch), slot.Section, slot.Offset);
+        Emit(A64.Blr(Register.X(Scratch)));
     }
 
-    public override void CallIndirect() => _asm.CallRegister(Scratch);
+    public override void CallIndirect() => Emit(A64.Blr(Register.X(Scratch)));
 
     public override void AfterCall(int stackArguments) { }
 }

@@ -16,6 +16,9 @@ public sealed record CodeGenerationRequest(
     TextWriter? Listing = null,
     IReadOnlyList<SourceFile>? Sources = null)
 {
+    /// <summary>Tests only: <see cref="CompilationOptions.BranchReachForTesting"/>.</summary>
+    internal long? BranchReachForTesting { get; init; }
+
     /// <summary>Called between functions; throws when the compilation must stop (its time limit or the caller's cancellation).</summary>
     public Action? CheckBudget { get; init; }
 }

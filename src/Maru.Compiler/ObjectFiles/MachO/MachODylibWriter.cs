@@ -8,8 +8,8 @@ namespace Maru.Compiler.ObjectFiles.MachO;
 /// <summary>
 /// Writes an <see cref="ObjectModule"/> as a Mach-O dynamic library (MH_DYLIB) that dyld loads:
 /// no assembler, no linker, no codesign. Model -> layout -> bytes:
-/// validate the module; build the sections (__TEXT,__text and __const; __DATA_CONST,__got, one
-/// slot per import; __DATA,__data); place the segments (<see cref="MachOLayout"/>); resolve the
+/// validate the module; build the sections (__TEXT,__text; __DATA_CONST,__got, one slot per
+/// import, and __DATA_CONST,__const; __DATA,__data); place the segments (<see cref="MachOLayout"/>); resolve the
 /// relocations (PC-relative ones are patched, pointers in data become rebases, GOT slots binds);
 /// build __LINKEDIT (rebase and bind opcodes, export trie, symbol table, indirect symbols,
 /// strings); write header and load commands in the order ld64 and lld use; derive LC_UUID from
@@ -46,16 +46,20 @@ public static class MachODylibWriter
         int AlignmentLog2(SectionKind kind) => AlignmentExponent(module.AlignmentOf(kind), kind);
         var text = new MachOSection("__TEXT", "__text", MachOConstants.SectionRegular | MachOConstants.SectionPureInstructions | MachOConstants.SectionSomeInstructions,
             AlignmentLog2(SectionKind.Text), module.Text.ToArray());
-        var constants = module.ReadOnlyData.Count == 0 ? null : new MachOSection("__TEXT", "__const", MachOConstants.SectionRegular, AlignmentLog2(SectionKind.ReadOnlyData), module.ReadOnlyData.ToArray());
+        var constants = module.ReadOnlyData.Count == 0 ? null : new MachOSection("__DATA_CONST", "__const", MachOConstants.SectionRegular, AlignmentLog2(SectionKind.ReadOnlyData), module.ReadOnlyData.ToArray());
         var got = imports.Count == 0 ? null : new MachOSection("__DATA_CONST", "__got", MachOConstants.SectionNonLazySymbolPointers, AlignmentLog2(SectionKind.Got), new byte[checked(imports.Count * (int)GotEntrySize)]) { Reserved1 = 0 };
         var data = module.Data.Count == 0 ? null : new MachOSection("__DATA", "__data", MachOConstants.SectionRegular, AlignmentLog2(SectionKind.Data), module.Data.ToArray());
 
+        // Page protections (W^X, read-only after fixups): __TEXT holds the header and code only;
+        // everything read-only at run time (the GOT, bound once; constants and string literals)
+        // is in __DATA_CONST, writable only while dyld applies fixups (SG_READ_ONLY), never
+        // executable; __DATA holds only what the program writes.
         var segments = new List<MachOSegment>
         {
-            new("__TEXT", MachOConstants.ProtRead | MachOConstants.ProtExecute, 0, Present(text, constants)),
+            new("__TEXT", MachOConstants.ProtRead | MachOConstants.ProtExecute, 0, [text]),
         };
-        if (got is not null)
-            segments.Add(new MachOSegment("__DATA_CONST", MachOConstants.ProtRead | MachOConstants.ProtWrite, MachOConstants.SegmentReadOnly, [got]));
+        if (got is not null || constants is not null)
+            segments.Add(new MachOSegment("__DATA_CONST", MachOConstants.ProtRead | MachOConstants.ProtWrite, MachOConstants.SegmentReadOnly, Present(got, constants)));
         if (data is not null)
             segments.Add(new MachOSegment("__DATA", MachOConstants.ProtRead | MachOConstants.ProtWrite, 0, [data]));
         var sections = segments.SelectMany(s => s.Sections).ToList();
@@ -97,7 +101,7 @@ public static class MachODylibWriter
             Strings = symbols.Strings,
         };
         var codeLimit = linkedit.Place();
-        var signatureOffset = (int)MachOLayout.AlignUp(codeLimit, 16);
+        var signatureOffset = checked((int)MachOLayout.AlignUp(codeLimit, 16)); // every offset field is 32-bit and the file one array
         var signatureSize = MachOCodeSignature.Size(fileName, signatureOffset);
         var fileSize = checked(signatureOffset + signatureSize);
         var linkeditSegment = new MachOSegment("__LINKEDIT", MachOConstants.ProtRead, 0, [])

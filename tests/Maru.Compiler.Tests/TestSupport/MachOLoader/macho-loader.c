@@ -11,10 +11,16 @@
  *   call NAME A1 ... An  -> "= RESULT" (n <= 10 integer arguments; "error ..." if NAME is not exported)
  *   output ID NAME A...  -> the same, and the call's stdout is framed on stdout by
  *                           "\2BEGIN ID\2" and "\2END ID\2"
+ *   protections          -> "protections SEG PERMS ..." for every segment of the loaded image, as
+ *                           the kernel reports its pages in /proc/self/maps (e.g. "__TEXT r-x";
+ *                           "mixed" when its pages differ)
+ * Like dyld, it maps each segment with its initprot after the fixups, and a segment flagged
+ * SG_READ_ONLY (__DATA_CONST) read-only once its fixups are applied.
  * A crash of the called code prints "crash SIGNAL" on stderr and exits with status 3.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,6 +38,7 @@
 #define LC_CODE_SIGNATURE 0x1du
 #define LC_LOAD_DYLIB 0xcu
 #define LC_ID_DYLIB 0xdu
+#define SG_READ_ONLY 0x10u
 
 #if defined(__x86_64__)
 #define HOST_CPU 0x01000007u
@@ -39,7 +46,7 @@
 #define HOST_CPU 0x0100000cu
 #endif
 
-typedef struct { uint64_t vmaddr, vmsize, fileoff, filesize; uint32_t initprot; char name[17]; } segment_t;
+typedef struct { uint64_t vmaddr, vmsize, fileoff, filesize; uint32_t maxprot, initprot, flags; char name[17]; } segment_t;
 
 static struct {
     uint8_t *file; size_t size;
@@ -210,8 +217,11 @@ static int load(const char *path)
             memcpy(s->name, cmd + 8, 16);
             s->vmaddr = rd64(cmd + 24); s->vmsize = rd64(cmd + 32);
             s->fileoff = rd64(cmd + 40); s->filesize = rd64(cmd + 48);
-            s->initprot = rd32(cmd + 60);
+            s->maxprot = rd32(cmd + 56); s->initprot = rd32(cmd + 60);
             uint32_t nsects = rd32(cmd + 64);
+            s->flags = rd32(cmd + 68);
+            if (s->initprot & ~s->maxprot) return fail("segment initprot exceeds its maxprot");
+            if ((s->maxprot & 2) && (s->maxprot & 4)) return fail("segment is both writable and executable");
             if (72 + (uint64_t)nsects * 80 != cmdsize) return fail("segment cmdsize does not match nsects");
             if (s->fileoff > image.size || s->filesize > image.size - s->fileoff) return fail("segment runs past the file");
             if (s->filesize > s->vmsize) return fail("segment filesize exceeds vmsize");
@@ -251,9 +261,23 @@ static int load(const char *path)
     if (rebase_size && rebase(file + rebase_off, file + rebase_off + rebase_size)) return -1;
     if (bind_size && bind(file + bind_off, file + bind_off + bind_size)) return -1;
     for (int i = 0; i < image.nseg; i++) {
-        int prot = (image.seg[i].initprot & 1 ? PROT_READ : 0) | (image.seg[i].initprot & 2 ? PROT_WRITE : 0) | (image.seg[i].initprot & 4 ? PROT_EXEC : 0);
+        uint32_t final = image.seg[i].initprot;
+        if (image.seg[i].flags & SG_READ_ONLY) final &= ~2u; /* dyld: read-only once fixed up */
+        int prot = (final & 1 ? PROT_READ : 0) | (final & 2 ? PROT_WRITE : 0) | (final & 4 ? PROT_EXEC : 0);
         uint64_t length = (image.seg[i].vmsize + 4095) / 4096 * 4096;
-        if (length && mprotect(image.base + image.seg[i].vmaddr, length, prot)) return fail("mprotect failed");
+        if (!length) continue;
+        if (final & 4) {
+            if (image.seg[i].filesize != image.seg[i].vmsize) return fail("code segment is not all file-backed");
+            /* Code is mapped from the file, as dyld does (a file-backed mapping of its own, so the
+             * kernel, and qemu's /proc/self/maps, report it apart from the anonymous data pages). */
+            int fd = open(path, O_RDONLY);
+            if (fd < 0) return fail("cannot reopen the file to map code");
+            void *code = mmap(image.base + image.seg[i].vmaddr, length, prot, MAP_PRIVATE | MAP_FIXED, fd, (off_t)image.seg[i].fileoff);
+            close(fd);
+            if (code == MAP_FAILED) return fail("mmap of code failed");
+        } else if (mprotect(image.base + image.seg[i].vmaddr, length, prot)) {
+            return fail("mprotect failed");
+        }
     }
     __builtin___clear_cache((char *)image.base, (char *)image.base + image.span);
     return 0;
@@ -298,6 +322,36 @@ static void *export_address(const char *symbol)
     return NULL;
 }
 
+/* The permissions the kernel reports for the pages of [start, end): "r-x", or "mixed"/"unmapped". */
+static void observed(uintptr_t start, uintptr_t end, char perms[8])
+{
+    strcpy(perms, "unmapped");
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps) { strcpy(perms, "no-maps"); return; }
+    char line[512];
+    int seen = 0;
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long from, to; char p[5];
+        if (sscanf(line, "%lx-%lx %4s", &from, &to, p) != 3 || to <= start || from >= end) continue;
+        p[3] = 0;
+        if (!seen) { strcpy(perms, p); seen = 1; }
+        else if (strcmp(perms, p) != 0) strcpy(perms, "mixed");
+    }
+    fclose(maps);
+}
+
+static void protections(void)
+{
+    fprintf(stderr, "protections");
+    for (int i = 0; i < image.nseg; i++) {
+        char perms[16];
+        uintptr_t start = (uintptr_t)image.base + image.seg[i].vmaddr;
+        observed(start, start + (image.seg[i].vmsize + 4095) / 4096 * 4096, perms);
+        fprintf(stderr, " %s %s", image.seg[i].name, perms);
+    }
+    fprintf(stderr, "\n");
+}
+
 typedef long (*fn10)(long, long, long, long, long, long, long, long, long, long);
 
 static void crashed(int signal)
@@ -322,6 +376,10 @@ static void *run(void *unused)
             char *path = strtok_r(NULL, "", &save);
             loaded = path && load(path) == 0;
             if (loaded) fprintf(stderr, "loaded\n"); else fprintf(stderr, "error %s\n", failure);
+            continue;
+        }
+        if (strcmp(word, "protections") == 0) {
+            if (loaded) protections(); else fprintf(stderr, "error nothing loaded\n");
             continue;
         }
         int output = strcmp(word, "output") == 0;
