@@ -10,7 +10,9 @@ public enum Opcode
     Copy,        // dest = a
     Negate,      // dest = -a
     LogicalNot,  // dest = a == 0 ? 1 : 0
-    Add, Subtract, Multiply, Divide, Remainder,
+    Add, Subtract, Multiply,
+    MultiplyHigh, // dest = the high 64 bits of the signed 128-bit product a * b (division by constants)
+    Divide, Remainder,
     And, Or, Xor, ShiftLeft, ShiftRight,
     Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual,
     LoadGlobal,  // dest = global
@@ -51,6 +53,7 @@ public static class OpcodeFacts
         Opcode.Add => "add",
         Opcode.Subtract => "sub",
         Opcode.Multiply => "mul",
+        Opcode.MultiplyHigh => "mulh",
         Opcode.Divide => "div",
         Opcode.Remainder => "rem",
         Opcode.And => "and",
@@ -87,6 +90,7 @@ public static class OpcodeFacts
         Opcode.Add => unchecked(a + b),
         Opcode.Subtract => unchecked(a - b),
         Opcode.Multiply => unchecked(a * b),
+        Opcode.MultiplyHigh => Math.BigMul(a, b, out _),
         Opcode.Divide => b == 0 ? 0 : b == -1 ? unchecked(-a) : a / b,
         Opcode.Remainder => b == 0 || b == -1 ? 0 : a % b,
         Opcode.And => a & b,

@@ -23,6 +23,9 @@ internal static class Simplify
         /// <summary>Registers defined as x % ±2^k (k >= 1; 2^63 for MIN), as lowered (before this pass rewrites them).</summary>
         public readonly Dictionary<VReg, (Operand Dividend, int Log2)> PowerOfTwoRemainders = new();
 
+        /// <summary>The instruction defining each register (SSA: one each).</summary>
+        public readonly Dictionary<VReg, Instruction> Definitions = new();
+
         /// <summary>Per block: registers known to be multiples of 2^k there (the block is only reached over an edge that tested it).</summary>
         public readonly Dictionary<BasicBlock, List<(VReg Value, int Log2)>> Multiples = new();
 
@@ -138,21 +141,25 @@ internal static class Simplify
                 return Become(instruction, Opcode.Negate, shifted);
             }
             case Opcode.Divide:
-                return Divide(function, instruction, x, c, output);
+                return Divide(function, instruction, x, c, output, facts);
             case Opcode.Remainder:
-                return Remainder(function, instruction, x, c, output);
+                return Remainder(function, instruction, x, c, output, facts);
         }
         return false;
     }
 
-    private static bool Divide(IrFunction function, Instruction instruction, Operand x, long c, List<Instruction> output)
+    private static bool Divide(IrFunction function, Instruction instruction, Operand x, long c, List<Instruction> output, Facts facts)
     {
         if (c == 0) return Become(instruction, Opcode.Copy, Operand.Of(0));           // x / 0 = 0
         if (c == 1) return Become(instruction, Opcode.Copy, x);
         if (c == -1) return Become(instruction, Opcode.Negate, x);                    // MIN / -1 = MIN = -MIN
         if (c == long.MinValue) return Become(instruction, Opcode.Equal, x, Operand.Of(long.MinValue));
         var magnitude = Math.Abs(c);
-        if (!IsPowerOfTwo(magnitude)) return false;
+        if (!IsPowerOfTwo(magnitude))
+        {
+            var exact = DivideByMultiplying(function, instruction, x, magnitude, facts, output);
+            return c > 0 ? Become(instruction, Opcode.Copy, exact) : Become(instruction, Opcode.Negate, exact);
+        }
         // Truncating division by 2^k: add 2^k - 1 to negative dividends before shifting, so
         // (x + ((x >> 63) & (2^k - 1))) >> k rounds toward zero like idiv. x / -2^k = -(x / 2^k).
         var k = Log2(magnitude);
@@ -162,17 +169,54 @@ internal static class Simplify
         return Become(instruction, Opcode.Negate, shifted);
     }
 
-    private static bool Remainder(IrFunction function, Instruction instruction, Operand x, long c, List<Instruction> output)
+    private static bool Remainder(IrFunction function, Instruction instruction, Operand x, long c, List<Instruction> output, Facts facts)
     {
         if (c is 0 or 1 or -1) return Become(instruction, Opcode.Copy, Operand.Of(0)); // x % 0 = 0, x % ±1 = 0
         if (c == long.MinValue) return false;
         var magnitude = Math.Abs(c);
-        if (!IsPowerOfTwo(magnitude)) return false;
+        if (!IsPowerOfTwo(magnitude))
+        {
+            // x % c = x - (x / |c|) * |c| (the sign of c never matters to the remainder).
+            var quotient = DivideByMultiplying(function, instruction, x, magnitude, facts, output);
+            var product = Emit(function, instruction, Opcode.Multiply, output, quotient, Operand.Of(magnitude));
+            return Become(instruction, Opcode.Subtract, x, product);
+        }
         // The remainder has the dividend's sign: x - ((x + bias) & -2^k), and x % -d = x % d.
         var k = Log2(magnitude);
         var biased = RoundedTowardZero(function, instruction, x, k, output);
         var multiple = Emit(function, instruction, Opcode.And, output, biased, Operand.Of(-magnitude));
         return Become(instruction, Opcode.Subtract, x, multiple);
+    }
+
+    /// <summary>
+    /// x / d for a constant 3 &lt;= d &lt; 2^63 that is not a power of two, without a divide
+    /// (Granlund and Montgomery; Hacker's Delight 10-1): q = mulh(x, M) (+ x when M had to wrap
+    /// negative), shifted right by s, plus 1 when negative so it truncates toward zero like idiv.
+    /// Exact for every 64-bit x, MIN included, so no case of the total semantics is left over.
+    /// </summary>
+    private static Operand DivideByMultiplying(IrFunction function, Instruction at, Operand x, long d, Facts facts, List<Instruction> output)
+    {
+        var (multiplier, shift) = DivisionMagic.Signed(d);
+        Operand q = Emit(function, at, Opcode.MultiplyHigh, output, x, Operand.Of(multiplier));
+        if (multiplier < 0) q = Emit(function, at, Opcode.Add, output, q, x);
+        if (shift > 0) q = Emit(function, at, Opcode.ShiftRight, output, q, Operand.Of(shift));
+        if (IsNonNegative(x, facts)) return q;
+        var sign = Emit(function, at, Opcode.ShiftRight, output, q, Operand.Of(63));
+        return Emit(function, at, Opcode.Subtract, output, q, sign);
+    }
+
+    /// <summary>Is x certainly >= 0: a byte load, a 0/1 truth value, or masked by a non-negative constant (one level, no search).</summary>
+    private static bool IsNonNegative(Operand x, Facts facts)
+    {
+        if (x.IsConstant) return x.Constant >= 0;
+        if (!facts.Definitions.TryGetValue(x.Register, out var def)) return false;
+        return def.Op switch
+        {
+            Opcode.LoadByte or Opcode.LogicalNot => true,
+            _ when def.Op.IsComparison() => true,
+            Opcode.And => def.Arguments is [{ IsConstant: true, Constant: >= 0 }, _] or [_, { IsConstant: true, Constant: >= 0 }],
+            _ => false,
+        };
     }
 
     /// <summary>x + ((x >> 63) &amp; (2^k - 1)): the dividend biased so an arithmetic shift by k truncates toward zero.</summary>
@@ -194,7 +238,7 @@ internal static class Simplify
     private static Facts Gather(IrFunction function)
     {
         var facts = new Facts();
-        var definition = new Dictionary<VReg, Instruction>();
+        var definition = facts.Definitions;
         foreach (var block in function.Blocks)
             foreach (var instruction in block.Instructions)
             {

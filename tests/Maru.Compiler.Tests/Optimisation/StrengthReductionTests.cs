@@ -52,13 +52,6 @@ public sealed class StrengthReductionTests
     }
 
     [TestMethod]
-    public void OtherDivisorsKeepTheDivide()
-    {
-        var function = Function(Optimise("(define-function d (x) (/ x 10))"), "d");
-        Assert.IsTrue(Instructions(function).Any(i => i.Op == Opcode.Divide));
-    }
-
-    [TestMethod]
     [DataRow("(+ x 0)")]
     [DataRow("(+ 0 x)")]
     [DataRow("(* 1 x)")]

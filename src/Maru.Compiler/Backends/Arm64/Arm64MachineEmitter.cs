@@ -326,6 +326,16 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         Finish(destination, work);
     }
 
+    /// <summary>smulh xd, xn, xm.</summary>
+    public override void MultiplyHigh(Loc destination, Loc left, Loc right)
+    {
+        var work = Work(destination);
+        var a = InRegister(left, Scratch);
+        var b = InRegister(right, Scratch2);
+        Emit(A64.Smulh(X(work), X(a), X(b)));
+        Finish(destination, work);
+    }
+
     /// <summary>
     /// sdiv is total the IR's way already (x / 0 = 0, MIN / -1 = MIN). The remainder is
     /// x - (x / y) * y (msub), which is 0 for MIN % -1 and x for y = 0: a csel makes that 0.

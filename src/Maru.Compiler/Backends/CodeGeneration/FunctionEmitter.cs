@@ -412,6 +412,12 @@ internal sealed class FunctionEmitter
             case Opcode.ShiftLeft or Opcode.ShiftRight:
                 _machine.Shift(instruction.Op, destination, LocOf(args[0]), LocOf(args[1]));
                 break;
+            case Opcode.MultiplyHigh when bothConstant:
+                _machine.Move(destination, Loc.Imm(instruction.Op.Evaluate(args[0].Constant, args[1].Constant)));
+                break;
+            case Opcode.MultiplyHigh:
+                _machine.MultiplyHigh(destination, LocOf(args[0]), LocOf(args[1]));
+                break;
             case Opcode.Divide or Opcode.Remainder:
                 EmitDivision(instruction.Op == Opcode.Remainder, destination, args[0], args[1]);
                 break;

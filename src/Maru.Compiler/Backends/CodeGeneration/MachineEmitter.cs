@@ -92,6 +92,9 @@ internal abstract class MachineEmitter
     /// <summary>ShiftLeft, ShiftRight (arithmetic); the count is taken modulo 64.</summary>
     public abstract void Shift(Opcode op, Loc destination, Loc value, Loc count);
 
+    /// <summary>destination = the high word of the signed 128-bit product (division by a constant multiplies by its reciprocal).</summary>
+    public abstract void MultiplyHigh(Loc destination, Loc left, Loc right);
+
     /// <summary>Total division: x / 0 = 0, x % 0 = 0, MIN / -1 = MIN (divisors 0, 1, -1 as constants never reach it).</summary>
     public abstract void Divide(bool remainder, Loc destination, Loc dividend, Loc divisor);
 

@@ -350,6 +350,25 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
 
     /// <summary>
+    /// The one-operand imul: rdx:rax = rax * r/m64, the high word in rdx. The operand already in
+    /// rax (if any) is the one loaded there, so loading never overwrites the other.
+    /// </summary>
+    public override void MultiplyHigh(Loc destination, Loc a, Loc b)
+    {
+        if (b.Is(Rax) || a.IsImm) (a, b) = (b, a);
+        if (b.IsImm)
+        {
+            Load(Scratch, b);
+            b = Loc.Reg(Scratch);
+        }
+        Load(Rax, a);
+        Add(b.IsReg
+            ? MachineInstruction.Create(Code.Imul_rm64, Register64(b.Register))
+            : MachineInstruction.Create(Code.Imul_rm64, Frame(b.Offset)));
+        Move(destination, Loc.Reg(Rdx));
+    }
+
+    /// <summary>
     /// Total division: x / 0 = 0, x % 0 = 0, MIN / -1 = MIN, x % -1 = 0. One unsigned range check
     /// catches both special divisors (divisor + 1 ≤ 1); for them the quotient is x * divisor (0 or
     /// -x, wrapping) and the remainder 0. Quotient in rax, remainder in rdx.

@@ -62,6 +62,7 @@ internal sealed class X64Target : IRegisterConstraints
     {
         Opcode.Call or Opcode.CallImport or Opcode.CallIndirect => Registers.CallerSaved,
         Opcode.Divide or Opcode.Remainder when NeedsIdiv(instruction) => Mask(Rax, Rdx),
+        Opcode.MultiplyHigh => Mask(Rax, Rdx),
         Opcode.ShiftLeft or Opcode.ShiftRight when !instruction.Arguments[1].IsConstant => Mask(Rcx),
         _ => 0,
     };
@@ -75,6 +76,8 @@ internal sealed class X64Target : IRegisterConstraints
             case Opcode.CallIndirect:
                 return index >= 1 && index - 1 < Registers.Arguments.Length ? Registers.Arguments[index - 1] : -1;
             case Opcode.Divide or Opcode.Remainder when NeedsIdiv(instruction):
+                return index == 0 ? Rax : -1;
+            case Opcode.MultiplyHigh:
                 return index == 0 ? Rax : -1;
             case Opcode.ShiftLeft or Opcode.ShiftRight:
                 return index == 1 ? Rcx : -1;
@@ -111,6 +114,7 @@ internal sealed class X64Target : IRegisterConstraints
         Opcode.Call or Opcode.CallImport or Opcode.CallIndirect => Rax,
         Opcode.Divide when NeedsIdiv(instruction) => Rax,
         Opcode.Remainder when NeedsIdiv(instruction) => Rdx,
+        Opcode.MultiplyHigh => Rdx,
         _ => -1,
     };
 }

@@ -1,0 +1,127 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>
+/// Common-subexpression elimination over the dominator tree (scoped value numbering): walking the
+/// tree in preorder with a table scoped to the current path, a pure computation (arithmetic,
+/// comparisons, address constants) whose operation and operands were already computed in a
+/// dominating position becomes a copy of that earlier value. Commutative operands are ordered and
+/// a mirrored comparison reads as its mirror, so (* a b) meets (* b a) and (&gt; a b) meets (&lt; b a).
+/// Loads take part only where memory cannot have changed in between: each load is numbered with a
+/// memory epoch that every store and call ends, and a block starts a new epoch unless its only
+/// predecessor is its dominator parent (then it continues the parent's last one). A store makes
+/// the stored value known to an identical load in the same epoch (StoreWord, StoreGlobal).
+/// Requires: SSA. Guarantees: same values; the copies it leaves are for copy propagation.
+/// </summary>
+internal static class GlobalValueNumbering
+{
+    private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch);
+
+    public static void Run(IrFunction function)
+    {
+        var graph = new FlowGraph(function);
+        var replacement = new Operand?[function.RegisterCount];
+        var table = new Dictionary<Key, Operand>();
+        var log = new List<Key>();
+        var endEpoch = new int[function.Blocks.Count];
+        var epochs = 0;
+
+        var stack = new Stack<(BasicBlock Block, int Child, int Mark)>();
+        stack.Push((graph.Entry, -1, 0));
+        while (stack.Count > 0)
+        {
+            var (block, child, mark) = stack.Pop();
+            if (child < 0)
+            {
+                mark = log.Count;
+                var predecessors = graph.Predecessors[block.Index];
+                var epoch = block.Index != 0 && predecessors.Count == 1 && predecessors[0] == graph.ImmediateDominator[block.Index]
+                    ? endEpoch[predecessors[0].Index]
+                    : ++epochs;
+                endEpoch[block.Index] = Number(block, replacement, table, log, epoch, ref epochs);
+                child = 0;
+            }
+            var children = graph.DominatorChildren[block.Index];
+            if (child < children.Count)
+            {
+                stack.Push((block, child + 1, mark));
+                stack.Push((children[child], -1, 0));
+                continue;
+            }
+            for (var i = log.Count - 1; i >= mark; i--) table.Remove(log[i]);
+            log.RemoveRange(mark, log.Count - mark);
+        }
+    }
+
+    /// <summary>Numbers one block's instructions; returns the memory epoch at its end.</summary>
+    private static int Number(BasicBlock block, Operand?[] replacement, Dictionary<Key, Operand> table, List<Key> log, int epoch, ref int epochs)
+    {
+        var instructions = block.Instructions;
+        for (var i = 0; i < instructions.Count; i++)
+        {
+            var instruction = instructions[i];
+            var arguments = instruction.Arguments;
+            for (var a = 0; a < arguments.Length; a++)
+                if (!arguments[a].IsConstant && replacement[arguments[a].Register.Index] is { } earlier) arguments[a] = earlier;
+
+            var op = instruction.Op;
+            if (op is Opcode.StoreWord or Opcode.StoreGlobal || op.IsCall() || op == Opcode.StoreByte)
+            {
+                epoch = ++epochs;
+                // What was just stored is what an identical load reads until memory changes again.
+                if (op == Opcode.StoreWord) Remember(table, log, new Key(Opcode.LoadWord, arguments[0], arguments[1], null, epoch), arguments[2]);
+                else if (op == Opcode.StoreGlobal) Remember(table, log, new Key(Opcode.LoadGlobal, default, default, instruction.Symbol, epoch), arguments[0]);
+                continue;
+            }
+            if (instruction.Destination is not { } destination || KeyOf(instruction, epoch) is not { } key) continue;
+            if (table.TryGetValue(key, out var value))
+            {
+                // A new instruction rather than a rewrite: a load of a global carries a symbol a copy must not have.
+                instructions[i] = new Instruction(Opcode.Copy, destination, [value], null, instruction.Location);
+                replacement[destination.Index] = value;
+            }
+            else
+            {
+                Remember(table, log, key, destination);
+            }
+        }
+        return epoch;
+    }
+
+    private static void Remember(Dictionary<Key, Operand> table, List<Key> log, Key key, Operand value)
+    {
+        if (table.TryAdd(key, value)) log.Add(key);
+        else table[key] = value;   // a store in a later epoch never meets an older key; an equal key only refreshes
+    }
+
+    /// <summary>The value number's key, or null for what is never shared (copies, allocas, calls, stores).</summary>
+    private static Key? KeyOf(Instruction instruction, int epoch)
+    {
+        var op = instruction.Op;
+        var args = instruction.Arguments;
+        switch (op)
+        {
+            case Opcode.Negate or Opcode.LogicalNot:
+                return new Key(op, args[0], default, null, 0);
+            case Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress:
+                return new Key(op, default, default, instruction.Symbol, 0);
+            case Opcode.LoadWord or Opcode.LoadByte:
+                return new Key(op, args[0], args[1], null, epoch);
+            case Opcode.LoadGlobal:
+                return new Key(op, default, default, instruction.Symbol, epoch);
+            case Opcode.Greater or Opcode.GreaterOrEqual:
+                return new Key(op == Opcode.Greater ? Opcode.Less : Opcode.LessOrEqual, args[1], args[0], null, 0);
+            case Opcode.Add or Opcode.Multiply or Opcode.MultiplyHigh or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.Equal or Opcode.NotEqual:
+                return Ordered(args[0], args[1]) ? new Key(op, args[0], args[1], null, 0) : new Key(op, args[1], args[0], null, 0);
+            case var _ when op.IsBinary():
+                return new Key(op, args[0], args[1], null, 0);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>A fixed order of two operands (constants last, registers by number).</summary>
+    private static bool Ordered(Operand a, Operand b) =>
+        b.IsConstant ? !a.IsConstant || a.Constant <= b.Constant : !a.IsConstant && a.Register.Index <= b.Register.Index;
+}
