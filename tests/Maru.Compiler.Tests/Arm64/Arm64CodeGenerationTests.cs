@@ -1,11 +1,9 @@
-using System.Text;
 using System.Text.RegularExpressions;
-using Maru.Compiler.Tests.TestSupport;
+using System.Text;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
+using Maru.Compiler.Tests.TestSupport;
 using Maru.Differential;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Arm64;
 
