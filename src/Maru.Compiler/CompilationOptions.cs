@@ -77,6 +77,12 @@ public sealed class CompilationOptions
     private const bool IsDebugBuild = false;
 #endif
 
+    /// <summary>
+    /// Generate the C# shims (<see cref="CompilationResult.CSharpShims"/>) and check the C# names they
+    /// need (MARU03xx). Maru.Runtime turns it off: code loaded at run time is looked up by its Maru names.
+    /// </summary>
+    public bool GenerateCSharpShims { get; init; } = true;
+
     /// <summary>Also produce an assembly listing (<see cref="CompilationResult.Listing"/>): Intel syntax with the Maru source interleaved. Never changes the output bytes.</summary>
     public bool ProduceListing { get; init; }
 

@@ -77,7 +77,7 @@ public static class MaruCompiler
         budget.Check();
 
         var exports = Exports(unit, diagnostics);
-        var shims = CSharpShimGenerator.Generate(exports, options, diagnostics);
+        var shims = options.GenerateCSharpShims ? CSharpShimGenerator.Generate(exports, options, diagnostics) : null;
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
         var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;

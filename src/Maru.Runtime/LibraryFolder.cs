@@ -7,7 +7,7 @@ namespace Maru.Runtime;
 /// temp folder (named after the process id), each library under a name never used before in this
 /// process (the dynamic loader caches by path, and macOS caches code signatures per file), and
 /// removed with whatever is left in it when the process exits. Folders left by processes that
-/// died without exiting normally are removed the first time a later process creates its own.
+/// died without exiting normally are removed when a later process that used one exits.
 /// </summary>
 internal static class LibraryFolder
 {
@@ -31,10 +31,14 @@ internal static class LibraryFolder
             lock (s_lock)
             {
                 if (s_path is not null) return s_path;
-                // Off the first compilation's path: it reads the whole temp folder.
-                ThreadPool.QueueUserWorkItem(_ => RemoveFoldersOfDeadProcesses());
                 path = Directory.CreateTempSubdirectory($"{Prefix}{Environment.ProcessId}-").FullName;
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDeleteFolder(path);
+                // The tidying of other processes' folders waits for the exit too: it reads the whole
+                // temp folder and starts a thread, which the first compilation should not pay for.
+                AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+                {
+                    TryDeleteFolder(path);
+                    RemoveFoldersOfDeadProcesses();
+                };
                 Volatile.Write(ref s_path, path);
                 return path;
             }

@@ -98,6 +98,7 @@ public sealed partial class MaruModule : IDisposable
             BaseDirectory = options.BaseDirectory,
             Optimisation = options.Optimisation,
             CompileTimeOutput = options.CompileTimeOutput,
+            GenerateCSharpShims = false,
         });
         if (!result.Success) throw new MaruCompilationException(result.Diagnostics, result.Messages);
 

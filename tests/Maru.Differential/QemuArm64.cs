@@ -1,9 +1,42 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using Maru.Compiler.Interop;
 
 namespace Maru.Differential;
+
+/// <summary>One command of a <see cref="QemuArm64"/> batch (symbols by their exported names).</summary>
+public abstract record LoaderCommand
+{
+    /// <summary>dlopen a library; later calls and peeks use it.</summary>
+    public sealed record Load(string Path) : LoaderCommand;
+
+    /// <summary>Call an exported function with up to 10 integer arguments.</summary>
+    public sealed record Call(string Function, params long[] Arguments) : LoaderCommand;
+
+    /// <summary>Read the 64-bit word at an exported data symbol.</summary>
+    public sealed record Peek(string Symbol) : LoaderCommand;
+
+    internal string ToLine() => this switch
+    {
+        Load l => $"load {l.Path}",
+        Call c => string.Join(' ', ["call", c.Function, .. c.Arguments.Select(a => a.ToString(CultureInfo.InvariantCulture))]),
+        Peek p => $"peek {p.Symbol}",
+        _ => throw new InvalidOperationException(),
+    };
+}
+
+/// <summary>
+/// The answer to one command: <see cref="Value"/> (a call's result, a peeked word) when
+/// <see cref="Kind"/> is "ok"; "error" with <see cref="Message"/> (dlopen/dlsym failed, or the
+/// batch stopped before the command); "signal" when the call crashed (<see cref="Value"/> is the
+/// signal number; the loader goes on). <see cref="Output"/> is what the call wrote to stdout.
+/// </summary>
+public sealed record LoaderResult(string Kind, long Value, string Message, string Output)
+{
+    public bool IsOk => Kind == "ok";
+}
 
 /// <summary>One call of a compiled function in a batch: the library, the Maru name and the arguments.</summary>
 public sealed record QemuCall(string Library, string Function, IReadOnlyList<long> Arguments);
@@ -12,65 +45,127 @@ public sealed record QemuCall(string Library, string Function, IReadOnlyList<lon
 public sealed record QemuResult(long? Value, string Output, string? Error);
 
 /// <summary>
-/// Runs linux-arm64 libraries under qemu-aarch64 on this x86-64 machine: a small loader, built
-/// once per test run with aarch64-linux-gnu-gcc, reads commands on stdin (<c>lib PATH</c>,
-/// <c>call SYMBOL ARGS...</c>), dlopens each library and calls functions with up to 10 word
-/// arguments on a thread with a 1 GiB stack (deep recursion tests the code, not qemu's default
-/// stack). Many libraries and calls go through one qemu process, so its start-up does not
-/// dominate. Each call's output is framed by \x01 lines so standard output can be told apart.
+/// Runs linux-arm64 libraries on this x86-64 machine, for the tests and the differential console
+/// runner alike: a small C loader (Arm64Loader/maru-loader.c, embedded), built with
+/// aarch64-linux-gnu-gcc once (cached in the temp folder by the hash of its source), runs under
+/// <c>qemu-aarch64 -L /usr/aarch64-linux-gnu</c> and executes a whole batch of commands (many
+/// libraries, many calls) per process start, so qemu's start-up does not dominate. Calls run on a
+/// 1 GiB stack; a crashing call is reported (its signal) and the batch goes on; each call's
+/// output is captured apart from the protocol.
 /// </summary>
 public static class QemuArm64
 {
-    private const string LoaderSource = """
-        #include <dlfcn.h>
-        #include <pthread.h>
-        #include <stdio.h>
-        #include <stdlib.h>
-        #include <string.h>
-        typedef long long (*fn_t)(long long, long long, long long, long long, long long,
-                                  long long, long long, long long, long long, long long);
-        static void *run(void *unused) {
-          static char line[16384]; void *lib = NULL; (void)unused;
-          while (fgets(line, sizeof line, stdin)) {
-            char *tok = strtok(line, " \n");
-            if (!tok) continue;
-            if (!strcmp(tok, "lib")) {
-              char *path = strtok(NULL, "\n");
-              lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-              if (!lib) printf("\001dlopen %s\n", dlerror());
-            } else if (!strcmp(tok, "call")) {
-              char *name = strtok(NULL, " \n"); long long a[10] = {0}; int n = 0; char *t;
-              while ((t = strtok(NULL, " \n")) && n < 10) a[n++] = strtoll(t, NULL, 10);
-              fn_t f = lib ? (fn_t)dlsym(lib, name) : NULL;
-              if (!f) { printf("\001error no symbol %s\n", name); fflush(stdout); continue; }
-              printf("\001begin\n"); fflush(stdout);
-              long long r = f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-              fflush(stdout);
-              printf("\001result %lld\n", r);
-            }
-            fflush(stdout);
-          }
-          return NULL;
-        }
-        int main(void) {
-          pthread_attr_t attr; pthread_t thread;
-          pthread_attr_init(&attr);
-          pthread_attr_setstacksize(&attr, (size_t)1 << 30);
-          if (pthread_create(&thread, &attr, run, NULL) != 0) return 2;
-          pthread_join(thread, NULL);
-          return 0;
-        }
-        """;
+    public const string Qemu = "qemu-aarch64";
+    public const string Compiler = "aarch64-linux-gnu-gcc";
+    public const string Sysroot = "/usr/aarch64-linux-gnu";
+
+    public const string Missing = "qemu-aarch64 or aarch64-linux-gnu-gcc missing: apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross (.ci/run installs them)";
 
     private static readonly Lazy<string> s_loader = new(BuildLoader, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public const string Missing = "qemu-aarch64 or aarch64-linux-gnu-gcc missing: apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross";
-
-    public static bool Available => OnPath("qemu-aarch64") && OnPath("aarch64-linux-gnu-gcc");
+    public static bool Available => OnPath(Qemu) && OnPath(Compiler) && Directory.Exists(Path.Combine(Sysroot, "lib"));
 
     private static bool OnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Any(directory => File.Exists(Path.Combine(directory, name)));
+
+    /// <summary>Runs the commands in one loader process; one result per command, in order.</summary>
+    public static IReadOnlyList<LoaderResult> Run(IReadOnlyList<LoaderCommand> commands, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(commands);
+        var input = string.Concat(commands.Select(c => c.ToLine() + "\n"));
+        var run = Execute(Qemu, ["-L", Sysroot, s_loader.Value], input, timeout ?? TimeSpan.FromMinutes(5));
+        var results = Parse(run.Output);
+        while (results.Count < commands.Count)
+            results.Add(new LoaderResult("error", 0, $"not run: the batch stopped (exit code {run.ExitCode}) {run.Error.Trim()}", ""));
+        return results;
+    }
+
+    /// <summary>Calls Maru functions (by their Maru names), loading each library when the calls move on to it.</summary>
+    public static IReadOnlyList<QemuResult> Run(IReadOnlyList<QemuCall> calls, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(calls);
+        var commands = new List<LoaderCommand>();
+        var callAt = new List<int>();
+        string? current = null;
+        foreach (var call in calls)
+        {
+            if (call.Library != current)
+            {
+                commands.Add(new LoaderCommand.Load(call.Library));
+                current = call.Library;
+            }
+            callAt.Add(commands.Count);
+            commands.Add(new LoaderCommand.Call(SymbolNames.ToSymbolName(call.Function), [.. call.Arguments]));
+        }
+        var results = Run(commands, timeout);
+        var answers = new List<QemuResult>(calls.Count);
+        foreach (var at in callAt)
+        {
+            var result = results[at];
+            answers.Add(result.Kind switch
+            {
+                "ok" => new QemuResult(result.Value, result.Output, null),
+                "signal" => new QemuResult(null, result.Output, $"the call crashed with signal {result.Value}"),
+                _ => new QemuResult(null, result.Output, result.Message + LoadError(commands, results, at)),
+            });
+        }
+        return answers;
+    }
+
+    /// <summary>Why the library of the call at <paramref name="at"/> is missing, when its load failed.</summary>
+    private static string LoadError(List<LoaderCommand> commands, IReadOnlyList<LoaderResult> results, int at)
+    {
+        for (var i = at - 1; i >= 0; i--)
+            if (commands[i] is LoaderCommand.Load load)
+                return results[i].IsOk ? "" : $" (loading {load.Path}: {results[i].Message})";
+        return "";
+    }
+
+    /// <summary>The protocol: "@@ kind length value\n" then length bytes of captured output.</summary>
+    private static List<LoaderResult> Parse(string output)
+    {
+        var results = new List<LoaderResult>();
+        var bytes = Encoding.UTF8.GetBytes(output);
+        var position = 0;
+        while (position < bytes.Length)
+        {
+            var end = Array.IndexOf(bytes, (byte)'\n', position);
+            if (end < 0) break;
+            var header = Encoding.UTF8.GetString(bytes, position, end - position);
+            if (!header.StartsWith("@@ ", StringComparison.Ordinal)) throw new FormatException($"unexpected loader output '{header}'");
+            var parts = header.Split(' ', 4);
+            var length = int.Parse(parts[2], CultureInfo.InvariantCulture);
+            var captured = Encoding.UTF8.GetString(bytes, end + 1, length);
+            position = end + 1 + length;
+            var value = parts[1] == "error" ? 0 : long.Parse(parts[3], CultureInfo.InvariantCulture);
+            results.Add(new LoaderResult(parts[1], value, parts[1] == "error" ? parts[3] : "", captured));
+        }
+        return results;
+    }
+
+    private static string BuildLoader()
+    {
+        using var stream = typeof(QemuArm64).Assembly.GetManifestResourceStream("maru-loader.c")
+            ?? throw new InvalidOperationException("the arm64 loader's source is not embedded");
+        using var memory = new MemoryStream();
+        stream.CopyTo(memory);
+        var source = memory.ToArray();
+        var hash = Convert.ToHexString(SHA256.HashData(source))[..16].ToLowerInvariant();
+        var directory = Path.Combine(Path.GetTempPath(), $"maru-arm64-loader-{hash}");
+        var loader = Path.Combine(directory, "maru-loader");
+        if (File.Exists(loader)) return loader;
+        Directory.CreateDirectory(directory);
+        var unique = Guid.NewGuid().ToString("N");
+        var sourcePath = Path.Combine(directory, $"maru-loader-{unique}.c");
+        File.WriteAllBytes(sourcePath, source);
+        var temporary = loader + "." + unique;
+        var build = Execute(Compiler, ["-O2", "-Wall", "-o", temporary, sourcePath, "-ldl", "-lpthread"], null, TimeSpan.FromMinutes(3));
+        if (build.ExitCode != 0) throw new InvalidOperationException("building the arm64 loader failed\n" + build.Error);
+        File.Move(temporary, loader, overwrite: true); // atomic: concurrent runs see a whole file
+        File.Delete(sourcePath);
+        return loader;
+    }
 
     /// <summary>Runs a tool to completion: exit code, standard output, standard error.</summary>
     private static (int ExitCode, string Output, string Error) Execute(string name, IEnumerable<string> arguments, string? input, TimeSpan timeout)
@@ -81,6 +176,7 @@ public static class QemuArm64
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
         };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{name} did not start");
@@ -95,55 +191,5 @@ public static class QemuArm64
         }
         process.WaitForExit();
         return (process.ExitCode, output.Result, error.Result);
-    }
-
-    private static string BuildLoader()
-    {
-        var directory = Directory.CreateTempSubdirectory("maru-qemu-loader-").FullName;
-        var source = Path.Combine(directory, "loader.c");
-        File.WriteAllText(source, LoaderSource);
-        var loader = Path.Combine(directory, "loader");
-        var build = Execute("aarch64-linux-gnu-gcc", ["-O1", "-o", loader, source, "-ldl", "-lpthread"], null, TimeSpan.FromMinutes(2));
-        if (build.ExitCode != 0) throw new InvalidOperationException("building the arm64 loader failed\n" + build.Error);
-        return loader;
-    }
-
-    /// <summary>Runs every call in order in one qemu process; a crash leaves the calls after it with an error.</summary>
-    public static IReadOnlyList<QemuResult> Run(IReadOnlyList<QemuCall> calls, TimeSpan? timeout = null)
-    {
-        var script = new StringBuilder();
-        string? current = null;
-        foreach (var call in calls)
-        {
-            if (call.Library != current)
-            {
-                script.Append("lib ").Append(call.Library).Append('\n');
-                current = call.Library;
-            }
-            script.Append("call ").Append(SymbolNames.ToSymbolName(call.Function));
-            foreach (var argument in call.Arguments) script.Append(' ').Append(argument.ToString(CultureInfo.InvariantCulture));
-            script.Append('\n');
-        }
-        var run = Execute("qemu-aarch64", ["-L", "/usr/aarch64-linux-gnu", s_loader.Value], script.ToString(), timeout ?? TimeSpan.FromMinutes(5));
-        var results = new List<QemuResult>();
-        var output = new StringBuilder();
-        var inCall = false;
-        var loadError = "";
-        foreach (var line in run.Output.Split('\n'))
-        {
-            if (line.StartsWith("\u0001begin", StringComparison.Ordinal)) { inCall = true; output.Clear(); continue; }
-            if (line.StartsWith("\u0001result ", StringComparison.Ordinal))
-            {
-                results.Add(new QemuResult(long.Parse(line["\u0001result ".Length..], CultureInfo.InvariantCulture), output.ToString(), null));
-                inCall = false;
-                continue;
-            }
-            if (line.StartsWith("\u0001dlopen ", StringComparison.Ordinal)) { loadError = line[1..]; continue; }
-            if (line.StartsWith("\u0001error ", StringComparison.Ordinal)) { results.Add(new QemuResult(null, "", line[1..] + " " + loadError)); continue; }
-            if (inCall) output.Append(line).Append('\n');
-        }
-        while (results.Count < calls.Count)
-            results.Add(new QemuResult(null, output.ToString(), $"not run: the batch stopped (exit code {run.ExitCode}) {run.Error.Trim()}"));
-        return results;
     }
 }

@@ -164,6 +164,24 @@ public sealed class MarucTests
         Assert.AreEqual("hello world, 3 args\n0 1 2 \n", result.StandardOutput.Replace("\r\n", "\n"));
     }
 
+    /// <summary>
+    /// Maru.Runtime's private temp folder goes when the process exits, with the library still loaded
+    /// in it (maruc run never unloads), and so do folders left by processes that are gone.
+    /// </summary>
+    [TestMethod]
+    public void RunLeavesNoTempFolderBehind()
+    {
+        var temp = Directory.CreateDirectory(Path.Combine(_directory, "tmp")).FullName;
+        // A folder as a killed process leaves it: no process has that id (above any pid_max).
+        var orphan = Directory.CreateDirectory(Path.Combine(temp, "maru-runtime-999999999-x1y2z3")).FullName;
+        File.WriteAllText(Path.Combine(orphan, "libmaru1.so"), "");
+        var program = Write("main.l", "(define-function main () 3)");
+        var result = ExternalTool.Run(ExternalTool.DotnetPath, [Repository.MarucDll, "run", program], TimeSpan.FromMinutes(1), _directory,
+            environment: new Dictionary<string, string> { ["TMPDIR"] = temp + "/" });
+        Assert.AreEqual(3, result.ExitCode, result.ToString());
+        CollectionAssert.AreEqual(Array.Empty<string>(), Directory.GetFileSystemEntries(temp).Select(Path.GetFileName).ToArray());
+    }
+
     [TestMethod]
     public void RunWithoutMainIsAUsageError()
     {

@@ -62,8 +62,10 @@ public static class ExternalTool
     /// Runs <paramref name="name"/> with <paramref name="arguments"/> (passed as they are, no
     /// shell) and waits for it. The process tree is killed and <see cref="TimeoutException"/>
     /// thrown (with what it printed) when it runs longer than <paramref name="timeout"/>.
+    /// <paramref name="environment"/> sets (or overrides) environment variables of the process.
     /// </summary>
-    public static ExternalToolResult Run(string name, IEnumerable<string> arguments, TimeSpan? timeout = null, string? workingDirectory = null, string? standardInput = null)
+    public static ExternalToolResult Run(string name, IEnumerable<string> arguments, TimeSpan? timeout = null, string? workingDirectory = null, string? standardInput = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var fileName = Find(name) ?? throw new FileNotFoundException($"'{name}' was not found on PATH", name);
         var start = new ProcessStartInfo(fileName)
@@ -79,6 +81,7 @@ public static class ExternalTool
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         PrepareEnvironment(start.Environment, isDotnet: Path.GetFileNameWithoutExtension(fileName) == "dotnet");
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>()) start.Environment[variable] = value;
         var command = string.Join(' ', [name, .. start.ArgumentList.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)]);
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {command}");

@@ -183,9 +183,14 @@ public sealed class Evaluator
         return new EvaluationResult(unit, _messages, _loadedFiles);
     }
 
+    /// <summary>Clean prelude evaluations so far in this process (see <see cref="EvaluatePrelude"/>).</summary>
+    private static int s_cleanPreludeEvaluations;
+
     /// <summary>
-    /// Reads and evaluates the prelude into the root; the first compilation of the process to see
+    /// Reads and evaluates the prelude into the root; the second compilation of the process to see
     /// it through cleanly (no diagnostics, no output) leaves a snapshot for the later ones to copy.
+    /// Not the first: a process that compiles once (maruc build, a program's first call) would
+    /// only pay for taking it.
     /// </summary>
     private void EvaluatePrelude()
     {
@@ -195,7 +200,8 @@ public sealed class Evaluator
         _preludeEvaluated = true;
         if (_diagnostics.Items.Count == diagnosticsBefore && _messages.Count == 0 && _partialLine.Length == 0
             && _interpreter.Globals == _interpreter.Root && _loadedFiles.Count == 0 && _definitions.Count == 0
-            && _wholeFileVariables.Count == 0 && _compileTimeOnly.Count == 0 && _exportDeclarations.Count == 0)
+            && _wholeFileVariables.Count == 0 && _compileTimeOnly.Count == 0 && _exportDeclarations.Count == 0
+            && Interlocked.Increment(ref s_cleanPreludeEvaluations) > 1)
         {
             PreludeSnapshot.TryPublish(_interpreter.Root, _interpreter.Steps, _interpreter.Memory);
         }

@@ -1,11 +1,9 @@
-using System.Text;
 using System.Text.RegularExpressions;
-using Maru.Compiler.Tests.TestSupport;
+using System.Text;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
+using Maru.Compiler.Tests.TestSupport;
 using Maru.Differential;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Arm64;
 
@@ -44,12 +42,19 @@ public sealed partial class Arm64CodeGenerationTests
             (define wide (lambda (x) (if (< x 123456789) (+ x 0x123456789abcdef) (- x -5000000000))))
             (define many (lambda (a b c d e f g h i j) (+ (+ (+ a (* 2 b)) (* 3 c)) (+ (+ (* 4 d) (* 5 e)) (+ (+ (* 6 f) (* 7 g)) (+ (+ (* 8 h) (* 9 i)) (* 10 j)))))))
             (define callmany (lambda (x) (- (many x 2 3 4 5 6 7 8 9 10) (many 1 x 3 4 5 6 7 8 9 x))))
+            (define-function exits (a b) (if (< a 1) b (- (exits (- a 1) (+ b 1)) (exits (- a 2) b))))
+            (define-function exits0 (a b) (if (< a 2) a (- (exits0 (- a 1) b) (exits0 (- a 2) (+ b 1)))))
+            (define-function signs (a) (if (< a 0) (- 0 a) (if (= a 0) 100 (if (>= a 1000) 7 (+ 1 (signs (- a 3)))))))
             """;
         long expectedHuge = 0, expectedBig = 0;
         for (var k = 0; k < 20_000; k++) expectedHuge += (k % 7 + 1) * (0 + 1 + 2);
         for (var i = 0; i < 3000; i++) expectedBig = unchecked(expectedBig + (7 - i % 97) * (100 % (i % 13 + 1)));
         static long Many(params long[] v) => v.Select((x, k) => (k + 1) * x).Sum();
         var expectedMany = Many(11, 2, 3, 4, 5, 6, 7, 8, 9, 10) - Many(1, 11, 3, 4, 5, 6, 7, 8, 9, 11);
+        // Early exits tested at the call sites (the exit value in x1, or already in x0), comparisons with zero as cbz/tbnz.
+        static long Exits(long a, long b) => a < 1 ? b : Exits(a - 1, b + 1) - Exits(a - 2, b);
+        static long Exits0(long a, long b) => a < 2 ? a : Exits0(a - 1, b) - Exits0(a - 2, b + 1);
+        static long Signs(long a) => a < 0 ? -a : a == 0 ? 100 : a >= 1000 ? 7 : 1 + Signs(a - 3);
 
         var work = Directory.CreateTempSubdirectory("maru-arm64-codegen-").FullName;
         try
@@ -70,6 +75,9 @@ public sealed partial class Arm64CodeGenerationTests
                 Call("wide", 5 + 0x123456789abcdef, 5);
                 Call("wide", 999_999_999 + 5_000_000_000, 999_999_999);
                 Call("callmany", expectedMany, 11);
+                Call("exits", Exits(15, 3), 15, 3);
+                Call("exits0", Exits0(16, 5), 16, 5);
+                foreach (var a in new long[] { -5, 0, 2, 3, 999, 1000, 2000 }) Call("signs", Signs(a), a);
             }
             var results = QemuArm64.Run(calls);
             for (var i = 0; i < calls.Count; i++)

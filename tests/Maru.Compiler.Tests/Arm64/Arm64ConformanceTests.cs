@@ -3,8 +3,6 @@ using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.Conformance;
 using Maru.Compiler.Tests.TestSupport;
 using Maru.Differential;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Arm64;
 

@@ -1,6 +1,4 @@
 using Maru.Differential;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Arm64;
 

@@ -1,10 +1,9 @@
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
+using Maru.Differential;
 
 namespace Maru.Compiler.Tests.Arm64;
 

@@ -17,7 +17,7 @@ namespace Maru.Compiler.Backends.Arm64;
 /// <list type="bullet">
 /// <item>Frame (sp never moves in the body, so every frame word is sp-relative): the frame record
 /// x29/x30 at the top (every function with a frame has one; leaves without spills have no frame
-/// at all), then the saved callee-saved registers, the spill slots, the Alloca blocks and, at
+/// at all), then the saved callee-saved registers (pushed in pairs, stp/ldp), the spill slots, the Alloca blocks and, at
 /// sp, the outgoing stack arguments; the size a multiple of 16. A frame larger than a page is
 /// reserved page by page, each page touched (<see cref="Arm64StackProbe"/>).</item>
 /// <item>Semantics of the IR: sdiv already gives x / 0 = 0 and MIN / -1 = MIN; the remainder is
@@ -40,7 +40,10 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     private readonly List<Arm64Label> _labels = new();
     private readonly Dictionary<VReg, long> _blockOffsets = new();
     private int[] _saved = [];
-    private long _savedBase;
+    private long _localSize;
+
+    /// <summary>The saved registers' area: 16 bytes per pair (an odd one alone keeps sp 16-aligned).</summary>
+    private long SavedBytes => 16L * ((_saved.Length + 1) / 2);
     private long _slotBase;
     private long _frameSize;
     private bool _hasFrame;
@@ -74,7 +77,31 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         _ => Register.X(number),
     };
 
-    private void Emit(Arm64Instruction instruction) => _asm.Emit(instruction);
+    private void Emit(Arm64Instruction instruction) => Asm.Emit(instruction);
+
+    /// <summary>The assembler, after any comparison with zero still pending has been emitted as a cmp.</summary>
+    private Arm64Assembler Asm
+    {
+        get
+        {
+            if (_zeroTest >= 0)
+            {
+                var register = _zeroTest;
+                _zeroTest = -1;
+                _asm.Emit(A64.Cmp(RegisterOrSp.X(register), 0));
+            }
+            return _asm;
+        }
+    }
+
+    private void FlushZeroTest() => _ = Asm;
+
+    /// <summary>
+    /// A comparison of this register with zero whose flags nothing has read yet: the branch after
+    /// it becomes cbz/cbnz (= 0, != 0) or tbnz/tbz of the sign bit (&lt; 0, &gt;= 0) with no cmp at
+    /// all; anything else emitted first gets the cmp (<see cref="Asm"/>). -1 when none.
+    /// </summary>
+    private int _zeroTest = -1;
 
     // ---- labels and control -------------------------------------------------------------------
 
@@ -84,11 +111,27 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         return _labels.Count - 1;
     }
 
-    public override void PlaceLabel(int label) => _asm.Bind(_labels[label]);
+    public override void PlaceLabel(int label) => Asm.Bind(_labels[label]);
 
-    public override void Jump(int label) => _asm.Branch(_labels[label]);
+    public override void Jump(int label) => Asm.Branch(_labels[label]);
 
-    public override void JumpIf(IrCondition condition, int label) => _asm.BranchIf(Code(condition), _labels[label]);
+    public override void JumpIf(IrCondition condition, int label)
+    {
+        if (_zeroTest >= 0 && condition is not (IrCondition.Greater or IrCondition.LessOrEqual))
+        {
+            var register = X(_zeroTest);
+            _zeroTest = -1;
+            switch (condition)
+            {
+                case IrCondition.Equal: _asm.CompareBranch(false, register, _labels[label]); break;
+                case IrCondition.NotEqual: _asm.CompareBranch(true, register, _labels[label]); break;
+                case IrCondition.Less: _asm.TestBranch(true, register, 63, _labels[label]); break;
+                default: _asm.TestBranch(false, register, 63, _labels[label]); break;
+            }
+            return;
+        }
+        Asm.BranchIf(Code(condition), _labels[label]);
+    }
 
     private static Condition Code(IrCondition condition) => condition switch
     {
@@ -116,10 +159,9 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         }
         _slotBase = offset;
         offset += 8L * facts.SlotCount;
-        _savedBase = offset;
-        offset += 8L * _saved.Length;
-        offset = (offset + 15) & ~15L;
-        _frameSize = offset + 16; // the frame record on top
+        _localSize = (offset + 15) & ~15L;
+        // Above the locals the saved registers, pushed in pairs right under the frame record.
+        _frameSize = _localSize + SavedBytes + 16;
         _hasFrame = facts.HasCalls || facts.ReadsStackParameters || facts.SlotCount > 0 || _saved.Length > 0 || facts.Blocks.Count > 0;
         if (!_hasFrame) _frameSize = 0;
     }
@@ -133,16 +175,36 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         if (!_hasFrame) return;
         Emit(A64.Stp(Register.X(FramePointer), Register.X(LinkRegister), Sp, -16, PairAddressMode.PreIndex));
         Emit(A64.Mov(RegisterOrSp.X(FramePointer), Sp)); // a valid frame record
-        Arm64StackProbe.Reserve(_asm, _frameSize - 16); // page by page beyond a page: stack-clash safe
-        for (var i = 0; i < _saved.Length; i++) StoreFrame(_saved[i], _savedBase + 8 * i);
+        for (var i = 0; i < _saved.Length; i += 2)
+            Emit(i + 1 < _saved.Length
+                ? A64.Stp(X(_saved[i]), X(_saved[i + 1]), Sp, -16, PairAddressMode.PreIndex)
+                : A64.Str(X(_saved[i]), Sp, -16, AddressMode.PreIndex));
+        Arm64StackProbe.Reserve(Asm, _localSize); // page by page beyond a page: stack-clash safe
     }
 
     public override void Epilogue()
     {
         if (_hasFrame)
         {
-            for (var i = 0; i < _saved.Length; i++) LoadFrame(_saved[i], _savedBase + 8 * i);
-            Emit(A64.Mov(Sp, RegisterOrSp.X(FramePointer)));
+            if (_localSize == 0)
+            {
+                // sp is at the last pair pushed: pop them in reverse.
+                for (var i = (_saved.Length - 1) & ~1; i >= 0; i -= 2)
+                    Emit(i + 1 < _saved.Length
+                        ? A64.Ldp(X(_saved[i]), X(_saved[i + 1]), Sp, 16, PairAddressMode.PostIndex)
+                        : A64.Ldr(X(_saved[i]), Sp, 16, AddressMode.PostIndex));
+            }
+            else
+            {
+                for (var i = 0; i < _saved.Length; i += 2)
+                {
+                    var at = -16L * (i / 2 + 1);
+                    Emit(i + 1 < _saved.Length
+                        ? A64.Ldp(X(_saved[i]), X(_saved[i + 1]), RegisterOrSp.X(FramePointer), at)
+                        : A64.Ldr(X(_saved[i]), RegisterOrSp.X(FramePointer), at, AddressMode.UnscaledOffset));
+                }
+                Emit(A64.Mov(Sp, RegisterOrSp.X(FramePointer)));
+            }
             Emit(A64.Ldp(Register.X(FramePointer), Register.X(LinkRegister), Sp, 16, PairAddressMode.PostIndex));
         }
         Emit(A64.Ret());
@@ -237,7 +299,7 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     }
 
     /// <summary>The shortest sequence: one orr of a logical immediate, or movz/movn + movk.</summary>
-    private void LoadConstant(int register, long value) => _asm.Emit(A64.MoveImmediate(X(register), (ulong)value));
+    private void LoadConstant(int register, long value) => Asm.Emit(A64.MoveImmediate(X(register), (ulong)value));
 
     /// <summary>The register holding the operand: its own, or <paramref name="scratch"/> loaded with it (xzr for the constant 0).</summary>
     private int InRegister(Loc value, int scratch)
@@ -277,6 +339,16 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     public override void Arithmetic(Opcode op, Loc destination, Loc left, Loc right)
     {
         var work = Work(destination);
+        if (left.IsImm && !right.IsImm && op is Opcode.Add or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.Multiply)
+            (left, right) = (right, left);
+        if (op is Opcode.And or Opcode.Or or Opcode.Xor && right.IsImm && BitmaskImmediate.TryCreate((ulong)right.Value, true) is { } mask)
+        {
+            var n = InRegister(left, Scratch);
+            var operation = op switch { Opcode.And => LogicalImmediateOperation.And, Opcode.Or => LogicalImmediateOperation.Orr, _ => LogicalImmediateOperation.Eor };
+            Emit(new LogicalImmediateInstruction(operation, RegisterOrSp.X(work), X(n), mask));
+            Finish(destination, work);
+            return;
+        }
         if (op is Opcode.Add or Opcode.Subtract && right.IsImm && AddSubImmediateOf(right.Value) is { } imm)
         {
             var n = InRealRegister(left, Scratch);
@@ -377,6 +449,12 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
             condition = condition.Mirror();
         }
         var a = InRealRegister(left, Scratch);
+        if (right.IsImm && right.Value == 0)
+        {
+            FlushZeroTest(); // an earlier pending test gets its cmp
+            _zeroTest = a;
+            return condition;
+        }
         if (right.IsImm && AddSubImmediateOf(right.Value) is { } imm)
         {
             // cmp a, #imm is subs xzr, a, #imm; cmn (adds) for a negative constant.
@@ -391,7 +469,8 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     public override IrCondition CompareWithZero(Loc value)
     {
         var a = InRealRegister(value, Scratch);
-        Emit(A64.Cmp(RegisterOrSp.X(a), 0));
+        Asm.Emit([]); // an earlier pending test gets its cmp
+        _zeroTest = a;
         return IrCondition.Equal;
     }
 
@@ -407,28 +486,28 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     public override void LoadGlobal(Loc destination, DataTarget global)
     {
         var work = Work(destination);
-        _asm.Load(MemoryOperation.Load, 8, X(work), global.Section, global.Offset);
+        Asm.Load(MemoryOperation.Load, 8, X(work), global.Section, global.Offset);
         Finish(destination, work);
     }
 
     public override void StoreGlobal(DataTarget global, Loc value)
     {
         var v = InRegister(value, Scratch2);
-        _asm.Store(8, X(v), global.Section, global.Offset, Register.X(Scratch));
+        Asm.Store(8, X(v), global.Section, global.Offset, Register.X(Scratch));
     }
 
     public override void DataAddress(Loc destination, DataTarget target, bool loadSlot)
     {
         var work = Work(destination);
-        if (loadSlot) _asm.Load(MemoryOperation.Load, 8, X(work), target.Section, target.Offset);
-        else _asm.AddressOf(X(work), target.Section, target.Offset);
+        if (loadSlot) Asm.Load(MemoryOperation.Load, 8, X(work), target.Section, target.Offset);
+        else Asm.AddressOf(X(work), target.Section, target.Offset);
         Finish(destination, work);
     }
 
     public override void FunctionAddress(Loc destination, int functionLabel)
     {
         var work = Work(destination);
-        _asm.AddressOf(X(work), _labels[functionLabel]);
+        Asm.AddressOf(X(work), _labels[functionLabel]);
         Finish(destination, work);
     }
 
@@ -489,16 +568,19 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         for (var i = 0; i < arguments.Length; i++) Move(Loc.Mem(8 * i), arguments[i]);
     }
 
-    public override void CallFunction(int functionLabel) => _asm.Call(_labels[functionLabel]);
+    public override void CallFunction(int functionLabel) => Asm.Call(_labels[functionLabel]);
 
     /// <summary>adrp/ldr of the GOT slot into x16, blr x16.</summary>
     public override void CallImport(DataTarget slot)
     {
-        _asm.Load(MemoryOperation.Load, 8, Register.X(Scratch), slot.Section, slot.Offset);
+        Asm.Load(MemoryOperation.Load, 8, Register.X(Scratch), slot.Section, slot.Offset);
         Emit(A64.Blr(Register.X(Scratch)));
     }
 
     public override void CallIndirect() => Emit(A64.Blr(Register.X(Scratch)));
 
     public override void AfterCall(int stackArguments) { }
+
+    /// <summary>A callee's early exit is a compare and a branch here too (FunctionEmitter keeps x0, also the first argument, intact on the calling path).</summary>
+    public override bool TestsEarlyExitsAtCallSites => true;
 }

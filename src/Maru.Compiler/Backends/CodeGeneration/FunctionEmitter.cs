@@ -531,10 +531,25 @@ internal sealed class FunctionEmitter
             {
                 // The callee's early exit, tested here: the return register = its value, skip the call when it holds.
                 var skip = _machine.NewLabel();
-                _machine.Load(_registers.Return, OnEntry(exit.Value));
-                var condition = CompareOnEntry(exit.Comparison);
-                _machine.JumpIf(exit.ExitWhenTrue ? condition : condition.Invert(), skip);
-                _machine.CallFunction(FunctionLabel(instruction.Symbol!));
+                var value = OnEntry(exit.Value);
+                if (value.Is(_registers.Return) || Array.IndexOf(_registers.Arguments, _registers.Return) < 0)
+                {
+                    _machine.Load(_registers.Return, value);
+                    var condition = CompareOnEntry(exit.Comparison);
+                    _machine.JumpIf(exit.ExitWhenTrue ? condition : condition.Invert(), skip);
+                    _machine.CallFunction(FunctionLabel(instruction.Symbol!));
+                }
+                else
+                {
+                    // The return register is also an argument (AArch64's x0): the value goes there only once the exit holds.
+                    var call = _machine.NewLabel();
+                    var condition = CompareOnEntry(exit.Comparison);
+                    _machine.JumpIf(exit.ExitWhenTrue ? condition.Invert() : condition, call);
+                    _machine.Load(_registers.Return, value);
+                    _machine.Jump(skip);
+                    _machine.PlaceLabel(call);
+                    _machine.CallFunction(FunctionLabel(instruction.Symbol!));
+                }
                 _machine.PlaceLabel(skip);
                 break;
             }

@@ -141,6 +141,6 @@ internal abstract class MachineEmitter
     /// <summary>Undoes <see cref="PassStackArguments"/> after the call returns.</summary>
     public abstract void AfterCall(int stackArguments);
 
-    /// <summary>A direct call may test the callee's <see cref="EarlyExit"/> first (the return register is free to load before the compare).</summary>
+    /// <summary>A direct call may test the callee's <see cref="EarlyExit"/> first (when the return register is also an argument register, FunctionEmitter loads the exit value only on the skipping path).</summary>
     public virtual bool TestsEarlyExitsAtCallSites => false;
 }

@@ -1,9 +1,10 @@
 using System.Text;
 using Maru.Compiler.Backends.Arm64;
-using Maru.Compiler.ObjectFiles;
 using Maru.Compiler.ObjectFiles.Elf;
+using Maru.Compiler.ObjectFiles;
 using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
+using Maru.Differential;
 using static Maru.Compiler.Backends.Arm64.Register;
 
 namespace Maru.Compiler.Tests.Backends.Arm64;
@@ -173,7 +174,7 @@ public sealed class Arm64LibraryExecutionTests
     [TestMethod]
     public void LibrariesBuiltByTheEncoderRunUnderQemu()
     {
-        QemuArm64.RequireTools();
+        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
         var (far, relaxed) = FarBranches();
         Assert.AreEqual(3, relaxed, "tbz, cbz and b.cond were relaxed");
         var libraries = new (string Name, ObjectModule Module)[]
@@ -230,7 +231,7 @@ public sealed class Arm64LibraryExecutionTests
     [TestMethod]
     public void TheLoaderReportsCrashesAndMissingSymbolsAndGoesOn()
     {
-        QemuArm64.RequireTools();
+        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
         var module = new ObjectModule();
         var asm = new Arm64Assembler();
         var crash = asm.CreateLabel();

@@ -12,7 +12,7 @@
  * program's output can never be mistaken for the protocol). <kind> is "ok" (value is the
  * result), "error" (value is a message: dlopen/dlsym failure) or "signal" (value is the signal
  * number: the call crashed; the loader recovers and goes on with the next command).
- * Calls run on a thread with a 512 MiB stack, like the x64 conformance runs.
+ * Calls run on a thread with a 1 GiB stack (deep recursion at O0 tests the code, not the loader).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -125,7 +125,7 @@ int main(void)
 
     pthread_attr_t attributes;
     pthread_attr_init(&attributes);
-    pthread_attr_setstacksize(&attributes, (size_t)512 << 20);
+    pthread_attr_setstacksize(&attributes, (size_t)1 << 30);
     pthread_t thread;
     if (pthread_create(&thread, &attributes, run, NULL) != 0) run(NULL);
     else pthread_join(thread, NULL);
