@@ -42,7 +42,7 @@ public static class PassPipeline
     /// <summary>The stage names in order (what a dump can show).</summary>
     public static IReadOnlyList<string> StageNames { get; } = ["lower", .. Passes.Select(p => p.Name)];
 
-    /// <param name="checkBudget">Called between functions and passes; throws when the compilation must stop (its time limit).</param>
+    /// <param name="checkBudget">Called after every pass (so also between functions; the caller checks before the first); throws when the compilation must stop (its time limit).</param>
     public static void Run(IrModule module, CompilationOptions options, Action? checkBudget = null)
     {
         if (options.Optimisation == OptimisationLevel.O0)
@@ -55,7 +55,6 @@ public static class PassPipeline
         var calls = new CallGraph(module);
         foreach (var function in calls.BottomUp)
         {
-            checkBudget?.Invoke();
             AfterStage("lower", function, IrForm.Plain, options);
             foreach (var pass in Passes)
             {
