@@ -14,20 +14,10 @@ namespace Maru.Compiler.Optimisation;
 /// </summary>
 internal static class LoopInvariantCodeMotion
 {
-    /// <summary>A natural loop: its header and body blocks (header included) in reverse postorder.</summary>
-    private sealed record Loop(BasicBlock Header, List<BasicBlock> Blocks)
-    {
-        /// <summary>Stamps the body's blocks into <paramref name="member"/> (by block Index) so membership is one array read.</summary>
-        public void Mark(int[] member, int stamp)
-        {
-            foreach (var block in Blocks) member[block.Index] = stamp;
-        }
-    }
-
     public static void Run(IrFunction function, ITargetCosts costs)
     {
         var graph = new FlowGraph(function);
-        var loops = FindLoops(graph);
+        var loops = NaturalLoop.FindAll(graph);
         if (loops.Count == 0) return;
         var member = new int[function.Blocks.Count];
         var stamp = 0;
@@ -41,7 +31,7 @@ internal static class LoopInvariantCodeMotion
         {
             BlockPlacement.InsertBefore(function, preheaders);
             graph = new FlowGraph(function);
-            loops = FindLoops(graph);
+            loops = NaturalLoop.FindAll(graph);
             member = new int[function.Blocks.Count];
             stamp = 0;
         }
@@ -52,7 +42,7 @@ internal static class LoopInvariantCodeMotion
         foreach (var loop in loops)   // innermost (smallest) first
         {
             loop.Mark(member, ++stamp);
-            var preheader = Preheader(graph, loop, member, stamp);
+            var preheader = loop.Preheader(graph, member, stamp);
             if (definedInLoop.Length < function.RegisterCount) Array.Resize(ref definedInLoop, function.RegisterCount);   // hoisted constants added registers
             foreach (var block in loop.Blocks)
             {
@@ -93,7 +83,7 @@ internal static class LoopInvariantCodeMotion
     /// preheader (one per constant and loop; an enclosing loop then hoists that copy further out
     /// like any invariant). No copy propagation runs after this pass, so the register stays.
     /// </summary>
-    private static void HoistWideConstants(IrFunction function, Loop loop, BasicBlock preheader, ITargetCosts costs)
+    private static void HoistWideConstants(IrFunction function, NaturalLoop loop, BasicBlock preheader, ITargetCosts costs)
     {
         Dictionary<long, VReg>? registers = null;
         foreach (var block in loop.Blocks)
@@ -134,57 +124,8 @@ internal static class LoopInvariantCodeMotion
         return true;
     }
 
-    /// <summary>Natural loops, one per header (back edges to one header share a loop), smallest first.</summary>
-    private static List<Loop> FindLoops(FlowGraph graph)
-    {
-        var blocks = graph.Function.Blocks;
-        var rpoNumber = new int[blocks.Count];
-        for (var i = 0; i < graph.ReversePostorder.Length; i++) rpoNumber[graph.ReversePostorder[i].Index] = i;
-        var loops = new List<Loop>();
-        var work = new Stack<BasicBlock>();
-        var inBody = new int[blocks.Count];   // stamps: header Index + 1
-        foreach (var header in blocks)
-        {
-            List<BasicBlock>? body = null;
-            var stamp = header.Index + 1;
-            foreach (var latch in graph.Predecessors[header.Index])
-            {
-                if (!graph.Dominates(header, latch)) continue;
-                if (body is null)
-                {
-                    body = [header];
-                    inBody[header.Index] = stamp;
-                }
-                if (inBody[latch.Index] == stamp) continue;
-                inBody[latch.Index] = stamp;
-                body.Add(latch);
-                work.Push(latch);
-                while (work.Count > 0)
-                    foreach (var predecessor in graph.Predecessors[work.Pop().Index])
-                        if (inBody[predecessor.Index] != stamp)
-                        {
-                            inBody[predecessor.Index] = stamp;
-                            body.Add(predecessor);
-                            work.Push(predecessor);
-                        }
-            }
-            if (body is null) continue;
-            body.Sort((a, b) => rpoNumber[a.Index].CompareTo(rpoNumber[b.Index]));
-            loops.Add(new Loop(header, body));
-        }
-        // Stable: equal sizes keep block order, so the result is deterministic.
-        return loops.OrderBy(loop => loop.Blocks.Count).ToList();
-    }
-
-    private static BasicBlock Preheader(FlowGraph graph, Loop loop, int[] member, int stamp)
-    {
-        foreach (var predecessor in graph.Predecessors[loop.Header.Index])
-            if (member[predecessor.Index] != stamp) return predecessor;
-        throw new InvalidOperationException("a natural loop without an entry edge");
-    }
-
     /// <summary>Gives the loop a single outside predecessor that only jumps to the header; returns the new block (to be placed before the header), if one was made.</summary>
-    private static BasicBlock? EnsurePreheader(FlowGraph graph, Loop loop, int[] member, int stamp)
+    private static BasicBlock? EnsurePreheader(FlowGraph graph, NaturalLoop loop, int[] member, int stamp)
     {
         var header = loop.Header;
         bool Inside(BasicBlock block) => member[block.Index] == stamp;

@@ -1,0 +1,66 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>
+/// A natural loop: a back edge t -> h where h dominates t; the body is what reaches t without
+/// passing h. Its header and body blocks (header included) are in reverse postorder.
+/// </summary>
+internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
+{
+    /// <summary>Stamps the body's blocks into <paramref name="member"/> (by block Index) so membership is one array read.</summary>
+    public void Mark(int[] member, int stamp)
+    {
+        foreach (var block in Blocks) member[block.Index] = stamp;
+    }
+
+    /// <summary>The header's one predecessor outside the loop (the loop is marked with <paramref name="stamp"/>; LICM made it a preheader).</summary>
+    public BasicBlock Preheader(FlowGraph graph, int[] member, int stamp)
+    {
+        foreach (var predecessor in graph.Predecessors[Header.Index])
+            if (member[predecessor.Index] != stamp) return predecessor;
+        throw new InvalidOperationException("a natural loop without an entry edge");
+    }
+
+    /// <summary>Natural loops, one per header (back edges to one header share a loop), smallest first.</summary>
+    public static List<NaturalLoop> FindAll(FlowGraph graph)
+    {
+        var blocks = graph.Function.Blocks;
+        var rpoNumber = new int[blocks.Count];
+        for (var i = 0; i < graph.ReversePostorder.Length; i++) rpoNumber[graph.ReversePostorder[i].Index] = i;
+        var loops = new List<NaturalLoop>();
+        var work = new Stack<BasicBlock>();
+        var inBody = new int[blocks.Count];   // stamps: header Index + 1
+        foreach (var header in blocks)
+        {
+            List<BasicBlock>? body = null;
+            var stamp = header.Index + 1;
+            foreach (var latch in graph.Predecessors[header.Index])
+            {
+                if (!graph.Dominates(header, latch)) continue;
+                if (body is null)
+                {
+                    body = [header];
+                    inBody[header.Index] = stamp;
+                }
+                if (inBody[latch.Index] == stamp) continue;
+                inBody[latch.Index] = stamp;
+                body.Add(latch);
+                work.Push(latch);
+                while (work.Count > 0)
+                    foreach (var predecessor in graph.Predecessors[work.Pop().Index])
+                        if (inBody[predecessor.Index] != stamp)
+                        {
+                            inBody[predecessor.Index] = stamp;
+                            body.Add(predecessor);
+                            work.Push(predecessor);
+                        }
+            }
+            if (body is null) continue;
+            body.Sort((a, b) => rpoNumber[a.Index].CompareTo(rpoNumber[b.Index]));
+            loops.Add(new NaturalLoop(header, body));
+        }
+        // Stable: equal sizes keep block order, so the result is deterministic.
+        return loops.OrderBy(loop => loop.Blocks.Count).ToList();
+    }
+}
