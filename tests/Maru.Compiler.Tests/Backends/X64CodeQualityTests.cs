@@ -71,6 +71,29 @@ public sealed class X64CodeQualityTests
     }
 
     [TestMethod]
+    public void ACallWhoseResultIsReturnedIsAJumpAndNeedsNoFrame()
+    {
+        const string source = """
+            (define-function ping (n) (if (= n 0) 0 (pong (- n 1))))
+            (define-function pong (n) (if (= n 0) 1 (ping (- n 1))))
+            (define-function keeps (n) (+ 1 (ping n)))
+            (define-function local (n) (let ((cell 0)) (set cell n) (ping (oop-at (address-of cell) 0))))
+            """;
+        var result = CompiledLibrary.CompileOnly(source, level: OptimisationLevel.O1);
+        Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+        var ping = Decode(result, "ping");
+        Assert.IsFalse(ping.Any(i => i.FlowControl == FlowControl.Call), string.Join("\n", ping));
+        Assert.IsTrue(ping.Any(i => i.FlowControl == FlowControl.UnconditionalBranch && i.NearBranchTarget == Decode(result, "pong")[0].IP), string.Join("\n", ping));
+        Assert.IsFalse(ping.Any(i => i.FlowControl != FlowControl.Return && TouchesTheStack(i)), "a function whose only call is a sibling call has no frame\n" + string.Join("\n", ping));
+        // Not sibling calls: the result is used, or the frame holds memory whose address the callee may read.
+        Assert.IsTrue(Decode(result, "keeps").Any(i => i.FlowControl == FlowControl.Call));
+        Assert.IsTrue(Decode(result, "local").Any(i => i.FlowControl == FlowControl.Call));
+        using var library = CompiledLibrary.Compile(source);
+        Assert.AreEqual(1, library.Call("ping", 10_000_001));
+        Assert.AreEqual(8, library.Call("local", 7_000_001) + 7);
+    }
+
+    [TestMethod]
     public void ComparisonsFeedingBranchesAreFused()
     {
         var code = Compile(Sum, "sum");

@@ -184,6 +184,18 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
 
     public override void Epilogue()
     {
+        LeaveFrame();
+        Emit(A64.Ret());
+    }
+
+    public override void TailCallFunction(int functionLabel)
+    {
+        LeaveFrame();
+        Asm.Branch(_labels[functionLabel]);
+    }
+
+    private void LeaveFrame()
+    {
         if (_hasFrame)
         {
             if (_localSize == 0)
@@ -207,7 +219,6 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
             }
             Emit(A64.Ldp(Register.X(FramePointer), Register.X(LinkRegister), Sp, 16, PairAddressMode.PostIndex));
         }
-        Emit(A64.Ret());
     }
 
     public override void ReturnWithoutFrame() => Emit(A64.Ret());

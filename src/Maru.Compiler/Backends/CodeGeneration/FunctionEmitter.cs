@@ -137,14 +137,20 @@ internal sealed class FunctionEmitter
             _listing?.Mark(_machine.Position, ListingMarkKind.Block, blocks[b].Name, Diagnostics.SourceLocation.None);
             if (b != entryBlock) _machine.PlaceLabel(_blockLabels[b]);
             var block = blocks[b];
+            var sibling = SiblingCall(block);
             for (var i = 0; i < block.Instructions.Count; i++)
             {
                 var instruction = block.Instructions[i];
                 _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, instruction.ToString(), instruction.Location);
+                if (instruction == sibling)
+                {
+                    EmitCall(instruction, default, tail: true);
+                    break;   // only the copies of its result follow, and the return
+                }
                 EmitInstruction(instruction, _allocation.DeadDefinitions[b][i]);
             }
             _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
-            EmitTerminator(block, next);
+            if (sibling is null) EmitTerminator(block, next);
         }
     }
 
@@ -198,7 +204,8 @@ internal sealed class FunctionEmitter
         foreach (var block in _function.Blocks)
             foreach (var instruction in block.Instructions)
             {
-                if (!instruction.Op.IsCall()) continue;
+                // A sibling call leaves the frame first: on its own it needs none (the callee gets our entry state).
+                if (!instruction.Op.IsCall() || instruction == SiblingCall(block)) continue;
                 hasCalls = true;
                 var arguments = instruction.Arguments.Length - (instruction.Op == Opcode.CallIndirect ? 1 : 0);
                 maxStackArguments = Math.Max(maxStackArguments, arguments - RegisterArgumentCount(instruction, arguments));
@@ -208,6 +215,34 @@ internal sealed class FunctionEmitter
             readsStackParameters |= ReceivesParameter(p);
         return new FrameFacts(saved.ToArray(), _allocation.SlotCount, blocks, hasCalls, readsStackParameters, maxStackArguments);
     }
+
+    /// <summary>
+    /// The direct call whose result the block returns, when it can leave as a jump instead (a
+    /// sibling call, as gcc's -foptimize-sibling-calls): the callee then returns straight to our
+    /// caller, so mutual recursion runs in constant stack. Only with registers allocated, every
+    /// argument in a register (stack arguments would overwrite the caller's frame) and no alloca
+    /// (its address may reach the callee, and the frame is gone before the callee runs).
+    /// </summary>
+    private Instruction? SiblingCall(BasicBlock block)
+    {
+        if (_strategy != AllocationStrategy.Registers || block.Terminator is not Return { Value.IsConstant: false } ret) return null;
+        // Walk back from the return through the copies that carry the result (SSA destruction leaves one).
+        var returned = ret.Value.Register;
+        var at = block.Instructions.Count - 1;
+        while (at >= 0 && block.Instructions[at] is { Op: Opcode.Copy, Arguments: [{ IsConstant: false } source] } copy && copy.Destination == returned)
+        {
+            returned = source.Register;
+            at--;
+        }
+        if (at < 0) return null;
+        var call = block.Instructions[at];
+        if (call.Op != Opcode.Call || call.Destination != returned) return null;
+        if (RegisterArgumentCount(call, call.Arguments.Length) != call.Arguments.Length) return null;
+        _hasAlloca ??= _function.Blocks[0].Instructions.Exists(i => i.Op == Opcode.Alloca);
+        return _hasAlloca.Value ? null : call;
+    }
+
+    private bool? _hasAlloca;
 
     /// <summary>The parameter is read before it is written: it must be moved from where the caller put it.</summary>
     private bool ReceivesParameter(int parameter) =>
@@ -490,7 +525,8 @@ internal sealed class FunctionEmitter
         return count;
     }
 
-    private void EmitCall(Instruction instruction, Loc destination)
+    /// <param name="tail">A sibling call (<see cref="SiblingCall"/>): the frame is left and the callee jumped to.</param>
+    private void EmitCall(Instruction instruction, Loc destination, bool tail = false)
     {
         var indirect = instruction.Op == Opcode.CallIndirect;
         var arguments = indirect ? instruction.Arguments.AsSpan(1) : instruction.Arguments.AsSpan();
@@ -525,6 +561,12 @@ internal sealed class FunctionEmitter
             if (!source.IsReg) _machine.Load(argumentRegisters[i], source);
         }
 
+        if (tail)
+        {
+            // The callee tests its own early exit before its prologue; nothing here needs the result.
+            _machine.TailCallFunction(FunctionLabel(instruction.Symbol!));
+            return;
+        }
         switch (instruction.Op)
         {
             case Opcode.Call when _machine.TestsEarlyExitsAtCallSites && _calleeExits.TryGetValue(instruction.Symbol!, out var exit):

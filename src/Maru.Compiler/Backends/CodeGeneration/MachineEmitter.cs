@@ -69,6 +69,12 @@ internal abstract class MachineEmitter
     /// <summary>Restores what the prologue saved and returns (the result is already in the return register).</summary>
     public abstract void Epilogue();
 
+    /// <summary>
+    /// A sibling call: restores what the prologue saved, as <see cref="Epilogue"/> does, then jumps to
+    /// the function (its arguments already in their registers), which returns straight to our caller.
+    /// </summary>
+    public abstract void TailCallFunction(int functionLabel);
+
     /// <summary>Returns from a path that never ran the prologue.</summary>
     public abstract void ReturnWithoutFrame();
 

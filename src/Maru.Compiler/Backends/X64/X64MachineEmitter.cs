@@ -151,6 +151,18 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override void Epilogue()
     {
+        LeaveFrame();
+        Add(MachineInstruction.Create(Code.Retnq));
+    }
+
+    public override void TailCallFunction(int functionLabel)
+    {
+        LeaveFrame();
+        _asm.jmp(_labels[functionLabel]);
+    }
+
+    private void LeaveFrame()
+    {
         if (_hasFrame)
         {
             if (_framePointer && _savedCount == 0)
@@ -164,7 +176,6 @@ internal sealed class X64MachineEmitter : MachineEmitter
                 if (_framePointer) Add(MachineInstruction.Create(Code.Pop_r64, Register.RBP));
             }
         }
-        Add(MachineInstruction.Create(Code.Retnq));
     }
 
     public override void ReturnWithoutFrame() => Add(MachineInstruction.Create(Code.Retnq));
