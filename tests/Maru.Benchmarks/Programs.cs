@@ -29,6 +29,8 @@ internal static unsafe class ProgramList
         new("lexer", 8 << 20, 1 << 20, (nint)(delegate* unmanaged<long, long>)&LexerEntry, "tokenizer over 1 MiB of pseudo-text, a switch-like cond per byte, n bytes"),
         new("lru", 2_000_000, 10_000, (nint)(delegate* unmanaged<long, long>)&LruEntry, "LRU cache of define-structure entries: chained hash (% 4093) and doubly linked list, n lookups"),
         new("vm", 700_000, 1_000, (nint)(delegate* unmanaged<long, long>)&VmEntry, "stack-machine interpreter, a cond dispatch per instruction, a loop of n iterations"),
+        new("matmul", 100, 2, (nint)(delegate* unmanaged<long, long>)&MatmulEntry, "n products of 120 x 120 row-major word matrices (indexes multiply a counter by a run-time size)"),
+        new("mutual", 150_000, 1_000, (nint)(delegate* unmanaged<long, long>)&MutualEntry, "mutual recursion returning the callee's result (is-even/is-odd) and Ackermann, n rounds"),
     ];
 
     // Every variant, the C# one included, is called through the same unmanaged function pointer
@@ -46,4 +48,6 @@ internal static unsafe class ProgramList
     [UnmanagedCallersOnly] private static long LexerEntry(long n) => Lexer.Bench(n);
     [UnmanagedCallersOnly] private static long LruEntry(long n) => Lru.Bench(n);
     [UnmanagedCallersOnly] private static long VmEntry(long n) => Vm.Bench(n);
+    [UnmanagedCallersOnly] private static long MatmulEntry(long n) => Matmul.Bench(n);
+    [UnmanagedCallersOnly] private static long MutualEntry(long n) => Mutual.Bench(n);
 }
