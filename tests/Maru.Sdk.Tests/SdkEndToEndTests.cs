@@ -166,6 +166,16 @@ public sealed partial class SdkEndToEndTests
             Assert.MatchesRegex(new Regex($@"(^|\s){Regex.Escape(BrokenError)}", RegexOptions.Multiline), build.StandardOutput, build.ToString());
             Assert.IsFalse(File.Exists(ObjLibrary), "a stale library survived the failed build");
             Assert.IsFalse(File.Exists(ObjShims), "stale shims survived the failed build");
+
+            // The failed build removed the shims; the next design-time build puts the last good ones
+            // back. This one is recognised as the legacy project system's is: no
+            // DesignTimeBuild, only BuildingProject left false (the Build target never runs).
+            design = DesignTimeBuild(designTimeBuildProperty: false);
+            AssertSucceeded(design);
+            StringAssert.Contains(design.Output, BrokenError.Replace(": error ", ": warning "), design.ToString());
+            StringAssert.Contains(design.StandardOutput, "MaruExports.g.cs", "the shims left the compiler's command line");
+            StringAssert.Contains(File.ReadAllText(ObjShims), "internal static partial long FibIter(long n);");
+            Assert.IsFalse(File.Exists(ObjLibrary), "a design-time build wrote a library from a broken source");
         }
         finally
         {
@@ -377,10 +387,11 @@ public sealed partial class SdkEndToEndTests
     /// <summary>
     /// A build as Visual Studio runs it for IntelliSense: up to the compiler's command line, which it
     /// prints (BuildingInsideVisualStudio makes CoreCompile run even when its outputs are up to date).
+    /// Without <paramref name="designTimeBuildProperty"/>, as the legacy project system runs it.
     /// </summary>
-    private static ExternalToolResult DesignTimeBuild() =>
-        Workspace.Dotnet(s_project, "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:BuildingInsideVisualStudio=true", "-p:SkipCompilerExecution=true",
-            "-p:ProvideCommandLineArgs=true", "-getItem:CscCommandLineArgs", "-nodeReuse:false", "-nologo");
+    private static ExternalToolResult DesignTimeBuild(bool designTimeBuildProperty = true) =>
+        Workspace.Dotnet(s_project, ["msbuild", "-restore", "-t:Compile", .. designTimeBuildProperty ? ["-p:DesignTimeBuild=true"] : Array.Empty<string>(),
+            "-p:BuildingInsideVisualStudio=true", "-p:SkipCompilerExecution=true", "-p:ProvideCommandLineArgs=true", "-getItem:CscCommandLineArgs", "-nodeReuse:false", "-nologo"]);
 
     private static void AssertSucceeded(ExternalToolResult result) => Assert.AreEqual(0, result.ExitCode, result.ToString());
 
