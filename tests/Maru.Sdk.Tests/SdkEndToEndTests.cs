@@ -366,12 +366,19 @@ public sealed partial class SdkEndToEndTests
     [TestMethod]
     public void AnOldTargetFrameworkIsAMaruErrorNamingTheRequirement()
     {
+        // One multi-targeting build: a .NET Standard target and a .NET before 7 are each MARU0091 at
+        // the project; the remedy the message gives for multi-targeting (turn the Maru sources off for
+        // that framework) lets netstandard2.1 build; net10.0 builds the library beside them.
+        static string Remedy(string framework) =>
+            $"<EnableDefaultMaruCompileItems Condition=\"'$(TargetFramework)' == '{framework}'\">false</EnableDefaultMaruCompileItems>";
         var project = Workspace.WriteProject("Legacy", new Dictionary<string, string>
         {
-            ["Legacy.csproj"] = """
+            ["Legacy.csproj"] = $"""
                 <Project Sdk="Maru.Sdk">
                   <PropertyGroup>
-                    <TargetFramework>netstandard2.0</TargetFramework>
+                    <TargetFrameworks>netstandard2.0;netstandard2.1;net6.0;net10.0</TargetFrameworks>
+                    <MaruRuntimeIdentifiers>linux-x64</MaruRuntimeIdentifiers>
+                    {Remedy("netstandard2.1")}
                   </PropertyGroup>
                 </Project>
                 """,
@@ -379,9 +386,14 @@ public sealed partial class SdkEndToEndTests
         });
         var build = Workspace.Build(project);
         Assert.AreNotEqual(0, build.ExitCode, build.ToString());
-        StringAssert.Contains(build.StandardOutput, $"{Path.Combine(project, "Legacy.csproj")} : error MARU0091: Maru.Sdk needs .NET 7 or newer " +
-            "(the generated shims use [LibraryImport]), but this project targets 'netstandard2.0'.", build.ToString());
+        foreach (var framework in new[] { "netstandard2.0", "net6.0" })
+            StringAssert.Contains(build.StandardOutput, $"{Path.Combine(project, "Legacy.csproj")} : error MARU0091: Maru.Sdk needs .NET 7 or newer " +
+                $"(the generated shims use [LibraryImport]), but this project targets '{framework}'. Target net8.0 or newer; when multi-targeting, " +
+                $"turn the Maru sources off for the older framework: {Remedy(framework)}.", build.ToString());
+        Assert.AreEqual(2, Regex.Matches(build.StandardOutput, @"error MARU0091: .* targets '([^']+)'").Select(m => m.Groups[1].Value).Distinct().Count(), build.ToString());
         Assert.DoesNotContain("error CS", build.StandardOutput, build.ToString());
+        Assert.IsTrue(File.Exists(Path.Combine(project, "bin", "Debug", "netstandard2.1", "Legacy.dll")), build.ToString());
+        Assert.IsTrue(File.Exists(Path.Combine(project, "bin", "Debug", "net10.0", "libLegacy.so")), build.ToString());
     }
 
     /// <summary>
