@@ -208,6 +208,14 @@ public sealed partial class SdkEndToEndTests
             Assert.AreNotEqual(0, build.ExitCode, build.ToString());
             StringAssert.Contains(build.StandardOutput, expected, build.ToString());
             Assert.DoesNotContain("Maru.targets", build.StandardOutput, build.ToString());
+
+            // A further target of MaruRuntimeIdentifiers (compiled by its own task call): that element.
+            File.WriteAllText(projectFile, ProjectFile.Replace("    <AssemblyName>E2e</AssemblyName>\n",
+                "    <AssemblyName>E2e</AssemblyName>\n    <MaruRuntimeIdentifiers>linux-x64;plan9-mips</MaruRuntimeIdentifiers>\n"));
+            build = Workspace.Build(s_project);
+            Assert.AreNotEqual(0, build.ExitCode, build.ToString());
+            StringAssert.Contains(build.StandardOutput, $"{projectFile}(6,5): error MARU0401: unknown runtime identifier 'plan9-mips': Maru.Sdk supports {supported}", build.ToString());
+            Assert.DoesNotContain("Maru.targets", build.StandardOutput, build.ToString());
         }
         finally
         {
