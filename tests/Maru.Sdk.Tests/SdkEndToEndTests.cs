@@ -340,6 +340,8 @@ public sealed partial class SdkEndToEndTests
                     <!-- Included by main.l, not compiled on its own. -->
                     <MaruCompile Remove="lisp/include/**" />
                   </ItemGroup>
+                  <!-- As Visual Studio's project system defines it (the .NET SDK alone has no such target). -->
+                  <Target Name="CollectUpToDateCheckInputDesignTime" DependsOnTargets="$(CollectUpToDateCheckInputDesignTimeDependsOn)" Returns="@(UpToDateCheckInput)" />
                 </Project>
                 """,
             ["Program.cs"] = "System.Console.WriteLine(MaruExports.Scaled(2));\n",
@@ -350,6 +352,13 @@ public sealed partial class SdkEndToEndTests
         AssertSucceeded(Workspace.Build(project));
         var run = ExternalTool.Dotnet(binary, Path.Combine(binary, "Required.dll"));
         CollectionAssert.AreEqual(new[] { "20" }, Lines(run.StandardOutput), run.ToString());
+
+        // The fast up-to-date check sees the required file, collected on its own as Visual Studio does.
+        var collect = Workspace.Dotnet(project, "msbuild", "-nologo", "-nodeReuse:false", "-t:CollectUpToDateCheckInputDesignTime", "-getItem:UpToDateCheckInput");
+        AssertSucceeded(collect);
+        var inputs = JsonDocument.Parse(collect.StandardOutput).RootElement.GetProperty("Items").GetProperty("UpToDateCheckInput")
+            .EnumerateArray().Select(item => item.GetProperty("FullPath").GetString()).ToList();
+        CollectionAssert.IsSubsetOf(new[] { Path.Combine(project, "lisp", "main.l"), Path.Combine(project, "lisp", "include", "factor.l") }, inputs, collect.StandardOutput);
 
         // Only the required file changes: the build must notice and recompile.
         File.WriteAllText(Path.Combine(project, "lisp", "include", "factor.l"), "(compile-begin)\n(define-function factor () 21)\n(compile-end)\n");
