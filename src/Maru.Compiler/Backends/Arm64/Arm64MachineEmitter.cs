@@ -474,6 +474,17 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         return IrCondition.Equal;
     }
 
+    public override IrCondition TestBits(Loc left, Loc right)
+    {
+        if (left.IsImm && !right.IsImm) (left, right) = (right, left);
+        var a = InRealRegister(left, Scratch);
+        if (right.IsImm && BitmaskImmediate.TryCreate((ulong)right.Value, true) is not null)
+            Emit(A64.Tst(X(a), (ulong)right.Value));
+        else
+            Emit(A64.Tst(X(a), X(InRegister(right, Scratch2))));
+        return IrCondition.NotEqual;
+    }
+
     public override void SetCondition(Loc destination, IrCondition condition)
     {
         var work = Work(destination);

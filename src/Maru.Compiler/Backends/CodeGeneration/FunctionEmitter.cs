@@ -151,8 +151,9 @@ internal sealed class FunctionEmitter
     // ---- planning -----------------------------------------------------------------------------
 
     /// <summary>
-    /// A comparison (or not) whose result is read only by the branch right after it, and written
-    /// nowhere else, needs no register: it becomes flags for a conditional jump.
+    /// A comparison (or not, or a bitwise and: a flag or tag test) whose result is read only by the
+    /// branch right after it, and written nowhere else, needs no register: it becomes flags for a
+    /// conditional jump (an and becomes a test of the bits, x86 test / AArch64 tst).
     /// </summary>
     private BitSet FusedComparisons()
     {
@@ -176,7 +177,7 @@ internal sealed class FunctionEmitter
             if (last.Destination != branch.Condition.Register) continue;
             var v = branch.Condition.Register.Index;
             if (reads[v] != 1 || writes[v] != 1) continue;
-            var fusable = last.Op.IsComparison()
+            var fusable = last.Op.IsComparison() || last.Op == Opcode.And
                 ? !(last.Arguments[0].IsConstant && last.Arguments[1].IsConstant)
                 : last.Op == Opcode.LogicalNot && !last.Arguments[0].IsConstant;
             if (fusable) fused.Add(v);
@@ -383,9 +384,12 @@ internal sealed class FunctionEmitter
         var args = instruction.Arguments;
         if (instruction.Destination is { } d && _fused[d.Index])
         {
-            _pendingCondition = instruction.Op == Opcode.LogicalNot
-                ? _machine.CompareWithZero(LocOf(args[0]))
-                : _machine.Compare(instruction.Op, LocOf(args[0]), LocOf(args[1]));
+            _pendingCondition = instruction.Op switch
+            {
+                Opcode.LogicalNot => _machine.CompareWithZero(LocOf(args[0])),
+                Opcode.And => _machine.TestBits(LocOf(args[0]), LocOf(args[1])),
+                _ => _machine.Compare(instruction.Op, LocOf(args[0]), LocOf(args[1])),
+            };
             return;
         }
         var destination = instruction.Destination is { } dv ? LocOf(_allocation[dv]) : default;

@@ -104,6 +104,9 @@ internal abstract class MachineEmitter
     /// <summary>Sets the flags for value == 0; returns <see cref="Condition.Equal"/>-style condition true when it is zero.</summary>
     public abstract Condition CompareWithZero(Loc value);
 
+    /// <summary>Sets the flags for (left &amp; right) without keeping the result; returns the condition true when it is nonzero.</summary>
+    public abstract Condition TestBits(Loc left, Loc right);
+
     /// <summary>destination = condition ? 1 : 0, from the flags.</summary>
     public abstract void SetCondition(Loc destination, Condition condition);
 

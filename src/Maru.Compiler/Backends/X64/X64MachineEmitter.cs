@@ -186,6 +186,29 @@ internal sealed class X64MachineEmitter : MachineEmitter
         return Condition.Equal;
     }
 
+    public override Condition TestBits(Loc left, Loc right)
+    {
+        if (left.IsImm || (left.IsMem && right.IsReg)) (left, right) = (right, left);
+        if (!left.IsReg)
+        {
+            Load(Scratch, left);
+            left = Loc.Reg(Scratch);
+        }
+        if (right.IsImm && right.Value is >= 0 and <= byte.MaxValue)
+            // The mask's upper bytes are zero, so the low byte decides: test r8, imm8 (shorter).
+            Add(MachineInstruction.Create(Code.Test_rm8_imm8, Register8(left.Register), (int)right.Value));
+        else if (right.IsImm && right.Is32)
+            Add(MachineInstruction.Create(Code.Test_rm64_imm32, Register64(left.Register), (int)right.Value));
+        else
+        {
+            if (right.IsImm) { Load(Scratch2, right); right = Loc.Reg(Scratch2); }
+            Add(right.IsReg
+                ? MachineInstruction.Create(Code.Test_rm64_r64, Register64(right.Register), Register64(left.Register))
+                : MachineInstruction.Create(Code.Test_rm64_r64, Frame(right.Offset), Register64(left.Register)));
+        }
+        return Condition.NotEqual;
+    }
+
     public override void LoadGlobal(Loc destination, DataTarget global)
     {
         var work = Work(destination);
