@@ -135,7 +135,7 @@ public abstract unsafe class MaruModuleTestBase
             (define-export high? <bool>)
             (define-function as-word (flag) flag)
             (define-export as-word (flag <bool>))
-            """);
+            """, Options);
         var odd = module.GetFunction("odd?");
         Assert.AreEqual(InteropType.Bool, odd.Signature.Result);
         Assert.AreEqual(1L, odd.Invoke(7L));
