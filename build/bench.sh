@@ -29,6 +29,21 @@ fi
 # maruc as users install it: published ahead of time (NativeAOT). The compile-time table times it.
 export MARU_BENCH_MARUC="$("$root/build/publish-maruc.sh" linux-x64)"
 
+# The cold row of the run-time table times what a consumer of the package gets: Maru.Runtime packed
+# as shipped (with the native compiler library: build/pack.sh) and a small program built against it
+# (tests/Maru.Benchmarks.ColdStart), started fresh for every run.
+case " $* " in
+  *" --skip-latency "* | *" --scaling-only "* | *" --arm64-only "*) ;;
+  *)
+    "$root/build/pack.sh" >&2
+    coldstart="$root/artifacts/bench-coldstart"
+    rm -rf "$coldstart"
+    dotnet build "$root/tests/Maru.Benchmarks.ColdStart/ColdStart.csproj" -c Release -o "$coldstart" -nologo -v quiet -clp:ErrorsOnly \
+      -p:MaruRuntimeVersion="$(cat "$root/artifacts/packages/Maru.Sdk.version")" >&2
+    export MARU_BENCH_COLDSTART="$coldstart/ColdStart.dll"
+    ;;
+esac
+
 project="$root/tests/Maru.Benchmarks/Maru.Benchmarks.csproj"
 dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"

@@ -66,8 +66,8 @@ public static class MaruCompiler
         budget.Check();
 
         var unit = evaluation.Unit;
-        CheckExternsAgainstExports(unit, diagnostics);
         var module = ModuleLowerer.Lower(unit, diagnostics);
+        CheckExternsAgainstExports(unit, diagnostics); // after lowering, which may add what loaded files define
         if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
         budget.Check();
 

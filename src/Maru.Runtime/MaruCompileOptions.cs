@@ -19,4 +19,10 @@ public sealed record MaruCompileOptions
 
     /// <summary>The most evaluation steps compile-time code may take (an endless loop in a macro is an error, not a hang); null: the compiler's default.</summary>
     public long? MaxEvaluationSteps { get; init; }
+
+    /// <summary>Tests: compile with this native compiler library (null: the package's, when there is one).</summary>
+    internal Native.NativeCompiler? NativeCompiler { get; init; }
+
+    /// <summary>Tests: compile with the managed compiler even when the native one is there.</summary>
+    internal bool ManagedCompiler { get; init; }
 }

@@ -3,6 +3,7 @@ using Maru.Compiler;
 using Maru.Compiler.Diagnostics;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
+using Maru.Runtime.Native;
 
 namespace Maru.Runtime;
 
@@ -91,15 +92,20 @@ public sealed partial class MaruModule : IDisposable
             [new Diagnostic(DiagnosticCode.UnknownRuntimeIdentifier, DiagnosticSeverity.Error, SourceLocation.None,
                 $"this process ({HostTarget.Description}) is not a target Maru knows: {string.Join(", ", TargetPlatform.Known.Select(t => t.RuntimeIdentifier))}")], []);
         var name = LibraryFolder.NextLibraryName();
-        var result = MaruCompiler.Compile(sources, new CompilationOptions
+        var output = options.CompileTimeOutput is null ? null : new OutputRelay(options.CompileTimeOutput);
+        var compilation = new CompilationOptions
         {
             Target = target,
             LibraryName = name,
             BaseDirectory = options.BaseDirectory,
             Optimisation = options.Optimisation,
-            CompileTimeOutput = options.CompileTimeOutput,
+            MaxEvaluationSteps = options.MaxEvaluationSteps ?? CompilationOptions.DefaultMaxEvaluationSteps,
+            CompileTimeOutput = output is null ? null : output.Line,
             GenerateCSharpShims = false,
-        });
+        };
+        var native = options.ManagedCompiler ? null : options.NativeCompiler ?? NativeCompiler.Default;
+        var result = native is null ? MaruCompiler.Compile(sources, compilation) : native.Compile(sources, compilation);
+        output?.RethrowFailure();
         if (!result.Success) throw new MaruCompilationException(result.Diagnostics, result.Messages);
 
         var path = LibraryFolder.PathFor(target.LibraryFileName(name));
@@ -222,6 +228,32 @@ public sealed partial class MaruModule : IDisposable
     {
         NativeLibrary.Free(_handle);
         LibraryFolder.TryDelete(LibraryPath);
+    }
+
+    /// <summary>
+    /// Passes compile-time output to the caller's callback. An exception from the callback stops the
+    /// compilation and leaves <see cref="Compile(IReadOnlyList{SourceFile}, MaruCompileOptions?)"/> as
+    /// itself, with either compiler (the native one cannot carry it across, so it is kept here).
+    /// </summary>
+    private sealed class OutputRelay(Action<string> callback)
+    {
+        private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failure;
+
+        public void Line(string line)
+        {
+            if (_failure is not null) throw new OperationCanceledException();
+            try
+            {
+                callback(line);
+            }
+            catch (Exception exception)
+            {
+                _failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(exception);
+                throw new OperationCanceledException("the compile-time output callback failed");
+            }
+        }
+
+        public void RethrowFailure() => _failure?.Throw();
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);

@@ -13,7 +13,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args is ["--cold-latency-child"]) return RuntimeLatency.ColdChild();
 try
 {
-    var options = Options.Parse(args);
+    if (Options.Parse(args, out var exitCode) is not { } options) return exitCode;
     if (options.ScalingOne is { } scalingCase) return Scaling.RunOne(scalingCase);
     if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
         throw new BenchmarkFailure("the benchmark runs on linux-x64 only (the one target Maru.Sdk supports)");
@@ -70,8 +70,7 @@ try
 }
 catch (UsageException usage)
 {
-    if (usage.Problem is not null) Console.Error.WriteLine($"Maru.Benchmarks: {usage.Problem}");
-    Console.Error.WriteLine(Options.Usage);
+    Console.Error.WriteLine($"Maru.Benchmarks: {usage.Message}\nRun with --help for usage.");
     return 2;
 }
 catch (BenchmarkFailure failure)

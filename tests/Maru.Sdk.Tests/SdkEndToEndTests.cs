@@ -339,18 +339,21 @@ public sealed partial class SdkEndToEndTests
         run = ExternalTool.Dotnet(binary, Path.Combine(binary, "Required.dll"));
         CollectionAssert.AreEqual(new[] { "42" }, Lines(run.StandardOutput), run.ToString());
 
-        // A required file's definitions outside a section are compile-time only: the error says
-        // where and how to compile them; the second remedy it offers (require inside the section) works.
+        // The README's pattern: main.l without a section requires a plain file; what compiled code
+        // uses of it is compiled (and exported).
         File.WriteAllText(Path.Combine(project, "lisp", "include", "factor.l"), "(define-function factor () 5)\n");
-        var build = Workspace.Build(project);
-        Assert.AreNotEqual(0, build.ExitCode, build.ToString());
-        StringAssert.Contains(build.StandardOutput, "lisp/main.l(3,35): error MARU0212: 'factor' exists only at compile time: it is defined at " +
-            "lisp/include/factor.l(1,1), a file read by load/require, whose definitions are compiled only between (compile-begin) and " +
-            "(compile-end); put that definition between them in lisp/include/factor.l, or write the (require ...) between (compile-begin) and (compile-end)", build.ToString());
-        File.WriteAllText(Path.Combine(project, "lisp", "main.l"), "(compile-begin)\n(require \"include/factor.l\")\n(define-function scaled (x) (* x (factor)))\n(compile-end)\n");
+        File.WriteAllText(Path.Combine(project, "lisp", "main.l"), "(require \"include/factor.l\")\n(define-function scaled (x) (* x (factor)))\n");
+        File.WriteAllText(Path.Combine(project, "Program.cs"), "System.Console.WriteLine($\"{MaruExports.Scaled(2)} {MaruExports.Factor()}\");\n");
         AssertSucceeded(Workspace.Build(project));
         run = ExternalTool.Dotnet(binary, Path.Combine(binary, "Required.dll"));
-        CollectionAssert.AreEqual(new[] { "10" }, Lines(run.StandardOutput), run.ToString());
+        CollectionAssert.AreEqual(new[] { "10 5" }, Lines(run.StandardOutput), run.ToString());
+
+        // A definition that cannot be compiled: the error is at the use and names the definition.
+        File.WriteAllText(Path.Combine(project, "lisp", "include", "factor.l"), "(define factor '(5))\n");
+        var build = Workspace.Build(project);
+        Assert.AreNotEqual(0, build.ExitCode, build.ToString());
+        StringAssert.Contains(build.StandardOutput, "lisp/main.l(2,35): error MARU0212: 'factor' is defined at lisp/include/factor.l(1,1), in a file read by " +
+            "load/require, and compiled code uses it, but it cannot be compiled: 'factor' is the list (5) at compile time", build.ToString());
     }
 
     [TestMethod]

@@ -46,10 +46,25 @@ public sealed class CompilationUnit
     public HashSet<string> CompileTimeOnlyNames { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Of those, the ones a file read by load/require defined outside a compile section, with where:
-    /// the error then says which file to change and how.
+    /// Of those, the ones a file read by load/require defined outside a compile section, with their
+    /// values. Such a file is a library: a definition of it is compiled when compiled code uses it
+    /// or a define-export names it (<see cref="Resolve"/>), and stays compile-time only otherwise,
+    /// so a macro library's helpers never reach the native library.
     /// </summary>
-    public Dictionary<string, SourceLocation> DefinedByLoadedFiles { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, LoadedDefinition> DefinedByLoadedFiles { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The definition compiled code means by <paramref name="name"/>: a compiled one, or else one a
+    /// file read by load/require made, which joins the unit now (and is lowered after the ones
+    /// before it). Null when nothing compilable has that name.
+    /// </summary>
+    public Definition? Resolve(string name)
+    {
+        if (Lookup(name) is { } compiled) return compiled;
+        if (!DefinedByLoadedFiles.TryGetValue(name, out var loaded) || loaded.Definition is not { } definition) return null;
+        TryAdd(definition);
+        return definition;
+    }
 
     /// <summary>What C# should see for exported functions, from <c>(define-export ...)</c>, by function name.</summary>
     public Dictionary<string, Interop.ExportDeclaration> ExportDeclarations { get; } = new(StringComparer.Ordinal);
@@ -61,3 +76,9 @@ public sealed class CompilationUnit
         return true;
     }
 }
+
+/// <summary>
+/// A definition a file read by load/require made outside any compile section: what it compiles to
+/// (<see cref="Definition"/>), or why it cannot be compiled (<see cref="Problem"/>; both null for a macro).
+/// </summary>
+public sealed record LoadedDefinition(SourceLocation DefinedAt, Definition? Definition, string? Problem);

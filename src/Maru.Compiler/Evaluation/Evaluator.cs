@@ -175,8 +175,10 @@ public sealed class Evaluator
         {
             if (unit.Lookup(variable.Name) is not null || CompiledBuiltins.Contains(variable.Name)) continue;
             unit.CompileTimeOnlyNames.Add(variable.Name);
-            if (_loadedPaths.Contains(variable.DefinedAt.File)) unit.DefinedByLoadedFiles[variable.Name] = variable.DefinedAt;
+            if (_loadedPaths.Contains(variable.DefinedAt.File)) unit.DefinedByLoadedFiles[variable.Name] = ToLoadedDefinition(variable);
         }
+        // A define-export asks for its function as compiled code does.
+        foreach (var name in _exportDeclarations.Keys) unit.Resolve(name);
         foreach (var name in _compileTimeOnly)
             if (unit.Lookup(name) is null && !CompiledBuiltins.Contains(name))
                 unit.CompileTimeOnlyNames.Add(name);
@@ -419,7 +421,23 @@ public sealed class Evaluator
         _definitions.Add(definition);
     }
 
-    private static Definition? ToDefinition(string name, Datum value, SourceLocation location, bool inSection)
+    private static LoadedDefinition ToLoadedDefinition(Variable variable)
+    {
+        try
+        {
+            return new LoadedDefinition(variable.DefinedAt, ToDefinition(variable.Name, variable.Value, variable.DefinedAt, inSection: null), null);
+        }
+        catch (CompilationError error)
+        {
+            return new LoadedDefinition(variable.DefinedAt, null, error.Diagnostic.Message);
+        }
+    }
+
+    /// <summary>
+    /// What <paramref name="value"/> compiles to (null for a macro); <paramref name="inSection"/> picks
+    /// the advice of the error for a value that cannot be compiled (null: a loaded file's definition, none).
+    /// </summary>
+    private static Definition? ToDefinition(string name, Datum value, SourceLocation location, bool? inSection)
     {
         switch (value)
         {
@@ -437,11 +455,14 @@ public sealed class Evaluator
                 return null;
         }
         var what = value is Closure ? "a closure over local variables" : Interpreter.Describe(value);
-        var advice = inSection
-            ? "define it outside (compile-begin)/(compile-end) to keep it compile-time only"
-            : "put the definitions to compile between (compile-begin) and (compile-end) to keep this one compile-time only";
+        var advice = inSection switch
+        {
+            true => "; define it outside (compile-begin)/(compile-end) to keep it compile-time only",
+            false => "; put the definitions to compile between (compile-begin) and (compile-end) to keep this one compile-time only",
+            null => "",
+        };
         throw new CompilationError(DiagnosticCode.NotCompilableValue, location,
-            $"'{name}' is {what} at compile time, which cannot be compiled (only integers, strings, externs and top-level functions can); {advice}");
+            $"'{name}' is {what} at compile time, which cannot be compiled (only integers, strings, externs and top-level functions can){advice}");
     }
 
     private static bool CapturesNothing(Frame frame)

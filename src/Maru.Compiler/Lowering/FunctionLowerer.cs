@@ -89,7 +89,7 @@ internal sealed class FunctionLowerer
             return local.InMemory
                 ? Emit(Opcode.LoadWord, symbol.Location, null, local.Storage, Operand.Of(0))
                 : Emit(Opcode.Copy, symbol.Location, null, local.Storage);
-        switch (_unit.Lookup(symbol.Name))
+        switch (_unit.Resolve(symbol.Name))
         {
             case IntegerDefinition or StringDefinition:
                 return Emit(Opcode.LoadGlobal, symbol.Location, symbol.Name);
@@ -135,7 +135,7 @@ internal sealed class FunctionLowerer
                     "a lambda inside a function would be a closure; only top-level functions are compilable");
         }
 
-        switch (_unit.Lookup(head.Name))
+        switch (_unit.Resolve(head.Name))
         {
             case FunctionDefinition function:
                 return LowerDirectCall(head, function, arguments, scope);
@@ -291,7 +291,7 @@ internal sealed class FunctionLowerer
                 Assign(local.Storage, value, form.Location);
             return value;
         }
-        switch (_unit.Lookup(name.Name))
+        switch (_unit.Resolve(name.Name))
         {
             case IntegerDefinition or StringDefinition:
                 Append(new Instruction(Opcode.StoreGlobal, null, [value], name.Name, form.Location));
@@ -341,7 +341,7 @@ internal sealed class FunctionLowerer
             throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, "malformed address-of: expected (address-of variable)");
         if (scope.Lookup(name.Name) is { } local)
             return Emit(Opcode.Copy, form.Location, null, local.Storage); // InMemory: Storage holds the address
-        switch (_unit.Lookup(name.Name))
+        switch (_unit.Resolve(name.Name))
         {
             case IntegerDefinition or StringDefinition:
                 return Emit(Opcode.GlobalAddress, form.Location, name.Name);
@@ -433,11 +433,9 @@ internal sealed class FunctionLowerer
 
     private CompilationError Unknown(SymbolDatum name, string what)
     {
-        if (_unit.DefinedByLoadedFiles.TryGetValue(name.Name, out var definedAt))
+        if (_unit.DefinedByLoadedFiles.TryGetValue(name.Name, out var loaded) && loaded.Problem is { } problem)
             return new CompilationError(DiagnosticCode.CompileTimeOnly, name.Location,
-                $"'{name.Name}' exists only at compile time: it is defined at {definedAt}, a file read by load/require, whose " +
-                $"definitions are compiled only between (compile-begin) and (compile-end); put that definition between them in " +
-                $"{definedAt.File}, or write the (require ...) between (compile-begin) and (compile-end)");
+                $"'{name.Name}' is defined at {loaded.DefinedAt}, in a file read by load/require, and compiled code uses it, but it cannot be compiled: {problem}");
         return _unit.CompileTimeOnlyNames.Contains(name.Name)
             ? new CompilationError(DiagnosticCode.CompileTimeOnly, name.Location,
                 $"'{name.Name}' exists only at compile time and cannot be used by compiled code; define it between (compile-begin) and (compile-end) to compile it")

@@ -10,8 +10,11 @@ public static class ModuleLowerer
     public static IrModule Lower(CompilationUnit unit, DiagnosticBag diagnostics)
     {
         var module = new IrModule();
-        foreach (var definition in unit.Definitions)
+        // Lowering a function may add to the unit a definition of a file read by load/require that
+        // it uses (CompilationUnit.Resolve); those are lowered in turn.
+        for (var i = 0; i < unit.Definitions.Count; i++)
         {
+            var definition = unit.Definitions[i];
             switch (definition)
             {
                 case IntegerDefinition integer:

@@ -44,25 +44,69 @@ public sealed class FilesAndOutputTests
         }
     }
 
+    private static CompilationResult CompileMain(string root, string main = "lisp/main.l") =>
+        MaruCompiler.Compile([new SourceFile(main, File.ReadAllText(Path.Combine(root, main)))],
+            new CompilationOptions { Target = Maru.Compiler.Targets.TargetPlatform.LinuxX64, LibraryName = "test", VerifyIr = true, BaseDirectory = root });
+
     [TestMethod]
-    public void CompiledCodeUsingADefinitionOfARequiredFileSaysHowToCompileIt()
+    public void ARequiredFilesDefinitionsAreCompiledWhenCompiledCodeUsesThem()
+    {
+        // The README's layout: lisp/include/ is removed from MaruCompile and required by main.l,
+        // which is compiled whole (no section) or has a section; the require is outside it either way.
+        // helper.l's function calls its own global and another function of it; `unused` and the
+        // macro helper `spell` (lists, compile-time only) are not used by compiled code, so they
+        // are not compiled (spell could not be).
+        const string helper = """
+            (define scale 10)
+            (define-function offset () 3)
+            (define-function helper (x) (+ (* x scale) (offset)))
+            (define-function unused () 1)
+            (define-function spell (n) (if (= n 0) '() (cons 'one (spell (- n 1)))))
+            (define-form count-ones (n) (list-length (spell n)))
+            """;
+        foreach (var main in new[]
+        {
+            "(require \"include/helper.l\")\n(define-function scaled (x) (+ (helper x) (count-ones 4)))",
+            "(require \"include/helper.l\")\n(compile-begin)\n(define-function scaled (x) (+ (helper x) (count-ones 4)))\n(compile-end)",
+            // a macro must be defined before its use; a function may be defined later
+            "(compile-begin)\n(define-function scaled (x) (+ (helper x) 4))\n(compile-end)\n(require \"include/helper.l\")",
+        })
+        {
+            var root = MakeTree(new() { ["lisp/main.l"] = main, ["lisp/include/helper.l"] = helper });
+            try
+            {
+                var result = CompileMain(root);
+                Assert.IsTrue(result.Success, main + "\n" + string.Join("\n", result.Diagnostics));
+                CollectionAssert.AreEqual(new[] { "scaled", "helper", "offset" }, result.Exports.Select(e => e.MaruName).ToArray(), main);
+                CollectionAssert.AreEqual(new[] { "scale" }, result.Globals.Select(g => g.MaruName).ToArray(), main);
+                using var library = CompiledLibrary.Load(result);
+                Assert.AreEqual(77, library.Call("scaled", 7), main);
+                Assert.AreEqual(53, library.Call("helper", 5), main);
+                Assert.AreEqual(10, library.Global("scale"), main);
+            }
+            finally
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [TestMethod]
+    public void ADefineExportInARequiredFileCompilesItsFunction()
     {
         var root = MakeTree(new()
         {
-            ["lisp/main.l"] = "(require \"include/helper.l\")\n(compile-begin)\n(define-function scaled (x) (* x (helper)))\n(compile-end)",
-            ["lisp/include/helper.l"] = "(define-function helper () 10)",
+            ["lisp/main.l"] = "(require \"include/predicates.l\")\n(define-function one () 1)",
+            ["lisp/include/predicates.l"] = "(define-function even? (n) (= 0 (% n 2)))\n(define-export even? <bool>)\n(define-function odd? (n) (not (even? n)))",
         });
         try
         {
-            var options = new CompilationOptions { Target = Maru.Compiler.Targets.TargetPlatform.LinuxX64, LibraryName = "test", VerifyIr = true, BaseDirectory = root };
-            var result = MaruCompiler.Compile([new SourceFile("lisp/main.l", File.ReadAllText(Path.Combine(root, "lisp", "main.l")))], options);
-            Assert.IsFalse(result.Success);
-            var error = result.Diagnostics.Single(d => d.IsError);
-            Assert.AreEqual(DiagnosticCode.CompileTimeOnly, error.Code);
-            Assert.AreEqual("lisp/main.l(3,35)", error.Location.ToString());
-            Assert.AreEqual("'helper' exists only at compile time: it is defined at lisp/include/helper.l(1,1), a file read by load/require, whose " +
-                "definitions are compiled only between (compile-begin) and (compile-end); put that definition between them in " +
-                "lisp/include/helper.l, or write the (require ...) between (compile-begin) and (compile-end)", error.Message);
+            var result = CompileMain(root);
+            Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+            CollectionAssert.AreEqual(new[] { "one", "even?" }, result.Exports.Select(e => e.MaruName).ToArray());
+            using var library = CompiledLibrary.Load(result);
+            Assert.AreEqual(1, library.Call("even?", 10));
+            Assert.AreEqual(0, library.Call("even?", 7));
         }
         finally
         {
@@ -71,23 +115,53 @@ public sealed class FilesAndOutputTests
     }
 
     [TestMethod]
-    public void BothFixesTheErrorOffersCompileTheRequiredDefinition()
+    public void CompiledCodeUsingAnUncompilableDefinitionOfARequiredFileSaysWhereAndWhy()
     {
-        // The required file's own section, or the require inside the main file's section.
+        foreach (var (helper, problem) in new[]
+        {
+            ("(define table '(1 2 3))", "'table' is the list (1 2 3) at compile time, which cannot be compiled (only integers, strings, externs and top-level functions can)"),
+            ("(define-function helper args 10)", "'helper' takes a variable number of arguments ('args'), which compiled functions cannot; give it fixed parameters or keep it compile-time only"),
+        })
+        {
+            var name = helper.Contains("table") ? "table" : "helper";
+            var main = $"(require \"include/helper.l\")\n(compile-begin)\n(define-function scaled (x) (* x ({name})))\n(compile-end)";
+            var root = MakeTree(new() { ["lisp/main.l"] = main, ["lisp/include/helper.l"] = helper });
+            try
+            {
+                var result = CompileMain(root);
+                Assert.IsFalse(result.Success);
+                var error = result.Diagnostics.Single(d => d.IsError);
+                Assert.AreEqual(DiagnosticCode.CompileTimeOnly, error.Code);
+                Assert.AreEqual("lisp/main.l(3,35)", error.Location.ToString());
+                Assert.AreEqual($"'{name}' is defined at lisp/include/helper.l(1,1), in a file read by load/require, and compiled code uses it, but it cannot be compiled: {problem}", error.Message, error.ToString());
+            }
+            finally
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [TestMethod]
+    public void ARequiredFilesOwnSectionAndARequireInsideASectionCompileItWhole()
+    {
+        // The required file's own section, or the require inside the main file's section: every
+        // definition the file makes there is compiled, used or not.
         foreach (var (main, helper) in new[]
         {
-            ("(require \"include/helper.l\")\n(compile-begin)\n(define-function scaled (x) (* x (helper)))\n(compile-end)", "(compile-begin)\n(define-function helper () 10)\n(compile-end)"),
-            ("(compile-begin)\n(require \"include/helper.l\")\n(define-function scaled (x) (* x (helper)))\n(compile-end)", "(define-function helper () 10)"),
+            ("(require \"include/helper.l\")\n(compile-begin)\n(define-function scaled (x) (* x (helper)))\n(compile-end)", "(compile-begin)\n(define-function helper () 10)\n(define-function spare () 2)\n(compile-end)"),
+            ("(compile-begin)\n(require \"include/helper.l\")\n(define-function scaled (x) (* x (helper)))\n(compile-end)", "(define-function helper () 10)\n(define-function spare () 2)"),
         })
         {
             var root = MakeTree(new() { ["lisp/main.l"] = main, ["lisp/include/helper.l"] = helper });
             try
             {
-                var options = new CompilationOptions { Target = Maru.Compiler.Targets.TargetPlatform.LinuxX64, LibraryName = "test", VerifyIr = true, BaseDirectory = root };
-                var result = MaruCompiler.Compile([new SourceFile("lisp/main.l", main)], options);
+                var result = CompileMain(root);
                 Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+                CollectionAssert.AreEquivalent(new[] { "scaled", "helper", "spare" }, result.Exports.Select(e => e.MaruName).ToArray(), main);
                 using var library = CompiledLibrary.Load(result);
                 Assert.AreEqual(70, library.Call("scaled", 7), main);
+                Assert.AreEqual(2, library.Call("spare"), main);
             }
             finally
             {

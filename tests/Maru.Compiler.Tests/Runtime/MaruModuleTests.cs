@@ -5,10 +5,16 @@ using Maru.Runtime;
 
 namespace Maru.Compiler.Tests.Runtime;
 
-/// <summary>The run-time API: Maru source compiled inside this process, loaded, called, unloaded.</summary>
-[TestClass]
-public sealed unsafe class MaruModuleTests
+/// <summary>
+/// The run-time API: Maru source compiled inside this process, loaded, called, unloaded. Every test
+/// runs twice, once per compiler Maru.Runtime can use: the managed one (<see cref="MaruModuleTests"/>)
+/// and the native library (<see cref="NativeCompilerModuleTests"/>), which must behave the same.
+/// </summary>
+public abstract unsafe class MaruModuleTestBase
 {
+    /// <summary>The options every compilation of the test starts from: they choose the compiler.</summary>
+    protected abstract MaruCompileOptions Options { get; }
+
     private const string Fib = """
         (define-function fib-iter (n) (let ((a 0) (b 1)) (while (> n 0) (let ((t (+ a b))) (set a b) (set b t)) (set n (- n 1))) a))
         (define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
@@ -17,7 +23,7 @@ public sealed unsafe class MaruModuleTests
     [TestMethod]
     public void CompilesLoadsCallsAndDeletesTheLibraryOnDispose()
     {
-        var module = MaruModule.Compile(Fib);
+        var module = MaruModule.Compile(Fib, Options);
         var path = module.LibraryPath;
         Assert.IsTrue(File.Exists(path), "the library is on disk while loaded");
         StringAssert.StartsWith(Path.GetFileName(Path.GetDirectoryName(path))!, "maru-runtime-");
@@ -39,8 +45,8 @@ public sealed unsafe class MaruModuleTests
     public void EveryModuleHasItsOwnLibraryAndItsOwnState()
     {
         const string counter = "(define count 0) (define-function bump () (set count (+ count 1)))";
-        using var first = MaruModule.Compile(counter);
-        using var second = MaruModule.Compile(counter);
+        using var first = MaruModule.Compile(counter, Options);
+        using var second = MaruModule.Compile(counter, Options);
         Assert.AreNotEqual(first.LibraryPath, second.LibraryPath);
         var bumpFirst = first.GetFunction<Func<long>>("bump");
         bumpFirst();
@@ -52,7 +58,7 @@ public sealed unsafe class MaruModuleTests
     [TestMethod]
     public void WrongNamesAndDelegateShapesAreRefusedClearly()
     {
-        using var module = MaruModule.Compile(Fib);
+        using var module = MaruModule.Compile(Fib, Options);
         var missing = Assert.ThrowsExactly<KeyNotFoundException>(() => module.GetFunctionPointer("fibb"));
         StringAssert.Contains(missing.Message, "fib-iter");
         Assert.IsFalse(module.TryGetFunctionPointer("fibb", out _));
@@ -89,7 +95,7 @@ public sealed unsafe class MaruModuleTests
     [TestMethod]
     public void DefineExportKindsWorkThroughInvokeAndDeclaredDelegates()
     {
-        using var module = MaruModule.Compile(Exports);
+        using var module = MaruModule.Compile(Exports, Options);
         Assert.AreEqual(3L, module.GetFunction("count-a").Invoke("banana"));
         Assert.AreEqual(5L, module.GetFunction<CountA>("count-a")("abracadabra"));
         Assert.AreEqual(1L + 2 + 250, module.GetFunction("sum-bytes").Invoke(new byte[] { 1, 2, 250 }));
@@ -123,22 +129,37 @@ public sealed unsafe class MaruModuleTests
             (define-form twice (x) (println "expanding twice") `(* 2 ,x))
             (println "top level")
             (define-function f (n) (twice n))
-            """, new MaruCompileOptions { CompileTimeOutput = streamed.Add });
+            """, Options with { CompileTimeOutput = streamed.Add });
         CollectionAssert.AreEqual(new[] { "top level", "expanding twice" }, module.CompileTimeOutput.ToArray());
         CollectionAssert.AreEqual(module.CompileTimeOutput.ToArray(), streamed.ToArray());
         Assert.AreEqual(42L, module.GetFunction<Func<long, long>>("f")(21));
     }
 
     [TestMethod]
+    public void AnExceptionFromTheOutputCallbackLeavesCompileAsItselfAndNothingBehind()
+    {
+        var before = Directory.GetFiles(LibraryFolderPath());
+        var lines = new List<string>();
+        var thrown = Assert.ThrowsExactly<FormatException>(() => MaruModule.Compile("""
+            (println "first")
+            (println "second")
+            (define-function f () 1)
+            """, Options with { CompileTimeOutput = line => { lines.Add(line); throw new FormatException("refused: " + line); } }));
+        Assert.AreEqual("refused: first", thrown.Message);
+        CollectionAssert.AreEqual(new[] { "first" }, lines, "the compilation stops at the first failure");
+        CollectionAssert.AreEquivalent(before, Directory.GetFiles(LibraryFolderPath()), "nothing is loaded or left");
+    }
+
+    [TestMethod]
     public void BadSourceThrowsOneExceptionWithEveryLocatedErrorAndLeavesNothingBehind()
     {
-        using (MaruModule.Compile("(define-function warm-up () 0)")) { }
+        using (MaruModule.Compile("(define-function warm-up () 0)", Options)) { }
         var before = Directory.GetFiles(LibraryFolderPath());
         var failure = Assert.ThrowsExactly<MaruCompilationException>(() => MaruModule.Compile("""
             (define-function g (a) a)
             (define-function f (x) (g x 1))
             (define-function h () (no-such-function 1))
-            """, new MaruCompileOptions { FileName = "bad.l" }));
+            """, Options with { FileName = "bad.l" }));
         var errors = failure.Errors.ToList();
         Assert.IsGreaterThanOrEqualTo(2, errors.Count, failure.Message);
         Assert.IsTrue(errors.All(e => e.Location.File == "bad.l" && e.Location.Line > 0 && e.Location.Column > 0), failure.Message);
@@ -147,7 +168,7 @@ public sealed unsafe class MaruModuleTests
         StringAssert.Contains(failure.Message, "error MARU");
         CollectionAssert.AreEquivalent(before, Directory.GetFiles(LibraryFolderPath()), "a failed compilation writes no file");
 
-        var missing = Assert.ThrowsExactly<MaruCompilationException>(() => MaruModule.CompileFiles(["no/such/file.l"]));
+        var missing = Assert.ThrowsExactly<MaruCompilationException>(() => MaruModule.CompileFiles(["no/such/file.l"], Options));
         StringAssert.Contains(missing.Message, "MARU0002");
     }
 
@@ -159,7 +180,7 @@ public sealed unsafe class MaruModuleTests
         {
             File.WriteAllText(Path.Combine(folder, "square.l"), "(define-function square (x) (* x x))");
             File.WriteAllText(Path.Combine(folder, "main.l"), "(define-function sum-squares (a b) (+ (square a) (square b)))");
-            using var module = MaruModule.CompileFiles(["square.l", "main.l"], new MaruCompileOptions { BaseDirectory = folder });
+            using var module = MaruModule.CompileFiles(["square.l", "main.l"], Options with { BaseDirectory = folder });
             Assert.AreEqual(25L, module.GetFunction<Func<long, long, long>>("sum-squares")(3, 4));
         }
         finally
@@ -174,7 +195,7 @@ public sealed unsafe class MaruModuleTests
         var paths = new System.Collections.Concurrent.ConcurrentBag<string>();
         Parallel.For(0, 48, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
         {
-            using var module = MaruModule.Compile($"(define k {i}) (define-function scaled (x) (+ (* x {i + 1}) k))");
+            using var module = MaruModule.Compile($"(define k {i}) (define-function scaled (x) (+ (* x {i + 1}) k))", Options);
             paths.Add(module.LibraryPath);
             var scaled = module.GetFunction<Func<long, long>>("scaled");
             for (var x = 0L; x < 100; x++)
@@ -186,6 +207,8 @@ public sealed unsafe class MaruModuleTests
 
     private static readonly ManualResetEventSlim s_entered = new();
     private static readonly ManualResetEventSlim s_release = new();
+    // The two test classes run in parallel and share the blocker's events: one replacement test at a time.
+    private static readonly SemaphoreSlim s_blockerInUse = new(1);
 
     [UnmanagedCallersOnly]
     private static long Blocker(long x)
@@ -199,13 +222,28 @@ public sealed unsafe class MaruModuleTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void AModuleReplacedWhileInUseStaysLoadedUntilTheCallReturns()
     {
+        s_blockerInUse.Wait();
+        try
+        {
+            s_entered.Reset();
+            s_release.Reset();
+            ReplaceWhileInUse();
+        }
+        finally
+        {
+            s_blockerInUse.Release();
+        }
+    }
+
+    private void ReplaceWhileInUse()
+    {
         const string version = "(define-function run (f) (+ (f 40) {0})) (define-export run (f (<callback> <long>)))";
-        var old = MaruModule.Compile(string.Format(version, 1));
+        var old = MaruModule.Compile(string.Format(version, 1), Options);
         var blocker = (nint)(delegate* unmanaged<long, long>)&Blocker;
         var call = Task.Run(() => old.GetFunction("run").Invoke(blocker));
         Assert.IsTrue(s_entered.Wait(TimeSpan.FromSeconds(30)), "the old code is running");
 
-        using var replacement = MaruModule.Compile(string.Format(version, 2));
+        using var replacement = MaruModule.Compile(string.Format(version, 2), Options);
         old.Dispose();
         Assert.IsTrue(File.Exists(old.LibraryPath), "still loaded: a thread is inside its code");
         Assert.ThrowsExactly<ObjectDisposedException>(() => old.GetFunction("run"), "no new call starts once disposed");
@@ -215,7 +253,7 @@ public sealed unsafe class MaruModuleTests
         Assert.IsFalse(File.Exists(old.LibraryPath), "the last call out unloaded and deleted the old library");
         Assert.AreEqual(42L, replacement.GetFunction("run").Invoke(blocker), "the new code runs");
 
-        var leased = MaruModule.Compile(string.Format(version, 3));
+        var leased = MaruModule.Compile(string.Format(version, 3), Options);
         var lease = leased.Acquire();
         leased.Dispose();
         Assert.IsTrue(File.Exists(leased.LibraryPath), "a lease holds the library");
@@ -225,9 +263,23 @@ public sealed unsafe class MaruModuleTests
         Assert.ThrowsExactly<ObjectDisposedException>(() => leased.Acquire());
     }
 
-    private static string LibraryFolderPath()
+    private string LibraryFolderPath()
     {
-        using var module = MaruModule.Compile("(define-function probe () 0)");
+        using var module = MaruModule.Compile("(define-function probe () 0)", Options);
         return Path.GetDirectoryName(module.LibraryPath)!;
     }
+}
+
+/// <summary>The run-time API on the managed compiler (Maru.Compiler.dll), as where no native compiler library is shipped.</summary>
+[TestClass]
+public sealed class MaruModuleTests : MaruModuleTestBase
+{
+    protected override MaruCompileOptions Options { get; } = new() { ManagedCompiler = true };
+}
+
+/// <summary>The run-time API on the compiler published as a NativeAOT shared library (<see cref="NativeCompilerLibrary"/>), as the package ships it for linux-x64.</summary>
+[TestClass]
+public sealed class NativeCompilerModuleTests : MaruModuleTestBase
+{
+    protected override MaruCompileOptions Options => new() { NativeCompiler = NativeCompilerLibrary.Compiler };
 }
