@@ -27,6 +27,11 @@ unsafe
     Console.WriteLine($"callback       sum-of        = {MaruExports.SumOf(&Callbacks.Square, 10)}");
 }
 
+// <bool>: a predicate's non-zero word is true (1L << 40 has no bit in the low 32); bool arguments arrive as 1 or 0.
+Console.WriteLine($"bool           leap-year?    = {MaruExports.IsLeapYear(2024)} {MaruExports.IsLeapYear(1900)} {MaruExports.IsLeapYear(2000)}");
+Console.WriteLine($"bool           bit-set?      = {MaruExports.IsBitSet(1L << 40, 1L << 40)} {MaruExports.IsBitSet(long.MinValue, long.MinValue)} {MaruExports.IsBitSet(-1, 6)} {MaruExports.IsBitSet(5, 2)}");
+Console.WriteLine($"bool           as-word       = {MaruExports.AsWord(true)} {MaruExports.AsWord(false)}");
+
 // (extern 'strlen) and (extern 'snprintf): Maru calls the C library.
 Console.WriteLine($"extern strlen  utf8-length   = {MaruExports.Utf8Length(Accented)}");
 Span<byte> point = stackalloc byte[32];

@@ -49,8 +49,10 @@ public sealed unsafe class MaruFunction
     /// the call; null is 0); <c>&lt;bytes&gt;</c> and <c>&lt;mutable-bytes&gt;</c> a byte[],
     /// <see cref="ArraySegment{T}"/>, <see cref="Memory{T}"/> or <see cref="ReadOnlyMemory{T}"/> of bytes
     /// (pinned for the call; Maru receives the address and the length); a callback an <see cref="nint"/>
-    /// (e.g. the address of an <c>[UnmanagedCallersOnly]</c> method). The result is the returned
-    /// word (an address for a <c>&lt;pointer&gt;</c> result). The module stays loaded until the call returns.
+    /// (e.g. the address of an <c>[UnmanagedCallersOnly]</c> method); <c>&lt;bool&gt;</c> a bool (Maru
+    /// receives 1 or 0). The result is the returned word (an address for a <c>&lt;pointer&gt;</c>
+    /// result); for a <c>&lt;bool&gt;</c> result, 1 when the word is non-zero and 0 when it is zero, as C
+    /// tests it (<see cref="InvokePredicate"/> gives the bool). The module stays loaded until the call returns.
     /// </summary>
     /// <exception cref="ArgumentException">Wrong number or kind of arguments.</exception>
     /// <exception cref="ObjectDisposedException">The module was disposed before the call.</exception>
@@ -86,6 +88,9 @@ public sealed unsafe class MaruFunction
                             _ => throw WrongKind(parameter, argument, "an nint"),
                         };
                         break;
+                    case InteropType.Bool:
+                        words[w++] = argument is bool flag ? (flag ? 1 : 0) : throw WrongKind(parameter, argument, "a bool");
+                        break;
                     case InteropType.String:
                         if (argument is not (null or string)) throw WrongKind(parameter, argument, "a string");
                         var text = argument is string s ? Marshal.StringToCoTaskMemUTF8(s) : 0;
@@ -114,7 +119,8 @@ public sealed unsafe class MaruFunction
             _module.Enter();
             try
             {
-                return CallWords(Pointer, words);
+                var result = CallWords(Pointer, words);
+                return Signature.Result == InteropType.Bool && result != 0 ? 1 : result;
             }
             finally
             {
@@ -127,6 +133,12 @@ public sealed unsafe class MaruFunction
             foreach (var pin in pins) pin.Dispose();
         }
     }
+
+    /// <summary>
+    /// Calls the function as <see cref="Invoke"/> does and tests the word it returns as C does: any
+    /// non-zero word (not only 1) is true. Meant for <c>&lt;bool&gt;</c> results and Maru predicates.
+    /// </summary>
+    public bool InvokePredicate(params object?[] arguments) => Invoke(arguments) != 0;
 
     /// <summary>The name and signature, e.g. <c>fib-iter (n:Long) -> Long</c>.</summary>
     public override string ToString() => $"{Name} ({string.Join(" ", Signature.Parameters.Select(p => $"{p.MaruName}:{p.Type}"))}) -> {Signature.Result}";

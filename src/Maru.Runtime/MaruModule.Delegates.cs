@@ -16,7 +16,7 @@ public sealed unsafe partial class MaruModule
     /// <c>delegate* unmanaged&lt;long, long&gt;</c>.
     /// </summary>
     /// <exception cref="KeyNotFoundException">No compiled function has that name.</exception>
-    /// <exception cref="ArgumentException">The delegate's parameter count is not the function's word count.</exception>
+    /// <exception cref="ArgumentException">The delegate's parameter count is not the function's word count, or it passes or returns bool.</exception>
     public TDelegate GetFunction<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)] TDelegate>(string maruName) where TDelegate : Delegate
     {
         var function = GetFunction(maruName);
@@ -24,6 +24,12 @@ public sealed unsafe partial class MaruModule
         var arity = type.GetMethod("Invoke")!.GetParameters().Length;
         if (arity != function.WordCount)
             throw new ArgumentException($"'{maruName}' takes {function.WordCount} word(s) ({string.Join(" ", function.Signature.Parameters.Select(p => p.MaruName))}); {type.Name} takes {arity}");
+        // The marshaller passes a bool as a 4-byte BOOL and reads a bool result from the low 32 bits:
+        // a Maru word 2^32 would be false. <bool> needs a conversion a delegate type cannot declare.
+        var invoke = type.GetMethod("Invoke")!;
+        if (invoke.ReturnType == typeof(bool) || invoke.GetParameters().Any(p => p.ParameterType == typeof(bool)))
+            throw new ArgumentException($"{type.Name} passes or returns bool, which the marshaller converts as a 4-byte BOOL while Maru uses the whole word: " +
+                $"declare long (0 is false, anything else true), or call GetFunction(\"{maruName}\").Invoke or InvokePredicate");
         var f = function.Pointer;
         Delegate? result = type switch
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -63,21 +62,17 @@ public static class QemuArm64
 
     private static readonly Lazy<string> s_loader = new(BuildLoader, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public static bool Available => OnPath(Qemu) && OnPath(Compiler) && Directory.Exists(Path.Combine(Sysroot, "lib"));
-
-    private static bool OnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Any(directory => File.Exists(Path.Combine(directory, name)));
+    public static bool Available => ExternalTool.Exists(Qemu) && ExternalTool.Exists(Compiler) && Directory.Exists(Path.Combine(Sysroot, "lib"));
 
     /// <summary>Runs the commands in one loader process; one result per command, in order.</summary>
     public static IReadOnlyList<LoaderResult> Run(IReadOnlyList<LoaderCommand> commands, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(commands);
         var input = string.Concat(commands.Select(c => c.ToLine() + "\n"));
-        var run = Execute(Qemu, ["-L", Sysroot, s_loader.Value], input, timeout ?? TimeSpan.FromMinutes(5));
-        var results = Parse(run.Output);
+        var run = ExternalTool.Run(Qemu, ["-L", Sysroot, s_loader.Value], timeout ?? TimeSpan.FromMinutes(5), standardInput: input);
+        var results = Parse(run.StandardOutput);
         while (results.Count < commands.Count)
-            results.Add(new LoaderResult("error", 0, $"not run: the batch stopped (exit code {run.ExitCode}) {run.Error.Trim()}", ""));
+            results.Add(new LoaderResult("error", 0, $"not run: the batch stopped (exit code {run.ExitCode}) {run.StandardError.Trim()}", ""));
         return results;
     }
 
@@ -160,36 +155,10 @@ public static class QemuArm64
         var sourcePath = Path.Combine(directory, $"maru-loader-{unique}.c");
         File.WriteAllBytes(sourcePath, source);
         var temporary = loader + "." + unique;
-        var build = Execute(Compiler, ["-O2", "-Wall", "-o", temporary, sourcePath, "-ldl", "-lpthread"], null, TimeSpan.FromMinutes(3));
-        if (build.ExitCode != 0) throw new InvalidOperationException("building the arm64 loader failed\n" + build.Error);
+        var build = ExternalTool.Run(Compiler, ["-O2", "-Wall", "-o", temporary, sourcePath, "-ldl", "-lpthread"], TimeSpan.FromMinutes(3));
+        if (build.ExitCode != 0) throw new InvalidOperationException("building the arm64 loader failed\n" + build.StandardError);
         File.Move(temporary, loader, overwrite: true); // atomic: concurrent runs see a whole file
         File.Delete(sourcePath);
         return loader;
-    }
-
-    /// <summary>Runs a tool to completion: exit code, standard output, standard error.</summary>
-    private static (int ExitCode, string Output, string Error) Execute(string name, IEnumerable<string> arguments, string? input, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(name)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{name} did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        process.StandardInput.Write(input ?? "");
-        process.StandardInput.Close();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{name} ran longer than {timeout}");
-        }
-        process.WaitForExit();
-        return (process.ExitCode, output.Result, error.Result);
     }
 }

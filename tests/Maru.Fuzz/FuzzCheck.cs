@@ -76,14 +76,8 @@ public static class FuzzCheck
         if (libraries.Count == 0) return failures;
         if (HasElfLint())
         {
-            var start = new ProcessStartInfo("eu-elflint") { RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add("--strict");
-            start.ArgumentList.Add("--quiet");
-            foreach (var library in libraries) start.ArgumentList.Add(library);
-            using var lint = Process.Start(start)!;
-            var errorText = lint.StandardError.ReadToEndAsync();
-            var output = lint.StandardOutput.ReadToEnd() + errorText.Result;
-            lint.WaitForExit();
+            var lint = ExternalTool.Run("eu-elflint", ["--strict", "--quiet", .. libraries]);
+            var output = lint.Output;
             // With several files it names each ("path:") even when it has nothing to say about it.
             var headers = libraries.Select(library => library + ":").ToHashSet(StringComparer.Ordinal);
             var findings = output.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0 && !headers.Contains(line)).ToList();
@@ -106,8 +100,7 @@ public static class FuzzCheck
 
     private static bool? s_hasElfLint;
 
-    public static bool HasElfLint() => s_hasElfLint ??= Environment.GetEnvironmentVariable("PATH")?.Split(':')
-        .Any(directory => File.Exists(Path.Combine(directory, "eu-elflint"))) == true;
+    public static bool HasElfLint() => s_hasElfLint ??= ExternalTool.Exists("eu-elflint");
 
     private static string Report(FuzzInput input, string problem) =>
         $"--- fuzz input {input.Seed} ({input.Strategy}): {problem}\n{Visible(input.Source)}\n---";

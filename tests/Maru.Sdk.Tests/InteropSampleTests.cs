@@ -4,7 +4,7 @@ namespace Maru.Sdk.Tests;
 
 /// <summary>
 /// Builds and runs samples/Interop, copied as it is into a workspace with the just-packed SDK:
-/// every define-export kind (string, bytes, mutable-bytes, pointer result, callback) and calls to
+/// every define-export kind (string, bytes, mutable-bytes, pointer result, callback, bool) and calls to
 /// C externs must print exactly what the sample promises, and docstrings must reach the shims.
 /// </summary>
 [TestClass]
@@ -45,6 +45,9 @@ public sealed class InteropSampleTests
             "mutable-bytes  upcase-ascii  = HELLO, MARU! (7 changed)",
             "pointer        motto-address = Maru: a small Lisp, compiled inside dotnet build",
             "callback       sum-of        = 385",
+            "bool           leap-year?    = True False True",
+            "bool           bit-set?      = True True True False",
+            "bool           as-word       = 1 0",
             "extern strlen  utf8-length   = 12",
             "extern snprintf format-point = (3, -4)",
         }, lines, s_run.ToString());
@@ -73,6 +76,8 @@ public sealed class InteropSampleTests
         StringAssert.Contains(shims, "internal static partial nint MottoAddress();");
         StringAssert.Contains(shims, "internal static partial long SumOf(delegate* unmanaged<long, long> f, long n);");
         StringAssert.Contains(shims, "internal static long FormatPoint(global::System.Span<byte> buffer, long x, long y)");
+        StringAssert.Contains(shims, "internal static bool IsLeapYear(long year)");
+        StringAssert.Contains(shims, "internal static long AsWord(bool flag)");
     }
 
     private static void AssertBuiltAndRan()

@@ -4,7 +4,7 @@ using System.Text;
 namespace Maru.Tests.Shared;
 
 /// <summary>What an external process did: exit code and everything it printed.</summary>
-public sealed record ExternalToolResult(string Command, int ExitCode, string StandardOutput, string StandardError)
+internal sealed record ExternalToolResult(string Command, int ExitCode, string StandardOutput, string StandardError)
 {
     public string Output => StandardOutput + StandardError;
 
@@ -20,8 +20,11 @@ public sealed record ExternalToolResult(string Command, int ExitCode, string Sta
 /// the MSBuild and test-host variables the test process inherits, so a child `dotnet build` behaves
 /// like a user's build (no build servers or node reuse keep the task assembly loaded afterwards),
 /// and other tools print in the invariant language so tests can match their output.
+/// Internal, so every assembly that links it (the test projects, and the Differential and Fuzz
+/// runners they reference) has its own copy of this one file without a type clash;
+/// <see cref="MissingTool"/> (MSTest) is in ExternalTool.MissingTool.cs, linked by the test projects only.
 /// </summary>
-public static class ExternalTool
+internal static partial class ExternalTool
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(3);
 
@@ -45,18 +48,6 @@ public static class ExternalTool
     }
 
     public static bool Exists(string name) => Find(name) is not null;
-
-    /// <summary>
-    /// Stops a test that needs a tool this machine lacks. Inconclusive by default, so the README's
-    /// <c>dotnet test</c> works on a machine with only the .NET SDK; a failure when the environment
-    /// sets MARU_REQUIRE_TEST_TOOLS=1 (.ci/run does, after installing them), so CI never skips silently.
-    /// </summary>
-    public static void MissingTool(string message)
-    {
-        if (Environment.GetEnvironmentVariable("MARU_REQUIRE_TEST_TOOLS") == "1")
-            Microsoft.VisualStudio.TestTools.UnitTesting.Assert.Fail($"{message} (MARU_REQUIRE_TEST_TOOLS=1)");
-        Microsoft.VisualStudio.TestTools.UnitTesting.Assert.Inconclusive(message);
-    }
 
     /// <summary>
     /// Runs <paramref name="name"/> with <paramref name="arguments"/> (passed as they are, no
@@ -162,7 +153,7 @@ public static class ExternalTool
 }
 
 /// <summary>A process started by <see cref="ExternalTool.Start"/>: its output so far, and a way to wait for a line.</summary>
-public sealed class RunningTool : IDisposable
+internal sealed class RunningTool : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];

@@ -45,7 +45,7 @@ internal sealed partial class Interpreter
         var expected = min == max ? min.ToString(CultureInfo.InvariantCulture)
             : max == int.MaxValue ? $"at least {min}" : $"{min} to {max}";
         throw new EvaluationError(DiagnosticCode.WrongArgumentCount, CallSite,
-            $"'{primitive}' takes {expected} argument{(expected == "1" ? "" : "s")} but is called with {arguments.Length}");
+            $"'{primitive}' takes {expected} argument{(min == 1 && (max == 1 || max == int.MaxValue) ? "" : "s")} but is called with {arguments.Length}");
     }
 
     private long Integer(string primitive, Datum[] arguments, int index) =>

@@ -46,6 +46,27 @@ public sealed class EvaluationErrorTests
         CompileTime.AssertError(CompileTime.Error("(define-form two (a b) a)\n(define-function f () (two 1))"), DiagnosticCode.WrongArgumentCount, 2, 23, "'two' takes 2 arguments but is called with 1");
         CompileTime.AssertError(CompileTime.Error("(define-form one (a) a)\n(define-function f () (one 1 2))"), DiagnosticCode.WrongArgumentCount, 2, 23, "'one' takes 1 argument but is called with 2");
         CompileTime.AssertError(CompileTime.Error("(define-form some (a . rest) a)\n(define-function f () (some))"), DiagnosticCode.WrongArgumentCount, 2, 23, "'some' takes at least 1 argument but is called with 0");
+        CompileTime.AssertError(CompileTime.Error("(define-form pair (a b . rest) a)\n(define-function f () (pair 1))"), DiagnosticCode.WrongArgumentCount, 2, 23, "'pair' takes at least 2 arguments but is called with 1");
+        CompileTime.AssertError(CompileTime.Error("(define-form none () 1)\n(define-function f () (none 1))"), DiagnosticCode.WrongArgumentCount, 2, 23, "'none' takes 0 arguments but is called with 1");
+        CompileTime.AssertError(CompileTime.Error("(define-macro twice (a b) (+ a b))\n(define-function f () (twice 1 2 3))"), DiagnosticCode.WrongArgumentCount, 2, 23, "'twice' takes 2 arguments but is called with 3");
+        // The right count expands: the same macros, called as written.
+        Assert.AreEqual(3, CompiledLibrary.Evaluate("(f)", "(define-form two (a b) `(+ ,a ,b))\n(define-function f () (two 1 2))"));
+    }
+
+    [TestMethod]
+    public void WrongArgumentCountsOfFunctionsLambdasAndRestParametersAreTheWrittenOnes()
+    {
+        // Compile-time functions: too few, too many, a rest parameter, an anonymous lambda, apply.
+        CompileTime.AssertError(CompileTime.Error("(define-function f (a b) a)\n(f 1 2 3)"), DiagnosticCode.WrongArgumentCount, 2, 1, "'f' takes 2 arguments but is called with 3");
+        CompileTime.AssertError(CompileTime.Error("(define-function f () 0)\n(f 1)"), DiagnosticCode.WrongArgumentCount, 2, 1, "'f' takes 0 arguments but is called with 1");
+        CompileTime.AssertError(CompileTime.Error("(define-function g (a b . r) a)\n(g 1)\n(compile-begin)(compile-end)"), DiagnosticCode.WrongArgumentCount, 2, 1, "'g' takes at least 2 arguments but is called with 1");
+        CompileTime.AssertError(CompileTime.Error("(define-function g (a . r) a)\n(g)\n(compile-begin)(compile-end)"), DiagnosticCode.WrongArgumentCount, 2, 1, "'g' takes at least 1 argument but is called with 0");
+        CompileTime.AssertError(CompileTime.Error("(println ((lambda (a) a)))"), DiagnosticCode.WrongArgumentCount, 1, 10, "the closure takes 1 argument but is called with 0");
+        CompileTime.AssertError(CompileTime.Error("(define-function f (a b) a)\n(apply f '(1 2 3))"), DiagnosticCode.WrongArgumentCount, 2, 1, "'f' takes 2 arguments but is called with 3");
+        // Primitives: a fixed count and a minimum.
+        CompileTime.AssertError(CompileTime.Error("(string-at \"a\")"), DiagnosticCode.WrongArgumentCount, 1, 1, "'string-at' takes 2 arguments but is called with 1");
+        CompileTime.AssertError(CompileTime.Error("(- 1 2 3)"), DiagnosticCode.WrongArgumentCount, 1, 1, "'-' takes 1 to 2 arguments but is called with 3");
+        CompileTime.AssertError(CompileTime.Error("(apply)"), DiagnosticCode.WrongArgumentCount, 1, 1, "'apply' takes at least 1 argument but is called with 0");
     }
 
     [TestMethod]

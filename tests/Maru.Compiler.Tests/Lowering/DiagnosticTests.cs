@@ -37,6 +37,17 @@ public sealed class DiagnosticTests
             "'add' takes 2 arguments but is called with 1 (defined at lisp/bad.l(1,1))");
 
     [TestMethod]
+    public void WrongArityOfADirectCallCountsWhatIsWritten()
+    {
+        AssertError("(define-function add (a b) (+ a b))\n(define-function f () (add 1 2 3))", DiagnosticCode.WrongArgumentCount, 2, 24,
+            "'add' takes 2 arguments but is called with 3 (defined at lisp/bad.l(1,1))");
+        AssertError("(define-function zero () 0)\n(define-function f () (zero 1))", DiagnosticCode.WrongArgumentCount, 2, 24,
+            "'zero' takes 0 arguments but is called with 1 (defined at lisp/bad.l(1,1))");
+        AssertError("(define one (lambda (a) a))\n(define-function f () (one))", DiagnosticCode.WrongArgumentCount, 2, 24,
+            "'one' takes 1 argument but is called with 0 (defined at lisp/bad.l(1,1))");
+    }
+
+    [TestMethod]
     public void WrongOperandCount() =>
         AssertError("(define-function f () (+ 1 2 3))", DiagnosticCode.WrongOperandCount, 1, 23, "operator '+' takes 2 operands, but 3 were given");
 

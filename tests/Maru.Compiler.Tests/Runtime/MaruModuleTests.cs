@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using Maru.Compiler.Interop;
 using Maru.Runtime;
 
 namespace Maru.Compiler.Tests.Runtime;
@@ -119,6 +120,42 @@ public abstract unsafe class MaruModuleTestBase
         Marshal.WriteInt64(limit, 100);
         Assert.AreEqual(0L, overLimit(8), "compiled code reads the global C# wrote");
         CollectionAssert.AreEquivalent(new[] { "greeting", "limit" }, module.Globals.Select(g => g.MaruName).ToArray());
+    }
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate bool BoolResult(long x);
+
+    [TestMethod]
+    public void BoolExportsAreTestedAsCDoesThroughInvoke()
+    {
+        using var module = MaruModule.Compile("""
+            (define-function odd? (n) (& n 1))
+            (define-export odd? <bool>)
+            (define-function high? (shift) (<< 1 shift))
+            (define-export high? <bool>)
+            (define-function as-word (flag) flag)
+            (define-export as-word (flag <bool>))
+            """, Options);
+        var odd = module.GetFunction("odd?");
+        Assert.AreEqual(InteropType.Bool, odd.Signature.Result);
+        Assert.AreEqual(1L, odd.Invoke(7L));
+        Assert.AreEqual(0L, odd.Invoke(8L));
+        // 2^32, 2^40 and 2^63 have no bit in the low 32 (a 4-byte BOOL would read false); -2^63 is non-zero.
+        var high = module.GetFunction("high?");
+        foreach (var shift in new long[] { 0, 1, 32, 40, 63 })
+        {
+            Assert.AreEqual(1L, high.Invoke(shift), $"1 << {shift}");
+            Assert.IsTrue(high.InvokePredicate(shift), $"1 << {shift}");
+        }
+        Assert.IsFalse(odd.InvokePredicate(8L));
+        var asWord = module.GetFunction("as-word");
+        Assert.AreEqual(1L, asWord.Invoke(true));
+        Assert.AreEqual(0L, asWord.Invoke(false));
+        Assert.ThrowsExactly<ArgumentException>(() => asWord.Invoke(1L), "a <bool> parameter takes a bool");
+        // A delegate cannot declare the conversion: bool in its signature is refused, not misread.
+        Assert.ThrowsExactly<ArgumentException>(() => module.GetFunction<BoolResult>("high?"));
+        Assert.ThrowsExactly<ArgumentException>(() => module.GetFunction<Func<long, bool>>("high?"));
+        Assert.AreEqual(1L << 40, module.GetFunction<Func<long, long>>("high?")(40), "as long, the raw word");
     }
 
     [TestMethod]
