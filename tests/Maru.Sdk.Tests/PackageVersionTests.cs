@@ -10,7 +10,7 @@ namespace Maru.Sdk.Tests;
 [TestClass]
 public sealed class PackageVersionTests
 {
-    private static readonly Regex DevVersion = new(@"^(\d+\.\d+\.\d+)-dev\.(\d+)\.g([0-9a-f]{7})(\.dirty\.[0-9a-f]{8})?$");
+    private static readonly Regex DevVersion = new(@"^(\d+\.\d+\.\d+)-dev\.(\d+)\.g([0-9a-f]{7})(\.dirty-[0-9a-f]{8})?$");
 
     [TestMethod]
     public void ThePackageAndItsSdkPropsAgreeOnTheVersion()

@@ -166,6 +166,16 @@ public sealed partial class SdkEndToEndTests
             Assert.MatchesRegex(new Regex($@"(^|\s){Regex.Escape(BrokenError)}", RegexOptions.Multiline), build.StandardOutput, build.ToString());
             Assert.IsFalse(File.Exists(ObjLibrary), "a stale library survived the failed build");
             Assert.IsFalse(File.Exists(ObjShims), "stale shims survived the failed build");
+
+            // The failed build removed the shims; the next design-time build puts the last good ones
+            // back. This one is recognised as the legacy project system's is: no
+            // DesignTimeBuild, only BuildingProject left false (the Build target never runs).
+            design = DesignTimeBuild(designTimeBuildProperty: false);
+            AssertSucceeded(design);
+            StringAssert.Contains(design.Output, BrokenError.Replace(": error ", ": warning "), design.ToString());
+            StringAssert.Contains(design.StandardOutput, "MaruExports.g.cs", "the shims left the compiler's command line");
+            StringAssert.Contains(File.ReadAllText(ObjShims), "internal static partial long FibIter(long n);");
+            Assert.IsFalse(File.Exists(ObjLibrary), "a design-time build wrote a library from a broken source");
         }
         finally
         {
@@ -197,6 +207,14 @@ public sealed partial class SdkEndToEndTests
             build = Workspace.Build(s_project);
             Assert.AreNotEqual(0, build.ExitCode, build.ToString());
             StringAssert.Contains(build.StandardOutput, expected, build.ToString());
+            Assert.DoesNotContain("Maru.targets", build.StandardOutput, build.ToString());
+
+            // A further target of MaruRuntimeIdentifiers (compiled by its own task call): that element.
+            File.WriteAllText(projectFile, ProjectFile.Replace("    <AssemblyName>E2e</AssemblyName>\n",
+                "    <AssemblyName>E2e</AssemblyName>\n    <MaruRuntimeIdentifiers>linux-x64;plan9-mips</MaruRuntimeIdentifiers>\n"));
+            build = Workspace.Build(s_project);
+            Assert.AreNotEqual(0, build.ExitCode, build.ToString());
+            StringAssert.Contains(build.StandardOutput, $"{projectFile}(6,5): error MARU0401: unknown runtime identifier 'plan9-mips': Maru.Sdk supports {supported}", build.ToString());
             Assert.DoesNotContain("Maru.targets", build.StandardOutput, build.ToString());
         }
         finally
@@ -322,6 +340,8 @@ public sealed partial class SdkEndToEndTests
                     <!-- Included by main.l, not compiled on its own. -->
                     <MaruCompile Remove="lisp/include/**" />
                   </ItemGroup>
+                  <!-- As Visual Studio's project system defines it (the .NET SDK alone has no such target). -->
+                  <Target Name="CollectUpToDateCheckInputDesignTime" DependsOnTargets="$(CollectUpToDateCheckInputDesignTimeDependsOn)" Returns="@(UpToDateCheckInput)" />
                 </Project>
                 """,
             ["Program.cs"] = "System.Console.WriteLine(MaruExports.Scaled(2));\n",
@@ -332,6 +352,13 @@ public sealed partial class SdkEndToEndTests
         AssertSucceeded(Workspace.Build(project));
         var run = ExternalTool.Dotnet(binary, Path.Combine(binary, "Required.dll"));
         CollectionAssert.AreEqual(new[] { "20" }, Lines(run.StandardOutput), run.ToString());
+
+        // The fast up-to-date check sees the required file, collected on its own as Visual Studio does.
+        var collect = Workspace.Dotnet(project, "msbuild", "-nologo", "-nodeReuse:false", "-t:CollectUpToDateCheckInputDesignTime", "-getItem:UpToDateCheckInput");
+        AssertSucceeded(collect);
+        var inputs = JsonDocument.Parse(collect.StandardOutput).RootElement.GetProperty("Items").GetProperty("UpToDateCheckInput")
+            .EnumerateArray().Select(item => item.GetProperty("FullPath").GetString()).ToList();
+        CollectionAssert.IsSubsetOf(new[] { Path.Combine(project, "lisp", "main.l"), Path.Combine(project, "lisp", "include", "factor.l") }, inputs, collect.StandardOutput);
 
         // Only the required file changes: the build must notice and recompile.
         File.WriteAllText(Path.Combine(project, "lisp", "include", "factor.l"), "(compile-begin)\n(define-function factor () 21)\n(compile-end)\n");
@@ -359,12 +386,19 @@ public sealed partial class SdkEndToEndTests
     [TestMethod]
     public void AnOldTargetFrameworkIsAMaruErrorNamingTheRequirement()
     {
+        // One multi-targeting build: a .NET Standard target and a .NET before 7 are each MARU0091 at
+        // the project; the remedy the message gives for multi-targeting (turn the Maru sources off for
+        // that framework) lets netstandard2.1 build; net10.0 builds the library beside them.
+        static string Remedy(string framework) =>
+            $"<EnableDefaultMaruCompileItems Condition=\"'$(TargetFramework)' == '{framework}'\">false</EnableDefaultMaruCompileItems>";
         var project = Workspace.WriteProject("Legacy", new Dictionary<string, string>
         {
-            ["Legacy.csproj"] = """
+            ["Legacy.csproj"] = $"""
                 <Project Sdk="Maru.Sdk">
                   <PropertyGroup>
-                    <TargetFramework>netstandard2.0</TargetFramework>
+                    <TargetFrameworks>netstandard2.0;netstandard2.1;net6.0;net10.0</TargetFrameworks>
+                    <MaruRuntimeIdentifiers>linux-x64</MaruRuntimeIdentifiers>
+                    {Remedy("netstandard2.1")}
                   </PropertyGroup>
                 </Project>
                 """,
@@ -372,18 +406,24 @@ public sealed partial class SdkEndToEndTests
         });
         var build = Workspace.Build(project);
         Assert.AreNotEqual(0, build.ExitCode, build.ToString());
-        StringAssert.Contains(build.StandardOutput, $"{Path.Combine(project, "Legacy.csproj")} : error MARU0091: Maru.Sdk needs .NET 7 or newer " +
-            "(the generated shims use [LibraryImport]), but this project targets 'netstandard2.0'.", build.ToString());
+        foreach (var framework in new[] { "netstandard2.0", "net6.0" })
+            StringAssert.Contains(build.StandardOutput, $"{Path.Combine(project, "Legacy.csproj")} : error MARU0091: Maru.Sdk needs .NET 7 or newer " +
+                $"(the generated shims use [LibraryImport]), but this project targets '{framework}'. Target net8.0 or newer; when multi-targeting, " +
+                $"turn the Maru sources off for the older framework: {Remedy(framework)}.", build.ToString());
+        Assert.AreEqual(2, Regex.Matches(build.StandardOutput, @"error MARU0091: .* targets '([^']+)'").Select(m => m.Groups[1].Value).Distinct().Count(), build.ToString());
         Assert.DoesNotContain("error CS", build.StandardOutput, build.ToString());
+        Assert.IsTrue(File.Exists(Path.Combine(project, "bin", "Debug", "netstandard2.1", "Legacy.dll")), build.ToString());
+        Assert.IsTrue(File.Exists(Path.Combine(project, "bin", "Debug", "net10.0", "libLegacy.so")), build.ToString());
     }
 
     /// <summary>
     /// A build as Visual Studio runs it for IntelliSense: up to the compiler's command line, which it
     /// prints (BuildingInsideVisualStudio makes CoreCompile run even when its outputs are up to date).
+    /// Without <paramref name="designTimeBuildProperty"/>, as the legacy project system runs it.
     /// </summary>
-    private static ExternalToolResult DesignTimeBuild() =>
-        Workspace.Dotnet(s_project, "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:BuildingInsideVisualStudio=true", "-p:SkipCompilerExecution=true",
-            "-p:ProvideCommandLineArgs=true", "-getItem:CscCommandLineArgs", "-nodeReuse:false", "-nologo");
+    private static ExternalToolResult DesignTimeBuild(bool designTimeBuildProperty = true) =>
+        Workspace.Dotnet(s_project, ["msbuild", "-restore", "-t:Compile", .. designTimeBuildProperty ? ["-p:DesignTimeBuild=true"] : Array.Empty<string>(),
+            "-p:BuildingInsideVisualStudio=true", "-p:SkipCompilerExecution=true", "-p:ProvideCommandLineArgs=true", "-getItem:CscCommandLineArgs", "-nodeReuse:false", "-nologo"]);
 
     private static void AssertSucceeded(ExternalToolResult result) => Assert.AreEqual(0, result.ExitCode, result.ToString());
 
