@@ -6,7 +6,7 @@ namespace Maru.Compiler.Optimisation;
 /// Branch cleanup after SSA destruction and loop rotation, where <c>and</c>/<c>or</c> joins leave
 /// a branch on a copy of a value just tested or just compared:
 /// a branch on <c>v</c> whose block last set <c>v = copy w</c> (w unchanged since) branches on
-/// <c>w</c>; a block reached only over edges of branches on <c>c</c> that agree (all the true
+/// <c>w</c> (jumps when w is a constant: an edge's known and/or value, <see cref="BranchFacts"/>); a block reached only over edges of branches on <c>c</c> that agree (all the true
 /// edges or all the false ones) and that branches on <c>c</c> again (c unchanged in between)
 /// jumps where those edges already decided; then pure instructions whose
 /// register nothing reads any more are deleted, so a compare can again end its block next to the
@@ -19,10 +19,12 @@ internal static class BranchThreading
     {
         var changed = false;
         foreach (var block in function.Blocks)
-            if (block.Terminator is Branch { Condition.IsConstant: false } branch && Original(block, branch.Condition.Register) is { } source
-                && source != branch.Condition.Register)
+            if (block.Terminator is Branch { Condition.IsConstant: false } branch && Original(block, branch.Condition.Register) is var source
+                && !source.Equals(branch.Condition))
             {
-                block.Terminator = branch with { Condition = source };
+                block.Terminator = source.IsConstant
+                    ? new Jump(source.Constant != 0 ? branch.IfTrue : branch.IfFalse)
+                    : branch with { Condition = source };
                 changed = true;
             }
 
@@ -50,14 +52,15 @@ internal static class BranchThreading
         RemoveUnreadDefinitions(function);
     }
 
-    /// <summary>Follows the block's last copies into the branch's condition back to the value they copy (still unchanged at the end of the block).</summary>
-    private static VReg? Original(BasicBlock block, VReg value)
+    /// <summary>Follows the block's last copies into the branch's condition back to the value they copy (still unchanged at the end of the block), or the constant copied.</summary>
+    private static Operand Original(BasicBlock block, VReg value)
     {
         var instructions = block.Instructions;
         for (var steps = 0; steps < 4; steps++)
         {
             var last = instructions.FindLastIndex(i => i.Destination == value);
-            if (last < 0 || instructions[last] is not { Op: Opcode.Copy, Arguments: [{ IsConstant: false } copied] }) return value;
+            if (last < 0 || instructions[last] is not { Op: Opcode.Copy, Arguments: [var copied] }) return value;
+            if (copied.IsConstant) return copied;
             var source = copied.Register;
             for (var i = last + 1; i < instructions.Count; i++)
                 if (instructions[i].Destination == source) return value;
