@@ -9,14 +9,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-case "$(uname -s)-$(uname -m)" in
-  Linux-x86_64) host=linux-x64 ;;
-  Linux-aarch64) host=linux-arm64 ;;
-  Darwin-x86_64) host=osx-x64 ;;
-  Darwin-arm64) host=osx-arm64 ;;
-  *) host="" ;;
-esac
-rid="${1:-$host}"
+rid="${1:-$("$root/build/host-rid.sh")}"
 if [ -z "$rid" ]; then echo "publish-native-compiler.sh: name the runtime identifier: build/publish-native-compiler.sh linux-x64" >&2; exit 2; fi
 [ $# -gt 0 ] && shift
 case "$rid" in osx-*) extension=dylib ;; *) extension=so ;; esac
