@@ -100,6 +100,7 @@ internal sealed class FunctionEmitter
     /// <summary>Emits the function, placing <paramref name="entry"/> at its first instruction.</summary>
     public void Emit(int entry)
     {
+        _machine.BeginFunction(entry);
         _liveness = Liveness.Compute(_function);
         _fused = FusedComparisons();
         _allocation = _strategy == AllocationStrategy.Slots
@@ -152,6 +153,7 @@ internal sealed class FunctionEmitter
             _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
             if (sibling is null) EmitTerminator(block, next);
         }
+        _machine.EndFunction();
     }
 
     // ---- planning -----------------------------------------------------------------------------

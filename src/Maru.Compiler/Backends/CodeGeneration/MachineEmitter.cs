@@ -41,7 +41,13 @@ internal abstract class MachineEmitter
     /// <summary>Where code is now, in the machine's own unit (listing marks refer to it).</summary>
     public abstract int Position { get; }
 
-    // ---- labels and control -------------------------------------------------------------------
+    // ---- functions, labels and control --------------------------------------------------------
+
+    /// <summary>Starts the function whose entry is <paramref name="entryLabel"/>; every label made from here to <see cref="EndFunction"/> is its own.</summary>
+    public virtual void BeginFunction(int entryLabel) { }
+
+    /// <summary>Ends the function begun last (a machine that encodes function by function encodes it here).</summary>
+    public virtual void EndFunction() { }
 
     public abstract int NewLabel();
 

@@ -8,8 +8,9 @@ using MachineInstruction = Iced.Intel.Instruction;
 namespace Maru.Compiler.Backends.X64;
 
 /// <summary>
-/// The x86-64 half of code generation, through Iced's assembler (the whole module is one Iced
-/// block, so calls and jumps are resolved by Iced). Selects on allocated operands:
+/// The x86-64 half of code generation, through Iced's assembler, one function at a time (each
+/// function is encoded on its own by <see cref="X64CodeLayout"/>, which also resolves calls, sibling
+/// jumps and address loads between functions). Selects on allocated operands:
 /// <list type="bullet">
 /// <item>cmp/test + jcc for comparisons fused into their branch; comparisons with 0 become test;</item>
 /// <item>lea for additions into another register; immediates folded into ALU operations when they fit imm32;</item>
@@ -26,9 +27,19 @@ internal sealed class X64MachineEmitter : MachineEmitter
 {
     private enum Alu { Add, Sub, And, Or, Xor, Cmp }
 
-    private readonly Assembler _asm;
-    private readonly List<Label> _labels = new();
-    private readonly List<DataReference> _dataReferences;
+    private readonly Assembler _asm = new(64);
+    private readonly X64CodeLayout _code;
+
+    // Labels are module-wide numbers: 0.._functionLabels-1 are the functions' entries (made before
+    // any function is emitted), the rest belong to the function being emitted, in _local.
+    private int _functionLabels;
+    private int _labelCount;
+    private readonly List<Label> _local = new();
+    private int _localBase;
+    private int _current = -1;
+    private Label _entry;
+    private List<DataReference> _dataReferences = new();
+    private List<CrossReference> _crossReferences = new();
 
     private readonly Dictionary<VReg, int> _allocaOffsets = new();
     private int _savedCount;
@@ -38,11 +49,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
     private bool _framePointer;
     private int _lastLabelAt = -1;
 
-    public X64MachineEmitter(Assembler assembler, List<DataReference> dataReferences)
-    {
-        _asm = assembler;
-        _dataReferences = dataReferences;
-    }
+    public X64MachineEmitter(X64CodeLayout code) => _code = code;
 
     public override IRegisterConstraints Target => Instance;
 
@@ -52,19 +59,56 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override int IndirectCallee => Scratch;
 
-    public override int Position => _asm.Instructions.Count;
+    public override int Position => _code.InstructionCount + _asm.Instructions.Count;
 
     public override bool TestsEarlyExitsAtCallSites => true;
 
-    /// <summary>A label after it was placed (Iced's Label is a struct: the placed copy knows its instruction).</summary>
-    public Label LabelOf(int label) => _labels[label];
+    // ---- functions, labels and control --------------------------------------------------------
 
-    // ---- labels and control -------------------------------------------------------------------
+    public override void BeginFunction(int entryLabel)
+    {
+        _current = entryLabel;
+        _entry = _asm.CreateLabel();
+        _localBase = _labelCount;
+        _local.Clear();
+        _dataReferences = new List<DataReference>();
+        _crossReferences = new List<CrossReference>();
+    }
+
+    public override void EndFunction()
+    {
+        _code.Add(_asm, _dataReferences, _crossReferences);
+        _asm.Reset();
+        _current = -1;
+    }
 
     public override int NewLabel()
     {
-        _labels.Add(_asm.CreateLabel());
-        return _labels.Count - 1;
+        if (_current < 0)
+        {
+            if (_labelCount != _functionLabels) throw new InvalidOperationException("function labels are made before any function is emitted");
+            _functionLabels++;
+        }
+        else
+        {
+            _local.Add(_asm.CreateLabel());
+        }
+        return _labelCount++;
+    }
+
+    /// <summary>The Iced label of a label of this function (its own entry included).</summary>
+    private Label IcedLabel(int label)
+    {
+        if (label == _current) return _entry;
+        if (label < _functionLabels) throw new InvalidOperationException("another function's entry is reached through a cross reference");
+        return _local[label - _localBase];
+    }
+
+    /// <summary>An instruction reaching another function's entry; the layout patches its field.</summary>
+    private void CrossReference(int functionLabel, CrossReferenceKind kind, MachineInstruction instruction)
+    {
+        _crossReferences.Add(new CrossReference(_asm.Instructions.Count, functionLabel, kind));
+        Add(instruction);
     }
 
     /// <summary>
@@ -75,17 +119,18 @@ internal sealed class X64MachineEmitter : MachineEmitter
     public override void PlaceLabel(int label)
     {
         if (_lastLabelAt == _asm.Instructions.Count) Add(MachineInstruction.Create(Code.Nopd));
-        var placed = _labels[label];
+        var placed = IcedLabel(label);
         _asm.Label(ref placed);
-        _labels[label] = placed;
+        if (label == _current) _entry = placed;
+        else _local[label - _localBase] = placed;
         _lastLabelAt = _asm.Instructions.Count;
     }
 
-    public override void Jump(int label) => _asm.jmp(_labels[label]);
+    public override void Jump(int label) => _asm.jmp(IcedLabel(label));
 
     public override void JumpIf(Condition condition, int label)
     {
-        var target = _labels[label];
+        var target = IcedLabel(label);
         switch (condition)
         {
             case Condition.Equal: _asm.je(target); break;
@@ -158,7 +203,19 @@ internal sealed class X64MachineEmitter : MachineEmitter
     public override void TailCallFunction(int functionLabel)
     {
         LeaveFrame();
-        _asm.jmp(_labels[functionLabel]);
+        if (functionLabel == _current)
+        {
+            _asm.jmp(_entry);
+            return;
+        }
+        // Near until the layout knows the distance. The jmp carries a label (the one already placed
+        // here, if any) so that, made short, it can target itself until patched.
+        if (_lastLabelAt != _asm.Instructions.Count)
+        {
+            var self = _asm.CreateLabel();
+            _asm.Label(ref self);
+        }
+        CrossReference(functionLabel, CrossReferenceKind.Jump, MachineInstruction.CreateBranch(Code.Jmp_rel32_64, X64CodeLayout.Placeholder));
     }
 
     private void LeaveFrame()
@@ -237,7 +294,9 @@ internal sealed class X64MachineEmitter : MachineEmitter
     public override void FunctionAddress(Loc destination, int functionLabel)
     {
         var work = Work(destination);
-        _asm.lea(new AssemblerRegister64(Register64(work)), AssemblerRegisters.__[_labels[functionLabel]]);
+        if (functionLabel == _current) _asm.lea(new AssemblerRegister64(Register64(work)), AssemblerRegisters.__[_entry]);
+        else CrossReference(functionLabel, CrossReferenceKind.Address,
+            MachineInstruction.Create(Code.Lea_r64_m, Register64(work), new MemoryOperand(Register.RIP, Register.None, 1, (long)X64CodeLayout.Placeholder, 8)));
         Finish(destination, work);
     }
 
@@ -267,7 +326,11 @@ internal sealed class X64MachineEmitter : MachineEmitter
         for (var i = arguments.Length - 1; i >= 0; i--) Push(arguments[i]);
     }
 
-    public override void CallFunction(int functionLabel) => _asm.call(_labels[functionLabel]);
+    public override void CallFunction(int functionLabel)
+    {
+        if (functionLabel == _current) _asm.call(_entry);
+        else CrossReference(functionLabel, CrossReferenceKind.Call, MachineInstruction.CreateBranch(Code.Call_rel32_64, X64CodeLayout.Placeholder));
+    }
 
     public override void CallImport(DataTarget slot)
     {
@@ -424,7 +487,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
             var divide = NewLabel();
             Add(MachineInstruction.Create(Code.Lea_r64_m, Register.R10, Memory(Register64(divisorRegister), 1)));
             Add(MachineInstruction.Create(Code.Cmp_rm64_imm8, Register.R10, 1));
-            _asm.ja(_labels[divide]);
+            _asm.ja(IcedLabel(divide));
             if (remainder) Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register.EDX, Register.EDX));
             else Add(MachineInstruction.Create(Code.Imul_r64_rm64, Register.RAX, Register64(divisorRegister)));
             Jump(done);
@@ -541,7 +604,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
         if (value.Is32)
         {
             var memory = new MemoryOperand(Register.RIP, Register.None, 1, 0, 8);
-            _dataReferences.Add(new DataReference(_asm.Instructions.Count, target.Section, target.Offset, target.Name));
+            _dataReferences.Add(new DataReference(Position, target.Section, target.Offset, target.Name));
             Add(MachineInstruction.Create(Code.Mov_rm64_imm32, memory, (int)value.Value));
             return;
         }
@@ -559,7 +622,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
     private void DataAccess(Code code, int register, DataTarget target)
     {
         var memory = new MemoryOperand(Register.RIP, Register.None, 1, 0, 8);
-        _dataReferences.Add(new DataReference(_asm.Instructions.Count, target.Section, target.Offset, target.Name));
+        _dataReferences.Add(new DataReference(Position, target.Section, target.Offset, target.Name));
         Add(code switch
         {
             Code.Mov_rm64_r64 => MachineInstruction.Create(code, memory, Register64(register)),
