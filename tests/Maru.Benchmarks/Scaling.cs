@@ -55,7 +55,8 @@ internal static class Scaling
 
     /// <summary>
     /// Small mutually recursive functions (what the inliner takes into a cycle's members): cycles of
-    /// 2, 3 and 5 members, tail and non-tail calls, and one ring through every function.
+    /// 2, 3 and 5 members, tail and non-tail calls; every third function also calls the next one
+    /// (edges that join cycles into larger components).
     /// </summary>
     private static string FunctionsInCycles(int n)
     {
@@ -71,12 +72,9 @@ internal static class Scaling
                 var ring = (self + 1) % n;
                 text.Append((self % 3) switch
                 {
-                    0 => $"(define-function f{self} (x) (if (<= x 0) {self} (f{next} (- x 1))))
-",
-                    1 => $"(define-function f{self} (x) (if (<= x 0) 1 (+ x (f{next} (- x 1)))))
-",
-                    _ => $"(define-function f{self} (x) (if (> x 1000) (f{ring} 0) (if (<= x 0) 2 (* 3 (f{next} (- x 2))))))
-",
+                    0 => $"(define-function f{self} (x) (if (<= x 0) {self} (f{next} (- x 1))))\n",
+                    1 => $"(define-function f{self} (x) (if (<= x 0) 1 (+ x (f{next} (- x 1)))))\n",
+                    _ => $"(define-function f{self} (x) (if (> x 1000) (f{ring} 0) (if (<= x 0) 2 (* 3 (f{next} (- x 2))))))\n",
                 });
             }
             start += length;
