@@ -1,0 +1,188 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>
+/// Reassociation of loop addresses: a memory access <c>loadw a, (add p, k)</c> in a loop, with the
+/// base <c>a</c> and the addend <c>p</c> invariant and <c>k</c> varying, reads the same word as
+/// <c>loadw a', k</c> with <c>a' = a + 8*p</c> computed once in the preheader (exact in wrapping
+/// arithmetic: the address is a + 8p + 8k mod 2^64 either way). The index addition leaves the loop
+/// and the access becomes one instruction with a scaled-index address (x86 <c>[a' + k*8]</c>,
+/// AArch64 <c>[a', k, lsl #3]</c>). This is what a row-major <c>(+ (* i n) k)</c> index costs gcc
+/// nothing for. A chain of invariant addends (and subtractions of constants) is peeled to its one
+/// varying operand, at least one addend a register (a constant offset alone, <c>(+ k 1)</c>, would
+/// make a base register per offset); byte accesses scale by 1.
+/// Only where it pays: every use of the index is such an access (otherwise the addition stays and
+/// the new base is one more register live through the loop), and a loop gets at most
+/// <see cref="MaxBasesPerLoop"/> new bases (each is a register).
+/// Requires: SSA and preheaders (after LICM and induction variables). Guarantees: the same
+/// memory accesses at the same addresses, in the same order.
+/// </summary>
+internal static class LoopAddressing
+{
+    private const int MaxBasesPerLoop = 4;
+    private const int MaxChain = 4;
+
+    public static void Run(IrFunction function, ITargetCosts costs)
+    {
+        if (Reassociate(function))
+            LoopInvariantCodeMotion.Run(function, costs);   // a new base of an inner loop is often invariant in the outer one too
+    }
+
+    private static bool Reassociate(IrFunction function)
+    {
+        var graph = new FlowGraph(function);
+        var loops = NaturalLoop.FindAll(graph);
+        if (loops.Count == 0) return false;
+
+        var definition = new Instruction?[function.RegisterCount];
+        var uses = new int[function.RegisterCount];
+        foreach (var block in function.Blocks)
+        {
+            foreach (var phi in block.Phis)
+                foreach (var input in phi.Inputs) Use(uses, input.Value);
+            foreach (var instruction in block.Instructions)
+            {
+                if (instruction.Destination is { } d) definition[d.Index] = instruction;
+                foreach (var argument in instruction.Arguments) Use(uses, argument);
+            }
+            switch (block.Terminator)
+            {
+                case Branch branch: Use(uses, branch.Condition); break;
+                case Return ret: Use(uses, ret.Value); break;
+            }
+        }
+
+        var member = new int[function.Blocks.Count];
+        var definedInLoop = new int[function.RegisterCount];
+        var dead = new HashSet<Instruction>();
+        var stamp = 0;
+        foreach (var loop in loops)   // innermost (smallest) first
+        {
+            loop.Mark(member, ++stamp);
+            if (definedInLoop.Length < function.RegisterCount) Array.Resize(ref definedInLoop, function.RegisterCount);
+            foreach (var block in loop.Blocks)
+            {
+                foreach (var phi in block.Phis) definedInLoop[phi.Destination.Index] = stamp;
+                foreach (var instruction in block.Instructions)
+                    if (instruction.Destination is { } d) definedInLoop[d.Index] = stamp;
+            }
+            bool Invariant(Operand operand) => operand.IsConstant || definedInLoop[operand.Register.Index] != stamp;
+
+            // The accesses whose index is an addition in this loop and whose base is invariant, by index.
+            Dictionary<VReg, List<Instruction>>? accesses = null;
+            foreach (var block in loop.Blocks)
+                foreach (var instruction in block.Instructions)
+                {
+                    if (Scale(instruction.Op) == 0) continue;
+                    var (address, index) = (instruction.Arguments[0], instruction.Arguments[1]);
+                    if (address.IsConstant || !Invariant(address) || index.IsConstant || Invariant(index)) continue;
+                    if (definition[index.Register.Index] is not { Op: Opcode.Add or Opcode.Subtract }) continue;
+                    accesses ??= new();
+                    if (!accesses.TryGetValue(index.Register, out var list)) accesses.Add(index.Register, list = new());
+                    list.Add(instruction);
+                }
+            if (accesses is null) continue;
+
+            var preheader = loop.Preheader(graph, member, stamp);
+            var bases = new Dictionary<(Operand Address, int Scale, VReg Index), Operand>();
+            foreach (var (index, list) in accesses.OrderBy(pair => pair.Key.Index))   // deterministic
+            {
+                // The index must die: every use of it is one of these accesses (a stored value is a use too).
+                if (uses[index.Index] != list.Count) continue;
+                if (!Peel(index, definition, Invariant, out var varying, out var addends, out var constant, out var chain)) continue;
+                var needed = list.Select(access => (access.Arguments[0], Scale(access.Op), index)).Distinct().Count(key => !bases.ContainsKey(key));
+                if (bases.Count + needed > MaxBasesPerLoop) continue;
+
+                foreach (var access in list)
+                {
+                    var scale = Scale(access.Op);
+                    var key = (access.Arguments[0], scale, index);
+                    if (!bases.TryGetValue(key, out var rebased))
+                    {
+                        rebased = NewBase(function, preheader, access, scale, addends, constant);
+                        bases.Add(key, rebased);
+                    }
+                    access.Arguments[0] = rebased;
+                    access.Arguments[1] = varying;
+                    uses[index.Index]--;
+                    Use(uses, varying);
+                }
+                // The peeled additions that no longer have a use go (each one's operands lose a use).
+                foreach (var link in chain)
+                {
+                    if (uses[link.Destination!.Value.Index] != 0) break;
+                    dead.Add(link);
+                    foreach (var argument in link.Arguments)
+                        if (!argument.IsConstant) uses[argument.Register.Index]--;
+                }
+            }
+        }
+        if (dead.Count == 0) return false;
+        foreach (var block in function.Blocks) block.Instructions.RemoveAll(dead.Contains);
+        return true;
+    }
+
+    private static void Use(int[] uses, Operand operand)
+    {
+        if (!operand.IsConstant) uses[operand.Register.Index]++;
+    }
+
+    /// <summary>Bytes per index unit of a memory access; 0 for other operations.</summary>
+    private static int Scale(Opcode op) => op switch
+    {
+        Opcode.LoadWord or Opcode.StoreWord => 8,
+        Opcode.LoadByte or Opcode.StoreByte => 1,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// Splits an index into its one varying operand plus invariant register addends and a constant,
+    /// following additions (and subtractions of constants) defined in the loop, at most
+    /// <see cref="MaxChain"/> deep. <paramref name="chain"/> lists the additions walked, outermost first.
+    /// </summary>
+    private static bool Peel(VReg index, Instruction?[] definition, Func<Operand, bool> invariant,
+        out Operand varying, out List<Operand> addends, out long constant, out List<Instruction> chain)
+    {
+        addends = new();
+        chain = new();
+        constant = 0;
+        varying = Operand.Of(index);
+        for (var depth = 0; depth < MaxChain; depth++)
+        {
+            if (varying.IsConstant || invariant(varying) || varying.Register.Index >= definition.Length) break;
+            var link = definition[varying.Register.Index];
+            if (link is null) break;
+            var (a, b) = link.Arguments.Length == 2 ? (link.Arguments[0], link.Arguments[1]) : (default, default);
+            if (link.Op == Opcode.Add && invariant(b) && !invariant(a)) { }
+            else if (link.Op == Opcode.Add && invariant(a) && !invariant(b)) (a, b) = (b, a);
+            else if (link.Op == Opcode.Subtract && b.IsConstant && !invariant(a)) b = Operand.Of(unchecked(-b.Constant));
+            else break;
+            if (b.IsConstant) constant = unchecked(constant + b.Constant);
+            else addends.Add(b);
+            chain.Add(link);
+            varying = a;
+        }
+        // A constant offset alone would cost a register for every base and offset (a[k+1], a[k-1]);
+        // it rides along only with an invariant register addend.
+        return addends.Count > 0;
+    }
+
+    /// <summary>base + scale * (addends + constant), appended to the preheader.</summary>
+    private static Operand NewBase(IrFunction function, BasicBlock preheader, Instruction access, int scale, List<Operand> addends, long constant)
+    {
+        var location = access.Location;
+        Operand Emit(Opcode op, Operand a, Operand b)
+        {
+            var result = function.NewRegister();
+            preheader.Instructions.Add(new Instruction(op, result, [a, b], null, location));
+            return result;
+        }
+
+        var address = access.Arguments[0];
+        foreach (var addend in addends)
+            address = Emit(Opcode.Add, address, scale == 1 ? addend : Emit(Opcode.ShiftLeft, addend, Operand.Of(3)));
+        if (constant != 0) address = Emit(Opcode.Add, address, Operand.Of(unchecked(constant * scale)));
+        return address;
+    }
+}

@@ -1,0 +1,195 @@
+using Maru.Compiler.Ir;
+using Maru.Compiler.Syntax;
+using Maru.Compiler.Targets;
+using Maru.Compiler.Tests.TestSupport;
+using Maru.Differential;
+using static Maru.Compiler.Tests.TestSupport.IrTesting;
+using QemuArm64 = Maru.Differential.QemuArm64;
+
+namespace Maru.Compiler.Tests.Optimisation;
+
+/// <summary>
+/// Invariant addends of loop addresses move to the preheader (LoopAddressing): the same words and
+/// bytes are read and written, at O0 and O1, on x86-64 and AArch64, for loops that run zero times,
+/// count down, wrap around, and whose indexes are also used otherwise.
+/// </summary>
+[TestClass]
+public sealed class LoopAddressingTests
+{
+    private const string Source = """
+        (define malloc (extern 'malloc))
+        (define free (extern 'free))
+        (define-function matmul (n)
+          (let ((a (malloc (* 8 (+ 1 (* n n))))) (b (malloc (* 8 (+ 1 (* n n))))) (c (malloc (* 8 (+ 1 (* n n))))) (t 0))
+            (for (r 0 n)
+              (for (q 0 n)
+                (set-oop-at a (+ (* r n) q) (- (+ (* r 7) q) 3))
+                (set-oop-at b (+ (* r n) q) (- r (* 2 q)))))
+            (for (i 0 n)
+              (for (j 0 n)
+                (let ((s 0))
+                  (for (k 0 n) (set s (+ s (* (oop-at a (+ (* i n) k)) (oop-at b (+ (* k n) j))))))
+                  (set-oop-at c (+ (* i n) j) s))))
+            (for (i 0 (* n n)) (set t (+ (* t 31) (oop-at c i))))
+            (free a) (free b) (free c)
+            t))
+        (define-function backwards (n w p)
+          (let ((a (malloc (* 8 (+ (* n w) (+ p 1))))) (s 0) (r (- n 1)))
+            (for (i 0 (+ (* n w) (+ p 1))) (set-oop-at a i (* i 3)))
+            (while (>= r 0)
+              (let ((k (- w 1)) (base (* r w)))
+                (while (>= k 0)
+                  (set s (+ (* s 7) (oop-at a (+ base (+ k p)))))
+                  (set k (- k 1))))
+              (set r (- r 1)))
+            (free a)
+            s))
+        (define-function bytes (n off)
+          (let ((s (malloc (+ n (+ off 2)))) (h 0))
+            (for (i 0 (+ n (+ off 2))) (set-string-at s i (+ i 65)))
+            (for (i 1 (+ n 1)) (set h (+ (* h 33) (string-at s (- (+ off i) 1)))))
+            (for (i 0 n) (set-string-at s (+ off i) (string-at s (+ off (+ i 1)))))
+            (for (i 0 (+ n (+ off 2))) (set h (+ h (* i (string-at s i)))))
+            (free s)
+            h))
+        (define-function wraps (n p)
+          (let ((a (malloc (* 8 (+ n 4)))) (q (- 3 p)) (s 0))
+            (for (i 0 (+ n 4)) (set-oop-at a i (- 100 i)))
+            (for (j 0 n) (set s (+ s (* (+ j 1) (oop-at a (+ p (+ q j)))))))
+            (free a)
+            s))
+        (define-function mixed (n p)
+          (let ((a (malloc (* 8 (+ n (+ p 1))))) (last 0) (j 0))
+            (while (< j n)
+              (set-oop-at a (+ p j) (+ p j))
+              (set j (+ j 1)))
+            (for (i 0 n) (set last (+ (oop-at a (+ p i)) (* last 3))))
+            (let ((result (+ last j)))
+              (free a)
+              result)))
+        """;
+
+    private static long Matmul(long n)
+    {
+        var a = new long[n * n];
+        var b = new long[n * n];
+        for (long r = 0; r < n; r++)
+            for (long q = 0; q < n; q++)
+            {
+                a[r * n + q] = r * 7 + q - 3;
+                b[r * n + q] = r - 2 * q;
+            }
+        long t = 0;
+        for (long i = 0; i < n; i++)
+            for (long j = 0; j < n; j++)
+            {
+                long s = 0;
+                for (long k = 0; k < n; k++) s = unchecked(s + a[i * n + k] * b[k * n + j]);
+                t = unchecked(t * 31 + s);
+            }
+        return t;
+    }
+
+    private static long Backwards(long n, long w, long p)
+    {
+        long s = 0;
+        for (var r = n - 1; r >= 0; r--)
+            for (var k = w - 1; k >= 0; k--)
+                s = unchecked(s * 7 + (r * w + k + p) * 3);
+        return s;
+    }
+
+    private static long Bytes(long n, long off)
+    {
+        var s = new byte[n + off + 2];
+        for (long i = 0; i < s.Length; i++) s[i] = (byte)(i + 65);
+        long h = 0;
+        for (long i = 1; i <= n; i++) h = unchecked(h * 33 + s[off + i - 1]);
+        for (long i = 0; i < n; i++) s[off + i] = s[off + i + 1];
+        for (long i = 0; i < s.Length; i++) h = unchecked(h + i * s[i]);
+        return h;
+    }
+
+    private static long Wraps(long n, long p)
+    {
+        long s = 0;
+        for (long j = 0; j < n; j++) s += (j + 1) * (100 - (3 + j));
+        return s;
+    }
+
+    private static long Mixed(long n, long p)
+    {
+        long last = 0;
+        for (long i = 0; i < n; i++) last = unchecked(p + i + last * 3);
+        return last + Math.Max(n, 0);
+    }
+
+    private static readonly (string Function, long[] Arguments, long Expected)[] Cases =
+    [
+        .. new long[] { 0, 1, 2, 5, 13 }.Select(n => ("matmul", new[] { n }, Matmul(n))),
+        .. new (long N, long W, long P)[] { (0, 3, 0), (3, 0, 2), (1, 1, 0), (4, 5, 0), (6, 3, 7) }.Select(c => ("backwards", new[] { c.N, c.W, c.P }, Backwards(c.N, c.W, c.P))),
+        .. new (long N, long Off)[] { (0, 0), (1, 0), (5, 3), (40, 200), (300, 1) }.Select(c => ("bytes", new[] { c.N, c.Off }, Bytes(c.N, c.Off))),
+        .. new long[] { 0, 1, 1L << 61, (1L << 61) + 5, long.MaxValue, long.MinValue, -12345 }.SelectMany(p =>
+            new long[] { 0, 1, 9 }.Select(n => ("wraps", new[] { n, p }, Wraps(n, p)))),
+        .. new (long N, long P)[] { (0, 0), (-3, 2), (1, 0), (7, 3), (50, 11) }.Select(c => ("mixed", new[] { c.N, c.P }, Mixed(c.N, c.P))),
+    ];
+
+    [TestMethod]
+    public void IndexAdditionsLeaveTheInnerLoop()
+    {
+        var function = Function(Optimise(Source), "matmul");
+        var definition = Instructions(function).Where(i => i.Destination is not null).ToLookup(i => i.Destination!.Value);
+        var loopBlocks = function.Blocks.Where(InLoop).ToHashSet();
+        foreach (var block in loopBlocks)
+            foreach (var access in block.Instructions.Where(i => i.Op is Opcode.LoadWord or Opcode.StoreWord))
+            {
+                var index = access.Arguments[1];
+                Assert.IsFalse(!index.IsConstant && definition[index.Register].Any(d => d.Op == Opcode.Add && loopBlocks.Any(b => b.Instructions.Contains(d))
+                                                                                   && d.Arguments.All(a => !a.IsConstant)),
+                    $"{access} in {block.Name} still adds its index in a loop\n{IrPrinter.Print(function)}");
+            }
+    }
+
+    [TestMethod]
+    public void SameResultsAtO0AndO1OnX64()
+    {
+        using var o0 = CompiledLibrary.Compile(Source, OptimisationLevel.O0);
+        using var o1 = CompiledLibrary.Compile(Source, OptimisationLevel.O1);
+        foreach (var (function, arguments, expected) in Cases)
+        {
+            var call = $"({function} {string.Join(" ", arguments)})";
+            Assert.AreEqual(expected, o0.Call(function, arguments), $"{call} at O0");
+            Assert.AreEqual(expected, o1.Call(function, arguments), $"{call} at O1");
+        }
+    }
+
+    [TestMethod]
+    public void SameResultsOnArm64UnderQemu()
+    {
+        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
+        var work = Directory.CreateTempSubdirectory("maru-arm64-addressing-").FullName;
+        try
+        {
+            var calls = new List<QemuCall>();
+            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
+            {
+                var result = MaruCompiler.Compile([new SourceFile("addressing.l", Source)], new CompilationOptions
+                {
+                    Target = TargetPlatform.LinuxArm64, LibraryName = "test", Optimisation = level, VerifyIr = true,
+                });
+                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+                var library = Path.Combine(work, $"libaddressing-{level}.so");
+                File.WriteAllBytes(library, result.Library!);
+                calls.AddRange(Cases.Select(c => new QemuCall(library, c.Function, c.Arguments)));
+            }
+            var results = QemuArm64.Run(calls);
+            for (var i = 0; i < calls.Count; i++)
+                Assert.AreEqual(Cases[i % Cases.Length].Expected, results[i].Value,
+                    $"{Path.GetFileName(calls[i].Library)} ({calls[i].Function} {string.Join(" ", calls[i].Arguments)}): {results[i].Error}");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+}
