@@ -66,28 +66,16 @@ internal static class BranchFacts
                     (supplied[phi.Inputs[i].Predecessor.Index] ??= new()).Add((block, phi, i));
 
         var facts = new Facts(function.RegisterCount);
-        var stack = new Stack<(BasicBlock Block, int Child, int Mark)>();
-        stack.Push((graph.Entry, -1, 0));
-        while (stack.Count > 0)
-        {
-            var (block, child, mark) = stack.Pop();
-            if (child < 0)
+        graph.WalkDominatorTree(
+            block =>
             {
-                mark = facts.Mark;
+                var mark = facts.Mark;
                 var predecessors = graph.Predecessors[block.Index];
                 if (block != graph.Entry && predecessors.Count == 1) LearnEdge(predecessors[0], block, definition, facts);
-                Rewrite(block, definition, facts, supplied[block.Index]);
-                child = 0;
-            }
-            var children = graph.DominatorChildren[block.Index];
-            if (child < children.Count)
-            {
-                stack.Push((block, child + 1, mark));
-                stack.Push((children[child], -1, 0));
-                continue;
-            }
-            facts.UndoTo(mark);
-        }
+                RewriteBlock(block, definition, facts, supplied[block.Index]);
+                return mark;
+            },
+            (_, mark) => facts.UndoTo(mark));
     }
 
     /// <summary>Adds what taking the edge from <paramref name="from"/> to <paramref name="to"/> says.</summary>
@@ -124,19 +112,9 @@ internal static class BranchFacts
         instruction is not null && (instruction.Op.IsComparison() || instruction.Op == Opcode.LogicalNot);
 
     /// <summary>Replaces the block's uses of known values, and the phi inputs it supplies on each of its edges.</summary>
-    private static void Rewrite(BasicBlock block, Instruction?[] definition, Facts facts, List<(BasicBlock Target, Phi Phi, int Input)>? supplied)
+    private static void RewriteBlock(BasicBlock block, Instruction?[] definition, Facts facts, List<(BasicBlock Target, Phi Phi, int Input)>? supplied)
     {
-        foreach (var instruction in block.Instructions)
-        {
-            var arguments = instruction.Arguments;
-            for (var a = 0; a < arguments.Length; a++) arguments[a] = Resolve(arguments[a], definition, facts);
-        }
-        block.Terminator = block.Terminator switch
-        {
-            Branch branch => branch with { Condition = Resolve(branch.Condition, definition, facts) },
-            Return ret => ret with { Value = Resolve(ret.Value, definition, facts) },
-            var other => other,
-        };
+        Rewrite.Uses(block, operand => Resolve(operand, definition, facts));
         if (supplied is null) return;
         foreach (var (target, phi, input) in supplied)
         {

@@ -40,24 +40,13 @@ internal static class CopyPropagation
         }
         if (!any) return;
 
+        Func<Operand, Operand> resolve = operand => Resolve(operand, replacement);
         foreach (var block in function.Blocks)
         {
             block.Phis.RemoveAll(phi => replacement[phi.Destination.Index] is not null);
-            foreach (var phi in block.Phis)
-                for (var i = 0; i < phi.Inputs.Count; i++)
-                    phi.Inputs[i] = phi.Inputs[i] with { Value = Resolve(phi.Inputs[i].Value, replacement) };
+            Rewrite.PhiInputs(block, resolve);
             block.Instructions.RemoveAll(instruction => instruction.Op == Opcode.Copy);
-            foreach (var instruction in block.Instructions)
-            {
-                var arguments = instruction.Arguments;
-                for (var a = 0; a < arguments.Length; a++) arguments[a] = Resolve(arguments[a], replacement);
-            }
-            block.Terminator = block.Terminator switch
-            {
-                Branch branch => branch with { Condition = Resolve(branch.Condition, replacement) },
-                Return ret => ret with { Value = Resolve(ret.Value, replacement) },
-                var other => other,
-            };
+            Rewrite.Uses(block, resolve);
         }
     }
 

@@ -56,30 +56,40 @@ internal sealed class FlowGraph
         _preorder = new int[blocks.Count];
         _postorder = new int[blocks.Count];
         var clock = 0;
-        var stack = new Stack<(BasicBlock Block, int Child)>();
-        stack.Push((blocks[0], 0));
-        _preorder[0] = clock++;
-        while (stack.Count > 0)
-        {
-            var (block, child) = stack.Pop();
-            var children = DominatorChildren[block.Index];
-            if (child < children.Count)
-            {
-                stack.Push((block, child + 1));
-                _preorder[children[child].Index] = clock++;
-                stack.Push((children[child], 0));
-            }
-            else
-            {
-                _postorder[block.Index] = clock++;
-            }
-        }
+        WalkDominatorTree(block => _preorder[block.Index] = clock++, (block, _) => _postorder[block.Index] = clock++);
     }
 
     public BasicBlock Entry => Function.Blocks[0];
 
     public bool Dominates(BasicBlock a, BasicBlock b) =>
         _preorder[a.Index] <= _preorder[b.Index] && _postorder[b.Index] <= _postorder[a.Index];
+
+    /// <summary>
+    /// Visits the dominator tree depth first, children in reverse postorder, without recursion (a
+    /// chain of thousands of blocks is a tree that deep): <paramref name="enter"/> runs before a
+    /// block's subtree and returns a mark (what to undo back to), <paramref name="exit"/> runs after
+    /// the subtree with that mark. Scoped passes (value numbering, branch facts, SSA renaming) keep
+    /// what holds on the current dominator path this way.
+    /// </summary>
+    public void WalkDominatorTree(Func<BasicBlock, int> enter, Action<BasicBlock, int> exit)
+    {
+        var frames = new (BasicBlock Block, int Child, int Mark)[Function.Blocks.Count];
+        var depth = 0;
+        frames[depth++] = (Entry, 0, enter(Entry));
+        while (depth > 0)
+        {
+            ref var frame = ref frames[depth - 1];
+            var children = DominatorChildren[frame.Block.Index];
+            if (frame.Child < children.Count)
+            {
+                var child = children[frame.Child++];
+                frames[depth++] = (child, 0, enter(child));
+                continue;
+            }
+            exit(frame.Block, frame.Mark);
+            depth--;
+        }
+    }
 
     /// <summary>Dominance frontiers (CHK's "runner" walk up from each predecessor of a join).</summary>
     public List<BasicBlock>[] DominanceFrontiers()

@@ -27,31 +27,22 @@ internal static class GlobalValueNumbering
         var endEpoch = new int[function.Blocks.Count];
         var epochs = 0;
 
-        var stack = new Stack<(BasicBlock Block, int Child, int Mark)>();
-        stack.Push((graph.Entry, -1, 0));
-        while (stack.Count > 0)
-        {
-            var (block, child, mark) = stack.Pop();
-            if (child < 0)
+        graph.WalkDominatorTree(
+            block =>
             {
-                mark = log.Count;
+                var mark = log.Count;
                 var predecessors = graph.Predecessors[block.Index];
                 var epoch = block.Index != 0 && predecessors.Count == 1 && predecessors[0] == graph.ImmediateDominator[block.Index]
                     ? endEpoch[predecessors[0].Index]
                     : ++epochs;
                 endEpoch[block.Index] = Number(block, replacement, table, log, epoch, ref epochs);
-                child = 0;
-            }
-            var children = graph.DominatorChildren[block.Index];
-            if (child < children.Count)
+                return mark;
+            },
+            (_, mark) =>
             {
-                stack.Push((block, child + 1, mark));
-                stack.Push((children[child], -1, 0));
-                continue;
-            }
-            for (var i = log.Count - 1; i >= mark; i--) table.Remove(log[i]);
-            log.RemoveRange(mark, log.Count - mark);
-        }
+                for (var i = log.Count - 1; i >= mark; i--) table.Remove(log[i]);
+                log.RemoveRange(mark, log.Count - mark);
+            });
     }
 
     /// <summary>Numbers one block's instructions; returns the memory epoch at its end.</summary>

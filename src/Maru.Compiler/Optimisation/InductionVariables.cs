@@ -136,20 +136,8 @@ internal static class InductionVariables
             !operand.IsConstant && operand.Register.Index < replacement.Length && replacement[operand.Register.Index] is { } value ? value : operand;
         foreach (var block in function.Blocks)
         {
-            foreach (var phi in block.Phis)
-                for (var i = 0; i < phi.Inputs.Count; i++)
-                    phi.Inputs[i] = phi.Inputs[i] with { Value = Resolve(phi.Inputs[i].Value) };
-            foreach (var instruction in block.Instructions)
-            {
-                var arguments = instruction.Arguments;
-                for (var a = 0; a < arguments.Length; a++) arguments[a] = Resolve(arguments[a]);
-            }
-            block.Terminator = block.Terminator switch
-            {
-                Branch branch => branch with { Condition = Resolve(branch.Condition) },
-                Return ret => ret with { Value = Resolve(ret.Value) },
-                var other => other,
-            };
+            Rewrite.PhiInputs(block, Resolve);
+            Rewrite.Uses(block, Resolve);
         }
     }
 }

@@ -24,21 +24,9 @@ internal static class RegisterCompaction
             return new VReg(renamed);
         }
 
-        foreach (var block in function.Blocks)
-        {
-            foreach (var instruction in block.Instructions)
-            {
-                var arguments = instruction.Arguments;
-                for (var a = 0; a < arguments.Length; a++) arguments[a] = Rename(arguments[a]);
-                if (instruction.Destination is { } d) instruction.Destination = Rename(d).Register;
-            }
-            block.Terminator = block.Terminator switch
-            {
-                Branch branch => branch with { Condition = Rename(branch.Condition) },
-                Return ret => ret with { Value = Rename(ret.Value) },
-                var other => other,
-            };
-        }
+        Func<Operand, Operand> use = Rename;
+        Func<VReg, VReg> definition = register => Rename(register).Register;
+        foreach (var block in function.Blocks) Rewrite.Uses(block, use, definition);
         function.ResetRegisterCount(next);
     }
 }

@@ -86,30 +86,21 @@ internal static class SsaConstruction
         for (var v = 0; v < variables.Count; v++)
             if (variables[v].Index < function.ParameterCount) current[v] = variables[v]; // the value on entry
         var saved = new Stack<(int Variable, Operand? Value)>();
-        var stack = new Stack<(BasicBlock Block, int Child, int SavedMark)>();
-        stack.Push((blocks[0], -1, 0));
-        while (stack.Count > 0)
-        {
-            var (block, child, mark) = stack.Pop();
-            if (child < 0)
+        graph.WalkDominatorTree(
+            block =>
             {
-                mark = saved.Count;
+                var mark = saved.Count;
                 Rename(block, function, variableOf, phiVariable, current, saved);
-                child = 0;
-            }
-            var children = graph.DominatorChildren[block.Index];
-            if (child < children.Count)
+                return mark;
+            },
+            (_, mark) =>
             {
-                stack.Push((block, child + 1, mark));
-                stack.Push((children[child], -1, 0));
-                continue;
-            }
-            while (saved.Count > mark)
-            {
-                var (variable, value) = saved.Pop();
-                current[variable] = value;
-            }
-        }
+                while (saved.Count > mark)
+                {
+                    var (variable, value) = saved.Pop();
+                    current[variable] = value;
+                }
+            });
     }
 
     private static void Rename(BasicBlock block, IrFunction function, int[] variableOf, List<int>[] phiVariable,
@@ -117,24 +108,13 @@ internal static class SsaConstruction
     {
         for (var i = 0; i < block.Phis.Count; i++)
             Define(phiVariable[block.Index][i], block.Phis[i].Destination, current, saved);
-        foreach (var instruction in block.Instructions)
+        Rewrite.Uses(block, operand => Use(operand, variableOf, current), destination =>
         {
-            var arguments = instruction.Arguments;
-            for (var a = 0; a < arguments.Length; a++)
-                arguments[a] = Use(arguments[a], variableOf, current);
-            if (instruction.Destination is { } d && variableOf[d.Index] >= 0)
-            {
-                var renamed = function.NewRegister();
-                instruction.Destination = renamed;
-                Define(variableOf[d.Index], renamed, current, saved);
-            }
-        }
-        block.Terminator = block.Terminator switch
-        {
-            Branch branch => branch with { Condition = Use(branch.Condition, variableOf, current) },
-            Return ret => ret with { Value = Use(ret.Value, variableOf, current) },
-            var other => other,
-        };
+            if (variableOf[destination.Index] < 0) return destination;
+            var renamed = function.NewRegister();
+            Define(variableOf[destination.Index], renamed, current, saved);
+            return renamed;
+        });
         for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
         {
             var successor = FlowGraph.Successor(block, s);
