@@ -192,8 +192,8 @@ public sealed class X64CodeQualityTests
         Assert.IsTrue(lcg.Any(i => i.Mnemonic == Mnemonic.Imul && i.OpCount == 2), string.Join("\n", lcg));
 
         var fnv = LoopBody(Compile(Fnv1a, "fnv1a"));
-        // i*8 into rcx, key into the shift's register: the xor and the imul need no copy.
-        Assert.AreEqual(2, fnv.Count(IsRegisterCopy), string.Join("\n", fnv));
+        // i*8 into rcx is one lea, key is copied into the shift's register: the xor and the imul need no copy.
+        Assert.AreEqual(1, fnv.Count(IsRegisterCopy), string.Join("\n", fnv));
     }
 
     [TestMethod]
@@ -208,11 +208,13 @@ public sealed class X64CodeQualityTests
     [TestMethod]
     public void SpillsWithoutAFramePointerAreRspRelativeAndCallsStayAligned()
     {
-        // Twelve call results live across calls: some spill. No frame blocks and no stack arguments, so no rbp.
+        // Twelve call results live across calls: some spill. No frame blocks and no stack arguments, so no
+        // frame pointer (rbp may hold a value then, saved like any callee-saved register, never a frame base).
         var lets = string.Join(" ", Enumerable.Range(0, 12).Select(k => $"(v{k} (labs (* n {k + 2})))"));
         var sum = Enumerable.Range(0, 12).Aggregate("0", (total, k) => $"(+ v{k} {total})");
         var code = Compile($"(define labs (extern 'labs)) (define-function f (n) (let ({lets}) (labs n) {sum}))", "f");
-        Assert.IsFalse(code.Any(i => i.Op0Register == Register.RBP || i.MemoryBase == Register.RBP), string.Join("\n", code));
+        Assert.IsFalse(code.Any(i => i.Mnemonic != Mnemonic.Lea && i.MemoryBase == Register.RBP || i.Mnemonic == Mnemonic.Mov && i.Op0Register == Register.RBP && i.Op1Register == Register.RSP),
+            string.Join("\n", code));
         Assert.IsTrue(code.Any(i => i.MemoryBase == Register.RSP), "something spilled: " + string.Join("\n", code));
         // Return address + pushes + sub rsp: a multiple of 16 at the call.
         var pushes = code.TakeWhile(i => i.FlowControl != FlowControl.Call).Count(i => i.Mnemonic == Mnemonic.Push);
