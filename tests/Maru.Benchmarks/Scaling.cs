@@ -21,6 +21,7 @@ internal static class Scaling
     [
         .. new[] { 1_000, 10_000, 50_000 }.Select(n => new ScalingCase("function of n statements", n, FunctionOfStatements)),
         .. new[] { 1_000, 10_000 }.Select(n => new ScalingCase("file of n functions", n, FileOfFunctions)),
+        .. new[] { 1_000, 10_000 }.Select(n => new ScalingCase("n functions in call cycles", n, FunctionsInCycles)),
         // 9,000 not 10,000: compile-time evaluation refuses expansions nested more than 10,000 deep (MARU0601).
         .. new[] { 900, 9_000 }.Select(n => new ScalingCase("macro expansion n deep", n, MacroExpansionDepth)),
         .. new[] { 5_000, 50_000 }.Select(n => new ScalingCase("n sequential ifs", n, SequentialIfs)),
@@ -49,6 +50,35 @@ internal static class Scaling
         var text = new StringBuilder("(define-function f0 (x) (* x 3))\n");
         for (var k = 1; k < n; k++)
             text.Append($"(define-function f{k} (x) (if (> x {k}) (+ x {k}) (f{k - 1} (+ x 1))))\n");
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Small mutually recursive functions (what the inliner takes into a cycle's members): cycles of
+    /// 2, 3 and 5 members, tail and non-tail calls; every third function also calls the next one
+    /// (edges that join cycles into larger components).
+    /// </summary>
+    private static string FunctionsInCycles(int n)
+    {
+        var text = new StringBuilder();
+        var start = 0;
+        for (var cycle = 0; start < n; cycle++)
+        {
+            var length = Math.Min(n - start, (cycle % 3) switch { 0 => 2, 1 => 3, _ => 5 });
+            for (var k = 0; k < length; k++)
+            {
+                var self = start + k;
+                var next = start + (k + 1) % length;
+                var ring = (self + 1) % n;
+                text.Append((self % 3) switch
+                {
+                    0 => $"(define-function f{self} (x) (if (<= x 0) {self} (f{next} (- x 1))))\n",
+                    1 => $"(define-function f{self} (x) (if (<= x 0) 1 (+ x (f{next} (- x 1)))))\n",
+                    _ => $"(define-function f{self} (x) (if (> x 1000) (f{ring} 0) (if (<= x 0) 2 (* 3 (f{next} (- x 2))))))\n",
+                });
+            }
+            start += length;
+        }
         return text.ToString();
     }
 

@@ -7,11 +7,18 @@ namespace Maru.Compiler.Optimisation;
 /// split at the call; the callee's blocks are cloned in between with fresh registers; each
 /// argument is copied into the clone of its parameter; each return becomes a copy into the call's
 /// destination and a jump to the continuation; the callee's allocas move to the caller's entry.
-/// Only callees outside every call-graph cycle are inlined (a small function calling itself gets
-/// one copy of its own body at those calls, <see cref="InlineSelfOnce"/>), and the pipeline visits callees before
-/// callers (<see cref="CallGraph.BottomUp"/>), so a callee's body is already optimised (and its
-/// size known) when it is copied. Depth is bounded: a body that is itself the product of
-/// <see cref="MaxDepth"/> levels of inlining is not inlined again.
+/// The pipeline visits callees before callers (<see cref="CallGraph.BottomUp"/>), so a callee's
+/// body is already optimised (and its size known) when it is copied. A function in a call-graph
+/// cycle is inlined only into another member of its cycle (strongly connected component), and
+/// only once it has been through the pipeline itself: the members of a component are visited in
+/// an order that puts each one's callees first as far as the cycle allows (<see cref="CallGraph"/>),
+/// so the last member visited absorbs the small ones it calls, and the calls to itself their
+/// bodies bring along become self calls, which the second tail-call pass makes a loop (is_even
+/// with is_odd inlined is one loop taking two steps per iteration, as gcc does). A small function
+/// calling itself gets one copy of its own body at those calls (<see cref="InlineSelfOnce"/>).
+/// Termination and size: every copied body is an already finished function, never scanned again
+/// for calls (each call site is inlined at most once), callers stop growing at <see cref="MaxCallerSize"/>,
+/// and a body that is itself the product of <see cref="MaxDepth"/> levels of inlining is not inlined again.
 /// Requires: Plain form in caller and callees. Guarantees: Plain form; no call to an inlinable callee.
 /// </summary>
 internal static class Inlining
@@ -36,7 +43,9 @@ internal static class Inlining
             {
                 var call = block.Instructions[i];
                 if (call.Op != Opcode.Call || calls.Function(call.Symbol!) is not { } callee) continue;
-                if (callee == caller || calls.IsRecursive(callee) || calls.InlineDepth(callee) >= MaxDepth) continue;
+                if (callee == caller || calls.InlineDepth(callee) >= MaxDepth) continue;
+                // A cycle member goes only into its own cycle, and only once finished (optimised, its size known).
+                if (calls.IsRecursive(callee) && !(calls.SameComponent(caller, callee) && calls.IsOptimised(callee))) continue;
                 var calleeSize = Size(callee);
                 if (calleeSize > MaxCalleeSize || size + calleeSize > MaxCallerSize) continue;
                 if (call.Arguments.Length != callee.ParameterCount) continue;
@@ -168,93 +177,5 @@ internal static class Inlining
         if (call.Destination is { } destination)
             clone.Instructions.Add(new Instruction(Opcode.Copy, destination, [value], null, call.Location));
         return new Jump(continuation);
-    }
-}
-
-/// <summary>
-/// The module's direct call graph: which functions are recursive (in a cycle, or calling
-/// themselves), a callee-before-caller order for the pipeline, and how deep inlining went in each.
-/// </summary>
-internal sealed class CallGraph
-{
-    private readonly Dictionary<string, IrFunction> _byName = new(StringComparer.Ordinal);
-    private readonly HashSet<IrFunction> _recursive = new();
-    private readonly Dictionary<IrFunction, int> _inlineDepth = new();
-
-    /// <summary>Functions with their callees first (Tarjan's strongly connected components, in the order they complete).</summary>
-    public List<IrFunction> BottomUp { get; } = new();
-
-    public CallGraph(IrModule module)
-    {
-        foreach (var function in module.Functions) _byName[function.Name] = function;
-        var callees = new Dictionary<IrFunction, List<IrFunction>>();
-        foreach (var function in module.Functions)
-        {
-            var list = new List<IrFunction>();
-            foreach (var block in function.Blocks)
-                foreach (var instruction in block.Instructions)
-                    if (instruction.Op == Opcode.Call && Function(instruction.Symbol!) is { } callee && !list.Contains(callee))
-                        list.Add(callee);
-            callees[function] = list;
-            if (list.Contains(function)) _recursive.Add(function);
-        }
-        StronglyConnectedComponents(module, callees);
-    }
-
-    public IrFunction? Function(string name) => _byName.GetValueOrDefault(name);
-
-    public bool IsRecursive(IrFunction function) => _recursive.Contains(function);
-
-    public int InlineDepth(IrFunction function) => _inlineDepth.GetValueOrDefault(function);
-
-    public void SetInlineDepth(IrFunction function, int depth) => _inlineDepth[function] = depth;
-
-    // Iterative Tarjan: a component is emitted after every component it calls into.
-    private void StronglyConnectedComponents(IrModule module, Dictionary<IrFunction, List<IrFunction>> callees)
-    {
-        var index = new Dictionary<IrFunction, int>();
-        var low = new Dictionary<IrFunction, int>();
-        var onStack = new HashSet<IrFunction>();
-        var stack = new Stack<IrFunction>();
-        var frames = new Stack<(IrFunction Function, int Next)>();
-        foreach (var root in module.Functions)
-        {
-            if (index.ContainsKey(root)) continue;
-            frames.Push((root, 0));
-            while (frames.Count > 0)
-            {
-                var (function, next) = frames.Pop();
-                if (next == 0 && !index.ContainsKey(function))
-                {
-                    index[function] = low[function] = index.Count;
-                    stack.Push(function);
-                    onStack.Add(function);
-                }
-                var list = callees[function];
-                if (next < list.Count)
-                {
-                    frames.Push((function, next + 1));
-                    var callee = list[next];
-                    if (!index.ContainsKey(callee)) frames.Push((callee, 0));
-                    else if (onStack.Contains(callee)) low[function] = Math.Min(low[function], index[callee]);
-                    continue;
-                }
-                // All callees done: fold their low links in, then maybe close a component.
-                foreach (var callee in list)
-                    if (onStack.Contains(callee)) low[function] = Math.Min(low[function], low[callee]);
-                if (low[function] != index[function]) continue;
-                var component = new List<IrFunction>();
-                IrFunction member;
-                do
-                {
-                    member = stack.Pop();
-                    onStack.Remove(member);
-                    component.Add(member);
-                } while (member != function);
-                if (component.Count > 1) _recursive.UnionWith(component);
-                component.Reverse();
-                BottomUp.AddRange(component);
-            }
-        }
     }
 }

@@ -17,8 +17,11 @@ public static class PassPipeline
 
     private static readonly Pass[] Passes =
     [
+        // Tail calls before inlining, so a self tail call is a loop before a small function gets a copy
+        // of itself; and again after it: a cycle member's inlined body brings back calls to this function.
         new("tailcalls", (f, _, _) => TailCalls.Run(f), IrForm.Plain),             // self tail calls -> loops
-        new("inline", (f, calls, _) => Inlining.Run(f, calls), IrForm.Plain),              // small non-recursive callees
+        new("inline", (f, calls, _) => Inlining.Run(f, calls), IrForm.Plain),              // small callees (cycle members: into their cycle)
+        new("tailcalls", (f, _, _) => TailCalls.Run(f), IrForm.Plain),             // self calls the inlined bodies brought
         new("ssa", (f, _, _) => SsaConstruction.Run(f), IrForm.Ssa),               // pruned SSA
         new("sccp", (f, _, _) => ConstantPropagation.Run(f), IrForm.Ssa),          // constants, decided branches
         new("copy", (f, _, _) => CopyPropagation.Run(f), IrForm.Ssa),
@@ -66,6 +69,7 @@ public static class PassPipeline
                 AfterStage(pass.Name, function, pass.Leaves, options);
                 checkBudget?.Invoke(); // one huge function must not outlast the limit by a whole pipeline
             }
+            calls.MarkOptimised(function);
         }
     }
 

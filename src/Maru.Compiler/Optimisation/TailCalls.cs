@@ -27,6 +27,7 @@ namespace Maru.Compiler.Optimisation;
 internal static class TailCalls
 {
     private const int MaxDuplicatedBlocks = 8;
+    private const int MaxDuplicatedInstructions = 16;
 
     /// <summary>One value folded into the accumulator: <c>acc = acc op Value</c>, or <c>acc = acc - Value</c> when <see cref="Subtract"/>.</summary>
     private readonly record struct Term(Operand Value, bool Subtract);
@@ -132,21 +133,26 @@ internal static class TailCalls
         return true;
     }
 
-    /// <summary>While the block jumps to a block of copies that returns (or jumps on to one), takes those copies and the return over.</summary>
+    /// <summary>
+    /// While the block jumps to a short block of pure computations that returns (or jumps on to one),
+    /// takes those instructions and the return over. Inlining leaves such join blocks after a call
+    /// (the callee's result, combined with the caller's, returned from the continuation).
+    /// </summary>
     private static void InlineReturnPath(BasicBlock block)
     {
         var path = new List<BasicBlock>();
         var at = block.Terminator;
+        var size = 0;
         while (at is Jump { Target: var next } && path.Count < MaxDuplicatedBlocks && next != block && !path.Contains(next)
-               && next.Instructions.TrueForAll(i => i.Op == Opcode.Copy))
+               && next.Instructions.TrueForAll(i => IsPure(i.Op)) && (size += next.Instructions.Count) <= MaxDuplicatedInstructions)
         {
             path.Add(next);
             at = next.Terminator;
         }
         if (at is not Return) return;
         foreach (var next in path)
-            foreach (var copy in next.Instructions)
-                block.Instructions.Add(new Instruction(Opcode.Copy, copy.Destination, [.. copy.Arguments], null, copy.Location));
+            foreach (var instruction in next.Instructions)
+                block.Instructions.Add(new Instruction(instruction.Op, instruction.Destination, [.. instruction.Arguments], instruction.Symbol, instruction.Location));
         block.Terminator = at;
     }
 
