@@ -3,24 +3,32 @@ using System.Diagnostics;
 namespace Maru.Runtime;
 
 /// <summary>
-/// The process's private folder for the libraries it compiles: created on first use under the
-/// temp folder (named after the process id), each library under a name never used before in this
+/// The process's private folder for the libraries it compiles: created on first use (named after
+/// the process id, readable by its owner only), each library under a name never used before in this
 /// process (the dynamic loader caches by path, and macOS caches code signatures per file), and
 /// removed with whatever is left in it when the process exits. Folders left by processes that
 /// died without exiting normally are removed when a later process that used one exits.
+/// <para>
+/// Where: on Linux, unless TMPDIR names a temp folder, in /dev/shm (memory: creating, loading and
+/// deleting a small file there costs a fraction of what it costs on a disk file system, and the
+/// file is only ever read by the loader); otherwise, or when a library cannot be loaded from there
+/// (a noexec mount), under the temp folder.
+/// </para>
 /// </summary>
 internal static class LibraryFolder
 {
     private const string Prefix = "maru-runtime-";
+    private const string MemoryRoot = "/dev/shm";
     private static readonly object s_lock = new();
     private static string? s_path;
+    private static bool s_inMemory;
     private static long s_counter;
 
     /// <summary>A fresh path in the folder for a library called <paramref name="fileName"/> (which must be unique in the process).</summary>
     public static string PathFor(string fileName) => Path.Combine(Folder, fileName);
 
     /// <summary>A name no other library of this process has: used as the library name (and so the ELF soname) and the file name.</summary>
-    public static string NextLibraryName() => $"maru{Interlocked.Increment(ref s_counter)}";
+    public static string NextLibraryName() => "maru" + Interlocked.Increment(ref s_counter).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public static string Folder
     {
@@ -31,17 +39,64 @@ internal static class LibraryFolder
             lock (s_lock)
             {
                 if (s_path is not null) return s_path;
-                path = Directory.CreateTempSubdirectory($"{Prefix}{Environment.ProcessId}-").FullName;
+                path = CreateFolder(MemoryRootToUse());
+                s_inMemory = path is not null;
+                path ??= CreateFolder(Path.GetTempPath()) ?? Directory.CreateTempSubdirectory($"{Prefix}{Environment.ProcessId}-").FullName;
                 // The tidying of other processes' folders waits for the exit too: it reads the whole
                 // temp folder and starts a thread, which the first compilation should not pay for.
+                var created = path;
                 AppDomain.CurrentDomain.ProcessExit += (_, _) =>
                 {
-                    TryDeleteFolder(path);
+                    TryDeleteFolder(created);
                     RemoveFoldersOfDeadProcesses();
                 };
                 Volatile.Write(ref s_path, path);
                 return path;
             }
+        }
+    }
+
+    /// <summary>
+    /// The library at <paramref name="path"/> could not be loaded. When it was in the memory folder
+    /// (mounted noexec, say), later libraries go to a folder under the temp folder instead, and the
+    /// path to write this one to again is returned; otherwise null (the failure is the caller's).
+    /// </summary>
+    public static string? MoveOutOfMemory(string path)
+    {
+        lock (s_lock)
+        {
+            if (Path.GetDirectoryName(path) != s_path || !s_inMemory) return null;
+            var folder = CreateFolder(Path.GetTempPath());
+            if (folder is null) return null;
+            var old = s_path!;
+            s_inMemory = false;
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDeleteFolder(folder);
+            Volatile.Write(ref s_path, folder);
+            TryDelete(path);
+            TryDeleteFolder(old);
+            return Path.Combine(folder, Path.GetFileName(path));
+        }
+    }
+
+    /// <summary>/dev/shm on Linux when it is there and TMPDIR does not name another folder; null otherwise.</summary>
+    private static string? MemoryRootToUse() =>
+        OperatingSystem.IsLinux() && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TMPDIR")) && Directory.Exists(MemoryRoot) ? MemoryRoot : null;
+
+    /// <summary>A new folder of ours under <paramref name="root"/>, owner-only; null when it cannot be made.</summary>
+    private static string? CreateFolder(string? root)
+    {
+        if (root is null) return null;
+        // The random part keeps a reused process id from meeting a folder its predecessor left.
+        var path = Path.Combine(root, $"{Prefix}{Environment.ProcessId}-{Path.GetRandomFileName().Replace(".", "", StringComparison.Ordinal)}");
+        try
+        {
+            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+            else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            return path;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -79,12 +134,18 @@ internal static class LibraryFolder
         }
     }
 
-    /// <summary>maru-runtime-&lt;pid&gt;-* folders whose process is gone (it crashed or was killed).</summary>
+    /// <summary>maru-runtime-&lt;pid&gt;-* folders whose process is gone (it crashed or was killed), in either place.</summary>
     private static void RemoveFoldersOfDeadProcesses()
+    {
+        RemoveFoldersOfDeadProcesses(Path.GetTempPath());
+        if (MemoryRootToUse() is { } memory) RemoveFoldersOfDeadProcesses(memory);
+    }
+
+    private static void RemoveFoldersOfDeadProcesses(string root)
     {
         try
         {
-            foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+            foreach (var folder in Directory.EnumerateDirectories(root, Prefix + "*"))
             {
                 var name = Path.GetFileName(folder.AsSpan())[Prefix.Length..];
                 var dash = name.IndexOf('-');

@@ -113,7 +113,13 @@ public sealed partial class MaruModule : IDisposable
         try
         {
             LibraryFolder.Write(path, result.Library!);
-            handle = NativeLibrary.Load(path);
+            if (!NativeLibrary.TryLoad(path, out handle) && LibraryFolder.MoveOutOfMemory(path) is { } elsewhere)
+            {
+                // The memory folder refused to map code (noexec): this and later libraries go to the temp folder.
+                path = elsewhere;
+                LibraryFolder.Write(path, result.Library!);
+            }
+            if (handle == 0) handle = NativeLibrary.Load(path);
             return new MaruModule(result, target, path, handle);
         }
         catch

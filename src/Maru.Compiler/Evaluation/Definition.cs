@@ -39,11 +39,24 @@ public sealed class CompilationUnit
 
     public Definition? Lookup(string name) => _byName.GetValueOrDefault(name);
 
+    private readonly HashSet<string> _compileTimeOnlyNames = new(StringComparer.Ordinal);
+    private GlobalEnvironment? _compileTimeRoot;
+
     /// <summary>
-    /// Names that exist only in the compile-time world (prelude functions, forms, definitions made
-    /// outside compile-begin/compile-end): compiled code referring to one gets a helpful error.
+    /// True for a name that exists only in the compile-time world (prelude functions, forms,
+    /// definitions made outside compile-begin/compile-end): compiled code referring to one gets a
+    /// helpful error. Asked only on that error path, so the root's few hundred names are not copied
+    /// into a set for every compilation.
     /// </summary>
-    public HashSet<string> CompileTimeOnlyNames { get; } = new(StringComparer.Ordinal);
+    public bool IsCompileTimeOnly(string name) =>
+        _compileTimeOnlyNames.Contains(name)
+        || (_compileTimeRoot?.FindLocal(name) is not null && Lookup(name) is null && !Evaluator.CompiledBuiltins.Contains(name));
+
+    /// <summary>A name compile-time code defined that the unit does not compile (see <see cref="IsCompileTimeOnly"/>).</summary>
+    internal void AddCompileTimeOnly(string name) => _compileTimeOnlyNames.Add(name);
+
+    /// <summary>The compile-time root environment: its names are compile-time only unless compiled or built in.</summary>
+    internal void SetCompileTimeRoot(GlobalEnvironment root) => _compileTimeRoot = root;
 
     /// <summary>
     /// Of those, the ones a file read by load/require defined outside a compile section, with their

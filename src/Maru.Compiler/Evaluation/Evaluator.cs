@@ -171,17 +171,20 @@ public sealed class Evaluator
         var unit = new CompilationUnit();
         foreach (var definition in _definitions) unit.TryAdd(definition);
         foreach (var (name, declaration) in _exportDeclarations) unit.ExportDeclarations.Add(name, declaration);
-        foreach (var variable in _interpreter.Root.Variables)
+        unit.SetCompileTimeRoot(_interpreter.Root);
+        if (_loadedPaths.Count > 0)
         {
-            if (unit.Lookup(variable.Name) is not null || CompiledBuiltins.Contains(variable.Name)) continue;
-            unit.CompileTimeOnlyNames.Add(variable.Name);
-            if (_loadedPaths.Contains(variable.DefinedAt.File)) unit.DefinedByLoadedFiles[variable.Name] = ToLoadedDefinition(variable);
+            foreach (var variable in _interpreter.Root.Variables)
+            {
+                if (unit.Lookup(variable.Name) is not null || CompiledBuiltins.Contains(variable.Name)) continue;
+                if (_loadedPaths.Contains(variable.DefinedAt.File)) unit.DefinedByLoadedFiles[variable.Name] = ToLoadedDefinition(variable);
+            }
         }
         // A define-export asks for its function as compiled code does.
         foreach (var name in _exportDeclarations.Keys) unit.Resolve(name);
         foreach (var name in _compileTimeOnly)
             if (unit.Lookup(name) is null && !CompiledBuiltins.Contains(name))
-                unit.CompileTimeOnlyNames.Add(name);
+                unit.AddCompileTimeOnly(name);
         return new EvaluationResult(unit, _messages, _loadedFiles);
     }
 

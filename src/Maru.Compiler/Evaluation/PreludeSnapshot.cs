@@ -33,10 +33,15 @@ internal sealed class PreludeSnapshot
     /// <summary>The root's variables: node numbers, in definition order.</summary>
     private readonly int[] _rootVariables;
 
+    /// <summary>The root's variables by name: node numbers (read by every compilation, never changed).</summary>
+    private readonly Dictionary<string, int> _rootVariablesByName;
+
     private PreludeSnapshot(Node[] nodes, long steps, long memory)
     {
         _nodes = nodes;
         _rootVariables = ((EnvironmentNode)nodes[0]).Variables;
+        _rootVariablesByName = new Dictionary<string, int>(_rootVariables.Length, StringComparer.Ordinal);
+        foreach (var number in _rootVariables) _rootVariablesByName.Add(((VariableNode)nodes[number]).Name, number);
         Steps = steps;
         Memory = memory;
     }
@@ -78,33 +83,52 @@ internal sealed class PreludeSnapshot
 
     /// <summary>
     /// One compilation's copy of the snapshot: node number to copied object, filled on demand.
-    /// Used by one compilation at a time (its evaluation), like the rest of its state.
+    /// Used by one compilation at a time (its evaluation), like the rest of its state. The root's
+    /// variables are made when first looked up (a small program names a few dozen of the prelude's
+    /// few hundred), and a variable's value when first read.
     /// </summary>
     internal sealed class Copy
     {
+        private readonly PreludeSnapshot _snapshot;
         private readonly Node[] _nodes;
         private readonly object?[] _copies;
         private readonly Stack<int> _unfilled = new();
 
         public Copy(PreludeSnapshot snapshot)
         {
+            _snapshot = snapshot;
             _nodes = snapshot._nodes;
             _copies = new object?[_nodes.Length];
             Root = new GlobalEnvironment(null, SourceLocation.None);
             _copies[0] = Root;
-            Root.EnsureCapacity(snapshot._rootVariables.Length);
-            foreach (var number in snapshot._rootVariables)
-            {
-                var node = (VariableNode)_nodes[number];
-                var variable = new Variable(node.Name, NilDatum.Empty, Root, node.DefinedAt);
-                if (node.Value.Number < 0) variable.Value = node.Value.Shared!;
-                else variable.Defer(this, node.Value.Number);
-                _copies[number] = variable;
-                Root.Add(variable);
-            }
+            Root.DeferTo(this);
         }
 
         public GlobalEnvironment Root { get; }
+
+        /// <summary>The root's variable <paramref name="name"/> from the prelude, made (and bound) the first time; null when the prelude has none.</summary>
+        public Variable? RootVariable(string name) =>
+            _snapshot._rootVariablesByName.TryGetValue(name, out var number) ? RootVariable(number) : null;
+
+        /// <summary>Every root variable of the prelude, in its order (made now where not yet).</summary>
+        public List<Variable> RootVariables()
+        {
+            var variables = new List<Variable>(_snapshot._rootVariables.Length);
+            foreach (var number in _snapshot._rootVariables) variables.Add(RootVariable(number));
+            return variables;
+        }
+
+        private Variable RootVariable(int number)
+        {
+            if (_copies[number] is Variable made) return made;
+            var node = (VariableNode)_nodes[number];
+            var variable = new Variable(node.Name, NilDatum.Empty, Root, node.DefinedAt);
+            if (node.Value.Number < 0) variable.Value = node.Value.Shared!;
+            else variable.Defer(this, node.Value.Number);
+            _copies[number] = variable;
+            Root.Bind(variable);
+            return variable;
+        }
 
         /// <summary>The copy of node <paramref name="number"/>, complete with everything it reaches.</summary>
         public Datum Materialise(int number)

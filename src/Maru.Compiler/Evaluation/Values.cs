@@ -174,7 +174,9 @@ internal sealed class Variable(string name, Datum value, GlobalEnvironment envir
 internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocation begunAt) : CompileTimeValue
 {
     private readonly Dictionary<string, Variable> _bindings = new(StringComparer.Ordinal);
-    private readonly List<Variable> _order = new();
+    private List<Variable> _order = new();
+    // A root copied from the prelude snapshot: the prelude's variables not yet asked for (made on first lookup).
+    private PreludeSnapshot.Copy? _snapshot;
 
     public GlobalEnvironment? Parent { get; } = parent;
 
@@ -184,21 +186,36 @@ internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocatio
     public bool IsCompileSection => Parent is not null;
 
     /// <summary>Bindings in first-definition order.</summary>
-    public IReadOnlyList<Variable> Variables => _order;
+    public IReadOnlyList<Variable> Variables
+    {
+        get
+        {
+            if (_snapshot is { } snapshot)
+            {
+                // Every prelude variable, in the prelude's order, then the ones defined since.
+                _snapshot = null;
+                var all = snapshot.RootVariables();
+                all.AddRange(_order);
+                _order = all;
+            }
+            return _order;
+        }
+    }
 
-    public Variable? FindLocal(string name) => _bindings.GetValueOrDefault(name);
+    public Variable? FindLocal(string name) =>
+        _bindings.TryGetValue(name, out var variable) ? variable : _snapshot?.RootVariable(name);
 
     public Variable? Find(string name)
     {
         for (var env = this; env is not null; env = env.Parent)
-            if (env._bindings.TryGetValue(name, out var variable))
+            if (env.FindLocal(name) is { } variable)
                 return variable;
         return null;
     }
 
     public Variable Define(string name, Datum value, SourceLocation location)
     {
-        if (_bindings.TryGetValue(name, out var variable))
+        if (FindLocal(name) is { } variable)
         {
             variable.Value = value;
             variable.DefinedAt = location;
@@ -210,19 +227,11 @@ internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocatio
         return variable;
     }
 
-    /// <summary>Makes room for <paramref name="count"/> bindings (<see cref="PreludeSnapshot"/>'s copy of the root).</summary>
-    internal void EnsureCapacity(int count)
-    {
-        _bindings.EnsureCapacity(count);
-        _order.Capacity = Math.Max(_order.Capacity, count);
-    }
+    /// <summary>Makes this (empty) root a copy of the snapshot's: its variables are made when first looked up (<see cref="PreludeSnapshot.Copy"/>).</summary>
+    internal void DeferTo(PreludeSnapshot.Copy snapshot) => _snapshot = snapshot;
 
-    /// <summary>Binds a variable made elsewhere (<see cref="PreludeSnapshot"/>'s copy of the root), after the others.</summary>
-    internal void Add(Variable variable)
-    {
-        _bindings.Add(variable.Name, variable);
-        _order.Add(variable);
-    }
+    /// <summary>Binds a prelude variable the snapshot copy made (it keeps its place in the prelude's order).</summary>
+    internal void Bind(Variable variable) => _bindings.Add(variable.Name, variable);
 
     public override string Description => "an environment";
     public override string ToString() => IsCompileSection ? "<compile environment>" : "<globals>";

@@ -436,7 +436,7 @@ internal sealed class FunctionLowerer
         if (_unit.DefinedByLoadedFiles.TryGetValue(name.Name, out var loaded) && loaded.Problem is { } problem)
             return new CompilationError(DiagnosticCode.CompileTimeOnly, name.Location,
                 $"'{name.Name}' is defined at {loaded.DefinedAt}, in a file read by load/require, and compiled code uses it, but it cannot be compiled: {problem}");
-        return _unit.CompileTimeOnlyNames.Contains(name.Name)
+        return _unit.IsCompileTimeOnly(name.Name)
             ? new CompilationError(DiagnosticCode.CompileTimeOnly, name.Location,
                 $"'{name.Name}' exists only at compile time and cannot be used by compiled code; define it between (compile-begin) and (compile-end) to compile it")
             : new CompilationError(DiagnosticCode.UnknownVariable, name.Location, $"unknown {what} '{name.Name}'");

@@ -242,6 +242,47 @@ public abstract unsafe class MaruModuleTestBase
         Assert.IsFalse(paths.Any(File.Exists), "every library was deleted");
     }
 
+    /// <summary>On Linux (TMPDIR not set) the libraries go to a folder of the process's own in /dev/shm (memory), readable by its owner only.</summary>
+    [TestMethod]
+    public void OnLinuxLibrariesAreWrittenToAPrivateFolderInMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return; // the temp folder elsewhere
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TMPDIR")) || !Directory.Exists("/dev/shm"))
+            Assert.Inconclusive("Linux with /dev/shm and no TMPDIR");
+        var folder = LibraryFolderPath();
+        Assert.AreEqual("/dev/shm", Path.GetDirectoryName(folder));
+        StringAssert.StartsWith(Path.GetFileName(folder), $"maru-runtime-{Environment.ProcessId}-");
+        Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
+    }
+
+    /// <summary>
+    /// Every compilation starts from its own copy of the prelude (made lazily, name by name, from the
+    /// process's snapshot): one that redefines a prelude macro, or fails after doing so, changes
+    /// nothing for the others, in sequence or at once.
+    /// </summary>
+    [TestMethod]
+    public void CompilationsThatRedefinePreludeNamesOrFailStayIndependent()
+    {
+        const string redefines = "(define-form incr (x) `(set ,x (+ ,x 10))) (define-function f (n) (incr n) n)";
+        const string uses = "(define-function f (n) (incr n) (incr n) n)";
+        const string fails = "(define-form incr (x) `(set ,x (+ ,x 100))) (define push 0) (define-function g (n) (incr n) (+ n undefined-name))";
+        void Check(int kind)
+        {
+            if (kind == 2)
+            {
+                var error = Assert.ThrowsExactly<MaruCompilationException>(() => MaruModule.Compile(fails, Options));
+                StringAssert.Contains(error.Message, "undefined-name");
+                return;
+            }
+            using var module = MaruModule.Compile(kind == 0 ? redefines : uses, Options);
+            var result = module.GetFunction<Func<long, long>>("f")(1);
+            Assert.AreEqual(kind == 0 ? 11L : 3L, result, kind == 0 ? "the redefined incr" : "the prelude's incr");
+        }
+        foreach (var kind in new[] { 1, 0, 1, 2, 1, 0, 2, 0, 1 }) Check(kind);
+        Parallel.For(0, 36, new ParallelOptions { MaxDegreeOfParallelism = 6 }, i => Check(i % 3));
+        Check(1);
+    }
+
     private static readonly ManualResetEventSlim s_entered = new();
     private static readonly ManualResetEventSlim s_release = new();
     // The two test classes run in parallel and share the blocker's events: one replacement test at a time.
