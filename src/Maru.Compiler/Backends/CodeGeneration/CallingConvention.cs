@@ -52,7 +52,7 @@ public sealed record CallingConvention(
         return mask;
     }
 
-    /// <summary>System V AMD64 (Linux and macOS): rdi, rsi, rdx, rcx, r8, r9; rbx, rbp, r12-r15 preserved; rsp, rbp reserved; r10/r11 scratch.</summary>
+    /// <summary>System V AMD64 (Linux and macOS): rdi, rsi, rdx, rcx, r8, r9; rbx, rbp, r12-r15 preserved; rsp reserved, rbp too where it is the frame pointer; r10/r11 scratch.</summary>
     public static readonly CallingConvention SystemVX64 = new(
         "System V AMD64",
         ArgumentRegisters: [7, 6, 2, 1, 8, 9],

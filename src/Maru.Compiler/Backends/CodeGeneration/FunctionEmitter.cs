@@ -39,7 +39,7 @@ internal sealed class FunctionEmitter
     private readonly DataLayout _data;
     private readonly ListingRecorder? _listing;
     private readonly AllocationStrategy _strategy;
-    private readonly RegisterFile _registers;
+    private RegisterFile _registers;
     private readonly IReadOnlyDictionary<string, EarlyExit> _calleeExits;
 
     private Liveness _liveness = null!;
@@ -103,10 +103,15 @@ internal sealed class FunctionEmitter
         _machine.BeginFunction(entry);
         _liveness = Liveness.Compute(_function);
         _fused = FusedComparisons();
+        var shape = FrameShape();
+        if (_strategy == AllocationStrategy.Registers) _registers = _machine.RegistersFor(shape);
         _allocation = _strategy == AllocationStrategy.Slots
             ? SlotAllocator.Allocate(_function)
-            : GraphColouringAllocator.Allocate(_function, _liveness, _machine.Target, _fused);
-        _machine.LayOutFrame(Facts());
+            : GraphColouringAllocator.Allocate(_function, _liveness, _machine.Target, _fused, _registers);
+        _machine.LayOutFrame(shape with
+        {
+            SavedRegisters = SavedRegisters(), SlotCount = _allocation.SlotCount, ReadsStackParameters = ReadsStackParameters(allocated: true),
+        });
         if (_strategy == AllocationStrategy.Registers) PlanEarlyExit();
         PlanBlocks();
 
@@ -193,12 +198,19 @@ internal sealed class FunctionEmitter
         return fused;
     }
 
-    private FrameFacts Facts()
+    /// <summary>The callee-saved registers the allocation used, in allocation order.</summary>
+    private int[] SavedRegisters()
     {
         var calleeSaved = _allocation.UsedRegisters & _registers.CalleeSaved;
         var saved = new List<int>();
         foreach (var r in _registers.Allocatable)
             if ((calleeSaved & (1UL << r)) != 0) saved.Add(r);
+        return saved.ToArray();
+    }
+
+    /// <summary>How the body uses the stack, known from the IR before allocation (no saved registers or slots yet).</summary>
+    private FrameFacts FrameShape()
+    {
         var blocks = new List<(VReg, long)>();
         foreach (var instruction in _function.Blocks[0].Instructions)
             if (instruction.Op == Opcode.Alloca) blocks.Add((instruction.Destination!.Value, instruction.Arguments[0].Constant));
@@ -213,10 +225,15 @@ internal sealed class FunctionEmitter
                 var arguments = instruction.Arguments.Length - (instruction.Op == Opcode.CallIndirect ? 1 : 0);
                 maxStackArguments = Math.Max(maxStackArguments, arguments - RegisterArgumentCount(instruction, arguments));
             }
-        var readsStackParameters = false;
+        return new FrameFacts([], 0, blocks, hasCalls, ReadsStackParameters(allocated: false), maxStackArguments);
+    }
+
+    /// <summary>A parameter beyond the argument registers is received (before allocation: is live on entry, an upper bound).</summary>
+    private bool ReadsStackParameters(bool allocated)
+    {
         for (var p = _registers.Arguments.Length; p < _function.ParameterCount; p++)
-            readsStackParameters |= ReceivesParameter(p);
-        return new FrameFacts(saved.ToArray(), _allocation.SlotCount, blocks, hasCalls, readsStackParameters, maxStackArguments);
+            if (allocated ? ReceivesParameter(p) : _liveness.IsLiveIn(0, p)) return true;
+        return false;
     }
 
     /// <summary>

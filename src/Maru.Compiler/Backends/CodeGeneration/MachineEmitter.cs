@@ -62,6 +62,13 @@ internal abstract class MachineEmitter
     /// <summary>Lays out the frame of the function about to be emitted.</summary>
     public abstract void LayOutFrame(FrameFacts facts);
 
+    /// <summary>
+    /// The registers the function may allocate, given how its body uses the stack (the facts before
+    /// allocation: no saved registers, no slots yet). A machine frees its frame pointer for values
+    /// where the frame it will lay out does not need one.
+    /// </summary>
+    public virtual RegisterFile RegistersFor(FrameFacts shape) => Target.Registers;
+
     /// <summary>The function needs a frame at all (a leaf without spills has none).</summary>
     public abstract bool HasFrame { get; }
 

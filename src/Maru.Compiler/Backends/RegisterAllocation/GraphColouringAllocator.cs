@@ -52,9 +52,10 @@ public static class GraphColouringAllocator
     private readonly record struct Move(int A, int B, long Weight);
 
     /// <param name="unallocated">Virtual registers that need no location (a comparison fused into its branch).</param>
-    public static Allocation Allocate(IrFunction function, Liveness liveness, IRegisterConstraints target, BitSet? unallocated = null)
+    /// <param name="file">The registers this function may use, when not the target's usual file (x86-64 frees rbp where no frame pointer is needed).</param>
+    public static Allocation Allocate(IrFunction function, Liveness liveness, IRegisterConstraints target, BitSet? unallocated = null, RegisterFile? file = null)
     {
-        var registers = target.Registers;
+        var registers = file ?? target.Registers;
         var physical = registers.Count;
         var nodeCount = physical + function.RegisterCount;
         var graph = new InterferenceGraph(physical, nodeCount);

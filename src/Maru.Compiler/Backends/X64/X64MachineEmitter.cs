@@ -169,7 +169,9 @@ internal sealed class X64MachineEmitter : MachineEmitter
         // or the caller's frame is addressed (stack parameters); frame blocks keep it too.
         // Otherwise spill slots are addressed off rsp: [rsp + 8*slot], and the saved registers
         // above them, with padding so that rsp is 16-byte aligned at calls.
-        _framePointer = _hasFrame && (facts.ReadsStackParameters || facts.MaxStackArguments > 0 || _allocaOffsets.Count > 0);
+        _framePointer = _hasFrame && NeedsFramePointer(facts);
+        if (_framePointer && Array.IndexOf(_saved, Rbp) >= 0)
+            throw new InvalidOperationException("rbp was allocated in a function that needs it as the frame pointer");
         if (_hasFrame && !_framePointer)
         {
             _localSize = 8 * facts.SlotCount;
@@ -177,6 +179,16 @@ internal sealed class X64MachineEmitter : MachineEmitter
             if ((8 + 8 * _savedCount + _localSize) % alignment != 0) _localSize += 8;
         }
     }
+
+    /// <summary>
+    /// rbp is only needed where rsp moves within the body (stack arguments pushed for a call) or the
+    /// caller's frame is addressed (stack parameters); frame blocks keep it too.
+    /// </summary>
+    private static bool NeedsFramePointer(FrameFacts facts) =>
+        facts.ReadsStackParameters || facts.MaxStackArguments > 0 || facts.Blocks.Count > 0;
+
+    /// <summary>Where the frame needs no frame pointer, rbp holds values too (a thirteenth register, callee-saved).</summary>
+    public override RegisterFile RegistersFor(FrameFacts shape) => NeedsFramePointer(shape) ? Instance.Registers : Instance.RegistersWithRbp;
 
     public override Loc Slot(int slot) => Loc.Mem(_framePointer ? -8 * (_savedCount + slot + 1) : 8 * slot);
 
@@ -425,6 +437,15 @@ internal sealed class X64MachineEmitter : MachineEmitter
         if (right.IsImm)
         {
             var count = (int)(right.Value & 63);
+            if (op == Opcode.ShiftLeft && count is >= 1 and <= 3 && a.IsReg && destination.IsReg && destination.Register != a.Register)
+            {
+                // Into another register: one lea [a*2^count] (a+a for 1) instead of mov and shl.
+                var memory = count == 1
+                    ? new MemoryOperand(Register64(a.Register), Register64(a.Register), 1, 0, 0)
+                    : new MemoryOperand(Register.None, Register64(a.Register), 1 << count, 0, 4);
+                Add(MachineInstruction.Create(Code.Lea_r64_m, Register64(destination.Register), memory));
+                return;
+            }
             var work = Work(destination);
             Load(work, a);
             if (count != 0)

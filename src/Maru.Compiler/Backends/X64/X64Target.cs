@@ -9,7 +9,8 @@ namespace Maru.Compiler.Backends.X64;
 /// <summary>
 /// The x86-64 register file for the allocator (registers numbered by their hardware encoding,
 /// rax = 0 ... r15 = 15) and the fixed-register facts of the instructions the O1 emitter selects.
-/// rsp and rbp (frame pointer) are never allocated; r10 and r11 are the emitter's scratch
+/// rsp is never allocated, rbp only where the function needs no frame pointer
+/// (<see cref="RegistersWithRbp"/>, chosen by the emitter); r10 and r11 are the emitter's scratch
 /// registers (spilled operands, immediates too wide for imm32, parallel-move cycles, the callee of
 /// an indirect call) and never hold a value between instructions.
 /// </summary>
@@ -30,11 +31,16 @@ internal sealed class X64Target : IRegisterConstraints
 
     public static CallingConvention Convention => CallingConvention.SystemVX64;
 
-    public RegisterFile Registers { get; } = new()
+    // Preference order: caller-saved first (no save/restore), argument registers last among them.
+    public RegisterFile Registers { get; } = File(Rax, Rcx, Rdx, Rsi, Rdi, R8, R9, Rbx, R12, R13, R14, R15);
+
+    /// <summary>The file of a function without a frame pointer: rbp last (callee-saved, so used only when the others are taken).</summary>
+    public RegisterFile RegistersWithRbp { get; } = File(Rax, Rcx, Rdx, Rsi, Rdi, R8, R9, Rbx, R12, R13, R14, R15, Rbp);
+
+    private static RegisterFile File(params int[] allocatable) => new()
     {
         Count = 16,
-        // Preference order: caller-saved first (no save/restore), argument registers last among them.
-        Allocatable = [Rax, Rcx, Rdx, Rsi, Rdi, R8, R9, Rbx, R12, R13, R14, R15],
+        Allocatable = allocatable,
         CallerSaved = Convention.CallerSaved,
         CalleeSaved = Convention.CalleeSaved,
         Arguments = Convention.ArgumentRegisters,
@@ -89,7 +95,7 @@ internal sealed class X64Target : IRegisterConstraints
     /// <summary>
     /// x86's two-address forms: d = d op s (the emitter swaps the operands of commutative
     /// operations when the destination already holds the second one). Not where a three-address
-    /// form exists: lea for additions and for subtractions of a constant, imul r, r/m, imm32.
+    /// form exists: lea for additions, subtractions of a constant and shifts left by 1-3, imul r, r/m, imm32.
     /// </summary>
     public bool IsTied(Instruction instruction, int index)
     {
@@ -100,7 +106,8 @@ internal sealed class X64Target : IRegisterConstraints
             Opcode.And or Opcode.Or or Opcode.Xor => index <= 1,
             Opcode.Multiply => index <= 1 && !Imm32(args[1 - index]),
             Opcode.Subtract => index == 0 && !Imm32(args[1]),
-            Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.Negate => index == 0,
+            Opcode.ShiftLeft => index == 0 && !(args[1].IsConstant && (args[1].Constant & 63) is >= 1 and <= 3),   // lea [a*2..8]
+            Opcode.ShiftRight or Opcode.Negate => index == 0,
             _ => false,
         };
     }
