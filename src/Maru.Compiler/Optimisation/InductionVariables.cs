@@ -35,13 +35,7 @@ internal static class InductionVariables
         foreach (var loop in loops)   // innermost (smallest) first
         {
             loop.Mark(member, ++stamp);
-            if (definedInLoop.Length < function.RegisterCount) Array.Resize(ref definedInLoop, function.RegisterCount);
-            foreach (var block in loop.Blocks)
-            {
-                foreach (var phi in block.Phis) definedInLoop[phi.Destination.Index] = stamp;
-                foreach (var instruction in block.Instructions)
-                    if (instruction.Destination is { } d) definedInLoop[d.Index] = stamp;
-            }
+            loop.MarkDefinitions(ref definedInLoop, function.RegisterCount, stamp);
             bool Invariant(Operand operand) => operand.IsConstant || definedInLoop[operand.Register.Index] != stamp;
 
             var preheader = loop.Preheader(graph, member, stamp);

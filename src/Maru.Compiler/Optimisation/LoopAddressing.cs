@@ -60,13 +60,7 @@ internal static class LoopAddressing
         foreach (var loop in loops)   // innermost (smallest) first
         {
             loop.Mark(member, ++stamp);
-            if (definedInLoop.Length < function.RegisterCount) Array.Resize(ref definedInLoop, function.RegisterCount);
-            foreach (var block in loop.Blocks)
-            {
-                foreach (var phi in block.Phis) definedInLoop[phi.Destination.Index] = stamp;
-                foreach (var instruction in block.Instructions)
-                    if (instruction.Destination is { } d) definedInLoop[d.Index] = stamp;
-            }
+            loop.MarkDefinitions(ref definedInLoop, function.RegisterCount, stamp);
             bool Invariant(Operand operand) => operand.IsConstant || definedInLoop[operand.Register.Index] != stamp;
 
             // The accesses whose index is an addition in this loop and whose base is invariant, by index.

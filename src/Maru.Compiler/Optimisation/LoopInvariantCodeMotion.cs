@@ -43,13 +43,7 @@ internal static class LoopInvariantCodeMotion
         {
             loop.Mark(member, ++stamp);
             var preheader = loop.Preheader(graph, member, stamp);
-            if (definedInLoop.Length < function.RegisterCount) Array.Resize(ref definedInLoop, function.RegisterCount);   // hoisted constants added registers
-            foreach (var block in loop.Blocks)
-            {
-                foreach (var phi in block.Phis) definedInLoop[phi.Destination.Index] = stamp;
-                foreach (var instruction in block.Instructions)
-                    if (instruction.Destination is { } d) definedInLoop[d.Index] = stamp;
-            }
+            loop.MarkDefinitions(ref definedInLoop, function.RegisterCount, stamp);
             foreach (var block in loop.Blocks)
             {
                 kept.Clear();

@@ -14,6 +14,22 @@ internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
         foreach (var block in Blocks) member[block.Index] = stamp;
     }
 
+    /// <summary>
+    /// Stamps every register the body defines (phis included) into <paramref name="definedInLoop"/>
+    /// (by register Index), first growing it to <paramref name="registerCount"/>: an earlier loop's
+    /// rewriting may have added registers. Invariance is then one array read per operand.
+    /// </summary>
+    public void MarkDefinitions(ref int[] definedInLoop, int registerCount, int stamp)
+    {
+        if (definedInLoop.Length < registerCount) Array.Resize(ref definedInLoop, registerCount);
+        foreach (var block in Blocks)
+        {
+            foreach (var phi in block.Phis) definedInLoop[phi.Destination.Index] = stamp;
+            foreach (var instruction in block.Instructions)
+                if (instruction.Destination is { } d) definedInLoop[d.Index] = stamp;
+        }
+    }
+
     /// <summary>The header's one predecessor outside the loop (the loop is marked with <paramref name="stamp"/>; LICM made it a preheader).</summary>
     public BasicBlock Preheader(FlowGraph graph, int[] member, int stamp)
     {
