@@ -45,6 +45,11 @@ internal sealed class FunctionEmitter
     private Liveness _liveness = null!;
     private Allocation _allocation = null!;
     private BitSet _fused = null!;
+    private BitSet _foldableLoads = null!;
+    private int _foldedRegister = -1;
+    private BitSet _readModifyWrites = null!;
+    private int _skipped2;
+    private Loc _foldedLoad;
     private int[] _blockLabels = [];
     private int[] _resolved = [];
     private bool[] _skipped = [];
@@ -102,7 +107,7 @@ internal sealed class FunctionEmitter
     {
         _machine.BeginFunction(entry);
         _liveness = Liveness.Compute(_function);
-        _fused = FusedComparisons();
+        (_fused, _foldableLoads) = FusedComparisonsAndFoldableLoads();
         var shape = FrameShape();
         if (_strategy == AllocationStrategy.Registers) _registers = _machine.RegistersFor(shape);
         _allocation = _strategy == AllocationStrategy.Slots
@@ -148,15 +153,24 @@ internal sealed class FunctionEmitter
             {
                 var instruction = block.Instructions[i];
                 _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, instruction.ToString(), instruction.Location);
+                if (_skipped2 > 0)
+                {
+                    _skipped2--;   // the operation and the store of a read-modify-write its load emitted
+                    continue;
+                }
                 if (instruction == sibling)
                 {
                     EmitCall(instruction, default, tail: true);
                     break;   // only the copies of its result follow, and the return
                 }
+                if (instruction.Op is Opcode.LoadWord or Opcode.LoadByte && TryReadModifyWrite(block, i)) continue;
+                var folded = _foldedRegister;
                 EmitInstruction(instruction, _allocation.DeadDefinitions[b][i]);
+                if (folded >= 0) _foldedRegister = -1;   // its one reader has read it
             }
             _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
             if (sibling is null) EmitTerminator(block, next);
+            _foldedRegister = -1;
         }
         _machine.EndFunction();
     }
@@ -167,8 +181,9 @@ internal sealed class FunctionEmitter
     /// A comparison (or not, or a bitwise and: a flag or tag test) whose result is read only by the
     /// branch right after it, and written nowhere else, needs no register: it becomes flags for a
     /// conditional jump (an and becomes a test of the bits, x86 test / AArch64 tst).
+    /// Also the loads the machine may fold into their one reader (<see cref="FoldableLoads"/>).
     /// </summary>
-    private BitSet FusedComparisons()
+    private (BitSet Fused, BitSet FoldableLoads) FusedComparisonsAndFoldableLoads()
     {
         var fused = new BitSet(_function.RegisterCount);
         var reads = new int[_function.RegisterCount];
@@ -195,7 +210,127 @@ internal sealed class FunctionEmitter
                 : last.Op == Opcode.LogicalNot && !last.Arguments[0].IsConstant;
             if (fusable) fused.Add(v);
         }
-        return fused;
+        _readModifyWrites = ReadModifyWrites(reads, writes);
+        return (fused, FoldableLoads(reads, writes, fused));
+    }
+
+    /// <summary>
+    /// A load, an Add/Subtract/And/Or/Xor of its value (the load first for Subtract) and a store of
+    /// the result to the same address, in three consecutive instructions, each value read only by
+    /// the next: one read-modify-write instruction on a machine that <see cref="MachineEmitter.FoldsLoads"/>.
+    /// The set holds the load's destination.
+    /// </summary>
+    private BitSet ReadModifyWrites(int[] reads, int[] writes)
+    {
+        var found = new BitSet(_function.RegisterCount);
+        if (!_machine.FoldsLoads || _strategy != AllocationStrategy.Registers) return found;
+        bool Once(VReg v) => reads[v.Index] == 1 && writes[v.Index] == 1;
+        foreach (var block in _function.Blocks)
+        {
+            var instructions = block.Instructions;
+            for (var i = 0; i + 2 < instructions.Count; i++)
+            {
+                if (instructions[i] is not { Op: Opcode.LoadWord or Opcode.LoadByte, Destination: { } x } load || !Once(x)) continue;
+                if (instructions[i + 1] is not { Op: Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor, Destination: { } y } operation || !Once(y)) continue;
+                var arguments = operation.Arguments;
+                var first = !arguments[0].IsConstant && arguments[0].Register == x;
+                if (!first && (operation.Op == Opcode.Subtract || arguments[1].IsConstant || arguments[1].Register != x)) continue;
+                var store = instructions[i + 2];
+                if (store.Op != (load.Op == Opcode.LoadWord ? Opcode.StoreWord : Opcode.StoreByte)) continue;
+                var (address, index) = (load.Arguments[0], load.Arguments[1]);
+                if (!store.Arguments[0].Equals(address) || !store.Arguments[1].Equals(index) || !store.Arguments[2].Equals(Operand.Of(y))) continue;
+                if (Optimisation.AddressFolding.Displacement(store) != Optimisation.AddressFolding.Displacement(load)) continue;
+                // y is a new value: it must not be (and so change) the address the store reuses.
+                if (address.Equals(Operand.Of(y)) || index.Equals(Operand.Of(y))) continue;
+                found.Add(x.Index);
+            }
+        }
+        return found;
+    }
+
+    /// <summary>Emits a read-modify-write planned by <see cref="ReadModifyWrites"/> when the address allows it; true when done.</summary>
+    private bool TryReadModifyWrite(BasicBlock block, int at)
+    {
+        var load = block.Instructions[at];
+        if (!_readModifyWrites[load.Destination!.Value.Index] || !TryFoldLoad(load, force: true)) return false;
+        var operation = block.Instructions[at + 1];
+        var arguments = operation.Arguments;
+        var other = !arguments[0].IsConstant && arguments[0].Register.Index == _foldedRegister ? arguments[1] : arguments[0];
+        var value = LocOf(other);
+        _foldedRegister = -1;
+        if (!_foldedLoad.IsWord && !(value.IsReg || value.IsImm)) return false;
+        _machine.ReadModifyWrite(operation.Op, _foldedLoad, value);
+        _skipped2 = 2;
+        return true;
+    }
+
+    /// <summary>
+    /// Loads whose value is written once and read once, by the very next instruction (or the
+    /// block's branch), in a use the machine takes a memory operand for (<see cref="MachineEmitter.FoldsLoads"/>):
+    /// a word into a move, a comparison, a test or Add/Subtract/And/Or/Xor/Multiply; a byte (it is
+    /// zero-extended, the machine's byte operand is not) into a move, a test against zero, or an
+    /// equality or bit test against a constant 0-255. Nothing runs between the load and its reader,
+    /// so no store can come between them. Whether the address's registers allow it is decided when
+    /// the load is emitted.
+    /// </summary>
+    private BitSet FoldableLoads(int[] reads, int[] writes, BitSet fused)
+    {
+        var foldable = new BitSet(_function.RegisterCount);
+        if (!_machine.FoldsLoads || _strategy != AllocationStrategy.Registers) return foldable;
+        foreach (var block in _function.Blocks)
+        {
+            var instructions = block.Instructions;
+            for (var i = 0; i < instructions.Count; i++)
+            {
+                if (instructions[i] is not { Op: Opcode.LoadWord or Opcode.LoadByte, Destination: { } v } load) continue;
+                if (reads[v.Index] != 1 || writes[v.Index] != 1) continue;
+                var word = load.Op == Opcode.LoadWord;
+                bool ok;
+                if (i + 1 == instructions.Count)
+                    ok = block.Terminator is Branch { Condition: { IsConstant: false } condition } && condition.Register == v;
+                else
+                {
+                    var user = instructions[i + 1];
+                    var arguments = user.Arguments;
+                    if (Array.FindIndex(arguments, a => !a.IsConstant && a.Register == v) is var at && at < 0) continue;
+                    var other = arguments.Length == 2 ? arguments[1 - at] : default;
+                    var smallConstant = arguments.Length == 2 && other.IsConstant && other.Constant is >= 0 and <= 255;
+                    ok = user.Op switch
+                    {
+                        Opcode.Copy or Opcode.LogicalNot => true,
+                        Opcode.Equal or Opcode.NotEqual => word || smallConstant,
+                        Opcode.And when user.Destination is { } d && fused[d.Index] => word || smallConstant,
+                        _ when user.Op.IsComparison() => word,
+                        Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.Multiply => word,
+                        _ => false,
+                    };
+                }
+                if (ok) foldable.Add(v.Index);
+            }
+        }
+        return foldable;
+    }
+
+    /// <summary>The load as an operand of its reader, when the address is registers and a disp32 (no scratch register needed).</summary>
+    private bool TryFoldLoad(Instruction load, bool force = false)
+    {
+        var v = load.Destination!.Value;
+        if (!force && !_foldableLoads[v.Index]) return false;
+        var args = load.Arguments;
+        var (address, index) = (LocOf(args[0]), LocOf(args[1]));
+        if (!address.IsReg || !(index.IsReg || index.IsImm)) return false;
+        var word = load.Op == Opcode.LoadWord;
+        var scale = word ? 8 : 1;
+        var displacement = args.Length > 2 ? args[2].Constant : 0;
+        if (index.IsImm)
+        {
+            if (index.Value is < int.MinValue or > int.MaxValue) return false;
+            displacement += index.Value * scale;
+        }
+        if (displacement is < int.MinValue or > int.MaxValue) return false;
+        _foldedLoad = Loc.Indexed(address.Register, index.IsReg ? index.Register : -1, scale, (int)displacement, word);
+        _foldedRegister = v.Index;
+        return true;
     }
 
     /// <summary>The callee-saved registers the allocation used, in allocation order.</summary>
@@ -430,7 +565,10 @@ internal sealed class FunctionEmitter
         _ => throw new InvalidOperationException("a value without a location is read"),
     };
 
-    private Loc LocOf(Operand operand) => operand.IsConstant ? Loc.Imm(operand.Constant) : LocOf(_allocation[operand.Register]);
+    private Loc LocOf(Operand operand) =>
+        operand.IsConstant ? Loc.Imm(operand.Constant)
+        : operand.Register.Index == _foldedRegister ? _foldedLoad
+        : LocOf(_allocation[operand.Register]);
 
     private void EmitInstruction(Instruction instruction, bool dead)
     {
@@ -504,6 +642,8 @@ internal sealed class FunctionEmitter
             case Opcode.Alloca:
                 _machine.FrameBlockAddress(destination, instruction.Destination!.Value);
                 break;
+            case Opcode.LoadWord or Opcode.LoadByte when TryFoldLoad(instruction):
+                break;   // its reader, next, takes it as a memory operand
             case Opcode.LoadWord or Opcode.LoadByte:
                 _machine.LoadIndexed(instruction.Op == Opcode.LoadWord, destination, LocOf(args[0]), LocOf(args[1]), args.Length > 2 ? args[2].Constant : 0);
                 break;

@@ -167,6 +167,24 @@ internal abstract class MachineEmitter
     /// <summary>Undoes <see cref="PassStackArguments"/> after the call returns.</summary>
     public abstract void AfterCall(int stackArguments);
 
+    /// <summary>
+    /// The machine takes a load as a memory operand of the instruction that uses it (x86-64's
+    /// <c>cmp qword [m], 0</c>, <c>add r, [m]</c>): FunctionEmitter then hands that instruction an
+    /// <see cref="OperandKind.Indexed"/> operand instead of emitting the load (see
+    /// <c>FunctionEmitter.FoldableLoads</c> for which uses), in <see cref="Move"/>, <see cref="Load"/>,
+    /// <see cref="Arithmetic"/> (Add, Subtract, And, Or, Xor, Multiply), <see cref="Compare"/>,
+    /// <see cref="CompareWithZero"/> and <see cref="TestBits"/>. A byte only ever comes with a
+    /// move, a test against zero, or equality or a bit test against a constant 0-255.
+    /// </summary>
+    public virtual bool FoldsLoads => false;
+
+    /// <summary>
+    /// memory op= value in one instruction (Add, Subtract, And, Or, Xor; a byte takes the low 8
+    /// bits of the value): a load, an operation on it and a store of the result back to the same
+    /// address (x86-64's <c>add qword [m], 1</c>). Only on a machine that <see cref="FoldsLoads"/>.
+    /// </summary>
+    public virtual void ReadModifyWrite(Opcode op, Loc memory, Loc value) => throw new NotSupportedException("this machine folds no loads");
+
     /// <summary>A direct call may test the callee's <see cref="EarlyExit"/> first (when the return register is also an argument register, FunctionEmitter loads the exit value only on the skipping path).</summary>
     public virtual bool TestsEarlyExitsAtCallSites => false;
 }

@@ -63,6 +63,39 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override bool TestsEarlyExitsAtCallSites => true;
 
+    /// <summary>cmp, test, add, sub, and, or, xor and imul take an r/m64 operand: a load read by one of them is that operand.</summary>
+    public override bool FoldsLoads => true;
+
+    /// <summary>add/sub/and/or/xor with a memory destination: a word with any value, a byte with the low byte of a register or constant.</summary>
+    public override void ReadModifyWrite(Opcode op, Loc memory, Loc value)
+    {
+        var alu = op switch
+        {
+            Opcode.Add => Alu.Add,
+            Opcode.Subtract => Alu.Sub,
+            Opcode.And => Alu.And,
+            Opcode.Or => Alu.Or,
+            Opcode.Xor => Alu.Xor,
+            _ => throw new InvalidOperationException($"no read-modify-write for {op}"),
+        };
+        if (memory.IsWord)
+        {
+            AluOp(alu, memory, value);
+            return;
+        }
+        var (imm8, rm8) = alu switch
+        {
+            Alu.Add => (Code.Add_rm8_imm8, Code.Add_rm8_r8),
+            Alu.Sub => (Code.Sub_rm8_imm8, Code.Sub_rm8_r8),
+            Alu.And => (Code.And_rm8_imm8, Code.And_rm8_r8),
+            Alu.Or => (Code.Or_rm8_imm8, Code.Or_rm8_r8),
+            _ => (Code.Xor_rm8_imm8, Code.Xor_rm8_r8),
+        };
+        if (value.IsImm) Add(MachineInstruction.Create(imm8, MemoryOf(memory), (int)(byte)value.Value));
+        else if (value.IsReg) Add(MachineInstruction.Create(rm8, MemoryOf(memory), Register8(value.Register)));
+        else throw new InvalidOperationException("a byte read-modify-write takes a register or a constant");
+    }
+
     // ---- functions, labels and control --------------------------------------------------------
 
     public override void BeginFunction(int entryLabel)
@@ -268,6 +301,22 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override Condition TestBits(Loc left, Loc right)
     {
+        if (right.IsIndexed) (left, right) = (right, left);
+        if (left.IsIndexed)
+        {
+            var memory = MemoryOf(left);
+            if (right.IsImm && right.Value is >= 0 and <= byte.MaxValue)
+                // The low byte decides (little-endian: it is the first byte of a word too).
+                Add(MachineInstruction.Create(Code.Test_rm8_imm8, memory, (int)right.Value));
+            else if (right.Is32)
+                Add(MachineInstruction.Create(Code.Test_rm64_imm32, memory, (int)right.Value));
+            else
+            {
+                if (!right.IsReg) { Load(Scratch, right); right = Loc.Reg(Scratch); }
+                Add(MachineInstruction.Create(Code.Test_rm64_r64, memory, Register64(right.Register)));
+            }
+            return Condition.NotEqual;
+        }
         if (left.IsImm || (left.IsMem && right.IsReg)) (left, right) = (right, left);
         if (!left.IsReg)
         {
@@ -376,6 +425,18 @@ internal sealed class X64MachineEmitter : MachineEmitter
     {
         var commutative = op is Opcode.Add or Opcode.Multiply or Opcode.And or Opcode.Or or Opcode.Xor;
         if (commutative && (a.IsImm || (b.IsReg && destination.Is(b.Register) && !a.IsImm))) (a, b) = (b, a);
+        if (b.IsIndexed && destination.IsReg && b.Reads(destination.Register) && !a.Is(destination.Register))
+        {
+            // The destination is the folded load's base or index: read the memory before writing it.
+            if (commutative) (a, b) = (b, a);
+            else
+            {
+                Load(Scratch, a);
+                AluOp(Alu.Sub, Loc.Reg(Scratch), b);
+                Move(destination, Loc.Reg(Scratch));
+                return;
+            }
+        }
 
         if (op == Opcode.Multiply)
         {
@@ -534,7 +595,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
             Add(MachineInstruction.Create(Code.Test_rm64_r64, Register64(a.Register), Register64(a.Register)));
             return condition;
         }
-        if (a.IsMem && b.IsMem)
+        if ((a.IsMem || a.IsIndexed) && (b.IsMem || b.IsIndexed))
         {
             Load(Scratch, a);
             a = Loc.Reg(Scratch);
@@ -704,6 +765,11 @@ internal sealed class X64MachineEmitter : MachineEmitter
             case OperandKind.Memory:
                 Add(MachineInstruction.Create(Code.Mov_r64_rm64, Register64(register), Frame(value.Offset)));
                 break;
+            case OperandKind.Indexed:
+                Add(value.IsWord
+                    ? MachineInstruction.Create(Code.Mov_r64_rm64, Register64(register), MemoryOf(value))
+                    : MachineInstruction.Create(Code.Movzx_r32_rm8, Register32(register), MemoryOf(value)));
+                break;
             case OperandKind.Immediate:
                 var constant = value.Value;
                 if (constant == 0) Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register32(register), Register32(register)));
@@ -760,11 +826,19 @@ internal sealed class X64MachineEmitter : MachineEmitter
                     ? MachineInstruction.Create(imm8, register, (int)value.Value)
                     : MachineInstruction.Create(imm32, register, (int)value.Value));
             else if (value.IsReg) Add(MachineInstruction.Create(rrm, register, Register64(value.Register)));
-            else Add(MachineInstruction.Create(rrm, register, Frame(value.Offset)));
+            else Add(MachineInstruction.Create(rrm, register, MemoryOf(value)));
             return;
         }
-        var memory = Frame(destination.Offset);
-        if (value.IsMem)
+        var memory = MemoryOf(destination);
+        if (destination.IsIndexed && !destination.IsWord)
+        {
+            // A folded byte is only compared with a constant 0-255 (FunctionEmitter): cmp byte [m], imm8.
+            if (op != Alu.Cmp || !value.IsImm || value.Value is < 0 or > byte.MaxValue)
+                throw new InvalidOperationException("a byte in memory is only compared with a constant 0-255");
+            Add(MachineInstruction.Create(Code.Cmp_rm8_imm8, memory, (int)value.Value));
+            return;
+        }
+        if (value.IsMem || value.IsIndexed)
         {
             Load(Scratch, value);
             value = Loc.Reg(Scratch);
@@ -780,11 +854,17 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     private MachineInstruction CreateRRm(Code code, int register, Loc value) => value.IsReg
         ? MachineInstruction.Create(code, Register64(register), Register64(value.Register))
-        : MachineInstruction.Create(code, Register64(register), Frame(value.Offset));
+        : MachineInstruction.Create(code, Register64(register), MemoryOf(value));
 
     private MachineInstruction CreateRmImm(Code code, int register, Loc value, int immediate) => value.IsReg
         ? MachineInstruction.Create(code, Register64(register), Register64(value.Register), immediate)
-        : MachineInstruction.Create(code, Register64(register), Frame(value.Offset), immediate);
+        : MachineInstruction.Create(code, Register64(register), MemoryOf(value), immediate);
+
+    /// <summary>The memory operand of a frame word, or of a load folded into its user ([base + index*scale + disp32]).</summary>
+    private MemoryOperand MemoryOf(Loc value) => value.IsIndexed
+        ? new MemoryOperand(Register64(value.Register), value.IndexRegister < 0 ? Register.None : Register64(value.IndexRegister),
+            value.IndexRegister < 0 ? 1 : value.Scale, value.Offset, DisplacementSize(value.Offset))
+        : Frame(value.Offset);
 
     /// <summary>A frame word: rbp-relative with a frame pointer, else rsp-relative (rsp does not move within such a body).</summary>
     private MemoryOperand Frame(int offset) => Memory(_framePointer ? Register.RBP : Register.RSP, offset);
