@@ -218,7 +218,7 @@ public static class IrVerifier
     private static string? CheckSsa(IrFunction function, bool[] reachable)
     {
         if (reachable.Any(r => !r)) return "unreachable blocks in SSA form";
-        var graph = new FlowGraph(function);
+        var graph = FlowGraph.Of(function);
         var definedIn = new BasicBlock?[function.RegisterCount];
         var position = new int[function.RegisterCount];
         for (var p = 0; p < function.ParameterCount; p++)
@@ -251,10 +251,10 @@ public static class IrVerifier
         foreach (var block in function.Blocks)
         {
             var predecessors = graph.Predecessors[block.Index];
-            var expected = block.Phis.Count > 0 ? predecessors.ToHashSet() : null;
+            var expected = block.Phis.Count > 0 ? new HashSet<BasicBlock>(predecessors.ToArray()) : null;
             foreach (var phi in block.Phis)
             {
-                if (phi.Inputs.Count != predecessors.Count || !expected!.SetEquals(phi.Inputs.Select(input => input.Predecessor)))
+                if (phi.Inputs.Count != predecessors.Length || !expected!.SetEquals(phi.Inputs.Select(input => input.Predecessor)))
                     return $"{block.Name}: '{phi}' does not have exactly one input per predecessor";
                 foreach (var input in phi.Inputs)
                     if (Check(input.Value, input.Predecessor, int.MaxValue, phi) is { } e) return e;

@@ -60,16 +60,24 @@ public static class PassPipeline
         var costs = Backends.CodeGeneration.BackendRegistry.For(options.Target)?.Costs
                     ?? throw new NotSupportedException($"no backend for {options.Target}");
         var calls = new CallGraph(module);
-        foreach (var function in calls.BottomUp)
+        try
         {
-            AfterStage("lower", function, IrForm.Plain, options);
-            foreach (var pass in Passes)
+            foreach (var function in calls.BottomUp)
             {
-                pass.Run(function, calls, costs);
-                AfterStage(pass.Name, function, pass.Leaves, options);
-                checkBudget?.Invoke(); // one huge function must not outlast the limit by a whole pipeline
+                AfterStage("lower", function, IrForm.Plain, options);
+                foreach (var pass in Passes)
+                {
+                    pass.Run(function, calls, costs);
+                    AfterStage(pass.Name, function, pass.Leaves, options);
+                    checkBudget?.Invoke(); // one huge function must not outlast the limit by a whole pipeline
+                }
+                calls.MarkOptimised(function);
+                FlowGraph.Forget();
             }
-            calls.MarkOptimised(function);
+        }
+        finally
+        {
+            FlowGraph.Forget();   // the shared analysis must not keep this module alive
         }
     }
 
