@@ -138,24 +138,42 @@ internal static class LoopRotation
         && header.Instructions.TrueForAll(i => !i.Op.HasSideEffects() && i.Op != Opcode.Alloca);
 
     /// <summary>Registers defined once in the whole function, in the header, and read only after that definition in the header.</summary>
-    private static HashSet<VReg> LocalRegisters(BasicBlock header, int[] reads, int[] writes)
+    /// <remarks>A header has at most <see cref="MaxInstructions"/> instructions: short lists searched linearly, no tables.</remarks>
+    private static List<VReg> LocalRegisters(BasicBlock header, int[] reads, int[] writes)
     {
-        var local = new HashSet<VReg>();
-        var readsHere = new Dictionary<VReg, int>();
+        var local = new List<VReg>(MaxInstructions);
+        var readsHere = new List<(VReg Register, int Reads)>(2 * MaxInstructions + 1);
         foreach (var instruction in header.Instructions)
         {
             foreach (var argument in instruction.Arguments)
                 if (!argument.IsConstant)
                 {
                     // A read before the definition here: the value comes from elsewhere.
-                    if (!local.Contains(argument.Register)) readsHere[argument.Register] = int.MinValue;
-                    else readsHere[argument.Register] = readsHere.GetValueOrDefault(argument.Register) + 1;
+                    var at = IndexOf(readsHere, argument.Register);
+                    var count = !local.Contains(argument.Register) ? int.MinValue : (at < 0 ? 0 : readsHere[at].Reads) + 1;
+                    if (at < 0) readsHere.Add((argument.Register, count));
+                    else readsHere[at] = (argument.Register, count);
                 }
-            if (instruction.Destination is { } d && writes[d.Index] == 1 && !readsHere.ContainsKey(d)) local.Add(d);
+            if (instruction.Destination is { } d && writes[d.Index] == 1 && IndexOf(readsHere, d) < 0 && !local.Contains(d)) local.Add(d);
         }
         if (TerminatorOperand(header.Terminator) is { IsConstant: false } c && local.Contains(c.Register))
-            readsHere[c.Register] = readsHere.GetValueOrDefault(c.Register) + 1;
-        local.RemoveWhere(r => readsHere.GetValueOrDefault(r) != reads[r.Index]);
+        {
+            var at = IndexOf(readsHere, c.Register);
+            if (at < 0) readsHere.Add((c.Register, 1));
+            else readsHere[at] = (c.Register, readsHere[at].Reads + 1);
+        }
+        for (var i = local.Count - 1; i >= 0; i--)
+        {
+            var at = IndexOf(readsHere, local[i]);
+            if ((at < 0 ? 0 : readsHere[at].Reads) != reads[local[i].Index]) local.RemoveAt(i);
+        }
         return local;
+    }
+
+    private static int IndexOf(List<(VReg Register, int Reads)> counts, VReg register)
+    {
+        for (var i = 0; i < counts.Count; i++)
+            if (counts[i].Register == register) return i;
+        return -1;
     }
 }
