@@ -84,7 +84,12 @@ public static class IrVerifier
         };
         if (expected == -3) return "unknown opcode";
         if (expected == -2 && arguments.Length < 1) return "an indirect call needs a callee";
-        if (expected >= 0 && arguments.Length != expected) return $"expected {expected} operand(s), found {arguments.Length}";
+        // A load or store may carry one more operand: its constant byte displacement (AddressFolding).
+        if (op is Opcode.LoadWord or Opcode.LoadByte or Opcode.StoreWord or Opcode.StoreByte && arguments.Length == expected + 1)
+        {
+            if (!arguments[^1].IsConstant) return "a displacement must be a constant";
+        }
+        else if (expected >= 0 && arguments.Length != expected) return $"expected {expected} operand(s), found {arguments.Length}";
         if (op == Opcode.Alloca && !arguments[0].IsConstant) return "alloca size must be a constant";
         return null;
     }
