@@ -153,7 +153,7 @@ internal sealed class FunctionEmitter
                     EmitCall(instruction, default, tail: true);
                     break;   // only the copies of its result follow, and the return
                 }
-                EmitInstruction(instruction, _allocation.DeadDefinitions[b][i]);
+                EmitInstruction(instruction, _allocation.IsDeadDefinition(b, i));
             }
             _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
             if (sibling is null) EmitTerminator(block, next);
@@ -273,8 +273,6 @@ internal sealed class FunctionEmitter
     {
         var blocks = _function.Blocks;
         var count = blocks.Count;
-        var position = new Dictionary<BasicBlock, int>(count);
-        for (var b = 0; b < count; b++) position.Add(blocks[b], b);
         var empty = new bool[count];
         var target = new int[count];
         for (var b = 0; b < count; b++)
@@ -282,7 +280,7 @@ internal sealed class FunctionEmitter
             target[b] = -1;
             var jumpTarget = UnconditionalTarget(blocks[b].Terminator!);
             if (jumpTarget is null) continue;
-            target[b] = position[jumpTarget];
+            target[b] = jumpTarget.Index;
             empty[b] = EmitsNothing(b);
         }
         _resolved = new int[count];
@@ -298,19 +296,19 @@ internal sealed class FunctionEmitter
         if (_earlyExit is { } exit)
         {
             // The entry block's comparison ran before the prologue: after it, on to the other successor.
-            _resolved[0] = _resolved[position[exit.Continue]];
+            _resolved[0] = _resolved[exit.Continue.Index];
             _skipped[0] = true;
             // Blocks only the early exit's path reached are no longer reachable at all.
             var reached = new bool[count];
             var work = new Stack<int>();
-            work.Push(position[exit.Continue]);
+            work.Push(exit.Continue.Index);
             reached[work.Peek()] = true;
             while (work.Count > 0)
                 foreach (var successor in blocks[work.Pop()].Successors)
-                    if (!reached[position[successor]])
+                    if (!reached[successor.Index])
                     {
-                        reached[position[successor]] = true;
-                        work.Push(position[successor]);
+                        reached[successor.Index] = true;
+                        work.Push(successor.Index);
                     }
             for (var b = 1; b < count; b++)
                 if (!reached[b]) _skipped[b] = true;
@@ -367,7 +365,7 @@ internal sealed class FunctionEmitter
         for (var i = 0; i < block.Instructions.Count; i++)
         {
             var instruction = block.Instructions[i];
-            if (IsRemovable(instruction, _allocation.DeadDefinitions[b][i])) continue;
+            if (IsRemovable(instruction, _allocation.IsDeadDefinition(b, i))) continue;
             if (instruction.Op == Opcode.Copy && !instruction.Arguments[0].IsConstant
                 && _allocation[instruction.Destination!.Value] == _allocation[instruction.Arguments[0].Register]) continue;
             return false;
@@ -674,15 +672,6 @@ internal sealed class FunctionEmitter
         if (target != next) _machine.Jump(_blockLabels[target]);
     }
 
-    private Dictionary<BasicBlock, int>? _positions;
-
-    private int IndexOf(BasicBlock block)
-    {
-        if (_positions is null)
-        {
-            _positions = new Dictionary<BasicBlock, int>(_function.Blocks.Count);
-            for (var b = 0; b < _function.Blocks.Count; b++) _positions.Add(_function.Blocks[b], b);
-        }
-        return _positions[block];
-    }
+    /// <summary>The block's position in the function (<see cref="Liveness.Compute"/> numbered them, first thing in <see cref="Emit"/>).</summary>
+    private static int IndexOf(BasicBlock block) => block.Index;
 }
