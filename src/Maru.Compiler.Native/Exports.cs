@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using Maru.Compiler;
 using Maru.Runtime.Native;
 
@@ -17,9 +16,11 @@ public static unsafe class Exports
 
     /// <summary>
     /// Compiles the request; 0 with the result in a buffer from <c>malloc</c> (freed by
-    /// <c>maru_free</c>), or 1 with a UTF-8 message there when the request could not be read.
+    /// <c>maru_free</c>), or 1 with a message there (UTF-16) when the request could not be read. A
+    /// request with an output path gets its library written there, not returned.
     /// Compilation errors are a result, not a failure. Each line compile-time code prints goes to
-    /// <paramref name="output"/> (when not null); a non-zero answer stops the compilation.
+    /// <paramref name="output"/> (when not null) as UTF-16 code units and their count; a non-zero
+    /// answer stops the compilation.
     /// </summary>
     [UnmanagedCallersOnly(EntryPoint = "maru_compile")]
     public static int Compile(byte* request, int requestLength, delegate* unmanaged<nint, byte*, int, int> output, nint outputContext, byte** response, int* responseLength)
@@ -29,13 +30,15 @@ public static unsafe class Exports
         try
         {
             Action<string>? sink = output is null ? null : line => Print(output, outputContext, line);
-            var (sources, options) = CompilerWire.ReadRequest(request, requestLength, sink);
-            bytes = CompilerWire.WriteResult(MaruCompiler.Compile(sources, options));
+            var (sources, options, outputPath) = CompilerWire.ReadRequest(request, requestLength, sink);
+            bytes = CompilerWire.WriteResult(MaruCompiler.Compile(sources, options), outputPath);
             status = 0;
         }
         catch (Exception exception)
         {
-            bytes = Encoding.UTF8.GetBytes($"{exception.GetType().Name}: {exception.Message}");
+            var message = $"{exception.GetType().Name}: {exception.Message}";
+            bytes = new byte[message.Length * sizeof(char)];
+            fixed (char* characters = message) new ReadOnlySpan<byte>(characters, bytes.Length).CopyTo(bytes);
             status = 1;
         }
         var buffer = (byte*)NativeMemory.Alloc((nuint)Math.Max(1, bytes.Length));
@@ -50,9 +53,8 @@ public static unsafe class Exports
 
     private static void Print(delegate* unmanaged<nint, byte*, int, int> output, nint context, string line)
     {
-        var utf8 = Encoding.UTF8.GetBytes(line);
         int refused;
-        fixed (byte* text = utf8) refused = output(context, text, utf8.Length);
+        fixed (char* text = line) refused = output(context, (byte*)text, line.Length);
         if (refused != 0) throw new OperationCanceledException("the compile-time output callback failed");
     }
 }

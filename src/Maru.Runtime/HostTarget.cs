@@ -12,19 +12,15 @@ internal static class HostTarget
 {
     public static TargetPlatform? Current { get; } = Find();
 
-    private static TargetPlatform? Find()
+    // A switch, not a search by RID string: this runs in the first compilation of a process.
+    private static TargetPlatform? Find() => RuntimeInformation.ProcessArchitecture switch
     {
-        var os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : null;
-        var architecture = RuntimeInformation.ProcessArchitecture switch
-        {
-            Architecture.X64 => "x64",
-            Architecture.Arm64 => "arm64",
-            _ => null,
-        };
-        if (os is null || architecture is null) return null;
-        var rid = $"{os}-{architecture}";
-        return TargetPlatform.Known.FirstOrDefault(t => t.RuntimeIdentifier == rid);
-    }
+        Architecture.X64 when OperatingSystem.IsLinux() => TargetPlatform.LinuxX64,
+        Architecture.Arm64 when OperatingSystem.IsLinux() => TargetPlatform.LinuxArm64,
+        Architecture.X64 when OperatingSystem.IsMacOS() => TargetPlatform.OsxX64,
+        Architecture.Arm64 when OperatingSystem.IsMacOS() => TargetPlatform.OsxArm64,
+        _ => null,
+    };
 
     /// <summary>The RID we would have looked for, for error messages.</summary>
     public static string Description => $"{RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})";

@@ -21,7 +21,9 @@ public sealed unsafe class MaruFunction
         _module = module;
         _export = export;
         Pointer = pointer;
-        WordCount = export.Signature.Parameters.Sum(p => p.MaruParameterCount);
+        var words = 0;
+        foreach (var parameter in export.Signature.Parameters) words += parameter.MaruParameterCount;
+        WordCount = words;
     }
 
     /// <summary>The Maru name, e.g. <c>fib-iter</c>.</summary>

@@ -32,7 +32,7 @@ namespace Maru.Runtime;
 public sealed partial class MaruModule : IDisposable
 {
     private readonly Dictionary<string, MaruFunction> _functions = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (ExportedGlobal Global, nint Address)> _globals = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GlobalAddress> _globals = new(StringComparer.Ordinal);
     private readonly nint _handle;
     // One reference for the owner (released by Dispose) plus one per call or lease in progress.
     private int _references = 1;
@@ -44,13 +44,34 @@ public sealed partial class MaruModule : IDisposable
         LibraryPath = libraryPath;
         _handle = handle;
         CompileTimeOutput = result.Messages;
-        Warnings = result.Diagnostics.Where(d => !d.IsError).ToList();
-        foreach (var export in result.Exports)
-            _functions[export.MaruName] = new MaruFunction(this, export, NativeLibrary.GetExport(handle, export.SymbolName));
-        foreach (var global in result.Globals)
-            _globals[global.MaruName] = (global, NativeLibrary.GetExport(handle, global.SymbolName));
-        Functions = [.. result.Exports.Select(e => _functions[e.MaruName])];
-        Globals = [.. result.Globals];
+        // Plain loops and reference-typed dictionary values: this runs in the first compilation of a
+        // process, where LINQ and generic instantiations over value types cost JIT time (docs/runtime.md#cost).
+        var warnings = new List<Diagnostic>();
+        foreach (var diagnostic in result.Diagnostics)
+            if (!diagnostic.IsError) warnings.Add(diagnostic);
+        Warnings = warnings;
+        var functions = new MaruFunction[result.Exports.Count];
+        for (var i = 0; i < functions.Length; i++)
+        {
+            var export = result.Exports[i];
+            functions[i] = _functions[export.MaruName] = new MaruFunction(this, export, NativeLibrary.GetExport(handle, export.SymbolName));
+        }
+        // A later definition of a name replaces an earlier one (MARU0608): the list holds what the name finds.
+        for (var i = 0; i < functions.Length; i++) functions[i] = _functions[functions[i].Name];
+        Functions = functions;
+        var globals = new ExportedGlobal[result.Globals.Count];
+        for (var i = 0; i < globals.Length; i++)
+        {
+            globals[i] = result.Globals[i];
+            _globals[globals[i].MaruName] = new GlobalAddress(globals[i], NativeLibrary.GetExport(handle, globals[i].SymbolName));
+        }
+        Globals = globals;
+    }
+
+    private sealed class GlobalAddress(ExportedGlobal global, nint address)
+    {
+        public ExportedGlobal Global { get; } = global;
+        public nint Address { get; } = address;
     }
 
     /// <summary>Compiles Maru source text for this process and loads it.</summary>
@@ -104,22 +125,28 @@ public sealed partial class MaruModule : IDisposable
             GenerateCSharpShims = false,
         };
         var native = options.ManagedCompiler ? null : options.NativeCompiler ?? NativeCompiler.Default;
-        var result = native is null ? MaruCompiler.Compile(sources, compilation) : native.Compile(sources, compilation);
-        output?.RethrowFailure();
-        if (!result.Success) throw new MaruCompilationException(result.Diagnostics, result.Messages);
-
         var path = LibraryFolder.PathFor(target.LibraryFileName(name));
         nint handle = 0;
         try
         {
-            LibraryFolder.Write(path, result.Library!);
-            if (!NativeLibrary.TryLoad(path, out handle) && LibraryFolder.MoveOutOfMemory(path) is { } elsewhere)
+            // The native compiler writes the library itself (no copy of it crosses back, no file code runs here).
+            var written = false;
+            var result = native is null ? MaruCompiler.Compile(sources, compilation) : native.CompileToFile(sources, compilation, path, out written);
+            output?.RethrowFailure();
+            if (HasErrors(result.Diagnostics) || !written && result.Library is null) throw new MaruCompilationException(result.Diagnostics, result.Messages);
+
+            if (!written) path = WriteOrMove(path, result.Library!);
+            if (!NativeLibrary.TryLoad(path, out handle))
             {
                 // The memory folder refused to map code (noexec): this and later libraries go to the temp folder.
-                path = elsewhere;
-                LibraryFolder.Write(path, result.Library!);
+                var library = result.Library ?? File.ReadAllBytes(path);
+                if (LibraryFolder.MoveOutOfMemory(path) is { } elsewhere)
+                {
+                    path = elsewhere;
+                    LibraryFolder.Write(path, library);
+                }
+                handle = NativeLibrary.Load(path);
             }
-            if (handle == 0) handle = NativeLibrary.Load(path);
             return new MaruModule(result, target, path, handle);
         }
         catch
@@ -128,6 +155,28 @@ public sealed partial class MaruModule : IDisposable
             LibraryFolder.TryDelete(path);
             throw;
         }
+    }
+
+    /// <summary>Writes the library to <paramref name="path"/>, or where the folder moved to if the memory folder cannot take it; the path written.</summary>
+    private static string WriteOrMove(string path, byte[] library)
+    {
+        try
+        {
+            LibraryFolder.Write(path, library);
+            return path;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException && LibraryFolder.MoveOutOfMemory(path) is { } elsewhere)
+        {
+            LibraryFolder.Write(elsewhere, library);
+            return elsewhere;
+        }
+    }
+
+    private static bool HasErrors(IReadOnlyList<Diagnostic> diagnostics)
+    {
+        for (var i = 0; i < diagnostics.Count; i++)
+            if (diagnostics[i].IsError) return true;
+        return false;
     }
 
     /// <summary>The target the code was compiled for: this process's.</summary>

@@ -30,8 +30,13 @@ public sealed record InteropParameter(string MaruName, InteropType Type, IReadOn
 public sealed record ExportSignature(IReadOnlyList<InteropParameter> Parameters, InteropType Result)
 {
     /// <summary>The signature of an undeclared export: every parameter and the result are long.</summary>
-    public static ExportSignature AllLong(IEnumerable<string> maruParameters) =>
-        new(maruParameters.Select(name => new InteropParameter(name, InteropType.Long, [])).ToList(), InteropType.Long);
+    public static ExportSignature AllLong(IEnumerable<string> maruParameters)
+    {
+        // A loop, not LINQ: Maru.Runtime makes one for every export it reads in a process's first compilation, where LINQ's first use is JIT time.
+        var parameters = new List<InteropParameter>();
+        foreach (var name in maruParameters) parameters.Add(new InteropParameter(name, InteropType.Long, []));
+        return new(parameters, InteropType.Long);
+    }
 
     public bool IsAllLong => Result == InteropType.Long && Parameters.All(p => p.Type == InteropType.Long);
 }

@@ -27,10 +27,12 @@ public enum Opcode
     StringAddress,   // dest = address of a NUL-terminated string constant (read-only)
     Alloca,          // dest = address of a frame-lived block of a (constant) bytes; entry block only
 
-    LoadWord,    // dest = *(int64*)(a + 8*b)          oop-at
-    LoadByte,    // dest = *(uint8*)(a + b)            string-at
-    StoreWord,   // *(int64*)(a + 8*b) = c             set-oop-at
-    StoreByte,   // *(uint8*)(a + b) = (uint8)c        set-string-at
+    // Memory: an optional last constant operand d is a byte displacement (0 when absent; only
+    // AddressFolding, the last SSA pass, writes it). Addresses wrap modulo 2^64.
+    LoadWord,    // dest = *(int64*)(a + 8*b [+ d])          oop-at
+    LoadByte,    // dest = *(uint8*)(a + b [+ d])            string-at
+    StoreWord,   // *(int64*)(a + 8*b [+ d]) = c             set-oop-at
+    StoreByte,   // *(uint8*)(a + b [+ d]) = (uint8)c        set-string-at
 }
 
 public static class OpcodeFacts

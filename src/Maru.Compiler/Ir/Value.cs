@@ -16,8 +16,10 @@ public readonly struct Operand : IEquatable<Operand>
         IsConstant = isConstant;
     }
 
-    public VReg Register { get; }
+    // Declared widest first so the struct packs into 16 bytes (8 + 4 + 1, padded) instead of 24:
+    // operands fill every instruction's argument array, phi input and analysis table.
     public long Constant { get; }
+    public VReg Register { get; }
     public bool IsConstant { get; }
 
     public static Operand Of(VReg register) => new(register, 0, isConstant: false);

@@ -24,8 +24,8 @@ internal static class BranchFacts
 
     private sealed class Facts(int registers)
     {
-        public readonly Knowledge[] Kind = new Knowledge[registers];
-        public readonly long[] Value = new long[registers];
+        public readonly Knowledge[] Kind = Scratch<Knowledge>.Rent(registers);
+        public readonly long[] Value = Scratch<long>.Rent(registers);
         private readonly List<int> _log = new();
 
         public int Mark => _log.Count;
@@ -43,39 +43,91 @@ internal static class BranchFacts
             for (var i = _log.Count - 1; i >= mark; i--) Kind[_log[i]] = Knowledge.None;
             _log.RemoveRange(mark, _log.Count - mark);
         }
+
+        public void Return()
+        {
+            Scratch<Knowledge>.Return(Kind);
+            Scratch<long>.Return(Value);
+        }
+    }
+
+    /// <summary>The phi inputs each block supplies, flat by supplying block: (the phi's block, the phi, the input's index).</summary>
+    private sealed class Supplied
+    {
+        public readonly int[] Start;
+        public readonly BasicBlock[] Target;
+        public readonly Phi[] Phi;
+        public readonly int[] Input;
+        public readonly int Count;
+
+        public Supplied(IrFunction function)
+        {
+            var blocks = function.Blocks;
+            Start = Scratch<int>.Rent(blocks.Count + 1);
+            foreach (var block in blocks)
+                foreach (var phi in block.Phis)
+                    foreach (var input in phi.Inputs)
+                    {
+                        Start[input.Predecessor.Index + 1]++;
+                        Count++;
+                    }
+            for (var i = 0; i < blocks.Count; i++) Start[i + 1] += Start[i];
+            Target = Scratch<BasicBlock>.Rent(Count);
+            Phi = Scratch<Phi>.Rent(Count);
+            Input = Scratch<int>.Rent(Count);
+            var fill = Scratch<int>.Rent(blocks.Count);
+            foreach (var block in blocks)
+                foreach (var phi in block.Phis)
+                    for (var i = 0; i < phi.Inputs.Count; i++)
+                    {
+                        var from = phi.Inputs[i].Predecessor.Index;
+                        var at = Start[from] + fill[from]++;
+                        Target[at] = block;
+                        Phi[at] = phi;
+                        Input[at] = i;
+                    }
+            Scratch<int>.Return(fill);
+        }
+
+        public void Return()
+        {
+            Array.Clear(Target, 0, Count);
+            Array.Clear(Phi, 0, Count);
+            Scratch<int>.Return(Start);
+            Scratch<BasicBlock>.Return(Target);
+            Scratch<Phi>.Return(Phi);
+            Scratch<int>.Return(Input);
+        }
     }
 
     public static void Run(IrFunction function)
     {
-        var definition = new Instruction?[function.RegisterCount];
         var any = false;
         foreach (var block in function.Blocks)
-        {
+            any |= block.Terminator is Branch { Condition.IsConstant: false } branch && branch.IfTrue != branch.IfFalse;
+        if (!any) return;
+        var definition = Scratch<Instruction?>.Rent(function.RegisterCount);
+        foreach (var block in function.Blocks)
             foreach (var instruction in block.Instructions)
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
-            any |= block.Terminator is Branch { Condition.IsConstant: false } branch && branch.IfTrue != branch.IfFalse;
-        }
-        if (!any) return;
 
-        var graph = new FlowGraph(function);
-        // The phi inputs each block supplies: (the phi's block, the phi, the input's index).
-        var supplied = new List<(BasicBlock Target, Phi Phi, int Input)>?[function.Blocks.Count];
-        foreach (var block in function.Blocks)
-            foreach (var phi in block.Phis)
-                for (var i = 0; i < phi.Inputs.Count; i++)
-                    (supplied[phi.Inputs[i].Predecessor.Index] ??= new()).Add((block, phi, i));
-
+        var graph = FlowGraph.Of(function);
+        var supplied = new Supplied(function);
         var facts = new Facts(function.RegisterCount);
         graph.WalkDominatorTree(
             block =>
             {
                 var mark = facts.Mark;
                 var predecessors = graph.Predecessors[block.Index];
-                if (block != graph.Entry && predecessors.Count == 1) LearnEdge(predecessors[0], block, definition, facts);
-                RewriteBlock(block, definition, facts, supplied[block.Index]);
+                if (block != graph.Entry && predecessors.Length == 1) LearnEdge(predecessors[0], block, definition, facts);
+                RewriteBlock(block, definition, facts, supplied);
                 return mark;
             },
             (_, mark) => facts.UndoTo(mark));
+        facts.Return();
+        supplied.Return();
+        Array.Clear(definition, 0, function.RegisterCount);
+        Scratch<Instruction?>.Return(definition);
     }
 
     /// <summary>Adds what taking the edge from <paramref name="from"/> to <paramref name="to"/> says.</summary>
@@ -112,17 +164,24 @@ internal static class BranchFacts
         instruction is not null && (instruction.Op.IsComparison() || instruction.Op == Opcode.LogicalNot);
 
     /// <summary>Replaces the block's uses of known values, and the phi inputs it supplies on each of its edges.</summary>
-    private static void RewriteBlock(BasicBlock block, Instruction?[] definition, Facts facts, List<(BasicBlock Target, Phi Phi, int Input)>? supplied)
+    private static void RewriteBlock(BasicBlock block, Instruction?[] definition, Facts facts, Supplied supplied)
     {
-        Rewrite.Uses(block, operand => Resolve(operand, definition, facts));
-        if (supplied is null) return;
-        foreach (var (target, phi, input) in supplied)
+        var resolver = new Resolver(definition, facts);
+        Rewrite.Uses(block, ref resolver, definitions: false);
+        for (var at = supplied.Start[block.Index]; at < supplied.Start[block.Index + 1]; at++)
         {
+            var (phi, input) = (supplied.Phi[at], supplied.Input[at]);
             var mark = facts.Mark;
-            LearnEdge(block, target, definition, facts);
+            LearnEdge(block, supplied.Target[at], definition, facts);
             phi.Inputs[input] = phi.Inputs[input] with { Value = Resolve(phi.Inputs[input].Value, definition, facts) };
             facts.UndoTo(mark);
         }
+    }
+
+    private readonly struct Resolver(Instruction?[] definition, Facts facts) : Rewrite.IOperandRewriter
+    {
+        public Operand Use(Operand operand) => Resolve(operand, definition, facts);
+        public VReg Definition(VReg register) => register;
     }
 
     /// <summary>The constant a value is known to be here, or the value itself.</summary>

@@ -17,12 +17,12 @@ internal static class ConstantPropagation
 
     public static void Run(IrFunction function)
     {
-        var graph = new FlowGraph(function, withDominators: false);
+        var graph = FlowGraph.Of(function, withDominators: false);
         var blocks = function.Blocks;
-        var state = new State[function.RegisterCount];
-        var value = new long[function.RegisterCount];
+        var state = Scratch<State>.Rent(function.RegisterCount);
+        var value = Scratch<long>.Rent(function.RegisterCount);
         for (var p = 0; p < function.ParameterCount; p++) state[p] = State.Varying;
-        var executable = new bool[blocks.Count];
+        var executable = Scratch<bool>.Rent(blocks.Count);
         executable[0] = true;
 
         // Iterate over the executable blocks in reverse postorder until nothing changes; the lattice
@@ -98,6 +98,9 @@ internal static class ConstantPropagation
                     break;
             }
         }
+        Scratch<State>.Return(state);
+        Scratch<long>.Return(value);
+        Scratch<bool>.Return(executable);
         FlowGraph.RemoveUnreachableBlocks(function);
     }
 

@@ -12,7 +12,8 @@ internal static class CopyPropagation
 {
     public static void Run(IrFunction function)
     {
-        var replacement = new Operand?[function.RegisterCount];
+        var count = function.RegisterCount;
+        var replacement = Scratch<Operand?>.Rent(count);
         var any = false;
         foreach (var block in function.Blocks)
             foreach (var instruction in block.Instructions)
@@ -38,16 +39,34 @@ internal static class CopyPropagation
                     }
                 }
         }
-        if (!any) return;
-
-        Func<Operand, Operand> resolve = operand => Resolve(operand, replacement);
-        foreach (var block in function.Blocks)
+        if (any)
         {
-            block.Phis.RemoveAll(phi => replacement[phi.Destination.Index] is not null);
-            Rewrite.PhiInputs(block, resolve);
-            block.Instructions.RemoveAll(instruction => instruction.Op == Opcode.Copy);
-            Rewrite.Uses(block, resolve);
+            var resolver = new Resolver(replacement);
+            foreach (var block in function.Blocks)
+            {
+                RemoveReplacedPhis(block.Phis, replacement);
+                Rewrite.PhiInputs(block, ref resolver);
+                block.Instructions.RemoveAll(IsCopy);
+                Rewrite.Uses(block, ref resolver, definitions: false);
+            }
         }
+        Scratch<Operand?>.Return(replacement);
+    }
+
+    private static readonly Predicate<Instruction> IsCopy = instruction => instruction.Op == Opcode.Copy;
+
+    private static void RemoveReplacedPhis(List<Phi> phis, Operand?[] replacement)
+    {
+        var kept = 0;
+        for (var i = 0; i < phis.Count; i++)
+            if (replacement[phis[i].Destination.Index] is null) phis[kept++] = phis[i];
+        phis.RemoveRange(kept, phis.Count - kept);
+    }
+
+    private readonly struct Resolver(Operand?[] replacement) : Rewrite.IOperandRewriter
+    {
+        public Operand Use(Operand operand) => Resolve(operand, replacement);
+        public VReg Definition(VReg register) => register;
     }
 
     /// <summary>The one value the phi's inputs agree on, ignoring the phi itself; null when they differ.</summary>

@@ -15,17 +15,11 @@ internal static class DeadCodeElimination
     public static void Run(IrFunction function)
     {
         var count = function.RegisterCount;
-        var instructionOf = new Instruction?[count];
-        var phiOf = new Phi?[count];
-        var live = new bool[count];
-        var work = new Stack<VReg>();
-
-        void Mark(Operand operand)
-        {
-            if (operand.IsConstant || live[operand.Register.Index]) return;
-            live[operand.Register.Index] = true;
-            work.Push(operand.Register);
-        }
+        var instructionOf = Scratch<Instruction?>.Rent(count);
+        var phiOf = Scratch<Phi?>.Rent(count);
+        var live = Scratch<bool>.Rent(count);
+        var work = Scratch<int>.Rent(count);   // each register is pushed once, when it becomes live
+        var top = 0;
 
         foreach (var block in function.Blocks)
         {
@@ -34,24 +28,48 @@ internal static class DeadCodeElimination
             {
                 if (instruction.Destination is { } d) instructionOf[d.Index] = instruction;
                 if (instruction.Op.HasSideEffects())
-                    foreach (var argument in instruction.Arguments) Mark(argument);
+                    foreach (var argument in instruction.Arguments) Mark(argument, live, work, ref top);
             }
-            if (IrVerifier.TerminatorOperand(block.Terminator!) is { } used) Mark(used);
+            if (IrVerifier.TerminatorOperand(block.Terminator!) is { } used) Mark(used, live, work, ref top);
         }
-        while (work.Count > 0)
+        while (top > 0)
         {
-            var register = work.Pop();
-            if (instructionOf[register.Index] is { } instruction)
-                foreach (var argument in instruction.Arguments) Mark(argument);
-            else if (phiOf[register.Index] is { } phi)
-                foreach (var input in phi.Inputs) Mark(input.Value);
+            var register = work[--top];
+            if (instructionOf[register] is { } instruction)
+                foreach (var argument in instruction.Arguments) Mark(argument, live, work, ref top);
+            else if (phiOf[register] is { } phi)
+                foreach (var input in phi.Inputs) Mark(input.Value, live, work, ref top);
         }
 
         foreach (var block in function.Blocks)
         {
-            block.Phis.RemoveAll(phi => !live[phi.Destination.Index]);
-            block.Instructions.RemoveAll(instruction =>
-                !instruction.Op.HasSideEffects() && instruction.Destination is { } d && !live[d.Index]);
+            var phis = block.Phis;
+            var kept = 0;
+            for (var i = 0; i < phis.Count; i++)
+                if (live[phis[i].Destination.Index]) phis[kept++] = phis[i];
+            phis.RemoveRange(kept, phis.Count - kept);
+            var instructions = block.Instructions;
+            kept = 0;
+            for (var i = 0; i < instructions.Count; i++)
+            {
+                var instruction = instructions[i];
+                if (instruction.Op.HasSideEffects() || instruction.Destination is not { } d || live[d.Index]) instructions[kept++] = instruction;
+            }
+            instructions.RemoveRange(kept, instructions.Count - kept);
         }
+        // Cleared before going back: the tables must not keep this function's IR alive.
+        Array.Clear(instructionOf, 0, count);
+        Array.Clear(phiOf, 0, count);
+        Scratch<Instruction?>.Return(instructionOf);
+        Scratch<Phi?>.Return(phiOf);
+        Scratch<bool>.Return(live);
+        Scratch<int>.Return(work);
+    }
+
+    private static void Mark(Operand operand, bool[] live, int[] work, ref int top)
+    {
+        if (operand.IsConstant || live[operand.Register.Index]) return;
+        live[operand.Register.Index] = true;
+        work[top++] = operand.Register.Index;
     }
 }

@@ -3,63 +3,102 @@ using Maru.Compiler.Ir;
 namespace Maru.Compiler.Optimisation;
 
 /// <summary>
-/// The control-flow facts of one function at one moment: predecessors, reverse postorder and the
-/// dominator tree (Lengauer and Tarjan, path compression), plus
-/// dominance frontiers on request. Building it first drops unreachable blocks (and their phi
-/// inputs), then numbers the blocks by position (<see cref="BasicBlock.Index"/>). Any pass that
-/// changes edges builds a new one.
+/// The control-flow facts of one function: predecessors, reverse postorder and the dominator tree
+/// (Lengauer and Tarjan, path compression), plus dominance frontiers on request. Building it
+/// first drops unreachable blocks (and their phi inputs), then numbers the blocks by position
+/// (<see cref="BasicBlock.Index"/>).
+/// <para>
+/// Shared between passes: <see cref="Of"/> hands out one graph per thread and rebuilds it only
+/// when the function's blocks or edges changed since it was built (a walk comparing each
+/// block and its successors with what the graph was built from: linear, no allocation). Passes
+/// that only rewrite instructions, phis or branch conditions (SSA construction, value numbering,
+/// branch facts, induction variables...) so share one analysis; a pass that changes edges just
+/// asks again. Its tables are flat arrays (predecessors and dominator children in one array
+/// each, sliced per block) kept from one build to the next, so a warm compilation's 10-odd
+/// builds per function allocate nothing once the arrays have grown. Whatever a caller got from
+/// it describes the function as of the last <see cref="Of"/>: ask again after changing edges.
+/// </para>
 /// </summary>
 internal sealed class FlowGraph
 {
-    private readonly int[] _preorder = [];
-    private readonly int[] _postorder = [];
+    /// <summary>Tables above this many blocks are not kept once the function is done (<see cref="Forget"/>).</summary>
+    private const int MaxRetainedBlocks = 1 << 14;
 
-    public IrFunction Function { get; }
+    [ThreadStatic] private static FlowGraph? _shared;
 
-    /// <summary>Distinct predecessors of each block (by Index), in block order.</summary>
-    public List<BasicBlock>[] Predecessors { get; }
+    private int _count;                                 // blocks
+    private BasicBlock[] _blocks = [];                  // what the graph was built from, by Index
+    private BasicBlock?[] _successors = [];             // two per block (null when absent), to check it still holds
+    private int[] _predecessorStart = [];               // predecessors of block i: _predecessors[start[i]..start[i+1]]
+    private BasicBlock[] _predecessors = [];
+    private BasicBlock[] _reversePostorder = [];
+    private bool _hasDominators;
+    private BasicBlock[] _immediateDominator = [];
+    private int[] _childStart = [];
+    private BasicBlock[] _children = [];
+    private int[] _preorder = [];
+    private int[] _postorder = [];
+    private bool _hasFrontiers;
+    private int[] _frontierHead = [], _frontierTail = [];
+    private int[] _frontierNext = [];
+    private BasicBlock[] _frontierItem = [];
 
-    /// <summary>Reachable blocks, entry first, each before its successors except along back edges.</summary>
-    public BasicBlock[] ReversePostorder { get; }
+    private FlowGraph() { }
 
-    /// <summary>Immediate dominator of each block (by Index); the entry's is itself.</summary>
-    public BasicBlock[] ImmediateDominator { get; }
+    public IrFunction Function { get; private set; } = null!;
 
-    /// <summary>Children in the dominator tree, in reverse postorder.</summary>
-    public List<BasicBlock>[] DominatorChildren { get; }
-
+    /// <summary>
+    /// The graph of <paramref name="function"/> as it is now: the shared one when the blocks and
+    /// edges are those it was built from, else rebuilt (which drops unreachable blocks first).
+    /// </summary>
     /// <param name="withDominators">False for passes that only need predecessors and reverse postorder.</param>
-    public FlowGraph(IrFunction function, bool withDominators = true)
+    public static FlowGraph Of(IrFunction function, bool withDominators = true)
     {
-        Function = function;
-        RemoveUnreachableBlocks(function);
-        var blocks = function.Blocks;
-        for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
+        var graph = _shared ??= new FlowGraph();
+        if (!ReferenceEquals(graph.Function, function) || !graph.StillDescribes(function)) graph.Build(function);
+        if (withDominators && !graph._hasDominators) graph.BuildDominators();
+        return graph;
+    }
 
-        Predecessors = new List<BasicBlock>[blocks.Count];
-        for (var i = 0; i < blocks.Count; i++) Predecessors[i] = new List<BasicBlock>(2);
-        foreach (var block in blocks)
-            for (var s = 0; s < SuccessorCount(block); s++)
-                Predecessors[Successor(block, s).Index].Add(block);
-
-        ReversePostorder = ComputeReversePostorder(function);
-        ImmediateDominator = [];
-        DominatorChildren = [];
-        if (!withDominators) return;
-        ImmediateDominator = ComputeDominators();
-        DominatorChildren = new List<BasicBlock>[blocks.Count];
-        for (var i = 0; i < blocks.Count; i++) DominatorChildren[i] = new List<BasicBlock>();
-        foreach (var block in ReversePostorder)
-            if (block.Index != 0) DominatorChildren[ImmediateDominator[block.Index].Index].Add(block);
-
-        // Pre/post numbers of the dominator tree answer "does a dominate b" in constant time.
-        _preorder = new int[blocks.Count];
-        _postorder = new int[blocks.Count];
-        var clock = 0;
-        WalkDominatorTree(block => _preorder[block.Index] = clock++, (block, _) => _postorder[block.Index] = clock++);
+    /// <summary>The function is done: nothing of it stays referenced, and the tables of a huge one are not kept.</summary>
+    public static void Forget()
+    {
+        if (_shared is not { } graph) return;
+        if (graph._blocks.Length > MaxRetainedBlocks)
+        {
+            _shared = null;
+            return;
+        }
+        graph.Function = null!;
+        Array.Clear(graph._blocks);
+        Array.Clear(graph._successors);
+        Array.Clear(graph._predecessors);
+        Array.Clear(graph._reversePostorder);
+        Array.Clear(graph._immediateDominator);
+        Array.Clear(graph._children);
+        Array.Clear(graph._frontierItem);
     }
 
     public BasicBlock Entry => Function.Blocks[0];
+
+    /// <summary>Distinct predecessors of each block (by Index), in block order: <c>Predecessors[block.Index]</c>.</summary>
+    public PredecessorTable Predecessors => new(this);
+
+    public readonly struct PredecessorTable(FlowGraph graph)
+    {
+        public ReadOnlySpan<BasicBlock> this[int index] =>
+            graph._predecessors.AsSpan(graph._predecessorStart[index], graph._predecessorStart[index + 1] - graph._predecessorStart[index]);
+    }
+
+    /// <summary>Reachable blocks, entry first, each before its successors except along back edges.</summary>
+    public ReadOnlySpan<BasicBlock> ReversePostorder => _reversePostorder.AsSpan(0, _count);
+
+    /// <summary>Immediate dominator of each block (by Index); the entry's is itself.</summary>
+    public ReadOnlySpan<BasicBlock> ImmediateDominator => _immediateDominator.AsSpan(0, _count);
+
+    /// <summary>Children of a block in the dominator tree, in reverse postorder.</summary>
+    public ReadOnlySpan<BasicBlock> DominatorChildren(BasicBlock block) =>
+        _children.AsSpan(_childStart[block.Index], _childStart[block.Index + 1] - _childStart[block.Index]);
 
     public bool Dominates(BasicBlock a, BasicBlock b) =>
         _preorder[a.Index] <= _preorder[b.Index] && _postorder[b.Index] <= _postorder[a.Index];
@@ -73,48 +112,62 @@ internal sealed class FlowGraph
     /// </summary>
     public void WalkDominatorTree(Func<BasicBlock, int> enter, Action<BasicBlock, int> exit)
     {
-        var frames = new (BasicBlock Block, int Child, int Mark)[Function.Blocks.Count];
+        var block = Scratch<int>.Rent(_count);
+        var child = Scratch<int>.Rent(_count);
+        var mark = Scratch<int>.Rent(_count);
         var depth = 0;
-        frames[depth++] = (Entry, 0, enter(Entry));
+        block[0] = 0;
+        child[0] = _childStart[0];
+        mark[0] = enter(Entry);
+        depth = 1;
         while (depth > 0)
         {
-            ref var frame = ref frames[depth - 1];
-            var children = DominatorChildren[frame.Block.Index];
-            if (frame.Child < children.Count)
+            var top = depth - 1;
+            var b = block[top];
+            if (child[top] < _childStart[b + 1])
             {
-                var child = children[frame.Child++];
-                frames[depth++] = (child, 0, enter(child));
+                var next = _children[child[top]++];
+                block[depth] = next.Index;
+                child[depth] = _childStart[next.Index];
+                mark[depth] = enter(next);
+                depth++;
                 continue;
             }
-            exit(frame.Block, frame.Mark);
+            exit(_blocks[b], mark[top]);
             depth--;
         }
+        Scratch<int>.Return(block);
+        Scratch<int>.Return(child);
+        Scratch<int>.Return(mark);
     }
 
-    /// <summary>Dominance frontiers (CHK's "runner" walk up from each predecessor of a join).</summary>
-    public List<BasicBlock>[] DominanceFrontiers()
+    /// <summary>The dominance frontier of a block (CHK's "runner" walk up from each predecessor of a join), computed once per graph.</summary>
+    public FrontierList DominanceFrontier(BasicBlock block)
     {
-        var frontiers = new List<BasicBlock>[Function.Blocks.Count];
-        for (var i = 0; i < frontiers.Length; i++) frontiers[i] = new List<BasicBlock>();
-        foreach (var block in Function.Blocks)
+        if (!_hasFrontiers) BuildFrontiers();
+        return new FrontierList(this, _frontierHead[block.Index]);
+    }
+
+    /// <summary>The blocks of one dominance frontier, in the order they were found.</summary>
+    public readonly struct FrontierList(FlowGraph graph, int head)
+    {
+        public Enumerator GetEnumerator() => new(graph, head);
+
+        public struct Enumerator(FlowGraph graph, int head)
         {
-            var predecessors = Predecessors[block.Index];
-            if (predecessors.Count < 2) continue;
-            var idom = ImmediateDominator[block.Index];
-            foreach (var predecessor in predecessors)
+            private int _next = head;
+            private int _at = -1;
+
+            public readonly BasicBlock Current => graph._frontierItem[_at];
+
+            public bool MoveNext()
             {
-                for (var runner = predecessor; runner != idom; runner = ImmediateDominator[runner.Index])
-                {
-                    // A runner that already has the join was walked from an earlier predecessor,
-                    // and so was the rest of the chain: stopping keeps the walk linear in the frontier sizes.
-                    var frontier = frontiers[runner.Index];
-                    if (frontier.Count > 0 && frontier[^1] == block) break;
-                    frontier.Add(block);
-                    if (runner.Index == 0) break;
-                }
+                if (_next < 0) return false;
+                _at = _next;
+                _next = graph._frontierNext[_at];
+                return true;
             }
         }
-        return frontiers;
     }
 
     // ---- successors without allocation -----------------------------------------------------------
@@ -143,29 +196,30 @@ internal sealed class FlowGraph
         _ => terminator,
     };
 
-    // ---- construction ----------------------------------------------------------------------------
-
     /// <summary>Drops blocks no path from the entry reaches, and the phi inputs that came from them.</summary>
     public static void RemoveUnreachableBlocks(IrFunction function)
     {
         var blocks = function.Blocks;
         for (var i = 0; i < blocks.Count; i++) blocks[i].Index = -1;
-        var work = new Stack<BasicBlock>();
+        var work = Scratch<BasicBlock>.Rent(blocks.Count);
+        var top = 0;
         blocks[0].Index = 0;
-        work.Push(blocks[0]);
+        work[top++] = blocks[0];
         var reachable = 1;
-        while (work.Count > 0)
+        while (top > 0)
         {
-            var block = work.Pop();
+            var block = work[--top];
             for (var s = 0; s < SuccessorCount(block); s++)
             {
                 var successor = Successor(block, s);
                 if (successor.Index >= 0) continue;
                 successor.Index = 0;
                 reachable++;
-                work.Push(successor);
+                work[top++] = successor;
             }
         }
+        Array.Clear(work, 0, blocks.Count);
+        Scratch<BasicBlock>.Return(work);
         if (reachable == blocks.Count) return;
         foreach (var block in blocks)
         {
@@ -176,55 +230,142 @@ internal sealed class FlowGraph
         blocks.RemoveAll(block => block.Index < 0);
     }
 
-    private static BasicBlock[] ComputeReversePostorder(IrFunction function)
+    // ---- construction ----------------------------------------------------------------------------
+
+    /// <summary>Are the function's blocks, in order, and their successors still those the graph was built from? Renumbers Index as it checks.</summary>
+    private bool StillDescribes(IrFunction function)
     {
         var blocks = function.Blocks;
-        var visited = new bool[blocks.Count];
-        var order = new BasicBlock[blocks.Count];
-        var next = blocks.Count;
-        var stack = new Stack<(BasicBlock Block, int Successor)>();
-        visited[0] = true;
-        stack.Push((blocks[0], 0));
-        while (stack.Count > 0)
+        if (blocks.Count != _count) return false;
+        for (var i = 0; i < _count; i++)
         {
-            var (block, s) = stack.Pop();
+            var block = blocks[i];
+            if (!ReferenceEquals(block, _blocks[i])) return false;
+            block.Index = i;   // other code numbers blocks too (control-flow simplification, unreachable-block removal)
+            var count = SuccessorCount(block);
+            if (!ReferenceEquals(count > 0 ? Successor(block, 0) : null, _successors[2 * i])
+                || !ReferenceEquals(count > 1 ? Successor(block, 1) : null, _successors[2 * i + 1])) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Makes the array at least that long; the contents are not kept (every table is filled anew).</summary>
+    private static void Grow<T>(ref T[] array, int length)
+    {
+        if (array.Length < length) array = new T[Math.Max(length, 2 * array.Length)];
+    }
+
+    private void Build(IrFunction function)
+    {
+        Function = function;
+        _hasDominators = false;
+        _hasFrontiers = false;
+        RemoveUnreachableBlocks(function);
+        var blocks = function.Blocks;
+        var n = _count = blocks.Count;
+        Grow(ref _blocks, n);
+        Grow(ref _successors, 2 * n);
+        Grow(ref _predecessorStart, n + 1);
+        Grow(ref _reversePostorder, n);
+
+        // Predecessors, flat: count each block's, then fill in block order.
+        var start = _predecessorStart;
+        Array.Clear(start, 0, n + 1);
+        var edges = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var block = blocks[i];
+            block.Index = i;
+            _blocks[i] = block;
+            _successors[2 * i] = _successors[2 * i + 1] = null;
+        }
+        for (var i = 0; i < n; i++)
+        {
+            var block = blocks[i];
+            var count = SuccessorCount(block);
+            for (var s = 0; s < count; s++)
+            {
+                var successor = Successor(block, s);
+                _successors[2 * i + s] = successor;
+                start[successor.Index + 1]++;
+                edges++;
+            }
+        }
+        for (var i = 0; i < n; i++) start[i + 1] += start[i];
+        Grow(ref _predecessors, edges);
+        var fill = Scratch<int>.Rent(n);
+        for (var i = 0; i < n; i++)
+            for (var s = 0; s < 2 && _successors[2 * i + s] is { } successor; s++)
+                _predecessors[start[successor.Index] + fill[successor.Index]++] = blocks[i];
+        Scratch<int>.Return(fill);
+
+        ComputeReversePostorder(blocks);
+    }
+
+    private void ComputeReversePostorder(List<BasicBlock> blocks)
+    {
+        var n = _count;
+        var visited = Scratch<bool>.Rent(n);
+        var stackBlock = Scratch<int>.Rent(n + 1);
+        var stackNext = Scratch<int>.Rent(n + 1);
+        var next = n;
+        var depth = 0;
+        visited[0] = true;
+        stackBlock[depth] = 0;
+        stackNext[depth++] = 0;
+        while (depth > 0)
+        {
+            var b = stackBlock[depth - 1];
+            var s = stackNext[depth - 1];
+            var block = blocks[b];
             if (s < SuccessorCount(block))
             {
-                stack.Push((block, s + 1));
-                var successor = Successor(block, s);
-                if (!visited[successor.Index])
+                stackNext[depth - 1] = s + 1;
+                var successor = Successor(block, s).Index;
+                if (!visited[successor])
                 {
-                    visited[successor.Index] = true;
-                    stack.Push((successor, 0));
+                    visited[successor] = true;
+                    stackBlock[depth] = successor;
+                    stackNext[depth++] = 0;
                 }
             }
             else
             {
-                order[--next] = block;
+                _reversePostorder[--next] = block;
+                depth--;
             }
         }
-        return next == 0 ? order : order[next..];
+        Scratch<bool>.Return(visited);
+        Scratch<int>.Return(stackBlock);
+        Scratch<int>.Return(stackNext);
+        // Every block is reachable (unreachable ones were dropped), so the order fills the table.
+        if (next != 0) throw new InvalidOperationException("flow graph: a block no walk from the entry reached");
     }
 
     /// <summary>
     /// Lengauer and Tarjan's dominator algorithm with path compression (near-linear; the iterative
     /// CHK algorithm walks dominator chains per predecessor and is quadratic on a join of
-    /// thousands of edges). Iterative throughout: no recursion per block.
+    /// thousands of edges). Iterative throughout: no recursion per block. Then the tree's children
+    /// (in reverse postorder) and its pre/post numbers, which answer "does a dominate b" in constant time.
     /// </summary>
-    private BasicBlock[] ComputeDominators()
+    private void BuildDominators()
     {
         var blocks = Function.Blocks;
-        var n = blocks.Count;
+        var n = _count;
         // DFS preorder numbers 1..count (0 = unreached), the DFS tree parent, and the vertex of each number.
-        var number = new int[n];
-        var vertex = new int[n + 1];
-        var parent = new int[n + 1];
+        var number = Scratch<int>.Rent(n);
+        var vertex = Scratch<int>.Rent(n + 1);
+        var parent = Scratch<int>.Rent(n + 1);
+        var stackBlock = Scratch<int>.Rent(2 * n + 2);
+        var stackParent = Scratch<int>.Rent(2 * n + 2);
         var count = 0;
-        var stack = new Stack<(int Block, int Parent)>();
-        stack.Push((0, 0));
-        while (stack.Count > 0)
+        var depth = 0;
+        stackBlock[depth] = 0;
+        stackParent[depth++] = 0;
+        while (depth > 0)
         {
-            var (b, from) = stack.Pop();
+            depth--;
+            var (b, from) = (stackBlock[depth], stackParent[depth]);
             if (number[b] != 0) continue;
             number[b] = ++count;
             vertex[count] = b;
@@ -233,26 +374,30 @@ internal sealed class FlowGraph
             for (var s = SuccessorCount(block) - 1; s >= 0; s--)
             {
                 var successor = Successor(block, s).Index;
-                if (number[successor] == 0) stack.Push((successor, count));
+                if (number[successor] != 0) continue;
+                stackBlock[depth] = successor;
+                stackParent[depth++] = count;
             }
         }
+        Scratch<int>.Return(stackBlock);
+        Scratch<int>.Return(stackParent);
 
-        var semi = new int[count + 1];
-        var label = new int[count + 1];
-        var ancestor = new int[count + 1];
-        var dom = new int[count + 1];
-        var bucketHead = new int[count + 1];   // buckets as linked lists through bucketNext
-        var bucketNext = new int[count + 1];
+        var semi = Scratch<int>.Rent(count + 1);
+        var label = Scratch<int>.Rent(count + 1);
+        var ancestor = Scratch<int>.Rent(count + 1);
+        var dom = Scratch<int>.Rent(count + 1);
+        var bucketHead = Scratch<int>.Rent(count + 1);   // buckets as linked lists through bucketNext
+        var bucketNext = Scratch<int>.Rent(count + 1);
+        var path = Scratch<int>.Rent(count + 1);
         for (var i = 1; i <= count; i++) semi[i] = label[i] = i;
-        var path = new List<int>();
 
         int Eval(int v)
         {
             if (ancestor[v] == 0) return v;
             // Compress the ancestor chain, topmost first (what the recursive formulation does on return).
-            path.Clear();
-            for (var x = v; ancestor[ancestor[x]] != 0; x = ancestor[x]) path.Add(x);
-            for (var i = path.Count - 1; i >= 0; i--)
+            var length = 0;
+            for (var x = v; ancestor[ancestor[x]] != 0; x = ancestor[x]) path[length++] = x;
+            for (var i = length - 1; i >= 0; i--)
             {
                 var x = path[i];
                 var a = ancestor[x];
@@ -262,9 +407,10 @@ internal sealed class FlowGraph
             return label[v];
         }
 
+        var predecessors = Predecessors;
         for (var w = count; w >= 2; w--)
         {
-            foreach (var predecessor in Predecessors[vertex[w]])
+            foreach (var predecessor in predecessors[vertex[w]])
             {
                 var v = number[predecessor.Index];
                 if (v == 0) continue;
@@ -285,9 +431,105 @@ internal sealed class FlowGraph
         for (var w = 2; w <= count; w++)
             if (dom[w] != semi[w]) dom[w] = dom[dom[w]];
 
-        var idom = new BasicBlock[n];
+        Grow(ref _immediateDominator, n);
+        var idom = _immediateDominator;
         idom[0] = blocks[0];
         for (var w = 2; w <= count; w++) idom[vertex[w]] = blocks[vertex[dom[w]]];
-        return idom;
+        foreach (var array in (int[][])[number, vertex, parent, semi, label, ancestor, dom, bucketHead, bucketNext, path]) Scratch<int>.Return(array);
+
+        // Children, flat, in reverse postorder.
+        Grow(ref _childStart, n + 1);
+        Grow(ref _children, n);
+        var start = _childStart;
+        Array.Clear(start, 0, n + 1);
+        var order = ReversePostorder;
+        foreach (var block in order)
+            if (block.Index != 0) start[idom[block.Index].Index + 1]++;
+        for (var i = 0; i < n; i++) start[i + 1] += start[i];
+        var fill = Scratch<int>.Rent(n);
+        foreach (var block in order)
+        {
+            if (block.Index == 0) continue;
+            var parentIndex = idom[block.Index].Index;
+            _children[start[parentIndex] + fill[parentIndex]++] = block;
+        }
+        Scratch<int>.Return(fill);
+        _hasDominators = true;
+
+        Grow(ref _preorder, n);
+        Grow(ref _postorder, n);
+        var clock = 0;
+        NumberDominatorTree(ref clock);
+    }
+
+    /// <summary>Pre and post numbers of a depth-first walk of the dominator tree (what <see cref="Dominates"/> reads).</summary>
+    private void NumberDominatorTree(ref int clock)
+    {
+        var block = Scratch<int>.Rent(_count);
+        var child = Scratch<int>.Rent(_count);
+        var depth = 1;
+        block[0] = 0;
+        child[0] = _childStart[0];
+        _preorder[0] = clock++;
+        while (depth > 0)
+        {
+            var top = depth - 1;
+            var b = block[top];
+            if (child[top] < _childStart[b + 1])
+            {
+                var next = _children[child[top]++].Index;
+                block[depth] = next;
+                child[depth] = _childStart[next];
+                _preorder[next] = clock++;
+                depth++;
+                continue;
+            }
+            _postorder[b] = clock++;
+            depth--;
+        }
+        Scratch<int>.Return(block);
+        Scratch<int>.Return(child);
+    }
+
+    private void BuildFrontiers()
+    {
+        if (!_hasDominators) BuildDominators();
+        var n = _count;
+        Grow(ref _frontierHead, n);
+        Grow(ref _frontierTail, n);
+        Array.Fill(_frontierHead, -1, 0, n);
+        var used = 0;
+        var blocks = Function.Blocks;
+        var idom = _immediateDominator;
+        var predecessors = Predecessors;
+        foreach (var block in blocks)
+        {
+            var incoming = predecessors[block.Index];
+            if (incoming.Length < 2) continue;
+            var dominator = idom[block.Index];
+            foreach (var predecessor in incoming)
+            {
+                for (var runner = predecessor; runner != dominator; runner = idom[runner.Index])
+                {
+                    // A runner that already has the join was walked from an earlier predecessor,
+                    // and so was the rest of the chain: stopping keeps the walk linear in the frontier sizes.
+                    var r = runner.Index;
+                    if (_frontierHead[r] >= 0 && _frontierItem[_frontierTail[r]] == block) break;
+                    if (used == _frontierItem.Length)
+                    {
+                        // Growing while filled: keep what is there (Grow does not).
+                        Array.Resize(ref _frontierItem, Math.Max(16, 2 * used));
+                        Array.Resize(ref _frontierNext, _frontierItem.Length);
+                    }
+                    _frontierItem[used] = block;
+                    _frontierNext[used] = -1;
+                    if (_frontierHead[r] < 0) _frontierHead[r] = used;
+                    else _frontierNext[_frontierTail[r]] = used;
+                    _frontierTail[r] = used++;
+                    if (r == 0) break;
+                }
+            }
+        }
+        _hasFrontiers = true;
     }
 }

@@ -18,13 +18,19 @@ internal static class GlobalValueNumbering
 {
     private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch);
 
+    // Kept per thread between functions: the walk removes every entry it adds, so both are empty after a run.
+    [ThreadStatic] private static Dictionary<Key, Operand>? _table;
+    [ThreadStatic] private static List<Key>? _log;
+
     public static void Run(IrFunction function)
     {
-        var graph = new FlowGraph(function);
-        var replacement = new Operand?[function.RegisterCount];
-        var table = new Dictionary<Key, Operand>();
-        var log = new List<Key>();
-        var endEpoch = new int[function.Blocks.Count];
+        var graph = FlowGraph.Of(function);
+        var replacement = Scratch<Operand?>.Rent(function.RegisterCount);
+        var table = _table ??= new Dictionary<Key, Operand>();
+        var log = _log ??= new List<Key>();
+        if (table.Count != 0) table.Clear();   // only after a run that threw
+        log.Clear();
+        var endEpoch = Scratch<int>.Rent(function.Blocks.Count);
         var epochs = 0;
 
         graph.WalkDominatorTree(
@@ -32,7 +38,7 @@ internal static class GlobalValueNumbering
             {
                 var mark = log.Count;
                 var predecessors = graph.Predecessors[block.Index];
-                var epoch = block.Index != 0 && predecessors.Count == 1 && predecessors[0] == graph.ImmediateDominator[block.Index]
+                var epoch = block.Index != 0 && predecessors.Length == 1 && predecessors[0] == graph.ImmediateDominator[block.Index]
                     ? endEpoch[predecessors[0].Index]
                     : ++epochs;
                 endEpoch[block.Index] = Number(block, replacement, table, log, epoch, ref epochs);
@@ -43,6 +49,14 @@ internal static class GlobalValueNumbering
                 for (var i = log.Count - 1; i >= mark; i--) table.Remove(log[i]);
                 log.RemoveRange(mark, log.Count - mark);
             });
+        Scratch<Operand?>.Return(replacement);
+        Scratch<int>.Return(endEpoch);
+        // A huge function's tables are not kept (they hold no entries, only capacity).
+        if (log.Capacity > 1 << 16)
+        {
+            _table = null;
+            _log = null;
+        }
     }
 
     /// <summary>Numbers one block's instructions; returns the memory epoch at its end.</summary>

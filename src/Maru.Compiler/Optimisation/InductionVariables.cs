@@ -20,7 +20,7 @@ internal static class InductionVariables
 
     public static void Run(IrFunction function)
     {
-        var graph = new FlowGraph(function);
+        var graph = FlowGraph.Of(function);
         var loops = NaturalLoop.FindAll(graph);
         if (loops.Count == 0) return;
 

@@ -84,7 +84,12 @@ public static class IrVerifier
         };
         if (expected == -3) return "unknown opcode";
         if (expected == -2 && arguments.Length < 1) return "an indirect call needs a callee";
-        if (expected >= 0 && arguments.Length != expected) return $"expected {expected} operand(s), found {arguments.Length}";
+        // A load or store may carry one more operand: its constant byte displacement (AddressFolding).
+        if (op is Opcode.LoadWord or Opcode.LoadByte or Opcode.StoreWord or Opcode.StoreByte && arguments.Length == expected + 1)
+        {
+            if (!arguments[^1].IsConstant) return "a displacement must be a constant";
+        }
+        else if (expected >= 0 && arguments.Length != expected) return $"expected {expected} operand(s), found {arguments.Length}";
         if (op == Opcode.Alloca && !arguments[0].IsConstant) return "alloca size must be a constant";
         return null;
     }
@@ -218,7 +223,7 @@ public static class IrVerifier
     private static string? CheckSsa(IrFunction function, bool[] reachable)
     {
         if (reachable.Any(r => !r)) return "unreachable blocks in SSA form";
-        var graph = new FlowGraph(function);
+        var graph = FlowGraph.Of(function);
         var definedIn = new BasicBlock?[function.RegisterCount];
         var position = new int[function.RegisterCount];
         for (var p = 0; p < function.ParameterCount; p++)
@@ -251,10 +256,10 @@ public static class IrVerifier
         foreach (var block in function.Blocks)
         {
             var predecessors = graph.Predecessors[block.Index];
-            var expected = block.Phis.Count > 0 ? predecessors.ToHashSet() : null;
+            var expected = block.Phis.Count > 0 ? new HashSet<BasicBlock>(predecessors.ToArray()) : null;
             foreach (var phi in block.Phis)
             {
-                if (phi.Inputs.Count != predecessors.Count || !expected!.SetEquals(phi.Inputs.Select(input => input.Predecessor)))
+                if (phi.Inputs.Count != predecessors.Length || !expected!.SetEquals(phi.Inputs.Select(input => input.Predecessor)))
                     return $"{block.Name}: '{phi}' does not have exactly one input per predecessor";
                 foreach (var input in phi.Inputs)
                     if (Check(input.Value, input.Predecessor, int.MaxValue, phi) is { } e) return e;

@@ -31,7 +31,7 @@ internal static class LoopAddressing
 
     private static bool Reassociate(IrFunction function)
     {
-        var graph = new FlowGraph(function);
+        var graph = FlowGraph.Of(function);
         var loops = NaturalLoop.FindAll(graph);
         if (loops.Count == 0) return false;
 

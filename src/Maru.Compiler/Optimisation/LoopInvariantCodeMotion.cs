@@ -16,7 +16,7 @@ internal static class LoopInvariantCodeMotion
 {
     public static void Run(IrFunction function, ITargetCosts costs)
     {
-        var graph = new FlowGraph(function);
+        var graph = FlowGraph.Of(function);
         var loops = NaturalLoop.FindAll(graph);
         if (loops.Count == 0) return;
         var member = new int[function.Blocks.Count];
@@ -30,7 +30,7 @@ internal static class LoopInvariantCodeMotion
         if (preheaders.Count > 0)
         {
             BlockPlacement.InsertBefore(function, preheaders);
-            graph = new FlowGraph(function);
+            graph = FlowGraph.Of(function);
             loops = NaturalLoop.FindAll(graph);
             member = new int[function.Blocks.Count];
             stamp = 0;
@@ -123,7 +123,9 @@ internal static class LoopInvariantCodeMotion
     {
         var header = loop.Header;
         bool Inside(BasicBlock block) => member[block.Index] == stamp;
-        var outside = graph.Predecessors[header.Index].Where(p => !Inside(p)).ToList();
+        var outside = new List<BasicBlock>();
+        foreach (var predecessor in graph.Predecessors[header.Index])
+            if (!Inside(predecessor)) outside.Add(predecessor);
         if (outside.Count == 1 && FlowGraph.SuccessorCount(outside[0]) == 1) return null;
 
         var function = graph.Function;

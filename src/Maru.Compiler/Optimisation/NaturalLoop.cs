@@ -42,11 +42,12 @@ internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
     public static List<NaturalLoop> FindAll(FlowGraph graph)
     {
         var blocks = graph.Function.Blocks;
-        var rpoNumber = new int[blocks.Count];
-        for (var i = 0; i < graph.ReversePostorder.Length; i++) rpoNumber[graph.ReversePostorder[i].Index] = i;
+        var rpoNumber = Scratch<int>.Rent(blocks.Count);
+        var order = graph.ReversePostorder;
+        for (var i = 0; i < order.Length; i++) rpoNumber[order[i].Index] = i;
         var loops = new List<NaturalLoop>();
         var work = new Stack<BasicBlock>();
-        var inBody = new int[blocks.Count];   // stamps: header Index + 1
+        var inBody = Scratch<int>.Rent(blocks.Count);   // stamps: header Index + 1
         foreach (var header in blocks)
         {
             List<BasicBlock>? body = null;
@@ -76,7 +77,10 @@ internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
             body.Sort((a, b) => rpoNumber[a.Index].CompareTo(rpoNumber[b.Index]));
             loops.Add(new NaturalLoop(header, body));
         }
-        // Stable: equal sizes keep block order, so the result is deterministic.
-        return loops.OrderBy(loop => loop.Blocks.Count).ToList();
+        Scratch<int>.Return(rpoNumber);
+        Scratch<int>.Return(inBody);
+        // Stable: equal sizes keep block order (the order found), so the result is deterministic.
+        loops.Sort((a, b) => a.Blocks.Count != b.Blocks.Count ? a.Blocks.Count.CompareTo(b.Blocks.Count) : a.Header.Index.CompareTo(b.Header.Index));
+        return loops;
     }
 }

@@ -37,6 +37,7 @@ public static class PassPipeline
         new("licm", (f, _, costs) => LoopInvariantCodeMotion.Run(f, costs), IrForm.Ssa),
         new("iv", (f, _, _) => InductionVariables.Run(f), IrForm.Ssa),               // products of induction variables -> additions
         new("address", (f, _, costs) => LoopAddressing.Run(f, costs), IrForm.Ssa),         // invariant parts of loop addresses -> preheader
+        new("fold", (f, _, costs) => AddressFolding.Run(f, costs), IrForm.Ssa),            // constant offsets -> displacements of accesses
         new("ssa-out", (f, _, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
         new("rotate", (f, _, _) => LoopRotation.Run(f), IrForm.Plain),           // loop tests at the bottom
@@ -60,16 +61,24 @@ public static class PassPipeline
         var costs = Backends.CodeGeneration.BackendRegistry.For(options.Target)?.Costs
                     ?? throw new NotSupportedException($"no backend for {options.Target}");
         var calls = new CallGraph(module);
-        foreach (var function in calls.BottomUp)
+        try
         {
-            AfterStage("lower", function, IrForm.Plain, options);
-            foreach (var pass in Passes)
+            foreach (var function in calls.BottomUp)
             {
-                pass.Run(function, calls, costs);
-                AfterStage(pass.Name, function, pass.Leaves, options);
-                checkBudget?.Invoke(); // one huge function must not outlast the limit by a whole pipeline
+                AfterStage("lower", function, IrForm.Plain, options);
+                foreach (var pass in Passes)
+                {
+                    pass.Run(function, calls, costs);
+                    AfterStage(pass.Name, function, pass.Leaves, options);
+                    checkBudget?.Invoke(); // one huge function must not outlast the limit by a whole pipeline
+                }
+                calls.MarkOptimised(function);
+                FlowGraph.Forget();
             }
-            calls.MarkOptimised(function);
+        }
+        finally
+        {
+            FlowGraph.Forget();   // the shared analysis must not keep this module alive
         }
     }
 

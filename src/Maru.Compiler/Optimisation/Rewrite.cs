@@ -10,6 +10,13 @@ namespace Maru.Compiler.Optimisation;
 /// </summary>
 internal static class Rewrite
 {
+    /// <summary>What a substitution does to one operand read, and to one destination (when asked to).</summary>
+    public interface IOperandRewriter
+    {
+        Operand Use(Operand operand);
+        VReg Definition(VReg register);
+    }
+
     /// <summary>
     /// Replaces each operand the block's instructions and terminator read with <paramref name="use"/>
     /// of it; with <paramref name="definition"/>, each destination too, right after its
@@ -17,21 +24,31 @@ internal static class Rewrite
     /// </summary>
     public static void Uses(BasicBlock block, Func<Operand, Operand> use, Func<VReg, VReg>? definition = null)
     {
+        var rewriter = new Delegates(use, definition);
+        Uses(block, ref rewriter, definitions: definition is not null);
+    }
+
+    /// <summary>
+    /// <see cref="Uses(BasicBlock, Func{Operand, Operand}, Func{VReg, VReg})"/> through a struct: no
+    /// delegate or closure per block (a pass calls this for every block of every function).
+    /// </summary>
+    public static void Uses<T>(BasicBlock block, ref T rewriter, bool definitions) where T : struct, IOperandRewriter
+    {
         foreach (var instruction in block.Instructions)
         {
             var arguments = instruction.Arguments;
-            for (var a = 0; a < arguments.Length; a++) arguments[a] = use(arguments[a]);
-            if (definition is not null && instruction.Destination is { } destination) instruction.Destination = definition(destination);
+            for (var a = 0; a < arguments.Length; a++) arguments[a] = rewriter.Use(arguments[a]);
+            if (definitions && instruction.Destination is { } destination) instruction.Destination = rewriter.Definition(destination);
         }
         // Terminators are immutable records: a new one only when the operand changed.
         switch (block.Terminator)
         {
             case Branch branch:
-                var condition = use(branch.Condition);
+                var condition = rewriter.Use(branch.Condition);
                 if (!condition.Equals(branch.Condition)) block.Terminator = branch with { Condition = condition };
                 break;
             case Return ret:
-                var value = use(ret.Value);
+                var value = rewriter.Use(ret.Value);
                 if (!value.Equals(ret.Value)) block.Terminator = ret with { Value = value };
                 break;
         }
@@ -40,8 +57,23 @@ internal static class Rewrite
     /// <summary>Replaces the value of every input of the block's phis with <paramref name="use"/> of it.</summary>
     public static void PhiInputs(BasicBlock block, Func<Operand, Operand> use)
     {
+        var rewriter = new Delegates(use, null);
+        PhiInputs(block, ref rewriter);
+    }
+
+    public static void PhiInputs<T>(BasicBlock block, ref T rewriter) where T : struct, IOperandRewriter
+    {
         foreach (var phi in block.Phis)
-            for (var i = 0; i < phi.Inputs.Count; i++)
-                phi.Inputs[i] = phi.Inputs[i] with { Value = use(phi.Inputs[i].Value) };
+        {
+            var inputs = phi.Inputs;
+            for (var i = 0; i < inputs.Count; i++)
+                inputs[i] = inputs[i] with { Value = rewriter.Use(inputs[i].Value) };
+        }
+    }
+
+    private readonly struct Delegates(Func<Operand, Operand> use, Func<VReg, VReg>? definition) : IOperandRewriter
+    {
+        public Operand Use(Operand operand) => use(operand);
+        public VReg Definition(VReg register) => definition!(register);
     }
 }

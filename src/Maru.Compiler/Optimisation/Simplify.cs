@@ -23,8 +23,11 @@ internal static class Simplify
         /// <summary>Registers defined as x % ±2^k (k >= 1; 2^63 for MIN), as lowered (before this pass rewrites them).</summary>
         public readonly Dictionary<VReg, (Operand Dividend, int Log2)> PowerOfTwoRemainders = new();
 
-        /// <summary>The instruction defining each register (SSA: one each).</summary>
-        public readonly Dictionary<VReg, Instruction> Definitions = new();
+        /// <summary>The instruction defining each register (SSA: one each), for the registers that existed when the pass began.</summary>
+        public Instruction?[] Definitions = [];
+        public int RegisterCount;
+
+        public Instruction? Definition(VReg register) => register.Index < RegisterCount ? Definitions[register.Index] : null;
 
         /// <summary>Per block: registers known to be multiples of 2^k there (the block is only reached over an edge that tested it).</summary>
         public readonly Dictionary<BasicBlock, List<(VReg Value, int Log2)>> Multiples = new();
@@ -52,13 +55,19 @@ internal static class Simplify
             }
         }
 
-        var definition = new Instruction?[function.RegisterCount];
+        Array.Clear(facts.Definitions, 0, facts.RegisterCount);
+        Scratch<Instruction?>.Return(facts.Definitions);
+
+        var count = function.RegisterCount;
+        var definition = Scratch<Instruction?>.Rent(count);
         foreach (var block in function.Blocks)
             foreach (var instruction in block.Instructions)
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
         foreach (var block in function.Blocks)
             if (block.Terminator is Branch branch)
                 block.Terminator = SimplifyBranch(branch, definition);
+        Array.Clear(definition, 0, count);
+        Scratch<Instruction?>.Return(definition);
     }
 
     /// <summary>Rewrites one binary instruction; any extra instructions it needs go to <paramref name="output"/> before it.</summary>
@@ -209,7 +218,7 @@ internal static class Simplify
     private static bool IsNonNegative(Operand x, Facts facts)
     {
         if (x.IsConstant) return x.Constant >= 0;
-        if (!facts.Definitions.TryGetValue(x.Register, out var def)) return false;
+        if (facts.Definition(x.Register) is not { } def) return false;
         return def.Op switch
         {
             Opcode.LoadByte or Opcode.LogicalNot => true,
@@ -237,33 +246,36 @@ internal static class Simplify
     /// </summary>
     private static Facts Gather(IrFunction function)
     {
-        var facts = new Facts();
-        var definition = facts.Definitions;
+        var facts = new Facts { RegisterCount = function.RegisterCount };
+        var definition = facts.Definitions = Scratch<Instruction?>.Rent(facts.RegisterCount);
         foreach (var block in function.Blocks)
             foreach (var instruction in block.Instructions)
             {
                 if (instruction.Destination is not { } d) continue;
-                definition[d] = instruction;
+                definition[d.Index] = instruction;
                 if (instruction is { Op: Opcode.Remainder, Arguments: [var dividend, { IsConstant: true, Constant: var c }] }
                     && !dividend.IsConstant && (c == long.MinValue || (Math.Abs(c) >= 2 && IsPowerOfTwo(Math.Abs(c)))))
                     facts.PowerOfTwoRemainders[d] = (dividend, c == long.MinValue ? 63 : Log2(Math.Abs(c)));
             }
 
-        // The unique predecessor of each block (null when none or several).
-        var predecessor = new Dictionary<BasicBlock, BasicBlock?>();
-        foreach (var block in function.Blocks)
-            foreach (var successor in block.Successors.Distinct())
-                predecessor[successor] = predecessor.ContainsKey(successor) ? null : block;
-
-        // Facts established on each edge out of a branch that tests divisibility.
-        var onEdge = new Dictionary<(BasicBlock From, BasicBlock To), (VReg, int)>();
+        // Facts established on each edge out of a branch that tests divisibility (rare: no table until one is found).
+        Dictionary<(BasicBlock From, BasicBlock To), (VReg, int)>? onEdge = null;
         foreach (var block in function.Blocks)
         {
             if (block.Terminator is not Branch branch || branch.IfTrue == branch.IfFalse) continue;
-            if (DivisibilityTest(branch.Condition, definition, facts) is not ({ } value, var log2, var zeroWhenTrue)) continue;
-            onEdge[(block, zeroWhenTrue ? branch.IfTrue : branch.IfFalse)] = (value, log2);
+            if (DivisibilityTest(branch.Condition, facts) is not ({ } value, var log2, var zeroWhenTrue)) continue;
+            (onEdge ??= new())[(block, zeroWhenTrue ? branch.IfTrue : branch.IfFalse)] = (value, log2);
         }
-        if (onEdge.Count == 0) return facts;
+        if (onEdge is null) return facts;
+
+        // The unique predecessor of each block (null when none or several).
+        var predecessor = new Dictionary<BasicBlock, BasicBlock?>();
+        foreach (var block in function.Blocks)
+            for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
+            {
+                var successor = FlowGraph.Successor(block, s);
+                predecessor[successor] = predecessor.ContainsKey(successor) ? null : block;
+            }
 
         foreach (var block in function.Blocks)
         {
@@ -282,14 +294,14 @@ internal static class Simplify
     }
 
     /// <summary>Does the condition test x for divisibility by 2^k, and is it zero (true) or non-zero when x is a multiple?</summary>
-    private static (VReg? Value, int Log2, bool ZeroWhenTrue) DivisibilityTest(Operand condition, Dictionary<VReg, Instruction> definition, Facts facts)
+    private static (VReg? Value, int Log2, bool ZeroWhenTrue) DivisibilityTest(Operand condition, Facts facts)
     {
         var zeroWhenTrue = false;  // a bare remainder or mask is non-zero when x is NOT a multiple
         for (var steps = 0; steps < 4 && !condition.IsConstant; steps++)
         {
             if (facts.PowerOfTwoRemainders.TryGetValue(condition.Register, out var remainder))
                 return remainder.Dividend.IsConstant ? (null, 0, false) : (remainder.Dividend.Register, remainder.Log2, zeroWhenTrue);
-            if (!definition.TryGetValue(condition.Register, out var def)) break;
+            if (facts.Definition(condition.Register) is not { } def) break;
             if (def is { Op: Opcode.And, Arguments: [var l, var r] } && (r.IsConstant ? (l, r) : (r, l)) is ({ IsConstant: false } masked, { IsConstant: true, Constant: var mask })
                 && mask > 0 && IsPowerOfTwo(mask + 1))
                 return (masked.Register, Log2(mask + 1), zeroWhenTrue);

@@ -12,6 +12,13 @@ namespace Maru.Compiler.Optimisation;
 /// </summary>
 internal static class SimplifyControlFlow
 {
+    // Predecessor lists kept per thread between rounds and functions (cleared, so they hold no blocks
+    // between runs); a huge function's are not kept.
+    private const int MaxRetainedLists = 1 << 14;
+    [ThreadStatic] private static List<BasicBlock>[]? _lists;
+    [ThreadStatic] private static List<BasicBlock>? _copy;
+    [ThreadStatic] private static int _used;
+
     public static void Run(IrFunction function)
     {
         var changed = true;
@@ -22,6 +29,13 @@ internal static class SimplifyControlFlow
             changed |= BypassEmptyBlocks(function);
             changed |= MergeChains(function);
         }
+        if (_lists is { } lists)
+        {
+            if (lists.Length > MaxRetainedLists) _lists = null;
+            else for (var i = 0; i < _used; i++) lists[i].Clear();
+            _used = 0;
+        }
+        _copy?.Clear();
     }
 
     private static bool FoldBranches(IrFunction function)
@@ -50,11 +64,19 @@ internal static class SimplifyControlFlow
     private static List<BasicBlock>[] Predecessors(IrFunction function)
     {
         var blocks = function.Blocks;
-        var predecessors = new List<BasicBlock>[blocks.Count];
+        var predecessors = _lists;
+        if (predecessors is null || predecessors.Length < blocks.Count)
+        {
+            var grown = new List<BasicBlock>[Math.Max(blocks.Count, 2 * (predecessors?.Length ?? 8))];
+            predecessors?.CopyTo(grown, 0);
+            for (var i = predecessors?.Length ?? 0; i < grown.Length; i++) grown[i] = new List<BasicBlock>(2);
+            _lists = predecessors = grown;
+        }
+        _used = Math.Max(_used, blocks.Count);
         for (var i = 0; i < blocks.Count; i++)
         {
             blocks[i].Index = i;
-            predecessors[i] = new List<BasicBlock>(2);
+            predecessors[i].Clear();
         }
         foreach (var block in blocks)
             for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
@@ -83,7 +105,10 @@ internal static class SimplifyControlFlow
                 continue;
             }
             if (block.Terminator is not Jump { Target: var target } || target == block) continue;
-            foreach (var predecessor in predecessors[i].ToArray())
+            var incoming = _copy ??= new List<BasicBlock>();
+            incoming.Clear();
+            incoming.AddRange(predecessors[i]);
+            foreach (var predecessor in incoming)
             {
                 if (!CanRedirect(predecessor, block, target, predecessors)) continue;
                 foreach (var phi in target.Phis)
@@ -115,7 +140,8 @@ internal static class SimplifyControlFlow
     {
         var changed = false;
         var predecessors = Predecessors(function);
-        var merged = new bool[function.Blocks.Count];
+        var count = function.Blocks.Count;
+        var merged = Scratch<bool>.Rent(count);
         foreach (var block in function.Blocks)
         {
             if (merged[block.Index]) continue;
@@ -137,7 +163,15 @@ internal static class SimplifyControlFlow
                 changed = true;
             }
         }
-        if (changed) function.Blocks.RemoveAll(b => merged[b.Index]);
+        if (changed)
+        {
+            var blocks = function.Blocks;
+            var kept = 0;
+            for (var i = 0; i < blocks.Count; i++)
+                if (!merged[blocks[i].Index]) blocks[kept++] = blocks[i];
+            blocks.RemoveRange(kept, blocks.Count - kept);
+        }
+        Scratch<bool>.Return(merged);
         return changed;
     }
 }

@@ -14,27 +14,28 @@ internal static class SsaDestruction
 {
     public static void Run(IrFunction function)
     {
-        var graph = new FlowGraph(function, withDominators: false);
+        var graph = FlowGraph.Of(function, withDominators: false);
         var blocks = function.Blocks.ToArray();
         var pending = new List<(VReg Destination, Operand Source)>();
         var placements = new List<(BasicBlock Anchor, BasicBlock Block)>();
-        var position = new Dictionary<BasicBlock, int>();
+        var position = Scratch<int>.Rent(function.Blocks.Count);   // 1 + the position among the current block's predecessors
         foreach (var block in blocks)
         {
             if (block.Phis.Count == 0) continue;
             // Each phi's inputs by predecessor position: looking each up by predecessor would cost
             // the number of predecessors per lookup (a join of thousands of edges).
             var predecessors = graph.Predecessors[block.Index];
-            position.Clear();
-            for (var p = 0; p < predecessors.Count; p++) position[predecessors[p]] = p;
+            for (var p = 0; p < predecessors.Length; p++) position[predecessors[p].Index] = p + 1;
             var values = new Operand[block.Phis.Count][];
             for (var i = 0; i < block.Phis.Count; i++)
             {
-                values[i] = new Operand[predecessors.Count];
+                values[i] = new Operand[predecessors.Length];
                 foreach (var input in block.Phis[i].Inputs)
-                    if (position.TryGetValue(input.Predecessor, out var p)) values[i][p] = input.Value;
+                    if (input.Predecessor.Index is var at && at >= 0 && at < blocks.Length && blocks[at] == input.Predecessor && position[at] > 0)
+                        values[i][position[at] - 1] = input.Value;
             }
-            for (var p = 0; p < predecessors.Count; p++)
+            foreach (var predecessor in predecessors) position[predecessor.Index] = 0;
+            for (var p = 0; p < predecessors.Length; p++)
             {
                 var predecessor = predecessors[p];
                 var from = predecessor;
@@ -56,6 +57,7 @@ internal static class SsaDestruction
             }
             block.Phis.Clear();
         }
+        Scratch<int>.Return(position);
         BlockPlacement.InsertBefore(function, placements);
     }
 

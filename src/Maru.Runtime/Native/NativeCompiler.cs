@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
 using Maru.Compiler;
 using Maru.Compiler.Syntax;
 
@@ -66,9 +65,20 @@ internal sealed unsafe class NativeCompiler
         return new NativeCompiler(handle, description);
     }
 
-    public CompilationResult Compile(IReadOnlyList<SourceFile> sources, CompilationOptions options)
+    /// <summary>Compiles; the library's bytes are in the result, as from <see cref="MaruCompiler.Compile"/>.</summary>
+    public CompilationResult Compile(IReadOnlyList<SourceFile> sources, CompilationOptions options) => Compile(sources, options, null, out _);
+
+    /// <summary>
+    /// Compiles and, when it succeeds, has the native side create <paramref name="path"/> with the
+    /// library (the result then carries no bytes); <paramref name="written"/> says whether it did.
+    /// </summary>
+    /// <exception cref="IOException">The library was compiled but could not be written.</exception>
+    public CompilationResult CompileToFile(IReadOnlyList<SourceFile> sources, CompilationOptions options, string path, out bool written) =>
+        Compile(sources, options, path, out written);
+
+    private CompilationResult Compile(IReadOnlyList<SourceFile> sources, CompilationOptions options, string? path, out bool written)
     {
-        var request = CompilerWire.WriteRequest(sources, options);
+        var request = CompilerWire.WriteRequest(sources, options, path);
         var output = options.CompileTimeOutput is null ? default : GCHandle.Alloc(options.CompileTimeOutput);
         byte* response = null;
         var length = 0;
@@ -79,8 +89,8 @@ internal sealed unsafe class NativeCompiler
                 status = _compile(pointer, request.Length, output.IsAllocated ? &OnOutput : null,
                     output.IsAllocated ? GCHandle.ToIntPtr(output) : 0, &response, &length);
             if (status != 0)
-                throw new InvalidOperationException($"the native compiler ({Description}) failed: {Encoding.UTF8.GetString(response, length)}");
-            return CompilerWire.ReadResult(response, length);
+                throw new InvalidOperationException($"the native compiler ({Description}) failed: {new string((char*)response, 0, length / sizeof(char))}");
+            return CompilerWire.ReadResult(response, length, out written);
         }
         finally
         {
@@ -89,13 +99,13 @@ internal sealed unsafe class NativeCompiler
         }
     }
 
-    /// <summary>A line compile-time code printed: 0, or 1 when the callback threw (nothing may unwind into native code; the native compiler then stops).</summary>
+    /// <summary>A line compile-time code printed (<paramref name="length"/> UTF-16 code units): 0, or 1 when the callback threw (nothing may unwind into native code; the native compiler then stops).</summary>
     [UnmanagedCallersOnly]
     private static int OnOutput(nint context, byte* text, int length)
     {
         try
         {
-            ((Action<string>)GCHandle.FromIntPtr(context).Target!)(Encoding.UTF8.GetString(text, length));
+            ((Action<string>)GCHandle.FromIntPtr(context).Target!)(new string((char*)text, 0, length));
             return 0;
         }
         catch (Exception)

@@ -62,6 +62,54 @@ public sealed class NativeCompilerTests
         AssertSameResult("a step limit", MaruCompiler.Compile(loop, limited), native.Compile(loop, limited));
     }
 
+    /// <summary>Strings cross as UTF-16: text outside ASCII (and outside the BMP) survives both ways, in sources, paths, output and messages.</summary>
+    [TestMethod]
+    public void TextOutsideAsciiCrossesTheWireUnchanged()
+    {
+        var native = NativeCompilerLibrary.Compiler;
+        SourceFile[] sources = [new("grüße/𝄞-ünï.l", "; ç 𝄞\n(println \"grüße 𝄞 ✓\")\n(define-function f (x) (+ x 1))\n(define-function g () (f 1 2))")];
+        var options = new CompilationOptions { Target = TargetPlatform.LinuxX64, LibraryName = "ünï" };
+        var managed = MaruCompiler.Compile(sources, options);
+        var fromNative = native.Compile(sources, options);
+        AssertSameResult("non-ASCII text", managed, fromNative);
+        CollectionAssert.AreEqual(new[] { "grüße 𝄞 ✓" }, fromNative.Messages.ToArray());
+        Assert.IsTrue(fromNative.Diagnostics.Any(d => d.IsError && d.Location.File == "grüße/𝄞-ünï.l" && d.Location.Line == 4), string.Join("\n", fromNative.Diagnostics));
+    }
+
+    /// <summary>
+    /// Maru.Runtime has the native compiler write the library: into a new owner-only folder when its
+    /// parent exists, the same bytes as the managed compiler's; where it cannot, the bytes come back.
+    /// </summary>
+    [TestMethod]
+    public void TheNativeCompilerWritesTheLibraryOrReturnsItsBytes()
+    {
+        var native = NativeCompilerLibrary.Compiler;
+        SourceFile[] sources = [new("one.l", "(define-function one () 1)")];
+        var options = new CompilationOptions { Target = TargetPlatform.LinuxX64, LibraryName = "one", GenerateCSharpShims = false };
+        var expected = MaruCompiler.Compile(sources, options).Library;
+        var root = Directory.CreateTempSubdirectory("maru-wire-").FullName;
+        try
+        {
+            var path = Path.Combine(root, "made", "libone.so");
+            var result = native.CompileToFile(sources, options, path, out var written);
+            Assert.IsTrue(written);
+            Assert.IsNull(result.Library);
+            CollectionAssert.AreEqual(expected, File.ReadAllBytes(path));
+            if (!OperatingSystem.IsWindows())
+                Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(path)!));
+
+            var unreachable = Path.Combine(root, "no-such-parent", "folder", "libone.so");
+            result = native.CompileToFile(sources, options, unreachable, out written);
+            Assert.IsFalse(written);
+            CollectionAssert.AreEqual(expected, result.Library);
+            Assert.IsFalse(Directory.Exists(Path.Combine(root, "no-such-parent")), "only the library's own folder is ever made");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     [TestMethod]
     public void WithoutTheLibraryInThePackageTheManagedCompilerRuns()
     {

@@ -36,6 +36,13 @@ public sealed class Arm64Backend : IBackend
             }
             return zeros >= 3 || ones >= 3;
         }
+
+        /// <summary>
+        /// ldr/str take an immediate offset only without an index register: unsigned and scaled by
+        /// the size up to 4095 * size, or unscaled from -256 to 255 (ldur/stur); [base, index, lsl #3] has none.
+        /// </summary>
+        public bool FoldsDisplacement(int size, bool registerIndex, long displacement) =>
+            !registerIndex && (displacement is >= -256 and <= 255 || (displacement >= 0 && displacement % size == 0 && displacement / size <= 4095));
     }
 
     public ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request)

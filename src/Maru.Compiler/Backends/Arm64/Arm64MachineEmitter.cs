@@ -543,43 +543,63 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
     /// <summary>The register of a load or store: x for words, w for bytes (ldrb zero-extends into the whole register).</summary>
     private static Register Data(bool word, int register) => word ? X(register) : X(register).As32;
 
-    public override void LoadIndexed(bool word, Loc destination, Loc address, Loc index)
+    public override void LoadIndexed(bool word, Loc destination, Loc address, Loc index, long displacement)
     {
         var work = Work(destination);
-        var n = InRealRegister(address, Scratch);
         var size = word ? 8 : 1;
-        if (index.IsImm && index.Value is >= 0 and <= 4095)
-        {
-            Emit(new LoadStoreInstruction(MemoryOperation.Load, size, Data(word, work), RegisterOrSp.X(n), index.Value * size));
-        }
-        else
+        var n = InRealRegister(address, Scratch);
+        if (!index.IsImm && displacement == 0)
         {
             var m = InRegister(index, Scratch2);
             Emit(new LoadStoreRegisterOffsetInstruction(MemoryOperation.Load, size, Data(word, work), RegisterOrSp.X(n), X(m), Extend.Uxtx, Shifted: word));
         }
+        else
+        {
+            var (at, offset) = AccessAddress(n, index, size, displacement);
+            if (A64.TryLoadStore(MemoryOperation.Load, size, Data(word, work), RegisterOrSp.X(at), offset) is { } load) Emit(load);
+            else
+            {
+                // An offset no immediate form takes: into x17, added as an unscaled register offset.
+                LoadConstant(Scratch2, offset);
+                Emit(new LoadStoreRegisterOffsetInstruction(MemoryOperation.Load, size, Data(word, work), RegisterOrSp.X(at), X(Scratch2), Extend.Uxtx, Shifted: false));
+            }
+        }
         Finish(destination, work);
     }
 
-    public override void StoreIndexed(bool word, Loc address, Loc index, Loc value)
+    public override void StoreIndexed(bool word, Loc address, Loc index, Loc value, long displacement)
     {
         var n = InRealRegister(address, Scratch);
         var size = word ? 8 : 1;
-        if (index.IsImm && index.Value is >= 0 and <= 4095)
+        if (!index.IsImm && displacement == 0 && (value.IsReg || (value.IsImm && value.Value == 0)))
         {
-            var v = InRegister(value, Scratch2);
-            Emit(new LoadStoreInstruction(MemoryOperation.Store, size, Data(word, v), RegisterOrSp.X(n), index.Value * size));
-            return;
-        }
-        var m = InRegister(index, Scratch2);
-        if (value.IsReg || (value.IsImm && value.Value == 0))
-        {
+            var m = InRegister(index, Scratch2);
             Emit(new LoadStoreRegisterOffsetInstruction(MemoryOperation.Store, size, Data(word, InRegister(value, Scratch2)), RegisterOrSp.X(n), X(m), Extend.Uxtx, Shifted: word));
             return;
         }
-        // Three values and two scratch registers: fold the address into x16 first.
-        Emit(A64.Add(Register.X(Scratch), X(n), X(m), Maru.Compiler.Backends.Arm64.Shift.Lsl, word ? 3 : 0));
-        Load(Scratch2, value);
-        Emit(new LoadStoreInstruction(MemoryOperation.Store, size, Data(word, Scratch2), RegisterOrSp.X(Scratch), 0));
+        var (at, offset) = AccessAddress(n, index, size, displacement);
+        if (A64.TryLoadStore(MemoryOperation.Store, size, Data(word, Zr), RegisterOrSp.X(at), offset) is null)
+        {
+            // Three values and two scratch registers: the whole address into x16 first.
+            LoadConstant(Scratch2, offset);
+            Emit(A64.Add(Register.X(Scratch), X(at), X(Scratch2)));
+            (at, offset) = (Scratch, 0);
+        }
+        var v = InRegister(value, Scratch2);
+        Emit(A64.TryLoadStore(MemoryOperation.Store, size, Data(word, v), RegisterOrSp.X(at), offset)!);
+    }
+
+    /// <summary>
+    /// An access's base register and byte offset, its index folded in: a constant index into the
+    /// offset (wrapping, as the IR's addresses do), a register one into x16 = base + (index lsl
+    /// scale), the base then; x17 is free again afterwards.
+    /// </summary>
+    private (int Base, long Offset) AccessAddress(int n, Loc index, int size, long displacement)
+    {
+        if (index.IsImm) return (n, unchecked(index.Value * size + displacement));
+        var m = InRegister(index, Scratch2);
+        Emit(A64.Add(Register.X(Scratch), X(n), X(m), Maru.Compiler.Backends.Arm64.Shift.Lsl, size == 8 ? 3 : 0));
+        return (Scratch, displacement);
     }
 
     // ---- calls --------------------------------------------------------------------------------

@@ -503,10 +503,10 @@ internal sealed class FunctionEmitter
                 _machine.FrameBlockAddress(destination, instruction.Destination!.Value);
                 break;
             case Opcode.LoadWord or Opcode.LoadByte:
-                _machine.LoadIndexed(instruction.Op == Opcode.LoadWord, destination, LocOf(args[0]), LocOf(args[1]));
+                _machine.LoadIndexed(instruction.Op == Opcode.LoadWord, destination, LocOf(args[0]), LocOf(args[1]), args.Length > 2 ? args[2].Constant : 0);
                 break;
             case Opcode.StoreWord or Opcode.StoreByte:
-                _machine.StoreIndexed(instruction.Op == Opcode.StoreWord, LocOf(args[0]), LocOf(args[1]), LocOf(args[2]));
+                _machine.StoreIndexed(instruction.Op == Opcode.StoreWord, LocOf(args[0]), LocOf(args[1]), LocOf(args[2]), args.Length > 3 ? args[3].Constant : 0);
                 break;
             case Opcode.Call or Opcode.CallImport or Opcode.CallIndirect:
                 EmitCall(instruction, dead ? default : destination);

@@ -143,10 +143,14 @@ internal abstract class MachineEmitter
     /// <summary>destination = the address of the frame block of an Alloca.</summary>
     public abstract void FrameBlockAddress(Loc destination, VReg block);
 
-    /// <summary>destination = base[index] (a word: index scaled by 8; a byte: zero-extended).</summary>
-    public abstract void LoadIndexed(bool word, Loc destination, Loc address, Loc index);
+    /// <summary>
+    /// destination = the word or byte at base + index*size + displacement (a byte zero-extended),
+    /// modulo 2^64; any displacement is handled, those the target's <see cref="Optimisation.ITargetCosts.FoldsDisplacement"/>
+    /// accepts in the access itself.
+    /// </summary>
+    public abstract void LoadIndexed(bool word, Loc destination, Loc address, Loc index, long displacement);
 
-    public abstract void StoreIndexed(bool word, Loc address, Loc index, Loc value);
+    public abstract void StoreIndexed(bool word, Loc address, Loc index, Loc value, long displacement);
 
     // ---- calls --------------------------------------------------------------------------------
 

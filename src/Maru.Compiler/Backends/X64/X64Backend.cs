@@ -26,6 +26,9 @@ public sealed class X64Backend : IBackend
     private sealed class X64Costs : Optimisation.ITargetCosts
     {
         public bool IsCheapConstant(long constant) => constant is >= int.MinValue and <= int.MaxValue;
+
+        /// <summary>[base + index*scale + disp32] takes any sign-extended 32-bit displacement.</summary>
+        public bool FoldsDisplacement(int size, bool registerIndex, long displacement) => displacement is >= int.MinValue and <= int.MaxValue;
     }
 
     public ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request)

@@ -319,10 +319,10 @@ internal sealed class X64MachineEmitter : MachineEmitter
         Finish(destination, work);
     }
 
-    public override void LoadIndexed(bool word, Loc destination, Loc address, Loc index)
+    public override void LoadIndexed(bool word, Loc destination, Loc address, Loc index, long displacement)
     {
         var work = Work(destination);
-        var operand = Address(address, index, word ? 8 : 1, out _);
+        var operand = Address(address, index, word ? 8 : 1, displacement, out _);
         Add(word
             ? MachineInstruction.Create(Code.Mov_r64_rm64, Register64(work), operand)
             : MachineInstruction.Create(Code.Movzx_r32_rm8, Register32(work), operand));
@@ -564,15 +564,14 @@ internal sealed class X64MachineEmitter : MachineEmitter
     // ---- memory -------------------------------------------------------------------------------
 
     /// <summary>
-    /// [base + index*scale]: a constant index folds into the displacement when it fits; operands in
-    /// memory are brought into r11 (base) and r10 (index). Reports the scratch registers it used.
+    /// [base + index*scale + displacement]: a constant index folds into the displacement, which
+    /// must fit a sign-extended disp32 (else it goes through r10); operands in memory are brought
+    /// into r11 (base) and r10 (index). Reports the scratch registers it used. Addresses wrap
+    /// modulo 2^64, as the IR's do.
     /// </summary>
-    private MemoryOperand Address(Loc b, Loc i, int scale, out ulong scratchUsed)
+    private MemoryOperand Address(Loc b, Loc i, int scale, long displacement, out ulong scratchUsed)
     {
         scratchUsed = 0;
-        long displacement = 0;
-        var foldIndex = i.IsImm && i.Value is >= int.MinValue / 8 and <= int.MaxValue / 8;
-        if (foldIndex) displacement = i.Value * scale;
         int baseRegister;
         if (b.IsReg) baseRegister = b.Register;
         else
@@ -581,7 +580,14 @@ internal sealed class X64MachineEmitter : MachineEmitter
             baseRegister = Scratch;
             scratchUsed |= 1UL << Scratch;
         }
-        if (foldIndex) return Memory(Register64(baseRegister), displacement);
+        if (i.IsImm)
+        {
+            var total = unchecked(i.Value * scale + displacement);
+            if (total is >= int.MinValue and <= int.MaxValue) return Memory(Register64(baseRegister), total);
+            Load(Scratch2, Loc.Imm(total));
+            scratchUsed |= 1UL << Scratch2;
+            return new MemoryOperand(Register64(baseRegister), Register.R10, 1, 0, 0);
+        }
         int indexRegister;
         if (i.IsReg) indexRegister = i.Register;
         else
@@ -590,12 +596,20 @@ internal sealed class X64MachineEmitter : MachineEmitter
             indexRegister = Scratch2;
             scratchUsed |= 1UL << Scratch2;
         }
-        return new MemoryOperand(Register64(baseRegister), Register64(indexRegister), scale, 0, 0);
+        if (displacement is < int.MinValue or > int.MaxValue)
+        {
+            // Not a disp32 (AddressFolding never makes one): base + index*scale into r11, the displacement into r10.
+            Add(MachineInstruction.Create(Code.Lea_r64_m, Register.R11, new MemoryOperand(Register64(baseRegister), Register64(indexRegister), scale, 0, 0)));
+            Load(Scratch2, Loc.Imm(displacement));
+            scratchUsed |= (1UL << Scratch) | (1UL << Scratch2);
+            return new MemoryOperand(Register.R11, Register.R10, 1, 0, 0);
+        }
+        return new MemoryOperand(Register64(baseRegister), Register64(indexRegister), scale, displacement, DisplacementSize(displacement));
     }
 
-    public override void StoreIndexed(bool word, Loc baseOperand, Loc indexOperand, Loc value)
+    public override void StoreIndexed(bool word, Loc baseOperand, Loc indexOperand, Loc value, long displacement)
     {
-        var address = Address(baseOperand, indexOperand, word ? 8 : 1, out var scratchUsed);
+        var address = Address(baseOperand, indexOperand, word ? 8 : 1, displacement, out var scratchUsed);
         if (value.IsMem || (value.IsImm && (word ? !value.Is32 : false)))
         {
             int free;
@@ -776,5 +790,9 @@ internal sealed class X64MachineEmitter : MachineEmitter
     private MemoryOperand Frame(int offset) => Memory(_framePointer ? Register.RBP : Register.RSP, offset);
 
     private static MemoryOperand Memory(Register baseRegister, long displacement) =>
-        new(baseRegister, Register.None, 1, displacement, displacement == 0 ? 0 : displacement is >= sbyte.MinValue and <= sbyte.MaxValue ? 1 : 8);
+        new(baseRegister, Register.None, 1, displacement, DisplacementSize(displacement));
+
+    /// <summary>Iced's displacement size: none, disp8, or disp32 (8 in 64-bit mode: sign-extended).</summary>
+    private static int DisplacementSize(long displacement) =>
+        displacement == 0 ? 0 : displacement is >= sbyte.MinValue and <= sbyte.MaxValue ? 1 : 8;
 }
