@@ -28,6 +28,22 @@ public sealed class Instruction(Opcode op, VReg? destination, Operand[] argument
         Arguments = arguments;
     }
 
+    /// <summary><see cref="Rewrite(Opcode, Operand[])"/> into the existing argument array when it has the length (no new array).</summary>
+    internal void Rewrite(Opcode op, Operand a)
+    {
+        Op = op;
+        if (Arguments.Length != 1) Arguments = new Operand[1];
+        Arguments[0] = a;
+    }
+
+    internal void Rewrite(Opcode op, Operand a, Operand b)
+    {
+        Op = op;
+        if (Arguments.Length != 2) Arguments = new Operand[2];
+        Arguments[0] = a;
+        Arguments[1] = b;
+    }
+
     public override string ToString()
     {
         var text = Destination is { } d ? $"{d} = {Op.Mnemonic()}" : Op.Mnemonic();

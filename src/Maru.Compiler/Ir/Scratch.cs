@@ -18,7 +18,7 @@ namespace Maru.Compiler.Ir;
 internal static class Scratch<T>
 {
     private const int MaxFree = 24;
-    private const int MaxRetainedBytes = 1 << 20;
+    private const int MaxRetainedBytes = 1 << 18;
 
     [ThreadStatic] private static T[]?[]? _free;
 

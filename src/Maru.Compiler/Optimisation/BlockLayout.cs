@@ -16,43 +16,47 @@ internal static class BlockLayout
     {
         var blocks = function.Blocks;
         if (blocks.Count <= 2) return;
-        var original = blocks.ToArray();
-        var position = new Dictionary<BasicBlock, int>(original.Length);
-        for (var i = 0; i < original.Length; i++) position[original[i]] = i;
-        var placed = new bool[original.Length];
-        var order = new List<BasicBlock>(original.Length);
+        var count = blocks.Count;
+        var original = Scratch<BasicBlock>.Rent(count);
+        for (var i = 0; i < count; i++)
+        {
+            original[i] = blocks[i];
+            blocks[i].Index = i;   // the position in the previous order
+        }
+        var placed = Scratch<bool>.Rent(count);
         var scan = 0;
         var current = original[0];
+        blocks.Clear();
         while (true)
         {
-            placed[position[current]] = true;
-            order.Add(current);
-            var next = Preferred(current, position, placed, original);
+            placed[current.Index] = true;
+            blocks.Add(current);
+            var next = Preferred(current, placed, original, count);
             if (next is null)
             {
-                while (scan < original.Length && placed[scan]) scan++;
-                if (scan == original.Length) break;
+                while (scan < count && placed[scan]) scan++;
+                if (scan == count) break;
                 next = original[scan];
             }
             current = next;
         }
-        blocks.Clear();
-        blocks.AddRange(order);
+        Array.Clear(original, 0, count);
+        Scratch<BasicBlock>.Return(original);
+        Scratch<bool>.Return(placed);
     }
 
-    private static BasicBlock? Preferred(BasicBlock block, Dictionary<BasicBlock, int> position, bool[] placed, BasicBlock[] original)
+    private static BasicBlock? Preferred(BasicBlock block, bool[] placed, BasicBlock[] original, int count)
     {
-        bool Free(BasicBlock b) => !placed[position[b]];
         switch (block.Terminator)
         {
-            case Jump { Target: var target } when Free(target):
+            case Jump { Target: var target } when !placed[target.Index]:
                 return target;
             case Branch branch:
             {
-                var after = position[block] + 1 < original.Length ? original[position[block] + 1] : null;
-                if (after is not null && (after == branch.IfTrue || after == branch.IfFalse) && Free(after)) return after;
-                if (Free(branch.IfFalse)) return branch.IfFalse;
-                if (Free(branch.IfTrue)) return branch.IfTrue;
+                var after = block.Index + 1 < count ? original[block.Index + 1] : null;
+                if (after is not null && (after == branch.IfTrue || after == branch.IfFalse) && !placed[after.Index]) return after;
+                if (!placed[branch.IfFalse.Index]) return branch.IfFalse;
+                if (!placed[branch.IfTrue.Index]) return branch.IfTrue;
                 return null;
             }
             default:

@@ -28,28 +28,45 @@ internal static class BranchThreading
                 changed = true;
             }
 
-        // What every edge into a block says about the condition its source branched on.
-        var knowledge = new Dictionary<BasicBlock, (VReg Condition, bool NonZero)?>();
-        foreach (var block in function.Blocks)
-            foreach (var successor in block.Successors.Distinct())
+        // What every edge into a block says about the condition its source branched on: per block
+        // (by position) nothing yet, nothing agreed, or the condition and whether it was non-zero.
+        var blocks = function.Blocks;
+        for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
+        var state = Scratch<byte>.Rent(blocks.Count);        // 0: no edge seen, 1: edges disagree or say nothing, 2: known
+        var condition = Scratch<int>.Rent(blocks.Count);
+        var nonZero = Scratch<bool>.Rent(blocks.Count);
+        foreach (var block in blocks)
+            for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
             {
-                (VReg, bool)? fact = block.Terminator is Branch { Condition.IsConstant: false } test && test.IfTrue != test.IfFalse
-                    ? (test.Condition.Register, successor == test.IfTrue)
-                    : null;
-                knowledge[successor] = !knowledge.TryGetValue(successor, out var known) ? fact
-                    : known is { } k && fact is { } f && k == f ? k : null;
+                var successor = FlowGraph.Successor(block, s).Index;
+                var fact = block.Terminator is Branch { Condition.IsConstant: false } test && test.IfTrue != test.IfFalse;
+                var (register, holds) = fact ? (((Branch)block.Terminator!).Condition.Register.Index, s == 0) : (0, false);
+                if (state[successor] == 0 && fact)
+                    (state[successor], condition[successor], nonZero[successor]) = (2, register, holds);
+                else if (state[successor] == 0 || state[successor] == 2 && !(fact && condition[successor] == register && nonZero[successor] == holds))
+                    state[successor] = 1;
             }
-        foreach (var block in function.Blocks)
+        foreach (var block in blocks)
         {
             if (block.Terminator is not Branch { Condition.IsConstant: false } branch) continue;
-            if (!knowledge.TryGetValue(block, out var known) || known is not var (condition, nonZero)) continue;
-            if (branch.Condition.Register != condition || block.Instructions.Exists(i => i.Destination == condition)) continue;
-            block.Terminator = new Jump(nonZero ? branch.IfTrue : branch.IfFalse);
+            var at = block.Index;
+            if (state[at] != 2 || branch.Condition.Register.Index != condition[at] || Defines(block, branch.Condition.Register)) continue;
+            block.Terminator = new Jump(nonZero[at] ? branch.IfTrue : branch.IfFalse);
             changed = true;
         }
+        Scratch<byte>.Return(state);
+        Scratch<int>.Return(condition);
+        Scratch<bool>.Return(nonZero);
         if (!changed) return;
         ControlFlow.RemoveUnreachableBlocks(function);
         RemoveUnreadDefinitions(function);
+    }
+
+    private static bool Defines(BasicBlock block, VReg register)
+    {
+        foreach (var instruction in block.Instructions)
+            if (instruction.Destination == register) return true;
+        return false;
     }
 
     /// <summary>Follows the block's last copies into the branch's condition back to the value they copy (still unchanged at the end of the block), or the constant copied.</summary>
@@ -58,7 +75,8 @@ internal static class BranchThreading
         var instructions = block.Instructions;
         for (var steps = 0; steps < 4; steps++)
         {
-            var last = instructions.FindLastIndex(i => i.Destination == value);
+            var last = instructions.Count - 1;
+            while (last >= 0 && instructions[last].Destination != value) last--;
             if (last < 0 || instructions[last] is not { Op: Opcode.Copy, Arguments: [var copied] }) return value;
             if (copied.IsConstant) return copied;
             var source = copied.Register;

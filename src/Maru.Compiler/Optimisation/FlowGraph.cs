@@ -22,7 +22,7 @@ namespace Maru.Compiler.Optimisation;
 internal sealed class FlowGraph
 {
     /// <summary>Tables above this many blocks are not kept once the function is done (<see cref="Forget"/>).</summary>
-    private const int MaxRetainedBlocks = 1 << 14;
+    private const int MaxRetainedBlocks = 1 << 12;
 
     [ThreadStatic] private static FlowGraph? _shared;
 
@@ -41,6 +41,7 @@ internal sealed class FlowGraph
     private bool _hasFrontiers;
     private int[] _frontierHead = [], _frontierTail = [];
     private int[] _frontierNext = [];
+    private int _frontierUsed;
     private BasicBlock[] _frontierItem = [];
 
     private FlowGraph() { }
@@ -64,19 +65,28 @@ internal sealed class FlowGraph
     public static void Forget()
     {
         if (_shared is not { } graph) return;
-        if (graph._blocks.Length > MaxRetainedBlocks)
+        if (graph._blocks.Length > MaxRetainedBlocks || graph._predecessors.Length > 2 * MaxRetainedBlocks || graph._frontierItem.Length > 4 * MaxRetainedBlocks)
         {
             _shared = null;
             return;
         }
+        if (graph.Function is null) return;
+        // Only the parts in use: the arrays may be much longer than this function needed.
+        var n = graph._count;
+        Array.Clear(graph._blocks, 0, n);
+        Array.Clear(graph._successors, 0, 2 * n);
+        Array.Clear(graph._predecessors, 0, graph._predecessorStart[n]);
+        Array.Clear(graph._reversePostorder, 0, n);
+        if (graph._hasDominators)
+        {
+            Array.Clear(graph._immediateDominator, 0, n);
+            Array.Clear(graph._children, 0, n);
+        }
+        Array.Clear(graph._frontierItem, 0, graph._frontierUsed);
         graph.Function = null!;
-        Array.Clear(graph._blocks);
-        Array.Clear(graph._successors);
-        Array.Clear(graph._predecessors);
-        Array.Clear(graph._reversePostorder);
-        Array.Clear(graph._immediateDominator);
-        Array.Clear(graph._children);
-        Array.Clear(graph._frontierItem);
+        graph._count = 0;
+        graph._frontierUsed = 0;
+        graph._hasDominators = graph._hasFrontiers = false;
     }
 
     public BasicBlock Entry => Function.Blocks[0];
@@ -257,9 +267,10 @@ internal sealed class FlowGraph
 
     private void Build(IrFunction function)
     {
-        Function = function;
+        Function = null!;   // set again once built: a build that throws leaves no graph to trust
         _hasDominators = false;
         _hasFrontiers = false;
+        _frontierUsed = 0;
         RemoveUnreachableBlocks(function);
         var blocks = function.Blocks;
         var n = _count = blocks.Count;
@@ -300,6 +311,7 @@ internal sealed class FlowGraph
         Scratch<int>.Return(fill);
 
         ComputeReversePostorder(blocks);
+        Function = function;
     }
 
     private void ComputeReversePostorder(List<BasicBlock> blocks)
@@ -530,6 +542,7 @@ internal sealed class FlowGraph
                 }
             }
         }
+        _frontierUsed = used;
         _hasFrontiers = true;
     }
 }

@@ -52,7 +52,7 @@ internal static class GlobalValueNumbering
         Scratch<Operand?>.Return(replacement);
         Scratch<int>.Return(endEpoch);
         // A huge function's tables are not kept (they hold no entries, only capacity).
-        if (log.Capacity > 1 << 16)
+        if (log.Capacity > 1 << 13)
         {
             _table = null;
             _log = null;

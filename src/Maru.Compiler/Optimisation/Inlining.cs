@@ -128,18 +128,18 @@ internal static class Inlining
     {
         var call = block.Instructions[index];
         var continuation = caller.NewUnplacedBlock();
-        continuation.Instructions.AddRange(block.Instructions.GetRange(index + 1, block.Instructions.Count - index - 1));
+        for (var i = index + 1; i < block.Instructions.Count; i++) continuation.Instructions.Add(block.Instructions[i]);
         continuation.Terminator = block.Terminator;
         block.Instructions.RemoveRange(index, block.Instructions.Count - index);
 
-        var registers = new VReg?[callee.RegisterCount];
+        var registers = Scratch<VReg?>.Rent(callee.RegisterCount);
         VReg Map(VReg register) => registers[register.Index] ??= caller.NewRegister();
         Operand MapOperand(Operand operand) => operand.IsConstant ? operand : Map(operand.Register);
 
         for (var p = 0; p < callee.ParameterCount; p++)
             block.Instructions.Add(new Instruction(Opcode.Copy, Map(callee.Parameter(p)), [call.Arguments[p]], null, call.Location));
 
-        var clones = new Dictionary<BasicBlock, BasicBlock>();
+        var clones = new Dictionary<BasicBlock, BasicBlock>(callee.Blocks.Count);
         foreach (var original in callee.Blocks) clones[original] = caller.NewUnplacedBlock();
         var entry = caller.Blocks[0];
         var allocas = entry.Instructions.FindIndex(i => i.Op != Opcode.Alloca);
@@ -149,9 +149,11 @@ internal static class Inlining
             var clone = clones[original];
             foreach (var instruction in original.Instructions)
             {
+                var arguments = new Operand[instruction.Arguments.Length];
+                for (var a = 0; a < arguments.Length; a++) arguments[a] = MapOperand(instruction.Arguments[a]);
                 var copy = new Instruction(instruction.Op,
                     instruction.Destination is { } d ? Map(d) : null,
-                    Array.ConvertAll(instruction.Arguments, MapOperand),
+                    arguments,
                     instruction.Symbol, instruction.Location) { FixedArguments = instruction.FixedArguments };
                 if (copy.Op == Opcode.Alloca) entry.Instructions.Insert(allocas++, copy);
                 else clone.Instructions.Add(copy);
@@ -167,8 +169,11 @@ internal static class Inlining
         block.Terminator = new Jump(clones[callee.Blocks[0]]);
 
         var position = caller.Blocks.IndexOf(block) + 1;
-        caller.Blocks.InsertRange(position, callee.Blocks.Select(original => clones[original]));
-        caller.Blocks.Insert(position + callee.Blocks.Count, continuation);
+        var placed = new BasicBlock[callee.Blocks.Count + 1];
+        for (var i = 0; i < callee.Blocks.Count; i++) placed[i] = clones[callee.Blocks[i]];
+        placed[^1] = continuation;
+        caller.Blocks.InsertRange(position, placed);
+        Scratch<VReg?>.Return(registers);
         return continuation;
     }
 

@@ -23,12 +23,11 @@ internal static class LoopRotation
         var changed = false;
         var blocks = function.Blocks;
         // Reads and writes of every register in the whole function, kept up to date as copies are added.
-        var reads = new List<int>(new int[function.RegisterCount]);
-        var writes = new List<int>(new int[function.RegisterCount]);
+        var counts = new Counts(function.RegisterCount);
         foreach (var block in blocks)
         {
-            foreach (var instruction in block.Instructions) Count(instruction, reads, writes, 1);
-            if (TerminatorOperand(block.Terminator) is { IsConstant: false } value) reads[value.Register.Index]++;
+            foreach (var instruction in block.Instructions) counts.Count(instruction);
+            if (TerminatorOperand(block.Terminator) is { IsConstant: false } value) counts.Reads[value.Register.Index]++;
         }
         // Copying a header can turn its jumping predecessor into a header: repeat until no jump to
         // a small branch block is left. Each copy replaces a jump with a branch, so this ends.
@@ -36,47 +35,94 @@ internal static class LoopRotation
         {
             round = false;
             for (var b = 0; b < blocks.Count; b++)
-                round |= Duplicate(function, blocks[b], reads, writes);
+                if (blocks[b].Terminator is Jump { Target: var header } && header != blocks[b] && IsDuplicable(header))
+                {
+                    Duplicate(function, blocks[b], header, ref counts);
+                    round = true;
+                }
             changed |= round;
         }
+        counts.Return();
         if (changed) ControlFlow.RemoveUnreachableBlocks(function);
     }
 
-    private static bool Duplicate(IrFunction function, BasicBlock block, List<int> reads, List<int> writes)
+    /// <summary>Reads and writes per register, in rented arrays that grow with the registers the copies add.</summary>
+    private struct Counts
     {
-        if (block.Terminator is not Jump { Target: var header } || header == block || !IsDuplicable(header)) return false;
-        var local = LocalRegisters(header, reads, writes);
-        var renamed = new Dictionary<VReg, VReg>();
-        Operand Rename(Operand operand) =>
-            !operand.IsConstant && renamed.TryGetValue(operand.Register, out var fresh) ? fresh : operand;
+        public int[] Reads, Writes;
+        private int _length;
+
+        public Counts(int registers)
+        {
+            Reads = Scratch<int>.Rent(registers);
+            Writes = Scratch<int>.Rent(registers);
+            _length = registers;
+        }
+
+        /// <summary>Room for one more register (zero reads, zero writes).</summary>
+        public void Add()
+        {
+            if (_length == Reads.Length)
+            {
+                var reads = Scratch<int>.Rent(2 * _length + 1);
+                var writes = Scratch<int>.Rent(2 * _length + 1);
+                Array.Copy(Reads, reads, _length);
+                Array.Copy(Writes, writes, _length);
+                Scratch<int>.Return(Reads);
+                Scratch<int>.Return(Writes);
+                (Reads, Writes) = (reads, writes);
+            }
+            Reads[_length] = Writes[_length] = 0;
+            _length++;
+        }
+
+        public readonly void Count(Instruction instruction)
+        {
+            foreach (var argument in instruction.Arguments)
+                if (!argument.IsConstant) Reads[argument.Register.Index]++;
+            if (instruction.Destination is { } d) Writes[d.Index]++;
+        }
+
+        public readonly void Return()
+        {
+            Scratch<int>.Return(Reads);
+            Scratch<int>.Return(Writes);
+        }
+    }
+
+    private static void Duplicate(IrFunction function, BasicBlock block, BasicBlock header, ref Counts counts)
+    {
+        var local = LocalRegisters(header, counts.Reads, counts.Writes);
+        // At most MaxInstructions renamings: a list, not a table.
+        var renamed = new List<(VReg From, VReg To)>(local.Count);
         foreach (var instruction in header.Instructions)
         {
-            var arguments = instruction.Arguments.Select(Rename).ToArray();
+            var arguments = new Operand[instruction.Arguments.Length];
+            for (var a = 0; a < arguments.Length; a++) arguments[a] = Rename(instruction.Arguments[a], renamed);
             var destination = instruction.Destination;
             if (destination is { } d && local.Contains(d))
             {
                 var fresh = function.NewRegister();
-                reads.Add(0);
-                writes.Add(0);
-                renamed[d] = fresh;
+                counts.Add();
+                renamed.Add((d, fresh));
                 destination = fresh;
             }
             var copy = new Instruction(instruction.Op, destination, arguments, instruction.Symbol, instruction.Location) { FixedArguments = instruction.FixedArguments };
-            Count(copy, reads, writes, 1);
+            counts.Count(copy);
             block.Instructions.Add(copy);
         }
         var branch = (Branch)header.Terminator!;
-        var condition = Rename(branch.Condition);
-        if (!condition.IsConstant) reads[condition.Register.Index]++;
+        var condition = Rename(branch.Condition, renamed);
+        if (!condition.IsConstant) counts.Reads[condition.Register.Index]++;
         block.Terminator = new Branch(condition, branch.IfTrue, branch.IfFalse);
-        return true;
     }
 
-    private static void Count(Instruction instruction, List<int> reads, List<int> writes, int delta)
+    private static Operand Rename(Operand operand, List<(VReg From, VReg To)> renamed)
     {
-        foreach (var argument in instruction.Arguments)
-            if (!argument.IsConstant) reads[argument.Register.Index] += delta;
-        if (instruction.Destination is { } d) writes[d.Index] += delta;
+        if (operand.IsConstant) return operand;
+        foreach (var (from, to) in renamed)
+            if (from == operand.Register) return to;
+        return operand;
     }
 
     private static Operand? TerminatorOperand(Terminator? terminator) => terminator switch
@@ -92,24 +138,42 @@ internal static class LoopRotation
         && header.Instructions.TrueForAll(i => !i.Op.HasSideEffects() && i.Op != Opcode.Alloca);
 
     /// <summary>Registers defined once in the whole function, in the header, and read only after that definition in the header.</summary>
-    private static HashSet<VReg> LocalRegisters(BasicBlock header, List<int> reads, List<int> writes)
+    /// <remarks>A header has at most <see cref="MaxInstructions"/> instructions: short lists searched linearly, no tables.</remarks>
+    private static List<VReg> LocalRegisters(BasicBlock header, int[] reads, int[] writes)
     {
-        var local = new HashSet<VReg>();
-        var readsHere = new Dictionary<VReg, int>();
+        var local = new List<VReg>(MaxInstructions);
+        var readsHere = new List<(VReg Register, int Reads)>(2 * MaxInstructions + 1);
         foreach (var instruction in header.Instructions)
         {
             foreach (var argument in instruction.Arguments)
                 if (!argument.IsConstant)
                 {
                     // A read before the definition here: the value comes from elsewhere.
-                    if (!local.Contains(argument.Register)) readsHere[argument.Register] = int.MinValue;
-                    else readsHere[argument.Register] = readsHere.GetValueOrDefault(argument.Register) + 1;
+                    var at = IndexOf(readsHere, argument.Register);
+                    var count = !local.Contains(argument.Register) ? int.MinValue : (at < 0 ? 0 : readsHere[at].Reads) + 1;
+                    if (at < 0) readsHere.Add((argument.Register, count));
+                    else readsHere[at] = (argument.Register, count);
                 }
-            if (instruction.Destination is { } d && writes[d.Index] == 1 && !readsHere.ContainsKey(d)) local.Add(d);
+            if (instruction.Destination is { } d && writes[d.Index] == 1 && IndexOf(readsHere, d) < 0 && !local.Contains(d)) local.Add(d);
         }
         if (TerminatorOperand(header.Terminator) is { IsConstant: false } c && local.Contains(c.Register))
-            readsHere[c.Register] = readsHere.GetValueOrDefault(c.Register) + 1;
-        local.RemoveWhere(r => readsHere.GetValueOrDefault(r) != reads[r.Index]);
+        {
+            var at = IndexOf(readsHere, c.Register);
+            if (at < 0) readsHere.Add((c.Register, 1));
+            else readsHere[at] = (c.Register, readsHere[at].Reads + 1);
+        }
+        for (var i = local.Count - 1; i >= 0; i--)
+        {
+            var at = IndexOf(readsHere, local[i]);
+            if ((at < 0 ? 0 : readsHere[at].Reads) != reads[local[i].Index]) local.RemoveAt(i);
+        }
         return local;
+    }
+
+    private static int IndexOf(List<(VReg Register, int Reads)> counts, VReg register)
+    {
+        for (var i = 0; i < counts.Count; i++)
+            if (counts[i].Register == register) return i;
+        return -1;
     }
 }

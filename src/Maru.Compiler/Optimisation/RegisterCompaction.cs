@@ -11,22 +11,27 @@ internal static class RegisterCompaction
 {
     public static void Run(IrFunction function)
     {
-        var map = new int[function.RegisterCount];
-        Array.Fill(map, -1);
-        var next = function.ParameterCount;
-        for (var p = 0; p < next; p++) map[p] = p;
+        var count = function.RegisterCount;
+        var map = Scratch<int>.Rent(count);
+        Array.Fill(map, -1, 0, count);
+        var renamer = new Renamer(map, function.ParameterCount);
+        for (var p = 0; p < function.ParameterCount; p++) map[p] = p;
+        foreach (var block in function.Blocks) Rewrite.Uses(block, ref renamer, definitions: true);
+        function.ResetRegisterCount(renamer.Next);
+        Scratch<int>.Return(map);
+    }
 
-        Operand Rename(Operand operand)
+    private struct Renamer(int[] map, int next) : Rewrite.IOperandRewriter
+    {
+        public int Next = next;
+
+        public Operand Use(Operand operand) => operand.IsConstant ? operand : Definition(operand.Register);
+
+        public VReg Definition(VReg register)
         {
-            if (operand.IsConstant) return operand;
-            ref var renamed = ref map[operand.Register.Index];
-            if (renamed < 0) renamed = next++;
+            ref var renamed = ref map[register.Index];
+            if (renamed < 0) renamed = Next++;
             return new VReg(renamed);
         }
-
-        Func<Operand, Operand> use = Rename;
-        Func<VReg, VReg> definition = register => Rename(register).Register;
-        foreach (var block in function.Blocks) Rewrite.Uses(block, use, definition);
-        function.ResetRegisterCount(next);
     }
 }

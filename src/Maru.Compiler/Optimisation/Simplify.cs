@@ -35,10 +35,12 @@ internal static class Simplify
         public BasicBlock? Block;
     }
 
+    [ThreadStatic] private static List<Instruction>? _output;
+
     public static void Run(IrFunction function)
     {
         var facts = Gather(function);
-        var output = new List<Instruction>();
+        var output = _output ??= new List<Instruction>();   // one per thread: a block's rewritten instructions
         foreach (var block in function.Blocks)
         {
             output.Clear();
@@ -55,6 +57,8 @@ internal static class Simplify
             }
         }
 
+        output.Clear();
+        if (output.Capacity > 1 << 12) _output = null;
         Array.Clear(facts.Definitions, 0, facts.RegisterCount);
         Scratch<Instruction?>.Return(facts.Definitions);
 
@@ -345,9 +349,15 @@ internal static class Simplify
         _ => null,
     };
 
-    private static bool Become(Instruction instruction, Opcode op, params Operand[] arguments)
+    private static bool Become(Instruction instruction, Opcode op, Operand a)
     {
-        instruction.Rewrite(op, arguments);
+        instruction.Rewrite(op, a);
+        return true;
+    }
+
+    private static bool Become(Instruction instruction, Opcode op, Operand a, Operand b)
+    {
+        instruction.Rewrite(op, a, b);
         return true;
     }
 

@@ -14,7 +14,7 @@ internal static class SimplifyControlFlow
 {
     // Predecessor lists kept per thread between rounds and functions (cleared, so they hold no blocks
     // between runs); a huge function's are not kept.
-    private const int MaxRetainedLists = 1 << 14;
+    private const int MaxRetainedLists = 1 << 12;
     [ThreadStatic] private static List<BasicBlock>[]? _lists;
     [ThreadStatic] private static List<BasicBlock>? _copy;
     [ThreadStatic] private static int _used;

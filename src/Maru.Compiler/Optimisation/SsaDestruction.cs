@@ -15,7 +15,7 @@ internal static class SsaDestruction
     public static void Run(IrFunction function)
     {
         var graph = FlowGraph.Of(function, withDominators: false);
-        var blocks = function.Blocks.ToArray();
+        var blocks = function.Blocks;   // not changed until the end: new blocks are placed last
         var pending = new List<(VReg Destination, Operand Source)>();
         var placements = new List<(BasicBlock Anchor, BasicBlock Block)>();
         var position = Scratch<int>.Rent(function.Blocks.Count);   // 1 + the position among the current block's predecessors
@@ -31,7 +31,7 @@ internal static class SsaDestruction
             {
                 values[i] = new Operand[predecessors.Length];
                 foreach (var input in block.Phis[i].Inputs)
-                    if (input.Predecessor.Index is var at && at >= 0 && at < blocks.Length && blocks[at] == input.Predecessor && position[at] > 0)
+                    if (input.Predecessor.Index is var at && at >= 0 && at < blocks.Count && blocks[at] == input.Predecessor && position[at] > 0)
                         values[i][position[at] - 1] = input.Value;
             }
             foreach (var predecessor in predecessors) position[predecessor.Index] = 0;

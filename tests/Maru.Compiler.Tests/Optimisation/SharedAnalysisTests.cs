@@ -1,0 +1,110 @@
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Ir;
+using Maru.Compiler.Optimisation;
+using Maru.Compiler.Syntax;
+using Maru.Compiler.Targets;
+
+namespace Maru.Compiler.Tests.Optimisation;
+
+/// <summary>
+/// What passes share between runs (FlowGraph.Of's graph, Scratch arrays, per-thread tables) must
+/// never leak from one function or compilation into the next, nor go stale after an edge changes.
+/// </summary>
+[TestClass]
+public sealed class SharedAnalysisTests
+{
+    // entry: br %0, t, f;  t: jmp join;  f: jmp join;  join: ret 0
+    private static (IrFunction Function, BasicBlock Entry, BasicBlock True, BasicBlock False, BasicBlock Join) Diamond()
+    {
+        var function = new IrFunction("diamond", 1, SourceLocation.None);
+        var entry = function.NewBlock();
+        var ifTrue = function.NewBlock();
+        var ifFalse = function.NewBlock();
+        var join = function.NewBlock();
+        entry.Terminator = new Branch(function.Parameter(0), ifTrue, ifFalse);
+        ifTrue.Terminator = new Jump(join);
+        ifFalse.Terminator = new Jump(join);
+        join.Terminator = new Return(Operand.Of(0));
+        return (function, entry, ifTrue, ifFalse, join);
+    }
+
+    [TestMethod]
+    public void TheGraphIsRebuiltWhenAnEdgeChanges()
+    {
+        var (function, entry, ifTrue, ifFalse, join) = Diamond();
+        var graph = FlowGraph.Of(function);
+        CollectionAssert.AreEqual(new[] { ifTrue, ifFalse }, graph.Predecessors[join.Index].ToArray());
+        Assert.AreSame(entry, graph.ImmediateDominator[join.Index]);
+
+        // The false arm now returns: the join has one predecessor, which dominates it.
+        ifFalse.Terminator = new Return(Operand.Of(1));
+        graph = FlowGraph.Of(function);
+        CollectionAssert.AreEqual(new[] { ifTrue }, graph.Predecessors[join.Index].ToArray());
+        Assert.AreSame(ifTrue, graph.ImmediateDominator[join.Index]);
+        Assert.IsTrue(graph.Dominates(ifTrue, join));
+        FlowGraph.Forget();
+    }
+
+    [TestMethod]
+    public void AReusedGraphRenumbersBlocksAndDropsWhatBecameUnreachable()
+    {
+        var (function, entry, ifTrue, ifFalse, join) = Diamond();
+        FlowGraph.Of(function);
+        foreach (var block in function.Blocks) block.Index = 0;   // other code numbers blocks too
+        var graph = FlowGraph.Of(function);
+        Assert.AreEqual(3, join.Index);
+        Assert.AreEqual(2, graph.Predecessors[join.Index].Length);
+
+        entry.Terminator = new Jump(ifTrue);
+        graph = FlowGraph.Of(function);
+        CollectionAssert.DoesNotContain(function.Blocks, ifFalse);
+        Assert.AreEqual(3, graph.ReversePostorder.Length);
+        FlowGraph.Forget();
+    }
+
+    [TestMethod]
+    public void RentedArraysAreClearedForTheLengthAsked()
+    {
+        var first = Scratch<long>.Rent(100);
+        Array.Fill(first, -1L);
+        Scratch<long>.Return(first);
+        var second = Scratch<long>.Rent(60);
+        for (var i = 0; i < 60; i++) Assert.AreEqual(0L, second[i]);
+        Scratch<long>.Return(second);
+        Scratch<long>.Return(second);   // returned twice: still handed out once
+        var third = Scratch<long>.Rent(10);
+        var fourth = Scratch<long>.Rent(10);
+        Assert.AreNotSame(third, fourth);
+    }
+
+    [TestMethod]
+    public void CompilationsOnOneThreadDoNotInfluenceEachOther()
+    {
+        // Different shapes and sizes (loops, phis, division by constants, calls), so the per-thread
+        // tables grow, shrink and get reused across functions and compilations.
+        string[] programs =
+        [
+            "(define-function f (n) (let ((a 0) (i 0)) (while (< i n) (set a (+ a (/ i 7))) (set i (+ i 1))) a))",
+            "(define-function g (x) (if (= (% x 4) 0) (/ x 4) (or (= x 1) (and (> x 9) (g (- x 1))))))\n" +
+            "(define-function h (x y) (let ((s 0)) (while (> x 0) (if (& x 1) (set s (+ s y)) (set s (- s 1))) (set x (>> x 1))) s))",
+            string.Concat(Enumerable.Range(0, 40).Select(k => $"(define-function p{k} (x) (if (> x {k}) (+ x {k}) (p{Math.Max(k - 1, 0)} (+ x 1))))\n")),
+        ];
+        byte[] Compile(string source) =>
+            MaruCompiler.Compile([new SourceFile("p.l", source)], new CompilationOptions { Target = TargetPlatform.LinuxX64, LibraryName = "p", GenerateCSharpShims = false })
+                .Library ?? throw new AssertFailedException("did not compile");
+
+        // Each alone, on a fresh thread: nothing shared yet.
+        var alone = programs.Select(source =>
+        {
+            byte[]? bytes = null;
+            var thread = new Thread(() => bytes = Compile(source));
+            thread.Start();
+            thread.Join();
+            return bytes!;
+        }).ToArray();
+        // Then all interleaved on this one, twice over.
+        for (var round = 0; round < 2; round++)
+            for (var i = programs.Length - 1; i >= 0; i--)
+                CollectionAssert.AreEqual(alone[i], Compile(programs[i]), $"program {i}, round {round}");
+    }
+}
