@@ -22,6 +22,8 @@ internal static class LibraryFolder
     private static readonly object s_lock = new();
     private static string? s_path;
     private static bool s_inMemory;
+    /// <summary>The memory folder once libraries moved out of it: compilations still naming it follow the move.</summary>
+    private static string? s_leftMemoryFolder;
     private static long s_counter;
 
     /// <summary>A fresh path in the folder for a library called <paramref name="fileName"/> (which must be unique in the process).</summary>
@@ -89,10 +91,18 @@ internal static class LibraryFolder
     {
         lock (s_lock)
         {
-            if (Path.GetDirectoryName(path) != s_path || !s_inMemory) return null;
+            var directory = Path.GetDirectoryName(path);
+            if (directory is not null && directory == s_leftMemoryFolder)
+            {
+                // A concurrent compilation already moved the folder: this one follows it.
+                TryDelete(path);
+                return Path.Combine(s_path!, Path.GetFileName(path));
+            }
+            if (directory != s_path || !s_inMemory) return null;
             var folder = NewFolderPath(Path.GetTempPath());
             var old = s_path!;
             s_inMemory = false;
+            s_leftMemoryFolder = old;
             AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDeleteFolder(folder);
             Volatile.Write(ref s_path, folder);
             TryDelete(path);
