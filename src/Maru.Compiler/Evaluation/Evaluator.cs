@@ -504,26 +504,53 @@ public sealed class Evaluator
     /// <summary>
     /// A macro may splice a compile-time value (a closure, an array...) into code; such values have
     /// no location of their own, so refuse them here, at the nearest located form around them.
+    /// <para>
+    /// Expanded code is a fresh tree (only quoted data may share structure or be circular), so a
+    /// first walk goes without remembering what it saw, within a budget of pairs. Only when it finds
+    /// a compile-time value or runs out of budget (shared or circular data) does the walk that
+    /// remembers every pair run, and that one reports: the error is always the one it finds first.
+    /// </para>
     /// </summary>
     private static void CheckNoCompileTimeValues(string function, Datum form, SourceLocation around)
     {
         var pending = new Stack<(Datum Node, SourceLocation Around)>();
-        var seen = new HashSet<Datum>(ReferenceEqualityComparer.Instance);
+        if (Walk(function, form, around, pending, seen: null, budget: TreeWalkBudget)) return;   // the usual case: nothing there
+        pending.Clear();
+        Walk(function, form, around, pending, new HashSet<Datum>(ReferenceEqualityComparer.Instance), long.MaxValue);
+    }
+
+    /// <summary>Pairs a walk without a seen set may visit before it assumes sharing and starts again with one.</summary>
+    private const long TreeWalkBudget = 1_000_000;
+
+    /// <returns>True when the walk finished and found nothing; false when it ran out of budget or (without <paramref name="seen"/>) found a compile-time value.</returns>
+    private static bool Walk(string function, Datum form, SourceLocation around, Stack<(Datum Node, SourceLocation Around)> pending, HashSet<Datum>? seen, long budget)
+    {
         pending.Push((form, around));
         while (pending.Count > 0)
         {
             var (node, location) = pending.Pop();
-            if (!node.Location.IsNone) location = node.Location;
-            switch (node)
+            // Down a list's spine in a loop: only the heads that are pairs wait on the stack.
+            while (true)
             {
-                case CompileTimeValue value:
+                if (!node.Location.IsNone) location = node.Location;
+                if (node is CompileTimeValue value)
+                {
+                    if (seen is null) return false;
                     throw new CompilationError(DiagnosticCode.NotCompilableValue, location,
                         $"the body of '{function}' contains {Interpreter.Describe(value)}, a compile-time value (spliced in by a macro?) that cannot be compiled");
-                case PairDatum pair when seen.Add(pair):
+                }
+                if (node is not PairDatum pair || (seen is not null && !seen.Add(pair))) break;
+                if (--budget < 0) return false;
+                if (pair.Head is PairDatum or CompileTimeValue)
+                {
+                    // The head is visited before the tail, as the walk always did (the first error found stays the first).
                     pending.Push((pair.Tail, location));
-                    pending.Push((pair.Head, location));
-                    break;
+                    node = pair.Head;
+                    continue;
+                }
+                node = pair.Tail;
             }
         }
+        return true;
     }
 }

@@ -39,12 +39,16 @@ internal sealed partial class Interpreter
             var head = Expand(form.Head);
             if (head is SymbolDatum name && Globals.Find(name.Name)?.Value is FormValue { Function: not NilDatum } macro)
             {
-                var arguments = new List<Datum> { Globals };
+                var count = 1;
                 Datum rest = form.Tail;
-                for (; rest is PairDatum p; rest = p.Tail) arguments.Add(p.Head);
+                for (; rest is PairDatum p; rest = p.Tail) count++;
                 if (rest is not NilDatum)
                     throw new EvaluationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a macro call");
-                return ExpandMacro(macro.Function, name.Name, form, arguments.ToArray());
+                var arguments = new Datum[count];
+                arguments[0] = Globals;
+                count = 1;
+                for (rest = form.Tail; rest is PairDatum p; rest = p.Tail) arguments[count++] = p.Head;
+                return ExpandMacro(macro.Function, name.Name, form, arguments);
             }
             // The name a define binds is never expanded, so a constant can be defined again (a file
             // that defines one loaded twice) instead of its value landing in the name's place.
@@ -68,21 +72,37 @@ internal sealed partial class Interpreter
 
     private Datum ExpandList(Datum list)
     {
-        var items = new List<PairDatum>();
-        var rest = list;
-        for (; rest is PairDatum p; rest = p.Tail)
+        // The list's pairs, then their expanded heads, wait on the shared stack (no temporary lists per form).
+        var stack = _stack;
+        var bottom = stack.Count;
+        try
         {
-            items.Add(p);
-            if (items.Count > MaxExpansionNodes)
-                throw new EvaluationError(DiagnosticCode.MacroError, p.Location, "a form has more elements than the compiler allows (a circular list?)");
+            var rest = list;
+            for (; rest is PairDatum p; rest = p.Tail)
+            {
+                stack.Add(p);
+                if (stack.Count - bottom > MaxExpansionNodes)
+                    throw new EvaluationError(DiagnosticCode.MacroError, p.Location, "a form has more elements than the compiler allows (a circular list?)");
+            }
+            var count = stack.Count - bottom;
+            Allocate(PairSize * count, list.Location);
+            var result = Expand(rest);
+            for (var i = 0; i < count; i++) stack.Add(Expand(((PairDatum)stack[bottom + i]).Head));
+            for (var i = count - 1; i >= 0; i--) result = new PairDatum(stack[bottom + count + i], result, stack[bottom + i].Location);
+            return result;
         }
-        Allocate(PairSize * items.Count, list.Location);
-        var result = Expand(rest);
-        var heads = new Datum[items.Count];
-        for (var i = 0; i < items.Count; i++) heads[i] = Expand(items[i].Head);
-        for (var i = items.Count - 1; i >= 0; i--) result = new PairDatum(heads[i], result, items[i].Location);
-        return result;
+        finally
+        {
+            stack.RemoveRange(bottom, stack.Count - bottom);
+        }
     }
+
+    /// <summary>
+    /// Scratch for list walks that must see a whole list before building its copy (expansion,
+    /// relocation): each walk uses the entries above where it found the top and removes them
+    /// when done, so nested walks share it.
+    /// </summary>
+    private readonly List<Datum> _stack = new();
 
     private Datum ExpandMacro(Datum function, string name, Datum call, Datum[] arguments)
     {
@@ -206,19 +226,28 @@ internal sealed partial class Interpreter
         switch (node)
         {
             case PairDatum:
-                var heads = new List<Datum>();
-                var rest = node;
-                while (rest is PairDatum pair && !IsKept(pair, location))
+                var stack = _stack;
+                var bottom = stack.Count;
+                try
                 {
-                    if (--budget < 0)
-                        throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
-                    heads.Add(Copy(pair.Head, location, ref budget));
-                    rest = pair.Tail;
+                    var rest = node;
+                    while (rest is PairDatum pair && !IsKept(pair, location))
+                    {
+                        if (--budget < 0)
+                            throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
+                        stack.Add(Copy(pair.Head, location, ref budget));
+                        rest = pair.Tail;
+                    }
+                    var result = rest is PairDatum ? rest : Copy(rest, location, ref budget);
+                    var count = stack.Count - bottom;
+                    Allocate(PairSize * count, location);
+                    for (var i = count - 1; i >= 0; i--) result = new PairDatum(stack[bottom + i], result, location);
+                    return result;
                 }
-                var result = rest is PairDatum ? rest : Copy(rest, location, ref budget);
-                Allocate(PairSize * heads.Count, location);
-                for (var i = heads.Count - 1; i >= 0; i--) result = new PairDatum(heads[i], result, location);
-                return result;
+                finally
+                {
+                    stack.RemoveRange(bottom, stack.Count - bottom);
+                }
             case SymbolDatum symbol:
                 return new SymbolDatum(symbol.Name, location);
             case IntegerDatum integer:

@@ -159,6 +159,7 @@ internal sealed partial class Interpreter
 
     // ---- apply --------------------------------------------------------------------------------
 
+    /// <param name="arguments">Given to the callee, which may keep the array (a closure's parameters live in it): callers pass an array of their own making and do not touch it afterwards.</param>
     public Datum Apply(Datum function, Datum[] arguments, SourceLocation callSite)
     {
         switch (function)
@@ -187,22 +188,21 @@ internal sealed partial class Interpreter
 
     private Datum ApplyClosure(Closure closure, Datum[] arguments, SourceLocation callSite)
     {
-        var frame = new Frame(closure.Environment, closure.Home);
-        var parameters = closure.Parameters;
-        var i = 0;
-        for (; parameters is PairDatum p; parameters = p.Tail)
-        {
-            if (i >= arguments.Length)
-                throw WrongArgumentCount(closure, arguments.Length, callSite);
-            frame.Bind(((SymbolDatum)p.Head).Name, arguments[i++]);
-        }
-        if (parameters is SymbolDatum rest)
-        {
-            frame.Bind(rest.Name, DatumExtensions.ToList(arguments.Skip(i)));
-        }
-        else if (i < arguments.Length)
-        {
+        var names = closure.ParameterNames(out var required, out var hasRest);
+        if (arguments.Length < required || (!hasRest && arguments.Length > required))
             throw WrongArgumentCount(closure, arguments.Length, callSite);
+        Frame frame;
+        if (hasRest)
+        {
+            var values = new Datum[required + 1];
+            Array.Copy(arguments, values, required);
+            values[required] = DatumExtensions.ToList(arguments.Skip(required));
+            frame = Frame.ForCall(closure.Environment, closure.Home, names, values, required + 1);
+        }
+        else
+        {
+            // The argument array is the callee's (see Apply): its slots become the parameters.
+            frame = Frame.ForCall(closure.Environment, closure.Home, names, arguments, required);
         }
         _depth++;
         try

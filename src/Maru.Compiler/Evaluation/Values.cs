@@ -45,6 +45,33 @@ internal sealed class Closure : CompileTimeValue
     public override string Description => "a closure";
     public override string ToString() => Name is null ? "<closure>" : $"<closure {Name}>";
 
+    private Datum? _namesOf;
+    private string[] _parameterNames = [];
+    private int _required;
+    private bool _hasRest;
+
+    /// <summary>
+    /// The parameters' names in binding order (the rest parameter last), worked out once per
+    /// parameter list: <paramref name="required"/> fixed ones, and whether a rest parameter follows.
+    /// </summary>
+    public string[] ParameterNames(out int required, out bool hasRest)
+    {
+        if (!ReferenceEquals(_namesOf, Parameters))
+        {
+            var names = new List<string>();
+            var parameters = Parameters;
+            for (; parameters is PairDatum p; parameters = p.Tail) names.Add(((SymbolDatum)p.Head).Name);
+            _required = names.Count;
+            _hasRest = parameters is SymbolDatum;
+            if (parameters is SymbolDatum rest) names.Add(rest.Name);
+            _parameterNames = names.ToArray();
+            _namesOf = Parameters;
+        }
+        required = _required;
+        hasRest = _hasRest;
+        return _parameterNames;
+    }
+
     /// <summary>An empty closure for <see cref="PreludeSnapshot"/> to fill (its parts may refer back to it).</summary>
     internal static Closure Shell() => new(NilDatum.Empty, [], null, SourceLocation.None);
 
@@ -237,28 +264,51 @@ internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocatio
     public override string ToString() => IsCompileSection ? "<compile environment>" : "<globals>";
 }
 
-/// <summary>Local bindings of a lambda call or a let: a small frame searched from the newest binding.</summary>
+/// <summary>
+/// Local bindings of a lambda call or a let: a small frame searched from the newest binding.
+/// Names and values are two arrays: a closure call binds its parameters by taking the closure's
+/// name array and the call's argument array as they are (<see cref="ForCall"/>), copying them only
+/// if a binding is added later, so a call allocates the frame object and nothing else.
+/// </summary>
 internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
 {
     /// <summary>Where free names of the code running in this frame are looked up (the closure's home); null at top level.</summary>
     public GlobalEnvironment? Home { get; private set; } = home ?? parent?.Home;
 
-    private readonly List<string> _names = new(4);
-    private readonly List<Datum> _values = new(4);
+    private string[] _names = [];
+    private Datum[] _values = [];
+    private int _count;
+    // _names (or _values) belongs to someone else (the closure, the caller): copied before a binding is added.
+    private bool _borrowed;
 
     public Frame? Parent { get; private set; } = parent;
 
-    public bool IsEmpty => _names.Count == 0;
+    public bool IsEmpty => _count == 0;
 
     /// <summary>The names bound here, oldest first (parallel to <see cref="Values"/>).</summary>
-    internal IReadOnlyList<string> Names => _names;
+    internal ArraySegment<string> Names => new(_names, 0, _count);
 
-    internal IReadOnlyList<Datum> Values => _values;
+    internal ArraySegment<Datum> Values => new(_values, 0, _count);
+
+    /// <summary>
+    /// The frame of a call binding <paramref name="names"/> to <paramref name="values"/>, both used
+    /// as they are: the names are the closure's own, and the values an argument array no one else
+    /// reads or writes after the call starts.
+    /// </summary>
+    public static Frame ForCall(Frame? parent, GlobalEnvironment? home, string[] names, Datum[] values, int count) =>
+        new(parent, home) { _names = names, _values = values, _count = count, _borrowed = true };
 
     public void Bind(string name, Datum value)
     {
-        _names.Add(name);
-        _values.Add(value);
+        if (_borrowed || _count == _names.Length)
+        {
+            var capacity = Math.Max(4, Math.Max(_count + 1, _borrowed ? _count + 1 : _count * 2));
+            Array.Resize(ref _names, capacity);
+            Array.Resize(ref _values, capacity);
+            _borrowed = false;
+        }
+        _names[_count] = name;
+        _values[_count++] = value;
     }
 
     /// <summary>Gives an empty frame made by <see cref="PreludeSnapshot"/> its place (its values are bound afterwards).</summary>
@@ -273,9 +323,10 @@ internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
     {
         for (; frame is not null; frame = frame.Parent)
         {
-            for (var i = frame._names.Count - 1; i >= 0; i--)
+            var names = frame._names;
+            for (var i = frame._count - 1; i >= 0; i--)
             {
-                if (string.Equals(frame._names[i], name, StringComparison.Ordinal))
+                if (ReferenceEquals(names[i], name) || string.Equals(names[i], name, StringComparison.Ordinal))
                 {
                     found = frame;
                     index = i;

@@ -165,7 +165,7 @@ internal sealed class FunctionEmitter
                 }
                 if (instruction.Op is Opcode.LoadWord or Opcode.LoadByte && TryReadModifyWrite(block, i)) continue;
                 var folded = _foldedRegister;
-                EmitInstruction(instruction, _allocation.DeadDefinitions[b][i]);
+                EmitInstruction(instruction, _allocation.IsDeadDefinition(b, i));
                 if (folded >= 0) _foldedRegister = -1;   // its one reader has read it
             }
             _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
@@ -408,8 +408,6 @@ internal sealed class FunctionEmitter
     {
         var blocks = _function.Blocks;
         var count = blocks.Count;
-        var position = new Dictionary<BasicBlock, int>(count);
-        for (var b = 0; b < count; b++) position.Add(blocks[b], b);
         var empty = new bool[count];
         var target = new int[count];
         for (var b = 0; b < count; b++)
@@ -417,7 +415,7 @@ internal sealed class FunctionEmitter
             target[b] = -1;
             var jumpTarget = UnconditionalTarget(blocks[b].Terminator!);
             if (jumpTarget is null) continue;
-            target[b] = position[jumpTarget];
+            target[b] = jumpTarget.Index;
             empty[b] = EmitsNothing(b);
         }
         _resolved = new int[count];
@@ -433,19 +431,19 @@ internal sealed class FunctionEmitter
         if (_earlyExit is { } exit)
         {
             // The entry block's comparison ran before the prologue: after it, on to the other successor.
-            _resolved[0] = _resolved[position[exit.Continue]];
+            _resolved[0] = _resolved[exit.Continue.Index];
             _skipped[0] = true;
             // Blocks only the early exit's path reached are no longer reachable at all.
             var reached = new bool[count];
             var work = new Stack<int>();
-            work.Push(position[exit.Continue]);
+            work.Push(exit.Continue.Index);
             reached[work.Peek()] = true;
             while (work.Count > 0)
                 foreach (var successor in blocks[work.Pop()].Successors)
-                    if (!reached[position[successor]])
+                    if (!reached[successor.Index])
                     {
-                        reached[position[successor]] = true;
-                        work.Push(position[successor]);
+                        reached[successor.Index] = true;
+                        work.Push(successor.Index);
                     }
             for (var b = 1; b < count; b++)
                 if (!reached[b]) _skipped[b] = true;
@@ -502,7 +500,7 @@ internal sealed class FunctionEmitter
         for (var i = 0; i < block.Instructions.Count; i++)
         {
             var instruction = block.Instructions[i];
-            if (IsRemovable(instruction, _allocation.DeadDefinitions[b][i])) continue;
+            if (IsRemovable(instruction, _allocation.IsDeadDefinition(b, i))) continue;
             if (instruction.Op == Opcode.Copy && !instruction.Arguments[0].IsConstant
                 && _allocation[instruction.Destination!.Value] == _allocation[instruction.Arguments[0].Register]) continue;
             return false;
@@ -814,15 +812,6 @@ internal sealed class FunctionEmitter
         if (target != next) _machine.Jump(_blockLabels[target]);
     }
 
-    private Dictionary<BasicBlock, int>? _positions;
-
-    private int IndexOf(BasicBlock block)
-    {
-        if (_positions is null)
-        {
-            _positions = new Dictionary<BasicBlock, int>(_function.Blocks.Count);
-            for (var b = 0; b < _function.Blocks.Count; b++) _positions.Add(_function.Blocks[b], b);
-        }
-        return _positions[block];
-    }
+    /// <summary>The block's position in the function (<see cref="Liveness.Compute"/> numbered them, first thing in <see cref="Emit"/>).</summary>
+    private static int IndexOf(BasicBlock block) => block.Index;
 }

@@ -14,8 +14,6 @@ internal static class SlotAllocator
     {
         var locations = new Location[function.RegisterCount];
         for (var v = 0; v < locations.Length; v++) locations[v] = Location.InSlot(v);
-        var dead = new bool[function.Blocks.Count][];
-        for (var b = 0; b < dead.Length; b++) dead[b] = new bool[function.Blocks[b].Instructions.Count];
-        return new Allocation(locations, function.RegisterCount, 0, dead);
+        return new Allocation(locations, function.RegisterCount, 0, null, null);
     }
 }

@@ -6,12 +6,17 @@ namespace Maru.Compiler.Backends.RegisterAllocation;
 /// <summary>The allocator's answer: a location per virtual register, and what the frame must provide.</summary>
 public sealed class Allocation
 {
-    internal Allocation(Location[] locations, int slotCount, ulong usedRegisters, bool[][] deadDefinitions)
+    private readonly BitSet? _deadDefinitions;
+    private readonly int[]? _blockStarts;
+
+    /// <param name="deadDefinitions">Bit <c>blockStarts[b] + i</c>: instruction i of block b defines a value never read (null: none is dead).</param>
+    internal Allocation(Location[] locations, int slotCount, ulong usedRegisters, BitSet? deadDefinitions, int[]? blockStarts)
     {
         Locations = locations;
         SlotCount = slotCount;
         UsedRegisters = usedRegisters;
-        DeadDefinitions = deadDefinitions;
+        _deadDefinitions = deadDefinitions;
+        _blockStarts = blockStarts;
     }
 
     /// <summary>Indexed by virtual register number.</summary>
@@ -23,8 +28,8 @@ public sealed class Allocation
     /// <summary>Every register some value lives in (callee-saved ones among them must be saved).</summary>
     public ulong UsedRegisters { get; }
 
-    /// <summary>Per block position and instruction index: the destination is not read afterwards.</summary>
-    public bool[][] DeadDefinitions { get; }
+    /// <summary>Instruction <paramref name="instruction"/> of the block at <paramref name="block"/> defines a value that is not read afterwards.</summary>
+    public bool IsDeadDefinition(int block, int instruction) => _deadDefinitions is { } dead && dead[_blockStarts![block] + instruction];
 
     public Location this[VReg register] => Locations[register.Index];
 }
@@ -58,14 +63,17 @@ public static class GraphColouringAllocator
         var registers = file ?? target.Registers;
         var physical = registers.Count;
         var nodeCount = physical + function.RegisterCount;
+        var scratch = Scratch.ForThread(nodeCount, function.RegisterCount);
         var graph = new InterferenceGraph(physical, nodeCount);
-        var cost = new long[nodeCount];
-        var present = new bool[nodeCount];
-        var moves = new List<Move>();
+        var cost = scratch.Cost;
+        var present = scratch.Present;
+        var moves = scratch.Moves;
         var allocatable = registers.AllocatableMask;
         var blocks = function.Blocks;
-        var deadDefinitions = new bool[blocks.Count][];
-        var live = new SparseSet(function.RegisterCount);
+        var blockStarts = new int[blocks.Count + 1];
+        for (var b = 0; b < blocks.Count; b++) blockStarts[b + 1] = blockStarts[b] + blocks[b].Instructions.Count;
+        var dead = new BitSet(blockStarts[blocks.Count]);
+        var live = scratch.Live;
         bool Skip(int v) => unallocated is not null && unallocated[v];
 
         // ---- build ----------------------------------------------------------------------------
@@ -74,7 +82,7 @@ public static class GraphColouringAllocator
             var block = blocks[b];
             var weight = Weight(liveness.LoopDepth[b]);
             live.Clear();
-            foreach (var v in liveness.LiveOut[b]) live.Add(v);
+            foreach (var v in liveness.LiveOut(b)) live.Add(v);
             if (Liveness.TerminatorOperand(block.Terminator!) is { IsConstant: false } value && !Skip(value.Register.Index))
             {
                 var v = value.Register.Index;
@@ -82,7 +90,6 @@ public static class GraphColouringAllocator
                 Use(v, weight);
                 if (block.Terminator is Return) moves.Add(new Move(physical + v, registers.Return, weight));
             }
-            var dead = deadDefinitions[b] = new bool[block.Instructions.Count];
             for (var i = block.Instructions.Count - 1; i >= 0; i--)
             {
                 var instruction = block.Instructions[i];
@@ -90,7 +97,7 @@ public static class GraphColouringAllocator
                 {
                     var d = destination.Index;
                     var copySource = instruction.Op == Opcode.Copy && !instruction.Arguments[0].IsConstant ? instruction.Arguments[0].Register.Index : -1;
-                    dead[i] = !live.Contains(d);
+                    if (!live.Contains(d)) dead.Add(blockStarts[b] + i);
                     live.Remove(d);
                     foreach (var v in live.Members)
                         if (v != copySource) graph.AddEdge(physical + d, physical + v);
@@ -121,7 +128,7 @@ public static class GraphColouringAllocator
             }
         }
         // Parameters (and anything read before it is written) are all defined on entry, together.
-        var members = liveness.LiveIn[0];
+        var members = liveness.LiveIn(0);
         foreach (var p in members)
         {
             present[physical + p] = true;
@@ -131,7 +138,7 @@ public static class GraphColouringAllocator
         }
 
         // ---- coalesce -------------------------------------------------------------------------
-        var alias = new int[nodeCount];
+        var alias = scratch.Alias;
         for (var i = 0; i < nodeCount; i++) alias[i] = i;
         int Find(int n)
         {
@@ -139,10 +146,11 @@ public static class GraphColouringAllocator
             return n;
         }
         var k = registers.Allocatable.Length;
-        var order = new int[moves.Count];
+        var order = scratch.Order(moves.Count);
         for (var i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(order, (x, y) => moves[x].Weight != moves[y].Weight ? moves[y].Weight.CompareTo(moves[x].Weight) : x.CompareTo(y));
-        var mark = new int[nodeCount];
+        // Heaviest first, then in the order found (a total order, so any sort gives the same sequence).
+        order.Sort(new HeaviestFirst(moves));
+        var mark = scratch.Mark;
         var stamp = 0;
         foreach (var m in order)
         {
@@ -153,7 +161,7 @@ public static class GraphColouringAllocator
             stamp++;
             var significant = 0;
             foreach (var side in (ReadOnlySpan<int>)[a, c])
-                foreach (var t in graph.Adjacent[side])
+                foreach (var t in graph.Adjacent(side))
                 {
                     if (mark[t] == stamp) continue;
                     mark[t] = stamp;
@@ -169,10 +177,11 @@ public static class GraphColouringAllocator
         }
 
         // ---- simplify -------------------------------------------------------------------------
-        var degree = (int[])graph.Degree.Clone();
-        var removed = new bool[nodeCount];
-        var stack = new List<int>();
-        var low = new Stack<int>();
+        var degree = scratch.Degree;
+        Array.Copy(graph.Degree, degree, nodeCount);
+        var removed = scratch.Removed;
+        var stack = scratch.Stack;
+        var low = scratch.Low;
         var remaining = 0;
         for (var n = nodeCount - 1; n >= physical; n--)
         {
@@ -206,30 +215,42 @@ public static class GraphColouringAllocator
             removed[node] = true;
             remaining--;
             stack.Add(node);
-            foreach (var t in graph.Adjacent[node])
+            foreach (var t in graph.Adjacent(node))
                 if (!graph.IsPhysical(t) && !removed[t] && --degree[t] == k - 1) low.Push(t);
         }
 
         // ---- select ---------------------------------------------------------------------------
-        var colour = new int[nodeCount];
+        var colour = scratch.Colour;
         for (var i = 0; i < nodeCount; i++) colour[i] = i < physical ? i : -1;
-        var partners = new List<Move>[nodeCount];
+        // Each node's move partners, heaviest first (compressed rows: partners of n are partner[start[n]..start[n+1]]).
+        var start = scratch.PartnerStart;
         foreach (var m in order)
         {
             var a = Find(moves[m].A);
             var c = Find(moves[m].B);
             if (a == c) continue;
-            (partners[a] ??= new()).Add(new Move(a, c, moves[m].Weight));
-            (partners[c] ??= new()).Add(new Move(c, a, moves[m].Weight));
+            start[a + 1]++;
+            start[c + 1]++;
         }
-        var slotOf = new int[nodeCount];
+        for (var n = 0; n < nodeCount; n++) start[n + 1] += start[n];
+        var partner = scratch.Partners(start[nodeCount]);
+        var fill = scratch.PartnerFill;
+        foreach (var m in order)
+        {
+            var a = Find(moves[m].A);
+            var c = Find(moves[m].B);
+            if (a == c) continue;
+            partner[start[a] + fill[a]++] = c;
+            partner[start[c] + fill[c]++] = a;
+        }
+        var slotOf = scratch.SlotOf;
         var slots = 0;
         ulong used = 0;
         for (var s = stack.Count - 1; s >= 0; s--)
         {
             var node = stack[s];
             ulong forbidden = 0;
-            foreach (var t in graph.Adjacent[node])
+            foreach (var t in graph.Adjacent(node))
                 if (colour[t] >= 0) forbidden |= 1UL << colour[t];
             var free = allocatable & ~forbidden;
             if (free == 0)
@@ -238,25 +259,24 @@ public static class GraphColouringAllocator
                 continue;
             }
             var chosen = -1;
-            if (partners[node] is { } wishes)
-                foreach (var wish in wishes) // heaviest first: moves were visited in weight order
-                    if (colour[wish.B] >= 0 && (free & (1UL << colour[wish.B])) != 0)
-                    {
-                        chosen = colour[wish.B];
-                        break;
-                    }
-            // Looking one step further: an uncoloured partner's own colours or fixed registers.
-            if (chosen < 0 && partners[node] is { } direct)
-                foreach (var wish in direct)
+            for (var w = start[node]; w < start[node + 1]; w++) // heaviest first: moves were visited in weight order
+                if (colour[partner[w]] >= 0 && (free & (1UL << colour[partner[w]])) != 0)
                 {
-                    if (colour[wish.B] >= 0 || partners[wish.B] is not { } further) continue;
-                    foreach (var second in further)
-                        if (colour[second.B] >= 0 && (free & (1UL << colour[second.B])) != 0)
+                    chosen = colour[partner[w]];
+                    break;
+                }
+            // Looking one step further: an uncoloured partner's own colours or fixed registers.
+            if (chosen < 0)
+                for (var w = start[node]; w < start[node + 1] && chosen < 0; w++)
+                {
+                    var further = partner[w];
+                    if (colour[further] >= 0) continue;
+                    for (var x = start[further]; x < start[further + 1]; x++)
+                        if (colour[partner[x]] >= 0 && (free & (1UL << colour[partner[x]])) != 0)
                         {
-                            chosen = colour[second.B];
+                            chosen = colour[partner[x]];
                             break;
                         }
-                    if (chosen >= 0) break;
                 }
             if (chosen < 0) chosen = Preferred(registers, free, used);
             colour[node] = chosen;
@@ -271,7 +291,7 @@ public static class GraphColouringAllocator
             var root = Find(n);
             locations[v] = colour[root] >= 0 ? Location.InRegister(colour[root]) : Location.InSlot(slotOf[root]);
         }
-        return new Allocation(locations, slots, used, deadDefinitions);
+        return new Allocation(locations, slots, used, dead, blockStarts);
 
         void Use(int v, long weight)
         {
@@ -280,9 +300,87 @@ public static class GraphColouringAllocator
         }
     }
 
+    private readonly struct HeaviestFirst(List<Move> moves) : IComparer<int>
+    {
+        public int Compare(int x, int y) => moves[x].Weight != moves[y].Weight ? moves[y].Weight.CompareTo(moves[x].Weight) : x.CompareTo(y);
+    }
+
+    /// <summary>
+    /// The allocator's working arrays, kept per thread and reused function after function (each
+    /// cleared to the size the function needs): a warm compilation allocates them once, not per function.
+    /// </summary>
+    private sealed class Scratch
+    {
+        private const int KeepLimit = 1 << 18;
+
+        [ThreadStatic] private static Scratch? t_current;
+
+        public long[] Cost = [];
+        public bool[] Present = [], Removed = [];
+        public int[] Alias = [], Mark = [], Degree = [], Colour = [], SlotOf = [], PartnerStart = [], PartnerFill = [];
+        private int[] _order = [], _partners = [];
+        public readonly List<Move> Moves = new();
+        public readonly List<int> Stack = new();
+        public readonly Stack<int> Low = new();
+        public SparseSet Live = new(0);
+
+        public static Scratch ForThread(int nodes, int registers)
+        {
+            var scratch = t_current ??= new Scratch();
+            scratch.Prepare(nodes, registers);
+            return scratch;
+        }
+
+        private void Prepare(int nodes, int registers)
+        {
+            if (Cost.Length < nodes + 1 || Cost.Length > Math.Max(KeepLimit, 4 * (nodes + 1)))
+            {
+                var size = Math.Max(64, nodes + 1);
+                Cost = new long[size];
+                Present = new bool[size];
+                Removed = new bool[size];
+                Alias = new int[size];
+                Mark = new int[size];
+                Degree = new int[size];
+                Colour = new int[size];
+                SlotOf = new int[size];
+                PartnerStart = new int[size + 1];
+                PartnerFill = new int[size];
+            }
+            else
+            {
+                Array.Clear(Cost, 0, nodes);
+                Array.Clear(Present, 0, nodes);
+                Array.Clear(Removed, 0, nodes);
+                Array.Clear(Mark, 0, nodes);
+                Array.Clear(SlotOf, 0, nodes);
+                Array.Clear(PartnerStart, 0, nodes + 2);
+                Array.Clear(PartnerFill, 0, nodes);
+            }
+            if (Live.Capacity < registers || Live.Capacity > Math.Max(KeepLimit, 4 * registers)) Live = new SparseSet(Math.Max(64, registers));
+            Moves.Clear();
+            Stack.Clear();
+            Low.Clear();
+            if (Moves.Capacity > KeepLimit) Moves.Capacity = 0;
+            if (Stack.Capacity > KeepLimit) Stack.Capacity = 0;
+        }
+
+        public Span<int> Order(int count)
+        {
+            if (_order.Length < count || _order.Length > Math.Max(KeepLimit, 4 * count)) _order = new int[Math.Max(64, count)];
+            return _order.AsSpan(0, count);
+        }
+
+        public int[] Partners(int count)
+        {
+            if (_partners.Length < count || _partners.Length > Math.Max(KeepLimit, 4 * count)) _partners = new int[Math.Max(64, count)];
+            return _partners;
+        }
+    }
+
     private static bool George(InterferenceGraph graph, int a, int b, int k)
     {
-        foreach (var t in graph.Adjacent[a])
+        foreach (var t in graph.Adjacent(a))
             if (!graph.IsPhysical(t) && graph.Degree[t] >= k && !graph.Interferes(t, b)) return false;
             else if (graph.IsPhysical(t) && !graph.Interferes(t, b)) return false;
         return true;

@@ -1,9 +1,21 @@
+
 namespace Maru.Compiler.Backends.RegisterAllocation;
 
 /// <summary>
 /// An undirected graph over nodes 0..N-1: physical registers first (they are precoloured and keep
-/// no adjacency sets), then one node per virtual register. Edge membership is a bit matrix for
-/// the usual small function and the adjacency sets beyond that, so huge functions stay linear in memory.
+/// no adjacency lists), then one node per virtual register.
+/// <para>
+/// A node's neighbours are enumerated in the order of a <c>HashSet&lt;int&gt;</c> (the allocator's
+/// choices depend on it, and a compilation's output must not change with the representation):
+/// insertion order, a removed neighbour's place reused by the next insertion, most recently freed
+/// first. The usual small function (up to <see cref="MatrixLimit"/> nodes) keeps edge membership in
+/// a bit matrix and each node's neighbours in a slot list of one shared arena; an edge between two
+/// virtual registers is two slots that know each other (<c>_twin</c>), so coalescing unlinks a node
+/// from its neighbour's list without searching it. The arrays live in a per-thread
+/// <see cref="Storage"/> reused by the next function, so building such a graph allocates nothing
+/// once the thread has seen a function of that size. A huge function (where a matrix would be
+/// quadratic) keeps a <c>HashSet&lt;int&gt;</c> per node, so it stays linear in memory.
+/// </para>
 /// </summary>
 internal sealed class InterferenceGraph
 {
@@ -11,29 +23,47 @@ internal sealed class InterferenceGraph
 
     private readonly int _count;
     private readonly ulong[]? _matrix;
+    private readonly HashSet<int>[]? _sets; // the huge-function representation (null with the matrix)
+    private readonly Storage _storage;
+    // Per node: where its slots start in the arena, how many it has room for, how many are in use
+    // (live or freed), and the most recently freed one (-1: none).
+    private readonly int[] _start = [], _capacity = [], _used = [], _freeHead = [];
+    private int _arenaTop;
+    // A live slot holds the neighbour (>= 0); a free one holds -2 - (the next free slot, or -1).
+    private int[] _arena = [];
+    private int[] _twin = []; // parallel to the arena: the slot of the same edge in the neighbour's list (-1: a physical neighbour)
 
     public InterferenceGraph(int physicalCount, int nodeCount)
     {
         PhysicalCount = physicalCount;
         _count = nodeCount;
-        if (nodeCount <= MatrixLimit) _matrix = new ulong[((long)nodeCount * nodeCount + 63) >> 6];
-        Adjacent = new HashSet<int>[nodeCount];
-        Degree = new int[nodeCount];
-        for (var i = physicalCount; i < nodeCount; i++) Adjacent[i] = new HashSet<int>();
+        _storage = Storage.ForThread();
+        Degree = _storage.Ints(ref _storage.Degree, nodeCount);
+        if (nodeCount > MatrixLimit)
+        {
+            _sets = new HashSet<int>[nodeCount];
+            for (var i = physicalCount; i < nodeCount; i++) _sets[i] = new HashSet<int>();
+            return;
+        }
+        _matrix = _storage.Matrix(((long)nodeCount * nodeCount + 63) >> 6);
+        _start = _storage.Ints(ref _storage.Start, nodeCount);
+        _capacity = _storage.Ints(ref _storage.Capacity, nodeCount);
+        _used = _storage.Ints(ref _storage.Used, nodeCount);
+        _freeHead = _storage.Ints(ref _storage.FreeHead, nodeCount);
+        Array.Fill(_freeHead, -1, 0, nodeCount);
+        _arena = _storage.Arena ??= new int[1024];
+        _twin = _storage.Twin ??= new int[1024];
     }
 
     public int PhysicalCount { get; }
 
-    /// <summary>
-    /// Neighbours of virtual-register nodes (null for physical registers). Sets, so coalescing
-    /// can unlink a merged node in constant time; enumeration order is a pure function of the
-    /// operations performed, so the allocation stays deterministic.
-    /// </summary>
-    public HashSet<int>[] Adjacent { get; }
-
+    /// <summary>Number of neighbours, per node (meaningful for virtual-register nodes).</summary>
     public int[] Degree { get; }
 
     public bool IsPhysical(int node) => node < PhysicalCount;
+
+    /// <summary>The neighbours of a virtual-register node, in the order described above.</summary>
+    public Neighbours Adjacent(int node) => new(this, node);
 
     public bool Interferes(int a, int b)
     {
@@ -42,54 +72,230 @@ internal sealed class InterferenceGraph
             var bit = (long)a * _count + b;
             return (_matrix[bit >> 6] & (1UL << (int)(bit & 63))) != 0;
         }
-        if (IsPhysical(a)) return !IsPhysical(b) && Adjacent[b].Contains(a);
-        return Adjacent[a].Contains(b);
+        if (IsPhysical(a)) return !IsPhysical(b) && _sets![b].Contains(a);
+        return _sets![a].Contains(b);
     }
 
     public void AddEdge(int a, int b)
     {
         if (a == b || (IsPhysical(a) && IsPhysical(b)) || Interferes(a, b)) return;
         Mark(a, b);
+        int atA = -1, atB = -1;
         if (!IsPhysical(a))
         {
-            Adjacent[a].Add(b);
+            atA = Insert(a, b);
             Degree[a]++;
         }
         if (!IsPhysical(b))
         {
-            Adjacent[b].Add(a);
+            atB = Insert(b, a);
             Degree[b]++;
         }
+        Link(atA, atB);
     }
 
     /// <summary>Node <paramref name="from"/> becomes part of <paramref name="into"/>: its edges move over (coalescing).</summary>
     public void Merge(int into, int from)
     {
-        foreach (var t in Adjacent[from])
+        if (_sets is not null)
         {
-            if (!IsPhysical(t)) Adjacent[t].Remove(from);
+            MergeSets(into, from);
+            return;
+        }
+        for (var i = 0; i < _used[from]; i++)
+        {
+            var slot = _start[from] + i;
+            var t = _arena[slot];
+            if (t < 0) continue;
+            if (!IsPhysical(t)) Delete(t, _twin[slot]);
             if (Interferes(into, t))
             {
                 if (!IsPhysical(t)) Degree[t]--;
                 continue;
             }
             Mark(into, t);
-            Adjacent[into].Add(t);
+            var atInto = Insert(into, t);
             Degree[into]++;
-            if (!IsPhysical(t)) Adjacent[t].Add(into);
+            Link(atInto, IsPhysical(t) ? -1 : Insert(t, into));
         }
-        Adjacent[from].Clear();
+        _used[from] = 0;
+        _freeHead[from] = -1;
+        Degree[from] = 0;
+    }
+
+    private void MergeSets(int into, int from)
+    {
+        var sets = _sets!;
+        foreach (var t in sets[from])
+        {
+            if (!IsPhysical(t)) sets[t].Remove(from);
+            if (Interferes(into, t))
+            {
+                if (!IsPhysical(t)) Degree[t]--;
+                continue;
+            }
+            sets[into].Add(t);
+            Degree[into]++;
+            if (!IsPhysical(t)) sets[t].Add(into);
+        }
+        sets[from].Clear();
         Degree[from] = 0;
     }
 
     private void Mark(int a, int b)
     {
-        if (_matrix is not null) // (the adjacency sets, updated by the callers, are the edges otherwise)
+        if (_matrix is not null) // (the sets, updated by the callers, are the edges otherwise)
         {
             var ab = (long)a * _count + b;
             var ba = (long)b * _count + a;
             _matrix[ab >> 6] |= 1UL << (int)(ab & 63);
             _matrix[ba >> 6] |= 1UL << (int)(ba & 63);
+        }
+    }
+
+    // ---- slot lists ----------------------------------------------------------------------------
+
+    private void Link(int a, int b)
+    {
+        if (a >= 0) _twin[a] = b;
+        if (b >= 0) _twin[b] = a;
+    }
+
+    /// <returns>The slot now holding <paramref name="neighbour"/> in <paramref name="owner"/>'s list (-1 with sets).</returns>
+    private int Insert(int owner, int neighbour)
+    {
+        if (_sets is not null)
+        {
+            _sets[owner].Add(neighbour);
+            return -1;
+        }
+        int slot;
+        if (_freeHead[owner] >= 0)
+        {
+            slot = _freeHead[owner];
+            _freeHead[owner] = -2 - _arena[slot];
+        }
+        else
+        {
+            if (_used[owner] == _capacity[owner]) Grow(owner);
+            slot = _start[owner] + _used[owner]++;
+        }
+        _arena[slot] = neighbour;
+        return slot;
+    }
+
+    private void Delete(int owner, int slot)
+    {
+        _arena[slot] = -2 - _freeHead[owner];
+        _freeHead[owner] = slot;
+    }
+
+    /// <summary>Moves the owner's slots to the end of the arena with twice the room (slot order kept; free list and twins follow).</summary>
+    private void Grow(int owner)
+    {
+        var old = _start[owner];
+        var used = _used[owner];
+        var capacity = Math.Max(4, _capacity[owner] * 2);
+        if (_arenaTop + capacity > _arena.Length)
+        {
+            var size = Math.Max(_arena.Length * 2, _arenaTop + capacity);
+            Array.Resize(ref _arena, size);
+            Array.Resize(ref _twin, size);
+            _storage.Arena = _arena;
+            _storage.Twin = _twin;
+        }
+        var start = _arenaTop;
+        _arenaTop += capacity;
+        Array.Copy(_arena, old, _arena, start, used);
+        Array.Copy(_twin, old, _twin, start, used);
+        var shift = start - old;
+        for (var i = start; i < start + used; i++)
+        {
+            if (_arena[i] < 0)
+            {
+                if (_arena[i] <= -2) _arena[i] -= shift; // -2 - next becomes -2 - (next + shift); -1 ends the list
+            }
+            else if (_twin[i] >= 0)
+            {
+                _twin[_twin[i]] = i;
+            }
+        }
+        if (_freeHead[owner] >= 0) _freeHead[owner] += shift;
+        _start[owner] = start;
+        _capacity[owner] = capacity;
+    }
+
+    /// <summary>The live neighbours of one node, in the order described above.</summary>
+    public readonly ref struct Neighbours(InterferenceGraph graph, int node)
+    {
+        public Enumerator GetEnumerator() => new(graph, node);
+
+        public ref struct Enumerator
+        {
+            private readonly InterferenceGraph _graph;
+            private readonly int _node;
+            private int _i;
+            private HashSet<int>.Enumerator _set;
+
+            public Enumerator(InterferenceGraph graph, int node)
+            {
+                _graph = graph;
+                _node = node;
+                _i = -1;
+                if (graph._sets is not null) _set = graph._sets[node].GetEnumerator();
+            }
+
+            public readonly int Current => _graph._sets is null ? _graph._arena[_graph._start[_node] + _i] : _set.Current;
+
+            public bool MoveNext()
+            {
+                if (_graph._sets is not null) return _set.MoveNext();
+                while (++_i < _graph._used[_node])
+                    if (_graph._arena[_graph._start[_node] + _i] >= 0) return true;
+                return false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The arrays of one thread's graphs, reused function after function (cleared as each graph
+    /// needs). A thread that once allocated a huge graph drops it at the next one.
+    /// </summary>
+    internal sealed class Storage
+    {
+        private const int KeepLimit = 1 << 18;
+
+        [ThreadStatic] private static Storage? t_current;
+
+        public ulong[]? MatrixWords;
+        public int[]? Degree, Start, Capacity, Used, FreeHead, Arena, Twin;
+
+        public static Storage ForThread()
+        {
+            var storage = t_current ??= new Storage();
+            storage.Trim();
+            return storage;
+        }
+
+        public ulong[] Matrix(long words)
+        {
+            if (MatrixWords is null || MatrixWords.Length < words) MatrixWords = new ulong[Math.Max(words, 64)];
+            else Array.Clear(MatrixWords, 0, (int)words);
+            return MatrixWords;
+        }
+
+        public int[] Ints(ref int[]? array, int length)
+        {
+            if (array is null || array.Length < length) array = new int[Math.Max(length, 64)];
+            else Array.Clear(array, 0, length);
+            return array;
+        }
+
+        private void Trim()
+        {
+            if (Arena is { Length: > KeepLimit }) Arena = Twin = null;
+            if (MatrixWords is { Length: > KeepLimit }) MatrixWords = null;
+            if (Degree is { Length: > KeepLimit }) Degree = null;
         }
     }
 }

@@ -9,65 +9,89 @@ namespace Maru.Compiler.Backends.RegisterAllocation;
 /// until a block that writes it. The work and the memory are the sizes of the live ranges (a dense
 /// bit set per block would be blocks × registers: quadratic in a long function). Requires
 /// terminated blocks; the IR need not be SSA. Blocks are numbered by their position in
-/// <see cref="IrFunction.Blocks"/>; the sets are sorted register numbers.
+/// <see cref="IrFunction.Blocks"/> (and <see cref="BasicBlock.Index"/> is set to it); the sets are
+/// sorted register numbers.
+/// <para>
+/// Everything is kept in a few flat arrays (compressed rows: the members of block b's set are
+/// <c>data[start[b]..start[b+1]]</c>) rather than a list per block and per register: a warm
+/// compilation makes this analysis for every function, and its garbage was most of the backend's.
+/// </para>
 /// </summary>
 public sealed class Liveness
 {
-    private Liveness(int[][] liveIn, int[][] liveOut, int[][] successors, int[] loopDepth)
+    private readonly int[] _inStart, _in, _outStart, _out;
+
+    private Liveness(int[] inStart, int[] @in, int[] outStart, int[] @out, int[] loopDepth)
     {
-        LiveIn = liveIn;
-        LiveOut = liveOut;
-        Successors = successors;
+        _inStart = inStart;
+        _in = @in;
+        _outStart = outStart;
+        _out = @out;
         LoopDepth = loopDepth;
     }
 
-    /// <summary>Registers live on entry to each block, in increasing order.</summary>
-    public int[][] LiveIn { get; }
+    /// <summary>Registers live on entry to block <paramref name="block"/>, in increasing order.</summary>
+    public ReadOnlySpan<int> LiveIn(int block) => _in.AsSpan(_inStart[block], _inStart[block + 1] - _inStart[block]);
 
-    /// <summary>Registers live on exit from each block, in increasing order.</summary>
-    public int[][] LiveOut { get; }
-
-    /// <summary>Successor block positions, per block position.</summary>
-    public int[][] Successors { get; }
+    /// <summary>Registers live on exit from block <paramref name="block"/>, in increasing order.</summary>
+    public ReadOnlySpan<int> LiveOut(int block) => _out.AsSpan(_outStart[block], _outStart[block + 1] - _outStart[block]);
 
     /// <summary>How many loops (back edges in layout order) enclose each block: a spill-cost weight.</summary>
     public int[] LoopDepth { get; }
 
-    public bool IsLiveIn(int block, int register) => Array.BinarySearch(LiveIn[block], register) >= 0;
+    public bool IsLiveIn(int block, int register) => LiveIn(block).BinarySearch(register) >= 0;
 
     public static Liveness Compute(IrFunction function)
     {
         var blocks = function.Blocks;
         var count = blocks.Count;
         var registers = function.RegisterCount;
-        var position = new Dictionary<BasicBlock, int>(count);
-        for (var i = 0; i < count; i++) position.Add(blocks[i], i);
+        for (var i = 0; i < count; i++) blocks[i].Index = i;
 
-        // Per register: the blocks reading it before writing it (exposed uses) and the blocks writing it.
-        var successors = new int[count][];
-        var predecessors = new List<int>[count];
-        for (var b = 0; b < count; b++) predecessors[b] = new List<int>(2);
-        var exposedUses = new List<int>?[registers];
-        var definingBlocks = new List<int>?[registers];
+        // Edges as compressed rows: successors in terminator order, predecessors by target.
+        var successorStart = new int[count + 1];
+        for (var b = 0; b < count; b++) successorStart[b + 1] = successorStart[b] + SuccessorCount(blocks[b].Terminator!);
+        var successors = new int[successorStart[count]];
+        var predecessorStart = new int[count + 1];
+        for (var b = 0; b < count; b++)
+        {
+            var at = successorStart[b];
+            switch (blocks[b].Terminator)
+            {
+                case Jump jump:
+                    successors[at] = jump.Target.Index;
+                    break;
+                case Branch branch:
+                    successors[at] = branch.IfTrue.Index;
+                    successors[at + 1] = branch.IfFalse.Index;
+                    break;
+            }
+            for (var e = successorStart[b]; e < successorStart[b + 1]; e++) predecessorStart[successors[e] + 1]++;
+        }
+        for (var b = 0; b < count; b++) predecessorStart[b + 1] += predecessorStart[b];
+        var predecessors = new int[predecessorStart[count]];
+        var fill = new int[count];
+        for (var b = 0; b < count; b++)
+            for (var e = successorStart[b]; e < successorStart[b + 1]; e++)
+            {
+                var s = successors[e];
+                predecessors[predecessorStart[s] + fill[s]++] = b;
+            }
+
+        // Per register: the blocks reading it before writing it (exposed uses) and the blocks
+        // writing it, as linked lists threaded through one growing array of (block, next) cells.
+        var firstUse = new int[registers];
+        var firstDefinition = new int[registers];
+        Array.Fill(firstUse, -1);
+        Array.Fill(firstDefinition, -1);
+        var cells = new int[2 * Math.Max(16, count * 4)];
+        var cellCount = 0;
         var defined = new int[registers];   // stamps: block position + 1
         var used = new int[registers];
         for (var b = 0; b < count; b++)
         {
             var block = blocks[b];
-            successors[b] = block.Terminator switch
-            {
-                Jump jump => [position[jump.Target]],
-                Branch branch => [position[branch.IfTrue], position[branch.IfFalse]],
-                _ => [],
-            };
-            foreach (var s in successors[b]) predecessors[s].Add(b);
             var stamp = b + 1;
-            void Read(int v)
-            {
-                if (defined[v] == stamp || used[v] == stamp) return;
-                used[v] = stamp;
-                (exposedUses[v] ??= new List<int>(2)).Add(b);
-            }
             foreach (var instruction in block.Instructions)
             {
                 foreach (var operand in instruction.Arguments)
@@ -75,58 +99,111 @@ public sealed class Liveness
                 if (instruction.Destination is { } destination && defined[destination.Index] != stamp)
                 {
                     defined[destination.Index] = stamp;
-                    (definingBlocks[destination.Index] ??= new List<int>(2)).Add(b);
+                    Push(ref firstDefinition[destination.Index], b);
                 }
             }
             if (TerminatorOperand(block.Terminator!) is { IsConstant: false } value) Read(value.Register.Index);
+
+            void Read(int v)
+            {
+                if (defined[v] == stamp || used[v] == stamp) return;
+                used[v] = stamp;
+                Push(ref firstUse[v], b);
+            }
         }
 
-        var liveIn = new List<int>[count];
-        var liveOut = new List<int>[count];
-        for (var b = 0; b < count; b++)
-        {
-            liveIn[b] = new List<int>();
-            liveOut[b] = new List<int>();
-        }
+        // Walk each register's range; (block, register) pairs come out in increasing register order,
+        // so a stable bucketing by block leaves every set sorted.
+        var inPairs = new PairList(count);
+        var outPairs = new PairList(count);
         var defines = new int[count];   // stamps: register + 1
         var inStamp = new int[count];
         var outStamp = new int[count];
-        var work = new Stack<int>();
+        var work = new int[count];
         for (var v = 0; v < registers; v++)
         {
-            if (exposedUses[v] is not { } uses) continue;
+            if (firstUse[v] < 0) continue;
             var stamp = v + 1;
-            if (definingBlocks[v] is { } writers)
-                foreach (var b in writers) defines[b] = stamp;
-            foreach (var b in uses)
+            for (var c = firstDefinition[v]; c >= 0; c = cells[2 * c + 1]) defines[cells[2 * c]] = stamp;
+            var top = 0;
+            for (var c = firstUse[v]; c >= 0; c = cells[2 * c + 1])
             {
+                var b = cells[2 * c];
                 inStamp[b] = stamp;
-                liveIn[b].Add(v);
-                work.Push(b);
+                inPairs.Add(b, v);
+                work[top++] = b;
             }
-            while (work.Count > 0)
-                foreach (var p in predecessors[work.Pop()])
+            while (top > 0)
+            {
+                var w = work[--top];
+                for (var e = predecessorStart[w]; e < predecessorStart[w + 1]; e++)
                 {
+                    var p = predecessors[e];
                     if (outStamp[p] != stamp)
                     {
                         outStamp[p] = stamp;
-                        liveOut[p].Add(v);
+                        outPairs.Add(p, v);
                     }
                     if (inStamp[p] == stamp || defines[p] == stamp) continue;
                     inStamp[p] = stamp;
-                    liveIn[p].Add(v);
-                    work.Push(p);
+                    inPairs.Add(p, v);
+                    work[top++] = p;   // each block at most once per register: count is enough room
                 }
+            }
         }
 
-        var inSets = new int[count][];
-        var outSets = new int[count][];
-        for (var b = 0; b < count; b++)
+        var (inStart, @in) = inPairs.ByBlock();
+        var (outStart, @out) = outPairs.ByBlock();
+        return new Liveness(inStart, @in, outStart, @out, LoopDepths(count, successorStart, successors));
+
+        void Push(ref int head, int block)
         {
-            inSets[b] = liveIn[b].ToArray();   // registers were visited in increasing order: sorted
-            outSets[b] = liveOut[b].ToArray();
+            if (2 * cellCount + 2 > cells.Length) Array.Resize(ref cells, cells.Length * 2);
+            cells[2 * cellCount] = block;
+            cells[2 * cellCount + 1] = head;
+            head = cellCount++;
         }
-        return new Liveness(inSets, outSets, successors, LoopDepths(successors));
+    }
+
+    private static int SuccessorCount(Terminator terminator) => terminator switch
+    {
+        Jump => 1,
+        Branch => 2,
+        _ => 0,
+    };
+
+    /// <summary>(block, register) pairs in the order added, then bucketed by block (stable).</summary>
+    private struct PairList(int blocks)
+    {
+        private int[] _blocks = new int[Math.Max(16, blocks * 2)];
+        private int[] _registers = new int[Math.Max(16, blocks * 2)];
+        private int _count;
+
+        public void Add(int block, int register)
+        {
+            if (_count == _blocks.Length)
+            {
+                Array.Resize(ref _blocks, _count * 2);
+                Array.Resize(ref _registers, _count * 2);
+            }
+            _blocks[_count] = block;
+            _registers[_count++] = register;
+        }
+
+        public readonly (int[] Start, int[] Members) ByBlock()
+        {
+            var start = new int[blocks + 1];
+            for (var i = 0; i < _count; i++) start[_blocks[i] + 1]++;
+            for (var b = 0; b < blocks; b++) start[b + 1] += start[b];
+            var members = new int[_count];
+            var next = new int[blocks];
+            for (var i = 0; i < _count; i++)
+            {
+                var b = _blocks[i];
+                members[start[b] + next[b]++] = _registers[i];
+            }
+            return (start, members);
+        }
     }
 
     /// <summary>The value a terminator reads, if any.</summary>
@@ -139,18 +216,21 @@ public sealed class Liveness
 
     // A back edge in layout order (to the same or an earlier block) encloses the blocks between:
     // +1 at its target, -1 after its source, then a running sum (linear in blocks + edges).
-    private static int[] LoopDepths(int[][] successors)
+    private static int[] LoopDepths(int count, int[] successorStart, int[] successors)
     {
-        var delta = new int[successors.Length + 1];
-        for (var b = 0; b < successors.Length; b++)
-            foreach (var s in successors[b])
+        var delta = new int[count + 1];
+        for (var b = 0; b < count; b++)
+            for (var e = successorStart[b]; e < successorStart[b + 1]; e++)
+            {
+                var s = successors[e];
                 if (s <= b)
                 {
                     delta[s]++;
                     delta[b + 1]--;
                 }
-        var depth = new int[successors.Length];
-        for (int b = 0, running = 0; b < successors.Length; b++) depth[b] = running += delta[b];
+            }
+        var depth = new int[count];
+        for (int b = 0, running = 0; b < count; b++) depth[b] = running += delta[b];
         return depth;
     }
 }

@@ -11,6 +11,9 @@ internal sealed class SparseSet(int capacity)
 
     public int Count { get; private set; }
 
+    /// <summary>Members are 0..Capacity-1.</summary>
+    public int Capacity => _dense.Length;
+
     /// <summary>The members, in an order that depends only on the operations performed.</summary>
     public ReadOnlySpan<int> Members => _dense.AsSpan(0, Count);
 
