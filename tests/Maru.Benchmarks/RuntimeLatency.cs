@@ -47,8 +47,10 @@ internal static unsafe class RuntimeLatency
         Console.Error.WriteLine("[latency] Maru.Runtime warm");
         var warm = Functions.ToDictionary(f => f.Name, f =>
         {
+            // Four seconds, not one: run first in a process (--skip-compile-time), one second left the
+            // compiler on tier-0 code and the "warm" rows read 3-4x high.
             var clock = Stopwatch.StartNew();
-            for (var i = 0; i < 50 || clock.ElapsedMilliseconds < 1000; i++) SourceToCall(f);
+            for (var i = 0; i < 50 || clock.ElapsedMilliseconds < 4000; i++) SourceToCall(f);
             return Summary(Enumerable.Range(0, options.LatencyIterations).Select(_ => SourceToCall(f)));
         });
 
