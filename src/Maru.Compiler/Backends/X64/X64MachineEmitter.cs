@@ -27,6 +27,17 @@ internal sealed class X64MachineEmitter : MachineEmitter
 {
     private enum Alu { Add, Sub, And, Or, Xor, Cmp }
 
+    /// <summary>The two-operand ALU instruction an IR operation is, if any (register and read-modify-write forms share it).</summary>
+    private static Alu? AluOf(Opcode op) => op switch
+    {
+        Opcode.Add => Alu.Add,
+        Opcode.Subtract => Alu.Sub,
+        Opcode.And => Alu.And,
+        Opcode.Or => Alu.Or,
+        Opcode.Xor => Alu.Xor,
+        _ => null,
+    };
+
     private readonly Assembler _asm = new(64);
     private readonly X64CodeLayout _code;
 
@@ -69,15 +80,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
     /// <summary>add/sub/and/or/xor with a memory destination: a word with any value, a byte with the low byte of a register or constant.</summary>
     public override void ReadModifyWrite(Opcode op, Loc memory, Loc value)
     {
-        var alu = op switch
-        {
-            Opcode.Add => Alu.Add,
-            Opcode.Subtract => Alu.Sub,
-            Opcode.And => Alu.And,
-            Opcode.Or => Alu.Or,
-            Opcode.Xor => Alu.Xor,
-            _ => throw new InvalidOperationException($"no read-modify-write for {op}"),
-        };
+        var alu = AluOf(op) ?? throw new InvalidOperationException($"no read-modify-write for {op}");
         if (memory.IsWord)
         {
             AluOp(alu, memory, value);
@@ -465,15 +468,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
                 return;
             }
         }
-        var alu = op switch
-        {
-            Opcode.Add => Alu.Add,
-            Opcode.Subtract => Alu.Sub,
-            Opcode.And => Alu.And,
-            Opcode.Or => Alu.Or,
-            Opcode.Xor => Alu.Xor,
-            _ => (Alu?)null,
-        };
+        var alu = AluOf(op);
         if (op == Opcode.Subtract && destination.IsReg && b.Is(destination.Register) && !a.Is(destination.Register))
         {
             // d = a - d  ⇒  d = -d + a
