@@ -84,7 +84,7 @@ internal static class CompilerWire
 
     /// <summary>
     /// The result; with <paramref name="outputPath"/>, a successful compilation's library is written
-    /// there instead of being carried (a failure to write it travels as its message).
+    /// there instead of being carried (if it cannot be written there, its bytes travel and the host writes them).
     /// </summary>
     public static byte[] WriteResult(CompilationResult result, string? outputPath = null)
     {
