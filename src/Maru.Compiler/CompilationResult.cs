@@ -46,5 +46,19 @@ public sealed class CompilationResult
     /// <summary>The assembly listing when <see cref="CompilationOptions.ProduceListing"/> asked for one.</summary>
     public string? Listing { get; init; }
 
-    public bool Success => Library is not null && !Diagnostics.Any(d => d.IsError);
+    public bool Success => Library is not null && !HasErrors;
+
+    /// <summary>
+    /// Whether any diagnostic is an error. A loop, not LINQ: Maru.Runtime asks this in the first
+    /// compilation of a process, where a generic LINQ instantiation costs JIT time.
+    /// </summary>
+    public bool HasErrors
+    {
+        get
+        {
+            for (var i = 0; i < Diagnostics.Count; i++)
+                if (Diagnostics[i].IsError) return true;
+            return false;
+        }
+    }
 }

@@ -133,7 +133,7 @@ public sealed partial class MaruModule : IDisposable
             var written = false;
             var result = native is null ? MaruCompiler.Compile(sources, compilation) : native.CompileToFile(sources, compilation, path, out written);
             output?.RethrowFailure();
-            if (HasErrors(result.Diagnostics) || !written && result.Library is null) throw new MaruCompilationException(result.Diagnostics, result.Messages);
+            if (result.HasErrors || !written && result.Library is null) throw new MaruCompilationException(result.Diagnostics, result.Messages);
 
             if (!written) path = WriteOrMove(path, result.Library!);
             if (!NativeLibrary.TryLoad(path, out handle))
@@ -170,13 +170,6 @@ public sealed partial class MaruModule : IDisposable
             LibraryFolder.Write(elsewhere, library);
             return elsewhere;
         }
-    }
-
-    private static bool HasErrors(IReadOnlyList<Diagnostic> diagnostics)
-    {
-        for (var i = 0; i < diagnostics.Count; i++)
-            if (diagnostics[i].IsError) return true;
-        return false;
     }
 
     /// <summary>The target the code was compiled for: this process's.</summary>
