@@ -1,5 +1,6 @@
 using Maru.Compiler.Backends.RegisterAllocation;
 using Maru.Compiler.Ir;
+using Maru.Compiler.Optimisation;
 using Instruction = Maru.Compiler.Ir.Instruction;
 
 namespace Maru.Compiler.Backends.CodeGeneration;
@@ -53,6 +54,7 @@ internal sealed class FunctionEmitter
     private int[] _blockLabels = [];
     private int[] _resolved = [];
     private bool[] _skipped = [];
+    private bool[] _loopHeader = [];
     private Condition _pendingCondition;
     private EarlyExit? _earlyExit;
 
@@ -146,7 +148,11 @@ internal sealed class FunctionEmitter
             if (_skipped[b]) continue;
             var next = NextEmitted(b);
             _listing?.Mark(_machine.Position, ListingMarkKind.Block, blocks[b].Name, Diagnostics.SourceLocation.None);
-            if (b != entryBlock) _machine.PlaceLabel(_blockLabels[b]);
+            if (b != entryBlock)
+            {
+                if (_loopHeader[b]) _machine.PlaceLoopHeader(_blockLabels[b]);
+                else _machine.PlaceLabel(_blockLabels[b]);
+            }
             var block = blocks[b];
             var sibling = SiblingCall(block);
             for (var i = 0; i < block.Instructions.Count; i++)
@@ -448,11 +454,47 @@ internal sealed class FunctionEmitter
             for (var b = 1; b < count; b++)
                 if (!reached[b]) _skipped[b] = true;
         }
+        _loopHeader = _strategy == AllocationStrategy.Registers ? LoopHeaders(_resolved[0]) : new bool[count];
         _blockLabels = new int[count];
         for (var b = 0; b < count; b++)
             if (!_skipped[b]) _blockLabels[b] = _machine.NewLabel();
         for (var b = 0; b < count; b++)
             if (_skipped[b]) _blockLabels[b] = _blockLabels[_resolved[b]];
+    }
+
+    /// <summary>
+    /// Where each loop starts in the emitted order, which a machine may align: a depth-first walk
+    /// from <paramref name="start"/> (over the blocks jumps really reach) finds each loop's back
+    /// edge, a branch to a block still on the walk's path; of its two ends the one emitted first
+    /// (the header, or the latch of a loop whose test was placed after its body) is the top of the
+    /// loop. A block reached backwards that is in no loop (an exit placed out of line) is not one.
+    /// </summary>
+    private bool[] LoopHeaders(int start)
+    {
+        var blocks = _function.Blocks;
+        var headers = new bool[blocks.Count];
+        var state = new byte[blocks.Count];   // 0 unseen, 1 on the walk's path, 2 done
+        var stack = new Stack<(int Block, int Next)>();
+        stack.Push((start, 0));
+        state[start] = 1;
+        while (stack.Count > 0)
+        {
+            var (block, next) = stack.Pop();
+            if (next < FlowGraph.SuccessorCount(blocks[block]))
+            {
+                stack.Push((block, next + 1));
+                var successor = _resolved[FlowGraph.Successor(blocks[block], next).Index];
+                if (state[successor] == 1) headers[Math.Min(successor, block)] = true;
+                else if (state[successor] == 0)
+                {
+                    state[successor] = 1;
+                    stack.Push((successor, 0));
+                }
+                continue;
+            }
+            state[block] = 2;
+        }
+        return headers;
     }
 
     /// <summary>

@@ -53,6 +53,9 @@ internal abstract class MachineEmitter
 
     public abstract void PlaceLabel(int label);
 
+    /// <summary>Places the label of a block some later block branches back to (a loop's first block): a machine may align it.</summary>
+    public virtual void PlaceLoopHeader(int label) => PlaceLabel(label);
+
     public abstract void Jump(int label);
 
     public abstract void JumpIf(Condition condition, int label);

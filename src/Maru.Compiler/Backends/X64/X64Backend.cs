@@ -43,12 +43,9 @@ public sealed class X64Backend : IBackend
         FunctionEmitter.EmitModule(machine, module, data, recorder, level, request.CheckBudget);
         if (module.Functions.Count == 0) return output;
 
-        var starts = code.WriteTo(output);
+        var places = code.WriteTo(output);
         for (var i = 0; i < module.Functions.Count; i++)
-        {
-            var end = i + 1 < starts.Length ? starts[i + 1] : output.Text.Count;
-            output.Symbols.Add(new ObjectSymbol(symbolName(module.Functions[i].Name), SymbolKind.Function, SectionKind.Text, starts[i], end - starts[i], IsExported: true));
-        }
+            output.Symbols.Add(new ObjectSymbol(symbolName(module.Functions[i].Name), SymbolKind.Function, SectionKind.Text, places[i].Start, places[i].Length, IsExported: true));
         if (listing is not null)
             AssemblyListing.Write(listing, output.Text, code.InstructionOffsets(), recorder!.Marks, code.DataReferences(), sources ?? []);
         return output;

@@ -24,6 +24,15 @@ internal readonly record struct CrossReference(int Instruction, int Target, Cros
 /// changes. Functions only shrink, so this ends. It is Iced's own relaxation inside a block, test
 /// included (a forward distance is measured with the jmp still near), so the bytes are what one
 /// module-wide block gave.
+/// Alignment, which Iced's block encoder has no directive for: every function starts at a multiple
+/// of 16 (int3 between functions), and multi-byte nops before a loop header (an instruction the
+/// caller names) bring it to a multiple of 16, or of 8 where that costs more than 10 bytes, as gcc
+/// -O2 does. The nops are instructions of the encoded block that the caller never sees (offsets
+/// are reported by the caller's instruction indexes); the padding is chosen from one encoding and
+/// checked on the next, a few rounds at most, since nops can lengthen the branches over them.
+/// Once chosen it stays when a sibling jmp shrinks (and so does the gap before each function), so
+/// functions still only shrink; a header after such a jmp may then lose its alignment, never its
+/// meaning: nops and int3 gaps are never on a path whose result depends on them.
 /// </summary>
 internal sealed class X64CodeLayout
 {
@@ -32,6 +41,15 @@ internal sealed class X64CodeLayout
 
     private const BlockEncoderOptions Options = BlockEncoderOptions.ReturnNewInstructionOffsets | BlockEncoderOptions.ReturnConstantOffsets;
 
+    /// <summary>Functions and loop headers start at multiples of this.</summary>
+    private const int Alignment = 16;
+
+    /// <summary>A loop header this many bytes or fewer from the next multiple of 16 is padded to it, else to a multiple of 8.</summary>
+    private const int MaxPadding = 10;
+
+    /// <summary>Encodings tried while choosing a function's loop header padding.</summary>
+    private const int PaddingRounds = 3;
+
     private sealed class FunctionCode
     {
         public required int FirstIndex;
@@ -39,13 +57,20 @@ internal sealed class X64CodeLayout
         public required List<CrossReference> CrossReferences;
         /// <summary>Kept only when a jmp may have to grow (the function is encoded again then).</summary>
         public List<Instruction>? Instructions;
+        /// <summary>Instructions (by index in the function) that start a loop, ascending, and the nop bytes before each.</summary>
+        public required int[] LoopHeaders;
+        public int[] Padding = [];
         public byte[] Bytes = [];
+        /// <summary>Where each of the caller's instructions starts and ends (nops excluded), relative to the function.</summary>
         public uint[] Offsets = [];
+        public uint[] Ends = [];
         public ConstantOffsets[] Constants = [];
         public int Start;
+        /// <summary>int3 bytes before the function, chosen by the first layout (see the class comment).</summary>
+        public int Gap = -1;
 
         /// <summary>Where instruction <paramref name="index"/> ends, relative to the function.</summary>
-        public int EndOf(int index) => index + 1 < Offsets.Length ? (int)Offsets[index + 1] : Bytes.Length;
+        public int EndOf(int index) => (int)Ends[index];
     }
 
     private readonly List<FunctionCode> _functions = new();
@@ -59,27 +84,108 @@ internal sealed class X64CodeLayout
 
     /// <summary>Encodes the function in <paramref name="assembler"/> (which the caller then resets).</summary>
     /// <param name="dataReferences">Its RIP-relative data operands, by module-wide instruction index.</param>
-    public void Add(Assembler assembler, List<DataReference> dataReferences, List<CrossReference> crossReferences)
+    /// <param name="loopHeaders">Its instructions (by index in the function, ascending) that start a loop: aligned.</param>
+    public void Add(Assembler assembler, List<DataReference> dataReferences, List<CrossReference> crossReferences, int[] loopHeaders)
     {
-        var function = new FunctionCode { FirstIndex = InstructionCount, DataReferences = dataReferences, CrossReferences = crossReferences };
-        if (crossReferences.Exists(r => r.Kind == CrossReferenceKind.Jump)) function.Instructions = new List<Instruction>(assembler.Instructions);
-        _scratch.Clear();
-        var result = assembler.Assemble(_writer, 0, Options).Result[0];
-        Keep(function, result);
-        InstructionCount += assembler.Instructions.Count;
+        var function = new FunctionCode { FirstIndex = InstructionCount, DataReferences = dataReferences, CrossReferences = crossReferences, LoopHeaders = loopHeaders };
+        var instructions = assembler.Instructions;
+        if (crossReferences.Exists(r => r.Kind == CrossReferenceKind.Jump)) function.Instructions = new List<Instruction>(instructions);
+        function.Padding = new int[loopHeaders.Length];
+        Encode(function, instructions);
+        for (var round = 1; round < PaddingRounds && ChoosePadding(function); round++) Encode(function, instructions);
+        InstructionCount += instructions.Count;
         _functions.Add(function);
     }
 
-    private void Keep(FunctionCode function, BlockEncoderResult result)
+    /// <summary>
+    /// Sets each loop header's padding from where the last encoding put it, each header moved by
+    /// what the padding before it changed by (branch lengths assumed unchanged: the next encoding
+    /// checks); true if any changed.
+    /// </summary>
+    private static bool ChoosePadding(FunctionCode function)
     {
-        function.Bytes = _scratch.ToArray();
-        function.Offsets = result.NewInstructionOffsets;
-        function.Constants = result.ConstantOffsets;
+        var changed = false;
+        var moved = 0;
+        for (var k = 0; k < function.LoopHeaders.Length; k++)
+        {
+            var start = (int)function.Offsets[function.LoopHeaders[k]] - function.Padding[k] + moved;   // where its nops begin
+            var wanted = -start & (Alignment - 1);
+            if (wanted > MaxPadding) wanted -= Alignment / 2;
+            if (wanted == function.Padding[k]) continue;
+            moved += wanted - function.Padding[k];
+            function.Padding[k] = wanted;
+            changed = true;
+        }
+        return changed;
     }
 
+    /// <summary>Encodes the instructions with the function's current padding and keeps the bytes and the offsets of the caller's instructions.</summary>
+    private void Encode(FunctionCode function, IReadOnlyList<Instruction> instructions)
+    {
+        var headers = function.LoopHeaders;
+        var padded = instructions as IList<Instruction> ?? [.. instructions];   // Iced's assembler keeps a List
+        int[]? position = null;   // where each of the caller's instructions is in the padded list
+        if (function.Padding.AsSpan().ContainsAnyExcept(0))
+        {
+            var list = new List<Instruction>(instructions.Count + 2 * headers.Length);
+            position = new int[instructions.Count];
+            for (int i = 0, k = 0; i < instructions.Count; i++)
+            {
+                for (; k < headers.Length && headers[k] == i; k++) AddNops(list, function.Padding[k]);
+                position[i] = list.Count;
+                list.Add(instructions[i]);
+            }
+            padded = list;
+        }
+        _scratch.Clear();
+        if (!BlockEncoder.TryEncode(64, new InstructionBlock(_writer, padded, 0), out var error, out var result, Options))
+            throw new InvalidOperationException(error);
+        function.Bytes = _scratch.ToArray();
+        var offsets = result.NewInstructionOffsets;
+        var constants = result.ConstantOffsets;
+        var count = instructions.Count;
+        function.Offsets = position is null ? offsets : new uint[count];
+        function.Constants = position is null ? constants : new ConstantOffsets[count];
+        function.Ends = new uint[count];
+        for (var i = 0; i < count; i++)
+        {
+            var at = position is null ? i : position[i];
+            if (position is not null)
+            {
+                function.Offsets[i] = offsets[at];
+                function.Constants[i] = constants[at];
+            }
+            // The next encoded instruction starts where this one ends (a nop's start, when padding follows).
+            function.Ends[i] = at + 1 < offsets.Length ? offsets[at + 1] : (uint)function.Bytes.Length;
+        }
+    }
+
+    /// <summary>Recommended multi-byte nops (0F 1F /0 with 66 prefixes): the fewest instructions that fill <paramref name="bytes"/>.</summary>
+    private static void AddNops(List<Instruction> list, int bytes)
+    {
+        while (bytes > 0)
+        {
+            var size = Math.Min(bytes, 8);
+            list.Add(Nop(size));
+            bytes -= size;
+        }
+    }
+
+    private static Instruction Nop(int size) => size switch
+    {
+        1 => Instruction.Create(Code.Nopd),
+        2 => Instruction.Create(Code.Nopw),
+        3 => Instruction.Create(Code.Nop_rm32, new MemoryOperand(Register.RAX)),
+        4 => Instruction.Create(Code.Nop_rm32, new MemoryOperand(Register.RAX, Register.None, 1, 0, 1)),
+        5 => Instruction.Create(Code.Nop_rm32, new MemoryOperand(Register.RAX, Register.RAX, 1, 0, 1)),
+        6 => Instruction.Create(Code.Nop_rm16, new MemoryOperand(Register.RAX, Register.RAX, 1, 0, 1)),
+        7 => Instruction.Create(Code.Nop_rm32, new MemoryOperand(Register.RAX, Register.None, 1, 0, 8)),
+        _ => Instruction.Create(Code.Nop_rm32, new MemoryOperand(Register.RAX, Register.RAX, 1, 0, 8)),
+    };
+
     /// <summary>Lays the functions out, resolves what crosses them and writes the text and the data relocations.</summary>
-    /// <returns>Each function's start in the text, in module order.</returns>
-    public int[] WriteTo(ObjectModule output)
+    /// <returns>Each function's start in the text and its length (without the gap after it), in module order.</returns>
+    public (int Start, int Length)[] WriteTo(ObjectModule output)
     {
         LayOut();
         while (ShrinkJumpsInReach()) LayOut();
@@ -88,6 +194,7 @@ internal sealed class X64CodeLayout
         foreach (var function in _functions)
         {
             foreach (var reference in function.CrossReferences) Patch(function, reference);
+            for (var i = 0; i < function.Gap; i++) text.Add(0xCC);
             text.AddRange(function.Bytes);
         }
         foreach (var function in _functions)
@@ -105,7 +212,7 @@ internal sealed class X64CodeLayout
                     reference.TargetOffset,
                     Addend: -(constants.DisplacementSize + constants.ImmediateSize)));
             }
-        return [.. _functions.Select(f => f.Start)];
+        return [.. _functions.Select(f => (f.Start, f.Bytes.Length))];
     }
 
     /// <summary>Module-wide instruction index → offset in the text (uint.MaxValue where Iced rewrote one), for the listing.</summary>
@@ -126,6 +233,8 @@ internal sealed class X64CodeLayout
         var start = 0;
         foreach (var function in _functions)
         {
+            if (function.Gap < 0) function.Gap = -start & (Alignment - 1);
+            start += function.Gap;
             function.Start = start;
             start += function.Bytes.Length;
         }
@@ -153,10 +262,7 @@ internal sealed class X64CodeLayout
                 changed = true;
             }
             if (!changed) continue;
-            _scratch.Clear();
-            if (!BlockEncoder.TryEncode(64, new InstructionBlock(_writer, function.Instructions, 0), out var error, out var result, Options))
-                throw new InvalidOperationException(error);
-            Keep(function, result);
+            Encode(function, function.Instructions);   // the padding as chosen: the function only shrinks
             shrank = true;
         }
         return shrank;

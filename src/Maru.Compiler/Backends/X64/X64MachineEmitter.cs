@@ -51,6 +51,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
     private Label _entry;
     private List<DataReference> _dataReferences = new();
     private List<CrossReference> _crossReferences = new();
+    private readonly List<int> _loopHeaders = new();
 
     private readonly Dictionary<VReg, int> _allocaOffsets = new();
     private int _savedCount;
@@ -109,11 +110,12 @@ internal sealed class X64MachineEmitter : MachineEmitter
         _local.Clear();
         _dataReferences = new List<DataReference>();
         _crossReferences = new List<CrossReference>();
+        _loopHeaders.Clear();
     }
 
     public override void EndFunction()
     {
-        _code.Add(_asm, _dataReferences, _crossReferences);
+        _code.Add(_asm, _dataReferences, _crossReferences, [.. _loopHeaders]);
         _asm.Reset();
         _current = -1;
     }
@@ -160,6 +162,13 @@ internal sealed class X64MachineEmitter : MachineEmitter
         if (label == _current) _entry = placed;
         else _local[label - _localBase] = placed;
         _lastLabelAt = _asm.Instructions.Count;
+    }
+
+    /// <summary>The header's first instruction is aligned by <see cref="X64CodeLayout"/> (nops before it, which a jump to the label skips).</summary>
+    public override void PlaceLoopHeader(int label)
+    {
+        PlaceLabel(label);
+        _loopHeaders.Add(_asm.Instructions.Count);
     }
 
     public override void Jump(int label) => _asm.jmp(IcedLabel(label));
