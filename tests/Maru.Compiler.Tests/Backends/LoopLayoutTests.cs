@@ -148,7 +148,7 @@ public sealed class LoopLayoutTests
         foreach (var function in new[] { "count-primes", "sieve", "find", "runs", "nest" })
         {
             var code = Decode(result, function);
-            Assert.AreEqual(0UL, code[0].IP % 16, $"{function} starts at {code[0].IP:x}");
+            Assert.AreEqual(0UL, code[0].IP % 16, $"{function} (it has a loop) starts at {code[0].IP:x}");
             // An inner loop: a branch back over straight code (no jump, call or return in between),
             // to its first instruction. gcc -O2's rule: a multiple of 16 when at most 10 bytes of
             // nops reach it, else of 8.
@@ -162,6 +162,23 @@ public sealed class LoopLayoutTests
             }
         }
         Assert.IsGreaterThan(5, headers);
+    }
+
+    [TestMethod]
+    public void FunctionsWithoutLoopsStayPacked()
+    {
+        var result = CompiledLibrary.CompileOnly("(define-function inc (x) (+ x 1))\n(define-function triple (x) (* x 3))\n(define-function last (x) (- x 5))");
+        Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+        var image = new ElfImage(result.Library!);
+        var inc = image.Symbol(SymbolNames.ToSymbolName("inc"));
+        var triple = image.Symbol(SymbolNames.ToSymbolName("triple"));
+        var last = image.Symbol(SymbolNames.ToSymbolName("last"));
+        Assert.AreEqual(inc.Address + (ulong)inc.Size, triple.Address);
+        Assert.AreEqual(triple.Address + (ulong)triple.Size, last.Address);
+        using var library = CompiledLibrary.Load(result);
+        Assert.AreEqual(8, library.Call("inc", 7));
+        Assert.AreEqual(21, library.Call("triple", 7));
+        Assert.AreEqual(-5, library.Call("last", 0));
     }
 
     private static bool IsFlagTest(MachineInstruction instruction) =>
