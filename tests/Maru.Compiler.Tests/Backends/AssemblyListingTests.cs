@@ -53,7 +53,8 @@ public sealed partial class AssemblyListingTests
     {
         var listing = CompileWithListing(OptimisationLevel.O1).Listing!;
         var add = listing[listing.IndexOf("; function add", StringComparison.Ordinal)..listing.IndexOf("; function sum", StringComparison.Ordinal)];
-        CollectionAssert.AreEqual(new[] { "lea", "ret" }, InstructionLines(add).Select(i => i.Mnemonic).ToArray(), add);
+        // int3 after the ret is the gap that aligns the next function (it has a loop): listed, as the text holds it.
+        CollectionAssert.AreEqual(new[] { "lea", "ret" }, InstructionLines(add).Select(i => i.Mnemonic).Where(m => m != "int3").ToArray(), add);
         StringAssert.Matches(add, new Regex(@"lea\s+rax,\[rdi\+rsi\]"));
     }
 

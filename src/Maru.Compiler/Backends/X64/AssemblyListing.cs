@@ -43,7 +43,6 @@ internal static class AssemblyListing
             var offset = (uint)decoder.IP;
             decoder.Decode(out var instruction);
             var index = indexAt.TryGetValue(offset, out var found) ? found : -1;
-            if (index < 0 && instruction.Code == Code.Int3) continue;   // the gap before a function with a loop (the nops before a loop are shown: they run)
             formatter.Format(instruction, formatted);
             var text = formatted.ToStringAndReset();
             if (index >= 0 && dataNames.TryGetValue(index, out var name)) text += "    ; " + name;
