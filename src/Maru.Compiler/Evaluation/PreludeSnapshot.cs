@@ -91,18 +91,30 @@ internal sealed class PreludeSnapshot
     {
         private readonly PreludeSnapshot _snapshot;
         private readonly Node[] _nodes;
-        private readonly object?[] _copies;
+        /// <summary>
+        /// Node number to copy, in pages made when first touched: a small program copies a few dozen
+        /// of the prelude's thousands of nodes, and one flat table would cost every compilation an
+        /// allocation (and clearing) proportional to the whole prelude.
+        /// </summary>
+        private readonly object?[]?[] _pages;
         private readonly Stack<int> _unfilled = new();
+
+        private const int PageBits = 6;
 
         public Copy(PreludeSnapshot snapshot)
         {
             _snapshot = snapshot;
             _nodes = snapshot._nodes;
-            _copies = new object?[_nodes.Length];
+            _pages = new object?[]?[(_nodes.Length >> PageBits) + 1];
             Root = new GlobalEnvironment(null, SourceLocation.None);
-            _copies[0] = Root;
+            Store(0, Root);
             Root.DeferTo(this);
         }
+
+        private object? Copied(int number) => _pages[number >> PageBits]?[number & ((1 << PageBits) - 1)];
+
+        private void Store(int number, object copy) =>
+            (_pages[number >> PageBits] ??= new object?[1 << PageBits])[number & ((1 << PageBits) - 1)] = copy;
 
         public GlobalEnvironment Root { get; }
 
@@ -120,12 +132,12 @@ internal sealed class PreludeSnapshot
 
         private Variable RootVariable(int number)
         {
-            if (_copies[number] is Variable made) return made;
+            if (Copied(number) is Variable made) return made;
             var node = (VariableNode)_nodes[number];
             var variable = new Variable(node.Name, NilDatum.Empty, Root, node.DefinedAt);
             if (node.Value.Number < 0) variable.Value = node.Value.Shared!;
             else variable.Defer(this, node.Value.Number);
-            _copies[number] = variable;
+            Store(number, variable);
             Root.Bind(variable);
             return variable;
         }
@@ -136,17 +148,17 @@ internal sealed class PreludeSnapshot
             var copy = Get(number);
             // Shells first, parts after: filling a node only makes shells of what it refers to, so
             // copying a long list or a deep structure needs no recursion.
-            while (_unfilled.TryPop(out var next)) _nodes[next].Fill(_copies[next]!, this);
+            while (_unfilled.TryPop(out var next)) _nodes[next].Fill(Copied(next)!, this);
             return (Datum)copy;
         }
 
         /// <summary>The copy of node <paramref name="number"/>: made empty the first time (and filled later by <see cref="Materialise"/>).</summary>
         public object Get(int number)
         {
-            var copy = _copies[number];
+            var copy = Copied(number);
             if (copy is not null) return copy;
             copy = _nodes[number].Shell();
-            _copies[number] = copy;
+            Store(number, copy);
             _unfilled.Push(number);
             return copy;
         }
