@@ -92,29 +92,25 @@ internal sealed class PreludeSnapshot
         private readonly PreludeSnapshot _snapshot;
         private readonly Node[] _nodes;
         /// <summary>
-        /// Node number to copy, in pages made when first touched: a small program copies a few dozen
-        /// of the prelude's thousands of nodes, and one flat table would cost every compilation an
-        /// allocation (and clearing) proportional to the whole prelude.
+        /// Node number to copy, for the nodes copied so far: a small program copies a few dozen of
+        /// the prelude's thousands of nodes, scattered over its numbering, and a table indexed by
+        /// number (flat or in pages) cost every compilation an allocation proportional to the prelude.
         /// </summary>
-        private readonly object?[]?[] _pages;
+        private readonly Dictionary<int, object> _copies = new(64);
         private readonly Stack<int> _unfilled = new();
-
-        private const int PageBits = 6;
 
         public Copy(PreludeSnapshot snapshot)
         {
             _snapshot = snapshot;
             _nodes = snapshot._nodes;
-            _pages = new object?[]?[(_nodes.Length >> PageBits) + 1];
             Root = new GlobalEnvironment(null, SourceLocation.None);
-            Store(0, Root);
+            _copies.Add(0, Root);
             Root.DeferTo(this);
         }
 
-        private object? Copied(int number) => _pages[number >> PageBits]?[number & ((1 << PageBits) - 1)];
+        private object? Copied(int number) => _copies.GetValueOrDefault(number);
 
-        private void Store(int number, object copy) =>
-            (_pages[number >> PageBits] ??= new object?[1 << PageBits])[number & ((1 << PageBits) - 1)] = copy;
+        private void Store(int number, object copy) => _copies[number] = copy;
 
         public GlobalEnvironment Root { get; }
 
