@@ -61,24 +61,11 @@ public static class MaruCompiler
             return Failed(diagnostics);
         }
 
-        var evaluation = Evaluator.Process(sources, options, diagnostics, budget);
-        if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
-        budget.Check();
-
-        var unit = evaluation.Unit;
-        var module = ModuleLowerer.Lower(unit, diagnostics);
-        CheckExternsAgainstExports(unit, diagnostics); // after lowering, which may add what loaded files define
-        if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
-        budget.Check();
-
-        var globals = module.Globals.Select(g => (g.Name, g.Location)).Concat(module.StringGlobals.Select(g => (g.Name, g.Location)))
-            .Select(g => new ExportedGlobal(g.Name, SymbolNames.ToSymbolName(g.Name), g.Location)).ToList();
+        var (front, failed) = FrontEnd(sources, options, diagnostics, budget);
+        if (front is null) return failed!;
+        var module = front.Module;
         PassPipeline.Run(module, options, budget.Check);
         budget.Check();
-
-        var exports = Exports(unit, diagnostics);
-        var shims = options.GenerateCSharpShims ? CSharpShimGenerator.Generate(exports, options, diagnostics) : null;
-        if (diagnostics.HasErrors) return Failed(diagnostics, evaluation);
 
         var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;
         var machineCode = GenerateCode(module, target, options, listing, sources, budget.Check);
@@ -89,13 +76,45 @@ public static class MaruCompiler
         {
             Diagnostics = diagnostics.Items,
             Library = library,
-            CSharpShims = shims,
-            Exports = exports,
-            Globals = globals,
-            Messages = evaluation.Messages,
-            LoadedFiles = evaluation.LoadedFiles,
+            CSharpShims = front.Shims,
+            Exports = front.Exports,
+            Globals = front.Globals,
+            Messages = front.Messages,
+            LoadedFiles = front.LoadedFiles,
             Listing = listing?.ToString(),
         };
+    }
+
+    /// <summary>What the back end needs of the front end: the IR and what the result reports.</summary>
+    private sealed record FrontEndResult(IrModule Module, List<ExportedFunction> Exports, string? Shims, List<ExportedGlobal> Globals,
+        IReadOnlyList<string> Messages, IReadOnlyList<string> LoadedFiles);
+
+    /// <summary>
+    /// Reads, evaluates and lowers; also the exports and the C# shims, which need the evaluated
+    /// definitions. A method of its own so that the evaluator's state (the environment, every
+    /// definition's code) is garbage before the optimiser starts: kept to the end of the
+    /// compilation, it survived every collection during optimisation and code generation and was
+    /// promoted, most of what those collections cost. On errors, the failed result instead.
+    /// </summary>
+    private static (FrontEndResult? Front, CompilationResult? Failed) FrontEnd(IReadOnlyList<SourceFile> sources, CompilationOptions options,
+        DiagnosticBag diagnostics, CompilationBudget budget)
+    {
+        var evaluation = Evaluator.Process(sources, options, diagnostics, budget);
+        if (diagnostics.HasErrors) return (null, Failed(diagnostics, evaluation));
+        budget.Check();
+
+        var unit = evaluation.Unit;
+        var module = ModuleLowerer.Lower(unit, diagnostics);
+        CheckExternsAgainstExports(unit, diagnostics); // after lowering, which may add what loaded files define
+        if (diagnostics.HasErrors) return (null, Failed(diagnostics, evaluation));
+        budget.Check();
+
+        var globals = module.Globals.Select(g => (g.Name, g.Location)).Concat(module.StringGlobals.Select(g => (g.Name, g.Location)))
+            .Select(g => new ExportedGlobal(g.Name, SymbolNames.ToSymbolName(g.Name), g.Location)).ToList();
+        var exports = Exports(unit, diagnostics);
+        var shims = options.GenerateCSharpShims ? CSharpShimGenerator.Generate(exports, options, diagnostics) : null;
+        if (diagnostics.HasErrors) return (null, Failed(diagnostics, evaluation));
+        return (new FrontEndResult(module, exports, shims, globals, evaluation.Messages, evaluation.LoadedFiles), null);
     }
 
     /// <summary>

@@ -505,8 +505,8 @@ public sealed class Evaluator
     /// A macro may splice a compile-time value (a closure, an array...) into code; such values have
     /// no location of their own, so refuse them here, at the nearest located form around them.
     /// <para>
-    /// Expanded code is a fresh tree (only quoted data may share structure or be circular), so a
-    /// first walk goes without remembering what it saw, within a budget of pairs. Only when it finds
+    /// Expanded code is a tree (quoted data may share structure or be circular, and a macro that
+    /// repeats an argument shares it), so a first walk goes without remembering what it saw, within a budget of pairs. Only when it finds
     /// a compile-time value or runs out of budget (shared or circular data) does the walk that
     /// remembers every pair run, and that one reports: the error is always the one it finds first.
     /// </para>

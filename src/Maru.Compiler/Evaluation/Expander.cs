@@ -54,7 +54,7 @@ internal sealed partial class Interpreter
             // that defines one loaded twice) instead of its value landing in the name's place.
             var tail = head.IsSymbol("quote") ? form.Tail
                 : head.IsSymbol("define") && form.Tail is PairDatum { Head: SymbolDatum defined } definition
-                    ? new PairDatum(defined, ExpandList(definition.Tail), definition.Location)
+                    ? ExpandList(definition.Tail) is var value && ReferenceEquals(value, definition.Tail) ? definition : new PairDatum(defined, value, definition.Location)
                     : ExpandList(form.Tail);
             if (head.IsSymbol("set") && tail is PairDatum { Head: PairDatum { Head: SymbolDatum accessor } target } setArguments)
             {
@@ -62,7 +62,8 @@ internal sealed partial class Interpreter
                 tail = Append(target.Tail, setArguments.Tail);
             }
             Allocate(PairSize, form.Location);
-            return new PairDatum(head, tail, form.Location);
+            // Nothing inside changed: the form itself (see ExpandList).
+            return ReferenceEquals(head, form.Head) && ReferenceEquals(tail, form.Tail) ? form : new PairDatum(head, tail, form.Location);
         }
         finally
         {
@@ -88,7 +89,16 @@ internal sealed partial class Interpreter
             Allocate(PairSize * count, list.Location);
             var result = Expand(rest);
             for (var i = 0; i < count; i++) stack.Add(Expand(((PairDatum)stack[bottom + i]).Head));
-            for (var i = count - 1; i >= 0; i--) result = new PairDatum(stack[bottom + count + i], result, stack[bottom + i].Location);
+            // A pair whose element and rest expanded to themselves is kept, not copied: most of a
+            // program is calls and variables, and copying all of it was most of the expander's
+            // garbage. Expanded code may therefore share pairs with the code it came from (and,
+            // where a macro repeats an argument, with itself), never with a different meaning.
+            for (var i = count - 1; i >= 0; i--)
+            {
+                var pair = (PairDatum)stack[bottom + i];
+                var head = stack[bottom + count + i];
+                result = ReferenceEquals(head, pair.Head) && ReferenceEquals(result, pair.Tail) ? pair : new PairDatum(head, result, pair.Location);
+            }
             return result;
         }
         finally

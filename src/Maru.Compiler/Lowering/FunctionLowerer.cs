@@ -106,9 +106,8 @@ internal sealed class FunctionLowerer
 
     private Operand LowerCombination(PairDatum form, Scope scope)
     {
-        var items = form.AsList()
+        var arguments = ArgumentsOf(form)
             ?? throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a form");
-        var arguments = items.Skip(1).ToList();
         if (form.Head is not SymbolDatum head)
             return LowerIndirectCall(form, Lower(form.Head, scope), arguments, scope);
 
@@ -217,7 +216,7 @@ internal sealed class FunctionLowerer
             var value = LowerSequence(inits, scope);
             inner.Bind(name.Name, NewVariable(name.Name, value, name.Location));
         }
-        return LowerSequence(arguments.Skip(1).ToList(), inner);
+        return LowerSequence(arguments, inner, start: 1);
     }
 
     // (if) = 0; (if c) = c evaluated, then 0; (if c then else...) runs the else forms in order.
@@ -237,7 +236,7 @@ internal sealed class FunctionLowerer
         Terminate(new Jump(join));
 
         _current = elseBlock;
-        var elseValue = LowerSequence(arguments.Skip(2).ToList(), scope);
+        var elseValue = LowerSequence(arguments, scope, start: 2);
         Assign(result, elseValue, arguments[0].Location);
         Terminate(new Jump(join));
 
@@ -260,7 +259,7 @@ internal sealed class FunctionLowerer
         Terminate(new Branch(condition, body, exit));
 
         _current = body;
-        foreach (var statement in arguments.Skip(1)) Lower(statement, scope);
+        for (var i = 1; i < arguments.Count; i++) Lower(arguments[i], scope);
         Terminate(new Jump(test));
 
         _current = exit;
@@ -392,11 +391,26 @@ internal sealed class FunctionLowerer
 
     // ---- helpers ------------------------------------------------------------------------------
 
-    private Operand LowerSequence(IReadOnlyList<Datum> forms, Scope scope)
+    private Operand LowerSequence(IReadOnlyList<Datum> forms, Scope scope, int start = 0)
     {
         var value = Operand.Of(0);
-        foreach (var form in forms) value = Lower(form, scope);
+        for (var i = start; i < forms.Count; i++) value = Lower(forms[i], scope);
         return value;
+    }
+
+    /// <summary>
+    /// The elements after a combination's head, in one list of the exact size (null for a dotted
+    /// list): lowering does this for every combination of the program.
+    /// </summary>
+    private static List<Datum>? ArgumentsOf(PairDatum form)
+    {
+        var count = 0;
+        var rest = form.Tail;
+        for (; rest is PairDatum pair; rest = pair.Tail) count++;
+        if (rest is not NilDatum) return null;
+        var arguments = new List<Datum>(count);
+        for (rest = form.Tail; rest is PairDatum pair; rest = pair.Tail) arguments.Add(pair.Head);
+        return arguments;
     }
 
     private Operand[] LowerAll(IReadOnlyList<Datum> forms, Scope scope)

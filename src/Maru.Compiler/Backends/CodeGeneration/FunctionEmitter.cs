@@ -186,8 +186,8 @@ internal sealed class FunctionEmitter
     private (BitSet Fused, BitSet FoldableLoads) FusedComparisonsAndFoldableLoads()
     {
         var fused = new BitSet(_function.RegisterCount);
-        var reads = new int[_function.RegisterCount];
-        var writes = new int[_function.RegisterCount];
+        var reads = Scratch<int>.Rent(_function.RegisterCount);   // rented: per function, per compilation
+        var writes = Scratch<int>.Rent(_function.RegisterCount);
         foreach (var block in _function.Blocks)
         {
             foreach (var instruction in block.Instructions)
@@ -211,7 +211,10 @@ internal sealed class FunctionEmitter
             if (fusable) fused.Add(v);
         }
         _readModifyWrites = ReadModifyWrites(reads, writes);
-        return (fused, FoldableLoads(reads, writes, fused));
+        var foldable = FoldableLoads(reads, writes, fused);
+        Scratch<int>.Return(reads);
+        Scratch<int>.Return(writes);
+        return (fused, foldable);
     }
 
     /// <summary>
@@ -292,7 +295,9 @@ internal sealed class FunctionEmitter
                 {
                     var user = instructions[i + 1];
                     var arguments = user.Arguments;
-                    if (Array.FindIndex(arguments, a => !a.IsConstant && a.Register == v) is var at && at < 0) continue;
+                    var at = 0;
+                    while (at < arguments.Length && (arguments[at].IsConstant || arguments[at].Register != v)) at++;
+                    if (at == arguments.Length) continue;
                     var other = arguments.Length == 2 ? arguments[1 - at] : default;
                     var smallConstant = arguments.Length == 2 && other.IsConstant && other.Constant is >= 0 and <= 255;
                     ok = user.Op switch
@@ -398,6 +403,7 @@ internal sealed class FunctionEmitter
     }
 
     private bool? _hasAlloca;
+    private Action<int, int>? _moveRegister;   // one delegate per function, not one per call site
 
     /// <summary>The parameter is read before it is written: it must be moved from where the caller put it.</summary>
     private bool ReceivesParameter(int parameter) =>
@@ -545,7 +551,7 @@ internal sealed class FunctionEmitter
             sources[moves] = arguments[p];
             moves++;
         }
-        ParallelMove.Sequence(destinations[..moves], sources[..moves], _machine.CycleScratch, _machine.MoveRegister);
+        ParallelMove.Sequence(destinations[..moves], sources[..moves], _machine.CycleScratch, _moveRegister ??= _machine.MoveRegister);
         // 3. the caller's stack → wherever
         for (var p = arguments.Length; p < count; p++)
         {
@@ -715,7 +721,7 @@ internal sealed class FunctionEmitter
             sources[moves] = source.Register;
             moves++;
         }
-        ParallelMove.Sequence(destinations[..moves], sources[..moves], _machine.CycleScratch, _machine.MoveRegister);
+        ParallelMove.Sequence(destinations[..moves], sources[..moves], _machine.CycleScratch, _moveRegister ??= _machine.MoveRegister);
         for (var i = 0; i < registerCount; i++)
         {
             var source = LocOf(arguments[i]);

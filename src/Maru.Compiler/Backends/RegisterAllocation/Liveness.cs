@@ -49,10 +49,12 @@ public sealed class Liveness
         for (var i = 0; i < count; i++) blocks[i].Index = i;
 
         // Edges as compressed rows: successors in terminator order, predecessors by target.
-        var successorStart = new int[count + 1];
+        // Work arrays are rented (Scratch): this runs for every function of every compilation,
+        // and its temporaries were a megabyte of young garbage per compilation of a large program.
+        var successorStart = Scratch<int>.Rent(count + 1);
         for (var b = 0; b < count; b++) successorStart[b + 1] = successorStart[b] + SuccessorCount(blocks[b].Terminator!);
-        var successors = new int[successorStart[count]];
-        var predecessorStart = new int[count + 1];
+        var successors = Scratch<int>.Rent(successorStart[count]);
+        var predecessorStart = Scratch<int>.Rent(count + 1);
         for (var b = 0; b < count; b++)
         {
             var at = successorStart[b];
@@ -69,8 +71,8 @@ public sealed class Liveness
             for (var e = successorStart[b]; e < successorStart[b + 1]; e++) predecessorStart[successors[e] + 1]++;
         }
         for (var b = 0; b < count; b++) predecessorStart[b + 1] += predecessorStart[b];
-        var predecessors = new int[predecessorStart[count]];
-        var fill = new int[count];
+        var predecessors = Scratch<int>.Rent(predecessorStart[count]);
+        var fill = Scratch<int>.Rent(count);
         for (var b = 0; b < count; b++)
             for (var e = successorStart[b]; e < successorStart[b + 1]; e++)
             {
@@ -80,14 +82,14 @@ public sealed class Liveness
 
         // Per register: the blocks reading it before writing it (exposed uses) and the blocks
         // writing it, as linked lists threaded through one growing array of (block, next) cells.
-        var firstUse = new int[registers];
-        var firstDefinition = new int[registers];
-        Array.Fill(firstUse, -1);
-        Array.Fill(firstDefinition, -1);
-        var cells = new int[2 * Math.Max(16, count * 4)];
+        var firstUse = Scratch<int>.Rent(registers);
+        var firstDefinition = Scratch<int>.Rent(registers);
+        Array.Fill(firstUse, -1, 0, registers);
+        Array.Fill(firstDefinition, -1, 0, registers);
+        var cells = Scratch<int>.Rent(2 * Math.Max(16, count * 4));
         var cellCount = 0;
-        var defined = new int[registers];   // stamps: block position + 1
-        var used = new int[registers];
+        var defined = Scratch<int>.Rent(registers);   // stamps: block position + 1
+        var used = Scratch<int>.Rent(registers);
         for (var b = 0; b < count; b++)
         {
             var block = blocks[b];
@@ -116,10 +118,10 @@ public sealed class Liveness
         // so a stable bucketing by block leaves every set sorted.
         var inPairs = new PairList(count);
         var outPairs = new PairList(count);
-        var defines = new int[count];   // stamps: register + 1
-        var inStamp = new int[count];
-        var outStamp = new int[count];
-        var work = new int[count];
+        var defines = Scratch<int>.Rent(count);   // stamps: register + 1
+        var inStamp = Scratch<int>.Rent(count);
+        var outStamp = Scratch<int>.Rent(count);
+        var work = Scratch<int>.Rent(count);
         for (var v = 0; v < registers; v++)
         {
             if (firstUse[v] < 0) continue;
@@ -154,7 +156,13 @@ public sealed class Liveness
 
         var (inStart, @in) = inPairs.ByBlock();
         var (outStart, @out) = outPairs.ByBlock();
-        return new Liveness(inStart, @in, outStart, @out, LoopDepths(count, successorStart, successors));
+        var liveness = new Liveness(inStart, @in, outStart, @out, LoopDepths(count, successorStart, successors));
+        inPairs.Return();
+        outPairs.Return();
+        foreach (var array in (ReadOnlySpan<int[]>)[successorStart, successors, predecessorStart, predecessors, fill, firstUse, firstDefinition,
+                     cells, defined, used, defines, inStamp, outStamp, work])
+            Scratch<int>.Return(array);
+        return liveness;
 
         void Push(ref int head, int block)
         {
@@ -175,13 +183,14 @@ public sealed class Liveness
     /// <summary>(block, register) pairs in the order added, then bucketed by block (stable).</summary>
     private struct PairList(int blocks)
     {
-        private int[] _blocks = new int[Math.Max(16, blocks * 2)];
-        private int[] _registers = new int[Math.Max(16, blocks * 2)];
+        private int[] _blocks = Scratch<int>.Rent(Math.Max(16, blocks * 2));
+        private int[] _registers = Scratch<int>.Rent(Math.Max(16, blocks * 2));
         private int _count;
 
         public void Add(int block, int register)
         {
-            if (_count == _blocks.Length)
+            // Rented arrays may be longer than asked and of different lengths: the shorter is the room.
+            if (_count == Math.Min(_blocks.Length, _registers.Length))
             {
                 Array.Resize(ref _blocks, _count * 2);
                 Array.Resize(ref _registers, _count * 2);
@@ -196,13 +205,20 @@ public sealed class Liveness
             for (var i = 0; i < _count; i++) start[_blocks[i] + 1]++;
             for (var b = 0; b < blocks; b++) start[b + 1] += start[b];
             var members = new int[_count];
-            var next = new int[blocks];
+            var next = Scratch<int>.Rent(blocks);
             for (var i = 0; i < _count; i++)
             {
                 var b = _blocks[i];
                 members[start[b] + next[b]++] = _registers[i];
             }
+            Scratch<int>.Return(next);
             return (start, members);
+        }
+
+        public readonly void Return()
+        {
+            Scratch<int>.Return(_blocks);
+            Scratch<int>.Return(_registers);
         }
     }
 
@@ -218,7 +234,7 @@ public sealed class Liveness
     // +1 at its target, -1 after its source, then a running sum (linear in blocks + edges).
     private static int[] LoopDepths(int count, int[] successorStart, int[] successors)
     {
-        var delta = new int[count + 1];
+        var delta = Scratch<int>.Rent(count + 1);
         for (var b = 0; b < count; b++)
             for (var e = successorStart[b]; e < successorStart[b + 1]; e++)
             {
@@ -231,6 +247,7 @@ public sealed class Liveness
             }
         var depth = new int[count];
         for (int b = 0, running = 0; b < count; b++) depth[b] = running += delta[b];
+        Scratch<int>.Return(delta);
         return depth;
     }
 }
