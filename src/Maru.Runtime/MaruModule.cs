@@ -139,12 +139,7 @@ public sealed partial class MaruModule : IDisposable
             if (!NativeLibrary.TryLoad(path, out handle))
             {
                 // The memory folder refused to map code (noexec): this and later libraries go to the temp folder.
-                var library = result.Library ?? File.ReadAllBytes(path);
-                if (LibraryFolder.MoveOutOfMemory(path) is { } elsewhere)
-                {
-                    path = elsewhere;
-                    LibraryFolder.Write(path, library);
-                }
+                path = MoveOutOfMemory(path, result.Library ?? File.ReadAllBytes(path)) ?? path;
                 handle = NativeLibrary.Load(path);
             }
             return new MaruModule(result, target, path, handle);
@@ -165,11 +160,23 @@ public sealed partial class MaruModule : IDisposable
             LibraryFolder.Write(path, library);
             return path;
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException && LibraryFolder.MoveOutOfMemory(path) is { } elsewhere)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            LibraryFolder.Write(elsewhere, library);
-            return elsewhere;
+            if (MoveOutOfMemory(path, library) is { } elsewhere) return elsewhere;
+            throw;
         }
+    }
+
+    /// <summary>
+    /// The memory folder could not take, or map, the library at <paramref name="path"/>: it is written
+    /// again where the folder moved to, and that path returned; null when <paramref name="path"/> was
+    /// not in the memory folder (the failure stands).
+    /// </summary>
+    private static string? MoveOutOfMemory(string path, byte[] library)
+    {
+        if (LibraryFolder.MoveOutOfMemory(path) is not { } elsewhere) return null;
+        LibraryFolder.Write(elsewhere, library);
+        return elsewhere;
     }
 
     /// <summary>The target the code was compiled for: this process's.</summary>

@@ -1,7 +1,8 @@
 // build/bench.sh's consumer of the packed Maru.Runtime (docs/performance.md, run-time compilation).
 // Default: one first compilation in a fresh process, source text to the first call's result,
 // printed as "µs cpu-ms compiler" (the process's CPU time for it, and which compiler ran).
-// --warm N: after a second of warm-up, N more, printed as "median-µs min-µs compiler".
+// --warm N: for fib-iter, then the recursive fib: after a second of warm-up, N more, printed as
+// "median-µs min-µs compiler", one line per function.
 // --managed turns the package's native compiler off (the AppContext switch a user would set).
 using System.Diagnostics;
 using System.Globalization;
@@ -11,8 +12,13 @@ var managed = args.Contains("--managed");
 if (managed) AppContext.SetSwitch("Maru.Runtime.UseNativeCompiler", false);
 var warm = Array.IndexOf(args, "--warm") is var w and >= 0 ? int.Parse(args[w + 1], CultureInfo.InvariantCulture) : 0;
 
+(string Name, string Source, long Argument, long Expected)[] functions =
+[
+    ("fib-iter", "(define-function fib-iter (n) (let ((a 0) (b 1)) (while (> n 0) (let ((t (+ a b))) (set a b) (set b t)) (set n (- n 1))) a))", 50, 12586269025),
+    ("fib", "(define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))", 10, 55),
+];
 var cpu = Environment.CpuUsage.TotalTime;
-var first = SourceToCall();
+var first = SourceToCall(functions[0]);
 var cpuMs = (Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds;
 // Which compiler ran: the package's native library is in runtimes/<rid>/native/ when it carries one.
 var runtimes = Path.Combine(AppContext.BaseDirectory, "runtimes");
@@ -22,19 +28,21 @@ if (warm == 0)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{first:F1} {cpuMs:F1} {compiler}"));
     return 0;
 }
-var clock = Stopwatch.StartNew();
-for (var i = 0; i < 50 || clock.ElapsedMilliseconds < 1000; i++) SourceToCall();
-var times = Enumerable.Range(0, warm).Select(_ => SourceToCall()).Order().ToArray();
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{times[times.Length / 2]:F1} {times[0]:F1} {compiler}"));
+foreach (var function in functions)
+{
+    var clock = Stopwatch.StartNew();
+    for (var i = 0; i < 50 || clock.ElapsedMilliseconds < 1000; i++) SourceToCall(function);
+    var times = Enumerable.Range(0, warm).Select(_ => SourceToCall(function)).Order().ToArray();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{times[times.Length / 2]:F1} {times[0]:F1} {compiler}"));
+}
 return 0;
 
-static unsafe double SourceToCall()
+static unsafe double SourceToCall((string Name, string Source, long Argument, long Expected) function)
 {
-    const string source = "(define-function fib-iter (n) (let ((a 0) (b 1)) (while (> n 0) (let ((t (+ a b))) (set a b) (set b t)) (set n (- n 1))) a))";
     var start = Stopwatch.GetTimestamp();
-    var module = MaruModule.Compile(source);
-    var result = ((delegate* unmanaged<long, long>)module.GetFunctionPointer("fib-iter"))(50);
+    var module = MaruModule.Compile(function.Source);
+    var result = ((delegate* unmanaged<long, long>)module.GetFunctionPointer(function.Name))(function.Argument);
     var elapsed = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
     module.Dispose();
-    return result == 12586269025 ? elapsed : throw new InvalidOperationException($"fib-iter(50) returned {result}");
+    return result == function.Expected ? elapsed : throw new InvalidOperationException($"{function.Name}({function.Argument}) returned {result}");
 }

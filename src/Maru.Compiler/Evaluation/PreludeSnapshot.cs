@@ -91,18 +91,26 @@ internal sealed class PreludeSnapshot
     {
         private readonly PreludeSnapshot _snapshot;
         private readonly Node[] _nodes;
-        private readonly object?[] _copies;
+        /// <summary>
+        /// Node number to copy, for the nodes copied so far: a small program copies a few dozen of
+        /// the prelude's thousands of nodes, scattered over its numbering, and a table indexed by
+        /// number (flat or in pages) cost every compilation an allocation proportional to the prelude.
+        /// </summary>
+        private readonly Dictionary<int, object> _copies = new(64);
         private readonly Stack<int> _unfilled = new();
 
         public Copy(PreludeSnapshot snapshot)
         {
             _snapshot = snapshot;
             _nodes = snapshot._nodes;
-            _copies = new object?[_nodes.Length];
             Root = new GlobalEnvironment(null, SourceLocation.None);
-            _copies[0] = Root;
+            _copies.Add(0, Root);
             Root.DeferTo(this);
         }
+
+        private object? Copied(int number) => _copies.GetValueOrDefault(number);
+
+        private void Store(int number, object copy) => _copies[number] = copy;
 
         public GlobalEnvironment Root { get; }
 
@@ -120,12 +128,12 @@ internal sealed class PreludeSnapshot
 
         private Variable RootVariable(int number)
         {
-            if (_copies[number] is Variable made) return made;
+            if (Copied(number) is Variable made) return made;
             var node = (VariableNode)_nodes[number];
             var variable = new Variable(node.Name, NilDatum.Empty, Root, node.DefinedAt);
             if (node.Value.Number < 0) variable.Value = node.Value.Shared!;
             else variable.Defer(this, node.Value.Number);
-            _copies[number] = variable;
+            Store(number, variable);
             Root.Bind(variable);
             return variable;
         }
@@ -136,17 +144,17 @@ internal sealed class PreludeSnapshot
             var copy = Get(number);
             // Shells first, parts after: filling a node only makes shells of what it refers to, so
             // copying a long list or a deep structure needs no recursion.
-            while (_unfilled.TryPop(out var next)) _nodes[next].Fill(_copies[next]!, this);
+            while (_unfilled.TryPop(out var next)) _nodes[next].Fill(Copied(next)!, this);
             return (Datum)copy;
         }
 
         /// <summary>The copy of node <paramref name="number"/>: made empty the first time (and filled later by <see cref="Materialise"/>).</summary>
         public object Get(int number)
         {
-            var copy = _copies[number];
+            var copy = Copied(number);
             if (copy is not null) return copy;
             copy = _nodes[number].Shell();
-            _copies[number] = copy;
+            Store(number, copy);
             _unfilled.Push(number);
             return copy;
         }
