@@ -88,7 +88,7 @@ internal static class BranchThreading
     }
 
     /// <summary>Deletes pure instructions whose destination no instruction or terminator reads, until none is left.</summary>
-    private static void RemoveUnreadDefinitions(IrFunction function)
+    internal static void RemoveUnreadDefinitions(IrFunction function)
     {
         var reads = new int[function.RegisterCount];
         foreach (var block in function.Blocks)

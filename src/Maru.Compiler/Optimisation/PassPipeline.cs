@@ -41,6 +41,7 @@ public static class PassPipeline
         new("ssa-out", (f, _, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
         new("rotate", (f, _, _) => LoopRotation.Run(f), IrForm.Plain),           // loop tests at the bottom
+        new("flags", (f, _, _) => FlagThreading.Run(f), IrForm.Plain),            // branches on flags decided on the path -> jumps
         new("thread", (f, _, _) => BranchThreading.Run(f), IrForm.Plain),         // branches on copies, decided branches
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
         new("layout", (f, _, _) => BlockLayout.Run(f), IrForm.Plain),            // fall-through chains

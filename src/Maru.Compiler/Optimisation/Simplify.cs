@@ -11,7 +11,9 @@ namespace Maru.Compiler.Optimisation;
 /// division and remainder by ±2^k become shifts and masks with the rounding toward zero of the
 /// hardware divide; (x % ±2^k) == 0 and != 0 test x &amp; (2^k - 1) instead; a division by ±2^k in
 /// a block only reached when x is known to be a multiple of 2^k (through the edge of a branch on
-/// such a test) is exact, one shift; a branch on (x != 0), (x == 0) or (not x) branches on x directly.
+/// such a test) is exact, one shift; a branch on (x != 0), (x == 0) or (not x) branches on x directly;
+/// chains of constant operations fold into one, and an equality test (or branch) of v ± k
+/// compares v itself (<see cref="Reassociate"/>, <see cref="BranchOnOffset"/>).
 /// Requires: SSA (new registers are single definitions). Guarantees: same values; copies it leaves
 /// are for copy propagation to remove.
 /// </summary>
@@ -69,7 +71,7 @@ internal static class Simplify
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
         foreach (var block in function.Blocks)
             if (block.Terminator is Branch branch)
-                block.Terminator = SimplifyBranch(branch, definition);
+                block.Terminator = BranchOnOffset(function, block, SimplifyBranch(branch, definition), definition, count);
         Array.Clear(definition, 0, count);
         Scratch<Instruction?>.Return(definition);
     }
@@ -114,6 +116,11 @@ internal static class Simplify
         }
         if (!y.IsConstant) return false;
         var c = y.Constant;
+        if (Reassociate(instruction, op, x, c, facts))
+        {
+            Binary(function, instruction, output, facts);
+            return true;
+        }
         switch (op)
         {
             case Opcode.Add or Opcode.Subtract or Opcode.Or or Opcode.Xor when c == 0:
@@ -160,6 +167,46 @@ internal static class Simplify
         }
         return false;
     }
+
+    /// <summary>
+    /// Folds a constant operation into the constant operation that made its operand, exact in
+    /// wrapping arithmetic: (v ± k1) ± k2 = v + (±k1 ± k2), (v op k1) op k2 = v op (k1 op k2) for
+    /// op in and, or, xor, mul; (v ± k) == K is v == K ∓ k (also !=: equality survives wrapping,
+    /// order does not, so &lt; and &gt; are left alone). The inner value may stay live for other
+    /// readers; the outer no longer waits for it (a chain n-1, n-2 becomes two independent
+    /// operations on n, and a test of n-1 against 0 a test of n against 1).
+    /// </summary>
+    private static bool Reassociate(Instruction instruction, Opcode op, Operand x, long c, Facts facts)
+    {
+        if (x.IsConstant || facts.Definition(x.Register) is not { Arguments: [{ IsConstant: false } v, { IsConstant: true } inner] } definition)
+            return false;
+        var k = inner.Constant;
+        switch (op, definition.Op)
+        {
+            case (Opcode.Add or Opcode.Subtract, Opcode.Add or Opcode.Subtract):
+            {
+                var offset = unchecked((definition.Op == Opcode.Add ? k : -k) + (op == Opcode.Add ? c : -c));
+                return Become(instruction, op, v, Operand.Of(op == Opcode.Add ? offset : unchecked(-offset)));
+            }
+            case (Opcode.Equal or Opcode.NotEqual, Opcode.Add or Opcode.Subtract):
+            {
+                var compared = unchecked(definition.Op == Opcode.Add ? c - k : c + k);
+                return IsSmall(compared) && Become(instruction, op, v, Operand.Of(compared));
+            }
+            case (Opcode.And, Opcode.And):
+                return Become(instruction, op, v, Operand.Of(k & c));
+            case (Opcode.Or, Opcode.Or):
+                return Become(instruction, op, v, Operand.Of(k | c));
+            case (Opcode.Xor, Opcode.Xor):
+                return Become(instruction, op, v, Operand.Of(k ^ c));
+            case (Opcode.Multiply, Opcode.Multiply):
+                return Become(instruction, op, v, Operand.Of(unchecked(k * c)));
+        }
+        return false;
+    }
+
+    /// <summary>A constant every target compares with in the instruction itself (x86-64 imm32, AArch64 cmp/cmn imm12).</summary>
+    private static bool IsSmall(long c) => c is > -4096 and < 4096;
 
     private static bool Divide(IrFunction function, Instruction instruction, Operand x, long c, List<Instruction> output, Facts facts)
     {
@@ -337,6 +384,24 @@ internal static class Simplify
         }
         if (condition.Equals(branch.Condition)) return branch;
         return swapped ? new Branch(condition, branch.IfFalse, branch.IfTrue) : new Branch(condition, branch.IfTrue, branch.IfFalse);
+    }
+
+    /// <summary>
+    /// A branch on v ± k (non-zero when v != ∓k) branches on a comparison of v with ∓k made at
+    /// the end of the block (which the backend fuses into cmp/jcc): the test no longer waits for
+    /// the addition, which dies when nothing else reads it.
+    /// </summary>
+    private static Terminator BranchOnOffset(IrFunction function, BasicBlock block, Terminator terminator, Instruction?[] definition, int count)
+    {
+        if (terminator is not Branch { Condition: { IsConstant: false } condition } branch || branch.IfTrue == branch.IfFalse
+            || condition.Register.Index >= count
+            || definition[condition.Register.Index] is not { Op: Opcode.Add or Opcode.Subtract, Arguments: [{ IsConstant: false } v, { IsConstant: true } k] } sum)
+            return terminator;
+        var compared = unchecked(sum.Op == Opcode.Add ? -k.Constant : k.Constant);
+        if (compared == 0 || !IsSmall(compared)) return terminator;
+        var test = function.NewRegister();
+        block.Instructions.Add(new Instruction(Opcode.NotEqual, test, [v, Operand.Of(compared)], null, sum.Location));
+        return branch with { Condition = Operand.Of(test) };
     }
 
     private static Opcode? Mirrored(Opcode op) => op switch

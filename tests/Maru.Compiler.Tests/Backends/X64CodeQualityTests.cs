@@ -104,6 +104,25 @@ public sealed class X64CodeQualityTests
     }
 
     [TestMethod]
+    public void ABranchOnAValueJustComputedReadsTheFlagsOfItsOperation()
+    {
+        const string source = """
+            (define-function down (n s) (while n (set s (+ s n)) (set n (- n 1))) s)
+            (define-function bits (n c) (while (set n (& n (- n 1))) (set c (+ c 1))) c)
+            """;
+        foreach (var name in new[] { "down", "bits" })
+        {
+            var loop = LoopBody(Compile(source, name));
+            Assert.IsFalse(loop.Any(i => i.Mnemonic is Mnemonic.Test or Mnemonic.Cmp), string.Join("\n", loop));
+        }
+        using var library = CompiledLibrary.Compile(source);
+        Assert.AreEqual(5050 + 7, library.Call("down", 100, 7));
+        Assert.AreEqual(0, library.Call("down", 0, 0));
+        Assert.AreEqual(63, library.Call("bits", -1, 0), "one step per set bit after the lowest");
+        Assert.AreEqual(2, library.Call("bits", 0b1011, 0));
+    }
+
+    [TestMethod]
     public void LeafFunctionsWithoutSpillsHaveNoFrame()
     {
         var code = Compile(Sum, "sum");

@@ -58,6 +58,12 @@ internal sealed class X64MachineEmitter : MachineEmitter
     private int _localSize;
     private bool _hasFrame;
     private bool _framePointer;
+
+    // The register whose value the zero flag describes, and the instruction count right after the
+    // add/sub/and/or/xor that set it: a test of that register for zero emitted next (no label in
+    // between, no other instruction) reads the flag instead of testing again.
+    private int _zeroFlagOf = -1;
+    private int _zeroFlagAt = -1;
     private int _lastLabelAt = -1;
 
     public X64MachineEmitter(X64CodeLayout code) => _code = code;
@@ -105,6 +111,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
     {
         _current = entryLabel;
         _entry = _asm.CreateLabel();
+        _zeroFlagOf = -1;
         _localBase = _labelCount;
         _local.Clear();
         _dataReferences = new List<DataReference>();
@@ -297,6 +304,8 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override Condition CompareWithZero(Loc value)
     {
+        if (value.IsReg && value.Register == _zeroFlagOf && _zeroFlagAt == _asm.Instructions.Count && _lastLabelAt != _zeroFlagAt)
+            return Condition.Equal;
         if (value.IsReg) Add(MachineInstruction.Create(Code.Test_rm64_r64, Register64(value.Register), Register64(value.Register)));
         else AluOp(Alu.Cmp, value, Loc.Imm(0));
         return Condition.Equal;
@@ -822,6 +831,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
                     : MachineInstruction.Create(imm32, register, (int)value.Value));
             else if (value.IsReg) Add(MachineInstruction.Create(rrm, register, Register64(value.Register)));
             else Add(MachineInstruction.Create(rrm, register, MemoryOf(value)));
+            if (op != Alu.Cmp) (_zeroFlagOf, _zeroFlagAt) = (destination.Register, _asm.Instructions.Count);
             return;
         }
         var memory = MemoryOf(destination);
