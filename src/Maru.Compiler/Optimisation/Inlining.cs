@@ -139,14 +139,21 @@ internal static class Inlining
         for (var p = 0; p < callee.ParameterCount; p++)
             block.Instructions.Add(new Instruction(Opcode.Copy, Map(callee.Parameter(p)), [call.Arguments[p]], null, call.Location));
 
-        var clones = new Dictionary<BasicBlock, BasicBlock>(callee.Blocks.Count);
-        foreach (var original in callee.Blocks) clones[original] = caller.NewUnplacedBlock();
+        // Clones by the callee's block positions (a finished function: nothing holds its numbering;
+        // a dictionary per call site was a good part of this pass's garbage).
+        var clones = new BasicBlock[callee.Blocks.Count + 1];   // and the continuation last: the blocks placed after the call's
+        for (var i = 0; i < callee.Blocks.Count; i++)
+        {
+            callee.Blocks[i].Index = i;
+            clones[i] = caller.NewUnplacedBlock();
+        }
+        clones[^1] = continuation;
         var entry = caller.Blocks[0];
         var allocas = entry.Instructions.FindIndex(i => i.Op != Opcode.Alloca);
         if (allocas < 0) allocas = entry.Instructions.Count;
         foreach (var original in callee.Blocks)
         {
-            var clone = clones[original];
+            var clone = clones[original.Index];
             foreach (var instruction in original.Instructions)
             {
                 var arguments = new Operand[instruction.Arguments.Length];
@@ -160,19 +167,16 @@ internal static class Inlining
             }
             clone.Terminator = original.Terminator switch
             {
-                Jump jump => new Jump(clones[jump.Target]),
-                Branch branch => new Branch(MapOperand(branch.Condition), clones[branch.IfTrue], clones[branch.IfFalse]),
+                Jump jump => new Jump(clones[jump.Target.Index]),
+                Branch branch => new Branch(MapOperand(branch.Condition), clones[branch.IfTrue.Index], clones[branch.IfFalse.Index]),
                 Return ret => ReturnTo(continuation, clone, call, MapOperand(ret.Value)),
                 _ => throw new InvalidOperationException("unterminated block in an inlined function"),
             };
         }
-        block.Terminator = new Jump(clones[callee.Blocks[0]]);
+        block.Terminator = new Jump(clones[0]);
 
         var position = caller.Blocks.IndexOf(block) + 1;
-        var placed = new BasicBlock[callee.Blocks.Count + 1];
-        for (var i = 0; i < callee.Blocks.Count; i++) placed[i] = clones[callee.Blocks[i]];
-        placed[^1] = continuation;
-        caller.Blocks.InsertRange(position, placed);
+        caller.Blocks.InsertRange(position, clones);
         Scratch<VReg?>.Return(registers);
         return continuation;
     }

@@ -183,6 +183,8 @@ public static class GraphColouringAllocator
         var stack = scratch.Stack;
         var low = scratch.Low;
         var remaining = 0;
+        PriorityQueue<int, (double, int)>? spillQueue = null;
+        double SpillMetric(int n) => (double)cost[n] / Math.Max(1, degree[n]);
         for (var n = nodeCount - 1; n >= physical; n--)
         {
             if (!present[n] || Find(n) != n) continue;
@@ -199,17 +201,24 @@ public static class GraphColouringAllocator
             }
             else
             {
-                node = -1;
-                var best = double.MaxValue;
-                for (var n = physical; n < nodeCount; n++)
+                // Optimistic spill: the cheapest cost/degree, the lowest node on a tie. A min-queue
+                // made at the first spill (scanning every node per spill was quadratic when many
+                // spill); degrees only fall, so a metric only rises: an entry older than its
+                // node's metric is pushed again with the new one, and the first current entry
+                // popped is the node the scan would have chosen.
+                if (spillQueue is null)
                 {
-                    if (!present[n] || removed[n] || Find(n) != n) continue;
-                    var metric = (double)cost[n] / Math.Max(1, degree[n]);
-                    if (metric < best)
-                    {
-                        best = metric;
-                        node = n;
-                    }
+                    spillQueue = new PriorityQueue<int, (double, int)>();
+                    for (var n = physical; n < nodeCount; n++)
+                        if (present[n] && !removed[n] && Find(n) == n) spillQueue.Enqueue(n, (SpillMetric(n), n));
+                }
+                while (true)
+                {
+                    spillQueue.TryDequeue(out node, out var entry);
+                    if (removed[node]) continue;
+                    var metric = SpillMetric(node);
+                    if (metric == entry.Item1) break;
+                    spillQueue.Enqueue(node, (metric, node));
                 }
             }
             removed[node] = true;
