@@ -71,7 +71,6 @@ internal static class FlagThreading
         }
         finally
         {
-            Array.Clear(slot, 0, count);
             Scratch<int>.Return(slot);
         }
     }
@@ -185,13 +184,11 @@ internal static class FlagThreading
             }
             finally
             {
-                Array.Clear(webSize, 0, count);
                 Scratch<int>.Return(webSize);
             }
         }
         finally
         {
-            Array.Clear(flags, 0, count);
             Scratch<byte>.Return(flags);
             Scratch<int>.Return(parent);
         }
