@@ -92,4 +92,10 @@ public sealed class CompilationOptions
     /// megabytes of code. Null: the instructions' real reach.
     /// </summary>
     internal long? BranchReachForTesting { get; init; }
+
+    /// <summary>
+    /// Tests only: false leaves loops as written (no <c>LoopUnrolling</c>), for tests that read the
+    /// code of one loop made by another pass. The stage still runs its dump and verification.
+    /// </summary>
+    internal bool UnrollLoopsForTesting { get; init; } = true;
 }

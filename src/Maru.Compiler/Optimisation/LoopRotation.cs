@@ -62,7 +62,8 @@ internal static class LoopRotation
         /// <summary>Room for one more register (zero reads, zero writes).</summary>
         public void Add()
         {
-            if (_length == Reads.Length)
+            // Rent may hand out arrays longer than asked, and not equally long: grow at the shorter.
+            if (_length == Math.Min(Reads.Length, Writes.Length))
             {
                 var reads = Scratch<int>.Rent(2 * _length + 1);
                 var writes = Scratch<int>.Rent(2 * _length + 1);

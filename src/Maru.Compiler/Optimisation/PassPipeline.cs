@@ -37,6 +37,7 @@ public static class PassPipeline
         new("licm", (f, _, costs) => LoopInvariantCodeMotion.Run(f, costs), IrForm.Ssa),
         new("iv", (f, _, _) => InductionVariables.Run(f), IrForm.Ssa),               // products of induction variables -> additions
         new("address", (f, _, costs) => LoopAddressing.Run(f, costs), IrForm.Ssa),         // invariant parts of loop addresses -> preheader
+        new("unroll", (f, _, _) => LoopUnrolling.Run(f), IrForm.Ssa),             // small counted innermost loops x2/x4, split reductions
         new("fold", (f, _, costs) => AddressFolding.Run(f, costs), IrForm.Ssa),            // constant offsets -> displacements of accesses
         new("ssa-out", (f, _, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
@@ -69,7 +70,7 @@ public static class PassPipeline
                 AfterStage("lower", function, IrForm.Plain, options);
                 foreach (var pass in Passes)
                 {
-                    pass.Run(function, calls, costs);
+                    if (pass.Name != "unroll" || options.UnrollLoopsForTesting) pass.Run(function, calls, costs);
                     AfterStage(pass.Name, function, pass.Leaves, options);
                     checkBudget?.Invoke(); // one huge function must not outlast the limit by a whole pipeline
                 }

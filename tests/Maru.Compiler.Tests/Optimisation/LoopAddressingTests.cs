@@ -137,7 +137,7 @@ public sealed class LoopAddressingTests
     [TestMethod]
     public void IndexAdditionsLeaveTheInnerLoop()
     {
-        var function = Function(Optimise(Source), "matmul");
+        var function = Function(Optimise(Source, unroll: false), "matmul");
         var definition = Instructions(function).Where(i => i.Destination is not null).ToLookup(i => i.Destination!.Value);
         var loopBlocks = function.Blocks.Where(InLoop).ToHashSet();
         foreach (var block in loopBlocks)

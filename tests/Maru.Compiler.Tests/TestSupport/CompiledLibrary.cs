@@ -28,8 +28,11 @@ internal sealed unsafe class CompiledLibrary : IDisposable
     public nint Handle => _handle;
     public CompilationResult Result { get; }
 
-    public static CompilationResult CompileOnly(string source, string fileName = "test.l", OptimisationLevel level = OptimisationLevel.O1) =>
-        MaruCompiler.Compile([new SourceFile(fileName, source)], OptionsAt(level));
+    public static CompilationResult CompileOnly(string source, string fileName = "test.l", OptimisationLevel level = OptimisationLevel.O1, bool unroll = true) =>
+        MaruCompiler.Compile([new SourceFile(fileName, source)], new CompilationOptions
+        {
+            Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, VerifyIr = true, UnrollLoopsForTesting = unroll,
+        });
 
     public static CompiledLibrary Compile(string source, OptimisationLevel level = OptimisationLevel.O1) =>
         Compile([new SourceFile("test.l", source)], level);

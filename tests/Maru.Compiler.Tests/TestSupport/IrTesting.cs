@@ -19,11 +19,15 @@ internal static class IrTesting
         return module;
     }
 
-    /// <summary>The whole O1 pipeline, verifying after every stage.</summary>
-    public static IrModule Optimise(string source)
+    /// <summary>The whole O1 pipeline, verifying after every stage (<paramref name="unroll"/> false: loops stay one loop each, for tests reading another pass's loop).</summary>
+    public static IrModule Optimise(string source, bool unroll = true)
     {
         var module = Lower(source);
-        PassPipeline.Run(module, CompiledLibrary.OptionsAt(OptimisationLevel.O1));
+        var options = CompiledLibrary.OptionsAt(OptimisationLevel.O1);
+        PassPipeline.Run(module, unroll ? options : new CompilationOptions
+        {
+            Target = options.Target, LibraryName = options.LibraryName, Optimisation = options.Optimisation, VerifyIr = true, UnrollLoopsForTesting = false,
+        });
         return module;
     }
 

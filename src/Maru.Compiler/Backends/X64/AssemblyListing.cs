@@ -45,6 +45,8 @@ internal static class AssemblyListing
             var index = indexAt.TryGetValue(offset, out var found) ? found : -1;
             formatter.Format(instruction, formatted);
             var text = formatted.ToStringAndReset();
+            // Iced formats the two-byte nop 66 90 (loop alignment) as xchg ax,ax: list it as what it is.
+            if (instruction.Mnemonic == Mnemonic.Nop && !text.StartsWith("nop", StringComparison.Ordinal)) text = "nop";
             if (index >= 0 && dataNames.TryGetValue(index, out var name)) text += "    ; " + name;
             yield return new ListedInstruction(index, (int)offset, bytes.AsMemory((int)offset, instruction.Length), text);
         }
