@@ -65,8 +65,8 @@ internal static class LoopUnrolling
 
         // Definitions and use counts of every register, for the candidates' analysis.
         var registers = function.RegisterCount;
-        var definition = new Instruction?[registers];
-        var uses = new int[registers];
+        var definition = Scratch<Instruction?>.Rent(registers);
+        var uses = Scratch<int>.Rent(registers);
         foreach (var block in function.Blocks)
         {
             foreach (var phi in block.Phis)
@@ -87,8 +87,8 @@ internal static class LoopUnrolling
             if (!operand.IsConstant) uses[operand.Register.Index]++;
         }
 
-        var member = new int[blockCount];
-        var definedInLoop = new int[registers];
+        var member = Scratch<int>.Rent(blockCount);
+        var definedInLoop = Scratch<int>.Rent(registers);
         var plans = new List<Plan>();
         var stamp = 0;
         foreach (var loop in small)
@@ -97,6 +97,11 @@ internal static class LoopUnrolling
             loop.MarkDefinitions(ref definedInLoop, registers, stamp);
             if (Analyse(loop, graph, member, definedInLoop, stamp, definition, uses) is { } plan) plans.Add(plan);
         }
+        Array.Clear(definition, 0, registers);   // no instruction kept alive by the free list
+        Scratch<Instruction?>.Return(definition);
+        Scratch<int>.Return(uses);
+        Scratch<int>.Return(member);
+        Scratch<int>.Return(definedInLoop);
         // The graph describes the function before any change: every plan was made from it, and
         // innermost loops are disjoint, so one loop's rewriting leaves the others' plans valid.
         foreach (var plan in plans) Unroll(function, plan);
