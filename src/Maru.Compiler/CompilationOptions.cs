@@ -98,4 +98,11 @@ public sealed class CompilationOptions
     /// code of one loop made by another pass. The stage still runs its dump and verification.
     /// </summary>
     internal bool UnrollLoopsForTesting { get; init; } = true;
+
+    /// <summary>
+    /// Tests only: the threads that optimise and generate code (1: the sequential order), whatever
+    /// the module's size. Null: the processors, for a module large enough to gain from them
+    /// (<see cref="ParallelWork.Workers"/>). Never changes the output bytes.
+    /// </summary>
+    internal int? ParallelismForTesting { get; init; }
 }
