@@ -78,7 +78,7 @@ public static class ElfSharedLibraryWriter
             rela.Link = dynsym;
 
         var sectionNames = new ElfStringTable();
-        ElfSection[] allocated = [hash, dynsym, dynstr, .. Present(rela, rodata, text, dynamic, got, data)];
+        ElfSection[] allocated = [hash, dynsym, dynstr, .. Present(rela, rodata), dynamic, .. Present(got, text, data)];
         foreach (var section in allocated)
             section.NameOffset = sectionNames.Add(section.Name);
         var shstrtabNameOffset = sectionNames.Add(".shstrtab");
@@ -87,14 +87,13 @@ public static class ElfSharedLibraryWriter
         var layout = ElfLayout.Compute(
             machine,
             [
-                new ElfSegmentPlan(ElfConstants.PfR, [hash, dynsym, dynstr, .. Present(rela, rodata)]),
+                // Headers, the loader's tables, constants, .dynamic and the GOT: read-only once relocated (PT_GNU_RELRO).
+                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, [hash, dynsym, dynstr, .. Present(rela, rodata), dynamic, .. Present(got)]),
                 new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfX, Present(text)),
-                // Read-only once relocated (PT_GNU_RELRO), then the writable data on pages of its own.
-                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, [dynamic, .. Present(got)]),
+                // The writable data, on pages of its own.
                 new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, Present(data)),
             ],
             dynamic,
-            [dynamic, .. Present(got)],
             [shstrtab]);
 
         // Fill: every address is final now.
