@@ -3,7 +3,8 @@ namespace Maru.Compiler.Ir;
 /// <summary>
 /// The operations of the IR. All values are 64-bit words. Arithmetic wraps; division and
 /// remainder are total (x / 0 = 0, x % 0 = 0, MIN / -1 = MIN) so no target ever traps;
-/// shifts take their count modulo 64; comparisons are signed and yield 0 or 1.
+/// shifts take their count modulo 64; comparisons yield 0 or 1 and are signed, except the four
+/// unsigned ones only the optimiser writes (a range check lo &lt;= x &lt;= hi is (x - lo) &lt;=u (hi - lo)).
 /// </summary>
 public enum Opcode
 {
@@ -15,6 +16,7 @@ public enum Opcode
     Divide, Remainder,
     And, Or, Xor, ShiftLeft, ShiftRight,
     Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual,
+    Below, BelowOrEqual, Above, AboveOrEqual,   // unsigned <, <=, >, >= (the optimiser's range checks)
     LoadGlobal,  // dest = global
     StoreGlobal, // global = a
     Call,        // dest = function(args...)            direct call of a function of this module
@@ -37,9 +39,9 @@ public enum Opcode
 
 public static class OpcodeFacts
 {
-    public static bool IsBinary(this Opcode op) => op is >= Opcode.Add and <= Opcode.GreaterOrEqual;
+    public static bool IsBinary(this Opcode op) => op is >= Opcode.Add and <= Opcode.AboveOrEqual;
 
-    public static bool IsComparison(this Opcode op) => op is >= Opcode.Equal and <= Opcode.GreaterOrEqual;
+    public static bool IsComparison(this Opcode op) => op is >= Opcode.Equal and <= Opcode.AboveOrEqual;
 
     public static bool IsCall(this Opcode op) => op is Opcode.Call or Opcode.CallImport or Opcode.CallIndirect;
 
@@ -69,6 +71,10 @@ public static class OpcodeFacts
         Opcode.LessOrEqual => "le",
         Opcode.Greater => "gt",
         Opcode.GreaterOrEqual => "ge",
+        Opcode.Below => "ltu",
+        Opcode.BelowOrEqual => "leu",
+        Opcode.Above => "gtu",
+        Opcode.AboveOrEqual => "geu",
         Opcode.LoadGlobal => "loadg",
         Opcode.StoreGlobal => "storeg",
         Opcode.Call => "call",
@@ -106,6 +112,10 @@ public static class OpcodeFacts
         Opcode.LessOrEqual => a <= b ? 1 : 0,
         Opcode.Greater => a > b ? 1 : 0,
         Opcode.GreaterOrEqual => a >= b ? 1 : 0,
+        Opcode.Below => (ulong)a < (ulong)b ? 1 : 0,
+        Opcode.BelowOrEqual => (ulong)a <= (ulong)b ? 1 : 0,
+        Opcode.Above => (ulong)a > (ulong)b ? 1 : 0,
+        Opcode.AboveOrEqual => (ulong)a >= (ulong)b ? 1 : 0,
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 }

@@ -95,9 +95,9 @@ internal static class Simplify
         {
             switch (op)
             {
-                case Opcode.Subtract or Opcode.Xor or Opcode.NotEqual or Opcode.Less or Opcode.Greater:
+                case Opcode.Subtract or Opcode.Xor or Opcode.NotEqual or Opcode.Less or Opcode.Greater or Opcode.Below or Opcode.Above:
                     return Become(instruction, Opcode.Copy, Operand.Of(0));
-                case Opcode.Equal or Opcode.LessOrEqual or Opcode.GreaterOrEqual:
+                case Opcode.Equal or Opcode.LessOrEqual or Opcode.GreaterOrEqual or Opcode.BelowOrEqual or Opcode.AboveOrEqual:
                     return Become(instruction, Opcode.Copy, Operand.Of(1));
                 case Opcode.And or Opcode.Or:
                     return Become(instruction, Opcode.Copy, x);
@@ -189,10 +189,7 @@ internal static class Simplify
                 return Become(instruction, op, v, Operand.Of(op == Opcode.Add ? offset : unchecked(-offset)));
             }
             case (Opcode.Equal or Opcode.NotEqual, Opcode.Add or Opcode.Subtract):
-            {
-                var compared = unchecked(definition.Op == Opcode.Add ? c - k : c + k);
-                return IsSmall(compared) && Become(instruction, op, v, Operand.Of(compared));
-            }
+                return ComparedWith(definition.Op, k, c) is { } compared && Become(instruction, op, v, Operand.Of(compared));
             case (Opcode.And, Opcode.And):
                 return Become(instruction, op, v, Operand.Of(k & c));
             case (Opcode.Or, Opcode.Or):
@@ -205,8 +202,17 @@ internal static class Simplify
         return false;
     }
 
-    /// <summary>A constant every target compares with in the instruction itself (x86-64 imm32, AArch64 cmp/cmn imm12).</summary>
-    private static bool IsSmall(long c) => c is > -4096 and < 4096;
+    /// <summary>
+    /// (v ± k) == c is v == c ∓ k in wrapping arithmetic (and so for !=): the constant v is
+    /// compared with instead, when every target compares with it in the instruction itself
+    /// (x86-64 imm32, AArch64 cmp/cmn imm12), else null. Serves both the instruction
+    /// (<see cref="Reassociate"/>) and the branch on v ± k, a test against 0 (<see cref="BranchOnOffset"/>).
+    /// </summary>
+    private static long? ComparedWith(Opcode offset, long k, long c)
+    {
+        var compared = unchecked(offset == Opcode.Add ? c - k : c + k);
+        return compared is > -4096 and < 4096 ? compared : null;
+    }
 
     private static bool Divide(IrFunction function, Instruction instruction, Operand x, long c, List<Instruction> output, Facts facts)
     {
@@ -397,8 +403,7 @@ internal static class Simplify
             || condition.Register.Index >= count
             || definition[condition.Register.Index] is not { Op: Opcode.Add or Opcode.Subtract, Arguments: [{ IsConstant: false } v, { IsConstant: true } k] } sum)
             return terminator;
-        var compared = unchecked(sum.Op == Opcode.Add ? -k.Constant : k.Constant);
-        if (compared == 0 || !IsSmall(compared)) return terminator;
+        if (ComparedWith(sum.Op, k.Constant, 0) is not { } compared || compared == 0) return terminator;
         var test = function.NewRegister();
         block.Instructions.Add(new Instruction(Opcode.NotEqual, test, [v, Operand.Of(compared)], null, sum.Location));
         return branch with { Condition = Operand.Of(test) };
@@ -411,6 +416,10 @@ internal static class Simplify
         Opcode.Greater => Opcode.Less,
         Opcode.LessOrEqual => Opcode.GreaterOrEqual,
         Opcode.GreaterOrEqual => Opcode.LessOrEqual,
+        Opcode.Below => Opcode.Above,
+        Opcode.Above => Opcode.Below,
+        Opcode.BelowOrEqual => Opcode.AboveOrEqual,
+        Opcode.AboveOrEqual => Opcode.BelowOrEqual,
         _ => null,
     };
 

@@ -117,7 +117,7 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
 
     public override void JumpIf(IrCondition condition, int label)
     {
-        if (_zeroTest >= 0 && condition is not (IrCondition.Greater or IrCondition.LessOrEqual))
+        if (_zeroTest >= 0 && condition is IrCondition.Equal or IrCondition.NotEqual or IrCondition.Less or IrCondition.GreaterOrEqual)
         {
             var register = X(_zeroTest);
             _zeroTest = -1;
@@ -140,7 +140,11 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         IrCondition.Less => Condition.Lt,
         IrCondition.LessOrEqual => Condition.Le,
         IrCondition.Greater => Condition.Gt,
-        _ => Condition.Ge,
+        IrCondition.GreaterOrEqual => Condition.Ge,
+        IrCondition.Below => Condition.Lo,
+        IrCondition.BelowOrEqual => Condition.Ls,
+        IrCondition.Above => Condition.Hi,
+        _ => Condition.Hs,
     };
 
     // ---- frame --------------------------------------------------------------------------------

@@ -704,7 +704,7 @@ internal sealed class FunctionEmitter
             case Opcode.Divide or Opcode.Remainder:
                 EmitDivision(instruction.Op == Opcode.Remainder, destination, args[0], args[1]);
                 break;
-            case Opcode.Equal or Opcode.NotEqual or Opcode.Less or Opcode.LessOrEqual or Opcode.Greater or Opcode.GreaterOrEqual:
+            case var comparison when comparison.IsComparison():
                 if (bothConstant) _machine.Move(destination, Loc.Imm(instruction.Op.Evaluate(args[0].Constant, args[1].Constant)));
                 else _machine.SetCondition(destination, _machine.Compare(instruction.Op, LocOf(args[0]), LocOf(args[1])));
                 break;

@@ -1,7 +1,7 @@
 namespace Maru.Compiler.Backends.CodeGeneration;
 
-/// <summary>The six signed comparisons of the IR, as a condition a machine tests after a compare.</summary>
-internal enum Condition { Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual }
+/// <summary>The comparisons of the IR (six signed, four unsigned), as a condition a machine tests after a compare.</summary>
+internal enum Condition { Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual, Below, BelowOrEqual, Above, AboveOrEqual }
 
 internal static class Conditions
 {
@@ -13,6 +13,10 @@ internal static class Conditions
         Ir.Opcode.LessOrEqual => Condition.LessOrEqual,
         Ir.Opcode.Greater => Condition.Greater,
         Ir.Opcode.GreaterOrEqual => Condition.GreaterOrEqual,
+        Ir.Opcode.Below => Condition.Below,
+        Ir.Opcode.BelowOrEqual => Condition.BelowOrEqual,
+        Ir.Opcode.Above => Condition.Above,
+        Ir.Opcode.AboveOrEqual => Condition.AboveOrEqual,
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, "not a comparison"),
     };
 
@@ -23,6 +27,10 @@ internal static class Conditions
         Condition.LessOrEqual => Condition.GreaterOrEqual,
         Condition.Greater => Condition.Less,
         Condition.GreaterOrEqual => Condition.LessOrEqual,
+        Condition.Below => Condition.Above,
+        Condition.BelowOrEqual => Condition.AboveOrEqual,
+        Condition.Above => Condition.Below,
+        Condition.AboveOrEqual => Condition.BelowOrEqual,
         _ => condition,
     };
 
@@ -33,7 +41,12 @@ internal static class Conditions
         Condition.Less => Condition.GreaterOrEqual,
         Condition.LessOrEqual => Condition.Greater,
         Condition.Greater => Condition.LessOrEqual,
-        _ => Condition.Less,
+        Condition.GreaterOrEqual => Condition.Less,
+        Condition.Below => Condition.AboveOrEqual,
+        Condition.BelowOrEqual => Condition.Above,
+        Condition.Above => Condition.BelowOrEqual,
+        Condition.AboveOrEqual => Condition.Below,
+        _ => throw new ArgumentOutOfRangeException(nameof(condition)),
     };
 }
 

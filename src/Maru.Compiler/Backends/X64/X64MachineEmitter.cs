@@ -193,7 +193,11 @@ internal sealed class X64MachineEmitter : MachineEmitter
             case Condition.Less: _asm.jl(target); break;
             case Condition.LessOrEqual: _asm.jle(target); break;
             case Condition.Greater: _asm.jg(target); break;
-            default: _asm.jge(target); break;
+            case Condition.GreaterOrEqual: _asm.jge(target); break;
+            case Condition.Below: _asm.jb(target); break;
+            case Condition.BelowOrEqual: _asm.jbe(target); break;
+            case Condition.Above: _asm.ja(target); break;
+            default: _asm.jae(target); break;
         }
     }
 
@@ -631,7 +635,11 @@ internal sealed class X64MachineEmitter : MachineEmitter
             Condition.Less => Code.Setl_rm8,
             Condition.LessOrEqual => Code.Setle_rm8,
             Condition.Greater => Code.Setg_rm8,
-            _ => Code.Setge_rm8,
+            Condition.GreaterOrEqual => Code.Setge_rm8,
+            Condition.Below => Code.Setb_rm8,
+            Condition.BelowOrEqual => Code.Setbe_rm8,
+            Condition.Above => Code.Seta_rm8,
+            _ => Code.Setae_rm8,
         }, Register8(work)));
         Add(MachineInstruction.Create(Code.Movzx_r32_rm8, Register32(work), Register8(work)));
         Finish(destination, work);

@@ -1,0 +1,105 @@
+using Maru.Compiler.Ir;
+using Maru.Compiler.Syntax;
+using Maru.Compiler.Targets;
+using Maru.Compiler.Tests.TestSupport;
+using static Maru.Compiler.Tests.TestSupport.IrTesting;
+using QemuArm64 = Maru.Differential.QemuArm64;
+using QemuCall = Maru.Differential.QemuCall;
+
+namespace Maru.Compiler.Tests.Optimisation;
+
+/// <summary>
+/// Short-circuit tests of one value against two constants (character classes, bounds checks)
+/// become one unsigned comparison of the offset value: every function keeps its O0 result at O1,
+/// on x86-64 and (one qemu batch) on AArch64, at the bounds, one past them, and the 64-bit edges.
+/// </summary>
+[TestClass]
+public sealed class RangeCheckTests
+{
+    private const string Tests = """
+        (define-function digit (c) (and (>= c 48) (<= c 57)))
+        (define-function outside (x) (or (< x 0) (> x 100)))
+        (define-function inside (x) (if (and (> x -10) (< x 10)) (* x 3) -1))
+        (define-function negative (x) (and (>= x -100) (<= x -50)))
+        (define-function reversed (x) (and (< x 100) (>= x -100)))
+        (define-function large (x) (and (>= x 1000000000000) (<= x 2000000000000)))
+        (define-function nearly-all (x) (and (>= x -9223372036854775807) (<= x 9223372036854775806)))
+        (define-function from-min (x) (and (>= x -9223372036854775808) (< x 5)))
+        (define-function empty (x) (and (> x 10) (< x 5)))
+        (define-function every (x) (or (< x 5) (> x 2)))
+        (define-function point (x) (and (= x 7) (>= x 0)))
+        (define-function not-interval (x) (or (= x 5) (< x 0)))
+        (define-function tail (x) (or (> x 9223372036854775806) (< x -9223372036854775807)))
+        (define-function alpha (c) (or (and (>= c 97) (<= c 122)) (and (>= c 65) (<= c 90)) (= c 95)))
+        (define-function classify (c) (cond ((digit c) 1) ((alpha c) 2) ((and (>= c 9) (<= c 13)) 3) (else 0)))
+        (define-function count-digits (s n) (let ((k 0)) (for (i 0 n) (when (digit (+ s i)) (set k (+ k 1)))) k))
+        """;
+
+    private static readonly string[] Names =
+        ["digit", "outside", "inside", "negative", "reversed", "large", "nearly-all", "from-min", "empty", "every", "point", "not-interval", "tail", "alpha", "classify"];
+
+    /// <summary>The 64-bit edges, every bound above, one either side of it.</summary>
+    private static readonly long[] Edges =
+    [
+        .. Samples, 47, 48, 49, 56, 57, 58, 99, 100, 101, -11, -10, -9, 10, 11, -101, -100, -99, -51, -50, -49,
+        999_999_999_999, 1_000_000_000_000, 2_000_000_000_000, 2_000_000_000_001, 4, 5, 6, 12, 13, 14, 64, 65, 90, 91, 94, 95, 96, 97, 122, 123,
+    ];
+
+    [TestMethod]
+    public void RangeChecksKeepTheirResults()
+    {
+        foreach (var name in Names)
+            AssertSameAtBothLevels(Tests, name, [.. Edges.Select(n => new[] { n })]);
+        AssertSameAtBothLevels(Tests, "count-digits", [40, 30], [-5, 100], [long.MaxValue - 20, 40], [long.MinValue, 3]);
+        using var o1 = CompiledLibrary.Compile(Tests);
+        Assert.AreEqual(1, o1.Call("digit", 48));
+        Assert.AreEqual(0, o1.Call("digit", 47 - (1L << 32)), "no narrowing: a value 2^32 below a digit is not one");
+        Assert.AreEqual(1, o1.Call("outside", long.MinValue));
+        Assert.AreEqual(0, o1.Call("nearly-all", long.MinValue));
+        Assert.AreEqual(1, o1.Call("nearly-all", long.MaxValue - 1));
+        Assert.AreEqual(1, o1.Call("tail", long.MaxValue));
+        Assert.AreEqual(10, o1.Call("count-digits", 40, 30));
+    }
+
+    [TestMethod]
+    public void ADigitTestIsOneComparisonWithNoBranch()
+    {
+        var digit = Function(Optimise(Tests), "digit");
+        Assert.HasCount(1, digit.Blocks, IrPrinter.Print(digit));
+        Assert.HasCount(1, Instructions(digit).Where(i => i.Op.IsComparison()).ToList(), IrPrinter.Print(digit));
+    }
+
+    [TestMethod]
+    public void EveryFunctionAgreesOnArm64UnderQemu()
+    {
+        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
+        var work = Directory.CreateTempSubdirectory("maru-arm64-ranges-").FullName;
+        try
+        {
+            var calls = new List<QemuCall>();
+            var expected = new List<long>();
+            using var reference = CompiledLibrary.Compile(Tests, OptimisationLevel.O0);
+            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
+            {
+                var result = MaruCompiler.Compile([new SourceFile("ranges.l", Tests)],
+                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "ranges", Optimisation = level, VerifyIr = true });
+                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+                var library = Path.Combine(work, $"libranges-{level}.so");
+                File.WriteAllBytes(library, result.Library!);
+                foreach (var name in Names)
+                    foreach (var n in Edges)
+                    {
+                        calls.Add(new QemuCall(library, name, [n]));
+                        expected.Add(reference.Call(name, n));
+                    }
+            }
+            var results = QemuArm64.Run(calls);
+            for (var i = 0; i < calls.Count; i++)
+                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Library} {calls[i].Function}({calls[i].Arguments[0]}): {results[i].Error}");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+}
