@@ -92,4 +92,11 @@ public sealed class CompilationOptions
     /// megabytes of code. Null: the instructions' real reach.
     /// </summary>
     internal long? BranchReachForTesting { get; init; }
+
+    /// <summary>
+    /// Tests only: the threads that optimise and generate code (1: the sequential order), whatever
+    /// the module's size. Null: the processors, for a module large enough to gain from them
+    /// (<see cref="ParallelWork.Workers"/>). Never changes the output bytes.
+    /// </summary>
+    internal int? ParallelismForTesting { get; init; }
 }

@@ -169,6 +169,7 @@ public static class MaruCompiler
             .Generate(module, target, new CodeGenerationRequest(SymbolNames.ToSymbolName, options.Optimisation, listing, sources)
             {
                 CheckBudget = checkBudget,
+                Parallelism = ParallelWork.Workers(options, module),
                 BranchReachForTesting = options.BranchReachForTesting,
             });
 

@@ -6,6 +6,8 @@ namespace Maru.Compiler.Optimisation;
 /// The module's direct call graph: which functions are recursive (in a cycle, or calling
 /// themselves), which cycle (strongly connected component) each belongs to, a callee-before-caller
 /// order for the pipeline, which functions the pipeline has finished, and how deep inlining went in each.
+/// What the pipeline records (finished, inlining depth) may be written and read by several threads
+/// at once (<see cref="PassPipeline"/> optimises independent components in parallel), so it is locked.
 /// </summary>
 /// <remarks>
 /// <see cref="BottomUp"/> lists the components callees first (Tarjan's algorithm, in the order they
@@ -23,6 +25,7 @@ internal sealed class CallGraph
     private readonly Dictionary<IrFunction, int> _component = new();
     private readonly HashSet<IrFunction> _optimised = new();
     private readonly Dictionary<IrFunction, int> _inlineDepth = new();
+    private readonly Dictionary<IrFunction, List<IrFunction>> _callees = new();
 
     /// <summary>Functions with their callees first, as far as cycles allow (see the remarks).</summary>
     public List<IrFunction> BottomUp { get; } = new();
@@ -30,7 +33,7 @@ internal sealed class CallGraph
     public CallGraph(IrModule module)
     {
         foreach (var function in module.Functions) _byName[function.Name] = function;
-        var callees = new Dictionary<IrFunction, List<IrFunction>>();
+        var callees = _callees;
         foreach (var function in module.Functions)
         {
             var list = new List<IrFunction>();
@@ -72,13 +75,31 @@ internal sealed class CallGraph
         _component.TryGetValue(a, out var x) && _component.TryGetValue(b, out var y) && x == y;
 
     /// <summary>Has the pipeline finished the function (its body is final, its size known)?</summary>
-    public bool IsOptimised(IrFunction function) => _optimised.Contains(function);
+    public bool IsOptimised(IrFunction function)
+    {
+        lock (_optimised) return _optimised.Contains(function);
+    }
 
-    public void MarkOptimised(IrFunction function) => _optimised.Add(function);
+    public void MarkOptimised(IrFunction function)
+    {
+        lock (_optimised) _optimised.Add(function);
+    }
 
-    public int InlineDepth(IrFunction function) => _inlineDepth.GetValueOrDefault(function);
+    public int InlineDepth(IrFunction function)
+    {
+        lock (_inlineDepth) return _inlineDepth.GetValueOrDefault(function);
+    }
 
-    public void SetInlineDepth(IrFunction function, int depth) => _inlineDepth[function] = depth;
+    public void SetInlineDepth(IrFunction function, int depth)
+    {
+        lock (_inlineDepth) _inlineDepth[function] = depth;
+    }
+
+    /// <summary>The component's number: components are numbered callees first, and each one's members are consecutive in <see cref="BottomUp"/>.</summary>
+    public int ComponentOf(IrFunction function) => _component[function];
+
+    /// <summary>The module's functions the function calls directly (each once, in the order first called).</summary>
+    public IReadOnlyList<IrFunction> Callees(IrFunction function) => _callees[function];
 
     /// <summary>Appends a component's members: a post-order walk inside it, from its entries first (module order), then from the rest.</summary>
     private void OrderComponent(List<IrFunction> component, Dictionary<IrFunction, List<IrFunction>> callees,

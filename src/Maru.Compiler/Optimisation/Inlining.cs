@@ -170,7 +170,9 @@ internal static class Inlining
         var clones = new BasicBlock[callee.Blocks.Count + 1];   // and the continuation last: the blocks placed after the call's
         for (var i = 0; i < callee.Blocks.Count; i++)
         {
-            callee.Blocks[i].Index = i;
+            // A finished callee's blocks are numbered already (PassPipeline), and other threads may be
+            // copying it: write only a number that is wrong (the self copies of InlineSelf).
+            if (callee.Blocks[i].Index != i) callee.Blocks[i].Index = i;
             clones[i] = caller.NewUnplacedBlock();
         }
         clones[^1] = continuation;

@@ -65,23 +65,73 @@ public static class PassPipeline
         var calls = new CallGraph(module);
         try
         {
-            foreach (var function in calls.BottomUp)
+            var workers = options.DumpIr is null ? ParallelWork.Workers(options, module) : 1;   // dumps come in the sequential order
+            if (workers > 1)
             {
-                AfterStage("lower", function, IrForm.Plain, options);
-                foreach (var pass in Passes)
-                {
-                    pass.Run(function, calls, costs);
-                    AfterStage(pass.Name, function, pass.Leaves, options);
-                    checkBudget?.Invoke(); // one huge function must not outlast the limit by a whole pipeline
-                }
-                calls.MarkOptimised(function);
-                FlowGraph.Forget();
+                RunInParallel(calls, workers, function => Optimise(function, calls, costs, options, checkBudget));
+                return;
             }
+            foreach (var function in calls.BottomUp) Optimise(function, calls, costs, options, checkBudget);
         }
         finally
         {
             FlowGraph.Forget();   // the shared analysis must not keep this module alive
         }
+    }
+
+    /// <summary>Runs every pass over one function, then marks it finished (its body final: callers may copy it).</summary>
+    private static void Optimise(IrFunction function, CallGraph calls, ITargetCosts costs, CompilationOptions options, Action? checkBudget)
+    {
+        AfterStage("lower", function, IrForm.Plain, options);
+        foreach (var pass in Passes)
+        {
+            pass.Run(function, calls, costs);
+            AfterStage(pass.Name, function, pass.Leaves, options);
+            checkBudget?.Invoke(); // one huge function must not outlast the limit by a whole pipeline
+        }
+        // Number the blocks by position once, now: an inliner copying this body reads the numbers,
+        // and from here on several may do so at once (they then find them right and write nothing).
+        for (var b = 0; b < function.Blocks.Count; b++) function.Blocks[b].Index = b;
+        calls.MarkOptimised(function);
+        FlowGraph.Forget();
+    }
+
+    /// <summary>
+    /// Optimises the call graph's components on several threads, each component once every
+    /// component it calls into is finished, its members in <see cref="CallGraph.BottomUp"/> order
+    /// on one thread. What a function's passes read of others is exactly what the sequential order
+    /// shows them (<see cref="Inlining"/> copies only finished callees, and inside a component only
+    /// the members before it), so the output is the sequential one, byte for byte.
+    /// </summary>
+    private static void RunInParallel(CallGraph calls, int workers, Action<IrFunction> optimise)
+    {
+        var order = calls.BottomUp;
+        var starts = new List<int>();   // component k = order[starts[k]..starts[k+1]]
+        for (var i = 0; i < order.Count; i++)
+            if (i == 0 || calls.ComponentOf(order[i]) != calls.ComponentOf(order[i - 1])) starts.Add(i);
+        var count = starts.Count;
+        starts.Add(order.Count);
+        var item = new Dictionary<int, int>(count);   // component number -> work item
+        for (var k = 0; k < count; k++) item[calls.ComponentOf(order[starts[k]])] = k;
+        var waiting = new int[count];
+        var dependants = new List<int>[count];
+        for (var k = 0; k < count; k++) dependants[k] = [];
+        var seen = new int[count];
+        Array.Fill(seen, -1);
+        for (var k = 0; k < count; k++)
+            for (var i = starts[k]; i < starts[k + 1]; i++)
+                foreach (var callee in calls.Callees(order[i]))
+                {
+                    var c = item[calls.ComponentOf(callee)];
+                    if (c == k || seen[c] == k) continue;
+                    seen[c] = k;
+                    waiting[k]++;
+                    dependants[c].Add(k);
+                }
+        ParallelWork.Run(workers, waiting, [.. dependants.Select(d => d.ToArray())], k =>
+        {
+            for (var i = starts[k]; i < starts[k + 1]; i++) optimise(order[i]);
+        }, FlowGraph.Forget);
     }
 
     private static void AfterStage(string stage, IrFunction function, IrForm form, CompilationOptions options)

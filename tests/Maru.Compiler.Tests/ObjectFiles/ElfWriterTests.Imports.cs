@@ -121,21 +121,22 @@ public sealed partial class ElfWriterTests
     }
 
     [TestMethod]
-    public void GotFollowsDynamicAndRelroCoversBoth()
+    public void GotFollowsDynamicAndRelroCoversEverythingBeforeTheCode()
     {
         using var file = WriteCallsLibc();
         var output = RunTool("readelf", "binutils", "-lSW", file.Path).StandardOutput;
 
         var names = Regex.Matches(output, @"^\s*\[\s*\d+\]\s+(\S+)", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToArray();
         CollectionAssert.AreEqual(
-            new[] { "NULL", ".hash", ".dynsym", ".dynstr", ".rela.dyn", ".rodata", ".text", ".dynamic", ".got", ".data", ".shstrtab" },
+            new[] { "NULL", ".hash", ".dynsym", ".dynstr", ".rela.dyn", ".rodata", ".dynamic", ".got", ".text", ".data", ".shstrtab" },
             names,
             output);
         // [Nr] Name Type Address Off Size ES Flg Lk Inf Al
         Assert.MatchesRegex(new Regex(@"\]\s+\.got\s+PROGBITS\s+[0-9a-f]+\s+[0-9a-f]+\s+0+10\s+08\s+WA\s+0\s+0\s+8$", RegexOptions.Multiline), output);
 
         var relro = SegmentSections(output, "GNU_RELRO");
-        CollectionAssert.AreEqual(new[] { ".dynamic", ".got" }, relro, output);
+        // Everything before the code, headers included: read-only once relocated.
+        CollectionAssert.AreEqual(new[] { ".hash", ".dynsym", ".dynstr", ".rela.dyn", ".rodata", ".dynamic", ".got" }, relro, output);
         var writable = SegmentSections(output, "LOAD"); // the last PT_LOAD: RW data on pages of its own, after the RELRO segment
         CollectionAssert.AreEqual(new[] { ".data" }, writable, output);
     }

@@ -120,8 +120,8 @@ public sealed partial class ElfWriterTests
         CollectionAssert.AreEqual(new[] { "RW" }, Flags(stack), headers.StandardOutput);
 
         var loads = SegmentLines(headers.StandardOutput, "LOAD");
-        // R, code, read-only after relocation (PT_GNU_RELRO: .dynamic), then data.
-        CollectionAssert.AreEqual(new[] { "R", "RE", "RW", "RW" }, loads.Select(l => string.Concat(Flags(l))).ToArray(), headers.StandardOutput);
+        // Headers and tables (read-only after relocation, PT_GNU_RELRO), code, then data.
+        CollectionAssert.AreEqual(new[] { "RW", "RE", "RW" }, loads.Select(l => string.Concat(Flags(l))).ToArray(), headers.StandardOutput);
         foreach (var load in loads)
         {
             var offset = Convert.ToUInt64(load[1], 16);
@@ -197,7 +197,7 @@ public sealed partial class ElfWriterTests
 
         var names = Regex.Matches(sections.StandardOutput, @"^\s*\[\s*\d+\]\s+(\S+)", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToArray();
         CollectionAssert.AreEqual(
-            new[] { "NULL", ".hash", ".dynsym", ".dynstr", ".rela.dyn", ".rodata", ".text", ".dynamic", ".data", ".shstrtab" },
+            new[] { "NULL", ".hash", ".dynsym", ".dynstr", ".rela.dyn", ".rodata", ".dynamic", ".text", ".data", ".shstrtab" },
             names,
             sections.StandardOutput);
     }

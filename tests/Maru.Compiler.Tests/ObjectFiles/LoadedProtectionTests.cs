@@ -6,9 +6,9 @@ namespace Maru.Compiler.Tests.ObjectFiles;
 
 /// <summary>
 /// The protections of a library as the process that loaded it sees them, read from
-/// /proc/self/maps after dlopen: the GOT and .dynamic are read-only (RELRO that protects, not
-/// rounded away), read-only data is never in an executable page, and no page is both writable
-/// and executable (W^X at page level).
+/// /proc/self/maps after dlopen: the GOT, .dynamic, the symbol table and read-only data are
+/// read-only (RELRO that protects, not rounded away), read-only data is never in an executable
+/// page, and no page is both writable and executable (W^X at page level).
 /// </summary>
 [TestClass]
 public sealed class LoadedProtectionTests
@@ -63,7 +63,7 @@ public sealed class LoadedProtectionTests
         string At(string section, ulong delta = 0) => PermissionsAt(mappings, loadBase + image.SectionNamed(section).Address + delta);
         var report = string.Join("\n", mappings.Select(m => $"{m.Start:x}-{m.End:x} {m.Permissions} {m.Offset:x}"));
 
-        foreach (var section in new[] { ".got", ".dynamic" })
+        foreach (var section in new[] { ".got", ".dynamic", ".dynsym", ".rodata" })
         {
             var size = (ulong)image.SectionNamed(section).Size;
             Assert.AreEqual("r--p", At(section), $"{section} is read-only once relocated\n{report}");

@@ -19,6 +19,12 @@ public sealed record CodeGenerationRequest(
     /// <summary>Tests only: <see cref="CompilationOptions.BranchReachForTesting"/>.</summary>
     internal long? BranchReachForTesting { get; init; }
 
+    /// <summary>
+    /// Threads that may generate functions at once (x86-64; AArch64 assembles the module as one
+    /// block and stays on one). The bytes never depend on it.
+    /// </summary>
+    public int Parallelism { get; init; } = 1;
+
     /// <summary>Called between functions; throws when the compilation must stop (its time limit or the caller's cancellation).</summary>
     public Action? CheckBudget { get; init; }
 }

@@ -84,24 +84,81 @@ internal sealed class FunctionEmitter
     public static IReadOnlyList<int> EmitModule(MachineEmitter machine, IrModule module, DataLayout data, ListingRecorder? listing, OptimisationLevel level,
         Action? checkBudget = null)
     {
-        var functionIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var functionLabels = new List<int>();
-        foreach (var function in module.Functions)
-        {
-            functionIndex.Add(function.Name, functionLabels.Count);
-            functionLabels.Add(machine.NewLabel());
-        }
-        var strategy = level == OptimisationLevel.O0 ? AllocationStrategy.Slots : AllocationStrategy.Registers;
-        var earlyExits = new Dictionary<string, EarlyExit>(StringComparer.Ordinal);
-        if (strategy == AllocationStrategy.Registers && machine.TestsEarlyExitsAtCallSites)
-            foreach (var function in module.Functions)
-                if (EarlyExit.Find(function, machine.Target.Registers.Arguments.Length) is { } exit) earlyExits.Add(function.Name, exit);
+        var plan = new ModulePlan(machine, module, level);
         foreach (var function in module.Functions)
         {
             checkBudget?.Invoke();
-            new FunctionEmitter(machine, function, functionLabels, functionIndex, data, listing, strategy, earlyExits).Emit(functionLabels[functionIndex[function.Name]]);
+            plan.Emit(machine, function, data, listing);
         }
-        return functionLabels;
+        return plan.FunctionLabels;
+    }
+
+    /// <summary>
+    /// Emits every function as <see cref="EmitModule"/> does, on up to <paramref name="workers"/>
+    /// threads: each function through a machine of its own thread (made by <paramref name="newMachine"/>,
+    /// reused for the next function that thread takes), handed to <paramref name="emitted"/> with the
+    /// function's index once its <see cref="MachineEmitter.EndFunction"/> ran. A function's code
+    /// depends only on the function, the module plan (entry labels, callees' early exits) and the
+    /// data layout, all read-only here, so it is the sequential code. No listing (its marks are
+    /// module-wide positions of one machine).
+    /// </summary>
+    public static void EmitModuleInParallel(Func<MachineEmitter> newMachine, Action<MachineEmitter, int> emitted, IrModule module, DataLayout data,
+        OptimisationLevel level, int workers, Action? checkBudget = null)
+    {
+        var machines = new System.Collections.Concurrent.ConcurrentBag<MachineEmitter>();
+        var first = newMachine();
+        var plan = new ModulePlan(first, module, level);
+        machines.Add(first);
+        ParallelWork.Run(workers, module.Functions.Count, i =>
+        {
+            checkBudget?.Invoke();
+            if (!machines.TryTake(out var machine))
+            {
+                machine = newMachine();
+                plan.MakeFunctionLabels(machine);
+            }
+            plan.Emit(machine, module.Functions[i], data, listing: null);
+            emitted(machine, i);
+            machines.Add(machine);
+        });
+    }
+
+    /// <summary>What every function's code reads of the module: entry labels, the allocation strategy, callees' early exits.</summary>
+    private sealed class ModulePlan
+    {
+        private readonly Dictionary<string, int> _functionIndex = new(StringComparer.Ordinal);
+        private readonly AllocationStrategy _strategy;
+        private readonly Dictionary<string, EarlyExit> _earlyExits = new(StringComparer.Ordinal);
+        private readonly int _count;
+
+        public ModulePlan(MachineEmitter machine, IrModule module, OptimisationLevel level)
+        {
+            _count = module.Functions.Count;
+            foreach (var function in module.Functions) _functionIndex.Add(function.Name, _functionIndex.Count);
+            MakeFunctionLabels(machine);
+            _strategy = level == OptimisationLevel.O0 ? AllocationStrategy.Slots : AllocationStrategy.Registers;
+            if (_strategy == AllocationStrategy.Registers && machine.TestsEarlyExitsAtCallSites)
+                foreach (var function in module.Functions)
+                    if (EarlyExit.Find(function, machine.Target.Registers.Arguments.Length) is { } exit) _earlyExits.Add(function.Name, exit);
+        }
+
+        /// <summary>Each function's entry label, in module order: the same numbers on every machine.</summary>
+        public List<int> FunctionLabels { get; } = new();
+
+        /// <summary>A machine's first labels are the functions' entries (before it emits anything).</summary>
+        public void MakeFunctionLabels(MachineEmitter machine)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                var label = machine.NewLabel();
+                if (FunctionLabels.Count == i) FunctionLabels.Add(label);
+                else if (FunctionLabels[i] != label) throw new InvalidOperationException("machines number function labels differently");
+            }
+        }
+
+        public void Emit(MachineEmitter machine, IrFunction function, DataLayout data, ListingRecorder? listing) =>
+            new FunctionEmitter(machine, function, FunctionLabels, _functionIndex, data, listing, _strategy, _earlyExits)
+                .Emit(FunctionLabels[_functionIndex[function.Name]]);
     }
 
     /// <summary>Emits the function, placing <paramref name="entry"/> at its first instruction.</summary>

@@ -38,9 +38,21 @@ public sealed class X64Backend : IBackend
         var data = DataLayout.LayOut(module, output, symbolName);
 
         var code = new X64CodeLayout();
-        var machine = new X64MachineEmitter(code);
         var recorder = listing is null ? null : new ListingRecorder();
-        FunctionEmitter.EmitModule(machine, module, data, recorder, level, request.CheckBudget);
+        if (request.Parallelism > 1 && recorder is null && module.Functions.Count > 1)
+        {
+            // Each thread's machine encodes into a layout of its own, one function at a time; the
+            // module's layout takes them in module order, as if it had encoded them itself.
+            var functions = new X64CodeLayout.FunctionCode[module.Functions.Count];
+            FunctionEmitter.EmitModuleInParallel(() => new X64MachineEmitter(new X64CodeLayout()),
+                (machine, i) => functions[i] = ((X64MachineEmitter)machine).Layout.Detach(),
+                module, data, level, request.Parallelism, request.CheckBudget);
+            foreach (var function in functions) code.Adopt(function);
+        }
+        else
+        {
+            FunctionEmitter.EmitModule(new X64MachineEmitter(code), module, data, recorder, level, request.CheckBudget);
+        }
         if (module.Functions.Count == 0) return output;
 
         var places = code.WriteTo(output);

@@ -50,7 +50,8 @@ internal sealed class X64CodeLayout
     /// <summary>Encodings tried while choosing a function's loop header padding.</summary>
     private const int PaddingRounds = 3;
 
-    private sealed class FunctionCode
+    /// <summary>One encoded function (what <see cref="Detach"/> hands over and <see cref="Adopt"/> takes).</summary>
+    internal sealed class FunctionCode
     {
         public required int FirstIndex;
         public required List<DataReference> DataReferences;
@@ -94,6 +95,37 @@ internal sealed class X64CodeLayout
         Encode(function, instructions);
         for (var round = 1; round < PaddingRounds && ChoosePadding(function); round++) Encode(function, instructions);
         InstructionCount += instructions.Count;
+        _functions.Add(function);
+    }
+
+    /// <summary>
+    /// Takes the one function encoded so far out of this layout, which is then empty again (a
+    /// thread's layout when functions are encoded in parallel); its data references are by index
+    /// in the function.
+    /// </summary>
+    public FunctionCode Detach()
+    {
+        if (_functions.Count != 1) throw new InvalidOperationException("a layout detaches exactly one function");
+        var function = _functions[0];
+        _functions.Clear();
+        InstructionCount = 0;
+        return function;
+    }
+
+    /// <summary>
+    /// Appends a function another layout encoded (<see cref="Detach"/>), as if <see cref="Add"/> had
+    /// encoded it here: its data references move to the module-wide instruction index.
+    /// </summary>
+    public void Adopt(FunctionCode function)
+    {
+        var first = InstructionCount;
+        for (var i = 0; i < function.DataReferences.Count; i++)
+        {
+            var reference = function.DataReferences[i];
+            function.DataReferences[i] = reference with { InstructionIndex = reference.InstructionIndex - function.FirstIndex + first };
+        }
+        function.FirstIndex = first;
+        InstructionCount += function.Offsets.Length;
         _functions.Add(function);
     }
 

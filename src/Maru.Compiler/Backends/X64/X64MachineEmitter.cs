@@ -69,6 +69,9 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public X64MachineEmitter(X64CodeLayout code) => _code = code;
 
+    /// <summary>Where each finished function is encoded.</summary>
+    public X64CodeLayout Layout => _code;
+
     public override IRegisterConstraints Target => Instance;
 
     public override CallingConvention Convention => X64Target.Convention;

@@ -30,7 +30,11 @@ public static class ElfSharedLibraryWriter
         // imported from it, so a self-contained library loads without touching anything else.
         var imports = module.Imports;
         IReadOnlyList<string> neededLibraries = imports.Count == 0 ? [] : [PlatformLibraries.CLibrary(target)];
-        var exports = module.Symbols.Where(s => s.IsExported).ToList();
+        // Plain loops, not LINQ, in this writer: a run-time compilation writes a library per call
+        // (Maru.Runtime), where its fixed cost is part of source-to-call latency.
+        var exports = new List<ObjectSymbol>();
+        foreach (var symbol in module.Symbols)
+            if (symbol.IsExported) exports.Add(symbol);
 
         var dynamicStrings = new ElfStringTable();
         foreach (var library in neededLibraries)
@@ -44,7 +48,9 @@ public static class ElfSharedLibraryWriter
         // .dynsym: null, imports (indices 1..imports.Count), exports.
         const uint firstImportSymbol = 1;
         var dynamicSymbolCount = 1 + imports.Count + exports.Count;
-        var relativeRelocationCount = module.Relocations.Count(r => r.Kind == RelocationKind.Absolute64);
+        var relativeRelocationCount = 0;
+        foreach (var relocation in module.Relocations)
+            if (relocation.Kind == RelocationKind.Absolute64) relativeRelocationCount++;
         var dynamicRelocationCount = relativeRelocationCount + imports.Count;
 
         // Plan: every section with its final size. Empty optional sections are left out.
@@ -78,7 +84,7 @@ public static class ElfSharedLibraryWriter
             rela.Link = dynsym;
 
         var sectionNames = new ElfStringTable();
-        ElfSection[] allocated = [hash, dynsym, dynstr, .. Present(rela, rodata, text, dynamic, got, data)];
+        ElfSection[] allocated = [hash, dynsym, dynstr, .. Present(rela, rodata), dynamic, .. Present(got, text, data)];
         foreach (var section in allocated)
             section.NameOffset = sectionNames.Add(section.Name);
         var shstrtabNameOffset = sectionNames.Add(".shstrtab");
@@ -87,14 +93,13 @@ public static class ElfSharedLibraryWriter
         var layout = ElfLayout.Compute(
             machine,
             [
-                new ElfSegmentPlan(ElfConstants.PfR, [hash, dynsym, dynstr, .. Present(rela, rodata)]),
+                // Headers, the loader's tables, constants, .dynamic and the GOT: read-only once relocated (PT_GNU_RELRO).
+                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, [hash, dynsym, dynstr, .. Present(rela, rodata), dynamic, .. Present(got)]),
                 new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfX, Present(text)),
-                // Read-only once relocated (PT_GNU_RELRO), then the writable data on pages of its own.
-                new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, [dynamic, .. Present(got)]),
+                // The writable data, on pages of its own.
                 new ElfSegmentPlan(ElfConstants.PfR | ElfConstants.PfW, Present(data)),
             ],
             dynamic,
-            [dynamic, .. Present(got)],
             [shstrtab]);
 
         // Fill: every address is final now.
@@ -108,16 +113,19 @@ public static class ElfSharedLibraryWriter
 
         // RELATIVE first, then GLOB_DAT: DT_RELACOUNT tells the loader how many lead the table.
         var fixups = RelocationPatcher.Apply(module, kind => SectionFor(kind).Address, kind => SectionFor(kind).Contents);
-        IReadOnlyList<ElfDynamicRelocation> dynamicRelocations =
-        [
-            .. ElfRelocator.Relative(fixups, machine),
-            .. got is null ? [] : ElfRelocator.BindGot(got, imports.Count, firstImportSymbol, machine),
-        ];
-        hash.Contents = ElfSysVHash.Build(["", .. imports, .. exports.Select(s => s.Name)]);
+        if (rela is not null)
+        {
+            var dynamicRelocations = ElfRelocator.Relative(fixups, machine);
+            if (got is not null) ElfRelocator.BindGot(dynamicRelocations, got, imports.Count, firstImportSymbol, machine);
+            rela.Contents = ElfTableEncoder.Relocations(dynamicRelocations);
+        }
+        var symbolNames = new string[dynamicSymbolCount];
+        symbolNames[0] = "";
+        for (var i = 0; i < imports.Count; i++) symbolNames[1 + i] = imports[i];
+        for (var i = 0; i < exports.Count; i++) symbolNames[1 + imports.Count + i] = exports[i].Name;
+        hash.Contents = ElfSysVHash.Build(symbolNames);
         dynsym.Contents = ElfTableEncoder.DynamicSymbols(imports, exports, dynamicStrings, SectionFor);
         dynstr.Contents = dynamicStrings.ToArray();
-        if (rela is not null)
-            rela.Contents = ElfTableEncoder.Relocations(dynamicRelocations);
         dynamic.Contents = ElfTableEncoder.Dynamic(dynamicEntries);
         shstrtab.Contents = sectionNames.ToArray();
 
@@ -133,7 +141,17 @@ public static class ElfSharedLibraryWriter
         return new ElfSection(name, ElfConstants.ShtProgbits, flags, (ulong)module.AlignmentOf(kind), 0, bytes.Count) { Contents = bytes.ToArray() };
     }
 
-    private static ElfSection[] Present(params ElfSection?[] sections) => sections.OfType<ElfSection>().ToArray();
+    private static ElfSection[] Present(ElfSection? first, ElfSection? second = null, ElfSection? third = null)
+    {
+        var count = (first is null ? 0 : 1) + (second is null ? 0 : 1) + (third is null ? 0 : 1);
+        if (count == 0) return [];
+        var present = new ElfSection[count];
+        var i = 0;
+        if (first is not null) present[i++] = first;
+        if (second is not null) present[i++] = second;
+        if (third is not null) present[i] = third;
+        return present;
+    }
 
     private static List<ElfDynamicEntry> DynamicEntries(
         IReadOnlyList<string> neededLibraries, string soname, ElfStringTable dynamicStrings,

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Maru.Compiler.ObjectFiles.Elf;
@@ -22,8 +23,12 @@ internal sealed class ElfStringTable
         if (value.Contains('\0', StringComparison.Ordinal))
             throw new ArgumentException($"ELF strings cannot contain NUL: '{value}'", nameof(value));
         var offset = (uint)_bytes.Count;
-        _bytes.AddRange(Encoding.UTF8.GetBytes(value));
-        _bytes.Add(0);
+        // Encoded straight into the table (no array per string) with its NUL after it.
+        var length = Encoding.UTF8.GetByteCount(value);
+        CollectionsMarshal.SetCount(_bytes, (int)offset + length + 1);
+        var room = CollectionsMarshal.AsSpan(_bytes)[(int)offset..];
+        Encoding.UTF8.GetBytes(value, room);
+        room[length] = 0;
         _offsets.Add(value, offset);
         return offset;
     }

@@ -17,8 +17,12 @@ internal static class ElfSysVHash
     /// <summary>The gABI hash of a symbol name (over its UTF-8 bytes).</summary>
     public static uint Hash(string name)
     {
+        // The UTF-8 bytes of the name, without a copy on the heap for the usual short one.
+        var length = Encoding.UTF8.GetByteCount(name);
+        Span<byte> bytes = length <= 256 ? stackalloc byte[length] : new byte[length];
+        Encoding.UTF8.GetBytes(name, bytes);
         uint h = 0;
-        foreach (var c in Encoding.UTF8.GetBytes(name))
+        foreach (var c in bytes)
         {
             h = (h << 4) + c;
             var g = h & 0xf0000000;
@@ -29,10 +33,6 @@ internal static class ElfSysVHash
         return h;
     }
 
-    /// <summary>
-    /// Deterministic bucket count: the largest table prime not above the number of symbols, so
-    /// chains average one to two entries and the table stays small.
-    /// </summary>
     public static uint BucketCount(int symbolCount)
     {
         var chosen = s_bucketCounts[0];
@@ -72,7 +72,12 @@ internal static class ElfSysVHash
         BinaryPrimitives.WriteUInt32LittleEndian(span, bucketCount);
         BinaryPrimitives.WriteUInt32LittleEndian(span[4..], (uint)count);
         var position = 8;
-        foreach (var word in buckets.Concat(chains))
+        foreach (var word in buckets)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(span[position..], word);
+            position += ElfConstants.HashWordSize;
+        }
+        foreach (var word in chains)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(span[position..], word);
             position += ElfConstants.HashWordSize;
