@@ -64,11 +64,21 @@ public static class MaruCompiler
         var (front, failed) = FrontEnd(sources, options, diagnostics, budget);
         if (front is null) return failed!;
         var module = front.Module;
-        PassPipeline.Run(module, options, budget.Check);
-        budget.Check();
-
         var listing = options.ProduceListing ? new StringWriter { NewLine = "\n" } : null;
-        var machineCode = GenerateCode(module, target, options, listing, sources, budget.Check);
+        var backend = BackendRegistry.For(target) ?? throw new NotSupportedException($"no backend for {target}");
+        var request = new CodeGenerationRequest(SymbolNames.ToSymbolName, options.Optimisation, listing, sources)
+        {
+            CheckBudget = budget.Check,
+            Parallelism = ParallelWork.Workers(options, module),
+            BranchReachForTesting = options.BranchReachForTesting,
+        };
+        // On several threads, functions are generated as the optimiser finishes them (the same bytes).
+        var stream = request.Parallelism > 1 && listing is null && options.DumpIr is null && options.Optimisation == OptimisationLevel.O1 && backend is IStreamingBackend streaming
+            ? streaming.Begin(module, request)
+            : null;
+        PassPipeline.Run(module, options, budget.Check, stream);
+        budget.Check();
+        var machineCode = stream?.Finish() ?? backend.Generate(module, target, request);
         budget.Check();
         var library = WriteLibrary(machineCode, target, target.LibraryFileName(options.LibraryName));
         budget.Check();
@@ -162,16 +172,6 @@ public static class MaruCompiler
                 $"define-export names '{declaration.FunctionName}', which is not a compiled function");
         return exports;
     }
-
-    private static ObjectModule GenerateCode(IrModule module, TargetPlatform target, CompilationOptions options, TextWriter? listing,
-        IReadOnlyList<SourceFile> sources, Action checkBudget) =>
-        (BackendRegistry.For(target) ?? throw new NotSupportedException($"no backend for {target}"))
-            .Generate(module, target, new CodeGenerationRequest(SymbolNames.ToSymbolName, options.Optimisation, listing, sources)
-            {
-                CheckBudget = checkBudget,
-                Parallelism = ParallelWork.Workers(options, module),
-                BranchReachForTesting = options.BranchReachForTesting,
-            });
 
     private static byte[] WriteLibrary(ObjectModule module, TargetPlatform target, string fileName) =>
         (ObjectWriterRegistry.For(target) ?? throw new NotSupportedException($"no object writer for {target}"))

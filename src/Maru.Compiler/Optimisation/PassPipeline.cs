@@ -1,3 +1,4 @@
+using Maru.Compiler.Backends.CodeGeneration;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -53,11 +54,20 @@ public static class PassPipeline
     public static IReadOnlyList<string> StageNames { get; } = ["lower", .. Passes.Select(p => p.Name)];
 
     /// <param name="checkBudget">Called after every pass (so also between functions; the caller checks before the first); throws when the compilation must stop (its time limit).</param>
-    public static void Run(IrModule module, CompilationOptions options, Action? checkBudget = null)
+    /// <param name="stream">
+    /// When given, receives each function as it is finished and generates it (on several threads,
+    /// generating overlaps optimising the rest; else once all are finished, in module order).
+    /// </param>
+    internal static void Run(IrModule module, CompilationOptions options, Action? checkBudget, IFunctionStream? stream)
     {
         if (options.Optimisation == OptimisationLevel.O0)
         {
-            foreach (var function in module.Functions) AfterStage("lower", function, IrForm.Final, options);
+            foreach (var function in module.Functions)
+            {
+                AfterStage("lower", function, IrForm.Final, options);
+                stream?.Optimised(function);
+            }
+            for (var i = 0; stream is not null && i < module.Functions.Count; i++) stream.Generate(i);
             return;
         }
         var costs = Backends.CodeGeneration.BackendRegistry.For(options.Target)?.Costs
@@ -68,10 +78,11 @@ public static class PassPipeline
             var workers = options.DumpIr is null ? ParallelWork.Workers(options, module) : 1;   // dumps come in the sequential order
             if (workers > 1)
             {
-                RunInParallel(calls, workers, function => Optimise(function, calls, costs, options, checkBudget));
+                RunInParallel(module, calls, workers, function => Optimise(function, calls, costs, options, checkBudget, stream), stream);
                 return;
             }
-            foreach (var function in calls.BottomUp) Optimise(function, calls, costs, options, checkBudget);
+            foreach (var function in calls.BottomUp) Optimise(function, calls, costs, options, checkBudget, stream);
+            for (var i = 0; stream is not null && i < module.Functions.Count; i++) stream.Generate(i);
         }
         finally
         {
@@ -79,8 +90,10 @@ public static class PassPipeline
         }
     }
 
+    public static void Run(IrModule module, CompilationOptions options, Action? checkBudget = null) => Run(module, options, checkBudget, stream: null);
+
     /// <summary>Runs every pass over one function, then marks it finished (its body final: callers may copy it).</summary>
-    private static void Optimise(IrFunction function, CallGraph calls, ITargetCosts costs, CompilationOptions options, Action? checkBudget)
+    private static void Optimise(IrFunction function, CallGraph calls, ITargetCosts costs, CompilationOptions options, Action? checkBudget, IFunctionStream? stream)
     {
         AfterStage("lower", function, IrForm.Plain, options);
         foreach (var pass in Passes)
@@ -93,6 +106,7 @@ public static class PassPipeline
         // and from here on several may do so at once (they then find them right and write nothing).
         for (var b = 0; b < function.Blocks.Count; b++) function.Blocks[b].Index = b;
         calls.MarkOptimised(function);
+        stream?.Optimised(function);
         FlowGraph.Forget();
     }
 
@@ -101,9 +115,13 @@ public static class PassPipeline
     /// component it calls into is finished, its members in <see cref="CallGraph.BottomUp"/> order
     /// on one thread. What a function's passes read of others is exactly what the sequential order
     /// shows them (<see cref="Inlining"/> copies only finished callees, and inside a component only
-    /// the members before it), so the output is the sequential one, byte for byte.
+    /// the members before it), so the output is the sequential one, byte for byte. With a
+    /// <paramref name="stream"/>, each function is also an item generated once its component is
+    /// finished (everything it calls, inlined bodies' calls included, is then final); those come
+    /// after the components in number, so a thread takes a ready component first and generates
+    /// code while the last large components wait for their callees.
     /// </summary>
-    private static void RunInParallel(CallGraph calls, int workers, Action<IrFunction> optimise)
+    private static void RunInParallel(IrModule module, CallGraph calls, int workers, Action<IrFunction> optimise, IFunctionStream? stream)
     {
         var order = calls.BottomUp;
         var starts = new List<int>();   // component k = order[starts[k]..starts[k+1]]
@@ -113,7 +131,8 @@ public static class PassPipeline
         starts.Add(order.Count);
         var item = new Dictionary<int, int>(count);   // component number -> work item
         for (var k = 0; k < count; k++) item[calls.ComponentOf(order[starts[k]])] = k;
-        var waiting = new int[count];
+        var generated = stream is null ? 0 : module.Functions.Count;
+        var waiting = new int[count + generated];
         var dependants = new List<int>[count];
         for (var k = 0; k < count; k++) dependants[k] = [];
         var seen = new int[count];
@@ -128,8 +147,19 @@ public static class PassPipeline
                     waiting[k]++;
                     dependants[c].Add(k);
                 }
-        ParallelWork.Run(workers, waiting, [.. dependants.Select(d => d.ToArray())], k =>
+        for (var i = 0; i < generated; i++)
         {
+            waiting[count + i] = 1;
+            dependants[item[calls.ComponentOf(module.Functions[i])]].Add(count + i);
+        }
+        int[][] lists = [.. dependants.Select(d => d.ToArray()), .. Enumerable.Repeat(Array.Empty<int>(), generated)];
+        ParallelWork.Run(workers, waiting, lists, k =>
+        {
+            if (k >= count)
+            {
+                stream!.Generate(k - count);
+                return;
+            }
             for (var i = starts[k]; i < starts[k + 1]; i++) optimise(order[i]);
         }, FlowGraph.Forget);
     }

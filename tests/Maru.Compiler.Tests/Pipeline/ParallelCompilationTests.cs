@@ -88,6 +88,29 @@ public sealed class ParallelCompilationTests
     }
 
     [TestMethod]
+    public void UnoptimisedAndListedCompilesAreTheSequentialOnesToo()
+    {
+        // O0 generates in parallel without an optimiser to stream from; a listing keeps one machine
+        // (its positions are module-wide) while the optimiser still runs on several threads.
+        SourceFile[] sources = [new SourceFile("many.l", ManyFunctions(60))];
+        foreach (var target in Targets)
+        {
+            var sequential = Compile(sources, target, parallelism: 1, OptimisationLevel.O0);
+            CollectionAssert.AreEqual(sequential.Library, Compile(sources, target, parallelism: 3, OptimisationLevel.O0).Library, $"O0 for {target}");
+            var listed = Listed(sources, target, parallelism: 1);
+            var listedInParallel = Listed(sources, target, parallelism: 3);
+            CollectionAssert.AreEqual(listed.Library, listedInParallel.Library, $"listed for {target}");
+            Assert.AreEqual(listed.Listing, listedInParallel.Listing, $"listing for {target}");
+        }
+    }
+
+    private static CompilationResult Listed(IReadOnlyList<SourceFile> sources, TargetPlatform target, int parallelism) =>
+        MaruCompiler.Compile(sources, new CompilationOptions
+        {
+            Target = target, LibraryName = "test", VerifyIr = true, ParallelismForTesting = parallelism, ProduceListing = true,
+        });
+
+    [TestMethod]
     public void ALargeModuleIsParallelAutomaticallyWhereThereAreProcessors()
     {
         var module = CompileToIr(ManyFunctions(150));

@@ -43,6 +43,31 @@ public interface IBackend
     Optimisation.ITargetCosts Costs { get; }
 }
 
+/// <summary>
+/// Code generation of a module whose functions arrive one by one as the optimiser finishes them
+/// (<see cref="Optimisation.PassPipeline"/>, on several threads), so that generating finished
+/// functions overlaps optimising the rest. The machine code is what <see cref="IBackend.Generate"/>
+/// makes of the finished module, byte for byte.
+/// </summary>
+internal interface IFunctionStream
+{
+    /// <summary>The function's IR is final (called on the thread that finished it, before any function calling it is generated).</summary>
+    void Optimised(IrFunction function);
+
+    /// <summary>Generates the module's function number <paramref name="index"/>, whose IR and whose callees' IR are final. Thread-safe.</summary>
+    void Generate(int index);
+
+    /// <summary>The module's machine code, once every function was generated.</summary>
+    ObjectModule Finish();
+}
+
+/// <summary>A backend that can generate a module function by function (<see cref="IFunctionStream"/>).</summary>
+internal interface IStreamingBackend
+{
+    /// <summary>Starts the module (its data laid out; its functions' IR may still change until each is <see cref="IFunctionStream.Optimised"/>).</summary>
+    IFunctionStream Begin(IrModule module, CodeGenerationRequest request);
+}
+
 /// <summary>The code generators that exist; a target is compiled by the first one that supports it.</summary>
 public static class BackendRegistry
 {

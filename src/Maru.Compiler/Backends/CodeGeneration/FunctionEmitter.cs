@@ -94,52 +94,36 @@ internal sealed class FunctionEmitter
     }
 
     /// <summary>
-    /// Emits every function as <see cref="EmitModule"/> does, on up to <paramref name="workers"/>
-    /// threads: each function through a machine of its own thread (made by <paramref name="newMachine"/>,
-    /// reused for the next function that thread takes), handed to <paramref name="emitted"/> with the
-    /// function's index once its <see cref="MachineEmitter.EndFunction"/> ran. A function's code
-    /// depends only on the function, the module plan (entry labels, callees' early exits) and the
-    /// data layout, all read-only here, so it is the sequential code. No listing (its marks are
-    /// module-wide positions of one machine).
+    /// What every function's code reads of the module: entry labels, the allocation strategy,
+    /// callees' early exits. Made before any function is emitted; a function's early exit is found
+    /// from its final IR, all at once (<paramref name="findExits"/>) or as each function is finished
+    /// (<see cref="AddEarlyExit"/>, which may run on other threads while functions are emitted).
     /// </summary>
-    public static void EmitModuleInParallel(Func<MachineEmitter> newMachine, Action<MachineEmitter, int> emitted, IrModule module, DataLayout data,
-        OptimisationLevel level, int workers, Action? checkBudget = null)
-    {
-        var machines = new System.Collections.Concurrent.ConcurrentBag<MachineEmitter>();
-        var first = newMachine();
-        var plan = new ModulePlan(first, module, level);
-        machines.Add(first);
-        ParallelWork.Run(workers, module.Functions.Count, i =>
-        {
-            checkBudget?.Invoke();
-            if (!machines.TryTake(out var machine))
-            {
-                machine = newMachine();
-                plan.MakeFunctionLabels(machine);
-            }
-            plan.Emit(machine, module.Functions[i], data, listing: null);
-            emitted(machine, i);
-            machines.Add(machine);
-        });
-    }
-
-    /// <summary>What every function's code reads of the module: entry labels, the allocation strategy, callees' early exits.</summary>
-    private sealed class ModulePlan
+    internal sealed class ModulePlan
     {
         private readonly Dictionary<string, int> _functionIndex = new(StringComparer.Ordinal);
         private readonly AllocationStrategy _strategy;
-        private readonly Dictionary<string, EarlyExit> _earlyExits = new(StringComparer.Ordinal);
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, EarlyExit> _earlyExits = new(StringComparer.Ordinal);
+        private readonly bool _findsExits;
+        private readonly int _registerArguments;
         private readonly int _count;
 
-        public ModulePlan(MachineEmitter machine, IrModule module, OptimisationLevel level)
+        public ModulePlan(MachineEmitter machine, IrModule module, OptimisationLevel level, bool findExits = true)
         {
             _count = module.Functions.Count;
             foreach (var function in module.Functions) _functionIndex.Add(function.Name, _functionIndex.Count);
             MakeFunctionLabels(machine);
             _strategy = level == OptimisationLevel.O0 ? AllocationStrategy.Slots : AllocationStrategy.Registers;
-            if (_strategy == AllocationStrategy.Registers && machine.TestsEarlyExitsAtCallSites)
-                foreach (var function in module.Functions)
-                    if (EarlyExit.Find(function, machine.Target.Registers.Arguments.Length) is { } exit) _earlyExits.Add(function.Name, exit);
+            _findsExits = _strategy == AllocationStrategy.Registers && machine.TestsEarlyExitsAtCallSites;
+            _registerArguments = machine.Target.Registers.Arguments.Length;
+            if (findExits)
+                foreach (var function in module.Functions) AddEarlyExit(function);
+        }
+
+        /// <summary>Records the finished function's early exit, if it has one (before any caller is emitted).</summary>
+        public void AddEarlyExit(IrFunction function)
+        {
+            if (_findsExits && EarlyExit.Find(function, _registerArguments) is { } exit) _earlyExits[function.Name] = exit;
         }
 
         /// <summary>Each function's entry label, in module order: the same numbers on every machine.</summary>
