@@ -15,7 +15,7 @@ namespace Maru.Compiler.Optimisation;
 /// so the last member visited absorbs the small ones it calls, and the calls to itself their
 /// bodies bring along become self calls, which the second tail-call pass makes a loop (is_even
 /// with is_odd inlined is one loop taking two steps per iteration, as gcc does). A small function
-/// calling itself gets one copy of its own body at those calls (<see cref="InlineSelfOnce"/>).
+/// calling itself gets copies of its own body at those calls, a few levels deep within a size cap (<see cref="InlineSelf"/>).
 /// Termination and size: every copied body is an already finished function, never scanned again
 /// for calls (each call site is inlined at most once), callers stop growing at <see cref="MaxCallerSize"/>,
 /// and a body that is itself the product of <see cref="MaxDepth"/> levels of inlining is not inlined again.
@@ -31,10 +31,13 @@ internal static class Inlining
 
     public const int MaxDepth = 3;
 
+    /// <summary>A self-recursive function inlined into itself stops taking further levels past this many instructions.</summary>
+    public const int MaxSelfInlinedSize = 160;
+
     public static void Run(IrFunction caller, CallGraph calls)
     {
         var depth = 0;
-        InlineSelfOnce(caller);
+        InlineSelf(caller);
         var size = Size(caller);
         for (var b = 0; b < caller.Blocks.Count; b++)
         {
@@ -63,35 +66,52 @@ internal static class Inlining
 
     /// <summary>
     /// A small function that still calls itself (what tail-call and accumulator elimination left)
-    /// gets one copy of its own body at each of those call sites, as gcc's recursive inlining does
-    /// one level deep: every call that remains then does two levels of the recursion, so about half
-    /// as many calls, prologues and epilogues run. The copies keep their own calls (one level only).
+    /// gets copies of its own body at those call sites, as gcc's recursive inlining does: one level
+    /// always, then further levels (each a copy at every self call the last level brought) while the
+    /// function stays within <see cref="MaxSelfInlinedSize"/>. Every call that remains then does several
+    /// levels of the recursion, so fewer calls, prologues and epilogues run, and the copies specialise
+    /// (the callee's tests of constants the caller passed fold). The cap bounds code size and compile
+    /// time: a body with several self calls (fib-like) multiplies its calls each level and stops sooner.
     /// </summary>
-    private static void InlineSelfOnce(IrFunction function)
+    private static void InlineSelf(IrFunction function)
     {
-        if (Size(function) > MaxCalleeSize) return;
+        var calleeSize = Size(function);
+        if (calleeSize > MaxCalleeSize) return;
         var selfCalls = 0;
         foreach (var block in function.Blocks)
             foreach (var instruction in block.Instructions)
             {
                 if (instruction.Op == Opcode.Alloca) return;   // frame blocks: leave the frame as it is
-                if (instruction.Op == Opcode.Call && instruction.Symbol == function.Name && instruction.Arguments.Length == function.ParameterCount) selfCalls++;
+                if (IsSelfCall(function, instruction)) selfCalls++;
             }
         if (selfCalls == 0) return;
         var snapshot = Snapshot(function);
-        for (var b = 0; b < function.Blocks.Count; b++)
+        calleeSize = Size(function, countCopies: false);   // not yet optimised: copy propagation removes most of its copies
+        var size = calleeSize;
+        for (var level = 0; selfCalls > 0 && (level == 0 || size + selfCalls * calleeSize <= MaxSelfInlinedSize); level++)
         {
-            var block = function.Blocks[b];
-            for (var i = 0; i < block.Instructions.Count; i++)
+            size += selfCalls * calleeSize;
+            selfCalls = 0;
+            for (var b = 0; b < function.Blocks.Count; b++)
             {
-                var call = block.Instructions[i];
-                if (call.Op != Opcode.Call || call.Symbol != function.Name || call.Arguments.Length != function.ParameterCount) continue;
-                var continuation = InlineAt(function, block, i, snapshot);
-                b = function.Blocks.IndexOf(continuation) - 1;   // the copy is not scanned: one level only
-                break;
+                var block = function.Blocks[b];
+                for (var i = 0; i < block.Instructions.Count; i++)
+                {
+                    if (!IsSelfCall(function, block.Instructions[i])) continue;
+                    var continuation = InlineAt(function, block, i, snapshot);
+                    var copyStart = b + 1;
+                    b = function.Blocks.IndexOf(continuation) - 1;   // the copy is not scanned this level: counted for the next
+                    for (var c = copyStart; c <= b; c++)
+                        foreach (var instruction in function.Blocks[c].Instructions)
+                            if (IsSelfCall(function, instruction)) selfCalls++;
+                    break;
+                }
             }
         }
     }
+
+    private static bool IsSelfCall(IrFunction function, Instruction instruction) =>
+        instruction.Op == Opcode.Call && instruction.Symbol == function.Name && instruction.Arguments.Length == function.ParameterCount;
 
     /// <summary>A detached copy of a Plain-form function (same registers), the body inlined into itself.</summary>
     private static IrFunction Snapshot(IrFunction function)
@@ -116,10 +136,16 @@ internal static class Inlining
         return copy;
     }
 
-    private static int Size(IrFunction function)
+    private static int Size(IrFunction function, bool countCopies = true)
     {
         var size = 0;
-        foreach (var block in function.Blocks) size += block.Instructions.Count + 1;
+        foreach (var block in function.Blocks)
+        {
+            size += block.Instructions.Count + 1;
+            if (!countCopies)
+                foreach (var instruction in block.Instructions)
+                    if (instruction.Op == Opcode.Copy) size--;
+        }
         return size;
     }
 
@@ -145,7 +171,7 @@ internal static class Inlining
         for (var i = 0; i < callee.Blocks.Count; i++)
         {
             // A finished callee's blocks are numbered already (PassPipeline), and other threads may be
-            // copying it: write only a number that is wrong (the self copy of InlineSelfOnce).
+            // copying it: write only a number that is wrong (the self copies of InlineSelf).
             if (callee.Blocks[i].Index != i) callee.Blocks[i].Index = i;
             clones[i] = caller.NewUnplacedBlock();
         }

@@ -1,4 +1,5 @@
 using Maru.Compiler.Ir;
+using Maru.Compiler.Optimisation;
 using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
 
@@ -31,17 +32,23 @@ public sealed class InliningTests
     }
 
     [TestMethod]
-    public void ASmallSelfRecursiveFunctionCarriesOneCopyOfItselfAtItsCalls()
+    public void ASmallSelfRecursiveFunctionCarriesCopiesOfItselfWithinTheSizeCap()
     {
         const string source = """
             (define-function fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
             (define-function trib (n) (if (< n 3) (+ n 1) (+ (+ 1 (trib (- n 3))) (+ (trib (- n 1)) (trib (- n 2))))))
             (define-function ack (m n) (if (= m 0) (+ n 1) (if (= n 0) (ack (- m 1) 1) (ack (- m 1) (ack m (- n 1))))))
             """;
-        // The base case is tested twice (the body and its copy), and the copy's own call remains: one level only.
-        var fib = Function(Optimise(source), "fib");
-        Assert.IsTrue(Instructions(fib).Count(i => i.Op.IsComparison()) >= 2, IrPrinter.Print(fib));
-        Assert.IsTrue(Calls(fib, "fib"), IrPrinter.Print(fib));
+        // The base case is tested in the body and in the copies of two levels or more, the last copies'
+        // own calls remain, and the function stays within the cap however many calls it makes.
+        var module = Optimise(source);
+        foreach (var name in new[] { "fib", "trib", "ack" })
+        {
+            var function = Function(module, name);
+            Assert.IsGreaterThanOrEqualTo(4, function.Blocks.Count(b => b.Terminator is Branch), IrPrinter.Print(function));
+            Assert.IsTrue(Calls(function, name), IrPrinter.Print(function));
+            Assert.IsLessThanOrEqualTo(Inlining.MaxSelfInlinedSize, Instructions(function).Count(), IrPrinter.Print(function));
+        }
         AssertSameAtBothLevels(source, "fib", [0], [1], [2], [10], [20], [-3]);
         AssertSameAtBothLevels(source, "trib", [0], [3], [12], [18]);
         AssertSameAtBothLevels(source, "ack", [0, 0], [1, 3], [2, 3], [3, 3]);
