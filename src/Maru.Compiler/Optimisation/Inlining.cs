@@ -34,6 +34,14 @@ internal static class Inlining
     /// <summary>A self-recursive function inlined into itself stops taking further levels past this many instructions.</summary>
     public const int MaxSelfInlinedSize = 160;
 
+    /// <summary>
+    /// How many levels of itself a self-recursive function takes. Deeper levels saved instructions
+    /// (ack, trib) but made the warm compile of a recursive fib 3-4x slower (the run-time API's
+    /// source-to-call went from under 300 µs to 900-1,200 µs), so they stay off until they can be
+    /// given a compile-time budget.
+    /// </summary>
+    public const int MaxSelfInlineLevels = 1;
+
     public static void Run(IrFunction caller, CallGraph calls)
     {
         var depth = 0;
@@ -68,7 +76,7 @@ internal static class Inlining
     /// A small function that still calls itself (what tail-call and accumulator elimination left)
     /// gets copies of its own body at those call sites, as gcc's recursive inlining does: one level
     /// always, then further levels (each a copy at every self call the last level brought) while the
-    /// function stays within <see cref="MaxSelfInlinedSize"/>. Every call that remains then does several
+    /// function stays within <see cref="MaxSelfInlinedSize"/> and <see cref="MaxSelfInlineLevels"/>. Every call that remains then does several
     /// levels of the recursion, so fewer calls, prologues and epilogues run, and the copies specialise
     /// (the callee's tests of constants the caller passed fold). The cap bounds code size and compile
     /// time: a body with several self calls (fib-like) multiplies its calls each level and stops sooner.
@@ -88,7 +96,7 @@ internal static class Inlining
         var snapshot = Snapshot(function);
         calleeSize = Size(function, countCopies: false);   // not yet optimised: copy propagation removes most of its copies
         var size = calleeSize;
-        for (var level = 0; selfCalls > 0 && (level == 0 || size + selfCalls * calleeSize <= MaxSelfInlinedSize); level++)
+        for (var level = 0; selfCalls > 0 && level < MaxSelfInlineLevels && (level == 0 || size + selfCalls * calleeSize <= MaxSelfInlinedSize); level++)
         {
             size += selfCalls * calleeSize;
             selfCalls = 0;
