@@ -1,6 +1,7 @@
 using Iced.Intel;
 using Maru.Compiler.Interop;
 using Maru.Compiler.Tests.TestSupport;
+using static Maru.Compiler.Tests.TestSupport.X64Disassembly;
 using MachineInstruction = Iced.Intel.Instruction;
 
 namespace Maru.Compiler.Tests.Backends;
@@ -168,15 +169,6 @@ public sealed class LoadFoldingTests
         foreach (var mnemonic in new[] { Mnemonic.Add, Mnemonic.Sub, Mnemonic.Xor, Mnemonic.Or, Mnemonic.And })
             Assert.IsTrue(rmw.Any(i => i.Mnemonic == mnemonic && i.Op0Kind == OpKind.Memory && i.MemorySize == MemorySize.UInt64), $"{mnemonic}\n{string.Join("\n", rmw)}");
         Assert.IsTrue(rmw.Any(i => i.Mnemonic == Mnemonic.Add && i.Op0Kind == OpKind.Memory && i.MemorySize == MemorySize.UInt8), string.Join("\n", rmw));
-    }
-
-    private static List<MachineInstruction> Decode(CompilationResult result, string function)
-    {
-        var (code, address) = new ElfImage(result.Library!).FunctionBytes(SymbolNames.ToSymbolName(function));
-        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(code), address);
-        var instructions = new List<MachineInstruction>();
-        while (decoder.IP < address + (ulong)code.Length) instructions.Add(decoder.Decode());
-        return instructions;
     }
 
     private static long Chain(long n, long k, long steps)

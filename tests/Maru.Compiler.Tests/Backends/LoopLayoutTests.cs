@@ -3,6 +3,7 @@ using Maru.Compiler.Interop;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
+using static Maru.Compiler.Tests.TestSupport.X64Disassembly;
 using QemuCall = Maru.Differential.QemuCall;
 using MachineInstruction = Iced.Intel.Instruction;
 using QemuArm64 = Maru.Differential.QemuArm64;
@@ -224,14 +225,5 @@ public sealed class LoopLayoutTests
         }
         Walk(flagTest + 1, 0, 0, true);
         return best;
-    }
-
-    private static List<MachineInstruction> Decode(CompilationResult result, string function)
-    {
-        var (code, address) = new ElfImage(result.Library!).FunctionBytes(SymbolNames.ToSymbolName(function));
-        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(code), address);
-        var instructions = new List<MachineInstruction>();
-        while (decoder.IP < address + (ulong)code.Length) instructions.Add(decoder.Decode());
-        return instructions;
     }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using Iced.Intel;
 using Maru.Compiler.Interop;
 using Maru.Compiler.Tests.TestSupport;
+using static Maru.Compiler.Tests.TestSupport.X64Disassembly;
 using MachineInstruction = Iced.Intel.Instruction;
 
 namespace Maru.Compiler.Tests.Backends;
@@ -21,15 +22,6 @@ public sealed class StackProbeTests
         for (var i = 0; i < locals; i++) source.Append($"(v{i} (+ x {i})) ");
         source.Append($") (+ v0 v{locals - 1})))\n(define-function small (x) (let ((a (+ x 1))) (* a 2)))");
         return source.ToString();
-    }
-
-    private static List<MachineInstruction> Decode(CompilationResult result, string function)
-    {
-        var (code, address) = new ElfImage(result.Library!).FunctionBytes(SymbolNames.ToSymbolName(function));
-        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(code), address);
-        var instructions = new List<MachineInstruction>();
-        while (decoder.IP < address + (ulong)code.Length) instructions.Add(decoder.Decode());
-        return instructions;
     }
 
     private static bool IsSubRsp(MachineInstruction i) => i.Mnemonic == Mnemonic.Sub && i.Op0Kind == OpKind.Register && i.Op0Register == Register.RSP;

@@ -1,6 +1,7 @@
 using Iced.Intel;
 using Maru.Compiler.Interop;
 using Maru.Compiler.Tests.TestSupport;
+using static Maru.Compiler.Tests.TestSupport.X64Disassembly;
 using MachineInstruction = Iced.Intel.Instruction;
 
 namespace Maru.Compiler.Tests.Backends;
@@ -14,15 +15,6 @@ namespace Maru.Compiler.Tests.Backends;
 public sealed class X64CodeQualityTests
 {
     private const string Sum = "(define-function sum (n) (let ((i 1) (s 0)) (while (<= i n) (set s (+ s i)) (set i (+ i 1))) s))";
-
-    private static List<MachineInstruction> Decode(CompilationResult result, string function)
-    {
-        var (code, address) = new ElfImage(result.Library!).FunctionBytes(SymbolNames.ToSymbolName(function));
-        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(code), address);
-        var instructions = new List<MachineInstruction>();
-        while (decoder.IP < address + (ulong)code.Length) instructions.Add(decoder.Decode());
-        return instructions;
-    }
 
     /// <remarks>Loops are not unrolled here: these tests read the selection and allocation of one loop (LoopUnrollingTests checks unrolled ones).</remarks>
     private static List<MachineInstruction> Compile(string source, string function, OptimisationLevel level = OptimisationLevel.O1)

@@ -209,10 +209,7 @@ public sealed class LoopUnrollingTests
     {
         var result = CompiledLibrary.CompileOnly(Shapes);
         Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-        var (code, address) = new ElfImage(result.Library!).FunctionBytes(Maru.Compiler.Interop.SymbolNames.ToSymbolName("sum"));
-        var decoder = Iced.Intel.Decoder.Create(64, new Iced.Intel.ByteArrayCodeReader(code), address);
-        var instructions = new List<Iced.Intel.Instruction>();
-        while (decoder.IP < address + (ulong)code.Length) instructions.Add(decoder.Decode());
+        var instructions = X64Disassembly.Decode(result, "sum");
         // Callee-saved registers may be pushed (the lanes are more values than the caller-saved
         // registers hold), but nothing is spilled: no load or store addresses the frame.
         Assert.IsFalse(instructions.Any(i => Enumerable.Range(0, i.OpCount).Any(o => i.GetOpKind(o) == Iced.Intel.OpKind.Memory && i.MemoryBase is Iced.Intel.Register.RSP or Iced.Intel.Register.RBP)),
