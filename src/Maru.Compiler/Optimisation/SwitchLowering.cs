@@ -41,8 +41,15 @@ internal static class SwitchLowering
         public bool IsEmpty => Lo > Hi;
     }
 
-    /// <summary>Values [Lo, Hi] go to Target; Order is the first test that sends them there (the leaf's test order).</summary>
-    private readonly record struct Case(long Lo, long Hi, BasicBlock Target, int Order);
+    /// <summary>
+    /// Values [Lo, Hi] go to Target; Order is the first test that sends them there (the leaf's test
+    /// order). A bit test (Mask non-zero) sends only the values Lo + k with bit k of Mask set, the
+    /// rest of [Lo, Hi] to the default.
+    /// </summary>
+    private readonly record struct Case(long Lo, long Hi, BasicBlock Target, int Order, ulong Mask = 0);
+
+    /// <summary>A run of at least this many intervals of one target within 64 values is one bit test.</summary>
+    internal const int MinBitTestCases = 3;
 
     public static void Run(IrFunction function)
     {
@@ -87,7 +94,7 @@ internal static class SwitchLowering
         foreach (var chain in chains)
         {
             var head = chain[0].Block;
-            var cases = Cases(chain, out var otherwise);
+            var cases = BitTests(Cases(chain, out var otherwise));
             head.Instructions.RemoveRange(head.Instructions.Count - chain[0].Length, chain[0].Length);
             for (var i = 1; i < chain.Count; i++) removed.Add(chain[i].Block);
             var created = new List<BasicBlock>();
@@ -221,7 +228,8 @@ internal static class SwitchLowering
     /// </summary>
     private static List<Case> Cases(List<Link> chain, out BasicBlock otherwise)
     {
-        otherwise = chain[^1].Next;
+        var canonical = new Dictionary<string, BasicBlock>();
+        otherwise = Canonical(chain[^1].Next, canonical);
         var events = new List<(long At, bool Start, int Test)>(chain.Count * 4);
         for (var t = 0; t < chain.Count; t++)
             foreach (var interval in (ReadOnlySpan<Interval>)[chain[t].A, chain[t].B])
@@ -249,7 +257,7 @@ internal static class SwitchLowering
             var end = e < events.Count ? events[e].At - 1 : long.MaxValue;
             if (active.Count == 0) continue;
             var winner = active.Min;
-            var target = chain[winner].Exit;
+            var target = Canonical(chain[winner].Exit, canonical);
             if (target == otherwise) continue;
             if (cases.Count > 0 && cases[^1] is { Target: var previous } last && previous == target && last.Hi != long.MaxValue && last.Hi + 1 == at)
                 cases[^1] = last with { Hi = end };
@@ -257,6 +265,62 @@ internal static class SwitchLowering
                 cases.Add(new Case(at, end, target, winner));
         }
         return cases;
+    }
+
+    /// <summary>
+    /// One block for all exits that do the same: a few copies and a jump to one block (what
+    /// splitting the edges of an <c>or</c>'s tests into its merge leaves, one per test), so their
+    /// intervals merge. The others stay for their other predecessors, or go as unreachable.
+    /// </summary>
+    private static BasicBlock Canonical(BasicBlock block, Dictionary<string, BasicBlock> canonical)
+    {
+        if (block.Terminator is not Jump { Target: var target } || block.Instructions.Count is 0 or > 4 || block.Phis.Count != 0) return block;
+        var key = new System.Text.StringBuilder().Append(target.Id);
+        foreach (var instruction in block.Instructions)
+        {
+            if (instruction.Op != Opcode.Copy) return block;
+            key.Append(';').Append(instruction.Destination!.Value.Index).Append('=').Append(instruction.Arguments[0].IsConstant ? "#" : "%")
+               .Append(instruction.Arguments[0].IsConstant ? instruction.Arguments[0].Constant : instruction.Arguments[0].Register.Index);
+        }
+        var text = key.ToString();
+        if (canonical.TryGetValue(text, out var first)) return first;
+        canonical[text] = block;
+        return block;
+    }
+
+    /// <summary>
+    /// Runs of at least <see cref="MinBitTestCases"/> consecutive intervals of one target spanning
+    /// at most 64 values (a character class: blanks, a few punctuation marks) become one bit test:
+    /// <c>(1 &lt;&lt; (x - lo)) &amp; mask</c> after a range check, two tests instead of one per interval.
+    /// </summary>
+    private static List<Case> BitTests(List<Case> cases)
+    {
+        List<Case>? result = null;
+        for (var i = 0; i < cases.Count;)
+        {
+            var end = i + 1;
+            while (end < cases.Count && cases[end].Target == cases[i].Target && unchecked((ulong)(cases[end].Hi - cases[i].Lo)) < 64) end++;
+            if (end - i < MinBitTestCases)
+            {
+                result?.AddRange(cases.GetRange(i, end - i));
+                i = end;
+                continue;
+            }
+            result ??= cases.GetRange(0, i);
+            var (lo, mask, order) = (cases[i].Lo, 0UL, int.MaxValue);
+            for (var k = i; k < end; k++)
+            {
+                for (var v = cases[k].Lo; ; v++)
+                {
+                    mask |= 1UL << (int)unchecked(v - lo);
+                    if (v == cases[k].Hi) break;
+                }
+                order = Math.Min(order, cases[k].Order);
+            }
+            result.Add(new Case(lo, cases[end - 1].Hi, cases[i].Target, order, mask));
+            i = end;
+        }
+        return result ?? cases;
     }
 
     /// <summary>Writes the tree of tests: each node fills the block it is given and creates the blocks below it.</summary>
@@ -298,6 +362,13 @@ internal static class SwitchLowering
                     return;
                 }
                 var next = i == leaf.Count - 1 ? otherwise : NewBlock();
+                if (c.Mask != 0)
+                {
+                    BitTest(block, c, lo, hi, next);
+                    if (next == otherwise) return;
+                    block = next;
+                    continue;
+                }
                 block.Terminator = new Branch(InInterval(block, c.Lo, c.Hi, lo, hi), c.Target, next);
                 if (next == otherwise) return;
                 block = next;
@@ -307,11 +378,39 @@ internal static class SwitchLowering
         /// <summary>Whether the cases cover [lo, hi] with no gap (then the default is unreachable here).</summary>
         private static bool Tiles(List<Case> leaf, long lo, long hi)
         {
-            // leaf is ascending (a slice of the sorted cases).
-            if (leaf[0].Lo != lo || leaf[^1].Hi != hi) return false;
+            // leaf is ascending (a slice of the sorted cases); a bit test leaves holes.
+            if (leaf.Exists(c => c.Mask != 0) || leaf[0].Lo != lo || leaf[^1].Hi != hi) return false;
             for (var i = 1; i < leaf.Count; i++)
                 if (leaf[i - 1].Hi + 1 != leaf[i].Lo) return false;
             return true;
+        }
+
+        /// <summary>
+        /// The bit test of case <paramref name="c"/> (a range check first unless [lo, hi] is inside its
+        /// 64 values): x in its set goes to its target, anything else to <paramref name="next"/>.
+        /// </summary>
+        private void BitTest(BasicBlock block, Case c, long lo, long hi, BasicBlock next)
+        {
+            Operand offset = x;
+            if (c.Lo != 0)
+            {
+                var shifted = function.NewRegister();
+                block.Instructions.Add(new Instruction(Opcode.Subtract, shifted, [x, Operand.Of(c.Lo)], null, location));
+                offset = shifted;
+            }
+            if (!(lo >= c.Lo && hi <= c.Hi))
+            {
+                var inside = function.NewRegister();
+                block.Instructions.Add(new Instruction(Opcode.BelowOrEqual, inside, [offset, Operand.Of(unchecked(c.Hi - c.Lo))], null, location));
+                var bits = NewBlock();
+                block.Terminator = new Branch(inside, bits, next);
+                block = bits;
+            }
+            var bit = function.NewRegister();
+            block.Instructions.Add(new Instruction(Opcode.ShiftLeft, bit, [Operand.Of(1), offset], null, location));
+            var selected = function.NewRegister();
+            block.Instructions.Add(new Instruction(Opcode.And, selected, [bit, Operand.Of(unchecked((long)c.Mask))], null, location));
+            block.Terminator = new Branch(selected, c.Target, next);
         }
 
         /// <summary>The test lo' &lt;= x &lt;= hi' knowing lo &lt;= x &lt;= hi: one comparison where a bound is already known.</summary>

@@ -10,8 +10,8 @@ namespace Maru.Compiler.Tests.Optimisation;
 
 /// <summary>
 /// Many-way conds on one value (dense, sparse, negative, duplicated constants, shadowed cases,
-/// ranges mixed with equalities, 64-bit edge constants, nested ifs going on along either edge, a
-/// scanning loop) run at O0 and O1, natively and on AArch64 under qemu (one batch), and every result
+/// ranges mixed with equalities, 64-bit edge constants, nested ifs going on along either edge,
+/// classes of one target that become bit tests, at 0, 63 and the 64-bit ends, a scanning loop) run at O0 and O1, natively and on AArch64 under qemu (one batch), and every result
 /// equals the C# reference written beside each function; at O1 a dense cond tests far fewer than
 /// its cases on any path.
 /// </summary>
@@ -42,6 +42,13 @@ public sealed class SwitchLoweringTests
                 (if (= c 8) 80 (if (< c -100) -1 (if (= c 6) 60 (if (= c 2) 20 (if (>= c 1000) 1000 0)))))
               40)))
         (define-function odd-small (c) (if (or (= c 1) (= c 3) (= c 5) (= c 7) (= c 9) (= c 1001)) 1 0))
+        (define-function blank (c) (if (or (= c 32) (= c 9) (= c 10) (= c 13) (= c 12) (= c 0)) 1 0))
+        (define-function classes (c)
+          (cond ((= c 32) 1) ((= c 9) 1) ((= c 10) 1) ((= c 13) 1) ((= c 40) 2) ((= c 41) 2) ((= c 44) 2) ((= c 59) 2) ((= c 34) 3) (else 4)))
+        (define-function wide (c) (if (or (= c 0) (= c 63) (= c 20) (= c 47) (= c 33)) 5 (if (= c 64) 6 8)))
+        (define-function low (c)
+          (if (or (= c -70) (= c -7) (= c -40) (= c -9223372036854775808) (= c -9223372036854775801) (= c -9223372036854775745) (= c 1)) 1 0))
+        (define-function high (c) (if (or (= c 9223372036854775807) (= c 9223372036854775744) (= c 9223372036854775797) (= c 9223372036854775800) (= c 5)) 1 0))
         (define-function scan (n)
           (let ((sum 0) (x 1))
             (for (i 0 n)
@@ -72,6 +79,11 @@ public sealed class SwitchLoweringTests
         },
         ["nested"] = c => c == 3 ? 30 : c == 4 ? 40 : c == 8 ? 80 : c < -100 ? -1 : c == 6 ? 60 : c == 2 ? 20 : c >= 1000 ? 1000 : 0,
         ["odd-small"] = c => c is 1 or 3 or 5 or 7 or 9 or 1001 ? 1 : 0,
+        ["blank"] = c => c is 32 or 9 or 10 or 13 or 12 or 0 ? 1 : 0,
+        ["classes"] = c => c switch { 32 or 9 or 10 or 13 => 1, 40 or 41 or 44 or 59 => 2, 34 => 3, _ => 4 },
+        ["wide"] = c => c switch { 0 or 63 or 20 or 47 or 33 => 5, 64 => 6, _ => 8 },
+        ["low"] = c => c is -70 or -7 or -40 or long.MinValue or long.MinValue + 7 or long.MinValue + 63 or 1 ? 1 : 0,
+        ["high"] = c => c is long.MaxValue or long.MaxValue - 63 or long.MaxValue - 10 or long.MaxValue - 7 or 5 ? 1 : 0,
     };
 
     private static long Scan(long n)
@@ -101,6 +113,8 @@ public sealed class SwitchLoweringTests
         .. Enumerable.Range(-12, 36).Select(i => (long)i), .. Samples, -101, -100, -99, 24, 25, 26, 41, 42, 43, 49, 50, 51, 59, 60, 61, 99, 100, 101, 102,
         999, 1000, 1001, 65535, 65536, 65537, 999998, 999999, 1000000, 1099511627775, 1099511627776, 1099511627777, -1125899906842624,
         -1125899906842625, -1125899906842623, 4294967295, 4294967296, 4294967297, 2147483647, 2147483648, 2147483649,
+        -71, -70, -69, -41, -40, -39, long.MinValue + 6, long.MinValue + 7, long.MinValue + 8, long.MinValue + 62, long.MinValue + 63, long.MinValue + 64,
+        long.MaxValue - 64, long.MaxValue - 63, long.MaxValue - 62, long.MaxValue - 11, long.MaxValue - 10, long.MaxValue - 9, long.MaxValue - 7, 46, 47, 48, 62, 63, 64, 127, 128,
     ];
 
     private static readonly long[] ScanLengths = [0, 1, 7, 100, 5000];
@@ -123,7 +137,7 @@ public sealed class SwitchLoweringTests
     public void ADenseCondTestsFewerThanHalfItsCasesOnAnyPath()
     {
         var module = Optimise(Program);
-        foreach (var (name, cases) in new[] { ("dense", 11), ("sparse", 7), ("huge", 7) })
+        foreach (var (name, cases) in new[] { ("dense", 11), ("sparse", 7), ("huge", 7), ("classes", 9), ("low", 6) })
         {
             var function = Function(module, name);
             var deepest = MostBranchesOnAPath(function);
