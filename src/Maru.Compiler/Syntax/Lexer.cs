@@ -100,10 +100,37 @@ internal sealed class Lexer
     private static bool IsAlphabetic(int c) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 128;
 
     /// <summary>What eval.c calls a letter: may start a symbol (unless it is one of the prefix characters ? , handled first).</summary>
-    private static bool IsSymbolStart(int c) => IsAlphabetic(c) || (c >= 0 && c < 128 && "!#$%&*+,-./:<=>?@\\^_|~".IndexOf((char)c) >= 0);
+    private static bool IsSymbolStart(int c) => c >= 128 || c >= 0 && (s_classes[c] & SymbolStart) != 0;
 
     /// <summary>Symbols (and numbers, which are lexed as the same run) continue with letters and digits.</summary>
-    private static bool IsConstituent(int c) => IsSymbolStart(c) || IsDigit(c);
+    private static bool IsConstituent(int c) => c >= 128 || c >= 0 && (s_classes[c] & Constituent) != 0;
+
+    private const byte SymbolStart = 1, Constituent = 2;
+
+    /// <summary>The classes of the ASCII units, looked up once per character of every token.</summary>
+    private static readonly byte[] s_classes = Classes();
+
+    private static byte[] Classes()
+    {
+        var classes = new byte[128];
+        for (var c = 0; c < 128; c++)
+        {
+            if (IsAlphabetic(c) || "!#$%&*+,-./:<=>?@\\^_|~".Contains((char)c)) classes[c] = SymbolStart | Constituent;
+            else if (IsDigit(c)) classes[c] = Constituent;
+        }
+        return classes;
+    }
+
+    /// <summary>A delimiter's text, one string per delimiter rather than one per token.</summary>
+    private static string Delimiter(int c) => c switch
+    {
+        '(' => "(",
+        '[' => "[",
+        '{' => "{",
+        ')' => ")",
+        ']' => "]",
+        _ => "}",
+    };
 
     private static bool IsWhitespace(int c) => c == ' ' || c == '\t' || c == '\n' || c == '\r';
 
@@ -131,10 +158,10 @@ internal sealed class Lexer
                 return new Token(TokenKind.End, start, "");
             case '(' or '[' or '{':
                 Advance();
-                return new Token(TokenKind.Open, start, ((char)c).ToString());
+                return new Token(TokenKind.Open, start, Delimiter(c));
             case ')' or ']' or '}':
                 Advance();
-                return new Token(TokenKind.Close, start, ((char)c).ToString());
+                return new Token(TokenKind.Close, start, Delimiter(c));
             case '\'':
                 Advance();
                 return new Token(TokenKind.Quote, start, "'");

@@ -123,7 +123,10 @@ internal sealed class FunctionEmitter
         /// <summary>Records the finished function's early exit, if it has one (before any caller is emitted).</summary>
         public void AddEarlyExit(IrFunction function)
         {
-            if (_findsExits && EarlyExit.Find(function, _registerArguments) is { } exit) _earlyExits[function.Name] = exit;
+            // The first test only, and only a comparison (fib's n < 2, which holds for about half the
+            // calls): a whole chain, or a parameter's zero test (a base case of one value), at every
+            // call site would cost more code and time than the calls it skips.
+            if (_findsExits && EarlyExit.Find(function, _registerArguments) is { Tests: [{ Comparison: not null }, ..] } exit) _earlyExits[function.Name] = exit;
         }
 
         /// <summary>Each function's entry label, in module order: the same numbers on every machine.</summary>
@@ -483,9 +486,12 @@ internal sealed class FunctionEmitter
         }
         if (_earlyExit is { } exit)
         {
-            // The entry block's comparison ran before the prologue: after it, on to the other successor.
-            _resolved[0] = _resolved[exit.Continue.Index];
-            _skipped[0] = true;
+            // The tests ran before the prologue: after it, on to where the last one continues.
+            foreach (var test in exit.Tests)
+            {
+                _resolved[test.Block.Index] = _resolved[exit.Continue.Index];
+                _skipped[test.Block.Index] = true;
+            }
             // Blocks only the early exit's path reached are no longer reachable at all.
             var reached = new bool[count];
             var work = new Stack<int>();
@@ -498,7 +504,7 @@ internal sealed class FunctionEmitter
                         reached[successor.Index] = true;
                         work.Push(successor.Index);
                     }
-            for (var b = 1; b < count; b++)
+            for (var b = 0; b < count; b++)
                 if (!reached[b]) _skipped[b] = true;
         }
         _loopHeader = _strategy == AllocationStrategy.Registers ? LoopHeaders(_resolved[0]) : new bool[count];
@@ -546,34 +552,48 @@ internal sealed class FunctionEmitter
 
     /// <summary>
     /// Shrink-wrapping, the simple sound case (fib's <c>n &lt; 2</c>, see <see cref="EarlyExit"/>):
-    /// the early path needs no frame, no callee-saved register and no parameter move, so it is
-    /// tested on the argument registers before the prologue and returns at once. The entry block
-    /// (only that comparison, fused into its branch) is then not emitted again; after the
-    /// prologue the code goes on to the other successor.
+    /// the early paths need no frame, no callee-saved register and no parameter move, so the tests
+    /// run on the argument registers before the prologue and an exit returns at once. Their blocks
+    /// (each only a comparison fused into its branch, or a branch on a parameter) are then not
+    /// emitted again; after the prologue the code goes on to where the last test continues.
     /// </summary>
     private void PlanEarlyExit()
     {
         if (!_machine.HasFrame) return; // nothing to save on any path
-        if (EarlyExit.Find(_function, _registers.Arguments.Length) is { } exit
-            && _fused[((Branch)_function.Blocks[0].Terminator!).Condition.Register.Index])
-            _earlyExit = exit;
+        if (EarlyExit.Find(_function, _registers.Arguments.Length) is not { } exit) return;
+        // A comparison whose value is read elsewhere too must stay in its block: the chain ends before it.
+        var usable = 0;
+        while (usable < exit.Tests.Count && (exit.Tests[usable].Comparison is null || _fused[exit.Tests[usable].Condition.Register.Index])) usable++;
+        if (usable == 0) return;
+        _earlyExit = usable == exit.Tests.Count ? exit : new EarlyExit(exit.Tests.Take(usable).ToList(), exit.Tests[usable - 1].Continue);
     }
 
     private Loc OnEntry(Operand operand) => operand.IsConstant ? Loc.Imm(operand.Constant) : Loc.Reg(_registers.Arguments[operand.Register.Index]);
 
-    private Condition CompareOnEntry(Instruction comparison) => comparison.Op == Opcode.LogicalNot
-        ? _machine.CompareWithZero(OnEntry(comparison.Arguments[0]))
-        : _machine.Compare(comparison.Op, OnEntry(comparison.Arguments[0]), OnEntry(comparison.Arguments[1]));
+    /// <summary>Compares on the argument registers; the condition returned holds when <paramref name="test"/> exits.</summary>
+    private Condition ExitsOnEntry(EarlyTest test)
+    {
+        // A branch goes to its true successor when the value is non-zero: CompareWithZero's condition (zero) is the false one.
+        var holds = test.Comparison switch
+        {
+            null => _machine.CompareWithZero(OnEntry(test.Condition)).Invert(),
+            { Op: Opcode.LogicalNot } not => _machine.CompareWithZero(OnEntry(not.Arguments[0])),
+            var comparison => _machine.Compare(comparison.Op, OnEntry(comparison.Arguments[0]), OnEntry(comparison.Arguments[1])),
+        };
+        return test.ExitWhenTrue ? holds : holds.Invert();
+    }
 
     private void EmitEarlyExit()
     {
         if (_earlyExit is not { } exit) return;
-        var condition = CompareOnEntry(exit.Comparison);
-        var body = _machine.NewLabel();
-        _machine.JumpIf(exit.ExitWhenTrue ? condition.Invert() : condition, body);
-        _machine.Load(_registers.Return, OnEntry(exit.Value));
-        _machine.ReturnWithoutFrame();
-        _machine.PlaceLabel(body);
+        foreach (var test in exit.Tests)
+        {
+            var next = _machine.NewLabel();
+            _machine.JumpIf(ExitsOnEntry(test).Invert(), next);
+            _machine.Load(_registers.Return, OnEntry(test.Value));
+            _machine.ReturnWithoutFrame();
+            _machine.PlaceLabel(next);
+        }
     }
 
     private static BasicBlock? UnconditionalTarget(Terminator terminator) => terminator switch
@@ -822,21 +842,20 @@ internal sealed class FunctionEmitter
             case Opcode.Call when _machine.TestsEarlyExitsAtCallSites && _calleeExits.TryGetValue(instruction.Symbol!, out var exit):
             {
                 // The callee's early exit, tested here: the return register = its value, skip the call when it holds.
+                var test = exit.Tests[0];
                 var skip = _machine.NewLabel();
-                var value = OnEntry(exit.Value);
+                var value = OnEntry(test.Value);
                 if (value.Is(_registers.Return) || Array.IndexOf(_registers.Arguments, _registers.Return) < 0)
                 {
                     _machine.Load(_registers.Return, value);
-                    var condition = CompareOnEntry(exit.Comparison);
-                    _machine.JumpIf(exit.ExitWhenTrue ? condition : condition.Invert(), skip);
+                    _machine.JumpIf(ExitsOnEntry(test), skip);
                     _machine.CallFunction(FunctionLabel(instruction.Symbol!));
                 }
                 else
                 {
                     // The return register is also an argument (AArch64's x0): the value goes there only once the exit holds.
                     var call = _machine.NewLabel();
-                    var condition = CompareOnEntry(exit.Comparison);
-                    _machine.JumpIf(exit.ExitWhenTrue ? condition.Invert() : condition, call);
+                    _machine.JumpIf(ExitsOnEntry(test).Invert(), call);
                     _machine.Load(_registers.Return, value);
                     _machine.Jump(skip);
                     _machine.PlaceLabel(call);

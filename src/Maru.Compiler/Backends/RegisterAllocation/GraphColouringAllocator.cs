@@ -43,9 +43,13 @@ public sealed class Allocation
 /// division) makes its clobbered registers interfere with every value live across it; the
 /// parameters interfere with everything live at entry. Copies and the target's fixed-register
 /// wishes, and the two-address operands the destination would like to share a register with,
-/// become weighted move hints (weight 10^loop depth).</item>
-/// <item>Coalesce copies between virtual registers with Briggs' conservative test, heaviest first.</item>
-/// <item>Simplify (degree &lt; K) with optimistic spilling (cheapest cost/degree first).</item>
+/// become weighted move hints (weight 10^natural-loop depth). Each value's spill cost is the
+/// weighted count of its reads and writes.</item>
+/// <item>Coalesce, heaviest first: copies between non-interfering virtual registers always (the
+/// pieces of one variable become one node, and the copies inside it leave its cost); other
+/// moves with Briggs' or George's conservative test.</item>
+/// <item>Simplify (degree &lt; K) with optimistic spilling (cheapest cost/degree first; a short
+/// range, <see cref="ShortSpan"/>, only when nothing else is left).</item>
 /// <item>Select: the colour of a hinted partner if free, else caller-saved before callee-saved,
 /// callee-saved registers already in use first. A node with no free colour gets a spill slot.</item>
 /// </list>
@@ -54,7 +58,7 @@ public sealed class Allocation
 /// </summary>
 public static class GraphColouringAllocator
 {
-    private readonly record struct Move(int A, int B, long Weight);
+    private readonly record struct Move(int A, int B, long Weight, bool Copy = false);
 
     /// <param name="unallocated">Virtual registers that need no location (a comparison fused into its branch).</param>
     /// <param name="file">The registers this function may use, when not the target's usual file (x86-64 frees rbp where no frame pointer is needed).</param>
@@ -75,6 +79,13 @@ public static class GraphColouringAllocator
         var dead = new BitSet(blockStarts[blocks.Count]);
         var live = scratch.Live;
         bool Skip(int v) => unallocated is not null && unallocated[v];
+        // Short ranges (see ShortSpan): per value, the death count and position just after its last
+        // use in the block being walked (-1: live out of it), and whether every definition so far was short.
+        var deathsAtUse = scratch.DeathsAtUse;
+        var lastUse = scratch.LastUse;
+        var definitions = scratch.Definitions;
+        var isShort = scratch.Short;
+        var deaths = 0;
 
         // ---- build ----------------------------------------------------------------------------
         for (var b = 0; b < blocks.Count; b++)
@@ -82,10 +93,15 @@ public static class GraphColouringAllocator
             var block = blocks[b];
             var weight = Weight(liveness.LoopDepth[b]);
             live.Clear();
-            foreach (var v in liveness.LiveOut(b)) live.Add(v);
+            foreach (var v in liveness.LiveOut(b))
+            {
+                live.Add(v);
+                deathsAtUse[v] = -1;
+            }
             if (Liveness.TerminatorOperand(block.Terminator!) is { IsConstant: false } value && !Skip(value.Register.Index))
             {
                 var v = value.Register.Index;
+                if (!live.Contains(v)) LastUse(v, ++deaths, blockStarts[b + 1]);
                 live.Add(v);
                 Use(v, weight);
                 if (block.Terminator is Return) moves.Add(new Move(physical + v, registers.Return, weight));
@@ -97,14 +113,21 @@ public static class GraphColouringAllocator
                 {
                     var d = destination.Index;
                     var copySource = instruction.Op == Opcode.Copy && !instruction.Arguments[0].IsConstant ? instruction.Arguments[0].Register.Index : -1;
-                    if (!live.Contains(d)) dead.Add(blockStarts[b] + i);
+                    var position = blockStarts[b] + i;
+                    // Short: dead, or read a few instructions on in this block with no other value dying
+                    // in between (so that spilling it frees no register where the pressure is).
+                    var shortDefinition = !live.Contains(d)
+                        || (deathsAtUse[d] == deaths && lastUse[d] - position <= ShortSpan);
+                    isShort[physical + d] = shortDefinition && (definitions[d] == 0 || isShort[physical + d]);
+                    definitions[d]++;
+                    if (!live.Contains(d)) dead.Add(position);
                     live.Remove(d);
                     foreach (var v in live.Members)
                         if (v != copySource) graph.AddEdge(physical + d, physical + v);
                     for (var mask = target.DestinationExcludes(instruction) & allocatable; mask != 0; mask &= mask - 1)
                         graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + d);
                     Use(d, weight);
-                    if (copySource >= 0) moves.Add(new Move(physical + d, physical + copySource, weight));
+                    if (copySource >= 0) moves.Add(new Move(physical + d, physical + copySource, weight, Copy: true));
                     if (target.DestinationHint(instruction) is var hint and >= 0) moves.Add(new Move(physical + d, hint, weight));
                 }
                 var clobbers = target.Clobbers(instruction) & allocatable;
@@ -115,16 +138,25 @@ public static class GraphColouringAllocator
                             graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + v);
                 }
                 var arguments = instruction.Arguments;
+                var deathsBefore = deaths;
                 for (var a = 0; a < arguments.Length; a++)
                 {
                     if (arguments[a].IsConstant) continue;
                     var v = arguments[a].Register.Index;
+                    if (!live.Contains(v))
+                    {
+                        deaths++;
+                        LastUse(v, -2, blockStarts[b] + i);   // the count is known once every operand is seen
+                    }
                     live.Add(v);
                     Use(v, weight);
                     if (target.OperandHint(instruction, a) is var hint and >= 0) moves.Add(new Move(physical + v, hint, weight));
                     if (instruction.Destination is { } tied && !Skip(tied.Index) && target.IsTied(instruction, a))
                         moves.Add(new Move(physical + tied.Index, physical + v, weight));
                 }
+                if (deaths != deathsBefore)
+                    foreach (var argument in arguments)
+                        if (!argument.IsConstant && deathsAtUse[argument.Register.Index] == -2) deathsAtUse[argument.Register.Index] = deaths;
             }
         }
         // Parameters (and anything read before it is written) are all defined on entry, together.
@@ -132,6 +164,7 @@ public static class GraphColouringAllocator
         foreach (var p in members)
         {
             present[physical + p] = true;
+            isShort[physical + p] = false;
             if (p < function.ParameterCount && p < registers.Arguments.Length)
                 moves.Add(new Move(physical + p, registers.Arguments[p], 1));
             foreach (var v in members) graph.AddEdge(physical + p, physical + v);
@@ -157,24 +190,37 @@ public static class GraphColouringAllocator
             var a = Find(moves[m].A);
             var c = Find(moves[m].B);
             if (a == c || graph.IsPhysical(a) || graph.IsPhysical(c) || graph.Interferes(a, c)) continue;
-            // Briggs: the merged node has fewer than K neighbours of significant degree.
-            stamp++;
-            var significant = 0;
-            foreach (var side in (ReadOnlySpan<int>)[a, c])
-                foreach (var t in graph.Adjacent(side))
-                {
-                    if (mark[t] == stamp) continue;
-                    mark[t] = stamp;
-                    if (graph.IsPhysical(t) || graph.Degree[t] >= k) significant++;
-                }
-            // George: every neighbour of one side already interferes with the other or is of low degree.
-            if (significant >= k && !George(graph, a, c, k) && !George(graph, c, a, k)) continue;
+            // A copy joins the pieces of one variable (SSA destruction's phi copies): merged
+            // whatever the degree, so a spill takes a whole variable, never one piece of a hot one
+            // with a load and a store on every path through its copies. Spilling rewrites nothing
+            // (the emitter reaches slots through its scratch registers), so merging never makes
+            // colouring fail. Other moves (two-address and fixed-register wishes) stay conservative.
+            if (!moves[m].Copy)
+            {
+                // Briggs: the merged node has fewer than K neighbours of significant degree.
+                stamp++;
+                var significant = 0;
+                foreach (var side in (ReadOnlySpan<int>)[a, c])
+                    foreach (var t in graph.Adjacent(side))
+                    {
+                        if (mark[t] == stamp) continue;
+                        mark[t] = stamp;
+                        if (graph.IsPhysical(t) || graph.Degree[t] >= k) significant++;
+                    }
+                // George: every neighbour of one side already interferes with the other or is of low degree.
+                if (significant >= k && !George(graph, a, c, k) && !George(graph, c, a, k)) continue;
+            }
             var (into, from) = a < c ? (a, c) : (c, a);
             graph.Merge(into, from);
             alias[from] = into;
             cost[into] += cost[from];
             present[into] |= present[from];
+            isShort[into] &= isShort[from];
         }
+        // A copy inside one node costs nothing whatever the node's fate (source and destination
+        // share the register or the slot): it leaves the spill cost.
+        foreach (var move in moves)
+            if (move.Copy && Find(move.A) == Find(move.B)) cost[Find(move.A)] -= 2 * move.Weight;
 
         // ---- simplify -------------------------------------------------------------------------
         var degree = scratch.Degree;
@@ -184,7 +230,7 @@ public static class GraphColouringAllocator
         var low = scratch.Low;
         var remaining = 0;
         PriorityQueue<int, (double, int)>? spillQueue = null;
-        double SpillMetric(int n) => (double)cost[n] / Math.Max(1, degree[n]);
+        double SpillMetric(int n) => isShort[n] ? double.PositiveInfinity : (double)cost[n] / Math.Max(1, degree[n]);
         for (var n = nodeCount - 1; n >= physical; n--)
         {
             if (!present[n] || Find(n) != n) continue;
@@ -302,6 +348,12 @@ public static class GraphColouringAllocator
         }
         return new Allocation(locations, slots, used, dead, blockStarts);
 
+        void LastUse(int v, int deathCount, int position)
+        {
+            deathsAtUse[v] = deathCount;
+            lastUse[v] = position;
+        }
+
         void Use(int v, long weight)
         {
             present[physical + v] = true;
@@ -325,13 +377,14 @@ public static class GraphColouringAllocator
         [ThreadStatic] private static Scratch? t_current;
 
         public long[] Cost = [];
-        public bool[] Present = [], Removed = [];
+        public bool[] Present = [], Removed = [], Short = [];
         public int[] Alias = [], Mark = [], Degree = [], Colour = [], SlotOf = [], PartnerStart = [], PartnerFill = [];
         private int[] _order = [], _partners = [];
         public readonly List<Move> Moves = new();
         public readonly List<int> Stack = new();
         public readonly Stack<int> Low = new();
         public SparseSet Live = new(0);
+        public int[] DeathsAtUse = [], LastUse = [], Definitions = [];
 
         public static Scratch ForThread(int nodes, int registers)
         {
@@ -348,6 +401,7 @@ public static class GraphColouringAllocator
                 Cost = new long[size];
                 Present = new bool[size];
                 Removed = new bool[size];
+                Short = new bool[size];
                 Alias = new int[size];
                 Mark = new int[size];
                 Degree = new int[size];
@@ -361,12 +415,20 @@ public static class GraphColouringAllocator
                 Array.Clear(Cost, 0, nodes);
                 Array.Clear(Present, 0, nodes);
                 Array.Clear(Removed, 0, nodes);
+                Array.Clear(Short, 0, nodes);
                 Array.Clear(Mark, 0, nodes);
                 Array.Clear(SlotOf, 0, nodes);
                 Array.Clear(PartnerStart, 0, nodes + 2);
                 Array.Clear(PartnerFill, 0, nodes);
             }
-            if (Live.Capacity < registers || Live.Capacity > Math.Max(KeepLimit, 4 * registers)) Live = new SparseSet(Math.Max(64, registers));
+            if (Live.Capacity < registers || Live.Capacity > Math.Max(KeepLimit, 4 * registers))
+            {
+                Live = new SparseSet(Math.Max(64, registers));
+                DeathsAtUse = new int[Live.Capacity];
+                LastUse = new int[Live.Capacity];
+                Definitions = new int[Live.Capacity];
+            }
+            else Array.Clear(Definitions, 0, registers);
             Moves.Clear();
             Stack.Clear();
             Low.Clear();
@@ -394,6 +456,14 @@ public static class GraphColouringAllocator
             else if (graph.IsPhysical(t) && !graph.Interferes(t, b)) return false;
         return true;
     }
+
+    /// <summary>
+    /// A value read at most this many instructions after its definition, in the same block, with no
+    /// other value dying in between, is never chosen to spill while another candidate remains:
+    /// spilling it frees no register where the pressure is, and costs a store and a reload right
+    /// where it is needed (Chaitin's rule; a range-check's <c>c - k</c> before its compare in a loop).
+    /// </summary>
+    private const int ShortSpan = 4;
 
     private static long Weight(int loopDepth)
     {

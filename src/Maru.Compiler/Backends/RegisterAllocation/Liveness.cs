@@ -36,7 +36,7 @@ public sealed class Liveness
     /// <summary>Registers live on exit from block <paramref name="block"/>, in increasing order.</summary>
     public ReadOnlySpan<int> LiveOut(int block) => _out.AsSpan(_outStart[block], _outStart[block + 1] - _outStart[block]);
 
-    /// <summary>How many loops (back edges in layout order) enclose each block: a spill-cost weight.</summary>
+    /// <summary>How many natural loops enclose each block: a spill-cost weight.</summary>
     public int[] LoopDepth { get; }
 
     public bool IsLiveIn(int block, int register) => LiveIn(block).BinarySearch(register) >= 0;
@@ -156,7 +156,7 @@ public sealed class Liveness
 
         var (inStart, @in) = inPairs.ByBlock();
         var (outStart, @out) = outPairs.ByBlock();
-        var liveness = new Liveness(inStart, @in, outStart, @out, LoopDepths(count, successorStart, successors));
+        var liveness = new Liveness(inStart, @in, outStart, @out, LoopDepths(count, successorStart, successors, predecessorStart, predecessors));
         inPairs.Return();
         outPairs.Return();
         foreach (var array in (ReadOnlySpan<int[]>)[successorStart, successors, predecessorStart, predecessors, fill, firstUse, firstDefinition,
@@ -230,24 +230,87 @@ public sealed class Liveness
         _ => null,
     };
 
-    // A back edge in layout order (to the same or an earlier block) encloses the blocks between:
-    // +1 at its target, -1 after its source, then a running sum (linear in blocks + edges).
-    private static int[] LoopDepths(int count, int[] successorStart, int[] successors)
+    /// <summary>
+    /// How many natural loops hold each block. A depth-first walk from the entry finds the back
+    /// edges (to a block still on the walk's stack); every block that reaches a back edge's source
+    /// backwards without passing its target (the header), staying among the header's descendants
+    /// in the walk, is in that header's loop. In a reducible graph those are exactly the natural
+    /// loops (a header dominates its body, so the body lies in the header's subtree); an
+    /// irreducible cycle is still counted once, over the blocks of its subtree. Layout order is no
+    /// guide: a loop's join blocks placed after its exit once counted as many loops deep as the
+    /// jumps back over them, outweighing the loop's own header.
+    /// </summary>
+    private static int[] LoopDepths(int count, int[] successorStart, int[] successors, int[] predecessorStart, int[] predecessors)
     {
-        var delta = Scratch<int>.Rent(count + 1);
-        for (var b = 0; b < count; b++)
-            for (var e = successorStart[b]; e < successorStart[b + 1]; e++)
+        var depth = new int[count];
+        if (count == 0) return depth;
+        var preorder = Scratch<int>.Rent(count);      // visit number + 1 (0: unreached)
+        var last = Scratch<int>.Rent(count);          // the largest visit number + 1 in the block's subtree
+        var onStack = Scratch<int>.Rent(count);       // 1 while the block is on the walk's stack
+        var stack = Scratch<int>.Rent(count);
+        var next = Scratch<int>.Rent(count);          // the next successor edge to follow, per block on the stack
+        var header = Scratch<int>.Rent(count);        // 1: the target of some back edge
+        var seen = Scratch<int>.Rent(count);          // stamps: header + 1
+        var work = Scratch<int>.Rent(count);
+        var visits = 0;
+        var top = 0;
+        preorder[0] = ++visits;
+        onStack[0] = 1;
+        stack[top++] = 0;
+        next[0] = successorStart[0];
+        while (top > 0)
+        {
+            var b = stack[top - 1];
+            if (next[b] < successorStart[b + 1])
             {
-                var s = successors[e];
-                if (s <= b)
+                var s = successors[next[b]++];
+                if (preorder[s] == 0)
                 {
-                    delta[s]++;
-                    delta[b + 1]--;
+                    preorder[s] = ++visits;
+                    onStack[s] = 1;
+                    next[s] = successorStart[s];
+                    stack[top++] = s;
+                }
+                else if (onStack[s] == 1) header[s] = 1;
+                continue;
+            }
+            onStack[b] = 0;
+            last[b] = visits;
+            top--;
+        }
+        for (var h = 0; h < count; h++)
+        {
+            if (header[h] == 0) continue;
+            var stamp = h + 1;
+            seen[h] = stamp;
+            depth[h]++;
+            var pending = 0;
+            for (var e = predecessorStart[h]; e < predecessorStart[h + 1]; e++)
+            {
+                var latch = predecessors[e];
+                if (InSubtree(latch, h) && seen[latch] != stamp) Visit(latch);
+            }
+            while (pending > 0)
+            {
+                var w = work[--pending];
+                for (var e = predecessorStart[w]; e < predecessorStart[w + 1]; e++)
+                {
+                    var p = predecessors[e];
+                    if (seen[p] != stamp && InSubtree(p, h)) Visit(p);
                 }
             }
-        var depth = new int[count];
-        for (int b = 0, running = 0; b < count; b++) depth[b] = running += delta[b];
-        Scratch<int>.Return(delta);
+
+            void Visit(int block)
+            {
+                seen[block] = stamp;
+                depth[block]++;
+                work[pending++] = block;   // each block once per header: count is room enough
+            }
+        }
+        foreach (var array in (ReadOnlySpan<int[]>)[preorder, last, onStack, stack, next, header, seen, work]) Scratch<int>.Return(array);
         return depth;
+
+        // Reached, and visited while h was on the stack.
+        bool InSubtree(int block, int h) => preorder[block] != 0 && preorder[block] >= preorder[h] && preorder[block] <= last[h];
     }
 }

@@ -27,9 +27,14 @@ internal readonly record struct CrossReference(int Instruction, int Target, Cros
 /// Alignment, which Iced's block encoder has no directive for: multi-byte nops before a loop header
 /// (an instruction the caller names) bring it to a multiple of 16, or of 8 where that costs more
 /// than 10 bytes, as gcc -O2 does; a function with a loop starts at a multiple of 16 (int3 before
-/// it), others stay packed. The nops are instructions of the encoded block that the caller never sees (offsets
-/// are reported by the caller's instruction indexes); the padding is chosen from one encoding and
-/// checked on the next, a few rounds at most, since nops can lengthen the branches over them.
+/// it), others stay packed. The padding is chosen from the unpadded encoding and its nops put into
+/// those bytes, every relative field over them adjusted, so a function is encoded once; only when
+/// that leaves a short branch out of reach are the nops made instructions of the block (which the
+/// caller never sees: offsets are reported by the caller's instruction indexes) and the function
+/// encoded again, the padding checked on each encoding, a few rounds at most, since nops can
+/// lengthen the branches over them. (Iced's relaxation of the padded list sometimes chose a near
+/// branch where a short one reaches; the inserted nops keep the short one, so such a function is
+/// now a few bytes shorter, its headers aligned the same way.)
 /// Once chosen it stays when a sibling jmp shrinks (and so does the gap before each function), so
 /// functions still only shrink; a header after such a jmp may then lose its alignment, never its
 /// meaning: nops and int3 gaps are never on a path whose result depends on them.
@@ -93,7 +98,13 @@ internal sealed class X64CodeLayout
         if (crossReferences.Exists(r => r.Kind == CrossReferenceKind.Jump)) function.Instructions = new List<Instruction>(instructions);
         function.Padding = new int[loopHeaders.Length];
         Encode(function, instructions);
-        for (var round = 1; round < PaddingRounds && ChoosePadding(function); round++) Encode(function, instructions);
+        // The nops go into the bytes of this first encoding when every branch keeps its length (almost
+        // always): one Iced encoding, not two, of a function with a loop.
+        if (ChoosePadding(function) && !TryInsertPadding(function, instructions))
+        {
+            Encode(function, instructions);
+            for (var round = 2; round < PaddingRounds && ChoosePadding(function); round++) Encode(function, instructions);
+        }
         InstructionCount += instructions.Count;
         _functions.Add(function);
     }
@@ -149,6 +160,113 @@ internal sealed class X64CodeLayout
             changed = true;
         }
         return changed;
+    }
+
+    /// <summary>
+    /// Puts the chosen padding into the unpadded encoding of <paramref name="instructions"/>: the
+    /// bytes move apart at each loop header, and every relative field whose span now holds nops
+    /// (a branch to an instruction of the function, measured from its end; a RIP-relative operand or
+    /// a branch outside, whose target address stays) grows by their length. False, with the function
+    /// untouched, when a short branch would no longer reach or the encoding is not one this reads
+    /// (the caller then encodes the padded list, as Iced relaxes branches).
+    /// </summary>
+    private static bool TryInsertPadding(FunctionCode function, IReadOnlyList<Instruction> instructions)
+    {
+        var headers = function.LoopHeaders;
+        var padding = function.Padding;
+        var offsets = function.Offsets;
+        var constants = function.Constants;
+        var old = function.Bytes;
+        var count = instructions.Count;
+        if (offsets.Length != count) return false;
+        // Nops at each header's old offset: an old position at or after it moves by its padding.
+        var at = new int[headers.Length];
+        var total = 0;
+        for (var k = 0; k < headers.Length; k++)
+        {
+            at[k] = (int)offsets[headers[k]];
+            if (at[k] < 0 || k > 0 && at[k] <= at[k - 1]) return false;
+            total += padding[k];
+        }
+        var bytes = new byte[old.Length + total];
+        var newOffsets = new uint[count];
+        var newEnds = new uint[count];
+        var copied = 0;
+        var written = 0;
+        for (var k = 0; k < headers.Length; k++)
+        {
+            old.AsSpan(copied, at[k] - copied).CopyTo(bytes.AsSpan(written));
+            written += at[k] - copied;
+            copied = at[k];
+            Nops(padding[k]).CopyTo(bytes.AsSpan(written));
+            written += padding[k];
+        }
+        old.AsSpan(copied).CopyTo(bytes.AsSpan(written));
+        for (var i = 0; i < count; i++)
+        {
+            if (offsets[i] == uint.MaxValue) return false;
+            var start = (int)offsets[i];
+            var moved = Shift(at, padding, start);
+            newOffsets[i] = (uint)(start + moved);
+            newEnds[i] = function.Ends[i] + (uint)moved;
+            var instruction = instructions[i];
+            int field, size, target;
+            if (instruction.IsIPRelativeMemoryOperand)
+            {
+                // An address (data, or another function's entry): it stays where it is.
+                (field, size, target) = (constants[i].DisplacementOffset, constants[i].DisplacementSize, 0);
+            }
+            else if (instruction.Op0Kind == OpKind.NearBranch64)
+            {
+                (field, size) = (constants[i].ImmediateOffset, constants[i].ImmediateSize);
+                if (size is not (1 or 4)) return false;
+                var end = (int)function.Ends[i];
+                // Another function's entry (patched later) stays put; an instruction of this one moves with its nops.
+                target = instruction.NearBranch64 == Placeholder ? 0 : Shift(at, padding, end + Read(old, start + field, size));
+            }
+            else continue;
+            var delta = target - moved;
+            if (delta == 0) continue;
+            if (size == 4) BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(start + moved + field), checked(Read(old, start + field, 4) + delta));
+            else if (size == 1 && FitsRel8(Read(old, start + field, 1) + (long)delta)) bytes[start + moved + field] = (byte)(sbyte)(Read(old, start + field, 1) + delta);
+            else return false;
+        }
+        function.Bytes = bytes;
+        function.Offsets = newOffsets;
+        function.Ends = newEnds;
+        return true;
+    }
+
+
+    /// <summary>How far an instruction that started at <paramref name="position"/> in the unpadded encoding moves: the nops at or before it.</summary>
+    private static int Shift(int[] at, int[] padding, int position)
+    {
+        var shift = 0;
+        for (var k = 0; k < at.Length && at[k] <= position; k++) shift += padding[k];
+        return shift;
+    }
+
+    private static int Read(byte[] bytes, int offset, int size) =>
+        size == 1 ? (sbyte)bytes[offset] : BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset));
+
+    /// <summary>The bytes Iced gives the nops of <see cref="AddNops"/> for each length up to <see cref="Alignment"/>.</summary>
+    private static readonly byte[][] s_nops = EncodeNops();
+
+    private static ReadOnlySpan<byte> Nops(int bytes) => s_nops[bytes];
+
+    private static byte[][] EncodeNops()
+    {
+        var nops = new byte[Alignment][];
+        for (var length = 0; length < Alignment; length++)
+        {
+            var list = new List<Instruction>();
+            AddNops(list, length);
+            var bytes = new List<byte>();
+            if (!BlockEncoder.TryEncode(64, new InstructionBlock(new ListWriter(bytes), list, 0), out var error, out _))
+                throw new InvalidOperationException(error);
+            nops[length] = [.. bytes];
+        }
+        return nops;
     }
 
     /// <summary>Encodes the instructions with the function's current padding and keeps the bytes and the offsets of the caller's instructions.</summary>
