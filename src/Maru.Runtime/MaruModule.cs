@@ -144,20 +144,17 @@ public sealed partial class MaruModule : IDisposable
             }
             return new MaruModule(result, target, path, handle);
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or DllNotFoundException or BadImageFormatException)
-        {
-            // Where the process could put the library is the machine's problem, not a bug: one located
-            // error like any other, instead of an exception type callers would have to know.
-            if (handle != 0) NativeLibrary.Free(handle);
-            LibraryFolder.TryDelete(path);
-            throw new MaruCompilationException(
-                [new Diagnostic(DiagnosticCode.LibraryNotLoadable, DiagnosticSeverity.Error, SourceLocation.None,
-                    $"cannot write or load the compiled library '{path}': {Reason(exception)}")], []);
-        }
-        catch
+        catch (Exception exception)
         {
             if (handle != 0) NativeLibrary.Free(handle);
             LibraryFolder.TryDelete(path);
+            // Where the process could put the library is the machine's problem, not a bug: one error
+            // diagnostic (naming the file, as there is no source location) like any other, instead of
+            // an exception type callers would have to know.
+            if (exception is IOException or UnauthorizedAccessException or DllNotFoundException or BadImageFormatException)
+                throw new MaruCompilationException(
+                    [new Diagnostic(DiagnosticCode.LibraryNotLoadable, DiagnosticSeverity.Error, SourceLocation.None,
+                        $"cannot write or load the compiled library '{path}': {Reason(exception)}")], []);
             throw;
         }
     }
