@@ -21,6 +21,7 @@ public sealed class BasicBlock(int id)
     {
         Jump j => [j.Target],
         Branch b => [b.IfTrue, b.IfFalse],
+        Switch s => s.Successors,
         _ => [],
     };
 }
