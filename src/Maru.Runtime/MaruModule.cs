@@ -75,7 +75,7 @@ public sealed partial class MaruModule : IDisposable
     }
 
     /// <summary>Compiles Maru source text for this process and loads it.</summary>
-    /// <exception cref="MaruCompilationException">The source has errors (every one is in the exception), or this machine is not a target Maru supports.</exception>
+    /// <exception cref="MaruCompilationException">The source has errors (every one is in the exception), this machine is not a target Maru supports, or the library could not be written or loaded (MARU0007).</exception>
     public static MaruModule Compile(string source, MaruCompileOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -84,7 +84,7 @@ public sealed partial class MaruModule : IDisposable
     }
 
     /// <summary>Compiles Maru files, in order, into one library for this process and loads it.</summary>
-    /// <exception cref="MaruCompilationException">A file is missing or has errors, or this machine is not a target Maru supports.</exception>
+    /// <exception cref="MaruCompilationException">A file is missing or has errors, this machine is not a target Maru supports, or the library could not be written or loaded (MARU0007).</exception>
     public static MaruModule CompileFiles(IEnumerable<string> paths, MaruCompileOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(paths);
@@ -104,7 +104,7 @@ public sealed partial class MaruModule : IDisposable
     private static readonly MaruCompileOptions Defaults = new();
 
     /// <summary>Compiles several named source texts, in order, into one library for this process and loads it (<see cref="SourceFile.Path"/> is what diagnostics call each).</summary>
-    /// <exception cref="MaruCompilationException">The sources have errors, or this machine is not a target Maru supports.</exception>
+    /// <exception cref="MaruCompilationException">The sources have errors, this machine is not a target Maru supports, or the library could not be written or loaded (MARU0007).</exception>
     public static MaruModule Compile(IReadOnlyList<SourceFile> sources, MaruCompileOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
@@ -144,12 +144,29 @@ public sealed partial class MaruModule : IDisposable
             }
             return new MaruModule(result, target, path, handle);
         }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or DllNotFoundException or BadImageFormatException)
+        {
+            // Where the process could put the library is the machine's problem, not a bug: one located
+            // error like any other, instead of an exception type callers would have to know.
+            if (handle != 0) NativeLibrary.Free(handle);
+            LibraryFolder.TryDelete(path);
+            throw new MaruCompilationException(
+                [new Diagnostic(DiagnosticCode.LibraryNotLoadable, DiagnosticSeverity.Error, SourceLocation.None,
+                    $"cannot write or load the compiled library '{path}': {Reason(exception)}")], []);
+        }
         catch
         {
             if (handle != 0) NativeLibrary.Free(handle);
             LibraryFolder.TryDelete(path);
             throw;
         }
+    }
+
+    /// <summary>The OS's reason in one line: .NET's load failure starts with advice and ends with dlerror's text, which names the cause.</summary>
+    private static string Reason(Exception exception)
+    {
+        var lines = exception.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? exception.GetType().Name : exception is DllNotFoundException ? lines[^1] : lines[0];
     }
 
     /// <summary>Writes the library to <paramref name="path"/>, or where the folder moved to if the memory folder cannot take it; the path written.</summary>

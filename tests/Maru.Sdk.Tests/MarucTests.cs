@@ -182,6 +182,50 @@ public sealed class MarucTests
         CollectionAssert.AreEqual(Array.Empty<string>(), Directory.GetFileSystemEntries(temp).Select(Path.GetFileName).ToArray());
     }
 
+    /// <summary>
+    /// On Linux, Maru.Runtime writes libraries to /dev/shm; where that cannot hold a loadable library
+    /// (mounted noexec, so dlopen refuses it, or read-only, so the write fails) it moves to the temp
+    /// folder and the program still runs. Each case runs maruc in a private mount namespace whose
+    /// /dev/shm is such a mount (needs root or user namespaces: CI runs as root).
+    /// </summary>
+    [TestMethod]
+    [DataRow("noexec")]
+    [DataRow("ro")]
+    public void RunMovesOutOfAnUnusableDevShm(string mountOption)
+    {
+        // TMPDIR would switch /dev/shm off by itself: the child must see none.
+        var result = RunWithDevShm(mountOption, "unset TMPDIR");
+        Assert.AreEqual(45, result.ExitCode, result.ToString());
+        Assert.AreEqual("", result.StandardError, result.ToString());
+    }
+
+    /// <summary>When no folder can hold a loadable library (here the temp folder is on a noexec mount), maruc run reports one error with its own code, not an internal compiler error.</summary>
+    [TestMethod]
+    public void RunReportsALibraryNoFolderCanLoad()
+    {
+        var result = RunWithDevShm("noexec", "export TMPDIR=/dev/shm/");
+        Assert.AreEqual(CompilationFailedExitCode, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.StandardError, "error MARU0007: cannot write or load the compiled library", result.ToString());
+        Assert.IsFalse(result.StandardError.Contains("internal compiler error", StringComparison.Ordinal), result.ToString());
+        Assert.AreEqual("", result.StandardOutput, result.ToString());
+    }
+
+    private const int CompilationFailedExitCode = 1;
+
+    /// <summary>maruc run of a small program in a private mount namespace whose /dev/shm is a fresh tmpfs mounted with <paramref name="mountOption"/>, after <paramref name="setUp"/>.</summary>
+    private ExternalToolResult RunWithDevShm(string mountOption, string setUp)
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("/dev/shm is Linux's");
+        if (!ExternalTool.Exists("unshare")) ExternalTool.MissingTool("unshare (util-linux) is not on PATH");
+        var program = Write("main.l", "(define-function main () (let ((i 0) (s 0)) (while (< i 10) (set s (+ s i)) (set i (+ i 1))) s))");
+        var script = $"{setUp}; mount -t tmpfs -o {mountOption} maru-test /dev/shm || exit 97; exec \"$0\" \"$@\"";
+        var result = ExternalTool.Run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, ExternalTool.DotnetPath, Repository.MarucDll, "run", program],
+            TimeSpan.FromMinutes(1), _directory);
+        if (result.ExitCode == 97 || result.StandardError.Contains("unshare failed", StringComparison.Ordinal))
+            ExternalTool.MissingTool($"a private mount namespace is not allowed here (needs root): {result.StandardError.Trim()}");
+        return result;
+    }
+
     [TestMethod]
     public void RunWithoutMainIsAUsageError()
     {

@@ -16,6 +16,8 @@ public enum DiagnosticCode
     InvalidOption = 5,
     /// <summary>load/require of something that is not a regular file of bounded size, or not a usable path.</summary>
     SourceFileRejected = 6,
+    /// <summary>The run-time API could not write or load the library it compiled (no usable folder: read-only, full, mounted noexec).</summary>
+    LibraryNotLoadable = 7,
 
     // Reader.
     UnterminatedList = 101,
