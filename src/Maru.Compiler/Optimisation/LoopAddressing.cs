@@ -9,12 +9,16 @@ namespace Maru.Compiler.Optimisation;
 /// arithmetic: the address is a + 8p + 8k mod 2^64 either way). The index addition leaves the loop
 /// and the access becomes one instruction with a scaled-index address (x86 <c>[a' + k*8]</c>,
 /// AArch64 <c>[a', k, lsl #3]</c>). This is what a row-major <c>(+ (* i n) k)</c> index costs gcc
-/// nothing for. A chain of invariant addends (and subtractions of constants) is peeled to its one
-/// varying operand, at least one addend a register (a constant offset alone, <c>(+ k 1)</c>, would
-/// make a base register per offset); byte accesses scale by 1.
+/// nothing for. A chain of invariant addends and subtrahends (<c>(- (+ i w) 1)</c>, <c>(- i w)</c>) is
+/// peeled to its one varying operand, at least one of them a register (a constant offset alone,
+/// <c>(+ k 1)</c>, would make a base register per offset); byte accesses scale by 1. The chain's
+/// constant stays on the index where the target takes it as a displacement (AddressFolding then
+/// folds it), so a stencil's <c>a[i-w-1] a[i-w] a[i-w+1]</c> share one base; elsewhere it goes into
+/// the base. Bases and their partial sums are made once per loop.
 /// Only where it pays: every use of the index is such an access (otherwise the addition stays and
 /// the new base is one more register live through the loop), and a loop gets at most
-/// <see cref="MaxBasesPerLoop"/> new bases (each is a register).
+/// <see cref="MaxBasesPerLoop"/> new bases (each is a register). Indexes are taken newest first, so
+/// an index whose only other uses were longer chains (<c>i-w</c> under <c>i-w-1</c>) is free by its turn.
 /// Requires: SSA and preheaders (after LICM and induction variables). Guarantees: the same
 /// memory accesses at the same addresses, in the same order.
 /// </summary>
@@ -25,11 +29,11 @@ internal static class LoopAddressing
 
     public static void Run(IrFunction function, ITargetCosts costs)
     {
-        if (Reassociate(function))
+        if (Reassociate(function, costs))
             LoopInvariantCodeMotion.Run(function, costs);   // a new base of an inner loop is often invariant in the outer one too
     }
 
-    private static bool Reassociate(IrFunction function)
+    private static bool Reassociate(IrFunction function, ITargetCosts costs)
     {
         var graph = FlowGraph.Of(function);
         var loops = NaturalLoop.FindAll(graph);
@@ -56,6 +60,8 @@ internal static class LoopAddressing
         var member = new int[function.Blocks.Count];
         var definedInLoop = new int[function.RegisterCount];
         var dead = new HashSet<Instruction>();
+        var inserted = new Dictionary<Instruction, Instruction>();   // access -> the index addition placed before it
+        var changed = false;
         var stamp = 0;
         foreach (var loop in loops)   // innermost (smallest) first
         {
@@ -71,7 +77,8 @@ internal static class LoopAddressing
                     if (Scale(instruction.Op) == 0) continue;
                     var (address, index) = (instruction.Arguments[0], instruction.Arguments[1]);
                     if (address.IsConstant || !Invariant(address) || index.IsConstant || Invariant(index)) continue;
-                    if (definition[index.Register.Index] is not { Op: Opcode.Add or Opcode.Subtract }) continue;
+                    // (An index made by this pass for an inner loop is past the tables: it is done.)
+                    if (index.Register.Index >= definition.Length || definition[index.Register.Index] is not { Op: Opcode.Add or Opcode.Subtract }) continue;
                     accesses ??= new();
                     if (!accesses.TryGetValue(index.Register, out var list)) accesses.Add(index.Register, list = new());
                     list.Add(instruction);
@@ -79,26 +86,35 @@ internal static class LoopAddressing
             if (accesses is null) continue;
 
             var preheader = loop.Preheader(graph, member, stamp);
-            var bases = new Dictionary<(Operand Address, int Scale, VReg Index), Operand>();
-            foreach (var (index, list) in accesses.OrderBy(pair => pair.Key.Index))   // deterministic
+            var made = new Dictionary<(Opcode, Operand, Operand), Operand>();   // this preheader's sums, made once
+            var sums = new List<List<(Operand Value, bool Negative)>>();   // the distinct addend lists of this loop
+            var bases = new HashSet<(Operand Address, int Scale, int Sum, long Constant)>();
+            foreach (var (index, list) in accesses.OrderByDescending(pair => pair.Key.Index))   // deterministic; newest (longest chains) first
             {
                 // The index must die: every use of it is one of these accesses (a stored value is a use too).
                 if (uses[index.Index] != list.Count) continue;
                 if (!Peel(index, definition, Invariant, out var varying, out var addends, out var constant, out var chain)) continue;
-                var needed = list.Select(access => (access.Arguments[0], Scale(access.Op), index)).Distinct().Count(key => !bases.ContainsKey(key));
-                if (bases.Count + needed > MaxBasesPerLoop) continue;
+                addends.Sort((x, y) => x.Value.Register.Index != y.Value.Register.Index
+                    ? x.Value.Register.Index.CompareTo(y.Value.Register.Index) : x.Negative.CompareTo(y.Negative));
+                var sum = Sums(sums, addends);
+                var keys = list.Select(access => (access.Arguments[0], Scale(access.Op), sum, ConstantOnIndex(access, constant, costs) ? 0 : constant)).ToList();
+                if (bases.Count + keys.Distinct().Count(key => !bases.Contains(key)) > MaxBasesPerLoop) continue;
 
-                foreach (var access in list)
+                for (var i = 0; i < list.Count; i++)
                 {
-                    var scale = Scale(access.Op);
-                    var key = (access.Arguments[0], scale, index);
-                    if (!bases.TryGetValue(key, out var rebased))
-                    {
-                        rebased = NewBase(function, preheader, access, scale, addends, constant);
-                        bases.Add(key, rebased);
-                    }
+                    var access = list[i];
+                    var onIndex = keys[i].Item4 == 0;
+                    bases.Add(keys[i]);
+                    var rebased = NewBase(function, preheader, access, addends, keys[i].Item4, made);
                     access.Arguments[0] = rebased;
-                    access.Arguments[1] = varying;
+                    if (onIndex && constant != 0)
+                    {
+                        // varying + constant, next to the access: AddressFolding makes it the displacement.
+                        var offset = function.NewRegister();
+                        inserted.Add(access, new Instruction(Opcode.Add, offset, [varying, Operand.Of(constant)], null, access.Location));
+                        access.Arguments[1] = offset;
+                    }
+                    else access.Arguments[1] = varying;
                     uses[index.Index]--;
                     Use(uses, varying);
                 }
@@ -111,10 +127,35 @@ internal static class LoopAddressing
                         if (!argument.IsConstant) uses[argument.Register.Index]--;
                 }
             }
+            // Everything this loop added or killed is in its blocks: placed now, so outer loops see the new additions as theirs.
+            if (dead.Count > 0 || inserted.Count > 0)
+            {
+                Place(loop.Blocks, inserted, dead);
+                changed = true;
+            }
         }
-        if (dead.Count == 0) return false;
-        foreach (var block in function.Blocks) block.Instructions.RemoveAll(dead.Contains);
-        return true;
+        return changed;
+    }
+
+    /// <summary>Puts each pending index addition before its access and drops the dead additions, in <paramref name="blocks"/>.</summary>
+    private static void Place(IEnumerable<BasicBlock> blocks, Dictionary<Instruction, Instruction> inserted, HashSet<Instruction> dead)
+    {
+        var buffer = new List<Instruction>();
+        foreach (var block in blocks)
+        {
+            buffer.Clear();
+            foreach (var instruction in block.Instructions)
+            {
+                if (dead.Contains(instruction)) continue;
+                if (inserted.TryGetValue(instruction, out var before)) buffer.Add(before);
+                buffer.Add(instruction);
+            }
+            if (buffer.Count == block.Instructions.Count && inserted.Count == 0) continue;
+            block.Instructions.Clear();
+            block.Instructions.AddRange(buffer);
+        }
+        inserted.Clear();
+        dead.Clear();
     }
 
     private static void Use(int[] uses, Operand operand)
@@ -136,7 +177,7 @@ internal static class LoopAddressing
     /// <see cref="MaxChain"/> deep. <paramref name="chain"/> lists the additions walked, outermost first.
     /// </summary>
     private static bool Peel(VReg index, Instruction?[] definition, Func<Operand, bool> invariant,
-        out Operand varying, out List<Operand> addends, out long constant, out List<Instruction> chain)
+        out Operand varying, out List<(Operand Value, bool Negative)> addends, out long constant, out List<Instruction> chain)
     {
         addends = new();
         chain = new();
@@ -148,12 +189,13 @@ internal static class LoopAddressing
             var link = definition[varying.Register.Index];
             if (link is null) break;
             var (a, b) = link.Arguments.Length == 2 ? (link.Arguments[0], link.Arguments[1]) : (default, default);
+            var negative = false;
             if (link.Op == Opcode.Add && invariant(b) && !invariant(a)) { }
             else if (link.Op == Opcode.Add && invariant(a) && !invariant(b)) (a, b) = (b, a);
-            else if (link.Op == Opcode.Subtract && b.IsConstant && !invariant(a)) b = Operand.Of(unchecked(-b.Constant));
+            else if (link.Op == Opcode.Subtract && invariant(b) && !invariant(a)) negative = true;
             else break;
-            if (b.IsConstant) constant = unchecked(constant + b.Constant);
-            else addends.Add(b);
+            if (b.IsConstant) constant = unchecked(negative ? constant - b.Constant : constant + b.Constant);
+            else addends.Add((b, negative));
             chain.Add(link);
             varying = a;
         }
@@ -162,20 +204,40 @@ internal static class LoopAddressing
         return addends.Count > 0;
     }
 
-    /// <summary>base + scale * (addends + constant), appended to the preheader.</summary>
-    private static Operand NewBase(IrFunction function, BasicBlock preheader, Instruction access, int scale, List<Operand> addends, long constant)
+    /// <summary>
+    /// Where an access's constant goes: on its index when the target folds it as the displacement of
+    /// a register-indexed access (then accesses differing only in it share a base), else into the base.
+    /// </summary>
+    private static bool ConstantOnIndex(Instruction access, long constant, ITargetCosts costs) =>
+        constant == 0 || costs.FoldsDisplacement(Scale(access.Op), registerIndex: true, unchecked(constant * Scale(access.Op)));
+
+    /// <summary>The number of <paramref name="addends"/> among the loop's distinct addend lists (added when new).</summary>
+    private static int Sums(List<List<(Operand Value, bool Negative)>> sums, List<(Operand Value, bool Negative)> addends)
+    {
+        for (var i = 0; i < sums.Count; i++)
+            if (sums[i].SequenceEqual(addends)) return i;
+        sums.Add(addends);
+        return sums.Count - 1;
+    }
+
+    /// <summary>base + scale * (addends + constant), in the preheader; each sum (and scaled addend) made once per loop through <paramref name="made"/>.</summary>
+    private static Operand NewBase(IrFunction function, BasicBlock preheader, Instruction access, List<(Operand Value, bool Negative)> addends, long constant,
+        Dictionary<(Opcode, Operand, Operand), Operand> made)
     {
         var location = access.Location;
         Operand Emit(Opcode op, Operand a, Operand b)
         {
+            if (made.TryGetValue((op, a, b), out var existing)) return existing;
             var result = function.NewRegister();
             preheader.Instructions.Add(new Instruction(op, result, [a, b], null, location));
+            made.Add((op, a, b), result);
             return result;
         }
 
+        var scale = Scale(access.Op);
         var address = access.Arguments[0];
-        foreach (var addend in addends)
-            address = Emit(Opcode.Add, address, scale == 1 ? addend : Emit(Opcode.ShiftLeft, addend, Operand.Of(3)));
+        foreach (var (addend, negative) in addends)
+            address = Emit(negative ? Opcode.Subtract : Opcode.Add, address, scale == 1 ? addend : Emit(Opcode.ShiftLeft, addend, Operand.Of(3)));
         if (constant != 0) address = Emit(Opcode.Add, address, Operand.Of(unchecked(constant * scale)));
         return address;
     }

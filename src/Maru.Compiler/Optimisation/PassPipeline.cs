@@ -42,6 +42,7 @@ public static class PassPipeline
         new("unroll", (f, _, _) => LoopUnrolling.Run(f), IrForm.Ssa),             // small counted innermost loops x2/x4, split reductions
         new("fold", (f, _, costs) => AddressFolding.Run(f, costs), IrForm.Ssa),            // constant offsets -> displacements of accesses
         new("ssa-out", (f, _, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
+        new("switch", (f, _, _) => SwitchLowering.Run(f), IrForm.Plain),         // many-way tests of one value -> a balanced tree
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
         new("rotate", (f, _, _) => LoopRotation.Run(f), IrForm.Plain),           // loop tests at the bottom
         new("flags", (f, _, _) => FlagThreading.Run(f), IrForm.Plain),            // branches on flags decided on the path -> jumps

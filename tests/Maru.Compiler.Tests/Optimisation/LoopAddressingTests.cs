@@ -67,6 +67,30 @@ public sealed class LoopAddressingTests
             (let ((result (+ last j)))
               (free a)
               result)))
+        (define-function stencil (w h seed)
+          (let ((a (malloc (* w h))) (s 0) (x seed))
+            (for (i 0 (* w h))
+              (set x (& (+ (* x 1103515245) 12345) 2147483647))
+              (set-string-at a i (& (>> x 16) 255)))
+            (for (y 1 (- h 1))
+              (for (c 1 (- w 1))
+                (let ((i (+ (* y w) c)))
+                  (set s (+ (* s 3)
+                            (+ (+ (- (string-at a (- (- i w) 1)) (string-at a (- i w))) (string-at a (+ (- i w) 1)))
+                               (+ (- (string-at a (- i 1)) (string-at a (+ i 1)))
+                                  (+ (string-at a (- (+ i w) 1)) (- (string-at a (+ i w)) (string-at a (+ (+ i w) 1)))))))))))
+            (free a)
+            s))
+        (define-function shifted (n w)
+          (let ((b (malloc (* 8 (+ n 1)))) (s 0) (c n))
+            (for (i 0 (+ n 1)) (set-oop-at b i (- (* i i) 7)))
+            (while (>= c w)
+              (let ((candidate (+ (oop-at b (- c w)) 5)))
+                (if (> candidate (oop-at b c)) (set-oop-at b c candidate)))
+              (set c (- c 1)))
+            (for (i 0 (+ n 1)) (set s (+ (* s 31) (oop-at b i))))
+            (free b)
+            s))
         """;
 
     private static long Matmul(long n)
@@ -124,6 +148,36 @@ public sealed class LoopAddressingTests
         return last + Math.Max(n, 0);
     }
 
+    private static long Stencil(long w, long h, long seed)
+    {
+        var a = new byte[Math.Max(w * h, 0)];
+        var x = seed;
+        for (long i = 0; i < w * h; i++)
+        {
+            x = unchecked(x * 1103515245 + 12345) & 2147483647;
+            a[i] = (byte)((x >> 16) & 255);
+        }
+        long s = 0;
+        for (var y = 1L; y < h - 1; y++)
+            for (var c = 1L; c < w - 1; c++)
+            {
+                var i = y * w + c;
+                s = unchecked(s * 3 + (a[i - w - 1] - a[i - w] + a[i - w + 1]) + (a[i - 1] - a[i + 1]) + (a[i + w - 1] + (a[i + w] - a[i + w + 1])));
+            }
+        return s;
+    }
+
+    private static long Shifted(long n, long w)
+    {
+        var b = new long[n + 1];
+        for (long i = 0; i <= n; i++) b[i] = i * i - 7;
+        for (var c = n; c >= w; c--)
+            if (b[c - w] + 5 > b[c]) b[c] = b[c - w] + 5;
+        long s = 0;
+        for (long i = 0; i <= n; i++) s = unchecked(s * 31 + b[i]);
+        return s;
+    }
+
     private static readonly (string Function, long[] Arguments, long Expected)[] Cases =
     [
         .. new long[] { 0, 1, 2, 5, 13 }.Select(n => ("matmul", new[] { n }, Matmul(n))),
@@ -132,6 +186,8 @@ public sealed class LoopAddressingTests
         .. new long[] { 0, 1, 1L << 61, (1L << 61) + 5, long.MaxValue, long.MinValue, -12345 }.SelectMany(p =>
             new long[] { 0, 1, 9 }.Select(n => ("wraps", new[] { n, p }, Wraps(n, p)))),
         .. new (long N, long P)[] { (0, 0), (-3, 2), (1, 0), (7, 3), (50, 11) }.Select(c => ("mixed", new[] { c.N, c.P }, Mixed(c.N, c.P))),
+        .. new (long W, long H, long Seed)[] { (0, 0, 1), (2, 2, 1), (3, 3, 7), (17, 9, 12345), (66, 5, 99) }.Select(c => ("stencil", new[] { c.W, c.H, c.Seed }, Stencil(c.W, c.H, c.Seed))),
+        .. new (long N, long W)[] { (0, 1), (5, 0), (5, 5), (5, 6), (40, 3), (100, 97) }.Select(c => ("shifted", new[] { c.N, c.W }, Shifted(c.N, c.W))),
     ];
 
     [TestMethod]
@@ -148,6 +204,25 @@ public sealed class LoopAddressingTests
                                                                                    && d.Arguments.All(a => !a.IsConstant)),
                     $"{access} in {block.Name} still adds its index in a loop\n{IrPrinter.Print(function)}");
             }
+    }
+
+    /// <summary>
+    /// A stencil's neighbours <c>a[i-w-1] .. a[i+w+1]</c>, with <c>i = y*w + c</c>, are three rows: in
+    /// the inner loop every byte load indexes by the column alone (or the column plus a constant, a
+    /// displacement), from at most three bases made before the loop.
+    /// </summary>
+    [TestMethod]
+    public void StencilRowsShareBasesAndTheColumnIndexesThem()
+    {
+        var function = Function(Optimise(Source, unroll: false), "stencil");
+        var inner = function.Blocks.Where(b => b.Instructions.Count(i => i.Op == Opcode.LoadByte) >= 8).ToList();
+        Assert.HasCount(1, inner, IrPrinter.Print(function));
+        var loads = inner[0].Instructions.Where(i => i.Op == Opcode.LoadByte).ToList();
+        var indexes = loads.Select(l => l.Arguments[1]).Distinct().ToList();
+        Assert.HasCount(1, indexes, $"one column index for every neighbour\n{IrPrinter.Print(function)}");
+        Assert.IsLessThanOrEqualTo(3, loads.Select(l => l.Arguments[0]).Distinct().Count(), $"a base per row\n{IrPrinter.Print(function)}");
+        Assert.IsTrue(loads.All(l => l.Arguments[0].IsConstant || !inner[0].Instructions.Any(i => i.Destination == l.Arguments[0].Register)),
+            $"bases come from outside the loop\n{IrPrinter.Print(function)}");
     }
 
     [TestMethod]

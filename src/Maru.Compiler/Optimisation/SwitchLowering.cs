@@ -1,0 +1,344 @@
+using Maru.Compiler.Diagnostics;
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>
+/// A many-way <c>cond</c> on one value, <c>(cond ((= c 32) ...) ((= c 10) ...) ((and (&gt;= c 48) (&lt;= c 57)) ...) ...)</c>,
+/// lowers to a chain of blocks, each testing the same register against constants and either leaving
+/// for its case or going on to the next test: n tests run for the last case and for the default.
+/// This pass finds such chains, however the programmer ordered or nested them (each link a block
+/// holding nothing but one test of the same register, entered only from the link before, the
+/// chain going on along either edge), works out which case every 64-bit value reaches (first match
+/// wins: a sweep over the tests' interval bounds, taking the earliest test holding at each point),
+/// and replaces the chain by a balanced binary tree of comparisons over the resulting disjoint
+/// intervals (a split tests <c>x &lt; pivot</c>; a leaf of at most <see cref="MaxLinearLeaf"/>
+/// intervals tests them in the programmer's order, an interval as one equality, one signed bound, or
+/// <c>(x - lo) &lt;=u (hi - lo)</c>; an interval the bounds already known on the path make certain
+/// needs no test). About log2(n) + 1 tests instead of up to n, for every value.
+/// Tests understood: = != &lt; &lt;= &gt; &gt;= of the register with a constant, the unsigned range
+/// checks <see cref="RangeChecks"/> writes (also after an added or subtracted constant), a
+/// logical not, and a branch on the register itself.
+/// Chains of fewer than <see cref="MinTests"/> tests stay as written.
+/// Requires: Plain form (after SSA destruction: no phis, so edges can move freely), each test's
+/// result read only by its branch. Guarantees: Plain form; the same target for every value.
+/// </summary>
+internal static class SwitchLowering
+{
+    /// <summary>Chains shorter than this stay: a tree saves nothing on two or three tests (measured: docs/performance.md).</summary>
+    internal const int MinTests = 4;
+
+    /// <summary>A tree node with at most this many intervals tests them one after the other.</summary>
+    internal const int MaxLinearLeaf = 3;
+
+    /// <summary>One link: the block, the instructions of its test (the last <see cref="Length"/> of the block), where it goes.</summary>
+    private readonly record struct Link(BasicBlock Block, int Length, VReg X, Interval A, Interval B, BasicBlock Exit, BasicBlock Next, SourceLocation Location);
+
+    /// <summary>A signed interval; Lo &gt; Hi is empty.</summary>
+    private readonly record struct Interval(long Lo, long Hi)
+    {
+        public static readonly Interval Empty = new(1, 0);
+        public bool IsEmpty => Lo > Hi;
+    }
+
+    /// <summary>Values [Lo, Hi] go to Target; Order is the first test that sends them there (the leaf's test order).</summary>
+    private readonly record struct Case(long Lo, long Hi, BasicBlock Target, int Order);
+
+    public static void Run(IrFunction function)
+    {
+        var blocks = function.Blocks;
+        if (blocks.Count < MinTests) return;
+        var graph = FlowGraph.Of(function, withDominators: false);
+        var count = function.RegisterCount;
+        var uses = Scratch<int>.Rent(count);
+        foreach (var block in blocks)
+        {
+            foreach (var instruction in block.Instructions)
+                foreach (var argument in instruction.Arguments)
+                    if (!argument.IsConstant) uses[argument.Register.Index]++;
+            if (block.Terminator is Branch { Condition.IsConstant: false } b) uses[b.Condition.Register.Index]++;
+            else if (block.Terminator is Return { Value.IsConstant: false } r) uses[r.Value.Register.Index]++;
+        }
+        var consumed = Scratch<bool>.Rent(blocks.Count);
+        List<List<Link>>? chains = null;
+        var links = new List<Link>();
+        foreach (var head in graph.ReversePostorder)
+        {
+            if (consumed[head.Index] || Parse(head, uses, count, x: null) is not { } first) continue;
+            links.Clear();
+            var link = Continue(first, graph, uses, count, consumed);
+            links.Add(link);
+            while (link.Next is { } next && Parse(next, uses, count, link.X) is { Length: var length } candidate && length == next.Instructions.Count
+                   && graph.Predecessors[next.Index] is [var only] && only == link.Block && next != head && !consumed[next.Index])
+            {
+                consumed[next.Index] = true;
+                link = Continue(candidate, graph, uses, count, consumed);
+                links.Add(link);
+            }
+            consumed[head.Index] = true;
+            if (links.Count >= MinTests) (chains ??= new()).Add([.. links]);
+        }
+        Scratch<bool>.Return(consumed);
+        Scratch<int>.Return(uses);
+        if (chains is null) return;
+
+        var removed = new HashSet<BasicBlock>();
+        var added = new Dictionary<BasicBlock, List<BasicBlock>>();
+        foreach (var chain in chains)
+        {
+            var head = chain[0].Block;
+            var cases = Cases(chain, out var otherwise);
+            head.Instructions.RemoveRange(head.Instructions.Count - chain[0].Length, chain[0].Length);
+            for (var i = 1; i < chain.Count; i++) removed.Add(chain[i].Block);
+            var created = new List<BasicBlock>();
+            new TreeBuilder(function, chain[0].X, otherwise, chain[0].Location, created).Build(head, cases, 0, cases.Count, long.MinValue, long.MaxValue);
+            added[head] = created;
+        }
+        var order = new List<BasicBlock>(blocks.Count);
+        foreach (var block in blocks)
+        {
+            if (removed.Contains(block)) continue;
+            order.Add(block);
+            if (added.TryGetValue(block, out var created)) order.AddRange(created);
+        }
+        blocks.Clear();
+        blocks.AddRange(order);
+    }
+
+    /// <summary>Decides which edge of a parsed test goes on (the false one when both could), filling in Exit and Next.</summary>
+    private static Link Continue(Link link, FlowGraph graph, int[] uses, int count, bool[] consumed)
+    {
+        var branch = (Branch)link.Block.Terminator!;
+        bool Goes(BasicBlock next) => next != link.Block && !consumed[next.Index] && graph.Predecessors[next.Index] is [_]
+                                      && Parse(next, uses, count, link.X) is { Length: var length } && length == next.Instructions.Count;
+        if (branch.IfTrue != branch.IfFalse && !Goes(branch.IfFalse) && Goes(branch.IfTrue))
+        {
+            // The chain goes on when the test holds: the exit takes the values where it fails.
+            var (a, b) = Complement(link.A, link.B);
+            return link with { A = a, B = b, Exit = branch.IfFalse, Next = branch.IfTrue };
+        }
+        return link with { Exit = branch.IfTrue, Next = branch.IfFalse };
+    }
+
+    /// <summary>
+    /// The test ending <paramref name="block"/> (of register <paramref name="x"/> when given): the
+    /// values for which its branch goes to IfTrue, as at most two intervals, and how many of the
+    /// block's last instructions compute it; null when the block does not end in such a test.
+    /// </summary>
+    private static Link? Parse(BasicBlock block, int[] uses, int count, VReg? x)
+    {
+        if (block.Terminator is not Branch { Condition: { IsConstant: false } condition } branch || block.Phis.Count != 0
+            || branch.IfTrue == branch.IfFalse) return null;
+        var location = block.Instructions.Count > 0 ? block.Instructions[^1].Location : default;
+        var at = block.Instructions.Count - 1;
+        if (at < 0 || block.Instructions[at].Destination != condition.Register || uses[condition.Register.Index] != 1)
+        {
+            // A branch on the register itself: it holds for every value but 0.
+            if (x is { } wanted && wanted != condition.Register) return null;
+            var (a, b) = Complement(new Interval(0, 0), Interval.Empty);
+            return new Link(block, 0, condition.Register, a, b, branch.IfTrue, branch.IfFalse, location);
+        }
+        var test = block.Instructions[at];
+        if (test.Arguments is [{ IsConstant: false } operand] && test.Op == Opcode.LogicalNot)
+            return Matches(operand.Register, x) ? new Link(block, 1, operand.Register, new Interval(0, 0), Interval.Empty, branch.IfTrue, branch.IfFalse, location) : null;
+        if (test.Arguments is not [{ IsConstant: false } left, { IsConstant: true } right] || !test.Op.IsComparison()) return null;
+        var k = right.Constant;
+        // (x + d) compared, the addition read only here: the values of x are the compared ones moved by -d.
+        var offset = 0L;
+        var length = 1;
+        var tested = left.Register;
+        if (at > 0 && block.Instructions[at - 1] is { Op: Opcode.Add or Opcode.Subtract, Destination: { } shifted, Arguments: [{ IsConstant: false } source, { IsConstant: true } d] }
+            && shifted == left.Register && uses[shifted.Index] == 1 && source.Register != shifted)
+        {
+            offset = block.Instructions[at - 1].Op == Opcode.Add ? d.Constant : unchecked(-d.Constant);
+            tested = source.Register;
+            length = 2;
+        }
+        if (!Matches(tested, x) || tested == test.Destination) return null;
+        (Interval A, Interval B)? set = test.Op switch
+        {
+            // Unsigned: (x + offset) in [ulo, uhi] unsigned, i.e. x in [ulo - offset, uhi - offset] wrapping.
+            Opcode.BelowOrEqual => Unsigned(0, (ulong)k, offset),
+            Opcode.Below => k == 0 ? (Interval.Empty, Interval.Empty) : Unsigned(0, (ulong)k - 1, offset),
+            Opcode.Above => (ulong)k == ulong.MaxValue ? (Interval.Empty, Interval.Empty) : Unsigned((ulong)k + 1, ulong.MaxValue, offset),
+            Opcode.AboveOrEqual => Unsigned((ulong)k, ulong.MaxValue, offset),
+            Opcode.Equal => Unsigned((ulong)k, (ulong)k, offset),
+            Opcode.NotEqual => Complement(Unsigned((ulong)k, (ulong)k, offset)),
+            // Signed orders on a moved value wrap differently: only on the register itself.
+            _ when offset != 0 => null,
+            Opcode.Less => (k == long.MinValue ? Interval.Empty : new Interval(long.MinValue, k - 1), Interval.Empty),
+            Opcode.LessOrEqual => (new Interval(long.MinValue, k), Interval.Empty),
+            Opcode.Greater => (k == long.MaxValue ? Interval.Empty : new Interval(k + 1, long.MaxValue), Interval.Empty),
+            Opcode.GreaterOrEqual => (new Interval(k, long.MaxValue), Interval.Empty),
+            _ => null,
+        };
+        if (set is not var (first, second)) return null;
+        return new Link(block, length, tested, first, second, branch.IfTrue, branch.IfFalse, location);
+
+        static bool Matches(VReg register, VReg? x) => x is null || x == register;
+    }
+
+    /// <summary>The signed x with (x + offset) in the unsigned [ulo, uhi], wrapping: one interval, or two across the signed boundary.</summary>
+    private static (Interval, Interval) Unsigned(ulong ulo, ulong uhi, long offset)
+    {
+        var lo = unchecked((long)(ulo - (ulong)offset));
+        var hi = unchecked(lo + (long)(uhi - ulo));
+        return hi >= lo ? (new Interval(lo, hi), Interval.Empty) : (new Interval(lo, long.MaxValue), new Interval(long.MinValue, hi));
+    }
+
+    private static (Interval, Interval) Complement((Interval A, Interval B) set) => Complement(set.A, set.B);
+
+    /// <summary>Every value outside a and b (disjoint): at most two intervals again, since a pair of ours always touches an end.</summary>
+    private static (Interval, Interval) Complement(Interval a, Interval b)
+    {
+        if (a.IsEmpty) (a, b) = (b, a);
+        if (a.IsEmpty) return (new Interval(long.MinValue, long.MaxValue), Interval.Empty);
+        if (!b.IsEmpty && b.Lo < a.Lo) (a, b) = (b, a);
+        // Gaps: before a, between a and b, after the last.
+        Span<Interval> gaps = stackalloc Interval[3];
+        var n = 0;
+        if (a.Lo > long.MinValue) gaps[n++] = new Interval(long.MinValue, a.Lo - 1);
+        var last = a;
+        if (!b.IsEmpty)
+        {
+            if (b.Lo > a.Hi + 1) gaps[n++] = new Interval(a.Hi + 1, b.Lo - 1);
+            last = b;
+        }
+        if (last.Hi < long.MaxValue) gaps[n++] = new Interval(last.Hi + 1, long.MaxValue);
+        return n switch
+        {
+            0 => (Interval.Empty, Interval.Empty),
+            1 => (gaps[0], Interval.Empty),
+            2 => (gaps[0], gaps[1]),
+            _ => throw new InvalidOperationException("a test's set is at most two intervals touching an end"),
+        };
+    }
+
+    /// <summary>
+    /// Which target each value reaches, first test first: the disjoint intervals in ascending order
+    /// with their targets (adjacent ones of one target merged; the default's dropped). A sweep over
+    /// the sorted interval bounds keeps the tests holding at the current point, the earliest winning.
+    /// </summary>
+    private static List<Case> Cases(List<Link> chain, out BasicBlock otherwise)
+    {
+        otherwise = chain[^1].Next;
+        var events = new List<(long At, bool Start, int Test)>(chain.Count * 4);
+        for (var t = 0; t < chain.Count; t++)
+            foreach (var interval in (ReadOnlySpan<Interval>)[chain[t].A, chain[t].B])
+            {
+                if (interval.IsEmpty) continue;
+                events.Add((interval.Lo, true, t));
+                if (interval.Hi != long.MaxValue) events.Add((interval.Hi + 1, false, t));
+            }
+        events.Sort((p, q) => p.At.CompareTo(q.At) is var c && c != 0 ? c : p.Test.CompareTo(q.Test) is var d && d != 0 ? d : p.Start.CompareTo(q.Start));
+        var active = new SortedSet<int>();
+        var holding = new int[chain.Count];
+        var cases = new List<Case>();
+        for (var e = 0; e < events.Count;)
+        {
+            var at = events[e].At;
+            for (; e < events.Count && events[e].At == at; e++)
+            {
+                var (_, start, test) = events[e];
+                if (start ? holding[test]++ == 0 : --holding[test] == 0)
+                {
+                    if (start) active.Add(test);
+                    else active.Remove(test);
+                }
+            }
+            var end = e < events.Count ? events[e].At - 1 : long.MaxValue;
+            if (active.Count == 0) continue;
+            var winner = active.Min;
+            var target = chain[winner].Exit;
+            if (target == otherwise) continue;
+            if (cases.Count > 0 && cases[^1] is { Target: var previous } last && previous == target && last.Hi != long.MaxValue && last.Hi + 1 == at)
+                cases[^1] = last with { Hi = end };
+            else
+                cases.Add(new Case(at, end, target, winner));
+        }
+        return cases;
+    }
+
+    /// <summary>Writes the tree of tests: each node fills the block it is given and creates the blocks below it.</summary>
+    private sealed class TreeBuilder(IrFunction function, VReg x, BasicBlock otherwise, SourceLocation location, List<BasicBlock> created)
+    {
+        /// <summary>Fills <paramref name="block"/> with the tests sending every x in [lo, hi] to its case among cases[from..to).</summary>
+        public void Build(BasicBlock block, List<Case> cases, int from, int to, long lo, long hi)
+        {
+            var n = to - from;
+            if (n == 0)
+            {
+                block.Terminator = new Jump(otherwise);
+                return;
+            }
+            if (n <= MaxLinearLeaf)
+            {
+                Linear(block, cases.GetRange(from, n), lo, hi);
+                return;
+            }
+            var mid = from + n / 2;
+            var pivot = cases[mid].Lo;   // > lo: the cases are ascending and disjoint, and case `from` starts at or above lo
+            var (left, right) = (NewBlock(), NewBlock());
+            block.Terminator = new Branch(Compare(block, Opcode.Less, pivot), left, right);
+            Build(left, cases, from, mid, lo, pivot - 1);
+            Build(right, cases, mid, to, pivot, hi);
+        }
+
+        /// <summary>A few cases, one test each in the order the programmer wrote them; the last needs none when the rest of [lo, hi] is its own.</summary>
+        private void Linear(BasicBlock block, List<Case> leaf, long lo, long hi)
+        {
+            var tiles = Tiles(leaf, lo, hi);
+            leaf.Sort((a, b) => a.Order.CompareTo(b.Order));
+            for (var i = 0; i < leaf.Count; i++)
+            {
+                var c = leaf[i];
+                if (i == leaf.Count - 1 && tiles)
+                {
+                    block.Terminator = new Jump(c.Target);
+                    return;
+                }
+                var next = i == leaf.Count - 1 ? otherwise : NewBlock();
+                block.Terminator = new Branch(InInterval(block, c.Lo, c.Hi, lo, hi), c.Target, next);
+                if (next == otherwise) return;
+                block = next;
+            }
+        }
+
+        /// <summary>Whether the cases cover [lo, hi] with no gap (then the default is unreachable here).</summary>
+        private static bool Tiles(List<Case> leaf, long lo, long hi)
+        {
+            // leaf is ascending (a slice of the sorted cases).
+            if (leaf[0].Lo != lo || leaf[^1].Hi != hi) return false;
+            for (var i = 1; i < leaf.Count; i++)
+                if (leaf[i - 1].Hi + 1 != leaf[i].Lo) return false;
+            return true;
+        }
+
+        /// <summary>The test lo' &lt;= x &lt;= hi' knowing lo &lt;= x &lt;= hi: one comparison where a bound is already known.</summary>
+        private VReg InInterval(BasicBlock block, long caseLo, long caseHi, long lo, long hi)
+        {
+            if (caseLo == caseHi) return Compare(block, Opcode.Equal, caseLo);
+            if (caseLo == lo) return Compare(block, Opcode.LessOrEqual, caseHi);
+            if (caseHi == hi) return Compare(block, Opcode.GreaterOrEqual, caseLo);
+            var shifted = function.NewRegister();
+            block.Instructions.Add(new Instruction(Opcode.Subtract, shifted, [x, Operand.Of(caseLo)], null, location));
+            var test = function.NewRegister();
+            block.Instructions.Add(new Instruction(Opcode.BelowOrEqual, test, [shifted, Operand.Of(unchecked(caseHi - caseLo))], null, location));
+            return test;
+        }
+
+        private VReg Compare(BasicBlock block, Opcode op, long constant)
+        {
+            var test = function.NewRegister();
+            block.Instructions.Add(new Instruction(op, test, [x, Operand.Of(constant)], null, location));
+            return test;
+        }
+
+        private BasicBlock NewBlock()
+        {
+            var block = function.NewUnplacedBlock();
+            created.Add(block);
+            return block;
+        }
+    }
+}

@@ -1,0 +1,184 @@
+using Maru.Compiler.Ir;
+using Maru.Compiler.Syntax;
+using Maru.Compiler.Targets;
+using Maru.Compiler.Tests.TestSupport;
+using static Maru.Compiler.Tests.TestSupport.IrTesting;
+using QemuArm64 = Maru.Differential.QemuArm64;
+using QemuCall = Maru.Differential.QemuCall;
+
+namespace Maru.Compiler.Tests.Optimisation;
+
+/// <summary>
+/// Many-way conds on one value (dense, sparse, negative, duplicated constants, shadowed cases,
+/// ranges mixed with equalities, 64-bit edge constants, nested ifs going on along either edge, a
+/// scanning loop) run at O0 and O1, natively and on AArch64 under qemu (one batch), and every result
+/// equals the C# reference written beside each function; at O1 a dense cond tests far fewer than
+/// its cases on any path.
+/// </summary>
+[TestClass]
+public sealed class SwitchLoweringTests
+{
+    private const string Program = """
+        (define-function dense (c)
+          (cond ((= c 0) (+ c 100)) ((= c 1) 7) ((= c 2) (* c 5)) ((= c 3) 31) ((= c 4) -4) ((= c 5) 55)
+                ((= c 6) 600) ((= c 7) 77) ((= c 8) 8) ((= c 9) 99) ((= c 10) 1010) (else (- 0 c))))
+        (define-function backwards (c)
+          (cond ((= c 10) 1) ((= c 8) 2) ((= c 6) 3) ((= c 4) 4) ((= c 2) 5) ((= c 0) 6) ((= c 9) 7) ((= c 7) 8) (else 9)))
+        (define-function sparse (c)
+          (cond ((= c 1000) 1) ((= c 3) 2) ((= c -7) 3) ((= c 65536) 4) ((= c 100) 5) ((= c 42) 6) ((= c 999999) 7) (else 0)))
+        (define-function negative (c)
+          (cond ((= c -1) 1) ((= c -2) 2) ((= c -3) 3) ((= c -4) 4) ((= c -5) 5) ((= c -6) 6) (else 0)))
+        (define-function duplicates (c)
+          (cond ((= c 5) 1) ((= c 7) 2) ((= c 5) 3) ((= c 9) 4) ((= c 7) 5) ((= c 11) 6) (else 7)))
+        (define-function mixed (c)
+          (cond ((and (>= c 10) (<= c 20)) 1) ((= c 15) 2) ((< c 0) 3) ((= c 25) 4) ((> c 100) 5) ((= c 21) 6) ((= c 5) 7)
+                ((and (>= c 50) (<= c 60)) 8) ((= c -5) 9) (else 10)))
+        (define-function huge (c)
+          (cond ((= c 9223372036854775807) 1) ((= c -9223372036854775808) 2) ((= c 1099511627776) 3) ((= c -1125899906842624) 4)
+                ((= c 4294967296) 5) ((= c 2147483648) 6) ((= c 0) 7) (else 8)))
+        (define-function nested (c)
+          (if (= c 3) 30
+            (if (!= c 4)
+                (if (= c 8) 80 (if (< c -100) -1 (if (= c 6) 60 (if (= c 2) 20 (if (>= c 1000) 1000 0)))))
+              40)))
+        (define-function odd-small (c) (if (or (= c 1) (= c 3) (= c 5) (= c 7) (= c 9) (= c 1001)) 1 0))
+        (define-function scan (n)
+          (let ((sum 0) (x 1))
+            (for (i 0 n)
+              (set x (& (+ (* x 1103515245) 12345) 2147483647))
+              (let ((c (& (>> x 16) 127)))
+                (cond ((= c 32) (set sum (+ sum 1)))
+                      ((= c 10) (set sum (+ sum 100)))
+                      ((and (>= c 48) (<= c 57)) (set sum (+ sum c)))
+                      ((= c 40) (set sum (* sum 3)))
+                      ((= c 41) (set sum (- sum 7)))
+                      ((and (>= c 97) (<= c 122)) (set sum (^ sum c)))
+                      (else (set sum (+ sum 2))))))
+            sum))
+        """;
+
+    /// <summary>What each function computes, written independently in C#.</summary>
+    private static readonly Dictionary<string, Func<long, long>> Reference = new()
+    {
+        ["dense"] = c => c switch { 0 => c + 100, 1 => 7, 2 => c * 5, 3 => 31, 4 => -4, 5 => 55, 6 => 600, 7 => 77, 8 => 8, 9 => 99, 10 => 1010, _ => unchecked(0 - c) },
+        ["backwards"] = c => c switch { 10 => 1, 8 => 2, 6 => 3, 4 => 4, 2 => 5, 0 => 6, 9 => 7, 7 => 8, _ => 9 },
+        ["sparse"] = c => c switch { 1000 => 1, 3 => 2, -7 => 3, 65536 => 4, 100 => 5, 42 => 6, 999999 => 7, _ => 0 },
+        ["negative"] = c => c is >= -6 and <= -1 ? -c : 0,
+        ["duplicates"] = c => c switch { 5 => 1, 7 => 2, 9 => 4, 11 => 6, _ => 7 },
+        ["mixed"] = c => c is >= 10 and <= 20 ? 1 : c < 0 ? 3 : c == 25 ? 4 : c > 100 ? 5 : c == 21 ? 6 : c == 5 ? 7 : c is >= 50 and <= 60 ? 8 : 10,
+        ["huge"] = c => c switch
+        {
+            long.MaxValue => 1, long.MinValue => 2, 1099511627776 => 3, -1125899906842624 => 4, 4294967296 => 5, 2147483648 => 6, 0 => 7, _ => 8,
+        },
+        ["nested"] = c => c == 3 ? 30 : c == 4 ? 40 : c == 8 ? 80 : c < -100 ? -1 : c == 6 ? 60 : c == 2 ? 20 : c >= 1000 ? 1000 : 0,
+        ["odd-small"] = c => c is 1 or 3 or 5 or 7 or 9 or 1001 ? 1 : 0,
+    };
+
+    private static long Scan(long n)
+    {
+        long sum = 0, x = 1;
+        for (long i = 0; i < n; i++)
+        {
+            x = unchecked(x * 1103515245 + 12345) & 2147483647;
+            var c = (x >> 16) & 127;
+            sum = unchecked(c switch
+            {
+                32 => sum + 1,
+                10 => sum + 100,
+                >= 48 and <= 57 => sum + c,
+                40 => sum * 3,
+                41 => sum - 7,
+                >= 97 and <= 122 => sum ^ c,
+                _ => sum + 2,
+            });
+        }
+        return sum;
+    }
+
+    /// <summary>Every case, one either side of each constant and bound, the 64-bit edges.</summary>
+    private static readonly long[] Inputs =
+    [
+        .. Enumerable.Range(-12, 36).Select(i => (long)i), .. Samples, -101, -100, -99, 24, 25, 26, 41, 42, 43, 49, 50, 51, 59, 60, 61, 99, 100, 101, 102,
+        999, 1000, 1001, 65535, 65536, 65537, 999998, 999999, 1000000, 1099511627775, 1099511627776, 1099511627777, -1125899906842624,
+        -1125899906842625, -1125899906842623, 4294967295, 4294967296, 4294967297, 2147483647, 2147483648, 2147483649,
+    ];
+
+    private static readonly long[] ScanLengths = [0, 1, 7, 100, 5000];
+
+    [TestMethod]
+    public void EveryConditionalAgreesWithItsReferenceAtBothLevels()
+    {
+        foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
+        {
+            using var library = CompiledLibrary.Compile(Program, level);
+            foreach (var (name, reference) in Reference)
+                foreach (var c in Inputs)
+                    Assert.AreEqual(reference(c), library.Call(name, c), $"{level} ({name} {c})");
+            foreach (var n in ScanLengths)
+                Assert.AreEqual(Scan(n), library.Call("scan", n), $"{level} (scan {n})");
+        }
+    }
+
+    [TestMethod]
+    public void ADenseCondTestsFewerThanHalfItsCasesOnAnyPath()
+    {
+        var module = Optimise(Program);
+        foreach (var (name, cases) in new[] { ("dense", 11), ("sparse", 7), ("huge", 7) })
+        {
+            var function = Function(module, name);
+            var deepest = MostBranchesOnAPath(function);
+            Assert.IsLessThanOrEqualTo(cases / 2 + 2, deepest, IrPrinter.Print(function));
+        }
+    }
+
+    [TestMethod]
+    public void EveryConditionalAgreesOnArm64UnderQemu()
+    {
+        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
+        var work = Directory.CreateTempSubdirectory("maru-arm64-switch-").FullName;
+        try
+        {
+            var calls = new List<QemuCall>();
+            var expected = new List<long>();
+            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
+            {
+                var result = MaruCompiler.Compile([new SourceFile("switch.l", Program)],
+                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "switch", Optimisation = level, VerifyIr = true });
+                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+                var library = Path.Combine(work, $"libswitch-{level}.so");
+                File.WriteAllBytes(library, result.Library!);
+                foreach (var (name, reference) in Reference)
+                    foreach (var c in Inputs)
+                    {
+                        calls.Add(new QemuCall(library, name, [c]));
+                        expected.Add(reference(c));
+                    }
+                foreach (var n in ScanLengths)
+                {
+                    calls.Add(new QemuCall(library, "scan", [n]));
+                    expected.Add(Scan(n));
+                }
+            }
+            var results = QemuArm64.Run(calls);
+            for (var i = 0; i < calls.Count; i++)
+                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Library} ({calls[i].Function} {calls[i].Arguments[0]}): {results[i].Error}");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>The most conditional branches on one path from the entry of a loop-free function.</summary>
+    private static int MostBranchesOnAPath(IrFunction function)
+    {
+        var depth = new Dictionary<BasicBlock, int>();
+        int Deepest(BasicBlock block)
+        {
+            if (depth.TryGetValue(block, out var known)) return known;
+            var below = block.Successors.Select(Deepest).DefaultIfEmpty(0).Max();
+            return depth[block] = below + (block.Terminator is Branch ? 1 : 0);
+        }
+        return Deepest(function.Blocks[0]);
+    }
+}
