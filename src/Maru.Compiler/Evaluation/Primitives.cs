@@ -62,7 +62,11 @@ internal sealed partial class Interpreter
     public PairDatum Pair(Datum head, Datum tail)
     {
         Allocate(PairSize);
-        return new PairDatum(head, tail, SourceLocation.None);
+        if (_freshSerial == 0) return new PairDatum(head, tail, SourceLocation.None);
+        // Made while a macro runs: marked as that expansion's own, so Relocate may locate it in place.
+        var pair = new PairDatum(head, tail, FreshMark(_freshSerial));
+        _fresh.Add(pair);
+        return pair;
     }
 
     private SymbolDatum Symbol(string name)
