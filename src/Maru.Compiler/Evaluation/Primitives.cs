@@ -27,6 +27,12 @@ internal sealed partial class Interpreter
         DefineMeta();
     }
 
+    /// <summary>
+    /// Defines a primitive. Its function reads the argument array only while it runs and never
+    /// keeps it, nor lets it escape (no storing it, returning it or handing it to a closure call):
+    /// CallPrimitive gives the same array to the next call of that arity. A primitive that needs
+    /// the arguments later copies them (list, apply).
+    /// </summary>
     private void Primitive(string name, Func<Interpreter, Datum[], Datum> function) =>
         Root.Define(name, new Primitive(name, function), SourceLocation.None);
 
