@@ -50,7 +50,7 @@ internal static class Arm64Batch
             foreach (var level in levels)
             {
                 var result = MaruCompiler.Compile([new SourceFile("test.l", source)],
-                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "test", Optimisation = level, VerifyIr = true });
+                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "test", Optimisation = level, VerifyIr = true, MaxCompilationTime = CompiledLibrary.TimeLimit });
                 Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
                 var library = Path.Combine(work, $"libtest-{level}.so");
                 File.WriteAllBytes(library, result.Library!);
