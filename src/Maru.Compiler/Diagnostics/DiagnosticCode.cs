@@ -64,6 +64,11 @@ public enum DiagnosticCode
     CompilationTimeLimitExceeded = 503,
     /// <summary>The compilation was cancelled (MSBuild's cancel, Ctrl+C).</summary>
     CompilationCancelled = 504,
+    /// <summary>
+    /// A function's expanded code is circular or larger than lowering takes (compile-time code can
+    /// share and then mutate pairs of code already expanded, or build a DAG that is huge as a tree).
+    /// </summary>
+    FunctionTooLarge = 505,
 
     // Compile-time evaluation: the Maru interpreter that expands macros and runs top-level forms.
     /// <summary>A macro keeps expanding (it expands to a call of itself, directly or not).</summary>

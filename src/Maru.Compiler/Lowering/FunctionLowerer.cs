@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Maru.Compiler.Diagnostics;
 using Maru.Compiler.Evaluation;
@@ -16,6 +17,13 @@ internal sealed class FunctionLowerer
 {
     /// <summary>Deeper than any sensible program; keeps the build's own stack safe on hostile input.</summary>
     private const int MaxDepth = 1500;
+
+    /// <summary>
+    /// Nodes of one function's code counted as a tree (shared pairs once per use). Far beyond real
+    /// programs (eval.l's largest function has a few thousand); bounds lowering's work, which is
+    /// linear in this count, and stops on code made circular at compile time.
+    /// </summary>
+    internal const int MaxBodyNodes = 4_000_000;
 
     private readonly CompilationUnit _unit;
     private readonly IrModule _module;
@@ -38,7 +46,7 @@ internal sealed class FunctionLowerer
     public static IrFunction Lower(FunctionDefinition definition, CompilationUnit unit, IrModule module)
     {
         var function = new IrFunction(definition.Name, definition.Parameters.Count, definition.Location);
-        var lowerer = new FunctionLowerer(unit, module, function, AddressTakenNames(definition.Body));
+        var lowerer = new FunctionLowerer(unit, module, function, AddressTakenNames(definition));
         var scope = new Scope(parent: null);
         for (var i = 0; i < definition.Parameters.Count; i++)
         {
@@ -372,13 +380,23 @@ internal sealed class FunctionLowerer
 
     private int AllocaCount() => _entry.Instructions.TakeWhile(i => i.Op == Opcode.Alloca).Count();
 
-    /// <summary>Names that appear in (address-of name) anywhere in the body: such locals must live in memory.</summary>
-    private static HashSet<string> AddressTakenNames(IReadOnlyList<Datum> body)
+    /// <summary>
+    /// Names that appear in (address-of name) anywhere in the body: such locals must live in memory.
+    /// This walk is also the one place that sees the whole body before lowering, so it enforces
+    /// <see cref="MaxBodyNodes"/>: the body's pairs can be shared with compile-time data and
+    /// mutated after expansion (set-cdr making a cycle), which lowering's own walks would follow forever.
+    /// </summary>
+    private static HashSet<string> AddressTakenNames(FunctionDefinition definition)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var work = new Stack<Datum>(body);
+        var work = new Stack<Datum>(definition.Body);
+        var budget = MaxBodyNodes;
         while (work.Count > 0)
         {
+            if (--budget < 0)
+                throw new CompilationError(DiagnosticCode.FunctionTooLarge, definition.Location,
+                    $"the code of '{definition.Name}' is circular or has more than {MaxBodyNodes.ToString("N0", CultureInfo.InvariantCulture)} nodes " +
+                    "(did compile-time code change it with set-car/set-cdr after it was expanded?)");
             var datum = work.Pop();
             if (datum is not PairDatum pair) continue;
             if (pair.Head.IsSymbol("address-of") && pair.Tail is PairDatum { Head: SymbolDatum target })

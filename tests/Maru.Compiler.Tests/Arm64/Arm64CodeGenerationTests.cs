@@ -21,6 +21,7 @@ public sealed partial class Arm64CodeGenerationTests
         var result = MaruCompiler.Compile([new SourceFile(name ?? "arm64.l", source)], new CompilationOptions
         {
             Target = TargetPlatform.LinuxArm64, LibraryName = "test", Optimisation = level, VerifyIr = true, ProduceListing = listing,
+            MaxCompilationTime = CompiledLibrary.TimeLimit,
         });
         Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
         return result.Library!;

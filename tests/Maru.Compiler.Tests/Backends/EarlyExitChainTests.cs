@@ -1,8 +1,6 @@
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
-using Maru.Differential;
-using QemuArm64 = Maru.Differential.QemuArm64;
 
 namespace Maru.Compiler.Tests.Backends;
 
@@ -88,32 +86,6 @@ public sealed class EarlyExitChainTests
     }
 
     [TestMethod]
-    public void SameResultsOnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-early-exit-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("chains.l", Source)], new CompilationOptions
-                {
-                    Target = TargetPlatform.LinuxArm64, LibraryName = "test", Optimisation = level, VerifyIr = true,
-                });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"libchains-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                calls.AddRange(Arguments.Select(a => new QemuCall(library, "run", [a.Which, a.R, a.C])));
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(Expected(Arguments[i % Arguments.Length]), results[i].Value,
-                    $"{Path.GetFileName(calls[i].Library)} (run {string.Join(" ", calls[i].Arguments)}): {results[i].Error}");
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void SameResultsOnArm64UnderQemu() =>
+        Arm64Batch.AssertCalls(Source, Arguments.Select(a => new Arm64Case("run", [a.Which, a.R, a.C], Expected(a))).ToList());
 }

@@ -1,12 +1,9 @@
 using Iced.Intel;
 using Maru.Compiler.Interop;
 using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.X64Disassembly;
-using QemuCall = Maru.Differential.QemuCall;
 using MachineInstruction = Iced.Intel.Instruction;
-using QemuArm64 = Maru.Differential.QemuArm64;
 
 namespace Maru.Compiler.Tests.Backends;
 
@@ -90,35 +87,7 @@ public sealed class LoopLayoutTests
     }
 
     [TestMethod]
-    public void SameResultsAtO0AndO1OnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        using var native = CompiledLibrary.Compile(Source, OptimisationLevel.O1);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-layout-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("layout.l", Source)],
-                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "layout", Optimisation = level, VerifyIr = true });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"liblayout-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                calls.AddRange(Calls.Select(c => new QemuCall(library, c.Function, c.Arguments)));
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-            {
-                var (function, arguments) = Calls[i % Calls.Length];
-                Assert.AreEqual(native.Call(function, arguments), results[i].Value, $"{calls[i].Library} ({function} {string.Join(" ", arguments)}): {results[i].Error}");
-            }
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void SameResultsAtO0AndO1OnArm64UnderQemu() => Arm64Batch.AssertSameAsX64(Source, Calls);
 
     [TestMethod]
     public void TheSievesScanTakesOneBranchPerNumber()

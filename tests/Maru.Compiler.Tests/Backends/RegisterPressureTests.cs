@@ -2,12 +2,9 @@ using Iced.Intel;
 using Maru.Compiler.Backends.RegisterAllocation;
 using Maru.Compiler.Ir;
 using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
 using MachineInstruction = Iced.Intel.Instruction;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Backends;
 
@@ -82,38 +79,8 @@ public sealed class RegisterPressureTests
     }
 
     [TestMethod]
-    public void PressuredLoopsAgreeOnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-pressure-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            var expected = new List<long>();
-            using var reference = CompiledLibrary.Compile(Source, OptimisationLevel.O0);
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("pressure.l", Source)],
-                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "pressure", Optimisation = level, VerifyIr = true });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"libpressure-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                foreach (var (name, sets) in new[] { ("scan", ScanArguments), ("spread", SpreadArguments) })
-                    foreach (var arguments in sets)
-                    {
-                        calls.Add(new QemuCall(library, name, arguments));
-                        expected.Add(reference.Call(name, arguments));
-                    }
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Library} {calls[i].Function}({string.Join(" ", calls[i].Arguments)}): {results[i].Error}");
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void PressuredLoopsAgreeOnArm64UnderQemu() =>
+        Arm64Batch.AssertSameAsX64(Source, ScanArguments.Select(a => ("scan", a)).Concat(SpreadArguments.Select(a => ("spread", a))));
 
     /// <summary>
     /// scan has two loop levels (the skip loops inside the main one); blocks laid out after the

@@ -4,9 +4,7 @@ using Maru.Compiler.Optimisation;
 using Maru.Compiler.Syntax;
 using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
-using Maru.Differential;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
-using QemuArm64 = Maru.Differential.QemuArm64;
 
 namespace Maru.Compiler.Tests.Optimisation;
 
@@ -208,39 +206,7 @@ public sealed class AddressFoldingTests
     }
 
     [TestMethod]
-    public void SameResultsOnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        using var reference = CompiledLibrary.Compile(Source, OptimisationLevel.O0);
-        var cases = Calls().ToList();
-        var work = Directory.CreateTempSubdirectory("maru-arm64-folding-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("folding.l", Source)], new CompilationOptions
-                {
-                    Target = TargetPlatform.LinuxArm64, LibraryName = "test", Optimisation = level, VerifyIr = true,
-                });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"libfolding-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                calls.AddRange(cases.Select(c => new QemuCall(library, c.Function, c.Arguments)));
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-            {
-                var (function, arguments) = cases[i % cases.Count];
-                Assert.AreEqual(reference.Call(function, arguments), results[i].Value,
-                    $"{Path.GetFileName(calls[i].Library)} ({function} {string.Join(" ", arguments)}): {results[i].Error}");
-            }
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void SameResultsOnArm64UnderQemu() => Arm64Batch.AssertSameAsX64(Source, Calls());
 
     private static long Checksum(IEnumerable<long> values) => values.Aggregate(0L, (h, v) => unchecked(h * 31 + v));
 

@@ -2,12 +2,8 @@ using System.Text;
 using Maru.Compiler.Ir;
 using Maru.Compiler.Optimisation;
 using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
-using Maru.Differential;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Optimisation;
 
@@ -120,36 +116,13 @@ public sealed unsafe class DivisionByConstantTests
     [TestMethod]
     public void Arm64SmulhAgreesUnderQemu()
     {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
         var divisors = Divisors().Where((_, i) => i % 5 == 0).Concat([3L, 7, 10, -7, 1000, long.MaxValue, long.MinValue, -1, 0]).Distinct().ToArray();
         var dividends = Dividends().Where((_, i) => i % 6 == 0).Concat([long.MinValue, long.MaxValue, -1, 0]).Distinct().ToArray();
-        var result = MaruCompiler.Compile([new SourceFile("div.l", Source(divisors))], new CompilationOptions
+        var cases = divisors.SelectMany((d, i) => dividends.SelectMany(x => new Arm64Case[]
         {
-            Target = TargetPlatform.LinuxArm64, LibraryName = "test", Optimisation = OptimisationLevel.O1, VerifyIr = true,
-        });
-        Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-        var work = Directory.CreateTempSubdirectory("maru-arm64-division-").FullName;
-        try
-        {
-            var library = Path.Combine(work, "libdiv.so");
-            File.WriteAllBytes(library, result.Library!);
-            var calls = new List<QemuCall>();
-            var expected = new List<long>();
-            for (var i = 0; i < divisors.Length; i++)
-                foreach (var x in dividends)
-                {
-                    calls.Add(new QemuCall(library, $"q{i}", [x]));
-                    expected.Add(Quotient(x, divisors[i]));
-                    calls.Add(new QemuCall(library, $"r{i}", [x]));
-                    expected.Add(Remainder(x, divisors[i]));
-                }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Function}({calls[i].Arguments[0]}): {results[i].Error}");
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+            new($"q{i}", [x], Quotient(x, d)),
+            new($"r{i}", [x], Remainder(x, d)),
+        }));
+        Arm64Batch.AssertCalls(Source(divisors), _ => cases, OptimisationLevel.O1);
     }
 }

@@ -1,10 +1,7 @@
 using Maru.Compiler.Ir;
 using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Optimisation;
 
@@ -112,41 +109,8 @@ public sealed class FlagThreadingTests
     }
 
     [TestMethod]
-    public void EveryFunctionAgreesOnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-flags-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            var expected = new List<long>();
-            using var reference = CompiledLibrary.Compile(Shapes + Interpreter, OptimisationLevel.O0);
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("flags.l", Shapes + Interpreter)],
-                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "flags", Optimisation = level, VerifyIr = true });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"libflags-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                foreach (var name in ShapeNames)
-                    foreach (var arguments in ShapeArguments(name))
-                    {
-                        calls.Add(new QemuCall(library, name, arguments));
-                        expected.Add(reference.Call(name, arguments));
-                    }
-                foreach (var which in new long[] { 0, 1, 2 })
-                {
-                    calls.Add(new QemuCall(library, "calc", [which]));
-                    expected.Add(reference.Call("calc", which));
-                }
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Library} {calls[i].Function}({string.Join(", ", calls[i].Arguments)}): {results[i].Error}");
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void EveryFunctionAgreesOnArm64UnderQemu() =>
+        Arm64Batch.AssertSameAsX64(Shapes + Interpreter,
+            ShapeNames.SelectMany(name => ShapeArguments(name).Select(a => (name, a)))
+                .Concat(new long[] { 0, 1, 2 }.Select(which => ("calc", new[] { which }))));
 }

@@ -1,10 +1,7 @@
 using Maru.Compiler.Ir;
 using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
-using Maru.Differential;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
-using QemuArm64 = Maru.Differential.QemuArm64;
 
 namespace Maru.Compiler.Tests.Optimisation;
 
@@ -239,32 +236,6 @@ public sealed class LoopAddressingTests
     }
 
     [TestMethod]
-    public void SameResultsOnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-addressing-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("addressing.l", Source)], new CompilationOptions
-                {
-                    Target = TargetPlatform.LinuxArm64, LibraryName = "test", Optimisation = level, VerifyIr = true,
-                });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"libaddressing-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                calls.AddRange(Cases.Select(c => new QemuCall(library, c.Function, c.Arguments)));
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(Cases[i % Cases.Length].Expected, results[i].Value,
-                    $"{Path.GetFileName(calls[i].Library)} ({calls[i].Function} {string.Join(" ", calls[i].Arguments)}): {results[i].Error}");
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void SameResultsOnArm64UnderQemu() =>
+        Arm64Batch.AssertCalls(Source, Cases.Select(c => new Arm64Case(c.Function, c.Arguments, c.Expected)).ToList());
 }

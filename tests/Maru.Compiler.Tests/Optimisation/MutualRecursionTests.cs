@@ -1,10 +1,7 @@
 using Maru.Compiler.Ir;
 using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Optimisation;
 
@@ -201,54 +198,28 @@ public sealed class MutualRecursionTests
     }
 
     [TestMethod]
-    public void EveryShapeAgreesOnArm64UnderQemu()
+    public void EveryShapeAgreesOnArm64UnderQemu() =>
+        Arm64Batch.AssertCalls(string.Join("\n", EvenOdd, ThreeWay, Accumulating, Nested, Descent), MutualCases);
+
+    private static IEnumerable<Arm64Case> MutualCases(OptimisationLevel level)
     {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-mutual-").FullName;
-        try
+        foreach (var n in new long[] { 0, 1, 2, 7, 30 })
         {
-            var calls = new List<QemuCall>();
-            var expected = new List<long>();
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("mutual.l", string.Join("\n", EvenOdd, ThreeWay, Accumulating, Nested, Descent))],
-                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "mutual", Optimisation = level, VerifyIr = true });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"libmutual-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                void Expect(string function, long argument, long value)
-                {
-                    calls.Add(new QemuCall(library, function, [argument]));
-                    expected.Add(value);
-                }
-                foreach (var n in new long[] { 0, 1, 2, 7, 30 })
-                {
-                    Expect("parity", n, EvenOddModel(n));
-                    Expect("run", n, ThreeWayModel(n));
-                    Expect("f", n, FModel(n));
-                    Expect("g", n, FModel(n, startAtF: false));
-                    Expect("p", n, PModel(n));
-                    Expect("ev", n, Ev(n));
-                }
-                Expect("female", 30, 19);
-                Expect("male", 30, 19);
-                Expect("parse", 1, 9 + 26 * 79);
-                if (level == OptimisationLevel.O1)
-                {
-                    // As calls (16 bytes a frame at least) these would need more than the loader's 1 GiB stack.
-                    Expect("f", 100_000_000, FModel(100_000_000));
-                    Expect("p", 100_000_000, PModel(100_000_000));
-                    Expect("run", 10_000_000, ThreeWayModel(10_000_000));
-                    Expect("parity", 10_000_001, EvenOddModel(10_000_001));
-                }
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Library} {calls[i].Function}({calls[i].Arguments[0]}): {results[i].Error}");
+            yield return new("parity", [n], EvenOddModel(n));
+            yield return new("run", [n], ThreeWayModel(n));
+            yield return new("f", [n], FModel(n));
+            yield return new("g", [n], FModel(n, startAtF: false));
+            yield return new("p", [n], PModel(n));
+            yield return new("ev", [n], Ev(n));
         }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        yield return new("female", [30], 19);
+        yield return new("male", [30], 19);
+        yield return new("parse", [1], 9 + 26 * 79);
+        if (level != OptimisationLevel.O1) yield break;
+        // As calls (16 bytes a frame at least) these would need more than the loader's 1 GiB stack.
+        yield return new("f", [100_000_000], FModel(100_000_000));
+        yield return new("p", [100_000_000], PModel(100_000_000));
+        yield return new("run", [10_000_000], ThreeWayModel(10_000_000));
+        yield return new("parity", [10_000_001], EvenOddModel(10_000_001));
     }
 }

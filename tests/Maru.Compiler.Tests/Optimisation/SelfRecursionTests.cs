@@ -1,9 +1,6 @@
 using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Optimisation;
 
@@ -60,36 +57,6 @@ public sealed class SelfRecursionTests
     }
 
     [TestMethod]
-    public void EveryFunctionAgreesOnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-recursion-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            var expected = new List<long>();
-            using var reference = CompiledLibrary.Compile(Shapes, OptimisationLevel.O0);
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("recursion.l", Shapes)],
-                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "recursion", Optimisation = level, VerifyIr = true });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"librecursion-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                foreach (var (name, arguments) in Calls)
-                    foreach (var a in arguments)
-                    {
-                        calls.Add(new QemuCall(library, name, a));
-                        expected.Add(reference.Call(name, a));
-                    }
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Library} {calls[i].Function}({string.Join(", ", calls[i].Arguments)}): {results[i].Error}");
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void EveryFunctionAgreesOnArm64UnderQemu() =>
+        Arm64Batch.AssertSameAsX64(Shapes, Calls.SelectMany(c => c.Arguments.Select(a => (c.Name, a))));
 }

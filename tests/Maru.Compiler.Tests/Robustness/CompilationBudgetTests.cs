@@ -101,6 +101,18 @@ public sealed class CompilationBudgetTests
     }
 
     [TestMethod]
+    [DataRow("(set-cdr (cddr saved) (cdr saved))", DisplayName = "cdr cycle")]
+    [DataRow("(set-car (cdr saved) saved)", DisplayName = "car cycle")]
+    public void CodeMadeCircularAfterItWasExpandedIsReportedNotLowered(string mutation)
+    {
+        // The macro returns its argument, which stays the function's code (it is the user's own
+        // form), and keeps it: compile-time code after the definition can then make it circular.
+        var source = "(define saved ())\n(define-form keep (x) (set saved x) x)\n(compile-begin)\n" +
+            $"(define f (lambda () (keep (+ 1 2))))\n(compile-end)\n{mutation}";
+        AssertOnly(Errors(source), DiagnosticCode.FunctionTooLarge, 4, 1, "the code of 'f' is circular or has more than 4,000,000 nodes");
+    }
+
+    [TestMethod]
     public void LoadRefusesUnusableNamesDevicesAndBigFiles()
     {
         AssertOnly(Errors("(load \"\\0\")"), DiagnosticCode.SourceFileRejected, 1, 1, "not a usable file name");

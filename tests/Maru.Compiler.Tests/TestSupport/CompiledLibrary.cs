@@ -32,6 +32,7 @@ internal sealed unsafe class CompiledLibrary : IDisposable
         MaruCompiler.Compile([new SourceFile(fileName, source)], new CompilationOptions
         {
             Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, VerifyIr = true, UnrollLoopsForTesting = unroll,
+            MaxCompilationTime = TimeLimit,
         });
 
     public static CompiledLibrary Compile(string source, OptimisationLevel level = OptimisationLevel.O1) =>
@@ -56,9 +57,16 @@ internal sealed unsafe class CompiledLibrary : IDisposable
 
     public static CompilationOptions Options { get; } = OptionsAt(OptimisationLevel.O1);
 
+    /// <summary>
+    /// The compilation time limit of tests that check what code does, not the limit: the largest
+    /// test programs compile in 5-17 s alone but near the 60 s default on a machine loaded 40 deep.
+    /// (CompilationBudgetTests sets its own limits.)
+    /// </summary>
+    public static readonly TimeSpan TimeLimit = TimeSpan.FromMinutes(10);
+
     /// <summary>Test compilations always verify the IR after every stage.</summary>
     public static CompilationOptions OptionsAt(OptimisationLevel level, bool listing = false) =>
-        new() { Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, VerifyIr = true, ProduceListing = listing };
+        new() { Target = TargetPlatform.LinuxX64, LibraryName = "test", Optimisation = level, VerifyIr = true, ProduceListing = listing, MaxCompilationTime = TimeLimit };
 
     public nint Export(string maruName) => NativeLibrary.GetExport(_handle, SymbolNames.ToSymbolName(maruName));
 
