@@ -97,15 +97,15 @@ internal static class LoopAddressing
                 addends.Sort((x, y) => x.Value.Register.Index != y.Value.Register.Index
                     ? x.Value.Register.Index.CompareTo(y.Value.Register.Index) : x.Negative.CompareTo(y.Negative));
                 var sum = Sums(sums, addends);
-                var keys = list.Select(access => (access.Arguments[0], Scale(access.Op), sum, ConstantOnIndex(access, constant, costs) ? 0 : constant)).ToList();
+                var keys = list.Select(access => (Address: access.Arguments[0], Scale: Scale(access.Op), Sum: sum, Constant: ConstantOnIndex(access, constant, costs) ? 0 : constant)).ToList();
                 if (bases.Count + keys.Distinct().Count(key => !bases.Contains(key)) > MaxBasesPerLoop) continue;
 
                 for (var i = 0; i < list.Count; i++)
                 {
                     var access = list[i];
-                    var onIndex = keys[i].Item4 == 0;
+                    var onIndex = keys[i].Constant == 0;   // the constant stays on the index (a displacement)
                     bases.Add(keys[i]);
-                    var rebased = NewBase(function, preheader, access, addends, keys[i].Item4, made);
+                    var rebased = NewBase(function, preheader, access, addends, keys[i].Constant, made);
                     access.Arguments[0] = rebased;
                     if (onIndex && constant != 0)
                     {
@@ -144,13 +144,14 @@ internal static class LoopAddressing
         foreach (var block in blocks)
         {
             buffer.Clear();
+            var touched = false;   // only blocks with something removed or inserted are rewritten
             foreach (var instruction in block.Instructions)
             {
-                if (dead.Contains(instruction)) continue;
-                if (inserted.TryGetValue(instruction, out var before)) buffer.Add(before);
+                if (dead.Contains(instruction)) { touched = true; continue; }
+                if (inserted.TryGetValue(instruction, out var before)) { buffer.Add(before); touched = true; }
                 buffer.Add(instruction);
             }
-            if (buffer.Count == block.Instructions.Count && inserted.Count == 0) continue;
+            if (!touched) continue;
             block.Instructions.Clear();
             block.Instructions.AddRange(buffer);
         }
