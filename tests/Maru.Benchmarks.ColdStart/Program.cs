@@ -1,8 +1,8 @@
 // build/bench.sh's consumer of the packed Maru.Runtime (docs/performance.md, run-time compilation).
 // Default: one first compilation in a fresh process, source text to the first call's result,
 // printed as "µs cpu-ms compiler" (the process's CPU time for it, and which compiler ran).
-// --warm N: for fib-iter, then the recursive fib: after a second of warm-up, N more, printed as
-// "median-µs min-µs compiler", one line per function.
+// --warm N: fib-iter and the recursive fib, N timings each in alternation after two seconds of
+// warm-up, printed as "median-µs min-µs compiler", one line per function (fib-iter first).
 // --managed turns the package's native compiler off (the AppContext switch a user would set).
 using System.Diagnostics;
 using System.Globalization;
@@ -28,12 +28,12 @@ if (warm == 0)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{first:F1} {cpuMs:F1} {compiler}"));
     return 0;
 }
-foreach (var function in functions)
+// In alternation after two seconds of warm-up (Interleaving, linked from tests/Maru.Benchmarks).
+var times = Maru.Benchmarks.Interleaving.Time(functions.Length, warm, TimeSpan.FromSeconds(2), k => SourceToCall(functions[k]));
+foreach (var list in times)
 {
-    var clock = Stopwatch.StartNew();
-    for (var i = 0; i < 50 || clock.ElapsedMilliseconds < 1000; i++) SourceToCall(function);
-    var times = Enumerable.Range(0, warm).Select(_ => SourceToCall(function)).Order().ToArray();
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{times[times.Length / 2]:F1} {times[0]:F1} {compiler}"));
+    list.Sort();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{list[list.Count / 2]:F1} {list[0]:F1} {compiler}"));
 }
 return 0;
 

@@ -45,14 +45,10 @@ internal static unsafe class RuntimeLatency
         Toolchain.Run(Toolchain.Gcc, "-O2", "-o", driver, Path.Combine(AppContext.BaseDirectory, "latency", "tcc-latency.c"), "-ltcc", "-ldl", "-lm");
 
         Console.Error.WriteLine("[latency] Maru.Runtime warm");
-        var warm = Functions.ToDictionary(f => f.Name, f =>
-        {
-            // Four seconds, not one: run first in a process (--skip-compile-time), one second left the
-            // compiler on tier-0 code and the "warm" rows read 3-4x high.
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < 50 || clock.ElapsedMilliseconds < 4000; i++) SourceToCall(f);
-            return Summary(Enumerable.Range(0, options.LatencyIterations).Select(_ => SourceToCall(f)));
-        });
+        // Four seconds, not one: run first in a process (--skip-compile-time), one second left the
+        // compiler on tier-0 code and the "warm" rows read 3-4x high.
+        var times = Interleaving.Time(Functions.Length, options.LatencyIterations, TimeSpan.FromSeconds(4), i => SourceToCall(Functions[i]));
+        var warm = Functions.Select((f, i) => (f.Name, Summary(times[i]))).ToDictionary(p => p.Name, p => p.Item2);
 
         Console.Error.WriteLine("[latency] libtcc in memory, tcc -shared + dlopen");
         var tccMemory = DriverTimes(driver, "memory", options.LatencyIterations.ToString(CultureInfo.InvariantCulture));
