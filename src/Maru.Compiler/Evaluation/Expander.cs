@@ -121,16 +121,34 @@ internal sealed partial class Interpreter
         if (function is Closure expander && !Interpreter.Accepts(expander, arguments.Length))
             throw Interpreter.WrongArgumentCount(expander, arguments.Length, call.Location, implicitArguments: 1, name);
         Datum result;
+        var outerSerial = _freshSerial;
+        var freshBottom = _fresh.Count;
+        var serial = _expansions = _expansions == int.MaxValue ? 1 : _expansions + 1;
         try
         {
-            result = Apply(function, arguments, call.Location);
+            _freshSerial = serial;
+            try
+            {
+                result = Apply(function, arguments, call.Location);
+            }
+            catch (EvaluationError error) when (function is not Evaluation.Primitive) // built-in forms locate their own errors
+            {
+                throw new EvaluationError(error.Code, IsUserLocation(call.Location) ? call.Location : error.Location,
+                    $"in expansion of macro '{name}': {error.Message}");
+            }
+            finally
+            {
+                _freshSerial = outerSerial;
+            }
+            result = Relocate(result, call, serial);
         }
-        catch (EvaluationError error) when (function is not Evaluation.Primitive) // built-in forms locate their own errors
+        finally
         {
-            throw new EvaluationError(error.Code, IsUserLocation(call.Location) ? call.Location : error.Location,
-                $"in expansion of macro '{name}': {error.Message}");
+            // Pairs the macro made but did not return (kept in a global, say) are unlocated, as ever.
+            for (var i = freshBottom; i < _fresh.Count; i++)
+                if (IsFresh(_fresh[i], serial)) _fresh[i].Location = SourceLocation.None;
+            _fresh.RemoveRange(freshBottom, _fresh.Count - freshBottom);
         }
-        result = Relocate(result, call);
         _expanding.Push(name);
         try
         {
@@ -209,12 +227,28 @@ internal sealed partial class Interpreter
     /// with the call's location. Every node visited is a step of the budget.
     /// </para>
     /// </summary>
-    private Datum Relocate(Datum result, Datum call)
+    private Datum Relocate(Datum result, Datum call, int serial)
     {
         if (call.Location.IsNone) return result; // no location to give (code built and expanded at compile time)
         var budget = MaxExpansionNodes;
-        return Copy(result, call.Location, ref budget);
+        return Copy(result, call.Location, serial, ref budget);
     }
+
+    // ---- pairs a macro makes ----------------------------------------------------------------------
+    // cons while a macro runs marks its pair with the expansion's serial (an unlocated location, so
+    // it reads as None everywhere); Relocate gives such a pair the call's location in place instead
+    // of copying it (most of a template's pairs: copying them was half of expansion's garbage), and
+    // ExpandMacro unmarks the ones the macro did not return.
+
+    /// <summary>The serial of the expansion whose macro is running (0: none); <see cref="_expansions"/> counts them.</summary>
+    private int _freshSerial, _expansions;
+
+    /// <summary>The marked pairs of the running expansions, innermost last.</summary>
+    private readonly List<PairDatum> _fresh = new();
+
+    private static SourceLocation FreshMark(int serial) => new("", -serial, 0);
+
+    private static bool IsFresh(PairDatum pair, int serial) => pair.Location.Line == -serial && pair.Location.IsNone;
 
     private static bool IsKept(Datum node, SourceLocation call)
     {
@@ -224,7 +258,7 @@ internal sealed partial class Interpreter
                 && (location.Line > call.Line || (location.Line == call.Line && location.Column >= call.Column)));
     }
 
-    private Datum Copy(Datum node, SourceLocation location, ref int budget)
+    private Datum Copy(Datum node, SourceLocation location, int serial, ref int budget)
     {
         if (IsKept(node, location)) return node;
         Step(location);
@@ -240,18 +274,36 @@ internal sealed partial class Interpreter
                 var bottom = stack.Count;
                 try
                 {
+                    // The spine's pairs and their relocated heads, two entries per pair.
                     var rest = node;
+                    var copies = 0;
                     while (rest is PairDatum pair && !IsKept(pair, location))
                     {
                         if (--budget < 0)
                             throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
-                        stack.Add(Copy(pair.Head, location, ref budget));
+                        stack.Add(pair);
+                        stack.Add(Copy(pair.Head, location, serial, ref budget));
+                        if (!IsFresh(pair, serial)) copies++;
                         rest = pair.Tail;
                     }
-                    var result = rest is PairDatum ? rest : Copy(rest, location, ref budget);
-                    var count = stack.Count - bottom;
-                    Allocate(PairSize * count, location);
-                    for (var i = count - 1; i >= 0; i--) result = new PairDatum(stack[bottom + i], result, location);
+                    var result = rest is PairDatum ? rest : Copy(rest, location, serial, ref budget);
+                    Allocate(PairSize * copies, location);
+                    for (var i = stack.Count - 2; i >= bottom; i -= 2)
+                    {
+                        var pair = (PairDatum)stack[i];
+                        var head = stack[i + 1];
+                        if (IsFresh(pair, serial))
+                        {
+                            pair.Head = head;
+                            pair.Tail = result;
+                            pair.Location = location;
+                            result = pair;
+                        }
+                        else
+                        {
+                            result = new PairDatum(head, result, location);
+                        }
+                    }
                     return result;
                 }
                 finally

@@ -96,6 +96,8 @@ internal sealed partial class Interpreter
             var head = form.Head is SymbolDatum name ? Lookup(name, frame, isCall: true) : Eval(form.Head, frame);
             if (head is SpecialForm special)
                 return special.Function(this, form, frame);
+            if (head is Primitive primitive)
+                return CallPrimitive(primitive, form, frame);
             var arguments = EvaluateArguments(form, frame);
             return Apply(head, arguments, form.Location);
         }
@@ -110,11 +112,43 @@ internal sealed partial class Interpreter
         }
     }
 
+    /// <summary>
+    /// Free argument arrays for primitive calls, one stack per argument count up to 4: a primitive
+    /// reads its arguments only while it runs (see <see cref="Evaluation.Primitive"/>), so its array
+    /// goes back here afterwards, where a closure call's becomes its frame. Most compile-time calls
+    /// are to cons, car and the like (quasiquote templates are chains of cons).
+    /// </summary>
+    private readonly Stack<Datum[]>[] _argumentArrays = [new(), new(), new(), new(), new()];
+
+    private Datum CallPrimitive(Primitive primitive, PairDatum form, Frame? frame)
+    {
+        var count = 0;
+        for (var rest = form.Tail; rest is PairDatum p; rest = p.Tail) count++;
+        var free = count < _argumentArrays.Length ? _argumentArrays[count] : null;
+        var arguments = EvaluateArguments(form, frame, free is { Count: > 0 } ? free.Pop() : new Datum[count]);
+        try
+        {
+            return Apply(primitive, arguments, form.Location);
+        }
+        finally
+        {
+            if (free is not null)
+            {
+                Array.Clear(arguments);
+                free.Push(arguments);
+            }
+        }
+    }
+
     private Datum[] EvaluateArguments(PairDatum form, Frame? frame)
     {
         var count = 0;
         for (var rest = form.Tail; rest is PairDatum p; rest = p.Tail) count++;
-        var arguments = new Datum[count];
+        return EvaluateArguments(form, frame, new Datum[count]);
+    }
+
+    private Datum[] EvaluateArguments(PairDatum form, Frame? frame, Datum[] arguments)
+    {
         var i = 0;
         Datum tail = form.Tail;
         for (; tail is PairDatum p; tail = p.Tail)
@@ -159,7 +193,7 @@ internal sealed partial class Interpreter
 
     // ---- apply --------------------------------------------------------------------------------
 
-    /// <param name="arguments">Given to the callee, which may keep the array (a closure's parameters live in it): callers pass an array of their own making and do not touch it afterwards.</param>
+    /// <param name="arguments">Given to the callee, which may keep the array (a closure's parameters live in it): callers pass an array of their own making and do not touch it afterwards (a primitive only reads it while it runs, so <see cref="CallPrimitive"/> reuses its arrays).</param>
     public Datum Apply(Datum function, Datum[] arguments, SourceLocation callSite)
     {
         switch (function)

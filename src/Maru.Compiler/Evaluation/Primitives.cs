@@ -27,6 +27,12 @@ internal sealed partial class Interpreter
         DefineMeta();
     }
 
+    /// <summary>
+    /// Defines a primitive. Its function reads the argument array only while it runs and never
+    /// keeps it, nor lets it escape (no storing it, returning it or handing it to a closure call):
+    /// CallPrimitive gives the same array to the next call of that arity. A primitive that needs
+    /// the arguments later copies them (list, apply).
+    /// </summary>
     private void Primitive(string name, Func<Interpreter, Datum[], Datum> function) =>
         Root.Define(name, new Primitive(name, function), SourceLocation.None);
 
@@ -62,7 +68,11 @@ internal sealed partial class Interpreter
     public PairDatum Pair(Datum head, Datum tail)
     {
         Allocate(PairSize);
-        return new PairDatum(head, tail, SourceLocation.None);
+        if (_freshSerial == 0) return new PairDatum(head, tail, SourceLocation.None);
+        // Made while a macro runs: marked as that expansion's own, so Relocate may locate it in place.
+        var pair = new PairDatum(head, tail, FreshMark(_freshSerial));
+        _fresh.Add(pair);
+        return pair;
     }
 
     private SymbolDatum Symbol(string name)

@@ -86,7 +86,10 @@ internal sealed class Closure : CompileTimeValue
     }
 }
 
-/// <summary>A built-in function: its arguments are evaluated before it is called.</summary>
+/// <summary>
+/// A built-in function: its arguments are evaluated before it is called. It reads the argument
+/// array only while it runs, never keeps it (the interpreter reuses the array for the next call).
+/// </summary>
 internal sealed class Primitive(string name, Func<Interpreter, Datum[], Datum> function) : CompileTimeValue
 {
     public string Name { get; } = name;

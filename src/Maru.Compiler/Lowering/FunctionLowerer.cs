@@ -55,6 +55,7 @@ internal sealed class FunctionLowerer
         }
         var result = lowerer.LowerSequence(definition.Body, scope);
         lowerer.Terminate(new Return(result));
+        lowerer._entry.Instructions.InsertRange(0, lowerer._allocas);
         return function;
     }
 
@@ -116,6 +117,19 @@ internal sealed class FunctionLowerer
     {
         var arguments = ArgumentsOf(form)
             ?? throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a form");
+        try
+        {
+            return LowerCombination(form, arguments, scope);
+        }
+        finally
+        {
+            arguments.Clear();
+            _freeArgumentLists.Push(arguments);
+        }
+    }
+
+    private Operand LowerCombination(PairDatum form, List<Datum> arguments, Scope scope)
+    {
         if (form.Head is not SymbolDatum head)
             return LowerIndirectCall(form, Lower(form.Head, scope), arguments, scope);
 
@@ -197,31 +211,33 @@ internal sealed class FunctionLowerer
     // a binding with several expressions takes the last, one with none is 0.
     private Operand LowerLet(Datum form, List<Datum> arguments, Scope scope)
     {
-        if (arguments.Count == 0 || arguments[0].AsList() is not { } bindings)
+        // The bindings are read off their pairs (no lists: lowering meets every let of the program).
+        if (arguments.Count == 0 || !IsProperList(arguments[0]))
             throw new CompilationError(DiagnosticCode.MalformedForm, form.Location, "malformed let: expected (let ((name value...) ...) body...)");
         var inner = new Scope(scope);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var binding in bindings)
+        for (var rest = arguments[0]; rest is PairDatum pair; rest = pair.Tail)
         {
+            var binding = pair.Head;
             SymbolDatum name;
-            IReadOnlyList<Datum> inits;
+            Datum inits;
             if (binding is SymbolDatum bare)
             {
                 name = bare;
-                inits = [];
+                inits = NilDatum.Empty;
             }
-            else if (binding.AsList() is [SymbolDatum bound, .. var values])
+            else if (binding is PairDatum { Head: SymbolDatum bound } list && IsProperList(list))
             {
                 name = bound;
-                inits = values;
+                inits = list.Tail;
             }
             else
             {
                 throw new CompilationError(DiagnosticCode.MalformedForm, binding.Location, $"malformed let binding {DatumPrinter.Outline(binding)}: expected (name value...)");
             }
-            if (!seen.Add(name.Name))
+            if (inner.BindsHere(name.Name))
                 throw new CompilationError(DiagnosticCode.DuplicateParameter, name.Location, $"'{name.Name}' is bound twice in the same let");
-            var value = LowerSequence(inits, scope);
+            var value = Operand.Of(0);
+            for (var init = inits; init is PairDatum i; init = i.Tail) value = Lower(i.Head, scope);
             inner.Bind(name.Name, NewVariable(name.Name, value, name.Location));
         }
         return LowerSequence(arguments, inner, start: 1);
@@ -373,12 +389,13 @@ internal sealed class FunctionLowerer
         }
         // Frame blocks are allocated once, in the entry block, so a loop never grows the frame.
         var address = _function.NewRegister();
-        _entry.Instructions.Insert(AllocaCount(), new Instruction(Opcode.Alloca, address, [Operand.Of(8)], null, location));
+        _allocas.Add(new Instruction(Opcode.Alloca, address, [Operand.Of(8)], null, location));
         Append(new Instruction(Opcode.StoreWord, null, [address, Operand.Of(0), initial], null, location));
         return new Variable(address, InMemory: true);
     }
 
-    private int AllocaCount() => _entry.Instructions.TakeWhile(i => i.Op == Opcode.Alloca).Count();
+    /// <summary>The frame blocks so far, in order: they open the entry block once the body is lowered (inserting each there as it came was quadratic in a long entry block).</summary>
+    private readonly List<Instruction> _allocas = new();
 
     /// <summary>
     /// Names that appear in (address-of name) anywhere in the body: such locals must live in memory.
@@ -417,18 +434,27 @@ internal sealed class FunctionLowerer
     }
 
     /// <summary>
-    /// The elements after a combination's head, in one list of the exact size (null for a dotted
-    /// list): lowering does this for every combination of the program.
+    /// The elements after a combination's head (null for a dotted list), in a list from
+    /// <see cref="_freeArgumentLists"/> that <see cref="LowerCombination(PairDatum, Scope)"/> gives
+    /// back when done: lowering does this for every combination of the program, so the lists live
+    /// only as deep as the nesting and a function makes a handful, not one per combination.
     /// </summary>
-    private static List<Datum>? ArgumentsOf(PairDatum form)
+    private List<Datum>? ArgumentsOf(PairDatum form)
     {
-        var count = 0;
         var rest = form.Tail;
-        for (; rest is PairDatum pair; rest = pair.Tail) count++;
+        for (; rest is PairDatum pair; rest = pair.Tail) { }
         if (rest is not NilDatum) return null;
-        var arguments = new List<Datum>(count);
+        var arguments = _freeArgumentLists.Count > 0 ? _freeArgumentLists.Pop() : new List<Datum>();
         for (rest = form.Tail; rest is PairDatum pair; rest = pair.Tail) arguments.Add(pair.Head);
         return arguments;
+    }
+
+    private readonly Stack<List<Datum>> _freeArgumentLists = new();
+
+    private static bool IsProperList(Datum datum)
+    {
+        for (; datum is PairDatum pair; datum = pair.Tail) { }
+        return datum is NilDatum;
     }
 
     private Operand[] LowerAll(IReadOnlyList<Datum> forms, Scope scope)

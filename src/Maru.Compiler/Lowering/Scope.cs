@@ -17,6 +17,9 @@ internal sealed class Scope(Scope? parent)
 
     public void Bind(string name, Variable variable) => _names[name] = variable;
 
+    /// <summary>Whether this scope itself (not an outer one) binds <paramref name="name"/>.</summary>
+    public bool BindsHere(string name) => _names.ContainsKey(name);
+
     public Variable? Lookup(string name)
     {
         for (var scope = this; scope is not null; scope = scope.Parent)

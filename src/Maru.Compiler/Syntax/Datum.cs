@@ -10,7 +10,8 @@ public abstract class Datum
 {
     protected Datum(SourceLocation location) => Location = location;
 
-    public SourceLocation Location { get; }
+    /// <summary>Set after construction only by macro expansion, on pairs a macro just made (see Interpreter.Relocate).</summary>
+    public SourceLocation Location { get; internal set; }
 }
 
 public sealed class IntegerDatum(long value, SourceLocation location) : Datum(location)

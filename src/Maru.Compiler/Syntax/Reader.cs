@@ -44,6 +44,9 @@ internal sealed class DatumReader
     private readonly DiagnosticBag _diagnostics;
     private readonly Stack<Frame> _open = new();
 
+    /// <summary>Closed list frames, reused: a file has a list per form and sub-form but only nests a few deep.</summary>
+    private readonly Stack<ListFrame> _freeLists = new();
+
     public DatumReader(SourceFile file, DiagnosticBag diagnostics)
     {
         _lexer = new Lexer(file, diagnostics);
@@ -58,12 +61,22 @@ internal sealed class DatumReader
         protected Frame(Token token) => Token = token;
 
         /// <summary>The token that opened it: the opening delimiter or the quote prefix.</summary>
-        public Token Token { get; }
+        public Token Token { get; protected set; }
     }
 
     private sealed class ListFrame(Token opener) : Frame(opener)
     {
         public List<Datum> Items { get; } = new();
+
+        /// <summary>Makes a closed frame (from <see cref="_freeLists"/>) the frame of a new list.</summary>
+        public ListFrame Reopen(Token opener)
+        {
+            Token = opener;
+            Items.Clear();
+            Dot = null;
+            Tail = null;
+            return this;
+        }
 
         /// <summary>The '.' of a dotted tail, once seen.</summary>
         public Token? Dot { get; set; }
@@ -94,7 +107,7 @@ internal sealed class DatumReader
             {
                 TokenKind.Error => false,
                 TokenKind.End => AtEnd(),
-                TokenKind.Open => Open(new ListFrame(token)),
+                TokenKind.Open => Open(_freeLists.TryPop(out var free) ? free.Reopen(token) : new ListFrame(token)),
                 TokenKind.Quote or TokenKind.Quasiquote or TokenKind.Unquote or TokenKind.UnquoteSplicing => Open(new QuoteFrame(token)),
                 TokenKind.Close => Close(token),
                 TokenKind.Dot => Dot(token),
@@ -190,7 +203,9 @@ internal sealed class DatumReader
         if (list.Dot is { } dot && list.Tail is null)
             return Fail(DiagnosticCode.MisplacedDot, dot.Location, $"misplaced '.': no datum after it before '{closer.Text}'");
         _open.Pop();
-        return Complete(BuildList(list, closer));
+        var datum = BuildList(list, closer);
+        _freeLists.Push(list);
+        return Complete(datum);
     }
 
     /// <summary>

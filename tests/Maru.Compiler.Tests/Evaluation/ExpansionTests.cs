@@ -88,6 +88,40 @@ public sealed class ExpansionTests
     }
 
     [TestMethod]
+    public void PairsAMacroMadeAreLocatedAtTheCallThatReturnsThem()
+    {
+        // remember keeps a list it made without returning it; replay, called later, returns it; twice
+        // returns one list it made in two places. Every pair and template symbol takes the location of
+        // the call that returned it, however the macro shared or kept it.
+        const string source = """
+            (define *kept* ())
+            (define-form remember (x) (set *kept* (cons 'g (cons x ()))) x)
+            (define-form replay () *kept*)
+            (define-form twice (x) (let ((call (cons 'g (cons x ())))) (cons '+ (cons call (cons call ())))))
+            (compile-begin)
+            (define-function g (y) y)
+            (define-function f (a)
+              (remember a)
+              (replay)
+              (twice a))
+            (compile-end)
+            """;
+        var f = Function(CompileTime.Evaluate(source), "f");
+        Assert.AreEqual("a (g a) (+ (g a) (g a))", string.Join(" ", f.Body.Select(DatumPrinter.Print)));
+        var replayed = (PairDatum)f.Body[1];
+        Assert.AreEqual(new Diagnostics.SourceLocation("test.l", 9, 3), replayed.Location);
+        Assert.AreEqual(new Diagnostics.SourceLocation("test.l", 9, 3), replayed.Head.Location);
+        Assert.AreEqual(new Diagnostics.SourceLocation("test.l", 9, 3), ((PairDatum)replayed.Tail).Head.Location); // the a remember was given, read before this call
+        var sum = (PairDatum)f.Body[2];
+        foreach (var call in new[] { (PairDatum)((PairDatum)sum.Tail).Head, (PairDatum)((PairDatum)((PairDatum)sum.Tail).Tail).Head })
+        {
+            Assert.AreEqual(new Diagnostics.SourceLocation("test.l", 10, 3), call.Location);
+            Assert.AreEqual(new Diagnostics.SourceLocation("test.l", 10, 3), call.Head.Location);
+            Assert.AreEqual(new Diagnostics.SourceLocation("test.l", 10, 10), ((PairDatum)call.Tail).Head.Location);
+        }
+    }
+
+    [TestMethod]
     public void LoweringErrorsInExpandedCodePointAtTheUsersFile()
     {
         var errors = TestSupport.CompiledLibrary.Errors("(define-function f (x)\n  (unless x (nowhere 1)))");

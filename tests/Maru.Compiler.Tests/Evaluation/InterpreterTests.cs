@@ -35,6 +35,24 @@ public sealed class InterpreterTests
     public void SpecialForms(string expression, string expected) =>
         Assert.AreEqual(expected, CompileTime.Value(expression));
 
+    // Primitive calls reuse their argument arrays: calls that run the interpreter again while their
+    // own arguments are in use (eval, apply, a closure given to map), an error inside one, and what
+    // follows must each see their own arguments.
+    [TestMethod]
+    [DataRow("(let ((f (lambda (x) (cons x (eval (list 'cons x 2)))))) (cons (f 1) (apply cons '(3 4))))", "((1 1 . 2) 3 . 4)")]
+    [DataRow("(map (lambda (x) (cons x (car (map (lambda (y) (cons x y)) (list x))))) '(1 2))", "((1 1 . 1) (2 2 . 2))")]
+    [DataRow("(cons (cons 1 (cons 2 (cons 3 ()))) (cons (+ 4 (+ 5 6)) (list 7 (list 8 9))))", "((1 2 3) 15 7 (8 9))")]
+    public void NestedPrimitiveCallsKeepTheirOwnArguments(string expression, string expected) =>
+        Assert.AreEqual(expected, CompileTime.Value(expression));
+
+    [TestMethod]
+    public void APrimitiveCallThatFailsLeavesLaterCallsTheirArguments()
+    {
+        var run = CompileTime.Evaluate("(cons 1 (car 1 2))\n(dump (cons 2 (cons (+ 3 4) ())))\n(compile-begin)\n(compile-end)");
+        Assert.HasCount(1, run.Errors, string.Join("\n", run.Diagnostics));
+        Assert.AreEqual("(2 7)", run.Result.Messages[^1]);
+    }
+
     [TestMethod]
     public void ClosuresCaptureTheirLexicalScope()
     {
