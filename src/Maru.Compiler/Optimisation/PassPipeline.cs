@@ -49,6 +49,7 @@ public static class PassPipeline
         new("thread", (f, _, _) => BranchThreading.Run(f), IrForm.Plain),         // branches on copies, decided branches
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
         new("layout", (f, _, _) => BlockLayout.Run(f), IrForm.Plain),            // fall-through chains
+        new("schedule", (f, _, _) => FlagScheduling.Run(f), IrForm.Plain),       // a branch's producer next to it: flags reused
         new("compact", (f, _, _) => RegisterCompaction.Run(f), IrForm.Final),
     ];
 
