@@ -22,20 +22,16 @@ public sealed class BasicBlock(int id)
     {
         Jump j => new SuccessorList(j.Target, null),
         Branch b => new SuccessorList(b.IfTrue, b.IfFalse),
-        Switch s => new SuccessorList(s.Successors),
         _ => default,
     };
 }
 
-/// <summary>A block's zero, one or two successors, or a jump table's (<see cref="Switch.Successors"/>).</summary>
-public readonly struct SuccessorList(BasicBlock? first, BasicBlock? second, BasicBlock[]? many = null) : IEnumerable<BasicBlock>
+/// <summary>A block's zero, one or two successors.</summary>
+public readonly struct SuccessorList(BasicBlock? first, BasicBlock? second) : IEnumerable<BasicBlock>
 {
-    public SuccessorList(BasicBlock[] many) : this(null, null, many) { }
+    public int Count => first is null ? 0 : second is null ? 1 : 2;
 
-    public int Count => many?.Length ?? (first is null ? 0 : second is null ? 1 : 2);
-
-    public BasicBlock this[int index] =>
-        (uint)index < (uint)Count ? (many is not null ? many[index] : index == 0 ? first! : second!) : throw new ArgumentOutOfRangeException(nameof(index));
+    public BasicBlock this[int index] => (uint)index < (uint)Count ? (index == 0 ? first! : second!) : throw new ArgumentOutOfRangeException(nameof(index));
 
     public Enumerator GetEnumerator() => new(this);
 

@@ -29,9 +29,6 @@ public static class ControlFlow
                     Reach(branch.IfTrue);
                     Reach(branch.IfFalse);
                     break;
-                case Switch table:
-                    foreach (var successor in table.Successors) Reach(successor);
-                    break;
             }
         }
         if (found < count)

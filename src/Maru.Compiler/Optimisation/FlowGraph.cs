@@ -29,7 +29,6 @@ internal sealed class FlowGraph
     private int _count;                                 // blocks
     private BasicBlock[] _blocks = [];                  // what the graph was built from, by Index
     private BasicBlock?[] _successors = [];             // two per block (null when absent), to check it still holds
-    private Terminator?[] _tables = [];                 // a block's Switch (more successors than two slots hold), to check it still holds
     private int[] _predecessorStart = [];               // predecessors of block i: _predecessors[start[i]..start[i+1]]
     private BasicBlock[] _predecessors = [];
     private BasicBlock[] _reversePostorder = [];
@@ -76,7 +75,6 @@ internal sealed class FlowGraph
         var n = graph._count;
         Array.Clear(graph._blocks, 0, n);
         Array.Clear(graph._successors, 0, 2 * n);
-        Array.Clear(graph._tables, 0, n);
         Array.Clear(graph._predecessors, 0, graph._predecessorStart[n]);
         Array.Clear(graph._reversePostorder, 0, n);
         if (graph._hasDominators)
@@ -189,7 +187,6 @@ internal sealed class FlowGraph
     {
         Jump => 1,
         Branch branch => branch.IfTrue == branch.IfFalse ? 1 : 2,
-        Switch table => table.Successors.Length,
         _ => 0,
     };
 
@@ -197,7 +194,6 @@ internal sealed class FlowGraph
     {
         Jump jump => jump.Target,
         Branch branch => index == 0 ? branch.IfTrue : branch.IfFalse,
-        Switch table => table.Successors[index],
         _ => throw new ArgumentOutOfRangeException(nameof(index)),
     };
 
@@ -207,7 +203,6 @@ internal sealed class FlowGraph
         Jump jump when jump.Target == from => new Jump(to),
         Branch branch when branch.IfTrue == from || branch.IfFalse == from =>
             new Branch(branch.Condition, branch.IfTrue == from ? to : branch.IfTrue, branch.IfFalse == from ? to : branch.IfFalse),
-        Switch table when Array.IndexOf(table.Successors, from) >= 0 => table.Map(b => b == from ? to : b),
         _ => terminator,
     };
 
@@ -260,8 +255,6 @@ internal sealed class FlowGraph
             var count = SuccessorCount(block);
             if (!ReferenceEquals(count > 0 ? Successor(block, 0) : null, _successors[2 * i])
                 || !ReferenceEquals(count > 1 ? Successor(block, 1) : null, _successors[2 * i + 1])) return false;
-            // A table's edges are its own (an immutable record): the same record, the same edges.
-            if (!ReferenceEquals(block.Terminator as Switch, _tables[i])) return false;
         }
         return true;
     }
@@ -283,7 +276,6 @@ internal sealed class FlowGraph
         var n = _count = blocks.Count;
         Grow(ref _blocks, n);
         Grow(ref _successors, 2 * n);
-        Grow(ref _tables, n);
         Grow(ref _predecessorStart, n + 1);
         Grow(ref _reversePostorder, n);
 
@@ -297,7 +289,6 @@ internal sealed class FlowGraph
             block.Index = i;
             _blocks[i] = block;
             _successors[2 * i] = _successors[2 * i + 1] = null;
-            _tables[i] = block.Terminator as Switch;
         }
         for (var i = 0; i < n; i++)
         {
@@ -306,7 +297,7 @@ internal sealed class FlowGraph
             for (var s = 0; s < count; s++)
             {
                 var successor = Successor(block, s);
-                if (s < 2) _successors[2 * i + s] = successor;
+                _successors[2 * i + s] = successor;
                 start[successor.Index + 1]++;
                 edges++;
             }
@@ -315,11 +306,8 @@ internal sealed class FlowGraph
         Grow(ref _predecessors, edges);
         var fill = Scratch<int>.Rent(n);
         for (var i = 0; i < n; i++)
-            for (var s = 0; s < SuccessorCount(blocks[i]); s++)
-            {
-                var successor = Successor(blocks[i], s);
+            for (var s = 0; s < 2 && _successors[2 * i + s] is { } successor; s++)
                 _predecessors[start[successor.Index] + fill[successor.Index]++] = blocks[i];
-            }
         Scratch<int>.Return(fill);
 
         ComputeReversePostorder(blocks);

@@ -138,7 +138,6 @@ internal static class Inlining
             {
                 Jump jump => new Jump(blocks[jump.Target]),
                 Branch branch => new Branch(branch.Condition, blocks[branch.IfTrue], blocks[branch.IfFalse]),
-                Switch table => table.Map(b => blocks[b]),
                 var other => other,
             };
         }
@@ -151,7 +150,6 @@ internal static class Inlining
         foreach (var block in function.Blocks)
         {
             size += block.Instructions.Count + 1;
-            if (block.Terminator is Switch table) size += Runs(table).Count;   // what its copy becomes
             if (!countCopies)
                 foreach (var instruction in block.Instructions)
                     if (instruction.Op == Opcode.Copy) size--;
@@ -186,7 +184,6 @@ internal static class Inlining
             clones[i] = caller.NewUnplacedBlock();
         }
         clones[^1] = continuation;
-        List<BasicBlock>? tests = null;
         var entry = caller.Blocks[0];
         var allocas = entry.Instructions.FindIndex(i => i.Op != Opcode.Alloca);
         if (allocas < 0) allocas = entry.Instructions.Count;
@@ -208,7 +205,6 @@ internal static class Inlining
             {
                 Jump jump => new Jump(clones[jump.Target.Index]),
                 Branch branch => new Branch(MapOperand(branch.Condition), clones[branch.IfTrue.Index], clones[branch.IfFalse.Index]),
-                Switch table => RangeTests(caller, clone, table, MapOperand(table.Index), b => clones[b.Index], tests ??= [], call.Location),
                 Return ret => ReturnTo(continuation, clone, call, MapOperand(ret.Value)),
                 _ => throw new InvalidOperationException("unterminated block in an inlined function"),
             };
@@ -217,45 +213,8 @@ internal static class Inlining
 
         var position = caller.Blocks.IndexOf(block) + 1;
         caller.Blocks.InsertRange(position, clones);
-        if (tests is not null) caller.Blocks.InsertRange(position + clones.Length - 1, tests);   // before the continuation
         Scratch<VReg?>.Return(registers);
         return continuation;
-    }
-
-    /// <summary>The table's entries as runs of one target: (last index of the run, target), ascending.</summary>
-    private static List<(int Last, BasicBlock Target)> Runs(Switch table)
-    {
-        var runs = new List<(int, BasicBlock)>();
-        for (var i = 0; i < table.Targets.Count; i++)
-            if (i + 1 == table.Targets.Count || table.Targets[i + 1] != table.Targets[i]) runs.Add((i, table.Targets[i]));
-        return runs;
-    }
-
-    /// <summary>
-    /// A callee's jump table in the caller: the chain of tests it was made from, one per run of
-    /// entries of one target (<c>index &lt;=u last</c>, the runs ascending, then the default), so
-    /// the caller's passes see plain branches (constants fold) and its own switch lowering makes a
-    /// table again. The first test ends <paramref name="clone"/>; the others get new blocks.
-    /// </summary>
-    private static Branch RangeTests(IrFunction caller, BasicBlock clone, Switch table, Operand index, Func<BasicBlock, BasicBlock> map,
-        List<BasicBlock> tests, Diagnostics.SourceLocation location)
-    {
-        var runs = Runs(table);
-        var block = clone;
-        Branch? first = null;
-        for (var r = 0; r < runs.Count; r++)
-        {
-            var test = caller.NewRegister();
-            block.Instructions.Add(new Instruction(Opcode.BelowOrEqual, test, [index, Operand.Of(runs[r].Last)], null, location));
-            var next = r + 1 < runs.Count ? caller.NewUnplacedBlock() : map(table.Default);
-            var branch = new Branch(test, map(runs[r].Target), next);
-            if (first is null) first = branch;
-            else block.Terminator = branch;
-            if (r + 1 == runs.Count) break;
-            tests.Add(next);
-            block = next;
-        }
-        return first!;
     }
 
     private static Jump ReturnTo(BasicBlock continuation, BasicBlock clone, Instruction call, Operand value)

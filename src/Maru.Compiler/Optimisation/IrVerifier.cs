@@ -275,7 +275,6 @@ public static class IrVerifier
     internal static Operand? TerminatorOperand(Terminator terminator) => terminator switch
     {
         Branch branch => branch.Condition,
-        Switch table => table.Index,
         Return ret => ret.Value,
         _ => null,
     };

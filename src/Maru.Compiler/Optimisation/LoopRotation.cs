@@ -129,7 +129,6 @@ internal static class LoopRotation
     private static Operand? TerminatorOperand(Terminator? terminator) => terminator switch
     {
         Branch branch => branch.Condition,
-        Switch table => table.Index,
         Return ret => ret.Value,
         _ => null,
     };

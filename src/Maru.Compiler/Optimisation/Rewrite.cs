@@ -47,10 +47,6 @@ internal static class Rewrite
                 var condition = rewriter.Use(branch.Condition);
                 if (!condition.Equals(branch.Condition)) block.Terminator = branch with { Condition = condition };
                 break;
-            case Switch table:
-                var index = rewriter.Use(table.Index);
-                if (!index.Equals(table.Index)) block.Terminator = table with { Index = index };
-                break;
             case Return ret:
                 var value = rewriter.Use(ret.Value);
                 if (!value.Equals(ret.Value)) block.Terminator = ret with { Value = value };

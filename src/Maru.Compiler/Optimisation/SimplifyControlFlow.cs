@@ -43,14 +43,6 @@ internal static class SimplifyControlFlow
         var changed = false;
         foreach (var block in function.Blocks)
         {
-            if (block.Terminator is Switch table && (table.Index.IsConstant || table.Successors.Length == 1))
-            {
-                // Plain form only (no phis to drop inputs of): a decided table is a jump.
-                var index = table.Index.IsConstant ? unchecked((ulong)table.Index.Constant) : 0;
-                block.Terminator = new Jump(table.Successors.Length == 1 ? table.Default : index < (ulong)table.Targets.Count ? table.Targets[(int)index] : table.Default);
-                changed = true;
-                continue;
-            }
             if (block.Terminator is not Branch branch) continue;
             if (branch.IfTrue == branch.IfFalse)
             {

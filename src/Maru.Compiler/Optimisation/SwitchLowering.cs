@@ -46,24 +46,10 @@ internal static class SwitchLowering
     /// order). A bit test (Mask non-zero) sends only the values Lo + k with bit k of Mask set, the
     /// rest of [Lo, Hi] to the default.
     /// </summary>
-    /// <remarks>A jump table (Table non-null) sends x in [Lo, Hi] to <c>Table[x - Lo]</c> (the default's block in the holes); Target is then unused.</remarks>
-    private readonly record struct Case(long Lo, long Hi, BasicBlock Target, int Order, ulong Mask = 0, BasicBlock[]? Table = null);
+    private readonly record struct Case(long Lo, long Hi, BasicBlock Target, int Order, ulong Mask = 0);
 
     /// <summary>A run of at least this many intervals of one target within 64 values is one bit test.</summary>
     internal const int MinBitTestCases = 3;
-
-    /// <summary>
-    /// A jump table replaces at least this many of the tree's cases (after bit tests): one range
-    /// check and an indirect jump instead of about log2(n) + 1 compare-and-branch pairs. gcc's and
-    /// LLVM's minimum for targets with an indirect jump (case_values_threshold, min-jump-table-entries).
-    /// </summary>
-    internal const int MinTableCases = 4;
-
-    /// <summary>At least this share (percent) of a table's entries are cases, not the default: LLVM's density for speed (gcc allows sparser).</summary>
-    internal const int MinTableDensity = 40;
-
-    /// <summary>Entries of one table at most (4 bytes each), bounding code size and the search below.</summary>
-    internal const int MaxTableEntries = 1024;
 
     public static void Run(IrFunction function)
     {
@@ -108,8 +94,7 @@ internal static class SwitchLowering
         foreach (var chain in chains)
         {
             var head = chain[0].Block;
-            var cases = Cases(chain, out var otherwise);
-            cases = BitTests(Tables(cases, otherwise));
+            var cases = BitTests(Cases(chain, out var otherwise));
             head.Instructions.RemoveRange(head.Instructions.Count - chain[0].Length, chain[0].Length);
             for (var i = 1; i < chain.Count; i++) removed.Add(chain[i].Block);
             var created = new List<BasicBlock>();
@@ -151,7 +136,7 @@ internal static class SwitchLowering
     {
         if (block.Terminator is not Branch { Condition: { IsConstant: false } condition } branch || block.Phis.Count != 0
             || branch.IfTrue == branch.IfFalse) return null;
-        var location = block.Instructions.Count > 0 ? block.Instructions[^1].Location : SourceLocation.None;
+        var location = block.Instructions.Count > 0 ? block.Instructions[^1].Location : default;
         var at = block.Instructions.Count - 1;
         if (at < 0 || block.Instructions[at].Destination != condition.Register || uses[condition.Register.Index] != 1)
         {
@@ -304,50 +289,6 @@ internal static class SwitchLowering
     }
 
     /// <summary>
-    /// Dense stretches of the sorted cases become jump tables, left to right: from each case the
-    /// longest stretch of at least <see cref="MinTableCases"/> intervals within
-    /// <see cref="MaxTableEntries"/> values whose cases fill at least <see cref="MinTableDensity"/>
-    /// percent of them, when bit tests would not already leave fewer than <see cref="MinTableCases"/>
-    /// cases of it (a character class of one or two targets stays bit tests, as LLVM prefers them
-    /// for few destinations). Everything else stays for bit tests and the tree.
-    /// </summary>
-    private static List<Case> Tables(List<Case> cases, BasicBlock otherwise)
-    {
-        if (cases.Count < MinTableCases) return cases;
-        List<Case>? result = null;
-        for (var i = 0; i < cases.Count;)
-        {
-            var (best, covered) = (-1, 0L);
-            for (var j = i; j < cases.Count; j++)
-            {
-                var span = unchecked((ulong)(cases[j].Hi - cases[i].Lo));
-                if (span >= MaxTableEntries) break;
-                covered += cases[j].Hi - cases[j].Lo + 1;
-                if (j - i + 1 >= MinTableCases && covered * 100 >= MinTableDensity * ((long)span + 1)) best = j;
-            }
-            if (best < 0 || BitTests(cases.GetRange(i, best - i + 1)).Count < MinTableCases)
-            {
-                result?.Add(cases[i]);
-                i++;
-                continue;
-            }
-            result ??= cases.GetRange(0, i);
-            var lo = cases[i].Lo;
-            var table = new BasicBlock[cases[best].Hi - lo + 1];
-            Array.Fill(table, otherwise);
-            var order = int.MaxValue;
-            for (var k = i; k <= best; k++)
-            {
-                for (var v = cases[k].Lo - lo; v <= cases[k].Hi - lo; v++) table[v] = cases[k].Target;   // offsets: Hi may be long.MaxValue
-                order = Math.Min(order, cases[k].Order);
-            }
-            result.Add(new Case(lo, cases[best].Hi, otherwise, order, Table: table));
-            i = best + 1;
-        }
-        return result ?? cases;
-    }
-
-    /// <summary>
     /// Runs of at least <see cref="MinBitTestCases"/> consecutive intervals of one target spanning
     /// at most 64 values (a character class: blanks, a few punctuation marks) become one bit test:
     /// <c>(1 &lt;&lt; (x - lo)) &amp; mask</c> after a range check, two tests instead of one per interval.
@@ -358,8 +299,7 @@ internal static class SwitchLowering
         for (var i = 0; i < cases.Count;)
         {
             var end = i + 1;
-            while (end < cases.Count && cases[i].Table is null && cases[end].Table is null && cases[end].Target == cases[i].Target
-                   && unchecked((ulong)(cases[end].Hi - cases[i].Lo)) < 64) end++;
+            while (end < cases.Count && cases[end].Target == cases[i].Target && unchecked((ulong)(cases[end].Hi - cases[i].Lo)) < 64) end++;
             if (end - i < MinBitTestCases)
             {
                 result?.AddRange(cases.GetRange(i, end - i));
@@ -422,21 +362,6 @@ internal static class SwitchLowering
                     return;
                 }
                 var next = i == leaf.Count - 1 ? otherwise : NewBlock();
-                if (c.Table is not null)
-                {
-                    Operand index = x;
-                    if (c.Lo != 0)
-                    {
-                        var shifted = function.NewRegister();
-                        block.Instructions.Add(new Instruction(Opcode.Subtract, shifted, [x, Operand.Of(c.Lo)], null, location));
-                        index = shifted;
-                    }
-                    // Values outside [c.Lo, c.Hi] wrap to indexes beyond the table: its range check sends them on.
-                    block.Terminator = new Switch(index, c.Table, next);
-                    if (next == otherwise) return;
-                    block = next;
-                    continue;
-                }
                 if (c.Mask != 0)
                 {
                     BitTest(block, c, lo, hi, next);
@@ -454,7 +379,7 @@ internal static class SwitchLowering
         private static bool Tiles(List<Case> leaf, long lo, long hi)
         {
             // leaf is ascending (a slice of the sorted cases); a bit test leaves holes.
-            if (leaf.Exists(c => c.Mask != 0 || c.Table is not null) || leaf[0].Lo != lo || leaf[^1].Hi != hi) return false;
+            if (leaf.Exists(c => c.Mask != 0) || leaf[0].Lo != lo || leaf[^1].Hi != hi) return false;
             for (var i = 1; i < leaf.Count; i++)
                 if (leaf[i - 1].Hi + 1 != leaf[i].Lo) return false;
             return true;

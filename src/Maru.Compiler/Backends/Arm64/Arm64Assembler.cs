@@ -41,7 +41,7 @@ public sealed class Arm64Assembly(IReadOnlyList<Arm64PlacedInstruction> instruct
 /// </summary>
 public sealed class Arm64Assembler
 {
-    private enum BranchKind { None, Jump, Call, Conditional, CompareZero, TestBit, Address }
+    private enum BranchKind { None, Jump, Call, Conditional, CompareZero, TestBit }
 
     /// <summary>One instruction, or one branch to a label whose form depends on the distance.</summary>
     private sealed class Item
@@ -52,8 +52,6 @@ public sealed class Arm64Assembler
         public (RelocationKind Kind, Arm64Label Label)? LabelReference;
         public BranchKind Branch;
         public Arm64Label? Target;
-        /// <summary>A data word: the distance from <see cref="Table"/> to <see cref="Target"/>.</summary>
-        public Arm64Label? Table;
         public Condition Condition;
         public Register Register;
         public int Bit;
@@ -65,7 +63,6 @@ public sealed class Arm64Assembler
         {
             BranchKind.None => 4,
             BranchKind.Jump or BranchKind.Call => Level == 0 ? 4 : 12,
-            BranchKind.Address => Level == 0 ? 4 : 8,
             _ => Level switch { 0 => 4, 1 => 8, _ => 16 },
         };
     }
@@ -168,16 +165,6 @@ public sealed class Arm64Assembler
         _items.Add(new Item { Instruction = new AddSubImmediateInstruction(false, rd, rd, AddSubImmediate.Create(0, false)), LabelReference = (RelocationKind.Arm64AddLo12, label) });
     }
 
-    /// <summary>rd = the address of a label of this block, PC-relative: adr (adrp/add beyond its +-1 MiB).</summary>
-    public void AddressOfNear(Register rd, Arm64Label label)
-    {
-        ArgumentNullException.ThrowIfNull(label);
-        _items.Add(new Item { Branch = BranchKind.Address, Register = rd, Target = label });
-    }
-
-    /// <summary>A 32-bit word: the distance from <paramref name="table"/> to <paramref name="target"/> (a jump table's entry).</summary>
-    public void TableEntry(Arm64Label target, Arm64Label table) => _items.Add(new Item { Target = target, Table = table });
-
     /// <summary>
     /// A load of <paramref name="size"/> bytes from section + offset (adrp into the x view of
     /// <paramref name="rt"/>, then the load with the low 12 bits): offset must be a multiple of the size.
@@ -223,8 +210,8 @@ public sealed class Arm64Assembler
         ArgumentNullException.ThrowIfNull(module);
         // A label may be made and never used (a block the code generator threaded away); one that is used must be bound.
         foreach (var item in _items)
-            foreach (var label in (ReadOnlySpan<Arm64Label?>)[item.Target ?? item.LabelReference?.Label, item.Table])
-                if (label is { Item: < 0 } unbound) throw new InvalidOperationException($"label {unbound.Id} is used but never bound");
+            if ((item.Target ?? item.LabelReference?.Label) is { Item: < 0 } unbound)
+                throw new InvalidOperationException($"label {unbound.Id} is used but never bound");
         var start = module.Text.Count;
         if (start % 4 != 0) throw new InvalidOperationException("Text does not end on an instruction boundary");
 
@@ -242,13 +229,13 @@ public sealed class Arm64Assembler
                 {
                     BranchKind.Jump or BranchKind.Call => 1L << 27,
                     BranchKind.TestBit => 1L << 15,
-                    _ => 1L << 20,   // b.cond, cbz, adr
+                    _ => 1L << 20,
                 };
                 if (ReachLimit is { } limit) reach = Math.Min(reach, limit);
                 // At level 1 the b sits 4 bytes after the branch: measure from there.
                 if (item.Level == 1) distance -= 4;
                 if (distance >= -reach && distance < reach) continue;
-                item.Level = item.Branch is BranchKind.Jump or BranchKind.Call or BranchKind.Address || item.Level == 1 ? 2 : 1;
+                item.Level = item.Branch is BranchKind.Jump or BranchKind.Call || item.Level == 1 ? 2 : 1;
                 changed = true;
             }
             if (!changed) break;
@@ -269,25 +256,6 @@ public sealed class Arm64Assembler
             itemIndex = index;
             var current = _items[index];
             var at = offsets[index];
-            if (current.Table is { } table)
-            {
-                Put(at, new DataWordInstruction(offsets[current.Target!.Item] - offsets[table.Item]));
-                continue;
-            }
-            if (current.Branch == BranchKind.Address)
-            {
-                var target = offsets[current.Target!.Item];
-                if (current.Level == 0)
-                {
-                    Put(at, new AddressInstruction(false, current.Register, (long)target - at));
-                    continue;
-                }
-                Reference(at, RelocationKind.Arm64Page21, SectionKind.Text, start + target, 0);
-                Put(at, new AddressInstruction(true, current.Register, 0));
-                Reference(at + 4, RelocationKind.Arm64AddLo12, SectionKind.Text, start + target, 0);
-                Put(at + 4, new AddSubImmediateInstruction(false, current.Register, current.Register, AddSubImmediate.Create(0, false)));
-                continue;
-            }
             if (current.Branch == BranchKind.None)
             {
                 if (current.Reference is { } r) Reference(at, r.Kind, r.Section, r.Offset, r.Addend);

@@ -39,7 +39,6 @@ public static class Arm64Encoder
             LoadLiteralInstruction i => LoadLiteral(i),
             LoadStorePairInstruction i => LoadStorePair(i),
             NopInstruction => 0xD503_201Fu,
-            DataWordInstruction i => unchecked((uint)i.Value),
             BreakpointInstruction i => 0xD420_0000u | (uint)i.Immediate << 5,
             _ => throw new Arm64EncodingException($"no encoding for {instruction.GetType().Name}"),
         };

@@ -68,7 +68,6 @@ public static class Arm64Formatter
         LoadLiteralInstruction i => (i.Operation == MemoryOperation.LoadSigned ? "ldrsw" : "ldr", $"{i.Rt}, {Target(address, i.Offset)}"),
         LoadStorePairInstruction i => Pair(i),
         NopInstruction => ("nop", ""),
-        DataWordInstruction i => (".word", $"0x{unchecked((uint)i.Value):x8}"),
         BreakpointInstruction i => ("brk", i.Immediate == 0 ? "#0" : $"#{Hex(i.Immediate)}"),
         _ => (instruction.GetType().Name, ""),
     };

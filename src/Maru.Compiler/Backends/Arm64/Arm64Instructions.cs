@@ -137,6 +137,3 @@ public sealed record NopInstruction : Arm64Instruction;
 
 /// <summary>brk #imm16: a breakpoint (traps).</summary>
 public sealed record BreakpointInstruction(ushort Immediate) : Arm64Instruction;
-
-/// <summary>A 32-bit data word in the code (a jump table's entry), not an instruction: <c>.word</c>.</summary>
-public sealed record DataWordInstruction(int Value) : Arm64Instruction;

@@ -115,19 +115,6 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
 
     public override void Jump(int label) => Asm.Branch(_labels[label]);
 
-    /// <summary>adr x16, table; ldrsw x17, [x16, index, lsl #2]; add x16, x16, x17; br x16.</summary>
-    public override void JumpThroughTable(Loc index, int table)
-    {
-        if (!index.IsReg) Load(Scratch2, index);
-        var register = index.IsReg ? index.Register : Scratch2;
-        Asm.AddressOfNear(X(Scratch), _labels[table]);
-        Emit(new LoadStoreRegisterOffsetInstruction(MemoryOperation.LoadSigned, 4, X(Scratch2), X(Scratch), X(register), Extend.Uxtx, Shifted: true));
-        Emit(new AddSubShiftedInstruction(false, false, X(Scratch), X(Scratch), X(Scratch2)));
-        Emit(new BranchRegisterInstruction(BranchRegisterOperation.Br, X(Scratch)));
-    }
-
-    public override void TableEntry(int label, int table) => Asm.TableEntry(_labels[label], _labels[table]);
-
     public override void JumpIf(IrCondition condition, int label)
     {
         if (_zeroTest >= 0 && condition is IrCondition.Equal or IrCondition.NotEqual or IrCondition.Less or IrCondition.GreaterOrEqual)

@@ -222,7 +222,6 @@ internal sealed class FunctionEmitter
             if (sibling is null) EmitTerminator(block, next);
             _foldedRegister = -1;
         }
-        EmitTables();
         _machine.EndFunction();
     }
 
@@ -906,20 +905,6 @@ internal sealed class FunctionEmitter
                 }
                 break;
             }
-            case Switch { Index.IsConstant: true } table:
-                var taken = unchecked((ulong)table.Index.Constant) < (ulong)table.Targets.Count ? table.Targets[(int)table.Index.Constant] : table.Default;
-                JumpTo(IndexOf(taken), next);
-                break;
-            case Switch table:
-            {
-                // The range check here, the table jump in the machine's few instructions, the table after the code.
-                var index = LocOf(table.Index);
-                _machine.JumpIf(_machine.Compare(Opcode.Above, index, Loc.Imm(table.Targets.Count - 1)), _blockLabels[_resolved[IndexOf(table.Default)]]);
-                var label = _machine.NewLabel();
-                _machine.JumpThroughTable(index, label);
-                (_tables ??= []).Add((label, table));
-                break;
-            }
             case Return ret:
                 _machine.Load(_registers.Return, LocOf(ret.Value));
                 _machine.Epilogue();
@@ -927,21 +912,6 @@ internal sealed class FunctionEmitter
             default:
                 throw new InvalidOperationException($"unknown terminator {block.Terminator}");
         }
-    }
-
-    private List<(int Label, Switch Table)>? _tables;
-
-    /// <summary>The function's jump tables, after its code (out of the instruction stream's way): each entry the label of the block it leads to.</summary>
-    private void EmitTables()
-    {
-        if (_tables is null) return;
-        foreach (var (label, table) in _tables)
-        {
-            _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, $"table of {table.Index}", Diagnostics.SourceLocation.None);
-            _machine.PlaceLabel(label);
-            foreach (var target in table.Targets) _machine.TableEntry(_blockLabels[_resolved[IndexOf(target)]], label);
-        }
-        _tables = null;
     }
 
     private void JumpTo(int block, int next)

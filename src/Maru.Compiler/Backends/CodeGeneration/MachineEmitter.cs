@@ -60,21 +60,6 @@ internal abstract class MachineEmitter
 
     public abstract void JumpIf(Condition condition, int label);
 
-    /// <summary>
-    /// Jumps through the jump table placed at <paramref name="table"/> to its entry number
-    /// <paramref name="index"/> (a register or a frame word, already checked to be in range).
-    /// <see cref="FunctionEmitter"/> places the tables after the function's code: the label, then
-    /// one <see cref="TableEntry"/> per entry.
-    /// </summary>
-    public abstract void JumpThroughTable(Loc index, int table);
-
-    /// <summary>
-    /// One 32-bit entry of the table at <paramref name="table"/>, here: the signed distance from the
-    /// table to <paramref name="label"/> (both in this function), so the code needs no relocation
-    /// and the bytes do not depend on where the library is loaded.
-    /// </summary>
-    public abstract void TableEntry(int label, int table);
-
     // ---- frame --------------------------------------------------------------------------------
 
     /// <summary>Lays out the frame of the function about to be emitted.</summary>

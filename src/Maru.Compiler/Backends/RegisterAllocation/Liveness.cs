@@ -67,9 +67,6 @@ public sealed class Liveness
                     successors[at] = branch.IfTrue.Index;
                     successors[at + 1] = branch.IfFalse.Index;
                     break;
-                case Switch table:
-                    foreach (var successor in table.Successors) successors[at++] = successor.Index;
-                    break;
             }
             for (var e = successorStart[b]; e < successorStart[b + 1]; e++) predecessorStart[successors[e] + 1]++;
         }
@@ -180,7 +177,6 @@ public sealed class Liveness
     {
         Jump => 1,
         Branch => 2,
-        Switch table => table.Successors.Length,
         _ => 0,
     };
 
@@ -230,7 +226,6 @@ public sealed class Liveness
     public static Operand? TerminatorOperand(Terminator terminator) => terminator switch
     {
         Branch branch => branch.Condition,
-        Switch table => table.Index,
         Return ret => ret.Value,
         _ => null,
     };

@@ -13,7 +13,7 @@ namespace Maru.Compiler.Backends.X64;
 internal static class AssemblyListing
 {
     public static void Write(TextWriter output, IReadOnlyList<byte> text, uint[] instructionOffsets, IReadOnlyList<ListingMark> marks,
-        IReadOnlyList<DataReference> dataReferences, IReadOnlyList<SourceFile> sources, IReadOnlySet<uint>? dataWords = null)
+        IReadOnlyList<DataReference> dataReferences, IReadOnlyList<SourceFile> sources)
     {
         var indexAt = new Dictionary<uint, int>(instructionOffsets.Length);
         for (var i = 0; i < instructionOffsets.Length; i++)
@@ -26,15 +26,12 @@ internal static class AssemblyListing
             if (mark.Kind == ListingMarkKind.Function && mark.InstructionIndex < instructionOffsets.Length)
                 functionStarts[instructionOffsets[mark.InstructionIndex]] = mark.Text;
         var bytes = text as byte[] ?? text.ToArray();
-        ListingPrinter.Write(output, Format(bytes, indexAt, dataNames, functionStarts, dataWords ?? new HashSet<uint>()), marks, sources);
+        ListingPrinter.Write(output, Format(bytes, indexAt, dataNames, functionStarts), marks, sources);
     }
 
-    /// <param name="dataWords">Where jump tables' 32-bit entries are: listed as data, the decoding resumed after them.</param>
-    private static IEnumerable<ListedInstruction> Format(byte[] bytes, Dictionary<uint, int> indexAt, Dictionary<int, string> dataNames, Dictionary<ulong, string> functionStarts,
-        IReadOnlySet<uint> dataWords)
+    private static IEnumerable<ListedInstruction> Format(byte[] bytes, Dictionary<uint, int> indexAt, Dictionary<int, string> dataNames, Dictionary<ulong, string> functionStarts)
     {
-        var reader = new ByteArrayCodeReader(bytes);
-        var decoder = Iced.Intel.Decoder.Create(64, reader, 0);
+        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(bytes), 0);
         var formatter = new IntelFormatter(new FunctionNames(functionStarts));
         formatter.Options.HexPrefix = "0x";
         formatter.Options.HexSuffix = null;
@@ -44,16 +41,8 @@ internal static class AssemblyListing
         while (decoder.IP < (ulong)bytes.Length)
         {
             var offset = (uint)decoder.IP;
-            var index = indexAt.TryGetValue(offset, out var found) ? found : -1;
-            if (dataWords.Contains(offset))
-            {
-                var word = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan((int)offset));
-                yield return new ListedInstruction(index, (int)offset, bytes.AsMemory((int)offset, 4), $".long   {word}");
-                reader.Position = (int)offset + 4;
-                decoder.IP = offset + 4;
-                continue;
-            }
             decoder.Decode(out var instruction);
+            var index = indexAt.TryGetValue(offset, out var found) ? found : -1;
             formatter.Format(instruction, formatted);
             var text = formatted.ToStringAndReset();
             // Iced formats the two-byte nop 66 90 (loop alignment) as xchg ax,ax: list it as what it is.

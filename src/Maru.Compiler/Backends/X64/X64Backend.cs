@@ -59,7 +59,7 @@ public sealed class X64Backend : IBackend, IStreamingBackend
         for (var i = 0; i < module.Functions.Count; i++)
             output.Symbols.Add(new ObjectSymbol(symbolName(module.Functions[i].Name), SymbolKind.Function, SectionKind.Text, places[i].Start, places[i].Length, IsExported: true));
         if (listing is not null)
-            AssemblyListing.Write(listing, output.Text, code.InstructionOffsets(), recorder!.Marks, code.DataReferences(), sources ?? [], code.TableEntryOffsets());
+            AssemblyListing.Write(listing, output.Text, code.InstructionOffsets(), recorder!.Marks, code.DataReferences(), sources ?? []);
         return output;
     }
 

@@ -13,9 +13,6 @@ internal enum CrossReferenceKind { Call, Jump, Address }
 /// </summary>
 internal readonly record struct CrossReference(int Instruction, int Target, CrossReferenceKind Kind);
 
-/// <summary>A jump table's entry (a dd, by instruction index in its function): the distance from the table's first entry to the target instruction.</summary>
-internal readonly record struct TableEntry(int Instruction, int Target, int Table);
-
 /// <summary>
 /// The x86-64 text section, encoded function by function: each function is one Iced block at
 /// address 0 (code inside a function is position-independent), so no array grows with the module
@@ -64,7 +61,6 @@ internal sealed class X64CodeLayout
         public required int FirstIndex;
         public required List<DataReference> DataReferences;
         public required List<CrossReference> CrossReferences;
-        public List<TableEntry>? TableEntries;
         /// <summary>Kept only when a jmp may have to grow (the function is encoded again then).</summary>
         public List<Instruction>? Instructions;
         /// <summary>Instructions (by index in the function) that start a loop, ascending, and the nop bytes before each.</summary>
@@ -95,13 +91,9 @@ internal sealed class X64CodeLayout
     /// <summary>Encodes the function in <paramref name="assembler"/> (which the caller then resets).</summary>
     /// <param name="dataReferences">Its RIP-relative data operands, by module-wide instruction index.</param>
     /// <param name="loopHeaders">Its instructions (by index in the function, ascending) that start a loop: aligned.</param>
-    /// <param name="tableEntries">Its jump tables' entries, filled in once the function's final encoding is known.</param>
-    public void Add(Assembler assembler, List<DataReference> dataReferences, List<CrossReference> crossReferences, int[] loopHeaders, List<TableEntry>? tableEntries = null)
+    public void Add(Assembler assembler, List<DataReference> dataReferences, List<CrossReference> crossReferences, int[] loopHeaders)
     {
-        var function = new FunctionCode
-        {
-            FirstIndex = InstructionCount, DataReferences = dataReferences, CrossReferences = crossReferences, LoopHeaders = loopHeaders, TableEntries = tableEntries,
-        };
+        var function = new FunctionCode { FirstIndex = InstructionCount, DataReferences = dataReferences, CrossReferences = crossReferences, LoopHeaders = loopHeaders };
         var instructions = assembler.Instructions;
         if (crossReferences.Exists(r => r.Kind == CrossReferenceKind.Jump)) function.Instructions = new List<Instruction>(instructions);
         function.Padding = new int[loopHeaders.Length];
@@ -186,8 +178,7 @@ internal sealed class X64CodeLayout
         var constants = function.Constants;
         var old = function.Bytes;
         var count = instructions.Count;
-        // A jump table's lea reaches a place in this function, which moves with the nops (this reads RIP-relative operands as addresses outside).
-        if (offsets.Length != count || function.TableEntries is not null) return false;
+        if (offsets.Length != count) return false;
         // Nops at each header's old offset: an old position at or after it moves by its padding.
         var at = new int[headers.Length];
         var total = 0;
@@ -353,9 +344,6 @@ internal sealed class X64CodeLayout
         foreach (var function in _functions)
         {
             foreach (var reference in function.CrossReferences) Patch(function, reference);
-            foreach (var entry in function.TableEntries ?? [])
-                BinaryPrimitives.WriteInt32LittleEndian(function.Bytes.AsSpan((int)function.Offsets[entry.Instruction]),
-                    checked((int)function.Offsets[entry.Target] - (int)function.Offsets[entry.Table]));
             for (var i = 0; i < function.Gap; i++) text.Add(0xCC);
             text.AddRange(function.Bytes);
         }
@@ -384,16 +372,6 @@ internal sealed class X64CodeLayout
         foreach (var function in _functions)
             for (var i = 0; i < function.Offsets.Length; i++)
                 offsets[function.FirstIndex + i] = function.Offsets[i] == uint.MaxValue ? uint.MaxValue : (uint)function.Start + function.Offsets[i];
-        return offsets;
-    }
-
-    /// <summary>Where the jump tables' entries are in the text (for the listing, which must not decode them).</summary>
-    public HashSet<uint> TableEntryOffsets()
-    {
-        var offsets = new HashSet<uint>();
-        foreach (var function in _functions)
-            foreach (var entry in function.TableEntries ?? [])
-                offsets.Add((uint)function.Start + function.Offsets[entry.Instruction]);
         return offsets;
     }
 

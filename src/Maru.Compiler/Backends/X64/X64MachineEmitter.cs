@@ -52,8 +52,6 @@ internal sealed class X64MachineEmitter : MachineEmitter
     private List<DataReference> _dataReferences = new();
     private List<CrossReference> _crossReferences = new();
     private readonly List<int> _loopHeaders = new();
-    private readonly Dictionary<int, int> _labelAt = new();   // a label of this function -> the instruction it is on
-    private List<(int Instruction, int Label, int Table)> _tableEntries = new();
 
     private readonly Dictionary<VReg, int> _allocaOffsets = new();
     private int _savedCount;
@@ -123,16 +121,11 @@ internal sealed class X64MachineEmitter : MachineEmitter
         _dataReferences = new List<DataReference>();
         _crossReferences = new List<CrossReference>();
         _loopHeaders.Clear();
-        _labelAt.Clear();
-        _tableEntries.Clear();
     }
 
     public override void EndFunction()
     {
-        List<TableEntry>? entries = null;
-        foreach (var (instruction, label, table) in _tableEntries)
-            (entries ??= []).Add(new TableEntry(instruction, _labelAt[label], _labelAt[table]));
-        _code.Add(_asm, _dataReferences, _crossReferences, [.. _loopHeaders], entries);
+        _code.Add(_asm, _dataReferences, _crossReferences, [.. _loopHeaders]);
         _asm.Reset();
         _current = -1;
     }
@@ -179,7 +172,6 @@ internal sealed class X64MachineEmitter : MachineEmitter
         if (label == _current) _entry = placed;
         else _local[label - _localBase] = placed;
         _lastLabelAt = _asm.Instructions.Count;
-        _labelAt[label] = _lastLabelAt;
     }
 
     /// <summary>The header's first instruction is aligned by <see cref="X64CodeLayout"/> (nops before it, which a jump to the label skips).</summary>
@@ -190,24 +182,6 @@ internal sealed class X64MachineEmitter : MachineEmitter
     }
 
     public override void Jump(int label) => _asm.jmp(IcedLabel(label));
-
-    /// <summary>lea r11, [rip + table]; movsxd r10, dword [r11 + index*4]; add r10, r11; jmp r10 (gcc -fPIC's sequence).</summary>
-    public override void JumpThroughTable(Loc index, int table)
-    {
-        if (!index.IsReg) Load(Scratch2, index);
-        var register = index.IsReg ? index.Register : Scratch2;
-        _asm.lea(AssemblerRegisters.r11, AssemblerRegisters.__[IcedLabel(table)]);
-        Add(MachineInstruction.Create(Code.Movsxd_r64_rm32, Register64(Scratch2), new MemoryOperand(Register64(Scratch), Register64(register), 4, 0, 0)));
-        Add(MachineInstruction.Create(Code.Add_rm64_r64, Register64(Scratch2), Register64(Scratch)));
-        Add(MachineInstruction.Create(Code.Jmp_rm64, Register64(Scratch2)));
-    }
-
-    /// <summary>A dd that <see cref="X64CodeLayout"/> fills in once the function is encoded.</summary>
-    public override void TableEntry(int label, int table)
-    {
-        _tableEntries.Add((_asm.Instructions.Count, label, table));
-        Add(MachineInstruction.CreateDeclareDword(0u));
-    }
 
     public override void JumpIf(Condition condition, int label)
     {
