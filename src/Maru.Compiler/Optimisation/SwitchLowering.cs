@@ -136,7 +136,7 @@ internal static class SwitchLowering
     {
         if (block.Terminator is not Branch { Condition: { IsConstant: false } condition } branch || block.Phis.Count != 0
             || branch.IfTrue == branch.IfFalse) return null;
-        var location = block.Instructions.Count > 0 ? block.Instructions[^1].Location : default;
+        var location = block.Instructions.Count > 0 ? block.Instructions[^1].Location : SourceLocation.None;   // a listing reads the file name: never a default location
         var at = block.Instructions.Count - 1;
         if (at < 0 || block.Instructions[at].Destination != condition.Register || uses[condition.Register.Index] != 1)
         {

@@ -134,6 +134,19 @@ public sealed class SwitchLoweringTests
     }
 
     [TestMethod]
+    public void AChainStartingWithATestOfTheValueItselfCompilesWithAListing()
+    {
+        // (= c 0) is a branch on c with no instruction before it: the chain's first block is empty,
+        // and the listing read the file name of its location (it was a default: internal error).
+        const string Source = "(define-function f (c) (if (= c 0) 5 (if (= c 1) 6 (if (= c 2) 7 (if (= c 3) 8 (if (= c 4) 11 9))))))";
+        var result = MaruCompiler.Compile([new SourceFile("test.l", Source)], CompiledLibrary.OptionsAt(OptimisationLevel.O1, listing: true));
+        Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+        using var library = CompiledLibrary.Load(result);
+        long[] expected = [9, 5, 6, 7, 8, 11, 9, 9];
+        for (var c = -1; c <= 6; c++) Assert.AreEqual(expected[c + 1], library.Call("f", c), $"(f {c})");
+    }
+
+    [TestMethod]
     public void ADenseCondTestsFewerThanHalfItsCasesOnAnyPath()
     {
         var module = Optimise(Program);
