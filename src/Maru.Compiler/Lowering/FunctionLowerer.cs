@@ -441,11 +441,9 @@ internal sealed class FunctionLowerer
     /// </summary>
     private List<Datum>? ArgumentsOf(PairDatum form)
     {
-        var rest = form.Tail;
-        for (; rest is PairDatum pair; rest = pair.Tail) { }
-        if (rest is not NilDatum) return null;
+        if (!IsProperList(form.Tail)) return null;
         var arguments = _freeArgumentLists.Count > 0 ? _freeArgumentLists.Pop() : new List<Datum>();
-        for (rest = form.Tail; rest is PairDatum pair; rest = pair.Tail) arguments.Add(pair.Head);
+        for (var rest = form.Tail; rest is PairDatum pair; rest = pair.Tail) arguments.Add(pair.Head);
         return arguments;
     }
 
