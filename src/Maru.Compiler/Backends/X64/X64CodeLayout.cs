@@ -14,8 +14,10 @@ internal enum CrossReferenceKind { Call, Jump, Address }
 internal readonly record struct CrossReference(int Instruction, int Target, CrossReferenceKind Kind);
 
 /// <summary>
-/// The x86-64 text section, encoded function by function: each function is one Iced block at
-/// address 0 (code inside a function is position-independent), so no array grows with the module
+/// The x86-64 text section, encoded function by function: each function is one block at address 0
+/// (code inside a function is position-independent), encoded by <see cref="FunctionEncoder"/> (Iced's
+/// Encoder per instruction with BlockEncoder's branch relaxation, the same bytes; BlockEncoder itself
+/// for what that does not handle), so no array grows with the module
 /// (a whole-module block put Iced's per-instruction arrays on the large-object heap, a gen2
 /// collection per compilation). What crosses functions is resolved here once every function's
 /// place is known: calls and address loads have rel32 fields, patched with the distance. A
@@ -82,6 +84,7 @@ internal sealed class X64CodeLayout
     private readonly List<FunctionCode> _functions = new();
     private readonly List<byte> _scratch = new();
     private readonly CodeWriter _writer;
+    private readonly FunctionEncoder _encoder = new();
 
     public X64CodeLayout() => _writer = new ListWriter(_scratch);
 
@@ -287,12 +290,20 @@ internal sealed class X64CodeLayout
             }
             padded = list;
         }
-        _scratch.Clear();
-        if (!BlockEncoder.TryEncode(64, new InstructionBlock(_writer, padded, 0), out var error, out var result, Options))
-            throw new InvalidOperationException(error);
-        function.Bytes = _scratch.ToArray();
-        var offsets = result.NewInstructionOffsets;
-        var constants = result.ConstantOffsets;
+        // Our own loop over Iced's Encoder, with BlockEncoder's relaxation (FunctionEncoder); BlockEncoder itself for what that does not handle.
+        if (_encoder.TryEncode(padded, out var encoded, out var offsets, out var constants))
+        {
+            function.Bytes = encoded;
+        }
+        else
+        {
+            _scratch.Clear();
+            if (!BlockEncoder.TryEncode(64, new InstructionBlock(_writer, padded, 0), out var error, out var result, Options))
+                throw new InvalidOperationException(error);
+            function.Bytes = _scratch.ToArray();
+            offsets = result.NewInstructionOffsets;
+            constants = result.ConstantOffsets;
+        }
         var count = instructions.Count;
         function.Offsets = position is null ? offsets : new uint[count];
         function.Constants = position is null ? constants : new ConstantOffsets[count];
