@@ -104,7 +104,24 @@ internal static class LoopUnrolling
         Scratch<int>.Return(definedInLoop);
         // The graph describes the function before any change: every plan was made from it, and
         // innermost loops are disjoint, so one loop's rewriting leaves the others' plans valid.
-        foreach (var plan in plans) Unroll(function, plan);
+        // The copies' register map is one table for all plans (a plan's entries are those stamped
+        // with its number), and each plan's new blocks go before its loop's header in one pass at
+        // the end, so many loops cost no table or list walk the size of the function each.
+        if (plans.Count == 0) return;
+        var map = Scratch<Operand>.Rent(registers);
+        var mappedBy = Scratch<int>.Rent(registers);
+        var placedBefore = new Dictionary<BasicBlock, List<BasicBlock>>(plans.Count);
+        for (var p = 0; p < plans.Count; p++) placedBefore.Add(plans[p].Loop.Header, Unroll(function, plans[p], map, mappedBy, registers, p + 1));
+        Scratch<Operand>.Return(map);
+        Scratch<int>.Return(mappedBy);
+        var blocks = new List<BasicBlock>(function.Blocks.Count + placedBefore.Values.Sum(placed => placed.Count));
+        foreach (var block in function.Blocks)
+        {
+            if (placedBefore.TryGetValue(block, out var placed)) blocks.AddRange(placed);
+            blocks.Add(block);
+        }
+        function.Blocks.Clear();
+        function.Blocks.AddRange(blocks);
     }
 
     private static bool IsInnermost(NaturalLoop loop, bool[] header)
@@ -251,14 +268,13 @@ internal static class LoopUnrolling
         _ => op,
     };
 
-    private static void Unroll(IrFunction function, Plan plan)
+    /// <summary>Unrolls one loop; returns the new blocks, in order, that go before its header.</summary>
+    /// <param name="map">The copies' register map, for registers below <paramref name="originalRegisters"/> (the function's before any plan): an entry is this plan's where <paramref name="mappedBy"/> holds <paramref name="stamp"/>.</param>
+    private static List<BasicBlock> Unroll(IrFunction function, Plan plan, Operand[] map, int[] mappedBy, int originalRegisters, int stamp)
     {
         var head = plan.Loop.Header;
         var location = plan.Compare.Location;
         var factor = plan.Factor;
-        var originalRegisters = function.RegisterCount;
-        var map = new Operand[originalRegisters];
-        var mapped = new bool[originalRegisters];
         // Registers made here that are "base + constant" (an induction variable stepped in a copy).
         var offsets = new Dictionary<VReg, (Operand Base, long Offset)>();
 
@@ -409,16 +425,16 @@ internal static class LoopUnrolling
         }
         leave.Terminator = new Jump(join);
         join.Terminator = new Jump(head);
-        function.Blocks.InsertRange(function.Blocks.IndexOf(head), placed);
+        return placed;
 
         void Map(VReg from, Operand to)
         {
             map[from.Index] = to;
-            mapped[from.Index] = true;
+            mappedBy[from.Index] = stamp;
         }
 
         Operand Resolve(Operand operand) =>
-            !operand.IsConstant && operand.Register.Index < originalRegisters && mapped[operand.Register.Index] ? map[operand.Register.Index] : operand;
+            !operand.IsConstant && operand.Register.Index < originalRegisters && mappedBy[operand.Register.Index] == stamp ? map[operand.Register.Index] : operand;
 
         Instruction Clone(Instruction instruction)
         {
