@@ -5,7 +5,10 @@ namespace Maru.Compiler.Optimisation;
 /// <summary>
 /// Control-flow simplification, repeated until nothing changes: branches on constants or to one
 /// block twice become jumps; unreachable blocks go; an empty block that only jumps on is bypassed
-/// (its predecessors go straight to its target, or return directly when the target only returns);
+/// (its predecessors go straight to its target, or return directly when the target only returns),
+/// also, in SSA, a block of phis read only by its target's phis on the edge from it (one join of a
+/// nested <c>cond</c>'s ladder: the target's phis take the values straight from its predecessors, so
+/// every arm of the nest reaches one join and arms alike can merge, <see cref="TailMerging"/>);
 /// a block reached by a single jump is merged into the block jumping to it.
 /// Works on SSA (phis follow the edges; merged phis become copies) and on plain IR.
 /// Requires: terminated blocks. Guarantees: none of the patterns above remains.
@@ -26,7 +29,13 @@ internal static class SimplifyControlFlow
         {
             changed = FoldBranches(function);
             FlowGraph.RemoveUnreachableBlocks(function);
-            changed |= BypassEmptyBlocks(function);
+            if (BypassEmptyBlocks(function))
+            {
+                // A bypassed block still jumps to its old target: gone before chains merge, which
+                // would otherwise take it for the only predecessor of a join bypassed with its phis.
+                FlowGraph.RemoveUnreachableBlocks(function);
+                changed = true;
+            }
             changed |= MergeChains(function);
         }
         if (_lists is { } lists)
@@ -89,10 +98,13 @@ internal static class SimplifyControlFlow
     {
         var changed = false;
         var predecessors = Predecessors(function);
+        int[]? uses = null;
         for (var i = 1; i < function.Blocks.Count; i++)
         {
             var block = function.Blocks[i];
-            if (block.Phis.Count > 0 || block.Instructions.Count > 0) continue;
+            if (block.Instructions.Count > 0) continue;
+            if (block.Phis.Count > 0 && (block.Terminator is not Jump { Target: var next } || next == block
+                                         || !FeedsOnlyTarget(block, next, uses ??= TailMerging.ReadCounts(function)))) continue;
             if (block.Terminator is Return ret)
             {
                 // Duplicate a bare return into the blocks that jump to it.
@@ -112,16 +124,45 @@ internal static class SimplifyControlFlow
             {
                 if (!CanRedirect(predecessor, block, target, predecessors)) continue;
                 foreach (var phi in target.Phis)
-                    if (phi.ValueFrom(predecessor) is null) phi.Inputs.Add(new PhiInput(predecessor, phi.ValueFrom(block)!.Value));
+                    if (phi.ValueFrom(predecessor) is null) phi.Inputs.Add(new PhiInput(predecessor, Through(block, predecessor, phi.ValueFrom(block)!.Value)));
+                foreach (var phi in block.Phis) phi.RemovePredecessor(predecessor);
                 predecessor.Terminator = FlowGraph.Retarget(predecessor.Terminator!, block, target);
                 predecessors[i].Remove(predecessor);
                 if (!predecessors[target.Index].Contains(predecessor)) predecessors[target.Index].Add(predecessor);
                 changed = true;
             }
             if (predecessors[i].Count == 0)
+            {
+                // Unreachable now (removed next round): no longer a predecessor of its target.
                 foreach (var phi in target.Phis) phi.RemovePredecessor(block);
+                predecessors[target.Index].Remove(block);
+            }
         }
+        if (uses is not null) Scratch<int>.Return(uses);
         return changed;
+    }
+
+    /// <summary>Whether every phi of <paramref name="block"/> is read only by <paramref name="target"/>'s phis on the edge from it (the counts are of all reads; moving a phi's input to another edge keeps them right).</summary>
+    private static bool FeedsOnlyTarget(BasicBlock block, BasicBlock target, int[] uses)
+    {
+        foreach (var phi in block.Phis)
+        {
+            var reads = 0;
+            foreach (var own in target.Phis)
+                foreach (var input in own.Inputs)
+                    if (input.Predecessor == block && !input.Value.IsConstant && input.Value.Register == phi.Destination) reads++;
+            if (reads != uses[phi.Destination.Index]) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The value that flows into the target on <paramref name="block"/>'s edge when control came from <paramref name="predecessor"/>: a phi of the block is its input from there.</summary>
+    private static Operand Through(BasicBlock block, BasicBlock predecessor, Operand value)
+    {
+        if (value.IsConstant || block.Phis.Count == 0) return value;
+        foreach (var phi in block.Phis)
+            if (phi.Destination == value.Register) return phi.ValueFrom(predecessor)!.Value;
+        return value;
     }
 
     // When the predecessor already reaches the target on another edge, the target's phis would need
@@ -131,7 +172,7 @@ internal static class SimplifyControlFlow
         if (predecessor == block) return false;
         if (target.Phis.Count == 0 || !predecessors[target.Index].Contains(predecessor)) return true;
         foreach (var phi in target.Phis)
-            if (!phi.ValueFrom(predecessor)!.Value.Equals(phi.ValueFrom(block)!.Value)) return false;
+            if (!phi.ValueFrom(predecessor)!.Value.Equals(Through(block, predecessor, phi.ValueFrom(block)!.Value))) return false;
         return true;
     }
 
