@@ -57,6 +57,14 @@ internal sealed class FunctionEmitter
     private bool[] _loopHeader = [];
     private Condition _pendingCondition;
     private EarlyExit? _earlyExit;
+    private int[] _region = [];          // blocks emitted before the prologue (PlanRegion), the first the entry's
+    private bool[] _inRegion = [];
+    private int _regionContinue = -1;    // where every edge out of the region goes, through the prologue
+    private bool _beforePrologue;        // parameters are read from the argument registers; returns save nothing
+    private int _regionLeading;          // the region's first blocks that lead on (the rest only return)
+    private int[] _regionLabels = [];
+    private int _prologueLabel;
+    private ulong _regionForbidden;
 
     /// <param name="functionLabels">The entry label of every function of the module, by index in <paramref name="functionIndex"/>.</param>
     /// <param name="calleeExits">The functions of the module with an <see cref="EarlyExit"/>, tested at their direct call sites.</param>
@@ -169,60 +177,68 @@ internal sealed class FunctionEmitter
         _listing?.Mark(_machine.Position, ListingMarkKind.Function, _function.Name, _function.Location);
         _machine.PlaceLabel(entry);
         var emittedBefore = _machine.Position;
-        EmitEarlyExit();
+        if (_region.Length > 0) EmitRegion(entry);
+        else EmitEarlyExit();
         _machine.Prologue();
         EmitParameterMoves();
+        var start = _region.Length > 0 ? _regionContinue : _resolved[0];
         var first = FirstEmittedBlock();
         var entryBlock = -1;
-        if (_machine.Position == emittedBefore && first == _resolved[0])
+        if (_machine.Position == emittedBefore && first == start)
         {
             // Nothing precedes the first block: it starts at the function's own label (one label per place).
             entryBlock = first;
             for (var b = 0; b < _blockLabels.Length; b++)
                 if (_resolved[b] == first) _blockLabels[b] = entry;
         }
-        else if (first != _resolved[0])
+        else if (first != start)
         {
-            _machine.Jump(_blockLabels[_resolved[0]]);
+            _machine.Jump(_blockLabels[start]);
         }
 
         var blocks = _function.Blocks;
         for (var b = 0; b < blocks.Count; b++)
         {
-            if (_skipped[b]) continue;
-            var next = NextEmitted(b);
-            _listing?.Mark(_machine.Position, ListingMarkKind.Block, blocks[b].Name, Diagnostics.SourceLocation.None);
-            if (b != entryBlock)
-            {
-                if (_loopHeader[b]) _machine.PlaceLoopHeader(_blockLabels[b]);
-                else _machine.PlaceLabel(_blockLabels[b]);
-            }
-            var block = blocks[b];
-            var sibling = SiblingCall(block);
-            for (var i = 0; i < block.Instructions.Count; i++)
-            {
-                var instruction = block.Instructions[i];
-                _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, instruction.ToString(), instruction.Location);
-                if (_skipped2 > 0)
-                {
-                    _skipped2--;   // the operation and the store of a read-modify-write its load emitted
-                    continue;
-                }
-                if (instruction == sibling)
-                {
-                    EmitCall(instruction, default, tail: true);
-                    break;   // only the copies of its result follow, and the return
-                }
-                if (instruction.Op is Opcode.LoadWord or Opcode.LoadByte && TryReadModifyWrite(block, i)) continue;
-                var folded = _foldedRegister;
-                EmitInstruction(instruction, _allocation.IsDeadDefinition(b, i));
-                if (folded >= 0) _foldedRegister = -1;   // its one reader has read it
-            }
-            _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
-            if (sibling is null) EmitTerminator(block, next);
-            _foldedRegister = -1;
+            if (_skipped[b] || _inRegion[b]) continue;
+            EmitBlock(b, NextEmitted(b), placeLabel: b != entryBlock);
         }
+        EmitRegionReturns();
         _machine.EndFunction();
+    }
+
+    /// <summary>The block's label (unless it starts at the function's), its instructions and its terminator.</summary>
+    private void EmitBlock(int b, int next, bool placeLabel)
+    {
+        var block = _function.Blocks[b];
+        _listing?.Mark(_machine.Position, ListingMarkKind.Block, block.Name, Diagnostics.SourceLocation.None);
+        if (placeLabel)
+        {
+            if (_loopHeader[b]) _machine.PlaceLoopHeader(_blockLabels[b]);
+            else _machine.PlaceLabel(_blockLabels[b]);
+        }
+        var sibling = SiblingCall(block);
+        for (var i = 0; i < block.Instructions.Count; i++)
+        {
+            var instruction = block.Instructions[i];
+            _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, instruction.ToString(), instruction.Location);
+            if (_skipped2 > 0)
+            {
+                _skipped2--;   // the operation and the store of a read-modify-write its load emitted
+                continue;
+            }
+            if (instruction == sibling)
+            {
+                EmitCall(instruction, default, tail: true);
+                break;   // only the copies of its result follow, and the return
+            }
+            if (instruction.Op is Opcode.LoadWord or Opcode.LoadByte && TryReadModifyWrite(block, i)) continue;
+            var folded = _foldedRegister;
+            EmitInstruction(instruction, _allocation.IsDeadDefinition(b, i));
+            if (folded >= 0) _foldedRegister = -1;   // its one reader has read it
+        }
+        _listing?.Mark(_machine.Position, ListingMarkKind.Instruction, block.Terminator!.ToString(), Diagnostics.SourceLocation.None);
+        if (sibling is null) EmitTerminator(block, next);
+        _foldedRegister = -1;
     }
 
     // ---- planning -----------------------------------------------------------------------------
@@ -484,6 +500,11 @@ internal sealed class FunctionEmitter
             _resolved[b] = empty[at] ? b : at;
             _skipped[b] = _resolved[b] != b;
         }
+        _inRegion = new bool[count];
+        if (_strategy == AllocationStrategy.Registers && _machine.HasFrame) PlanRegion();
+        // The region holds the early exit's tests; where it holds nothing more, the early exit's layout stays.
+        if (_region.Length > 0 && _earlyExit is { } found && _regionLeading <= found.Tests.Count) ClearRegion();
+        if (_region.Length > 0) _earlyExit = null;
         if (_earlyExit is { } exit)
         {
             // The tests ran before the prologue: after it, on to where the last one continues.
@@ -568,6 +589,263 @@ internal sealed class FunctionEmitter
         _earlyExit = usable == exit.Tests.Count ? exit : new EarlyExit(exit.Tests.Take(usable).ToList(), exit.Tests[usable - 1].Continue);
     }
 
+    /// <summary>Longer regions are not searched: the test of each prefix walks it.</summary>
+    private const int MaxRegionBlocks = 48;
+
+    /// <summary>
+    /// Shrink-wrapping beyond parameter tests: the blocks from the entry whose code needs no frame
+    /// (no call, no frame block, no spill slot, no callee-saved register, no stack parameter) run
+    /// before the prologue, reading the parameters from the argument registers; their returns
+    /// return at once, and every edge that leaves them goes to one block through the prologue and
+    /// the parameter moves (gc_mark_and_trace's already-marked test after a load, a list walk
+    /// before the call that needs the frame). Their values keep the registers the allocation gave
+    /// them, so only registers the prologue and the parameter moves leave alone may be written:
+    /// caller-saved ones that are neither the argument register of a parameter moved elsewhere nor
+    /// a moved parameter's home; nothing outside jumps into them. The region is the longest prefix
+    /// of a breadth-first walk over such blocks with one way out and a return.
+    /// </summary>
+    private void PlanRegion()
+    {
+        var blocks = _function.Blocks;
+        var arguments = _registers.Arguments;
+        var forbidden = _registers.CalleeSaved;
+        for (var p = 0; p < _function.ParameterCount; p++)
+        {
+            if (!ReceivesParameter(p)) continue;
+            var home = _allocation.Locations[p];
+            if (home.IsRegister && p < arguments.Length && home.Index == arguments[p]) continue;
+            if (home.IsRegister) forbidden |= 1UL << home.Index;
+            if (p < arguments.Length) forbidden |= 1UL << arguments[p];
+        }
+        var start = _resolved[0];
+        if (!NeedsNoFrame(start, forbidden)) return;
+        _regionForbidden = forbidden;
+        var order = new List<int> { start };
+        var seen = new HashSet<int> { start };
+        // A return tail of copies returns at once in the region: where it jumps does not matter there.
+        var copies = new bool[blocks.Count];
+        for (var at = 0; at < order.Count && order.Count < MaxRegionBlocks; at++)
+        {
+            if (copies[order[at]]) continue;
+            foreach (var successor in blocks[order[at]].Successors)
+            {
+                var target = _resolved[successor.Index];
+                if (!seen.Add(target) || order.Count >= MaxRegionBlocks) continue;
+                if (NeedsNoFrame(target, forbidden)) order.Add(target);
+                else if (ReturnedByCopies(target, forbidden) is not null)
+                {
+                    copies[target] = true;
+                    order.Add(target);
+                }
+            }
+        }
+        // Predecessors on the threaded graph, of the candidates only.
+        var candidate = new int[blocks.Count];
+        for (var i = 0; i < order.Count; i++) candidate[order[i]] = i + 1;
+        var outsideEntries = new int[order.Count];   // the position of the first block that leads in from outside the prefix, at worst
+        for (var b = 0; b < blocks.Count; b++)
+        {
+            if (_skipped[b]) continue;
+            foreach (var successor in blocks[b].Successors)
+            {
+                var target = _resolved[successor.Index];
+                if (candidate[target] == 0) continue;
+                // From a non-candidate: never allowed; from candidate c: allowed once c is in the prefix.
+                var from = candidate[b] == 0 ? int.MaxValue : candidate[b];
+                outsideEntries[candidate[target] - 1] = Math.Max(outsideEntries[candidate[target] - 1], from);
+            }
+        }
+        var shared = new bool[order.Count];
+        for (var k = order.Count; k >= 1; k--)
+        {
+            var exit = -1;
+            var returns = false;
+            var valid = true;
+            for (var i = 0; i < k && valid; i++)
+            {
+                var block = blocks[order[i]];
+                if (block.Terminator is Return || copies[order[i]]) returns = true;
+                if (copies[order[i]]) continue;
+                foreach (var successor in block.Successors)
+                {
+                    var target = _resolved[successor.Index];
+                    if (candidate[target] is > 0 and var position && position <= k) continue;
+                    if (exit >= 0 && exit != target) valid = false;
+                    exit = target;
+                }
+            }
+            if (!valid || !returns || exit < 0) continue;
+            // A member the rest of the function reaches (positions are 1-based), or that such a one
+            // leads to, is emitted there too: it must be a return tail.
+            for (var i = 0; i < k; i++) shared[i] = outsideEntries[i] > k;
+            for (var changed = true; changed;)
+            {
+                changed = false;
+                for (var i = 0; i < k; i++)
+                {
+                    if (!shared[i]) continue;
+                    foreach (var successor in blocks[order[i]].Successors)
+                        if (candidate[_resolved[successor.Index]] is > 0 and var position && position <= k && !shared[position - 1])
+                            shared[position - 1] = changed = true;
+                }
+            }
+            for (var i = 0; i < k && valid; i++)
+                if (shared[i] && !IsReturnTail(order[i], 0) && !copies[order[i]]) valid = false;
+            if (!valid) continue;
+            // Blocks that lead nothing but out of the function come last (the others fall into the
+            // prologue); a return tail the rest of the function reaches too is emitted twice.
+            var returning = new List<int>();
+            var leading = new List<int>();
+            for (var i = 0; i < k; i++)
+            {
+                (copies[order[i]] || IsReturnTail(order[i], 0) ? returning : leading).Add(order[i]);
+                if (!shared[i]) _inRegion[order[i]] = true;
+            }
+            _region = [.. leading, .. returning];
+            _regionLeading = leading.Count;
+            _regionContinue = exit;
+            return;
+        }
+    }
+
+    private void ClearRegion()
+    {
+        Array.Clear(_inRegion);
+        _region = [];
+        _regionLeading = 0;
+        _regionContinue = -1;
+    }
+
+    /// <summary>Longer tails are not copied.</summary>
+    private const int MaxReturnTailInstructions = 4, MaxReturnTailBlocks = 4;
+
+    /// <summary>The block returns, or jumps to a block that does, in a few instructions (it may be emitted twice).</summary>
+    private bool IsReturnTail(int b, int depth)
+    {
+        var block = _function.Blocks[b];
+        if (block.Instructions.Count > MaxReturnTailInstructions || depth > 2) return false;
+        return block.Terminator is Return
+            || (UnconditionalTarget(block.Terminator!) is { } target && _resolved[target.Index] != b && IsReturnTail(_resolved[target.Index], depth + 1));
+    }
+
+    /// <summary>
+    /// What a return tail made of copies only returns (a constant, a parameter, or a value in a
+    /// register the region may read), found by following the copies; null if anything else. Its
+    /// region copy is then one move to the return register: the tail may write a variable that
+    /// lives in a callee-saved register elsewhere (a result merged with a count kept across calls).
+    /// </summary>
+    private Operand? ReturnedByCopies(int b, ulong forbidden)
+    {
+        var values = new Dictionary<int, Operand>();
+        for (var depth = 0; depth <= MaxReturnTailBlocks; depth++)
+        {
+            var block = _function.Blocks[b];
+            for (var i = 0; i < block.Instructions.Count; i++)
+            {
+                var instruction = block.Instructions[i];
+                if (IsRemovable(instruction, _allocation.IsDeadDefinition(b, i))) continue;
+                if (instruction is not { Op: Opcode.Copy, Destination: { } d }) return null;
+                var source = instruction.Arguments[0];
+                values[d.Index] = !source.IsConstant && values.TryGetValue(source.Register.Index, out var known) ? known : source;
+            }
+            if (block.Terminator is Return ret)
+            {
+                var value = !ret.Value.IsConstant && values.TryGetValue(ret.Value.Register.Index, out var known) ? known : ret.Value;
+                if (value.IsConstant) return value;
+                var v = value.Register.Index;
+                if (v < _function.ParameterCount) return v < _registers.Arguments.Length ? value : null;
+                var location = _allocation.Locations[v];
+                return location.IsRegister && (forbidden & (1UL << location.Index)) == 0 ? value : null;
+            }
+            // The blocks themselves, not where threading leads: an empty block's copies count here.
+            if (UnconditionalTarget(block.Terminator!) is not { } target || target.Index == b) return null;
+            b = target.Index;
+        }
+        return null;
+    }
+
+    /// <summary>The block's code runs without a frame and leaves the prologue's and the parameter moves' registers alone (<see cref="PlanRegion"/>).</summary>
+    private bool NeedsNoFrame(int b, ulong forbidden)
+    {
+        var block = _function.Blocks[b];
+        var parameters = _function.ParameterCount;
+        var arguments = _registers.Arguments.Length;
+        bool Readable(Operand operand)
+        {
+            if (operand.IsConstant) return true;
+            var v = operand.Register.Index;
+            if (v < parameters) return v < arguments;
+            var location = _allocation.Locations[v];
+            return location.IsRegister && (forbidden & (1UL << location.Index)) == 0;
+        }
+        for (var i = 0; i < block.Instructions.Count; i++)
+        {
+            var instruction = block.Instructions[i];
+            if (IsRemovable(instruction, _allocation.IsDeadDefinition(b, i))) continue;
+            if (instruction.Op.IsCall() || instruction.Op == Opcode.Alloca) return false;
+            if ((_machine.Target.Clobbers(instruction) & forbidden) != 0) return false;
+            foreach (var operand in instruction.Arguments)
+                if (!Readable(operand)) return false;
+            if (instruction.Destination is not { } d || _fused[d.Index]) continue;
+            if (d.Index < parameters) return false;
+            var location = _allocation.Locations[d.Index];
+            if (!location.IsRegister || (forbidden & (1UL << location.Index)) != 0) return false;
+        }
+        // A branch on a comparison fused into it reads flags.
+        return Liveness.TerminatorOperand(block.Terminator!) is not { } value || Readable(value)
+            || (block.Terminator is Branch && _fused[value.Register.Index]);
+    }
+
+    /// <summary>
+    /// The region's blocks that lead on, before the prologue, the last falling into it (edges out of
+    /// the region go to the prologue's label, placed after them). Its return tails follow the body
+    /// (<see cref="EmitRegionReturns"/>).
+    /// </summary>
+    private void EmitRegion(int entry)
+    {
+        _regionLabels = new int[_region.Length];
+        for (var i = 0; i < _region.Length; i++)
+            _regionLabels[i] = i == 0 ? entry : _inRegion[_region[i]] ? _blockLabels[_region[i]] : _machine.NewLabel();
+        _prologueLabel = _machine.NewLabel();
+        SwapRegionLabels();
+        _beforePrologue = true;
+        for (var i = 0; i < _regionLeading; i++)
+            EmitBlock(_region[i], i + 1 < _regionLeading ? _region[i + 1] : _regionContinue, placeLabel: i > 0);
+        _beforePrologue = false;
+        SwapRegionLabels();
+        _machine.PlaceLabel(_prologueLabel);
+    }
+
+    private void EmitRegionReturns()
+    {
+        if (_region.Length == _regionLeading) return;
+        SwapRegionLabels();
+        _beforePrologue = true;
+        for (var i = _regionLeading; i < _region.Length; i++)
+        {
+            var b = _region[i];
+            if (ReturnedByCopies(b, _regionForbidden) is { } value)
+            {
+                _listing?.Mark(_machine.Position, ListingMarkKind.Block, _function.Blocks[b].Name, Diagnostics.SourceLocation.None);
+                _machine.PlaceLabel(_blockLabels[b]);
+                _machine.Load(_registers.Return, LocOf(value));
+                _machine.ReturnWithoutFrame();
+                continue;
+            }
+            EmitBlock(b, i + 1 < _region.Length ? _region[i + 1] : -1, placeLabel: true);
+        }
+        _beforePrologue = false;
+        SwapRegionLabels();
+    }
+
+    /// <summary>Region emission sees its own labels: the region's copies of its blocks, and the prologue's for the block the region leaves to.</summary>
+    private void SwapRegionLabels()
+    {
+        for (var i = 0; i < _region.Length; i++)
+            (_blockLabels[_region[i]], _regionLabels[i]) = (_regionLabels[i], _blockLabels[_region[i]]);
+        (_blockLabels[_regionContinue], _prologueLabel) = (_prologueLabel, _blockLabels[_regionContinue]);
+    }
+
     private Loc OnEntry(Operand operand) => operand.IsConstant ? Loc.Imm(operand.Constant) : Loc.Reg(_registers.Arguments[operand.Register.Index]);
 
     /// <summary>Compares on the argument registers; the condition returned holds when <paramref name="test"/> exits.</summary>
@@ -624,14 +902,14 @@ internal sealed class FunctionEmitter
     private int FirstEmittedBlock()
     {
         for (var b = 0; b < _skipped.Length; b++)
-            if (!_skipped[b]) return b;
+            if (!_skipped[b] && !_inRegion[b]) return b;
         throw new InvalidOperationException("a function without code");
     }
 
     private int NextEmitted(int b)
     {
         for (var n = b + 1; n < _skipped.Length; n++)
-            if (!_skipped[n]) return n;
+            if (!_skipped[n] && !_inRegion[n]) return n;
         return -1;
     }
 
@@ -675,6 +953,7 @@ internal sealed class FunctionEmitter
     private Loc LocOf(Operand operand) =>
         operand.IsConstant ? Loc.Imm(operand.Constant)
         : operand.Register.Index == _foldedRegister ? _foldedLoad
+        : _beforePrologue && operand.Register.Index < _function.ParameterCount ? Loc.Reg(_registers.Arguments[operand.Register.Index])
         : LocOf(_allocation[operand.Register]);
 
     private void EmitInstruction(Instruction instruction, bool dead)
@@ -907,7 +1186,8 @@ internal sealed class FunctionEmitter
             }
             case Return ret:
                 _machine.Load(_registers.Return, LocOf(ret.Value));
-                _machine.Epilogue();
+                if (_beforePrologue) _machine.ReturnWithoutFrame();
+                else _machine.Epilogue();
                 break;
             default:
                 throw new InvalidOperationException($"unknown terminator {block.Terminator}");
@@ -923,3 +1203,4 @@ internal sealed class FunctionEmitter
     /// <summary>The block's position in the function (<see cref="Liveness.Compute"/> numbered them, first thing in <see cref="Emit"/>).</summary>
     private static int IndexOf(BasicBlock block) => block.Index;
 }
+
