@@ -1,10 +1,7 @@
 using Maru.Compiler.Ir;
 using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Optimisation;
 
@@ -257,43 +254,11 @@ public sealed class SwitchLoweringTests
     }
 
     [TestMethod]
-    public void EveryConditionalAgreesOnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-switch-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            var expected = new List<long>();
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("switch.l", Program)],
-                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "switch", Optimisation = level, VerifyIr = true });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"libswitch-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                foreach (var (name, reference) in Reference)
-                    foreach (var c in Inputs)
-                    {
-                        calls.Add(new QemuCall(library, name, [c]));
-                        expected.Add(reference(c));
-                    }
-                foreach (var (name, reference) in Loops)
-                    foreach (var n in ScanLengths)
-                    {
-                        calls.Add(new QemuCall(library, name, [n]));
-                        expected.Add(reference(n));
-                    }
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Library} ({calls[i].Function} {calls[i].Arguments[0]}): {results[i].Error}");
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void EveryConditionalAgreesOnArm64UnderQemu() =>
+        Arm64Batch.AssertCalls(Program, [
+            .. Reference.SelectMany(r => Inputs.Select(c => new Arm64Case(r.Key, [c], r.Value(c)))),
+            .. Loops.SelectMany(r => ScanLengths.Select(n => new Arm64Case(r.Key, [n], r.Value(n)))),
+        ]);
 
     /// <summary>The most conditional branches on one path from the entry of a loop-free function.</summary>
     private static int MostBranchesOnAPath(IrFunction function)
