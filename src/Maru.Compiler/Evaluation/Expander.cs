@@ -25,7 +25,7 @@ internal sealed partial class Interpreter
     public Datum Expand(Datum form) => form switch
     {
         PairDatum pair => ExpandPair(pair),
-        SymbolDatum symbol when Globals.Find(symbol.Name)?.Value is FormValue { SymbolFunction: not NilDatum } macro =>
+        SymbolDatum symbol when Globals.Find(symbol)?.Value is FormValue { SymbolFunction: not NilDatum } macro =>
             ExpandMacro(macro.SymbolFunction, symbol.Name, symbol, [Globals, symbol]),
         _ => form,
     };
@@ -37,7 +37,7 @@ internal sealed partial class Interpreter
         {
             CheckExpansionLimits(form.Location);
             var head = Expand(form.Head);
-            if (head is SymbolDatum name && Globals.Find(name.Name)?.Value is FormValue { Function: not NilDatum } macro)
+            if (head is SymbolDatum name && Globals.Find(name)?.Value is FormValue { Function: not NilDatum } macro)
             {
                 var count = 1;
                 Datum rest = form.Tail;
@@ -311,7 +311,9 @@ internal sealed partial class Interpreter
                     stack.RemoveRange(bottom, stack.Count - bottom);
                 }
             case SymbolDatum symbol:
-                return new SymbolDatum(symbol.Name, location);
+                // The copy shares the template's lookup slot: the next expansion's copy finds the name there.
+                Root.SlotOf(symbol);
+                return new SymbolDatum(symbol.Name, location) { LookupSlot = symbol.LookupSlot };
             case IntegerDatum integer:
                 return new IntegerDatum(integer.Value, location);
             case RealDatum real:

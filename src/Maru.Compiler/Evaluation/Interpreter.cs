@@ -169,7 +169,7 @@ internal sealed partial class Interpreter
     {
         if (Frame.TryFind(frame, symbol.Name, out var found, out var index))
             return found.Get(index);
-        if ((frame?.Home ?? Globals).Find(symbol.Name) is { } variable)
+        if ((frame?.Home ?? Globals).Find(symbol) is { } variable)
             return variable.Value;
         throw new EvaluationError(DiagnosticCode.UnknownVariable, symbol.Location,
             isCall ? $"unknown function '{symbol.Name}'" : $"unknown variable '{symbol.Name}'");
@@ -183,7 +183,7 @@ internal sealed partial class Interpreter
             found.Set(index, value);
             return;
         }
-        if ((frame?.Home ?? Globals).Find(symbol.Name) is { } variable)
+        if ((frame?.Home ?? Globals).Find(symbol) is { } variable)
         {
             variable.Value = value;
             return;

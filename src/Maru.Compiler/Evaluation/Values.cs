@@ -201,17 +201,54 @@ internal sealed class Variable(string name, Datum value, GlobalEnvironment envir
 /// A global environment: the root holds the primitives and the prelude; <c>(compile-begin)</c>
 /// pushes a child whose bindings <c>(compile-end)</c> compiles. Passed to macros as <c>*env*</c>.
 /// </summary>
-internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocation begunAt) : CompileTimeValue
+internal sealed class GlobalEnvironment : CompileTimeValue
 {
     private readonly Dictionary<string, Variable> _bindings = new(StringComparer.Ordinal);
     private List<Variable> _order = new();
     // A root copied from the prelude snapshot: the prelude's variables not yet asked for (made on first lookup).
     private PreludeSnapshot.Copy? _snapshot;
+    private readonly GlobalEnvironment _root;
 
-    public GlobalEnvironment? Parent { get; } = parent;
+    // The root's cache of name lookups (Find(SymbolDatum)). A slot is for one name (one string
+    // instance) looked up from one environment; a symbol datum remembers its slot as this root's
+    // serial and the slot's index (SymbolDatum.LookupSlot), and a macro expansion's copy of a symbol
+    // inherits the template's slot (SlotOf), so a repeated lookup is an array read instead of hashing
+    // the name in every environment of the chain. A slot is used only when it holds the datum's very
+    // name string, so a wrong or stale number is only a miss. The slots belong to this compilation;
+    // a datum shared by several compilations (the prelude snapshot's symbols) remembers only numbers,
+    // so it keeps no compilation alive.
+    private static int s_serials;
+    private readonly int _serial;
+    // In chunks of a fixed size, so growing copies nothing and no array is large enough for the large object heap.
+    private const int SlotChunkBits = 9;
+    private LookupSlot[][] _slots = [];
+    private int _slotCount;
+    // Bumped when a binding added below the root hides one of an enclosing environment, which a slot
+    // may hold for lookups made from there. (A new root binding hides nothing.)
+    private int _shadowings;
+    // Bumped when any binding is added: a name a slot found nowhere may be found now.
+    private int _definitions;
+
+    private struct LookupSlot
+    {
+        public string Name;
+        public GlobalEnvironment? From;
+        public Variable? Variable;   // null: found nowhere
+        public int Epoch;            // _shadowings when found, _definitions when found nowhere
+    }
+
+    public GlobalEnvironment(GlobalEnvironment? parent, SourceLocation begunAt)
+    {
+        Parent = parent;
+        BegunAt = begunAt;
+        _root = parent?._root ?? this;
+        if (parent is null) _serial = Interlocked.Increment(ref s_serials);
+    }
+
+    public GlobalEnvironment? Parent { get; }
 
     /// <summary>Where the (compile-begin) that made this environment was; None for the root.</summary>
-    public SourceLocation BegunAt { get; } = begunAt;
+    public SourceLocation BegunAt { get; }
 
     public bool IsCompileSection => Parent is not null;
 
@@ -243,6 +280,40 @@ internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocatio
         return null;
     }
 
+    /// <summary><see cref="Find(string)"/> for a symbol datum, remembered in its slot (<see cref="SlotOf"/>) for the next lookup of its name from this environment.</summary>
+    public Variable? Find(SymbolDatum symbol)
+    {
+        var root = _root;
+        var index = root.SlotOf(symbol);   // first: it may add a chunk
+        ref var slot = ref root._slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)];
+        if (ReferenceEquals(slot.From, this) && slot.Epoch == (slot.Variable is null ? root._definitions : root._shadowings)) return slot.Variable;
+        var variable = Find(symbol.Name);
+        slot.From = this;
+        slot.Variable = variable;
+        slot.Epoch = variable is null ? root._definitions : root._shadowings;
+        return variable;
+    }
+
+    /// <summary>The index of the root's lookup slot for <paramref name="symbol"/>'s name, made (empty) if the datum has none yet.</summary>
+    internal int SlotOf(SymbolDatum symbol)
+    {
+        var root = _root;
+        var key = symbol.LookupSlot;
+        var index = (int)key;
+        if ((int)(key >> 32) == root._serial && (uint)index < (uint)root._slotCount
+            && ReferenceEquals(root._slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)].Name, symbol.Name))
+            return index;
+        index = root._slotCount++;
+        if ((index & ((1 << SlotChunkBits) - 1)) == 0)
+        {
+            if ((index >> SlotChunkBits) == root._slots.Length) Array.Resize(ref root._slots, Math.Max(16, root._slots.Length * 2));
+            root._slots[index >> SlotChunkBits] = new LookupSlot[1 << SlotChunkBits];
+        }
+        root._slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)] = new LookupSlot { Name = symbol.Name };
+        symbol.LookupSlot = ((long)root._serial << 32) | (uint)index;
+        return index;
+    }
+
     public Variable Define(string name, Datum value, SourceLocation location)
     {
         if (FindLocal(name) is { } variable)
@@ -251,6 +322,8 @@ internal sealed class GlobalEnvironment(GlobalEnvironment? parent, SourceLocatio
             variable.DefinedAt = location;
             return variable;
         }
+        _root._definitions++;
+        if (Parent?.Find(name) is not null) _root._shadowings++;
         variable = new Variable(name, value, this, location);
         _bindings.Add(name, variable);
         _order.Add(variable);

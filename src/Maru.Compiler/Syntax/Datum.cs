@@ -37,6 +37,10 @@ public sealed class StringDatum(string value, SourceLocation location) : Datum(l
 public sealed class SymbolDatum(string name, SourceLocation location) : Datum(location)
 {
     public string Name { get; } = name;
+
+    /// <summary>Where the evaluator's global environment remembers this datum's last lookup (GlobalEnvironment.Find): numbers only, 0 for none.</summary>
+    internal long LookupSlot;
+
     public override string ToString() => Name;
 }
 
