@@ -83,22 +83,30 @@ internal static class SwitchLowering
                 links.Add(link);
             }
             consumed[head.Index] = true;
-            if (links.Count >= MinTests) (chains ??= new()).Add([.. links]);
+            if (links.Count >= 2) (chains ??= new()).Add([.. links]);
         }
         Scratch<bool>.Return(consumed);
         Scratch<int>.Return(uses);
         if (chains is null) return;
 
+        Dictionary<VReg, Instruction?>? definitions = null;
         var removed = new HashSet<BasicBlock>();
         var added = new Dictionary<BasicBlock, List<BasicBlock>>();
         foreach (var chain in chains)
         {
             var head = chain[0].Block;
-            var cases = BitTests(Cases(chain, out var otherwise));
+            var intervals = Cases(chain, out var otherwise);
+            var lookup = Lookup.Plan(intervals, otherwise, KnownRange(function, chain[0].X, ref definitions));
+            if (lookup is null ? chain.Count < MinTests : chain.Count < MinLookupTests && !lookup.Whole) continue;
             head.Instructions.RemoveRange(head.Instructions.Count - chain[0].Length, chain[0].Length);
             for (var i = 1; i < chain.Count; i++) removed.Add(chain[i].Block);
             var created = new List<BasicBlock>();
-            new TreeBuilder(function, chain[0].X, otherwise, chain[0].Location, created).Build(head, cases, 0, cases.Count, long.MinValue, long.MaxValue);
+            if (lookup is not null) lookup.Emit(function, chain[0].X, head, chain[0].Location, created);
+            else
+            {
+                var cases = BitTests(intervals);
+                new TreeBuilder(function, chain[0].X, otherwise, chain[0].Location, created).Build(head, cases, 0, cases.Count, long.MinValue, long.MaxValue);
+            }
             added[head] = created;
         }
         var order = new List<BasicBlock>(blocks.Count);
@@ -321,6 +329,201 @@ internal static class SwitchLowering
             i = end;
         }
         return result ?? cases;
+    }
+
+    /// <summary>
+    /// The values x can take when its only definition says so: <c>x = y &amp; m</c> with m &gt;= 0 is in
+    /// [0, m], a comparison in [0, 1]; null when x has another definition or is a parameter.
+    /// </summary>
+    private static (long Lo, long Hi)? KnownRange(IrFunction function, VReg x, ref Dictionary<VReg, Instruction?>? definitions)
+    {
+        if (x.Index < function.ParameterCount) return null;
+        if (definitions is null)
+        {
+            // Every register's only definition (null for several), once per function.
+            definitions = new Dictionary<VReg, Instruction?>();
+            foreach (var block in function.Blocks)
+                foreach (var instruction in block.Instructions)
+                    if (instruction.Destination is { } d) definitions[d] = definitions.ContainsKey(d) ? null : instruction;
+        }
+        return definitions.GetValueOrDefault(x) switch
+        {
+            { Op: Opcode.And, Arguments: [_, { IsConstant: true, Constant: >= 0 and var mask }] } => (0, mask),
+            { Op: Opcode.And, Arguments: [{ IsConstant: true, Constant: >= 0 and var mask }, _] } => (0, mask),
+            { Op: var op } when op.IsComparison() || op == Opcode.LogicalNot => (0, 1),
+            { Op: Opcode.LoadByte } => (0, 255),
+            _ => null,
+        };
+    }
+
+    /// <summary>A chain this long already becomes a lookup (<see cref="Lookup"/>) when its targets allow (two tests when the lookup needs no range check); a tree needs <see cref="MinTests"/>.</summary>
+    internal const int MinLookupTests = 3;
+
+    /// <summary>
+    /// A switch whose every target, the default included where a value of the covered range reaches
+    /// it, only copies into the same registers in the same order (constants that differ between
+    /// targets, or the same operand in all) and jumps to one join: a <c>cond</c> whose arms yield
+    /// constants, such as a state machine's next state or a byte's class. When each varying value
+    /// fits, for every x of [lo, hi], in a field of w bits with (hi - lo + 1) * w &lt;= 64, the table is
+    /// one 64-bit constant K: one range check, then <c>((K &gt;&gt; ((x - lo) * w)) &amp; (2^w - 1)) + min</c>,
+    /// no branch per case (a table that is a straight line, a*(x - lo) + b, needs no K). Values outside
+    /// [lo, hi] go to the default as before.
+    /// </summary>
+    private sealed class Lookup
+    {
+        private long _lo;
+        /// <summary>x cannot lie outside [lo, lo + last]: no range check.</summary>
+        private bool _whole;
+
+        public bool Whole => _whole;
+        private ulong _last;
+        private BasicBlock _otherwise = null!;
+        private BasicBlock _join = null!;
+        private List<Instruction> _copies = null!;
+        /// <summary>Per copy: null when every target copies the same operand, else how to compute its value.</summary>
+        private (long Min, int Width, long Packed, long Slope)?[] _plans = null!;
+
+        public static Lookup? Plan(List<Case> cases, BasicBlock otherwise, (long Lo, long Hi)? known)
+        {
+            if (cases.Count == 0 || !Bounded(ref cases, ref otherwise)) return null;
+            var (lo, hi) = (cases[0].Lo, cases[^1].Hi);
+            // x is known to lie in a small range holding the cases (x = y & 7): the table covers all of it, no range check.
+            var whole = known is var (knownLo, knownHi) && knownLo <= lo && hi <= knownHi && unchecked((ulong)(knownHi - knownLo)) < 64;
+            if (whole) (lo, hi) = known!.Value;
+            var last = unchecked((ulong)(hi - lo));
+            if (last >= 64) return null;
+            var span = (int)last + 1;
+            var holes = cases[0].Lo != lo || cases[^1].Hi != hi;
+            for (var i = 1; i < cases.Count; i++) holes |= cases[i - 1].Hi + 1 != cases[i].Lo;
+            // The shape every target must have: copies only, then a jump to one join.
+            var model = cases[0].Target;
+            if (!IsCopyBlock(model, out var join)) return null;
+            var copies = model.Instructions;
+            var blocks = new BasicBlock[span];
+            for (var i = 0; i < span; i++) blocks[i] = otherwise;
+            foreach (var c in cases)
+                for (var v = c.Lo; ; v++)
+                {
+                    blocks[(int)unchecked((ulong)(v - lo))] = c.Target;
+                    if (v == c.Hi) break;
+                }
+            var varying = false;
+            var plans = new (long Min, int Width, long Packed, long Slope)?[copies.Count];
+            foreach (var block in (IEnumerable<BasicBlock>)(holes ? [.. blocks, otherwise] : blocks))
+            {
+                if (!IsCopyBlock(block, out var to) || to != join || block.Instructions.Count != copies.Count) return null;
+                for (var k = 0; k < copies.Count; k++)
+                {
+                    var (mine, theirs) = (block.Instructions[k], copies[k]);
+                    if (mine.Destination != theirs.Destination) return null;
+                    if (mine.Arguments[0].Equals(theirs.Arguments[0])) continue;
+                    if (!mine.Arguments[0].IsConstant || !theirs.Arguments[0].IsConstant) return null;
+                    plans[k] = default((long, int, long, long));
+                    varying = true;
+                }
+            }
+            if (!varying) return null;
+            // Each varying value as a field of the packed constant (or a straight line).
+            var values = new long[span];
+            for (var k = 0; k < copies.Count; k++)
+            {
+                if (plans[k] is null) continue;
+                for (var i = 0; i < span; i++) values[i] = blocks[i].Instructions[k].Arguments[0].Constant;
+                var slope = span > 1 ? unchecked(values[1] - values[0]) : 0;
+                var straight = true;
+                for (var i = 0; i < span && straight; i++) straight = values[i] == unchecked(values[0] + slope * i);
+                if (straight)
+                {
+                    plans[k] = (values[0], 0, 0, slope);
+                    continue;
+                }
+                var (min, max) = (values.Min(), values.Max());
+                var width = 64 - System.Numerics.BitOperations.LeadingZeroCount(unchecked((ulong)(max - min)));
+                if ((long)width * span > 64) return null;
+                var packed = 0UL;
+                for (var i = 0; i < span; i++) packed |= unchecked((ulong)(values[i] - min)) << (i * width);
+                plans[k] = (min, width, unchecked((long)packed), 0);
+            }
+            return new Lookup { _lo = lo, _last = last, _otherwise = otherwise, _join = join, _copies = copies, _plans = plans, _whole = whole };
+        }
+
+        /// <summary>
+        /// When the cases reach a 64-bit end (the chain's last test left the values it did not
+        /// decide to a case, the rest of the line to a target such as an <c>else</c>), that end's target
+        /// is the default and the old default a case over the gaps between the others.
+        /// </summary>
+        private static bool Bounded(ref List<Case> cases, ref BasicBlock otherwise)
+        {
+            // Only when both ends go to one target (one end alone is an ordinary case: its span decides).
+            var outer = cases[0].Target;
+            if (cases[0].Lo != long.MinValue || cases[^1].Hi != long.MaxValue || cases[^1].Target != outer) return true;
+            var (start, end) = (1, cases.Count - 1);
+            if (start >= end) return false;
+            var inner = new List<Case>(2 * (end - start));
+            var cursor = cases[0].Hi + 1;
+            for (var i = start; i < end; i++)
+            {
+                if (cases[i].Lo > cursor) inner.Add(new Case(cursor, cases[i].Lo - 1, otherwise, int.MaxValue));
+                inner.Add(cases[i]);
+                cursor = cases[i].Hi + 1;   // below the high end's case: no overflow
+            }
+            if (cursor < cases[^1].Lo) inner.Add(new Case(cursor, cases[^1].Lo - 1, otherwise, int.MaxValue));
+            (cases, otherwise) = (inner, outer);
+            return true;
+        }
+
+        /// <summary>head: d = x - lo, then d &lt;=u hi - lo to a new block computing the values and doing the copies, else to the default.</summary>
+        public void Emit(IrFunction function, VReg x, BasicBlock head, SourceLocation location, List<BasicBlock> created)
+        {
+            Operand index = x;
+            if (_lo != 0) index = Compute(head, Opcode.Subtract, x, Operand.Of(_lo));
+            var lookup = function.NewUnplacedBlock();
+            created.Add(lookup);
+            head.Terminator = _whole ? new Jump(lookup) : new Branch(Compute(head, Opcode.BelowOrEqual, index, Operand.Of((long)_last)), lookup, _otherwise);
+            // Every value first (x may be a copy's destination), then the copies in their order.
+            var results = new Operand[_copies.Count];
+            for (var k = 0; k < _copies.Count; k++)
+            {
+                if (_plans[k] is not var (min, width, packed, slope))
+                {
+                    results[k] = _copies[k].Arguments[0];
+                    continue;
+                }
+                if (width == 0)
+                {
+                    // A straight line: min + slope * d.
+                    Operand line = slope == 0 ? Operand.Of(0) : slope == 1 ? index : Compute(lookup, Opcode.Multiply, index, Operand.Of(slope));
+                    results[k] = min == 0 ? line : line.IsConstant ? Operand.Of(min) : Compute(lookup, Opcode.Add, line, Operand.Of(min));
+                    continue;
+                }
+                Operand shift = width == 1 ? index
+                    : System.Numerics.BitOperations.IsPow2(width) ? Compute(lookup, Opcode.ShiftLeft, index, Operand.Of(System.Numerics.BitOperations.Log2((uint)width)))
+                    : Compute(lookup, Opcode.Multiply, index, Operand.Of(width));
+                var field = Compute(lookup, Opcode.ShiftRight, Operand.Of(packed), shift);
+                Operand value = width == 64 ? field : Compute(lookup, Opcode.And, field, Operand.Of(unchecked((long)((1UL << width) - 1))));
+                results[k] = min == 0 ? value : Compute(lookup, Opcode.Add, value, Operand.Of(min));
+            }
+            for (var k = 0; k < _copies.Count; k++)
+                lookup.Instructions.Add(new Instruction(Opcode.Copy, _copies[k].Destination, [results[k]], null, location));
+            lookup.Terminator = new Jump(_join);
+
+            VReg Compute(BasicBlock block, Opcode op, Operand a, Operand b)
+            {
+                var destination = function.NewRegister();
+                block.Instructions.Add(new Instruction(op, destination, [a, b], null, location));
+                return destination;
+            }
+        }
+
+        private static bool IsCopyBlock(BasicBlock block, out BasicBlock join)
+        {
+            join = null!;
+            if (block.Terminator is not Jump { Target: var target } || block.Phis.Count != 0) return false;
+            foreach (var instruction in block.Instructions)
+                if (instruction.Op != Opcode.Copy) return false;
+            join = target;
+            return true;
+        }
     }
 
     /// <summary>Writes the tree of tests: each node fills the block it is given and creates the blocks below it.</summary>

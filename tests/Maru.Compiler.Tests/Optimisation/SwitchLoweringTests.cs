@@ -1,17 +1,16 @@
 using Maru.Compiler.Ir;
 using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Optimisation;
 
 /// <summary>
 /// Many-way conds on one value (dense, sparse, negative, duplicated constants, shadowed cases,
 /// ranges mixed with equalities, 64-bit edge constants, nested ifs going on along either edge,
-/// classes of one target that become bit tests, at 0, 63 and the 64-bit ends, a scanning loop) run at O0 and O1, natively and on AArch64 under qemu (one batch), and every result
+/// classes of one target that become bit tests, at 0, 63 and the 64-bit ends, a scanning loop, conds of
+/// constants that become a packed constant or a straight line: negative, holes, keys at the 64-bit
+/// ends, 64 one-bit entries, two values at once, a state machine, and ones that must stay trees) run at O0 and O1, natively and on AArch64 under qemu (one batch), and every result
 /// equals the C# reference written beside each function; at O1 a dense cond tests far fewer than
 /// its cases on any path.
 /// </summary>
@@ -49,6 +48,38 @@ public sealed class SwitchLoweringTests
         (define-function low (c)
           (if (or (= c -70) (= c -7) (= c -40) (= c -9223372036854775808) (= c -9223372036854775801) (= c -9223372036854775745) (= c 1)) 1 0))
         (define-function high (c) (if (or (= c 9223372036854775807) (= c 9223372036854775744) (= c 9223372036854775797) (= c 9223372036854775800) (= c 5)) 1 0))
+        (define-function packed (k) (cond ((= k 0) 3) ((= k 1) 1) ((= k 2) 4) ((= k 3) 1) ((= k 4) 5) (else 9)))
+        (define-function packed-negative (k) (cond ((= k -3) -100) ((= k -2) 7) ((= k -1) -100) ((= k 0) 50) (else -1)))
+        (define-function line (k) (cond ((= k 5) 10) ((= k 6) 13) ((= k 7) 16) ((= k 8) 19) (else 0)))
+        (define-function holes (k) (cond ((= k 1) 2) ((= k 3) 4) ((= k 5) 6) (else 7)))
+        (define-function holes-computed (k) (cond ((= k 1) 2) ((= k 3) 4) ((= k 5) 6) (else (* k 2))))
+        (define-function wide-values (k) (cond ((= k 0) 9223372036854775807) ((= k 1) -9223372036854775808) ((= k 2) 0) ((= k 3) 1) (else 5)))
+        (define-function top-keys (k) (cond ((= k 9223372036854775807) 1) ((= k 9223372036854775806) 2) ((= k 9223372036854775805) 0) (else 3)))
+        (define-function bottom-keys (k) (cond ((= k -9223372036854775808) 1) ((= k -9223372036854775807) 2) ((= k -9223372036854775806) 0) (else 3)))
+        (define-function full-word (k)
+          (cond ((= k 0) 1) ((= k 5) 1) ((= k 17) 1) ((= k 31) 1) ((= k 32) 1) ((= k 40) 1) ((= k 62) 1) ((= k 63) 1) ((= k 1) 1)
+                ((= k 2) 1) ((= k 3) 1) (else 0)))
+        (define-function masked (c) (let ((k (& c 7))) (cond ((= k 1) 5) ((= k 2) 6) ((= k 3) 9) ((= k 6) -2) (else 4))))
+        (define-function masked-computed (c) (let ((k (& c 7))) (cond ((= k 1) 5) ((= k 2) 6) ((= k 3) 9) (else (+ c 1)))))
+        (define-function one-computed (k) (cond ((= k 0) 3) ((= k 1) (+ k 7)) ((= k 2) 4) ((= k 3) 1) (else 9)))
+        (define-function two (n)
+          (let ((a 0) (b 0) (sum 0))
+            (for (i 0 n)
+              (let ((k (% (* i 7) 5)))
+                (cond ((= k 0) (set a 1) (set b 5)) ((= k 1) (set a 2) (set b 7)) ((= k 2) (set a 3) (set b 1)) (else (set a 0) (set b 0))))
+              (set sum (+ (* sum 3) (+ (* a 10) b))))
+            sum))
+        (define-function machine (n)
+          (let ((s 0) (acc 0) (x 5))
+            (for (i 0 n)
+              (set x (& (+ (* x 1103515245) 12345) 2147483647))
+              (let ((k (& (>> x 16) 3)))
+                (set s (cond ((= s 0) (cond ((= k 0) 1) ((= k 1) 2) ((= k 2) 0) (else 3)))
+                             ((= s 1) (cond ((= k 0) 1) ((= k 3) 0) ((= k 1) 3) (else 2)))
+                             ((= s 2) (cond ((= k 2) 2) ((= k 0) 3) (else 0)))
+                             (else (cond ((= k 1) 1) ((= k 2) 3) ((= k 3) 2) (else 0)))))
+                (set acc (& (+ (* acc 5) s) 1152921504606846975))))
+            acc))
         (define-function scan (n)
           (let ((sum 0) (x 1))
             (for (i 0 n)
@@ -84,6 +115,52 @@ public sealed class SwitchLoweringTests
         ["wide"] = c => c switch { 0 or 63 or 20 or 47 or 33 => 5, 64 => 6, _ => 8 },
         ["low"] = c => c is -70 or -7 or -40 or long.MinValue or long.MinValue + 7 or long.MinValue + 63 or 1 ? 1 : 0,
         ["high"] = c => c is long.MaxValue or long.MaxValue - 63 or long.MaxValue - 10 or long.MaxValue - 7 or 5 ? 1 : 0,
+        ["packed"] = k => k switch { 0 => 3, 1 => 1, 2 => 4, 3 => 1, 4 => 5, _ => 9 },
+        ["packed-negative"] = k => k switch { -3 => -100, -2 => 7, -1 => -100, 0 => 50, _ => -1 },
+        ["line"] = k => k switch { 5 => 10, 6 => 13, 7 => 16, 8 => 19, _ => 0 },
+        ["holes"] = k => k switch { 1 => 2, 3 => 4, 5 => 6, _ => 7 },
+        ["holes-computed"] = k => k switch { 1 => 2, 3 => 4, 5 => 6, _ => unchecked(k * 2) },
+        ["wide-values"] = k => k switch { 0 => long.MaxValue, 1 => long.MinValue, 2 => 0, 3 => 1, _ => 5 },
+        ["top-keys"] = k => k switch { long.MaxValue => 1, long.MaxValue - 1 => 2, long.MaxValue - 2 => 0, _ => 3 },
+        ["bottom-keys"] = k => k switch { long.MinValue => 1, long.MinValue + 1 => 2, long.MinValue + 2 => 0, _ => 3 },
+        ["full-word"] = k => k is 0 or 5 or 17 or 31 or 32 or 40 or 62 or 63 or 1 or 2 or 3 ? 1 : 0,
+        ["masked"] = c => (c & 7) switch { 1 => 5, 2 => 6, 3 => 9, 6 => -2, _ => 4 },
+        ["masked-computed"] = c => (c & 7) switch { 1 => 5, 2 => 6, 3 => 9, _ => unchecked(c + 1) },
+        ["one-computed"] = k => k switch { 0 => 3, 1 => k + 7, 2 => 4, 3 => 1, _ => 9 },
+    };
+
+    /// <summary>Functions of a loop count, run with <see cref="ScanLengths"/>.</summary>
+    private static readonly Dictionary<string, Func<long, long>> Loops = new()
+    {
+        ["scan"] = Scan,
+        ["two"] = n =>
+        {
+            long a = 0, b = 0, sum = 0;
+            for (long i = 0; i < n; i++)
+            {
+                (a, b) = unchecked(i * 7 % 5) switch { 0 => (1L, 5L), 1 => (2L, 7L), 2 => (3L, 1L), _ => (0L, 0L) };
+                sum = unchecked(sum * 3 + a * 10 + b);
+            }
+            return sum;
+        },
+        ["machine"] = n =>
+        {
+            long s = 0, acc = 0, x = 5;
+            for (long i = 0; i < n; i++)
+            {
+                x = unchecked(x * 1103515245 + 12345) & 2147483647;
+                var k = (x >> 16) & 3;
+                s = s switch
+                {
+                    0 => k switch { 0 => 1, 1 => 2, 2 => 0, _ => 3 },
+                    1 => k switch { 0 => 1, 3 => 0, 1 => 3, _ => 2 },
+                    2 => k switch { 2 => 2, 0 => 3, _ => 0 },
+                    _ => k switch { 1 => 1, 2 => 3, 3 => 2, _ => 0 },
+                };
+                acc = unchecked(acc * 5 + s) & 1152921504606846975;
+            }
+            return acc;
+        },
     };
 
     private static long Scan(long n)
@@ -128,9 +205,27 @@ public sealed class SwitchLoweringTests
             foreach (var (name, reference) in Reference)
                 foreach (var c in Inputs)
                     Assert.AreEqual(reference(c), library.Call(name, c), $"{level} ({name} {c})");
-            foreach (var n in ScanLengths)
-                Assert.AreEqual(Scan(n), library.Call("scan", n), $"{level} (scan {n})");
+            foreach (var (name, reference) in Loops)
+                foreach (var n in ScanLengths)
+                    Assert.AreEqual(reference(n), library.Call(name, n), $"{level} ({name} {n})");
         }
+    }
+
+    [TestMethod]
+    public void ACondOfConstantsIsOneRangeCheckAndAPackedConstant()
+    {
+        var module = Optimise(Program);
+        foreach (var name in new[] { "packed", "packed-negative", "line", "holes", "top-keys", "bottom-keys", "full-word" })
+        {
+            var function = Function(module, name);
+            Assert.AreEqual(1, MostBranchesOnAPath(function), IrPrinter.Print(function));
+        }
+        // A value known to lie in [0, 7] (c & 7) needs no range check: no branch at all.
+        Assert.AreEqual(0, MostBranchesOnAPath(Function(module, "masked")), IrPrinter.Print(Function(module, "masked")));
+        // A machine's next state: nothing compares the class (x & 3) any more, only the state is dispatched on.
+        var machine = Function(module, "machine");
+        var classes = Instructions(machine).Where(i => i.Op == Opcode.And && i.Arguments[1] is { IsConstant: true, Constant: 3 }).Select(i => i.Destination).ToHashSet();
+        Assert.IsFalse(Instructions(machine).Any(i => i.Op.IsComparison() && i.Arguments.Any(a => !a.IsConstant && classes.Contains(a.Register))), IrPrinter.Print(machine));
     }
 
     [TestMethod]
@@ -159,42 +254,11 @@ public sealed class SwitchLoweringTests
     }
 
     [TestMethod]
-    public void EveryConditionalAgreesOnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-switch-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            var expected = new List<long>();
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("switch.l", Program)],
-                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "switch", Optimisation = level, VerifyIr = true });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"libswitch-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                foreach (var (name, reference) in Reference)
-                    foreach (var c in Inputs)
-                    {
-                        calls.Add(new QemuCall(library, name, [c]));
-                        expected.Add(reference(c));
-                    }
-                foreach (var n in ScanLengths)
-                {
-                    calls.Add(new QemuCall(library, "scan", [n]));
-                    expected.Add(Scan(n));
-                }
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Library} ({calls[i].Function} {calls[i].Arguments[0]}): {results[i].Error}");
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void EveryConditionalAgreesOnArm64UnderQemu() =>
+        Arm64Batch.AssertCalls(Program, [
+            .. Reference.SelectMany(r => Inputs.Select(c => new Arm64Case(r.Key, [c], r.Value(c)))),
+            .. Loops.SelectMany(r => ScanLengths.Select(n => new Arm64Case(r.Key, [n], r.Value(n)))),
+        ]);
 
     /// <summary>The most conditional branches on one path from the entry of a loop-free function.</summary>
     private static int MostBranchesOnAPath(IrFunction function)

@@ -1,10 +1,6 @@
 using Maru.Compiler.Ir;
-using Maru.Compiler.Syntax;
-using Maru.Compiler.Targets;
 using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
-using QemuArm64 = Maru.Differential.QemuArm64;
-using QemuCall = Maru.Differential.QemuCall;
 
 namespace Maru.Compiler.Tests.Optimisation;
 
@@ -168,45 +164,10 @@ public sealed class TailMergingTests
     }
 
     [TestMethod]
-    public void EveryConditionalAgreesOnArm64UnderQemu()
-    {
-        if (!QemuArm64.Available) ExternalTool.MissingTool(QemuArm64.Missing);
-        var work = Directory.CreateTempSubdirectory("maru-arm64-merge-").FullName;
-        try
-        {
-            var calls = new List<QemuCall>();
-            var expected = new List<long>();
-            foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-            {
-                var result = MaruCompiler.Compile([new SourceFile("merge.l", Program)],
-                    new CompilationOptions { Target = TargetPlatform.LinuxArm64, LibraryName = "merge", Optimisation = level, VerifyIr = true });
-                Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
-                var library = Path.Combine(work, $"libmerge-{level}.so");
-                File.WriteAllBytes(library, result.Library!);
-                foreach (var (name, reference) in Reference)
-                    foreach (var c in Inputs)
-                    {
-                        calls.Add(new QemuCall(library, name, [c]));
-                        expected.Add(reference(c));
-                    }
-                foreach (var c in Inputs)
-                {
-                    calls.Add(new QemuCall(library, "g", [c, -7]));
-                    expected.Add(G(c, -7));
-                }
-                foreach (var n in ScanLengths)
-                {
-                    calls.Add(new QemuCall(library, "scan", [n]));
-                    expected.Add(Scan(n));
-                }
-            }
-            var results = QemuArm64.Run(calls);
-            for (var i = 0; i < calls.Count; i++)
-                Assert.AreEqual(expected[i], results[i].Value, $"{calls[i].Library} ({calls[i].Function} {string.Join(" ", calls[i].Arguments)}): {results[i].Error}");
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
+    public void EveryConditionalAgreesOnArm64UnderQemu() =>
+        Arm64Batch.AssertCalls(Program, [
+            .. Reference.SelectMany(r => Inputs.Select(c => new Arm64Case(r.Key, [c], r.Value(c)))),
+            .. Inputs.Select(c => new Arm64Case("g", [c, -7], G(c, -7))),
+            .. ScanLengths.Select(n => new Arm64Case("scan", [n], Scan(n))),
+        ]);
 }
