@@ -24,7 +24,7 @@ public static class MaruCompiler
     public static CompilationResult Compile(IReadOnlyList<SourceFile> sources, CompilationOptions options)
     {
         var diagnostics = new DiagnosticBag();
-        using var budget = new CompilationBudget(options);
+        var budget = new CompilationBudget(options);
         try
         {
             return Run(sources, options, diagnostics, budget);
