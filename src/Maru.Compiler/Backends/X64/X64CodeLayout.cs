@@ -205,11 +205,17 @@ internal sealed class X64CodeLayout
             written += padding[k];
         }
         old.AsSpan(copied).CopyTo(bytes.AsSpan(written));
+        // Nops before each header's, for a branch target's shift (a binary search: targets come in any order).
+        var before = new int[headers.Length + 1];
+        for (var k = 0; k < headers.Length; k++) before[k + 1] = before[k] + padding[k];
+        var passed = 0;
+        var shift = 0;
         for (var i = 0; i < count; i++)
         {
             if (offsets[i] == uint.MaxValue) return false;
             var start = (int)offsets[i];
-            var moved = Shift(at, padding, start);
+            for (; passed < at.Length && at[passed] <= start; passed++) shift += padding[passed];   // instructions come in offset order
+            var moved = shift;
             newOffsets[i] = (uint)(start + moved);
             newEnds[i] = function.Ends[i] + (uint)moved;
             var instruction = instructions[i];
@@ -225,7 +231,7 @@ internal sealed class X64CodeLayout
                 if (size is not (1 or 4)) return false;
                 var end = (int)function.Ends[i];
                 // Another function's entry (patched later) stays put; an instruction of this one moves with its nops.
-                target = instruction.NearBranch64 == Placeholder ? 0 : Shift(at, padding, end + Read(old, start + field, size));
+                target = instruction.NearBranch64 == Placeholder ? 0 : Shift(at, before, end + Read(old, start + field, size));
             }
             else continue;
             var delta = target - moved;
@@ -241,12 +247,17 @@ internal sealed class X64CodeLayout
     }
 
 
-    /// <summary>How far an instruction that started at <paramref name="position"/> in the unpadded encoding moves: the nops at or before it.</summary>
-    private static int Shift(int[] at, int[] padding, int position)
+    /// <summary>How far an instruction that started at <paramref name="position"/> in the unpadded encoding moves: the nops at or before it (<paramref name="before"/>[k]: the nops before header k).</summary>
+    private static int Shift(int[] at, int[] before, int position)
     {
-        var shift = 0;
-        for (var k = 0; k < at.Length && at[k] <= position; k++) shift += padding[k];
-        return shift;
+        int low = 0, high = at.Length;   // the number of headers at or before the position
+        while (low < high)
+        {
+            var middle = (low + high) >>> 1;
+            if (at[middle] <= position) low = middle + 1;
+            else high = middle;
+        }
+        return before[low];
     }
 
     private static int Read(byte[] bytes, int offset, int size) =>
