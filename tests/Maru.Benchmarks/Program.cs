@@ -125,7 +125,10 @@ internal static class Report
         Console.WriteLine();
         double GeoMean(string a, string b) => Math.Exp(rows.Average(r => Math.Log(r.Timings[a].MedianMs / r.Timings[b].MedianMs)));
         double GeoMeanOfMins(string a, string b) => Math.Exp(rows.Average(r => Math.Log(r.Timings[a].MinMs / r.Timings[b].MinMs)));
-        Console.WriteLine($"geometric mean maru/gcc-O2:    {GeoMean("maru", "gcc-O2"):F2}x   (goal: <= 1.30x; of the minimums: {GeoMeanOfMins("maru", "gcc-O2"):F2}x)");
+        // Issue 12's targets: the geomean within 5% of gcc -O2, and no program above 1.3x.
+        var worst = rows.MaxBy(r => r.Timings["maru"].MedianMs / r.Timings["gcc-O2"].MedianMs)!;
+        Console.WriteLine($"geometric mean maru/gcc-O2:    {GeoMean("maru", "gcc-O2"):F2}x   (goal: <= 1.05x; of the minimums: {GeoMeanOfMins("maru", "gcc-O2"):F2}x)");
+        Console.WriteLine($"highest maru/gcc-O2:           {worst.Timings["maru"].MedianMs / worst.Timings["gcc-O2"].MedianMs:F2}x, {worst.Program.Name}   (goal: no program above 1.30x)");
         Console.WriteLine($"geometric mean maru-O0/gcc-O2: {GeoMean("maru-O0", "gcc-O2"):F2}x");
         Console.WriteLine($"geometric mean tcc/gcc-O2:     {GeoMean("tcc", "gcc-O2"):F2}x");
         Console.WriteLine($"geometric mean gcc-O0/gcc-O2:  {GeoMean("gcc-O0", "gcc-O2"):F2}x");
