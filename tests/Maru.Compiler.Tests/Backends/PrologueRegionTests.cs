@@ -163,17 +163,8 @@ public sealed class PrologueRegionTests
     ];
 
     [TestMethod]
-    public void SameResultsAtO0AndO1OnX64()
-    {
-        using var o0 = CompiledLibrary.Compile(Source, OptimisationLevel.O0);
-        using var o1 = CompiledLibrary.Compile(Source, OptimisationLevel.O1);
-        foreach (var (function, arguments, expected) in Cases)
-        {
-            var call = $"({function} {string.Join(' ', arguments)})";
-            Assert.AreEqual(expected, o0.Call(function, arguments), $"{call} at O0");
-            Assert.AreEqual(expected, o1.Call(function, arguments), $"{call} at O1");
-        }
-    }
+    public void SameResultsAtO0AndO1OnX64() =>
+        CompiledLibrary.AssertCallsAtO0AndO1(Source, Cases);
 
     [TestMethod]
     public void EarlyPathsReturnBeforeAnyRegisterIsSaved()

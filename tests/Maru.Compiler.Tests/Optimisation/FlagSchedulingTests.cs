@@ -128,16 +128,8 @@ public sealed class FlagSchedulingTests
     }
 
     [TestMethod]
-    public void ResultsMatchModelsAtO0AndO1OnX64()
-    {
-        using var o0 = CompiledLibrary.Compile(Source, OptimisationLevel.O0);
-        using var o1 = CompiledLibrary.Compile(Source, OptimisationLevel.O1);
-        foreach (var (function, arguments, expected) in Cases())
-        {
-            Assert.AreEqual(expected, o0.Call(function, arguments), $"({function} {string.Join(" ", arguments)}) at O0");
-            Assert.AreEqual(expected, o1.Call(function, arguments), $"({function} {string.Join(" ", arguments)}) at O1");
-        }
-    }
+    public void ResultsMatchModelsAtO0AndO1OnX64() =>
+        CompiledLibrary.AssertCallsAtO0AndO1(Source, Cases());
 
     [TestMethod]
     public void ResultsAgreeOnArm64UnderQemu() =>

@@ -111,6 +111,22 @@ internal sealed unsafe class CompiledLibrary : IDisposable
         return library.Call("test-main");
     }
 
+    /// <summary>
+    /// Each call must give its expected value in the source compiled at O0 and at O1 (the x86-64
+    /// half of a test whose arm64 half is <see cref="Arm64Batch"/>).
+    /// </summary>
+    public static void AssertCallsAtO0AndO1(string source, IEnumerable<(string Function, long[] Arguments, long Expected)> cases)
+    {
+        using var o0 = Compile(source, OptimisationLevel.O0);
+        using var o1 = Compile(source, OptimisationLevel.O1);
+        foreach (var (function, arguments, expected) in cases)
+        {
+            var call = $"({function} {string.Join(" ", arguments)})";
+            Assert.AreEqual(expected, o0.Call(function, arguments), $"{call} at O0");
+            Assert.AreEqual(expected, o1.Call(function, arguments), $"{call} at O1");
+        }
+    }
+
     /// <summary>The errors of a compilation that must fail.</summary>
     public static IReadOnlyList<Diagnostic> Errors(string source, string fileName = "test.l")
     {
