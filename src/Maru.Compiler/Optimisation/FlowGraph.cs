@@ -275,13 +275,24 @@ internal sealed class FlowGraph
         _hasDominators = false;
         _hasFrontiers = false;
         _frontierUsed = 0;
-        RemoveUnreachableBlocks(function);
         var blocks = function.Blocks;
-        var n = _count = blocks.Count;
+        // The reverse postorder walk finds the reachable blocks: only when it misses some are they
+        // dropped (a second walk) and the order taken again. Most builds find every block reachable.
+        for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
+        _count = blocks.Count;
+        Grow(ref _reversePostorder, _count);
+        if (ComputeReversePostorder(blocks) != _count)
+        {
+            Array.Clear(_reversePostorder, 0, _count);   // the partial order: no dropped block stays referenced
+            RemoveUnreachableBlocks(function);
+            for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
+            _count = blocks.Count;
+            if (ComputeReversePostorder(blocks) != _count) throw new InvalidOperationException("flow graph: a block no walk from the entry reached");
+        }
+        var n = _count;
         Grow(ref _blocks, n);
         Grow(ref _successors, 2 * n);
         Grow(ref _predecessorStart, n + 1);
-        Grow(ref _reversePostorder, n);
 
         // Predecessors, flat: count each block's, then fill in block order.
         var start = _predecessorStart;
@@ -313,12 +324,11 @@ internal sealed class FlowGraph
             for (var s = 0; s < 2 && _successors[2 * i + s] is { } successor; s++)
                 _predecessors[start[successor.Index] + fill[successor.Index]++] = blocks[i];
         Scratch<int>.Return(fill);
-
-        ComputeReversePostorder(blocks);
         Function = function;
     }
 
-    private void ComputeReversePostorder(List<BasicBlock> blocks)
+    /// <summary>Fills the reverse postorder of the blocks the entry reaches at the end of the table (blocks numbered by position); returns how many it reached.</summary>
+    private int ComputeReversePostorder(List<BasicBlock> blocks)
     {
         var n = _count;
         var visited = Scratch<bool>.Rent(n);
@@ -354,8 +364,7 @@ internal sealed class FlowGraph
         Scratch<bool>.Return(visited);
         Scratch<int>.Return(stackBlock);
         Scratch<int>.Return(stackNext);
-        // Every block is reachable (unreachable ones were dropped), so the order fills the table.
-        if (next != 0) throw new InvalidOperationException("flow graph: a block no walk from the entry reached");
+        return n - next;   // all of them: the order fills the table from its start
     }
 
     /// <summary>

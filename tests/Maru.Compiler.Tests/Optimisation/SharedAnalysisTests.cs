@@ -63,6 +63,35 @@ public sealed class SharedAnalysisTests
     }
 
     [TestMethod]
+    public void AFirstBuildDropsAnUnreachableBlockBetweenReachableOnesAndItsPhiInputs()
+    {
+        // entry: br %0, t, join;  dead: jmp join (nothing reaches it);  t: jmp join;  join: %1 = phi [entry 1, dead 2, t 3]; ret %1
+        var function = new IrFunction("dead-middle", 1, SourceLocation.None);
+        var entry = function.NewBlock();
+        var dead = function.NewBlock();
+        var ifTrue = function.NewBlock();
+        var join = function.NewBlock();
+        entry.Terminator = new Branch(function.Parameter(0), ifTrue, join);
+        dead.Terminator = new Jump(join);
+        ifTrue.Terminator = new Jump(join);
+        var phi = new Phi(function.NewRegister());
+        phi.Inputs.Add(new PhiInput(entry, Operand.Of(1)));
+        phi.Inputs.Add(new PhiInput(dead, Operand.Of(2)));
+        phi.Inputs.Add(new PhiInput(ifTrue, Operand.Of(3)));
+        join.Phis.Add(phi);
+        join.Terminator = new Return(phi.Destination);
+
+        var graph = FlowGraph.Of(function);
+        CollectionAssert.AreEqual(new[] { entry, ifTrue, join }, function.Blocks);
+        CollectionAssert.AreEqual(new[] { 0, 1, 2 }, function.Blocks.Select(b => b.Index).ToArray());
+        CollectionAssert.AreEqual(new[] { entry, ifTrue, join }, graph.ReversePostorder.ToArray());
+        CollectionAssert.AreEqual(new[] { entry, ifTrue }, graph.Predecessors[join.Index].ToArray());
+        CollectionAssert.AreEqual(new[] { entry, ifTrue }, phi.Inputs.Select(i => i.Predecessor).ToArray());
+        Assert.AreSame(entry, graph.ImmediateDominator[join.Index]);
+        FlowGraph.Forget();
+    }
+
+    [TestMethod]
     public void RentedArraysAreClearedForTheLengthAsked()
     {
         var first = Scratch<long>.Rent(100);
