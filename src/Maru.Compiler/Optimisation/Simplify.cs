@@ -316,38 +316,55 @@ internal static class Simplify
                     facts.PowerOfTwoRemainders[d] = (dividend, c == long.MinValue ? 63 : Log2(Math.Abs(c)));
             }
 
-        // Facts established on each edge out of a branch that tests divisibility (rare: no table until one is found).
-        Dictionary<(BasicBlock From, BasicBlock To), (VReg, int)>? onEdge = null;
-        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+        // Facts established on each edge out of a branch that tests divisibility, kept by the edge's
+        // target: a walk below only asks for the edge into a block from its unique predecessor, and
+        // the only edges into such a block come from that predecessor.
+        var blocks = function.Blocks;
+        List<(VReg Value, int Log2)>? edgeFacts = null;
+        int[]? factInto = null;   // by block position: 1 + the fact's place in edgeFacts, 0 when none
+        for (var i = 0; i < blocks.Count; i++)
         {
+            var block = blocks[i];
             if (block.Terminator is not Branch branch || branch.IfTrue == branch.IfFalse) continue;
             if (DivisibilityTest(branch.Condition, facts) is not ({ } value, var log2, var zeroWhenTrue)) continue;
-            (onEdge ??= new())[(block, zeroWhenTrue ? branch.IfTrue : branch.IfFalse)] = (value, log2);
+            if (factInto is null)
+            {
+                for (var b = 0; b < blocks.Count; b++) blocks[b].Index = b;
+                factInto = Scratch<int>.Rent(blocks.Count);
+                edgeFacts = [];
+            }
+            edgeFacts!.Add((value, log2));
+            factInto[(zeroWhenTrue ? branch.IfTrue : branch.IfFalse).Index] = edgeFacts.Count;
         }
-        if (onEdge is null) return facts;
+        if (factInto is null) return facts;
 
         // The unique predecessor of each block (null when none or several).
-        var predecessor = new Dictionary<BasicBlock, BasicBlock?>();
-        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+        var predecessor = Scratch<BasicBlock?>.Rent(blocks.Count);
+        var predecessors = Scratch<int>.Rent(blocks.Count);
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
             for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
             {
-                var successor = FlowGraph.Successor(block, s);
-                predecessor[successor] = predecessor.ContainsKey(successor) ? null : block;
+                var successor = FlowGraph.Successor(block, s).Index;
+                predecessor[successor] = predecessors[successor]++ == 0 ? block : null;
             }
 
-        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             var at = block;
-            for (var steps = 0; steps < 8 && predecessor.TryGetValue(at, out var from) && from is not null && from != block; steps++)
+            for (var steps = 0; steps < 8 && predecessor[at.Index] is { } from && from != block; steps++)
             {
-                if (onEdge.TryGetValue((from, at), out var fact))
+                if (factInto[at.Index] is var fact and > 0)
                 {
                     if (!facts.Multiples.TryGetValue(block, out var list)) facts.Multiples[block] = list = new();
-                    list.Add(fact);
+                    list.Add(edgeFacts![fact - 1]);
                 }
                 at = from;
             }
         }
+        Array.Clear(predecessor, 0, blocks.Count);
+        Scratch<BasicBlock?>.Return(predecessor);
+        Scratch<int>.Return(predecessors);
+        Scratch<int>.Return(factInto);
         return facts;
     }
 
