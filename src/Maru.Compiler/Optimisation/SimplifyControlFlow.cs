@@ -97,6 +97,7 @@ internal static class SimplifyControlFlow
     // B: (no phis, no instructions) jmp C   ==>  every predecessor P of B goes to C directly.
     private static bool BypassEmptyBlocks(IrFunction function)
     {
+        if (!HasEmptyBlock(function)) return false;   // most rounds: no predecessor lists needed
         var changed = false;
         var predecessors = Predecessors(function);
         int[]? uses = null;
@@ -143,6 +144,18 @@ internal static class SimplifyControlFlow
         return changed;
     }
 
+    /// <summary>Is there a block <see cref="BypassEmptyBlocks"/> might bypass or duplicate (no instructions, ends in a jump elsewhere or a return)?</summary>
+    private static bool HasEmptyBlock(IrFunction function)
+    {
+        var blocks = function.Blocks;
+        for (var i = 1; i < blocks.Count; i++)
+        {
+            var block = blocks[i];
+            if (block.Instructions.Count == 0 && (block.Terminator is Return || block.Terminator is Jump jump && jump.Target != block)) return true;
+        }
+        return false;
+    }
+
     /// <summary>Whether every phi of <paramref name="block"/> is read only by <paramref name="target"/>'s phis on the edge from it (the counts are of all reads; moving a phi's input to another edge keeps them right).</summary>
     private static bool FeedsOnlyTarget(BasicBlock block, BasicBlock target, int[] uses)
     {
@@ -181,14 +194,20 @@ internal static class SimplifyControlFlow
     private static bool MergeChains(IrFunction function)
     {
         var changed = false;
-        var predecessors = Predecessors(function);
-        var count = function.Blocks.Count;
+        // Only how many predecessors each block has: a merge replaces one predecessor with another.
+        var blocks = function.Blocks;
+        var count = blocks.Count;
+        for (var i = 0; i < count; i++) blocks[i].Index = i;
+        var predecessors = Scratch<int>.Rent(count);
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
+            for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
+                predecessors[FlowGraph.Successor(block, s).Index]++;
         var merged = Scratch<bool>.Rent(count);
-        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             if (merged[block.Index]) continue;
             while (block.Terminator is Jump { Target: var next } && next != block && next.Index != 0
-                   && !merged[next.Index] && predecessors[next.Index].Count == 1)
+                   && !merged[next.Index] && predecessors[next.Index] == 1)
             {
                 foreach (var phi in CollectionsMarshal.AsSpan(next.Phis))
                     block.Instructions.Add(new Instruction(Opcode.Copy, phi.Destination, [phi.Inputs[0].Value], null, function.Location));
@@ -198,8 +217,6 @@ internal static class SimplifyControlFlow
                 {
                     var successor = FlowGraph.Successor(next, s);
                     foreach (var phi in CollectionsMarshal.AsSpan(successor.Phis)) phi.ReplacePredecessor(next, block);
-                    var list = predecessors[successor.Index];
-                    list[list.IndexOf(next)] = block;
                 }
                 merged[next.Index] = true;
                 changed = true;
@@ -207,13 +224,13 @@ internal static class SimplifyControlFlow
         }
         if (changed)
         {
-            var blocks = function.Blocks;
             var kept = 0;
             for (var i = 0; i < blocks.Count; i++)
                 if (!merged[blocks[i].Index]) blocks[kept++] = blocks[i];
             blocks.RemoveRange(kept, blocks.Count - kept);
         }
         Scratch<bool>.Return(merged);
+        Scratch<int>.Return(predecessors);
         return changed;
     }
 }
