@@ -117,6 +117,8 @@ public sealed class StrengthReductionTests
             (define-function other (x y) (if (= (% y 2) 0) (/ x 2) -1))
             (define-function joined (x) (let ((r 0)) (if (= (% x 2) 0) (set r 1)) (+ r (/ x 2))))
             (define-function shifted (x) (if (= (% x 4) 0) (/ x 2) -1))
+            (define-function either (x) (if (or (= (% x 4) 0) (= x -6)) (/ x 4) 99))
+            (define-function chained (x) (if (& x 3) -1 (if (> x 100) (if (< x 1000) (/ x 4) -2) -3)))
             """;
         var module = Optimise(source);
         foreach (var name in new[] { "half", "quarter", "masked", "masked-left", "zero-left", "shifted" })
@@ -129,7 +131,9 @@ public sealed class StrengthReductionTests
         // Not known exact: the rounding toward zero stays.
         foreach (var name in new[] { "bigger", "other", "joined" })
             Assert.IsTrue(Instructions(Function(module, name)).Count(n => n.Op == Opcode.ShiftRight) >= 2, IrPrinter.Print(Function(module, name)));
-        foreach (var name in new[] { "half", "quarter", "masked", "masked-left", "zero-left", "bigger", "joined", "shifted" })
+        // The tested edge's target is also reached from (= x -6): -6 / 4 must round toward zero (-1), not down (-2).
+        using (var o1 = CompiledLibrary.Compile(source, OptimisationLevel.O1)) Assert.AreEqual(-1L, o1.Call("either", -6));
+        foreach (var name in new[] { "half", "quarter", "masked", "masked-left", "zero-left", "bigger", "joined", "shifted", "either", "chained" })
             AssertSameAtBothLevels(source, name, [.. Dividends.Select(x => new[] { x })]);
         AssertSameAtBothLevels(source, "other", [.. Dividends.SelectMany(x => new[] { new[] { x, 2L }, new[] { x, 3L } })]);
     }
