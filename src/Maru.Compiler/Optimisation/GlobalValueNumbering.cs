@@ -20,16 +20,30 @@ internal static class GlobalValueNumbering
 
     // Kept per thread between functions: the walk removes every entry it adds, so both are empty after a run.
     [ThreadStatic] private static Dictionary<Key, Operand>? _table;
-    [ThreadStatic] private static List<Key>? _log;
+    [ThreadStatic] private static KeyLog? _log;
+
+    /// <summary>The keys added, in order (a stack the walk pops back to a mark): cut without clearing, cleared once per run.</summary>
+    private sealed class KeyLog
+    {
+        public Key[] Items = new Key[64];
+        public int Count, HighWater;
+
+        public void Add(Key key)
+        {
+            if (Count == Items.Length) Array.Resize(ref Items, 2 * Count);
+            Items[Count++] = key;
+            if (Count > HighWater) HighWater = Count;
+        }
+    }
 
     public static void Run(IrFunction function)
     {
         var graph = FlowGraph.Of(function);
         var replacement = Scratch<Operand?>.Rent(function.RegisterCount);
         var table = _table ??= new Dictionary<Key, Operand>();
-        var log = _log ??= new List<Key>();
+        var log = _log ??= new KeyLog();
         if (table.Count != 0) table.Clear();   // only after a run that threw
-        log.Clear();
+        log.Count = 0;
         var endEpoch = Scratch<int>.Rent(function.Blocks.Count);
         var epochs = 0;
 
@@ -46,13 +60,15 @@ internal static class GlobalValueNumbering
             },
             (_, mark) =>
             {
-                for (var i = log.Count - 1; i >= mark; i--) table.Remove(log[i]);
-                log.RemoveRange(mark, log.Count - mark);
+                for (var i = log.Count - 1; i >= mark; i--) table.Remove(log.Items[i]);
+                log.Count = mark;
             });
         Scratch<Operand?>.Return(replacement);
         Scratch<int>.Return(endEpoch);
         // A huge function's tables are not kept (they hold no entries, only capacity).
-        if (log.Capacity > 1 << 13)
+        Array.Clear(log.Items, 0, log.HighWater);   // the keys' symbols and operands are not kept alive
+        log.HighWater = 0;
+        if (log.Items.Length > 1 << 13)
         {
             _table = null;
             _log = null;
@@ -60,7 +76,7 @@ internal static class GlobalValueNumbering
     }
 
     /// <summary>Numbers one block's instructions; returns the memory epoch at its end.</summary>
-    private static int Number(BasicBlock block, Operand?[] replacement, Dictionary<Key, Operand> table, List<Key> log, int epoch, ref int epochs)
+    private static int Number(BasicBlock block, Operand?[] replacement, Dictionary<Key, Operand> table, KeyLog log, int epoch, ref int epochs)
     {
         var instructions = block.Instructions;
         for (var i = 0; i < instructions.Count; i++)
@@ -94,7 +110,7 @@ internal static class GlobalValueNumbering
         return epoch;
     }
 
-    private static void Remember(Dictionary<Key, Operand> table, List<Key> log, Key key, Operand value)
+    private static void Remember(Dictionary<Key, Operand> table, KeyLog log, Key key, Operand value)
     {
         if (table.TryAdd(key, value)) log.Add(key);
         else table[key] = value;   // a store in a later epoch never meets an older key; an equal key only refreshes
