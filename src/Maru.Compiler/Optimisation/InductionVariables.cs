@@ -21,6 +21,7 @@ internal static class InductionVariables
 
     public static void Run(IrFunction function)
     {
+        if (!NaturalLoop.MayExist(function)) return;
         var graph = FlowGraph.Of(function);
         var loops = NaturalLoop.FindAll(graph);
         if (loops.Count == 0) return;

@@ -36,6 +36,7 @@ internal static class LoopAddressing
 
     private static bool Reassociate(IrFunction function, ITargetCosts costs)
     {
+        if (!NaturalLoop.MayExist(function)) return false;
         var graph = FlowGraph.Of(function);
         var loops = NaturalLoop.FindAll(graph);
         if (loops.Count == 0) return false;

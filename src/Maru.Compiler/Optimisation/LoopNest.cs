@@ -21,7 +21,7 @@ internal readonly struct LoopNest
 
     public static LoopNest Of(IrFunction function)
     {
-        if (!HasRetreatingEdge(function)) return new LoopNest([], []);
+        if (!NaturalLoop.MayExist(function)) return new LoopNest([], []);
         var graph = FlowGraph.Of(function);
         var loops = NaturalLoop.FindAll(graph);   // smallest first: a loop comes before every loop around it
         var innermost = Scratch<int>.Rent(function.Blocks.Count);
@@ -35,20 +35,6 @@ internal readonly struct LoopNest
                 else if (inner != l && loops[inner].Header == block && parent[inner] == 0) parent[inner] = l + 1;
             }
         return new LoopNest(innermost, parent);
-    }
-
-    /// <summary>
-    /// Every cycle has an edge to a block at or before its source in any order of the blocks: with
-    /// none in the list order there is no loop, and no dominator tree to build.
-    /// </summary>
-    private static bool HasRetreatingEdge(IrFunction function)
-    {
-        var blocks = function.Blocks;
-        for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
-        foreach (var block in CollectionsMarshal.AsSpan(blocks))
-            for (var s = FlowGraph.SuccessorCount(block) - 1; s >= 0; s--)
-                if (FlowGraph.Successor(block, s).Index <= block.Index) return true;
-        return false;
     }
 
     /// <summary>The successor of <paramref name="block"/>'s branch that stays in its innermost loop when the other leaves it; null otherwise.</summary>

@@ -39,6 +39,21 @@ internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
         throw new InvalidOperationException("a natural loop without an entry edge");
     }
 
+    /// <summary>
+    /// Every cycle has an edge to a block at or before its source in any order of the blocks: with
+    /// none in the list order there is no loop, and no dominator tree to build: the loop passes
+    /// ask this first (most functions have no loop). Numbers the blocks by their place in the list.
+    /// </summary>
+    public static bool MayExist(IrFunction function)
+    {
+        var blocks = function.Blocks;
+        for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
+            for (var s = FlowGraph.SuccessorCount(block) - 1; s >= 0; s--)
+                if (FlowGraph.Successor(block, s).Index <= block.Index) return true;
+        return false;
+    }
+
     /// <summary>Natural loops, one per header (back edges to one header share a loop), smallest first.</summary>
     public static List<NaturalLoop> FindAll(FlowGraph graph)
     {

@@ -92,6 +92,36 @@ public sealed class SharedAnalysisTests
     }
 
     [TestMethod]
+    public void TheLoopPrecheckFindsACycleInAnyBlockOrderAndNoneInADiamond()
+    {
+        Assert.IsFalse(NaturalLoop.MayExist(Diamond().Function));
+
+        // entry: jmp head;  latch: jmp head (listed before its header);  head: br %0, latch, exit;  exit: ret 0
+        var function = new IrFunction("late-header", 1, SourceLocation.None);
+        var entry = function.NewBlock();
+        var latch = function.NewBlock();
+        var head = function.NewBlock();
+        var exit = function.NewBlock();
+        entry.Terminator = new Jump(head);
+        latch.Terminator = new Jump(head);
+        head.Terminator = new Branch(function.Parameter(0), latch, exit);
+        exit.Terminator = new Return(Operand.Of(0));
+        Assert.IsTrue(NaturalLoop.MayExist(function));
+        Assert.AreEqual(1, NaturalLoop.FindAll(FlowGraph.Of(function)).Count);
+
+        // A block that branches to itself.
+        var self = new IrFunction("self", 1, SourceLocation.None);
+        var first = self.NewBlock();
+        var spin = self.NewBlock();
+        first.Terminator = new Jump(spin);
+        var done = self.NewBlock();
+        spin.Terminator = new Branch(self.Parameter(0), spin, done);
+        done.Terminator = new Return(Operand.Of(0));
+        Assert.IsTrue(NaturalLoop.MayExist(self));
+        FlowGraph.Forget();
+    }
+
+    [TestMethod]
     public void RentedArraysAreClearedForTheLengthAsked()
     {
         var first = Scratch<long>.Rent(100);
