@@ -115,6 +115,21 @@ internal sealed class FlowGraph
     public bool Dominates(BasicBlock a, BasicBlock b) =>
         _preorder[a.Index] <= _preorder[b.Index] && _postorder[b.Index] <= _postorder[a.Index];
 
+    /// <summary>Is there a cycle? An edge that does not go forward in reverse postorder (which orders an acyclic graph topologically).</summary>
+    public bool HasCycle()
+    {
+        var number = Scratch<int>.Rent(_count);
+        for (var i = 0; i < _count; i++) number[_reversePostorder[i].Index] = i;
+        var cycle = false;
+        for (var i = 0; i < _count && !cycle; i++)
+        {
+            for (var s = 0; s < 2 && _successors[2 * i + s] is { } successor; s++)
+                if (number[successor.Index] <= number[i]) cycle = true;
+        }
+        Scratch<int>.Return(number);
+        return cycle;
+    }
+
     /// <summary>
     /// Visits the dominator tree depth first, children in reverse postorder, without recursion (a
     /// chain of thousands of blocks is a tree that deep): <paramref name="enter"/> runs before a

@@ -36,8 +36,7 @@ internal static class LoopAddressing
 
     private static bool Reassociate(IrFunction function, ITargetCosts costs)
     {
-        if (!NaturalLoop.MayExist(function)) return false;
-        var graph = FlowGraph.Of(function);
+        if (NaturalLoop.GraphWithLoops(function) is not { } graph) return false;
         var loops = NaturalLoop.FindAll(graph);
         if (loops.Count == 0) return false;
 

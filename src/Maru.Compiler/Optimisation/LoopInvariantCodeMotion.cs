@@ -17,8 +17,7 @@ internal static class LoopInvariantCodeMotion
 {
     public static void Run(IrFunction function, ITargetCosts costs)
     {
-        if (!NaturalLoop.MayExist(function)) return;
-        var graph = FlowGraph.Of(function);
+        if (NaturalLoop.GraphWithLoops(function) is not { } graph) return;
         var loops = NaturalLoop.FindAll(graph);
         if (loops.Count == 0) return;
         var member = new int[function.Blocks.Count];

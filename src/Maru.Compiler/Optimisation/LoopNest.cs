@@ -21,8 +21,7 @@ internal readonly struct LoopNest
 
     public static LoopNest Of(IrFunction function)
     {
-        if (!NaturalLoop.MayExist(function)) return new LoopNest([], []);
-        var graph = FlowGraph.Of(function);
+        if (NaturalLoop.GraphWithLoops(function) is not { } graph) return new LoopNest([], []);
         var loops = NaturalLoop.FindAll(graph);   // smallest first: a loop comes before every loop around it
         var innermost = Scratch<int>.Rent(function.Blocks.Count);
         var parent = Scratch<int>.Rent(loops.Count);

@@ -51,8 +51,7 @@ internal static class LoopUnrolling
 
     public static void Run(IrFunction function)
     {
-        if (!NaturalLoop.MayExist(function)) return;
-        var graph = FlowGraph.Of(function);
+        if (NaturalLoop.GraphWithLoops(function) is not { } graph) return;
         var loops = NaturalLoop.FindAll(graph);
         if (loops.Count == 0) return;
 

@@ -54,6 +54,18 @@ internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
         return false;
     }
 
+    /// <summary>
+    /// The function's flow graph, with its dominator tree, when it has a cycle; else null, and no
+    /// dominator tree is built (the loop passes' first question: most functions have no loop).
+    /// The list order answers first when no edge goes back in it; else the reverse postorder does
+    /// (blocks that passes appended at the end make edges back in the list, not cycles).
+    /// </summary>
+    public static FlowGraph? GraphWithLoops(IrFunction function)
+    {
+        if (!MayExist(function)) return null;
+        return FlowGraph.Of(function, withDominators: false).HasCycle() ? FlowGraph.Of(function) : null;
+    }
+
     /// <summary>Natural loops, one per header (back edges to one header share a loop), smallest first.</summary>
     public static List<NaturalLoop> FindAll(FlowGraph graph)
     {

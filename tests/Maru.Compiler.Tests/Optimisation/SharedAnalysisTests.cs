@@ -118,6 +118,19 @@ public sealed class SharedAnalysisTests
         spin.Terminator = new Branch(self.Parameter(0), spin, done);
         done.Terminator = new Return(Operand.Of(0));
         Assert.IsTrue(NaturalLoop.MayExist(self));
+        Assert.IsNotNull(NaturalLoop.GraphWithLoops(self));
+        Assert.IsNotNull(NaturalLoop.GraphWithLoops(function));
+
+        // An arm a pass appended after the join jumps back in the list, but there is no cycle.
+        var (diamond, _, _, ifFalse, join) = Diamond();
+        var late = diamond.NewBlock();
+        ifFalse.Terminator = new Jump(late);
+        late.Terminator = new Jump(join);
+        Assert.IsTrue(NaturalLoop.MayExist(diamond));
+        Assert.IsNull(NaturalLoop.GraphWithLoops(diamond));
+        // ...until the join jumps back to the late arm.
+        join.Terminator = new Branch(diamond.Parameter(0), late, join);
+        Assert.IsNotNull(NaturalLoop.GraphWithLoops(diamond));
         FlowGraph.Forget();
     }
 
