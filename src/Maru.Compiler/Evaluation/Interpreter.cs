@@ -26,10 +26,11 @@ internal sealed partial class Interpreter
     private int _depth;
 
     /// <summary>An interpreter whose root holds the built-ins, or, given <paramref name="prelude"/>, a fresh copy of the prelude's root.</summary>
-    public Interpreter(Evaluator session, long maxSteps, bool onBorrowedStack, PreludeSnapshot? prelude = null,
+    public Interpreter(Evaluator session, NameTable names, long maxSteps, bool onBorrowedStack, PreludeSnapshot? prelude = null,
         long maxMemory = CompilationOptions.DefaultMaxEvaluationMemory, CompilationBudget? clock = null)
     {
         _session = session;
+        Names = names;
         MaxSteps = maxSteps;
         MaxMemory = maxMemory;
         _clock = clock;
@@ -50,6 +51,9 @@ internal sealed partial class Interpreter
     }
 
     public long MaxSteps { get; }
+
+    /// <summary>The compilation's symbol names (see <see cref="NameTable"/>): every symbol this interpreter makes takes its name from here.</summary>
+    public NameTable Names { get; }
 
     /// <summary>The most bytes compile-time code may allocate in total (see <see cref="Allocate"/>).</summary>
     public long MaxMemory { get; }

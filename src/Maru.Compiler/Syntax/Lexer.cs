@@ -50,11 +50,16 @@ internal sealed class Lexer
     private readonly DiagnosticBag _diagnostics;
     private int _pos;
     private int _line = 1;
-    private int _column = 1;
+    // Where the current line starts: a unit's column is its distance from here, plus one.
+    private int _lineStart;
     private bool _failed;
 
-    public Lexer(SourceFile file, DiagnosticBag diagnostics)
+    private readonly NameTable _names;
+
+    /// <param name="names">Where symbol names (and number spellings) get their one instance (see <see cref="NameTable"/>).</param>
+    public Lexer(SourceFile file, DiagnosticBag diagnostics, NameTable names)
     {
+        _names = names;
         _text = file.Text;
         _path = file.Path;
         _diagnostics = diagnostics;
@@ -67,7 +72,7 @@ internal sealed class Lexer
 
     private int Peek(int ahead = 0) => _pos + ahead < _text.Length ? _text[_pos + ahead] : EndOfText;
 
-    private SourceLocation Here => new(_path, _line, _column);
+    private SourceLocation Here => new(_path, _line, _pos - _lineStart + 1);
 
     /// <summary>
     /// Consumes one UTF-16 unit and keeps line and column right: CR, LF and CRLF each end one line
@@ -76,16 +81,15 @@ internal sealed class Lexer
     private char Advance()
     {
         var c = _text[_pos++];
-        if (c == '\r' || (c == '\n' && !(_pos >= 2 && _text[_pos - 2] == '\r')))
-        {
-            _line++;
-            _column = 1;
-        }
-        else if (c != '\n')
-        {
-            _column++;
-        }
+        if (c is '\r' or '\n') EndLine(c);
         return c;
+    }
+
+    /// <summary>After a CR or LF just consumed: the next unit starts a line (an LF right after a CR ends no second one).</summary>
+    private void EndLine(char c)
+    {
+        if (c == '\r' || !(_pos >= 2 && _text[_pos - 2] == '\r')) _line++;
+        _lineStart = _pos;
     }
 
     // ---- Character classes (eval.c's chartab) -------------------------------------------------
@@ -131,8 +135,6 @@ internal sealed class Lexer
         ']' => "]",
         _ => "}",
     };
-
-    private static bool IsWhitespace(int c) => c == ' ' || c == '\t' || c == '\n' || c == '\r';
 
     // ---- Errors -------------------------------------------------------------------------------
 
@@ -200,32 +202,43 @@ internal sealed class Lexer
 
     private void SkipWhitespaceAndComments()
     {
-        for (;;)
+        // Over the text directly: no unit skipped here but CR and LF moves the line.
+        var text = _text;
+        var pos = _pos;
+        while (pos < text.Length)
         {
-            var c = Peek();
-            if (IsWhitespace(c))
+            var c = text[pos];
+            if (c is ' ' or '\t')
             {
-                Advance();
+                pos++;
+            }
+            else if (c is '\n' or '\r')
+            {
+                _pos = ++pos;
+                EndLine(c);
             }
             else if (c == ';')
             {
-                while (Peek() is not (EndOfText or '\n' or '\r'))
-                    Advance();
+                while (pos < text.Length && text[pos] is not ('\n' or '\r')) pos++;
             }
             else
             {
-                return;
+                break;
             }
         }
+        _pos = pos;
     }
 
     /// <summary>The maximal run of symbol constituents from the current position (a symbol's or a number's spelling).</summary>
     private string TakeConstituents()
     {
+        // Constituents are never CR or LF: the line stays.
+        var text = _text;
         var begin = _pos;
-        while (IsConstituent(Peek()))
-            Advance();
-        return _text.Substring(begin, _pos - begin);
+        var pos = begin;
+        while (pos < text.Length && IsConstituent(text[pos])) pos++;
+        _pos = pos;
+        return _names.Intern(text.AsSpan(begin, pos - begin));
     }
 
     private Token LexSymbol(SourceLocation start)
