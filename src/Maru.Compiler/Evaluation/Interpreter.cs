@@ -302,7 +302,10 @@ internal sealed partial class Interpreter
     private void CheckLimits(SourceLocation location)
     {
         Step(location);
-        if (_depth > MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        // The stack is asked at every eighth level only: every native recursion of evaluation passes
+        // here and takes a level, seven levels use a few kilobytes, and the runtime's answer keeps a
+        // far larger margin (64 KB or more) for what runs in between.
+        if (_depth > MaxDepth || ((_depth & 7) == 0 && !RuntimeHelpers.TryEnsureSufficientExecutionStack()))
         {
             if (_depth <= MaxDepth && OnBorrowedStack) throw new StackTooSmallException();
             throw new EvaluationError(DiagnosticCode.EvaluationDepthExceeded, location,

@@ -30,54 +30,54 @@ public sealed class NameInterningTests
     private static void AssertPrints(string expected, string source)
     {
         Assert.AreEqual(expected, Printed(source, reusePrelude: false), "prelude evaluated afresh");
-        Printed("(dump 0)", reusePrelude: false);
-        Printed("(dump 0)", reusePrelude: false);
+        Printed("(dumpln 0)", reusePrelude: false);
+        Printed("(dumpln 0)", reusePrelude: false);
         Assert.IsNotNull(PreludeSnapshot.Current, "no prelude snapshot (its names were not one instance each?)");
         Assert.AreEqual(expected, Printed(source, reusePrelude: true), "prelude copied from the snapshot");
     }
 
     [TestMethod]
     public void ASymbolMadeByStringToSymbolBindsTheNameTheSourceReads() =>
-        AssertPrints("42", "(dump (eval (list 'let (list (list (string->symbol \"counter\") 41)) '(+ counter 1))))");
+        AssertPrints("42", "(dumpln (eval (list 'let (list (list (string->symbol \"counter\") 41)) '(+ counter 1))))");
 
     [TestMethod]
     public void AParameterTheSourceNamesIsFoundUnderASymbolMadeAtCompileTime() =>
         AssertPrints("21 24", """
             (define triple (eval (list 'lambda '(n) (list '* (string->symbol "n") 3))))
             (define quad (eval (list 'lambda (list (concat-symbol 'm "m")) '(* mm 4))))
-            (dump (triple 7)) (dump (quad 6))
+            (dumpln (triple 7)) (dumpln (quad 6))
             """);
 
     [TestMethod]
     public void AMadeSymbolWithAPreludeNameShadowsThePreludesBinding() =>
         // car is a name the prelude snapshot holds: the made symbol and the read one must be its instance.
-        AssertPrints("99 1", "(dump (eval (list 'let (list (list (string->symbol \"car\") '(lambda (x) 99))) '(car '(1 2))))) (dump (car '(1 2)))");
+        AssertPrints("99 1", "(dumpln (eval (list 'let (list (list (string->symbol \"car\") '(lambda (x) 99))) '(car '(1 2))))) (dumpln (car '(1 2)))");
 
     [TestMethod]
     public void AMacrosTemplateBindsWhatTheCallersBodyReadsAndShadowingStillNests() =>
         AssertPrints("11 10 1 5", """
             (define-form with-x body `(let ((x 10)) ,@body))
-            (dump (with-x (+ x 1)))
+            (dumpln (with-x (+ x 1)))
             (let ((x 1))
-              (dump (with-x x))
-              (dump x)
-              (dump (let ((x 5)) x)))
+              (dumpln (with-x x))
+              (dumpln x)
+              (dumpln (let ((x 5)) x)))
             """);
 
     [TestMethod]
     public void TheSetRewritesNameFindsALocalBinding() =>
         // (set (thing 1) 2) becomes (set-thing 1 2): the expander makes the set-thing symbol.
-        AssertPrints("3", "(dump (let ((set-thing (lambda (a v) (+ a v)))) (set (thing 1) 2)))");
+        AssertPrints("3", "(dumpln (let ((set-thing (lambda (a v) (+ a v)))) (set (thing 1) 2)))");
 
     [TestMethod]
     public void QuasiquotesConsFindsALocalCons() =>
         // `(x ,1) is (cons 'x (cons 1 '())) made by the quasiquote form: a local cons is the one called.
-        AssertPrints("mine", "(dump (let ((cons (lambda (a b) 'mine))) `(x ,1)))");
+        AssertPrints("mine", "(dumpln (let ((cons (lambda (a b) 'mine))) `(x ,1)))");
 
     [TestMethod]
     public void TheStaticTruthSymbolBindsTheNameTheSourceReads() =>
         // (= 1 1) returns the interpreter's own t symbol, here used as a binding name.
-        AssertPrints("5", "(dump (eval (list 'let (list (list (= 1 1) 5)) 't)))");
+        AssertPrints("5", "(dumpln (eval (list 'let (list (list (= 1 1) 5)) 't)))");
 
     [TestMethod]
     public void NamesFromALoadedFileAndTheMainFileAreOneInstance()
@@ -87,7 +87,7 @@ public sealed class NameInterningTests
         {
             File.WriteAllText(Path.Combine(root, "lib.l"), "(define-form bind-v body `(let ((v 3)) ,@body))\n(define make-w (lambda () (string->symbol \"w\")))");
             var main = Path.Combine(root, "main.l");
-            File.WriteAllText(main, "(load \"lib.l\")\n(dump (bind-v (* v 2)))\n(dump (eval (list 'let (list (list (make-w) 4)) 'w)))\n(compile-begin)\n(compile-end)");
+            File.WriteAllText(main, "(load \"lib.l\")\n(dumpln (bind-v (* v 2)))\n(dumpln (eval (list 'let (list (list (make-w) 4)) 'w)))\n(compile-begin)\n(compile-end)");
             var result = MaruCompiler.Compile([SourceFile.Load(main)], CompiledLibrary.Options);
             Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
             CollectionAssert.AreEqual(new[] { "6", "4" }, result.Messages.ToArray());
