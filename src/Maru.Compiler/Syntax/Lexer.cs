@@ -104,26 +104,20 @@ internal sealed class Lexer
     private static bool IsAlphabetic(int c) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 128;
 
     /// <summary>What eval.c calls a letter: may start a symbol (unless it is one of the prefix characters ? , handled first).</summary>
-    private static bool IsSymbolStart(int c) => c >= 128 || c >= 0 && (s_classes[c] & SymbolStart) != 0;
+    private static bool IsSymbolStart(int c) => InClass(c, SymbolStartLow, SymbolStartHigh);
 
     /// <summary>Symbols (and numbers, which are lexed as the same run) continue with letters and digits.</summary>
-    private static bool IsConstituent(int c) => c >= 128 || c >= 0 && (s_classes[c] & Constituent) != 0;
+    private static bool IsConstituent(int c) => InClass(c, ConstituentLow, ConstituentHigh);
 
-    private const byte SymbolStart = 1, Constituent = 2;
+    // The ASCII classes as bit masks (units 0-63, 64-127), tested without a table (a static table
+    // costs NativeAOT a class-constructor check that kept this out of line, once per character).
+    // Symbol starts: ASCII letters and !#$%&*+,-./:<=>?@\^_|~ ; constituents: those and the digits.
+    private const ulong SymbolStartLow = 0xf400fc7a00000000, SymbolStartHigh = 0x57fffffed7ffffff;
+    private const ulong ConstituentLow = 0xf7fffc7a00000000, ConstituentHigh = 0x57fffffed7ffffff;
 
-    /// <summary>The classes of the ASCII units, looked up once per character of every token.</summary>
-    private static readonly byte[] s_classes = Classes();
-
-    private static byte[] Classes()
-    {
-        var classes = new byte[128];
-        for (var c = 0; c < 128; c++)
-        {
-            if (IsAlphabetic(c) || "!#$%&*+,-./:<=>?@\\^_|~".Contains((char)c)) classes[c] = SymbolStart | Constituent;
-            else if (IsDigit(c)) classes[c] = Constituent;
-        }
-        return classes;
-    }
+    /// <summary>Every unit at or above 128 is in both classes (eval.c reads wide characters and calls those alphabetic); end of text (-1) in neither.</summary>
+    private static bool InClass(int c, ulong low, ulong high) =>
+        (uint)c < 64 ? ((low >> c) & 1) != 0 : (uint)c < 128 ? ((high >> (c - 64)) & 1) != 0 : c >= 128;
 
     /// <summary>A delimiter's text, one string per delimiter rather than one per token.</summary>
     private static string Delimiter(int c) => c switch
