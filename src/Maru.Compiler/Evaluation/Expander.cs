@@ -81,14 +81,14 @@ internal sealed partial class Interpreter
             var rest = list;
             for (; rest is PairDatum p; rest = p.Tail)
             {
-                stack.Add(p);
+                stack.Push(p);
                 if (stack.Count - bottom > MaxExpansionNodes)
                     throw new EvaluationError(DiagnosticCode.MacroError, p.Location, "a form has more elements than the compiler allows (a circular list?)");
             }
             var count = stack.Count - bottom;
             Allocate(PairSize * count, list.Location);
             var result = Expand(rest);
-            for (var i = 0; i < count; i++) stack.Add(Expand(((PairDatum)stack[bottom + i]).Head));
+            for (var i = 0; i < count; i++) stack.Push(Expand(((PairDatum)stack[bottom + i]).Head));
             // A pair whose element and rest expanded to themselves is kept, not copied: most of a
             // program is calls and variables, and copying all of it was most of the expander's
             // garbage. Expanded code may therefore share pairs with the code it came from (and,
@@ -103,7 +103,7 @@ internal sealed partial class Interpreter
         }
         finally
         {
-            stack.RemoveRange(bottom, stack.Count - bottom);
+            stack.TruncateTo(bottom);
         }
     }
 
@@ -112,7 +112,7 @@ internal sealed partial class Interpreter
     /// relocation): each walk uses the entries above where it found the top and removes them
     /// when done, so nested walks share it.
     /// </summary>
-    private readonly List<Datum> _stack = new();
+    private readonly DatumStack _stack = new();
 
     private Datum ExpandMacro(Datum function, string name, Datum call, Datum[] arguments)
     {
@@ -281,8 +281,8 @@ internal sealed partial class Interpreter
                     {
                         if (--budget < 0)
                             throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
-                        stack.Add(pair);
-                        stack.Add(Copy(pair.Head, location, serial, ref budget));
+                        stack.Push(pair);
+                        stack.Push(Copy(pair.Head, location, serial, ref budget));
                         if (!IsFresh(pair, serial)) copies++;
                         rest = pair.Tail;
                     }
@@ -308,7 +308,7 @@ internal sealed partial class Interpreter
                 }
                 finally
                 {
-                    stack.RemoveRange(bottom, stack.Count - bottom);
+                    stack.TruncateTo(bottom);
                 }
             case SymbolDatum symbol:
                 // The copy shares the template's lookup slot: the next expansion's copy finds the name there.

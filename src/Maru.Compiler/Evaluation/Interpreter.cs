@@ -118,14 +118,29 @@ internal sealed partial class Interpreter
     /// goes back here afterwards, where a closure call's becomes its frame. Most compile-time calls
     /// are to cons, car and the like (quasiquote templates are chains of cons).
     /// </summary>
-    private readonly Stack<Datum[]>[] _argumentArrays = [new(), new(), new(), new(), new()];
+    private readonly FreeArrays[] _argumentArrays = [new(), new(), new(), new(), new()];
+
+    /// <summary>A stack of free argument arrays of one length (its stores skip the covariance check, see <see cref="ExactArray"/>).</summary>
+    private sealed class FreeArrays
+    {
+        private Datum[][] _items = new Datum[8][];
+        private int _count;
+
+        public Datum[]? TryPop() => _count > 0 ? _items[--_count] : null;
+
+        public void Push(Datum[] array)
+        {
+            if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
+            ExactArray.Set(_items, _count++, array);
+        }
+    }
 
     private Datum CallPrimitive(Primitive primitive, PairDatum form, Frame? frame)
     {
         var count = 0;
         for (var rest = form.Tail; rest is PairDatum p; rest = p.Tail) count++;
         var free = count < _argumentArrays.Length ? _argumentArrays[count] : null;
-        var arguments = EvaluateArguments(form, frame, free is { Count: > 0 } ? free.Pop() : new Datum[count]);
+        var arguments = EvaluateArguments(form, frame, free?.TryPop() ?? new Datum[count]);
         try
         {
             return Apply(primitive, arguments, form.Location);
@@ -152,7 +167,7 @@ internal sealed partial class Interpreter
         var i = 0;
         Datum tail = form.Tail;
         for (; tail is PairDatum p; tail = p.Tail)
-            arguments[i++] = Eval(p.Head, frame);
+            ExactArray.Set(arguments, i++, Eval(p.Head, frame));
         if (tail is not NilDatum)
             throw new EvaluationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a call");
         return arguments;

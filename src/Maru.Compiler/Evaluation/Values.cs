@@ -384,7 +384,7 @@ internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
             _borrowed = false;
         }
         _names[_count] = name;
-        _values[_count++] = value;
+        ExactArray.Set(_values, _count++, value);
     }
 
     /// <summary>Gives an empty frame made by <see cref="PreludeSnapshot"/> its place (its values are bound afterwards).</summary>
@@ -417,5 +417,5 @@ internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
 
     public Datum Get(int index) => _values[index];
 
-    public void Set(int index, Datum value) => _values[index] = value;
+    public void Set(int index, Datum value) => ExactArray.Set(_values, index, value);
 }

@@ -406,7 +406,8 @@ internal sealed class FunctionLowerer
     private static HashSet<string> AddressTakenNames(FunctionDefinition definition)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var work = new Stack<Datum>(definition.Body);
+        var work = new DatumStack();
+        foreach (var form in definition.Body) work.Push(form);
         var budget = MaxBodyNodes;
         while (work.Count > 0)
         {

@@ -66,7 +66,7 @@ internal sealed class DatumReader
 
     private sealed class ListFrame(Token opener) : Frame(opener)
     {
-        public List<Datum> Items { get; } = new();
+        public DatumStack Items { get; } = new();
 
         /// <summary>Makes a closed frame (from <see cref="_freeLists"/>) the frame of a new list.</summary>
         public ListFrame Reopen(Token opener)
@@ -217,7 +217,7 @@ internal sealed class DatumReader
         var opener = list.Token;
         var items = list.Items;
         if (opener.Text != "(")
-            items.Insert(0, new SymbolDatum(opener.Text == "[" ? "bracket" : "brace", opener.Location));
+            items.InsertAtBottom(new SymbolDatum(opener.Text == "[" ? "bracket" : "brace", opener.Location));
         Datum result = list.Tail ?? new NilDatum(items.Count == 0 ? opener.Location : closer.Location);
         for (var i = items.Count - 1; i >= 0; i--)
             result = new PairDatum(items[i], result, i == 0 ? opener.Location : items[i].Location);
@@ -245,7 +245,7 @@ internal sealed class DatumReader
         }
         var list = (ListFrame)_open.Peek();
         if (list.Dot is null)
-            list.Items.Add(datum);
+            list.Items.Push(datum);
         else
             list.Tail = datum;
         return true;
