@@ -58,7 +58,7 @@ internal sealed partial class Interpreter
                     : ExpandList(form.Tail);
             if (head.IsSymbol("set") && tail is PairDatum { Head: PairDatum { Head: SymbolDatum accessor } target } setArguments)
             {
-                head = new SymbolDatum("set-" + accessor.Name, accessor.Location);
+                head = new SymbolDatum(Names.Intern("set-" + accessor.Name), accessor.Location);
                 tail = Append(target.Tail, setArguments.Tail);
             }
             Allocate(PairSize, form.Location);
@@ -189,16 +189,16 @@ internal sealed partial class Interpreter
         Root.Define("quasiquote", new FormValue(new Primitive("quasiquote", (interpreter, a) =>
         {
             interpreter.Arity("quasiquote", a, 2);
-            var code = Quasi(a[1]);
+            var code = interpreter.Quasi(a[1]);
             interpreter.Charge(0);
             return code;
         }), NilDatum.Empty), SourceLocation.None);
 
-    private static Datum Quasi(Datum template) => template is PairDatum pair
+    private Datum Quasi(Datum template) => template is PairDatum pair
         ? pair.Head.IsSymbol("unquote") ? Car(pair.Tail) : QuasiList(pair)
         : Quote(template);
 
-    private static Datum QuasiList(Datum list)
+    private Datum QuasiList(Datum list)
     {
         if (list is not PairDatum pair) return Quote(list);
         if (pair.Head.IsSymbol("unquote") && pair.Tail is PairDatum { Tail: NilDatum } unquoted) return unquoted.Head;
@@ -207,10 +207,10 @@ internal sealed partial class Interpreter
         return Call("cons", Quasi(pair.Head), QuasiList(pair.Tail));
     }
 
-    private static Datum Quote(Datum datum) => Call("quote", datum);
+    private Datum Quote(Datum datum) => Call("quote", datum);
 
-    private static Datum Call(string function, params Datum[] arguments) =>
-        new PairDatum(new SymbolDatum(function, SourceLocation.None), DatumExtensions.ToList(arguments), SourceLocation.None);
+    private Datum Call(string function, params Datum[] arguments) =>
+        new PairDatum(new SymbolDatum(Names.Intern(function), SourceLocation.None), DatumExtensions.ToList(arguments), SourceLocation.None);
 
     // ---- locations of generated code ------------------------------------------------------------
 
@@ -253,7 +253,7 @@ internal sealed partial class Interpreter
     private static bool IsKept(Datum node, SourceLocation call)
     {
         var location = node.Location;
-        return node is NilDatum or CompileTimeValue
+        return node is NilDatum || CompileTimeValue.Is(node)
             || (!location.IsNone && location.File == call.File
                 && (location.Line > call.Line || (location.Line == call.Line && location.Column >= call.Column)));
     }

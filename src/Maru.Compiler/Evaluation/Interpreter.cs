@@ -26,10 +26,11 @@ internal sealed partial class Interpreter
     private int _depth;
 
     /// <summary>An interpreter whose root holds the built-ins, or, given <paramref name="prelude"/>, a fresh copy of the prelude's root.</summary>
-    public Interpreter(Evaluator session, long maxSteps, bool onBorrowedStack, PreludeSnapshot? prelude = null,
+    public Interpreter(Evaluator session, NameTable names, long maxSteps, bool onBorrowedStack, PreludeSnapshot? prelude = null,
         long maxMemory = CompilationOptions.DefaultMaxEvaluationMemory, CompilationBudget? clock = null)
     {
         _session = session;
+        Names = names;
         MaxSteps = maxSteps;
         MaxMemory = maxMemory;
         _clock = clock;
@@ -50,6 +51,9 @@ internal sealed partial class Interpreter
     }
 
     public long MaxSteps { get; }
+
+    /// <summary>The compilation's symbol names (see <see cref="NameTable"/>): every symbol this interpreter makes takes its name from here.</summary>
+    public NameTable Names { get; }
 
     /// <summary>The most bytes compile-time code may allocate in total (see <see cref="Allocate"/>).</summary>
     public long MaxMemory { get; }
@@ -298,7 +302,10 @@ internal sealed partial class Interpreter
     private void CheckLimits(SourceLocation location)
     {
         Step(location);
-        if (_depth > MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        // The stack is asked at every eighth level only: every native recursion of evaluation passes
+        // here and takes a level, seven levels use a few kilobytes, and the runtime's answer keeps a
+        // far larger margin (64 KB or more) for what runs in between.
+        if (_depth > MaxDepth || ((_depth & 7) == 0 && !RuntimeHelpers.TryEnsureSufficientExecutionStack()))
         {
             if (_depth <= MaxDepth && OnBorrowedStack) throw new StackTooSmallException();
             throw new EvaluationError(DiagnosticCode.EvaluationDepthExceeded, location,
