@@ -58,7 +58,8 @@ public sealed class Evaluator
 
     private int _outputLinesPassed;
 
-    private Evaluator(CompilationOptions options, DiagnosticBag diagnostics, bool onBorrowedStack, int outputLinesToSkip, bool reusePrelude, CompilationBudget? clock)
+    private Evaluator(CompilationOptions options, DiagnosticBag diagnostics, bool onBorrowedStack, int outputLinesToSkip, PreludeSnapshot? prelude,
+        NameTable names, CompilationBudget? clock)
     {
         _maxLoadedFileSize = options.MaxLoadedFileSize;
         _outputLinesToSkip = outputLinesToSkip;
@@ -66,9 +67,8 @@ public sealed class Evaluator
         _outputSink = options.CompileTimeOutput;
         _baseDirectory = options.BaseDirectory;
         // A prelude that would not finish within this compilation's step limit is evaluated (and stopped) as ever.
-        var prelude = reusePrelude ? PreludeSnapshot.Current : null;
         if (prelude is not null && (prelude.Steps > options.MaxEvaluationSteps || prelude.Memory > options.MaxEvaluationMemory)) prelude = null;
-        _interpreter = new Interpreter(this, options.MaxEvaluationSteps, onBorrowedStack, prelude, options.MaxEvaluationMemory, clock);
+        _interpreter = new Interpreter(this, names, options.MaxEvaluationSteps, onBorrowedStack, prelude, options.MaxEvaluationMemory, clock);
         _preludeEvaluated = prelude is not null;
     }
 
@@ -102,12 +102,15 @@ public sealed class Evaluator
     internal static EvaluationResult Process(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics, bool reusePrelude,
         CompilationBudget? clock = null)
     {
-        var files = sources.Select(source => (source, forms: Reader.Read(source, diagnostics))).ToList();
+        // The snapshot is chosen once: the names of its symbols start the compilation's name table.
+        var prelude = reusePrelude ? PreludeSnapshot.Current : null;
+        var names = new NameTable(prelude?.Names);
+        var files = sources.Select(source => (source, forms: Reader.Read(source, diagnostics, names))).ToList();
         if (diagnostics.HasErrors)
             return new EvaluationResult(new CompilationUnit(), [], []);
 
         var attemptDiagnostics = new DiagnosticBag();
-        var attempt = new Evaluator(options, attemptDiagnostics, onBorrowedStack: true, outputLinesToSkip: 0, reusePrelude, clock);
+        var attempt = new Evaluator(options, attemptDiagnostics, onBorrowedStack: true, outputLinesToSkip: 0, prelude, names, clock);
         try
         {
             var attemptResult = attempt.Run(files);
@@ -126,7 +129,7 @@ public sealed class Evaluator
         {
             try
             {
-                var evaluator = new Evaluator(options, diagnostics, onBorrowedStack: false, outputLinesToSkip: linesOutput, reusePrelude, clock);
+                var evaluator = new Evaluator(options, diagnostics, onBorrowedStack: false, outputLinesToSkip: linesOutput, prelude, names, clock);
                 result = evaluator.Run(files);
             }
             catch (Exception exception)
@@ -200,7 +203,7 @@ public sealed class Evaluator
     private void EvaluatePrelude()
     {
         var diagnosticsBefore = _diagnostics.Items.Count;
-        var prelude = Reader.Read(Prelude.Source, _diagnostics);
+        var prelude = Reader.Read(Prelude.Source, _diagnostics, _interpreter.Names);
         ProcessFile(Prelude.FileName, prelude, compiledWhole: false);
         _preludeEvaluated = true;
         if (_diagnostics.Items.Count == diagnosticsBefore && _messages.Count == 0 && _partialLine.Length == 0
@@ -347,7 +350,7 @@ public sealed class Evaluator
         if (!_loadedFiles.Contains(fullPath)) _loadedFiles.Add(fullPath);
         var before = _diagnostics.Items.Count(d => d.IsError);
         _loadedPaths.Add(path);
-        var forms = Reader.Read(new SourceFile(path, text), _diagnostics);
+        var forms = Reader.Read(new SourceFile(path, text), _diagnostics, _interpreter.Names);
         if (_diagnostics.Items.Count(d => d.IsError) > before)
             throw new EvaluationError(DiagnosticCode.InvalidNumber, callSite, "") { AlreadyReported = true };
         ProcessFile(path, forms, compiledWhole: false);
@@ -533,15 +536,15 @@ public sealed class Evaluator
             while (true)
             {
                 if (!node.Location.IsNone) location = node.Location;
-                if (node is CompileTimeValue value)
+                if (CompileTimeValue.Is(node))
                 {
                     if (seen is null) return false;
                     throw new CompilationError(DiagnosticCode.NotCompilableValue, location,
-                        $"the body of '{function}' contains {Interpreter.Describe(value)}, a compile-time value (spliced in by a macro?) that cannot be compiled");
+                        $"the body of '{function}' contains {Interpreter.Describe(node)}, a compile-time value (spliced in by a macro?) that cannot be compiled");
                 }
                 if (node is not PairDatum pair || (seen is not null && !seen.Add(pair))) break;
                 if (--budget < 0) return false;
-                if (pair.Head is PairDatum or CompileTimeValue)
+                if (pair.Head is PairDatum || CompileTimeValue.Is(pair.Head))
                 {
                     // The head is visited before the tail, as the walk always did (the first error found stays the first).
                     pending.Push((pair.Tail, location));

@@ -58,7 +58,7 @@ internal sealed partial class Interpreter
                     : ExpandList(form.Tail);
             if (head.IsSymbol("set") && tail is PairDatum { Head: PairDatum { Head: SymbolDatum accessor } target } setArguments)
             {
-                head = new SymbolDatum("set-" + accessor.Name, accessor.Location);
+                head = new SymbolDatum(Names.Intern("set-" + accessor.Name), accessor.Location);
                 tail = Append(target.Tail, setArguments.Tail);
             }
             Allocate(PairSize, form.Location);
@@ -81,14 +81,14 @@ internal sealed partial class Interpreter
             var rest = list;
             for (; rest is PairDatum p; rest = p.Tail)
             {
-                stack.Add(p);
+                stack.Push(p);
                 if (stack.Count - bottom > MaxExpansionNodes)
                     throw new EvaluationError(DiagnosticCode.MacroError, p.Location, "a form has more elements than the compiler allows (a circular list?)");
             }
             var count = stack.Count - bottom;
             Allocate(PairSize * count, list.Location);
             var result = Expand(rest);
-            for (var i = 0; i < count; i++) stack.Add(Expand(((PairDatum)stack[bottom + i]).Head));
+            for (var i = 0; i < count; i++) stack.Push(Expand(((PairDatum)stack[bottom + i]).Head));
             // A pair whose element and rest expanded to themselves is kept, not copied: most of a
             // program is calls and variables, and copying all of it was most of the expander's
             // garbage. Expanded code may therefore share pairs with the code it came from (and,
@@ -103,7 +103,7 @@ internal sealed partial class Interpreter
         }
         finally
         {
-            stack.RemoveRange(bottom, stack.Count - bottom);
+            stack.TruncateTo(bottom);
         }
     }
 
@@ -112,7 +112,7 @@ internal sealed partial class Interpreter
     /// relocation): each walk uses the entries above where it found the top and removes them
     /// when done, so nested walks share it.
     /// </summary>
-    private readonly List<Datum> _stack = new();
+    private readonly DatumStack _stack = new();
 
     private Datum ExpandMacro(Datum function, string name, Datum call, Datum[] arguments)
     {
@@ -189,16 +189,16 @@ internal sealed partial class Interpreter
         Root.Define("quasiquote", new FormValue(new Primitive("quasiquote", (interpreter, a) =>
         {
             interpreter.Arity("quasiquote", a, 2);
-            var code = Quasi(a[1]);
+            var code = interpreter.Quasi(a[1]);
             interpreter.Charge(0);
             return code;
         }), NilDatum.Empty), SourceLocation.None);
 
-    private static Datum Quasi(Datum template) => template is PairDatum pair
+    private Datum Quasi(Datum template) => template is PairDatum pair
         ? pair.Head.IsSymbol("unquote") ? Car(pair.Tail) : QuasiList(pair)
         : Quote(template);
 
-    private static Datum QuasiList(Datum list)
+    private Datum QuasiList(Datum list)
     {
         if (list is not PairDatum pair) return Quote(list);
         if (pair.Head.IsSymbol("unquote") && pair.Tail is PairDatum { Tail: NilDatum } unquoted) return unquoted.Head;
@@ -207,10 +207,10 @@ internal sealed partial class Interpreter
         return Call("cons", Quasi(pair.Head), QuasiList(pair.Tail));
     }
 
-    private static Datum Quote(Datum datum) => Call("quote", datum);
+    private Datum Quote(Datum datum) => Call("quote", datum);
 
-    private static Datum Call(string function, params Datum[] arguments) =>
-        new PairDatum(new SymbolDatum(function, SourceLocation.None), DatumExtensions.ToList(arguments), SourceLocation.None);
+    private Datum Call(string function, params Datum[] arguments) =>
+        new PairDatum(new SymbolDatum(Names.Intern(function), SourceLocation.None), DatumExtensions.ToList(arguments), SourceLocation.None);
 
     // ---- locations of generated code ------------------------------------------------------------
 
@@ -253,7 +253,7 @@ internal sealed partial class Interpreter
     private static bool IsKept(Datum node, SourceLocation call)
     {
         var location = node.Location;
-        return node is NilDatum or CompileTimeValue
+        return node is NilDatum || CompileTimeValue.Is(node)
             || (!location.IsNone && location.File == call.File
                 && (location.Line > call.Line || (location.Line == call.Line && location.Column >= call.Column)));
     }
@@ -281,8 +281,8 @@ internal sealed partial class Interpreter
                     {
                         if (--budget < 0)
                             throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
-                        stack.Add(pair);
-                        stack.Add(Copy(pair.Head, location, serial, ref budget));
+                        stack.Push(pair);
+                        stack.Push(Copy(pair.Head, location, serial, ref budget));
                         if (!IsFresh(pair, serial)) copies++;
                         rest = pair.Tail;
                     }
@@ -308,7 +308,7 @@ internal sealed partial class Interpreter
                 }
                 finally
                 {
-                    stack.RemoveRange(bottom, stack.Count - bottom);
+                    stack.TruncateTo(bottom);
                 }
             case SymbolDatum symbol:
                 // The copy shares the template's lookup slot: the next expansion's copy finds the name there.

@@ -26,10 +26,11 @@ internal sealed partial class Interpreter
     private int _depth;
 
     /// <summary>An interpreter whose root holds the built-ins, or, given <paramref name="prelude"/>, a fresh copy of the prelude's root.</summary>
-    public Interpreter(Evaluator session, long maxSteps, bool onBorrowedStack, PreludeSnapshot? prelude = null,
+    public Interpreter(Evaluator session, NameTable names, long maxSteps, bool onBorrowedStack, PreludeSnapshot? prelude = null,
         long maxMemory = CompilationOptions.DefaultMaxEvaluationMemory, CompilationBudget? clock = null)
     {
         _session = session;
+        Names = names;
         MaxSteps = maxSteps;
         MaxMemory = maxMemory;
         _clock = clock;
@@ -50,6 +51,9 @@ internal sealed partial class Interpreter
     }
 
     public long MaxSteps { get; }
+
+    /// <summary>The compilation's symbol names (see <see cref="NameTable"/>): every symbol this interpreter makes takes its name from here.</summary>
+    public NameTable Names { get; }
 
     /// <summary>The most bytes compile-time code may allocate in total (see <see cref="Allocate"/>).</summary>
     public long MaxMemory { get; }
@@ -118,14 +122,29 @@ internal sealed partial class Interpreter
     /// goes back here afterwards, where a closure call's becomes its frame. Most compile-time calls
     /// are to cons, car and the like (quasiquote templates are chains of cons).
     /// </summary>
-    private readonly Stack<Datum[]>[] _argumentArrays = [new(), new(), new(), new(), new()];
+    private readonly FreeArrays[] _argumentArrays = [new(), new(), new(), new(), new()];
+
+    /// <summary>A stack of free argument arrays of one length (its stores skip the covariance check, see <see cref="ExactArray"/>).</summary>
+    private sealed class FreeArrays
+    {
+        private Datum[][] _items = new Datum[8][];
+        private int _count;
+
+        public Datum[]? TryPop() => _count > 0 ? _items[--_count] : null;
+
+        public void Push(Datum[] array)
+        {
+            if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
+            ExactArray.Set(_items, _count++, array);
+        }
+    }
 
     private Datum CallPrimitive(Primitive primitive, PairDatum form, Frame? frame)
     {
         var count = 0;
         for (var rest = form.Tail; rest is PairDatum p; rest = p.Tail) count++;
         var free = count < _argumentArrays.Length ? _argumentArrays[count] : null;
-        var arguments = EvaluateArguments(form, frame, free is { Count: > 0 } ? free.Pop() : new Datum[count]);
+        var arguments = EvaluateArguments(form, frame, free?.TryPop() ?? new Datum[count]);
         try
         {
             return Apply(primitive, arguments, form.Location);
@@ -152,7 +171,7 @@ internal sealed partial class Interpreter
         var i = 0;
         Datum tail = form.Tail;
         for (; tail is PairDatum p; tail = p.Tail)
-            arguments[i++] = Eval(p.Head, frame);
+            ExactArray.Set(arguments, i++, Eval(p.Head, frame));
         if (tail is not NilDatum)
             throw new EvaluationError(DiagnosticCode.MalformedForm, form.Location, $"{DatumPrinter.Outline(form)} is a dotted list, not a call");
         return arguments;
@@ -283,7 +302,10 @@ internal sealed partial class Interpreter
     private void CheckLimits(SourceLocation location)
     {
         Step(location);
-        if (_depth > MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        // The stack is asked at every eighth level only: every native recursion of evaluation passes
+        // here and takes a level, seven levels use a few kilobytes, and the runtime's answer keeps a
+        // far larger margin (64 KB or more) for what runs in between.
+        if (_depth > MaxDepth || ((_depth & 7) == 0 && !RuntimeHelpers.TryEnsureSufficientExecutionStack()))
         {
             if (_depth <= MaxDepth && OnBorrowedStack) throw new StackTooSmallException();
             throw new EvaluationError(DiagnosticCode.EvaluationDepthExceeded, location,

@@ -36,9 +36,10 @@ internal sealed class PreludeSnapshot
     /// <summary>The root's variables by name: node numbers (read by every compilation, never changed).</summary>
     private readonly Dictionary<string, int> _rootVariablesByName;
 
-    private PreludeSnapshot(Node[] nodes, long steps, long memory)
+    private PreludeSnapshot(Node[] nodes, NameTable names, long steps, long memory)
     {
         _nodes = nodes;
+        Names = names;
         _rootVariables = ((EnvironmentNode)nodes[0]).Variables;
         _rootVariablesByName = new Dictionary<string, int>(_rootVariables.Length, StringComparer.Ordinal);
         foreach (var number in _rootVariables) _rootVariablesByName.Add(((VariableNode)nodes[number]).Name, number);
@@ -48,6 +49,9 @@ internal sealed class PreludeSnapshot
 
     /// <summary>The snapshot, once a compilation has evaluated the prelude cleanly; null before.</summary>
     public static PreludeSnapshot? Current => Volatile.Read(ref s_current);
+
+    /// <summary>The names of the snapshot's symbols and frames (frozen): where a compilation that copies it starts its own (see <see cref="NameTable"/>).</summary>
+    public NameTable Names { get; }
 
     /// <summary>The evaluation steps the prelude took; a compilation starts with these spent.</summary>
     public long Steps { get; }
@@ -181,7 +185,15 @@ internal sealed class PreludeSnapshot
             return number;
         }
 
-        Ref Value(Datum value) => IsShared(value) ? new Ref(-1, value) : new Ref(Number(value), null);
+        // Every symbol name the graph holds (symbols are shared with the copies, frames' names copied as they are).
+        var names = new HashSet<string>(ReferenceEqualityComparer.Instance);
+
+        Ref Value(Datum value)
+        {
+            if (!IsShared(value)) return new Ref(Number(value), null);
+            if (value is SymbolDatum symbol) names.Add(symbol.Name);
+            return new Ref(-1, value);
+        }
 
         int FrameNumber(Frame? frame) => frame is null ? -1 : Number(frame);
 
@@ -218,8 +230,11 @@ internal sealed class PreludeSnapshot
                 Frame frame => new FrameNode(FrameNumber(frame.Parent), EnvironmentNumber(frame.Home), frame.Names.ToArray(), Values(frame.Values)),
                 _ => throw new NotSupportedException(),
             });
+            if (found[i] is Frame bound) names.UnionWith(bound.Names);
         }
-        return new PreludeSnapshot(nodes.ToArray(), steps, memory);
+        // Two instances of one name would make two symbols the evaluator tells apart: no snapshot then.
+        var table = NameTable.Frozen(names) ?? throw new NotSupportedException();
+        return new PreludeSnapshot(nodes.ToArray(), table, steps, memory);
     }
 
     /// <summary>

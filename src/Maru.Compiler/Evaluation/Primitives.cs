@@ -78,7 +78,7 @@ internal sealed partial class Interpreter
     private SymbolDatum Symbol(string name)
     {
         Allocate(StringSize(name.Length));
-        return Sym(name);
+        return new SymbolDatum(Names.Intern(name), SourceLocation.None);
     }
 
     private StringDatum String(string text)
@@ -101,8 +101,6 @@ internal sealed partial class Interpreter
     }
 
     private static StringDatum Str(string value) => new(value, SourceLocation.None);
-
-    private static SymbolDatum Sym(string name) => new(name, SourceLocation.None);
 
     // ---- integers -------------------------------------------------------------------------------
 
@@ -429,7 +427,7 @@ internal sealed partial class Interpreter
         });
         Primitive("concat-string", (interpreter, a) => Str(interpreter.Concatenate("concat-string", a)));
         Primitive("concat-strings", (interpreter, a) => Str(interpreter.Concatenate("concat-strings", a)));
-        Primitive("concat-symbol", (interpreter, a) => Sym(interpreter.Concatenate("concat-symbol", a)));
+        Primitive("concat-symbol", (interpreter, a) => new SymbolDatum(interpreter.Names.Intern(interpreter.Concatenate("concat-symbol", a)), SourceLocation.None));
         Primitive("format", (interpreter, a) =>
         {
             interpreter.Arity("format", a, 2);
@@ -736,7 +734,7 @@ internal sealed partial class Interpreter
         // (define-export name (parameter type)... [result]) is a form, so its type names are not expanded.
         Root.Define("define-export", new FormValue(new Primitive("define-export", (interpreter, a) =>
         {
-            var call = new PairDatum(new SymbolDatum("define-export", interpreter.CallSite), DatumExtensions.ToList(a.Skip(1)), interpreter.CallSite);
+            var call = new PairDatum(new SymbolDatum(interpreter.Names.Intern("define-export"), interpreter.CallSite), DatumExtensions.ToList(a.Skip(1)), interpreter.CallSite);
             interpreter._session.DeclareExport(call);
             return NilDatum.Empty;
         }), NilDatum.Empty), SourceLocation.None);

@@ -12,6 +12,12 @@ internal abstract class CompileTimeValue() : Datum(SourceLocation.None)
 {
     /// <summary>What messages call this kind of value ("a closure", "an array"...).</summary>
     public abstract string Description { get; }
+
+    /// <summary>
+    /// <c>datum is CompileTimeValue</c>, answered first by the reader's kinds (sealed classes: one
+    /// comparison each) so the usual datum never reaches the runtime's test for a class with subclasses.
+    /// </summary>
+    public static bool Is(Datum datum) => datum is not (PairDatum or SymbolDatum or IntegerDatum or NilDatum or StringDatum or RealDatum) && datum is CompileTimeValue;
 }
 
 /// <summary>
@@ -384,7 +390,7 @@ internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
             _borrowed = false;
         }
         _names[_count] = name;
-        _values[_count++] = value;
+        ExactArray.Set(_values, _count++, value);
     }
 
     /// <summary>Gives an empty frame made by <see cref="PreludeSnapshot"/> its place (its values are bound afterwards).</summary>
@@ -394,7 +400,10 @@ internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
         Home = home;
     }
 
-    /// <summary>The frame and slot holding <paramref name="name"/>, searching outwards.</summary>
+    /// <summary>
+    /// The frame and slot holding <paramref name="name"/>, searching outwards. Names are compared by
+    /// reference: every name bound or looked up is its compilation's one instance (see <see cref="NameTable"/>).
+    /// </summary>
     public static bool TryFind(Frame? frame, string name, out Frame found, out int index)
     {
         for (; frame is not null; frame = frame.Parent)
@@ -402,7 +411,7 @@ internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
             var names = frame._names;
             for (var i = frame._count - 1; i >= 0; i--)
             {
-                if (ReferenceEquals(names[i], name) || string.Equals(names[i], name, StringComparison.Ordinal))
+                if (ReferenceEquals(names[i], name))
                 {
                     found = frame;
                     index = i;
@@ -417,5 +426,5 @@ internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
 
     public Datum Get(int index) => _values[index];
 
-    public void Set(int index, Datum value) => _values[index] = value;
+    public void Set(int index, Datum value) => ExactArray.Set(_values, index, value);
 }

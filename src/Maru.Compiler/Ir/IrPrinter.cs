@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Maru.Compiler.Ir;
@@ -33,12 +34,12 @@ public static class IrPrinter
         sb.Append("function $").Append(function.Name).Append('(');
         sb.Append(string.Join(", ", Enumerable.Range(0, function.ParameterCount).Select(i => function.Parameter(i).ToString())));
         sb.Append(") {\n");
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             sb.Append(block.Name).Append(":\n");
-            foreach (var phi in block.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 sb.Append("    ").Append(phi).Append('\n');
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 sb.Append("    ").Append(instruction).Append('\n');
             sb.Append("    ").Append(block.Terminator?.ToString() ?? "<unterminated>").Append('\n');
         }

@@ -406,22 +406,27 @@ internal sealed class FunctionLowerer
     private static HashSet<string> AddressTakenNames(FunctionDefinition definition)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var work = new Stack<Datum>(definition.Body);
-        var budget = MaxBodyNodes;
+        var work = new DatumStack();
+        foreach (var form in definition.Body) work.Push(form);
+        // The budget counts every datum reached (each form, and each pair's element and rest), as a walk pushing them all would.
+        long budget = MaxBodyNodes - (long)definition.Body.Count;
+        if (budget < 0) throw TooLarge();
         while (work.Count > 0)
         {
-            if (--budget < 0)
-                throw new CompilationError(DiagnosticCode.FunctionTooLarge, definition.Location,
-                    $"the code of '{definition.Name}' is circular or has more than {MaxBodyNodes.ToString("N0", CultureInfo.InvariantCulture)} nodes " +
-                    "(did compile-time code change it with set-car/set-cdr after it was expanded?)");
-            var datum = work.Pop();
-            if (datum is not PairDatum pair) continue;
-            if (pair.Head.IsSymbol("address-of") && pair.Tail is PairDatum { Head: SymbolDatum target })
-                names.Add(target.Name);
-            work.Push(pair.Head);
-            work.Push(pair.Tail);
+            // Down each list's spine in a loop: only elements that are lists wait on the stack.
+            for (var datum = work.Pop(); datum is PairDatum pair; datum = pair.Tail)
+            {
+                if ((budget -= 2) < 0) throw TooLarge();
+                if (pair.Head.IsSymbol("address-of") && pair.Tail is PairDatum { Head: SymbolDatum target })
+                    names.Add(target.Name);
+                if (pair.Head is PairDatum) work.Push(pair.Head);
+            }
         }
         return names;
+
+        CompilationError TooLarge() => new(DiagnosticCode.FunctionTooLarge, definition.Location,
+            $"the code of '{definition.Name}' is circular or has more than {MaxBodyNodes.ToString("N0", CultureInfo.InvariantCulture)} nodes " +
+            "(did compile-time code change it with set-car/set-cdr after it was expanded?)");
     }
 
     // ---- helpers ------------------------------------------------------------------------------

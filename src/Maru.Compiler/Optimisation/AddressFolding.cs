@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -33,11 +34,11 @@ internal static class AddressFolding
         var uses = new int[count];
         var addressUses = new int[count];
         List<Instruction>? accesses = null;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
-            foreach (var phi in block.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 foreach (var input in phi.Inputs) Count(uses, input.Value);
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
                 var arguments = instruction.Arguments;
@@ -92,7 +93,7 @@ internal static class AddressFolding
             var value = access.Op is Opcode.StoreWord or Opcode.StoreByte ? access.Arguments[2] : (Operand?)null;
             access.Rewrite(access.Op, Operands(address, index, value, displacement));
         }
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             block.Instructions.RemoveAll(i => i.Destination is { } d && deleted[d.Index]);
         return true;
     }

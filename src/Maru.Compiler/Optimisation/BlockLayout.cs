@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -76,8 +77,8 @@ internal static class BlockLayout
         var predictions = Scratch<byte>.Rent(registers);
         var written = Scratch<bool>.Rent(registers);
         var copies = 0;
-        foreach (var block in function.Blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Destination is { } d)
                 {
                     written[d.Index] = true;
@@ -92,8 +93,8 @@ internal static class BlockLayout
         for (var round = 0; round < 4 && copies > 0; round++)
         {
             var changed = false;
-            foreach (var block in function.Blocks)
-                foreach (var instruction in block.Instructions)
+            foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                     if (instruction is { Op: Opcode.Copy, Destination: { } d, Arguments: [{ IsConstant: false } source] })
                     {
                         var merged = (byte)(predictions[d.Index] | predictions[source.Register.Index]);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -20,7 +21,7 @@ internal static class BlockPlacement
         }
         var blocks = function.Blocks;
         var placed = new List<BasicBlock>(blocks.Count + placements.Count);
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             if (before.TryGetValue(block, out var list)) placed.AddRange(list);
             placed.Add(block);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -64,8 +65,8 @@ internal static class BranchFacts
         {
             var blocks = function.Blocks;
             Start = Scratch<int>.Rent(blocks.Count + 1);
-            foreach (var block in blocks)
-                foreach (var phi in block.Phis)
+            foreach (var block in CollectionsMarshal.AsSpan(blocks))
+                foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                     foreach (var input in phi.Inputs)
                     {
                         Start[input.Predecessor.Index + 1]++;
@@ -76,8 +77,8 @@ internal static class BranchFacts
             Phi = Scratch<Phi>.Rent(Count);
             Input = Scratch<int>.Rent(Count);
             var fill = Scratch<int>.Rent(blocks.Count);
-            foreach (var block in blocks)
-                foreach (var phi in block.Phis)
+            foreach (var block in CollectionsMarshal.AsSpan(blocks))
+                foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                     for (var i = 0; i < phi.Inputs.Count; i++)
                     {
                         var from = phi.Inputs[i].Predecessor.Index;
@@ -103,12 +104,12 @@ internal static class BranchFacts
     public static void Run(IrFunction function)
     {
         var any = false;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             any |= block.Terminator is Branch { Condition.IsConstant: false } branch && branch.IfTrue != branch.IfFalse;
         if (!any) return;
         var definition = Scratch<Instruction?>.Rent(function.RegisterCount);
-        foreach (var block in function.Blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
 
         var graph = FlowGraph.Of(function);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -18,7 +19,7 @@ internal static class BranchThreading
     public static void Run(IrFunction function)
     {
         var changed = false;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             if (block.Terminator is Branch { Condition.IsConstant: false } branch && Original(block, branch.Condition.Register) is var source
                 && !source.Equals(branch.Condition))
             {
@@ -35,7 +36,7 @@ internal static class BranchThreading
         var state = Scratch<byte>.Rent(blocks.Count);        // 0: no edge seen, 1: edges disagree or say nothing, 2: known
         var condition = Scratch<int>.Rent(blocks.Count);
         var nonZero = Scratch<bool>.Rent(blocks.Count);
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
             for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
             {
                 var successor = FlowGraph.Successor(block, s).Index;
@@ -46,7 +47,7 @@ internal static class BranchThreading
                 else if (state[successor] == 0 || state[successor] == 2 && !(fact && condition[successor] == register && nonZero[successor] == holds))
                     state[successor] = 1;
             }
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             if (block.Terminator is not Branch { Condition.IsConstant: false } branch) continue;
             var at = block.Index;
@@ -64,7 +65,7 @@ internal static class BranchThreading
 
     private static bool Defines(BasicBlock block, VReg register)
     {
-        foreach (var instruction in block.Instructions)
+        foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             if (instruction.Destination == register) return true;
         return false;
     }
@@ -91,9 +92,9 @@ internal static class BranchThreading
     internal static void RemoveUnreadDefinitions(IrFunction function)
     {
         var reads = new int[function.RegisterCount];
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 foreach (var argument in instruction.Arguments)
                     if (!argument.IsConstant) reads[argument.Register.Index]++;
             if (IrVerifier.TerminatorOperand(block.Terminator!) is { IsConstant: false } used) reads[used.Register.Index]++;
@@ -102,7 +103,7 @@ internal static class BranchThreading
         while (removed)
         {
             removed = false;
-            foreach (var block in function.Blocks)
+            foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
                 block.Instructions.RemoveAll(instruction =>
                 {
                     if (instruction.Op.HasSideEffects() || instruction.Op == Opcode.Alloca || instruction.Destination is not { } d || reads[d.Index] > 0) return false;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -38,8 +39,8 @@ internal sealed class CallGraph
         {
             var list = new List<IrFunction>();
             var seen = new HashSet<IrFunction>();
-            foreach (var block in function.Blocks)
-                foreach (var instruction in block.Instructions)
+            foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                     if (instruction.Op == Opcode.Call && Function(instruction.Symbol!) is { } callee && seen.Add(callee))
                         list.Add(callee);
             callees[function] = list;

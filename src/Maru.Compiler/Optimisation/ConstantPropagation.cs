@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -34,7 +35,7 @@ internal static class ConstantPropagation
             foreach (var block in graph.ReversePostorder)
             {
                 if (!executable[block.Index]) continue;
-                foreach (var phi in block.Phis)
+                foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 {
                     var (s, v) = (State.Unknown, 0L);
                     foreach (var input in phi.Inputs)
@@ -42,7 +43,7 @@ internal static class ConstantPropagation
                             (s, v) = Meet(s, v, input.Value, state, value);
                     changed |= Lower(phi.Destination, s, v, state, value);
                 }
-                foreach (var instruction in block.Instructions)
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 {
                     if (instruction.Destination is not { } d) continue;
                     var (s, v) = Evaluate(instruction, state, value);
@@ -63,17 +64,17 @@ internal static class ConstantPropagation
         // Rewrite: constants into uses, constant definitions out, decided branches into jumps.
         Operand Replace(Operand operand) =>
             !operand.IsConstant && state[operand.Register.Index] == State.Constant ? Operand.Of(value[operand.Register.Index]) : operand;
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             // Blocks never executed are rewritten too: they go away below unless an edge into them
             // could not be decided, and then they must not read a definition that was just removed.
             block.Phis.RemoveAll(phi => state[phi.Destination.Index] == State.Constant);
-            foreach (var phi in block.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 for (var i = 0; i < phi.Inputs.Count; i++)
                     phi.Inputs[i] = phi.Inputs[i] with { Value = Replace(phi.Inputs[i].Value) };
             block.Instructions.RemoveAll(instruction =>
                 instruction.Destination is { } d && state[d.Index] == State.Constant && !instruction.Op.HasSideEffects());
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 var arguments = instruction.Arguments;
                 for (var a = 0; a < arguments.Length; a++) arguments[a] = Replace(arguments[a]);
@@ -88,7 +89,7 @@ internal static class ConstantPropagation
                     if (condition.IsConstant)
                     {
                         var (taken, dropped) = condition.Constant != 0 ? (branch.IfTrue, branch.IfFalse) : (branch.IfFalse, branch.IfTrue);
-                        if (dropped != taken) foreach (var phi in dropped.Phis) phi.RemovePredecessor(block);
+                        if (dropped != taken) foreach (var phi in CollectionsMarshal.AsSpan(dropped.Phis)) phi.RemovePredecessor(block);
                         block.Terminator = new Jump(taken);
                     }
                     else

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -15,8 +16,8 @@ internal static class CopyPropagation
         var count = function.RegisterCount;
         var replacement = Scratch<Operand?>.Rent(count);
         var any = false;
-        foreach (var block in function.Blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Op == Opcode.Copy)
                 {
                     replacement[instruction.Destination!.Value.Index] = instruction.Arguments[0];
@@ -28,8 +29,8 @@ internal static class CopyPropagation
         while (found)
         {
             found = false;
-            foreach (var block in function.Blocks)
-                foreach (var phi in block.Phis)
+            foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+                foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 {
                     if (replacement[phi.Destination.Index] is not null) continue;
                     if (UniqueInput(phi, replacement) is { } only)
@@ -42,7 +43,7 @@ internal static class CopyPropagation
         if (any)
         {
             var resolver = new Resolver(replacement);
-            foreach (var block in function.Blocks)
+            foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             {
                 RemoveReplacedPhis(block.Phis, replacement);
                 Rewrite.PhiInputs(block, ref resolver);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -21,10 +22,10 @@ internal static class DeadCodeElimination
         var work = Scratch<int>.Rent(count);   // each register is pushed once, when it becomes live
         var top = 0;
 
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
-            foreach (var phi in block.Phis) phiOf[phi.Destination.Index] = phi;
-            foreach (var instruction in block.Instructions)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis)) phiOf[phi.Destination.Index] = phi;
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (instruction.Destination is { } d) instructionOf[d.Index] = instruction;
                 if (instruction.Op.HasSideEffects())
@@ -41,7 +42,7 @@ internal static class DeadCodeElimination
                 foreach (var input in phi.Inputs) Mark(input.Value, live, work, ref top);
         }
 
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             var phis = block.Phis;
             var kept = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -24,7 +25,7 @@ internal static class FlagScheduling
     {
         List<Instruction>? independents = null, dependants = null;
         HashSet<int>? made = null, used = null;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             if (block.Terminator is not Branch { Condition.IsConstant: false } branch) continue;
             var instructions = block.Instructions;

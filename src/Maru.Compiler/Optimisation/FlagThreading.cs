@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -124,7 +125,7 @@ internal static class FlagThreading
         foreach (var (from, chain, to) in threads)
         {
             foreach (var block in chain)
-                foreach (var copy in block.Instructions)
+                foreach (var copy in CollectionsMarshal.AsSpan(block.Instructions))
                     from.Instructions.Add(new Instruction(Opcode.Copy, copy.Destination, [copy.Arguments[0]], null, copy.Location));
             from.Terminator = new Jump(to);
         }
@@ -146,8 +147,8 @@ internal static class FlagThreading
                 return r;
             }
             var hasCopy = false;
-            foreach (var block in function.Blocks)
-                foreach (var instruction in block.Instructions)
+            foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                     if (instruction is { Op: Opcode.Copy, Destination: { } d, Arguments: [{ IsConstant: false } source] })
                     {
                         var (a, b) = (Find(d.Index), Find(source.Register.Index));
@@ -156,9 +157,9 @@ internal static class FlagThreading
                     }
                     else if (instruction.Op == Opcode.Copy) hasCopy = true;
             if (!hasCopy) return 0;
-            foreach (var block in function.Blocks)
+            foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             {
-                foreach (var instruction in block.Instructions)
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                     if (instruction is { Op: Opcode.Copy, Destination: { } d }) flags[Find(d.Index)] |= 2;
                 if (block.Terminator is Branch { Condition.IsConstant: false } branch) flags[Find(branch.Condition.Register.Index)] |= 1;
             }
@@ -232,7 +233,7 @@ internal static class FlagThreading
     /// <summary>The block's instructions applied to the facts; returns the registers equal to its branch's condition at its end.</summary>
     private static ulong Transfer(BasicBlock block, int[] slot, ref ulong nonZero, ref ulong zero)
     {
-        foreach (var instruction in block.Instructions)
+        foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
         {
             if (instruction.Destination is not { } d || slot[d.Index] == 0) continue;
             var mask = 1UL << (slot[d.Index] - 1);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -183,6 +185,7 @@ internal sealed class FlowGraph
     // ---- successors without allocation -----------------------------------------------------------
 
     /// <summary>Distinct successors: a branch whose two targets are the same block has one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // millions of calls per compilation, most from tight walks
     public static int SuccessorCount(BasicBlock block) => block.Terminator switch
     {
         Jump => 1,
@@ -190,6 +193,7 @@ internal sealed class FlowGraph
         _ => 0,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static BasicBlock Successor(BasicBlock block, int index) => block.Terminator switch
     {
         Jump jump => jump.Target,
@@ -231,10 +235,10 @@ internal sealed class FlowGraph
         Array.Clear(work, 0, blocks.Count);
         Scratch<BasicBlock>.Return(work);
         if (reachable == blocks.Count) return;
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             if (block.Index < 0) continue;
-            foreach (var phi in block.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 phi.Inputs.RemoveAll(input => input.Predecessor.Index < 0);
         }
         blocks.RemoveAll(block => block.Index < 0);
@@ -514,7 +518,7 @@ internal sealed class FlowGraph
         var blocks = Function.Blocks;
         var idom = _immediateDominator;
         var predecessors = Predecessors;
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             var incoming = predecessors[block.Index];
             if (incoming.Length < 2) continue;

@@ -11,7 +11,9 @@ namespace Maru.Compiler.Optimisation;
 /// Loads take part only where memory cannot have changed in between: each load is numbered with a
 /// memory epoch that every store and call ends, and a block starts a new epoch unless its only
 /// predecessor is its dominator parent (then it continues the parent's last one). A store makes
-/// the stored value known to an identical load in the same epoch (StoreWord, StoreGlobal).
+/// the stored value known to an identical load in the same epoch (StoreWord, StoreGlobal). A word
+/// store at a constant index leaves known what the block read or stored at other constant indexes
+/// of the same base register (a record's other fields: disjoint words), up to 16 of them.
 /// Requires: SSA. Guarantees: same values; the copies it leaves are for copy propagation.
 /// </summary>
 internal static class GlobalValueNumbering
@@ -21,6 +23,7 @@ internal static class GlobalValueNumbering
     // Kept per thread between functions: the walk removes every entry it adds, so both are empty after a run.
     [ThreadStatic] private static Dictionary<Key, Operand>? _table;
     [ThreadStatic] private static List<Key>? _log;
+    [ThreadStatic] private static List<(Key, Operand)>? _fields;
 
     public static void Run(IrFunction function)
     {
@@ -62,6 +65,9 @@ internal static class GlobalValueNumbering
     /// <summary>Numbers one block's instructions; returns the memory epoch at its end.</summary>
     private static int Number(BasicBlock block, Operand?[] replacement, Dictionary<Key, Operand> table, List<Key> log, int epoch, ref int epochs)
     {
+        // The words at constant indexes known in the current epoch (loaded or stored), for the next store.
+        var fields = _fields ??= new List<(Key, Operand)>();
+        fields.Clear();
         var instructions = block.Instructions;
         for (var i = 0; i < instructions.Count; i++)
         {
@@ -74,9 +80,31 @@ internal static class GlobalValueNumbering
             if (op is Opcode.StoreWord or Opcode.StoreGlobal || op.IsCall() || op == Opcode.StoreByte)
             {
                 epoch = ++epochs;
-                // What was just stored is what an identical load reads until memory changes again.
-                if (op == Opcode.StoreWord) Remember(table, log, new Key(Opcode.LoadWord, arguments[0], arguments[1], null, epoch), arguments[2]);
-                else if (op == Opcode.StoreGlobal) Remember(table, log, new Key(Opcode.LoadGlobal, default, default, instruction.Symbol, epoch), arguments[0]);
+                if (op == Opcode.StoreWord)
+                {
+                    // The words this epoch knew at other constant indexes of the same base are
+                    // not this store's word: they stay known in the new epoch (a record's fields).
+                    var kept = 0;
+                    if (arguments[1].IsConstant)
+                        for (var f = 0; f < fields.Count; f++)
+                        {
+                            var (field, known) = fields[f];
+                            if (!field.A.Equals(arguments[0]) || !Disjoint(field.B.Constant, arguments[1].Constant)) continue;
+                            var carried = field with { Epoch = epoch };
+                            Remember(table, log, carried, known);
+                            fields[kept++] = (carried, known);
+                        }
+                    fields.RemoveRange(kept, fields.Count - kept);
+                    // What was just stored is what an identical load reads until memory changes again.
+                    var stored = new Key(Opcode.LoadWord, arguments[0], arguments[1], null, epoch);
+                    Remember(table, log, stored, arguments[2]);
+                    NoteField(fields, stored, arguments[2]);
+                }
+                else
+                {
+                    fields.Clear();
+                    if (op == Opcode.StoreGlobal) Remember(table, log, new Key(Opcode.LoadGlobal, default, default, instruction.Symbol, epoch), arguments[0]);
+                }
                 continue;
             }
             if (instruction.Destination is not { } destination || KeyOf(instruction, epoch) is not { } key) continue;
@@ -89,10 +117,26 @@ internal static class GlobalValueNumbering
             else
             {
                 Remember(table, log, key, destination);
+                if (op == Opcode.LoadWord) NoteField(fields, key, destination);
             }
         }
+        fields.Clear();
         return epoch;
     }
+
+    /// <summary>At most this many known words at constant indexes are carried over a store (linear time).</summary>
+    private const int MaxFields = 16;
+
+    private static void NoteField(List<(Key, Operand)> fields, Key key, Operand value)
+    {
+        if (key.B.IsConstant && fields.Count < MaxFields) fields.Add((key, value));
+    }
+
+    /// <summary>
+    /// Whether the words at a + 8j and a + 8k never overlap: their distance 8(j - k), taken
+    /// modulo 2^64 as addresses wrap, is at least 8 either way unless j - k is a multiple of 2^61.
+    /// </summary>
+    private static bool Disjoint(long j, long k) => (unchecked(j - k) & ((1L << 61) - 1)) != 0;
 
     private static void Remember(Dictionary<Key, Operand> table, List<Key> log, Key key, Operand value)
     {

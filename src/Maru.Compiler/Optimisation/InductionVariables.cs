@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -27,8 +28,8 @@ internal static class InductionVariables
         var member = new int[function.Blocks.Count];
         var definedInLoop = new int[function.RegisterCount];
         var definition = new Instruction?[function.RegisterCount];
-        foreach (var block in function.Blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
         Operand?[]? replacement = null;
         var stamp = 0;
@@ -43,7 +44,7 @@ internal static class InductionVariables
             if (inductionVariables.Count == 0) continue;
 
             Dictionary<(VReg, Operand), VReg>? reduced = null;
-            foreach (var block in loop.Blocks)
+            foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks))
             {
                 for (var index = 0; index < block.Instructions.Count; index++)
                 {
@@ -77,7 +78,7 @@ internal static class InductionVariables
         Instruction?[] definition, int[] member, int stamp, Func<Operand, bool> invariant)
     {
         var found = new Dictionary<VReg, InductionVariable>();
-        foreach (var phi in loop.Header.Phis)
+        foreach (var phi in CollectionsMarshal.AsSpan(loop.Header.Phis))
         {
             if (phi.Inputs.Count != 2) continue;
             var (outside, inside) = member[phi.Inputs[0].Predecessor.Index] == stamp ? (phi.Inputs[1], phi.Inputs[0]) : (phi.Inputs[0], phi.Inputs[1]);
@@ -128,7 +129,7 @@ internal static class InductionVariables
     {
         Operand Resolve(Operand operand) =>
             !operand.IsConstant && operand.Register.Index < replacement.Length && replacement[operand.Register.Index] is { } value ? value : operand;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             Rewrite.PhiInputs(block, Resolve);
             Rewrite.Uses(block, Resolve);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -86,8 +87,8 @@ internal static class Inlining
         var calleeSize = Size(function);
         if (calleeSize > MaxCalleeSize) return;
         var selfCalls = 0;
-        foreach (var block in function.Blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (instruction.Op == Opcode.Alloca) return;   // frame blocks: leave the frame as it is
                 if (IsSelfCall(function, instruction)) selfCalls++;
@@ -110,7 +111,7 @@ internal static class Inlining
                     var copyStart = b + 1;
                     b = function.Blocks.IndexOf(continuation) - 1;   // the copy is not scanned this level: counted for the next
                     for (var c = copyStart; c <= b; c++)
-                        foreach (var instruction in function.Blocks[c].Instructions)
+                        foreach (var instruction in CollectionsMarshal.AsSpan(function.Blocks[c].Instructions))
                             if (IsSelfCall(function, instruction)) selfCalls++;
                     break;
                 }
@@ -127,11 +128,11 @@ internal static class Inlining
         var copy = new IrFunction(function.Name, function.ParameterCount, function.Location);
         while (copy.RegisterCount < function.RegisterCount) copy.NewRegister();
         var blocks = new Dictionary<BasicBlock, BasicBlock>();
-        foreach (var block in function.Blocks) blocks[block] = copy.NewBlock();
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks)) blocks[block] = copy.NewBlock();
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             var clone = blocks[block];
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 clone.Instructions.Add(new Instruction(instruction.Op, instruction.Destination, (Operand[])instruction.Arguments.Clone(),
                     instruction.Symbol, instruction.Location) { FixedArguments = instruction.FixedArguments });
             clone.Terminator = block.Terminator switch
@@ -147,11 +148,11 @@ internal static class Inlining
     private static int Size(IrFunction function, bool countCopies = true)
     {
         var size = 0;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             size += block.Instructions.Count + 1;
             if (!countCopies)
-                foreach (var instruction in block.Instructions)
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                     if (instruction.Op == Opcode.Copy) size--;
         }
         return size;
@@ -187,10 +188,10 @@ internal static class Inlining
         var entry = caller.Blocks[0];
         var allocas = entry.Instructions.FindIndex(i => i.Op != Opcode.Alloca);
         if (allocas < 0) allocas = entry.Instructions.Count;
-        foreach (var original in callee.Blocks)
+        foreach (var original in CollectionsMarshal.AsSpan(callee.Blocks))
         {
             var clone = clones[original.Index];
-            foreach (var instruction in original.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(original.Instructions))
             {
                 var arguments = new Operand[instruction.Arguments.Length];
                 for (var a = 0; a < arguments.Length; a++) arguments[a] = MapOperand(instruction.Arguments[a]);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -38,13 +39,13 @@ public static class IrVerifier
         if (function.Blocks.Count == 0) return "no blocks";
         var blocks = function.Blocks;
         var members = new HashSet<BasicBlock>(blocks);
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             if (block.Terminator is null) return $"{block.Name} is not terminated";
             foreach (var successor in block.Successors)
                 if (!members.Contains(successor)) return $"{block.Name} jumps to {successor.Name}, which is not in the function";
             if (block.Phis.Count > 0 && form != IrForm.Ssa) return $"{block.Name} has a phi outside SSA form";
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (CheckShape(instruction, function) is { } shape) return $"{block.Name}: '{instruction}': {shape}";
                 if (instruction.Op == Opcode.Alloca && block != blocks[0]) return $"{block.Name}: alloca outside the entry block";
@@ -131,7 +132,7 @@ public static class IrVerifier
                 if (!operand.IsConstant && writtenIn[operand.Register.Index] != i + 1 && globalOf[operand.Register.Index] < 0)
                     globalOf[operand.Register.Index] = globals++;
             }
-            foreach (var instruction in blocks[i].Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(blocks[i].Instructions))
             {
                 foreach (var argument in instruction.Arguments) Read(argument);
                 if (instruction.Destination is { } d) writtenIn[d.Index] = i + 1;
@@ -146,7 +147,7 @@ public static class IrVerifier
             if (globalOf[p] is var g && g >= 0) defined[g >> 6] |= 1UL << g;
         var generated = new ulong[blocks.Count * words];
         for (var i = 0; i < blocks.Count; i++)
-            foreach (var instruction in blocks[i].Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(blocks[i].Instructions))
                 if (instruction.Destination is { } d && globalOf[d.Index] is var g && g >= 0) generated[i * words + (g >> 6)] |= 1UL << g;
         var order = ReversePostorder(blocks, index);   // a forward problem: converges in a few sweeps in this order
         var changed = true;
@@ -175,7 +176,7 @@ public static class IrVerifier
             current.Clear();
             bool IsDefined(int register) =>
                 current.Contains(register) || globalOf[register] is var g && g >= 0 && (defined[i * words + (g >> 6)] & (1UL << g)) != 0;
-            foreach (var instruction in blocks[i].Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(blocks[i].Instructions))
             {
                 foreach (var argument in instruction.Arguments)
                     if (!argument.IsConstant && !IsDefined(argument.Register.Index))
@@ -231,7 +232,7 @@ public static class IrVerifier
             definedIn[p] = function.Blocks[0];
             position[p] = -1;
         }
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             for (var i = -block.Phis.Count; i < block.Instructions.Count; i++)
             {
@@ -253,11 +254,11 @@ public static class IrVerifier
             return ok ? null : $"{block.Name}: '{what}' reads {operand}, whose definition does not dominate it";
         }
 
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             var predecessors = graph.Predecessors[block.Index];
             var expected = block.Phis.Count > 0 ? new HashSet<BasicBlock>(predecessors.ToArray()) : null;
-            foreach (var phi in block.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
             {
                 if (phi.Inputs.Count != predecessors.Length || !expected!.SetEquals(phi.Inputs.Select(input => input.Predecessor)))
                     return $"{block.Name}: '{phi}' does not have exactly one input per predecessor";

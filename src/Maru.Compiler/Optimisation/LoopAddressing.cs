@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -41,11 +42,11 @@ internal static class LoopAddressing
 
         var definition = new Instruction?[function.RegisterCount];
         var uses = new int[function.RegisterCount];
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
-            foreach (var phi in block.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 foreach (var input in phi.Inputs) Use(uses, input.Value);
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
                 foreach (var argument in instruction.Arguments) Use(uses, argument);
@@ -71,8 +72,8 @@ internal static class LoopAddressing
 
             // The accesses whose index is an addition in this loop and whose base is invariant, by index.
             Dictionary<VReg, List<Instruction>>? accesses = null;
-            foreach (var block in loop.Blocks)
-                foreach (var instruction in block.Instructions)
+            foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks))
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 {
                     if (Scale(instruction.Op) == 0) continue;
                     var (address, index) = (instruction.Arguments[0], instruction.Arguments[1]);
@@ -145,7 +146,7 @@ internal static class LoopAddressing
         {
             buffer.Clear();
             var touched = false;   // only blocks with something removed or inserted are rewritten
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (dead.Contains(instruction)) { touched = true; continue; }
                 if (inserted.TryGetValue(instruction, out var before)) { buffer.Add(before); touched = true; }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -44,10 +45,10 @@ internal static class LoopInvariantCodeMotion
             loop.Mark(member, ++stamp);
             var preheader = loop.Preheader(graph, member, stamp);
             loop.MarkDefinitions(ref definedInLoop, function.RegisterCount, stamp);
-            foreach (var block in loop.Blocks)
+            foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks))
             {
                 kept.Clear();
-                foreach (var instruction in block.Instructions)
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 {
                     if (IsMovable(instruction.Op) && OperandsOutside(instruction, definedInLoop, stamp))
                     {
@@ -80,9 +81,9 @@ internal static class LoopInvariantCodeMotion
     private static void HoistWideConstants(IrFunction function, NaturalLoop loop, BasicBlock preheader, ITargetCosts costs)
     {
         Dictionary<long, VReg>? registers = null;
-        foreach (var block in loop.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks))
         {
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (!UsesConstantsFromRegisters(instruction.Op)) continue;
                 var arguments = instruction.Arguments;
@@ -131,7 +132,7 @@ internal static class LoopInvariantCodeMotion
         var function = graph.Function;
         var preheader = function.NewUnplacedBlock();
         preheader.Terminator = new Jump(header);
-        foreach (var phi in header.Phis)
+        foreach (var phi in CollectionsMarshal.AsSpan(header.Phis))
         {
             var incoming = phi.Inputs.Where(input => !Inside(input.Predecessor)).ToList();
             phi.Inputs.RemoveAll(input => !Inside(input.Predecessor));

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -26,7 +27,7 @@ internal readonly struct LoopNest
         var innermost = Scratch<int>.Rent(function.Blocks.Count);
         var parent = Scratch<int>.Rent(loops.Count);
         for (var l = 0; l < loops.Count; l++)
-            foreach (var block in loops[l].Blocks)
+            foreach (var block in CollectionsMarshal.AsSpan(loops[l].Blocks))
             {
                 var inner = innermost[block.Index] - 1;
                 if (inner < 0) innermost[block.Index] = l + 1;
@@ -44,7 +45,7 @@ internal readonly struct LoopNest
     {
         var blocks = function.Blocks;
         for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
             for (var s = FlowGraph.SuccessorCount(block) - 1; s >= 0; s--)
                 if (FlowGraph.Successor(block, s).Index <= block.Index) return true;
         return false;

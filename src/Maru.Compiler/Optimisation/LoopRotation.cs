@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -24,9 +25,9 @@ internal static class LoopRotation
         var blocks = function.Blocks;
         // Reads and writes of every register in the whole function, kept up to date as copies are added.
         var counts = new Counts(function.RegisterCount);
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
-            foreach (var instruction in block.Instructions) counts.Count(instruction);
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions)) counts.Count(instruction);
             if (TerminatorOperand(block.Terminator) is { IsConstant: false } value) counts.Reads[value.Register.Index]++;
         }
         // Copying a header can turn its jumping predecessor into a header: repeat until no jump to
@@ -96,7 +97,7 @@ internal static class LoopRotation
         var local = LocalRegisters(header, counts.Reads, counts.Writes);
         // At most MaxInstructions renamings: a list, not a table.
         var renamed = new List<(VReg From, VReg To)>(local.Count);
-        foreach (var instruction in header.Instructions)
+        foreach (var instruction in CollectionsMarshal.AsSpan(header.Instructions))
         {
             var arguments = new Operand[instruction.Arguments.Length];
             for (var a = 0; a < arguments.Length; a++) arguments[a] = Rename(instruction.Arguments[a], renamed);
@@ -144,7 +145,7 @@ internal static class LoopRotation
     {
         var local = new List<VReg>(MaxInstructions);
         var readsHere = new List<(VReg Register, int Reads)>(2 * MaxInstructions + 1);
-        foreach (var instruction in header.Instructions)
+        foreach (var instruction in CollectionsMarshal.AsSpan(header.Instructions))
         {
             foreach (var argument in instruction.Arguments)
                 if (!argument.IsConstant)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -67,11 +68,11 @@ internal static class LoopUnrolling
         var registers = function.RegisterCount;
         var definition = Scratch<Instruction?>.Rent(registers);
         var uses = Scratch<int>.Rent(registers);
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
-            foreach (var phi in block.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 foreach (var input in phi.Inputs) Use(input.Value);
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 foreach (var argument in instruction.Arguments) Use(argument);
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
@@ -115,7 +116,7 @@ internal static class LoopUnrolling
         Scratch<Operand>.Return(map);
         Scratch<int>.Return(mappedBy);
         var blocks = new List<BasicBlock>(function.Blocks.Count + placedBefore.Values.Sum(placed => placed.Count));
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             if (placedBefore.TryGetValue(block, out var placed)) blocks.AddRange(placed);
             blocks.Add(block);
@@ -145,10 +146,10 @@ internal static class LoopUnrolling
 
         // Only the header leaves the loop; no calls; a bounded size.
         var size = 0;
-        foreach (var block in loop.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks))
         {
             size += block.Phis.Count + block.Instructions.Count;
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Op.IsCall() || instruction.Op == Opcode.Alloca) return null;
             if (block == head) continue;
             switch (block.Terminator)
@@ -185,7 +186,7 @@ internal static class LoopUnrolling
 
         // Reductions: s read in the loop only by s' = s op x, s' read only by the phi.
         var accumulators = new List<Accumulator>();
-        foreach (var phi in head.Phis)
+        foreach (var phi in CollectionsMarshal.AsSpan(head.Phis))
         {
             if (phi == induction || phi.ValueFrom(latch) is not { IsConstant: false } value) continue;
             if (definition[value.Register.Index] is not { } update || uses[value.Register.Index] != 1) continue;
@@ -236,12 +237,12 @@ internal static class LoopUnrolling
     private static int UsesInLoop(NaturalLoop loop, VReg register)
     {
         var count = 0;
-        foreach (var block in loop.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks))
         {
-            foreach (var phi in block.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 foreach (var input in phi.Inputs)
                     if (!input.Value.IsConstant && input.Value.Register == register) count++;
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 foreach (var argument in instruction.Arguments)
                     if (!argument.IsConstant && argument.Register == register) count++;
             if (block.Terminator is Branch { Condition: { IsConstant: false } c } && c.Register == register) count++;
@@ -351,14 +352,14 @@ internal static class LoopUnrolling
             }
             clones.Clear();
             clones.Add(head, heads[m]);
-            foreach (var block in plan.Loop.Blocks)
+            foreach (var block in CollectionsMarshal.AsSpan(plan.Loop.Blocks))
                 if (block != head) clones.Add(block, function.NewUnplacedBlock());
             var next = m + 1 < factor ? heads[m + 1] : top;
-            foreach (var block in plan.Loop.Blocks)
+            foreach (var block in CollectionsMarshal.AsSpan(plan.Loop.Blocks))
             {
                 var copy = clones[block];
                 placed.Add(copy);
-                foreach (var phi in block.Phis)
+                foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 {
                     if (block == head) continue;
                     var clone = new Phi(function.NewRegister());
@@ -366,7 +367,7 @@ internal static class LoopUnrolling
                     copy.Phis.Add(clone);
                     Map(phi.Destination, clone.Destination);
                 }
-                foreach (var instruction in block.Instructions)
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 {
                     if (instruction == plan.Compare && plan.DropCompare) continue;
                     copy.Instructions.Add(Clone(instruction));

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -24,8 +25,8 @@ internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
         if (definedInLoop.Length < registerCount) Array.Resize(ref definedInLoop, registerCount);
         foreach (var block in Blocks)
         {
-            foreach (var phi in block.Phis) definedInLoop[phi.Destination.Index] = stamp;
-            foreach (var instruction in block.Instructions)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis)) definedInLoop[phi.Destination.Index] = stamp;
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Destination is { } d) definedInLoop[d.Index] = stamp;
         }
     }
@@ -48,7 +49,7 @@ internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
         var loops = new List<NaturalLoop>();
         var work = new Stack<BasicBlock>();
         var inBody = Scratch<int>.Rent(blocks.Count);   // stamps: header Index + 1
-        foreach (var header in blocks)
+        foreach (var header in CollectionsMarshal.AsSpan(blocks))
         {
             List<BasicBlock>? body = null;
             var stamp = header.Index + 1;

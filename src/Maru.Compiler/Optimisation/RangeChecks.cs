@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Diagnostics;
 using Maru.Compiler.Ir;
 
@@ -26,7 +27,7 @@ internal static class RangeChecks
         Instruction?[]? definition = null;
         var graph = FlowGraph.Of(function, withDominators: false);
         List<BasicBlock>? removed = null;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             // B: one test, one predecessor, straight to M.
             if (block.Phis.Count != 0 || block.Instructions.Count != 1 || block.Terminator is not Jump { Target: var merge }
@@ -43,7 +44,7 @@ internal static class RangeChecks
             Phi? result = null;
             var constant = 0L;
             var mergeable = true;
-            foreach (var phi in merge.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(merge.Phis))
             {
                 var (fromA, fromB) = (phi.ValueFrom(from), phi.ValueFrom(block));
                 if (fromA is null || fromB is null) { mergeable = false; break; }
@@ -64,7 +65,7 @@ internal static class RangeChecks
                 ? Operand.Of(constant)   // B never changes the result
                 : Operand.Of(InRange(function, from, x, lo, hi, inside: constant == 0, second.Location));
             result.Inputs[result.Inputs.FindIndex(input => input.Predecessor == from)] = new PhiInput(from, value);
-            foreach (var phi in merge.Phis) phi.RemovePredecessor(block);
+            foreach (var phi in CollectionsMarshal.AsSpan(merge.Phis)) phi.RemovePredecessor(block);
             from.Terminator = new Jump(merge);
             block.Terminator = new Jump(block);   // unreachable now; dropped below
             (removed ??= new()).Add(block);
@@ -138,8 +139,8 @@ internal static class RangeChecks
     private static Instruction?[] Definitions(IrFunction function, int count)
     {
         var definition = Scratch<Instruction?>.Rent(count);
-        foreach (var block in function.Blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
         return definition;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -16,7 +17,7 @@ internal static class RegisterCompaction
         Array.Fill(map, -1, 0, count);
         var renamer = new Renamer(map, function.ParameterCount);
         for (var p = 0; p < function.ParameterCount; p++) map[p] = p;
-        foreach (var block in function.Blocks) Rewrite.Uses(block, ref renamer, definitions: true);
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks)) Rewrite.Uses(block, ref renamer, definitions: true);
         function.ResetRegisterCount(renamer.Next);
         Scratch<int>.Return(map);
     }

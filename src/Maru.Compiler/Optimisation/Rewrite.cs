@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -34,7 +35,7 @@ internal static class Rewrite
     /// </summary>
     public static void Uses<T>(BasicBlock block, ref T rewriter, bool definitions) where T : struct, IOperandRewriter
     {
-        foreach (var instruction in block.Instructions)
+        foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
         {
             var arguments = instruction.Arguments;
             for (var a = 0; a < arguments.Length; a++) arguments[a] = rewriter.Use(arguments[a]);
@@ -63,7 +64,7 @@ internal static class Rewrite
 
     public static void PhiInputs<T>(BasicBlock block, ref T rewriter) where T : struct, IOperandRewriter
     {
-        foreach (var phi in block.Phis)
+        foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
         {
             var inputs = phi.Inputs;
             for (var i = 0; i < inputs.Count; i++)

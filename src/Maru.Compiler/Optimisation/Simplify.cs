@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -43,11 +44,11 @@ internal static class Simplify
     {
         var facts = Gather(function);
         var output = _output ??= new List<Instruction>();   // one per thread: a block's rewritten instructions
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             output.Clear();
             facts.Block = block;
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (instruction.Op.IsBinary()) Binary(function, instruction, output, facts);
                 output.Add(instruction);
@@ -66,10 +67,10 @@ internal static class Simplify
 
         var count = function.RegisterCount;
         var definition = Scratch<Instruction?>.Rent(count);
-        foreach (var block in function.Blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Destination is { } d) definition[d.Index] = instruction;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             if (block.Terminator is Branch branch)
                 block.Terminator = BranchOnOffset(function, block, SimplifyBranch(branch, definition), definition, count);
         Array.Clear(definition, 0, count);
@@ -305,8 +306,8 @@ internal static class Simplify
     {
         var facts = new Facts { RegisterCount = function.RegisterCount };
         var definition = facts.Definitions = Scratch<Instruction?>.Rent(facts.RegisterCount);
-        foreach (var block in function.Blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (instruction.Destination is not { } d) continue;
                 definition[d.Index] = instruction;
@@ -317,7 +318,7 @@ internal static class Simplify
 
         // Facts established on each edge out of a branch that tests divisibility (rare: no table until one is found).
         Dictionary<(BasicBlock From, BasicBlock To), (VReg, int)>? onEdge = null;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             if (block.Terminator is not Branch branch || branch.IfTrue == branch.IfFalse) continue;
             if (DivisibilityTest(branch.Condition, facts) is not ({ } value, var log2, var zeroWhenTrue)) continue;
@@ -327,14 +328,14 @@ internal static class Simplify
 
         // The unique predecessor of each block (null when none or several).
         var predecessor = new Dictionary<BasicBlock, BasicBlock?>();
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
             {
                 var successor = FlowGraph.Successor(block, s);
                 predecessor[successor] = predecessor.ContainsKey(successor) ? null : block;
             }
 
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             var at = block;
             for (var steps = 0; steps < 8 && predecessor.TryGetValue(at, out var from) && from is not null && from != block; steps++)

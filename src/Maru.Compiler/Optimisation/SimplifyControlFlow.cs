@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -50,7 +51,7 @@ internal static class SimplifyControlFlow
     private static bool FoldBranches(IrFunction function)
     {
         var changed = false;
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             if (block.Terminator is not Branch branch) continue;
             if (branch.IfTrue == branch.IfFalse)
@@ -61,7 +62,7 @@ internal static class SimplifyControlFlow
             else if (branch.Condition.IsConstant)
             {
                 var (taken, dropped) = branch.Condition.Constant != 0 ? (branch.IfTrue, branch.IfFalse) : (branch.IfFalse, branch.IfTrue);
-                foreach (var phi in dropped.Phis) phi.RemovePredecessor(block);
+                foreach (var phi in CollectionsMarshal.AsSpan(dropped.Phis)) phi.RemovePredecessor(block);
                 block.Terminator = new Jump(taken);
                 changed = true;
             }
@@ -87,7 +88,7 @@ internal static class SimplifyControlFlow
             blocks[i].Index = i;
             predecessors[i].Clear();
         }
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
             for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
                 predecessors[FlowGraph.Successor(block, s).Index].Add(block);
         return predecessors;
@@ -123,9 +124,9 @@ internal static class SimplifyControlFlow
             foreach (var predecessor in incoming)
             {
                 if (!CanRedirect(predecessor, block, target, predecessors)) continue;
-                foreach (var phi in target.Phis)
+                foreach (var phi in CollectionsMarshal.AsSpan(target.Phis))
                     if (phi.ValueFrom(predecessor) is null) phi.Inputs.Add(new PhiInput(predecessor, Through(block, predecessor, phi.ValueFrom(block)!.Value)));
-                foreach (var phi in block.Phis) phi.RemovePredecessor(predecessor);
+                foreach (var phi in CollectionsMarshal.AsSpan(block.Phis)) phi.RemovePredecessor(predecessor);
                 predecessor.Terminator = FlowGraph.Retarget(predecessor.Terminator!, block, target);
                 predecessors[i].Remove(predecessor);
                 if (!predecessors[target.Index].Contains(predecessor)) predecessors[target.Index].Add(predecessor);
@@ -134,7 +135,7 @@ internal static class SimplifyControlFlow
             if (predecessors[i].Count == 0)
             {
                 // Unreachable now (removed next round): no longer a predecessor of its target.
-                foreach (var phi in target.Phis) phi.RemovePredecessor(block);
+                foreach (var phi in CollectionsMarshal.AsSpan(target.Phis)) phi.RemovePredecessor(block);
                 predecessors[target.Index].Remove(block);
             }
         }
@@ -145,10 +146,10 @@ internal static class SimplifyControlFlow
     /// <summary>Whether every phi of <paramref name="block"/> is read only by <paramref name="target"/>'s phis on the edge from it (the counts are of all reads; moving a phi's input to another edge keeps them right).</summary>
     private static bool FeedsOnlyTarget(BasicBlock block, BasicBlock target, int[] uses)
     {
-        foreach (var phi in block.Phis)
+        foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
         {
             var reads = 0;
-            foreach (var own in target.Phis)
+            foreach (var own in CollectionsMarshal.AsSpan(target.Phis))
                 foreach (var input in own.Inputs)
                     if (input.Predecessor == block && !input.Value.IsConstant && input.Value.Register == phi.Destination) reads++;
             if (reads != uses[phi.Destination.Index]) return false;
@@ -160,7 +161,7 @@ internal static class SimplifyControlFlow
     private static Operand Through(BasicBlock block, BasicBlock predecessor, Operand value)
     {
         if (value.IsConstant || block.Phis.Count == 0) return value;
-        foreach (var phi in block.Phis)
+        foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
             if (phi.Destination == value.Register) return phi.ValueFrom(predecessor)!.Value;
         return value;
     }
@@ -171,7 +172,7 @@ internal static class SimplifyControlFlow
     {
         if (predecessor == block) return false;
         if (target.Phis.Count == 0 || !predecessors[target.Index].Contains(predecessor)) return true;
-        foreach (var phi in target.Phis)
+        foreach (var phi in CollectionsMarshal.AsSpan(target.Phis))
             if (!phi.ValueFrom(predecessor)!.Value.Equals(Through(block, predecessor, phi.ValueFrom(block)!.Value))) return false;
         return true;
     }
@@ -183,20 +184,20 @@ internal static class SimplifyControlFlow
         var predecessors = Predecessors(function);
         var count = function.Blocks.Count;
         var merged = Scratch<bool>.Rent(count);
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             if (merged[block.Index]) continue;
             while (block.Terminator is Jump { Target: var next } && next != block && next.Index != 0
                    && !merged[next.Index] && predecessors[next.Index].Count == 1)
             {
-                foreach (var phi in next.Phis)
+                foreach (var phi in CollectionsMarshal.AsSpan(next.Phis))
                     block.Instructions.Add(new Instruction(Opcode.Copy, phi.Destination, [phi.Inputs[0].Value], null, function.Location));
                 block.Instructions.AddRange(next.Instructions);
                 block.Terminator = next.Terminator;
                 for (var s = 0; s < FlowGraph.SuccessorCount(next); s++)
                 {
                     var successor = FlowGraph.Successor(next, s);
-                    foreach (var phi in successor.Phis) phi.ReplacePredecessor(next, block);
+                    foreach (var phi in CollectionsMarshal.AsSpan(successor.Phis)) phi.ReplacePredecessor(next, block);
                     var list = predecessors[successor.Index];
                     list[list.IndexOf(next)] = block;
                 }

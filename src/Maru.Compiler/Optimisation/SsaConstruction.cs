@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -20,8 +21,8 @@ internal static class SsaConstruction
         var registerCount = function.RegisterCount;
         var definitions = Scratch<int>.Rent(registerCount);
         for (var p = 0; p < function.ParameterCount; p++) definitions[p] = 1;
-        foreach (var block in blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Destination is { } d) definitions[d.Index]++;
         var variableOf = Scratch<int>.Rent(registerCount);
         var variableCount = 0;
@@ -155,13 +156,13 @@ internal static class SsaConstruction
 
     private static void Rename(BasicBlock block, ref Renamer renamer)
     {
-        foreach (var phi in block.Phis)
+        foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
             renamer.Define(renamer.VariableOfPhi(phi), phi.Destination);
         Rewrite.Uses(block, ref renamer, definitions: true);
         for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
         {
             var successor = FlowGraph.Successor(block, s);
-            foreach (var phi in successor.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(successor.Phis))
                 phi.Inputs.Add(new PhiInput(block, renamer.Current[renamer.VariableOfPhi(phi)] ?? Operand.Of(0)));
         }
     }
@@ -172,10 +173,10 @@ internal static class SsaConstruction
     {
         var defined = Scratch<int>.Rent(count);   // stamps: block index + 1
         var used = Scratch<int>.Rent(count);
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             var stamp = block.Index + 1;
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 foreach (var argument in instruction.Arguments) Read(argument, block.Index, stamp, variableOf, defined, used, ref exposedUses);
                 if (instruction.Destination is not { } d || variableOf[d.Index] is var v && v < 0) continue;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -19,7 +20,7 @@ internal static class SsaDestruction
         var pending = new List<(VReg Destination, Operand Source)>();
         var placements = new List<(BasicBlock Anchor, BasicBlock Block)>();
         var position = Scratch<int>.Rent(function.Blocks.Count);   // 1 + the position among the current block's predecessors
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             if (block.Phis.Count == 0) continue;
             // Each phi's inputs by predecessor position: looking each up by predecessor would cost

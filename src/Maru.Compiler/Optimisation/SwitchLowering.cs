@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Diagnostics;
 using Maru.Compiler.Ir;
 
@@ -58,9 +59,9 @@ internal static class SwitchLowering
         var graph = FlowGraph.Of(function, withDominators: false);
         var count = function.RegisterCount;
         var uses = Scratch<int>.Rent(count);
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 foreach (var argument in instruction.Arguments)
                     if (!argument.IsConstant) uses[argument.Register.Index]++;
             if (block.Terminator is Branch { Condition.IsConstant: false } b) uses[b.Condition.Register.Index]++;
@@ -110,7 +111,7 @@ internal static class SwitchLowering
             added[head] = created;
         }
         var order = new List<BasicBlock>(blocks.Count);
-        foreach (var block in blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             if (removed.Contains(block)) continue;
             order.Add(block);
@@ -284,7 +285,7 @@ internal static class SwitchLowering
     {
         if (block.Terminator is not Jump { Target: var target } || block.Instructions.Count is 0 or > 4 || block.Phis.Count != 0) return block;
         var key = new System.Text.StringBuilder().Append(target.Id);
-        foreach (var instruction in block.Instructions)
+        foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
         {
             if (instruction.Op != Opcode.Copy) return block;
             key.Append(';').Append(instruction.Destination!.Value.Index).Append('=').Append(instruction.Arguments[0].IsConstant ? "#" : "%")
@@ -342,8 +343,8 @@ internal static class SwitchLowering
         {
             // Every register's only definition (null for several), once per function.
             definitions = new Dictionary<VReg, Instruction?>();
-            foreach (var block in function.Blocks)
-                foreach (var instruction in block.Instructions)
+            foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                     if (instruction.Destination is { } d) definitions[d] = definitions.ContainsKey(d) ? null : instruction;
         }
         return definitions.GetValueOrDefault(x) switch
@@ -519,7 +520,7 @@ internal static class SwitchLowering
         {
             join = null!;
             if (block.Terminator is not Jump { Target: var target } || block.Phis.Count != 0) return false;
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 if (instruction.Op != Opcode.Copy) return false;
             join = target;
             return true;

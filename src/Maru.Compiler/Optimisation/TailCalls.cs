@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -69,7 +70,7 @@ internal static class TailCalls
             entry.Instructions.Add(new Instruction(Opcode.Copy, accumulator, [Operand.Of(Identity(accOp))], null, function.Location));
             // Every return that is not a tail site returns acc op v (tail sites get their jump below).
             var siteBlocks = sites.Select(s => s.Block == entry ? header : s.Block).ToHashSet();
-            foreach (var block in function.Blocks)
+            foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             {
                 if (block.Terminator is not Return { Value: var value } || siteBlocks.Contains(block)) continue;
                 var result = function.NewRegister();
@@ -151,7 +152,7 @@ internal static class TailCalls
         }
         if (at is not Return) return;
         foreach (var next in path)
-            foreach (var instruction in next.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(next.Instructions))
                 block.Instructions.Add(new Instruction(instruction.Op, instruction.Destination, [.. instruction.Arguments], instruction.Symbol, instruction.Location));
         block.Terminator = at;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Optimisation;
@@ -79,13 +80,13 @@ internal static class TailMerging
     {
         var hash = new HashCode();
         hash.Add(arm.Instructions.Count);
-        foreach (var instruction in arm.Instructions)
+        foreach (var instruction in CollectionsMarshal.AsSpan(arm.Instructions))
         {
             hash.Add(instruction.Op);
             hash.Add(instruction.Symbol);
             foreach (var argument in instruction.Arguments) hash.Add(Name(arm, argument));
         }
-        foreach (var phi in join.Phis) hash.Add(Name(arm, phi.ValueFrom(arm)!.Value));
+        foreach (var phi in CollectionsMarshal.AsSpan(join.Phis)) hash.Add(Name(arm, phi.ValueFrom(arm)!.Value));
         return hash.ToHashCode();
 
         static long Name(BasicBlock arm, Operand operand)
@@ -112,7 +113,7 @@ internal static class TailMerging
             for (var n = 0; n < x.Arguments.Length; n++)
                 if (!Matches(x.Arguments[n], y.Arguments[n], k)) return false;
         }
-        foreach (var phi in join.Phis)
+        foreach (var phi in CollectionsMarshal.AsSpan(join.Phis))
             if (!Matches(phi.ValueFrom(kept)!.Value, phi.ValueFrom(gone)!.Value, a.Count)) return false;
         // What gone defines must not be read outside it and the join's phis on its edge.
         for (var k = 0; k < b.Count; k++)
@@ -122,7 +123,7 @@ internal static class TailMerging
             foreach (var instruction in b)
                 foreach (var argument in instruction.Arguments)
                     if (!argument.IsConstant && argument.Register == defined) local++;
-            foreach (var phi in join.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(join.Phis))
                 if (phi.ValueFrom(gone) is { IsConstant: false } value && value.Register == defined) local++;
             if (local != uses[defined.Index]) return false;
         }
@@ -161,19 +162,19 @@ internal static class TailMerging
         }
         predecessors[gone.Index] = null;
         predecessors[join.Index]!.Remove(gone);
-        foreach (var phi in join.Phis) phi.RemovePredecessor(gone);
+        foreach (var phi in CollectionsMarshal.AsSpan(join.Phis)) phi.RemovePredecessor(gone);
     }
 
     /// <summary>How often each register is read (instructions, phis, terminators), in a rented array: give it back to <see cref="Scratch{T}"/>.</summary>
     internal static int[] ReadCounts(IrFunction function)
     {
         var uses = Scratch<int>.Rent(function.RegisterCount);
-        foreach (var block in function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
-            foreach (var phi in block.Phis)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 foreach (var input in phi.Inputs)
                     if (!input.Value.IsConstant) uses[input.Value.Register.Index]++;
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 foreach (var argument in instruction.Arguments)
                     if (!argument.IsConstant) uses[argument.Register.Index]++;
             switch (block.Terminator)

@@ -50,11 +50,16 @@ internal sealed class Lexer
     private readonly DiagnosticBag _diagnostics;
     private int _pos;
     private int _line = 1;
-    private int _column = 1;
+    // Where the current line starts: a unit's column is its distance from here, plus one.
+    private int _lineStart;
     private bool _failed;
 
-    public Lexer(SourceFile file, DiagnosticBag diagnostics)
+    private readonly NameTable _names;
+
+    /// <param name="names">Where symbol names (and number spellings) get their one instance (see <see cref="NameTable"/>).</param>
+    public Lexer(SourceFile file, DiagnosticBag diagnostics, NameTable names)
     {
+        _names = names;
         _text = file.Text;
         _path = file.Path;
         _diagnostics = diagnostics;
@@ -67,7 +72,7 @@ internal sealed class Lexer
 
     private int Peek(int ahead = 0) => _pos + ahead < _text.Length ? _text[_pos + ahead] : EndOfText;
 
-    private SourceLocation Here => new(_path, _line, _column);
+    private SourceLocation Here => new(_path, _line, _pos - _lineStart + 1);
 
     /// <summary>
     /// Consumes one UTF-16 unit and keeps line and column right: CR, LF and CRLF each end one line
@@ -76,16 +81,15 @@ internal sealed class Lexer
     private char Advance()
     {
         var c = _text[_pos++];
-        if (c == '\r' || (c == '\n' && !(_pos >= 2 && _text[_pos - 2] == '\r')))
-        {
-            _line++;
-            _column = 1;
-        }
-        else if (c != '\n')
-        {
-            _column++;
-        }
+        if (c is '\r' or '\n') EndLine(c);
         return c;
+    }
+
+    /// <summary>After a CR or LF just consumed: the next unit starts a line (an LF right after a CR ends no second one).</summary>
+    private void EndLine(char c)
+    {
+        if (c == '\r' || !(_pos >= 2 && _text[_pos - 2] == '\r')) _line++;
+        _lineStart = _pos;
     }
 
     // ---- Character classes (eval.c's chartab) -------------------------------------------------
@@ -100,26 +104,20 @@ internal sealed class Lexer
     private static bool IsAlphabetic(int c) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 128;
 
     /// <summary>What eval.c calls a letter: may start a symbol (unless it is one of the prefix characters ? , handled first).</summary>
-    private static bool IsSymbolStart(int c) => c >= 128 || c >= 0 && (s_classes[c] & SymbolStart) != 0;
+    private static bool IsSymbolStart(int c) => InClass(c, SymbolStartLow, SymbolStartHigh);
 
     /// <summary>Symbols (and numbers, which are lexed as the same run) continue with letters and digits.</summary>
-    private static bool IsConstituent(int c) => c >= 128 || c >= 0 && (s_classes[c] & Constituent) != 0;
+    private static bool IsConstituent(int c) => InClass(c, ConstituentLow, ConstituentHigh);
 
-    private const byte SymbolStart = 1, Constituent = 2;
+    // The ASCII classes as bit masks (units 0-63, 64-127), tested without a table (a static table
+    // costs NativeAOT a class-constructor check that kept this out of line, once per character).
+    // Symbol starts: ASCII letters and !#$%&*+,-./:<=>?@\^_|~ ; constituents: those and the digits.
+    private const ulong SymbolStartLow = 0xf400fc7a00000000, SymbolStartHigh = 0x57fffffed7ffffff;
+    private const ulong ConstituentLow = 0xf7fffc7a00000000, ConstituentHigh = 0x57fffffed7ffffff;
 
-    /// <summary>The classes of the ASCII units, looked up once per character of every token.</summary>
-    private static readonly byte[] s_classes = Classes();
-
-    private static byte[] Classes()
-    {
-        var classes = new byte[128];
-        for (var c = 0; c < 128; c++)
-        {
-            if (IsAlphabetic(c) || "!#$%&*+,-./:<=>?@\\^_|~".Contains((char)c)) classes[c] = SymbolStart | Constituent;
-            else if (IsDigit(c)) classes[c] = Constituent;
-        }
-        return classes;
-    }
+    /// <summary>Every unit at or above 128 is in both classes (eval.c reads wide characters and calls those alphabetic); end of text (-1) in neither.</summary>
+    private static bool InClass(int c, ulong low, ulong high) =>
+        (uint)c < 64 ? ((low >> c) & 1) != 0 : (uint)c < 128 ? ((high >> (c - 64)) & 1) != 0 : c >= 128;
 
     /// <summary>A delimiter's text, one string per delimiter rather than one per token.</summary>
     private static string Delimiter(int c) => c switch
@@ -131,8 +129,6 @@ internal sealed class Lexer
         ']' => "]",
         _ => "}",
     };
-
-    private static bool IsWhitespace(int c) => c == ' ' || c == '\t' || c == '\n' || c == '\r';
 
     // ---- Errors -------------------------------------------------------------------------------
 
@@ -200,32 +196,43 @@ internal sealed class Lexer
 
     private void SkipWhitespaceAndComments()
     {
-        for (;;)
+        // Over the text directly: no unit skipped here but CR and LF moves the line.
+        var text = _text;
+        var pos = _pos;
+        while (pos < text.Length)
         {
-            var c = Peek();
-            if (IsWhitespace(c))
+            var c = text[pos];
+            if (c is ' ' or '\t')
             {
-                Advance();
+                pos++;
+            }
+            else if (c is '\n' or '\r')
+            {
+                _pos = ++pos;
+                EndLine(c);
             }
             else if (c == ';')
             {
-                while (Peek() is not (EndOfText or '\n' or '\r'))
-                    Advance();
+                while (pos < text.Length && text[pos] is not ('\n' or '\r')) pos++;
             }
             else
             {
-                return;
+                break;
             }
         }
+        _pos = pos;
     }
 
     /// <summary>The maximal run of symbol constituents from the current position (a symbol's or a number's spelling).</summary>
     private string TakeConstituents()
     {
+        // Constituents are never CR or LF: the line stays.
+        var text = _text;
         var begin = _pos;
-        while (IsConstituent(Peek()))
-            Advance();
-        return _text.Substring(begin, _pos - begin);
+        var pos = begin;
+        while (pos < text.Length && IsConstituent(text[pos])) pos++;
+        _pos = pos;
+        return _names.Intern(text.AsSpan(begin, pos - begin));
     }
 
     private Token LexSymbol(SourceLocation start)

@@ -16,9 +16,12 @@ public static class Reader
     /// (reported to <paramref name="diagnostics"/>) and returns the datums completed before it: after a
     /// reader error the rest of the file cannot be trusted to mean anything. Never throws.
     /// </summary>
-    public static IReadOnlyList<Datum> Read(SourceFile file, DiagnosticBag diagnostics)
+    public static IReadOnlyList<Datum> Read(SourceFile file, DiagnosticBag diagnostics) => Read(file, diagnostics, new NameTable());
+
+    /// <summary>As above, the symbols' names taken from <paramref name="names"/> (the compilation's, see <see cref="NameTable"/>).</summary>
+    internal static IReadOnlyList<Datum> Read(SourceFile file, DiagnosticBag diagnostics, NameTable names)
     {
-        var reader = new DatumReader(file, diagnostics);
+        var reader = new DatumReader(file, diagnostics, names);
         try
         {
             reader.ReadAll();
@@ -47,9 +50,12 @@ internal sealed class DatumReader
     /// <summary>Closed list frames, reused: a file has a list per form and sub-form but only nests a few deep.</summary>
     private readonly Stack<ListFrame> _freeLists = new();
 
-    public DatumReader(SourceFile file, DiagnosticBag diagnostics)
+    private readonly NameTable _names;
+
+    public DatumReader(SourceFile file, DiagnosticBag diagnostics, NameTable names)
     {
-        _lexer = new Lexer(file, diagnostics);
+        _names = names;
+        _lexer = new Lexer(file, diagnostics, names);
         _diagnostics = diagnostics;
     }
 
@@ -66,7 +72,7 @@ internal sealed class DatumReader
 
     private sealed class ListFrame(Token opener) : Frame(opener)
     {
-        public List<Datum> Items { get; } = new();
+        public DatumStack Items { get; } = new();
 
         /// <summary>Makes a closed frame (from <see cref="_freeLists"/>) the frame of a new list.</summary>
         public ListFrame Reopen(Token opener)
@@ -203,7 +209,7 @@ internal sealed class DatumReader
         if (list.Dot is { } dot && list.Tail is null)
             return Fail(DiagnosticCode.MisplacedDot, dot.Location, $"misplaced '.': no datum after it before '{closer.Text}'");
         _open.Pop();
-        var datum = BuildList(list, closer);
+        var datum = BuildList(list, closer, _names);
         _freeLists.Push(list);
         return Complete(datum);
     }
@@ -212,12 +218,12 @@ internal sealed class DatumReader
     /// The list's first pair is located at its opening delimiter, each later pair at its element;
     /// <c>[a]</c> and <c>{a}</c> gain a leading <c>bracket</c> / <c>brace</c> symbol located at the delimiter.
     /// </summary>
-    private static Datum BuildList(ListFrame list, Token closer)
+    private static Datum BuildList(ListFrame list, Token closer, NameTable names)
     {
         var opener = list.Token;
         var items = list.Items;
         if (opener.Text != "(")
-            items.Insert(0, new SymbolDatum(opener.Text == "[" ? "bracket" : "brace", opener.Location));
+            items.InsertAtBottom(new SymbolDatum(names.Intern(opener.Text == "[" ? "bracket" : "brace"), opener.Location));
         Datum result = list.Tail ?? new NilDatum(items.Count == 0 ? opener.Location : closer.Location);
         for (var i = items.Count - 1; i >= 0; i--)
             result = new PairDatum(items[i], result, i == 0 ? opener.Location : items[i].Location);
@@ -235,7 +241,7 @@ internal sealed class DatumReader
         {
             _open.Pop();
             var location = quote.Token.Location;
-            datum = new PairDatum(new SymbolDatum(quote.Symbol, location),
+            datum = new PairDatum(new SymbolDatum(_names.Intern(quote.Symbol), location),
                 new PairDatum(datum, new NilDatum(datum.Location), datum.Location), location);
         }
         if (_open.Count == 0)
@@ -245,7 +251,7 @@ internal sealed class DatumReader
         }
         var list = (ListFrame)_open.Peek();
         if (list.Dot is null)
-            list.Items.Add(datum);
+            list.Items.Push(datum);
         else
             list.Tail = datum;
         return true;

@@ -60,16 +60,8 @@ public sealed class EarlyExitChainTests
         a.Which == 0 ? Paths(a.R, a.C, new()) : Grid(a.R, a.C, a.C + 1, new());
 
     [TestMethod]
-    public void SameResultsAtO0AndO1OnX64()
-    {
-        using var o0 = CompiledLibrary.Compile(Source, OptimisationLevel.O0);
-        using var o1 = CompiledLibrary.Compile(Source, OptimisationLevel.O1);
-        foreach (var a in Arguments)
-        {
-            Assert.AreEqual(Expected(a), o0.Call("run", a.Which, a.R, a.C), $"(run {a.Which} {a.R} {a.C}) at O0");
-            Assert.AreEqual(Expected(a), o1.Call("run", a.Which, a.R, a.C), $"(run {a.Which} {a.R} {a.C}) at O1");
-        }
-    }
+    public void SameResultsAtO0AndO1OnX64() =>
+        CompiledLibrary.AssertCallsAtO0AndO1(Source, Arguments.Select(a => ("run", new[] { a.Which, a.R, a.C }, Expected(a))));
 
     [TestMethod]
     public void BothBaseCasesAreTestedBeforeAnyRegisterIsSaved()

@@ -78,12 +78,10 @@ public sealed class LoopLayoutTests
     [TestMethod]
     public void SameResultsAtO0AndO1()
     {
-        using var o0 = CompiledLibrary.Compile(Source, OptimisationLevel.O0);
-        using var o1 = CompiledLibrary.Compile(Source, OptimisationLevel.O1);
-        foreach (var (function, arguments) in Calls)
-            Assert.AreEqual(o0.Call(function, arguments), o1.Call(function, arguments), $"({function} {string.Join(" ", arguments)})");
-        Assert.AreEqual(25 + 25 + 25 + 24, o1.Call("sieve", 100));   // 97 is prime: below 98, 99 and 100, not below 97
-        Assert.AreEqual(100, o1.Call("find", 100, 31));
+        CompiledLibrary.AssertO1AgreesWithO0(Source, Calls, [
+            ("sieve", [100], 25 + 25 + 25 + 24),   // 97 is prime: below 98, 99 and 100, not below 97
+            ("find", [100, 31], 100),
+        ]);
     }
 
     [TestMethod]

@@ -197,19 +197,11 @@ public sealed class SwitchLoweringTests
     private static readonly long[] ScanLengths = [0, 1, 7, 100, 5000];
 
     [TestMethod]
-    public void EveryConditionalAgreesWithItsReferenceAtBothLevels()
-    {
-        foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-        {
-            using var library = CompiledLibrary.Compile(Program, level);
-            foreach (var (name, reference) in Reference)
-                foreach (var c in Inputs)
-                    Assert.AreEqual(reference(c), library.Call(name, c), $"{level} ({name} {c})");
-            foreach (var (name, reference) in Loops)
-                foreach (var n in ScanLengths)
-                    Assert.AreEqual(reference(n), library.Call(name, n), $"{level} ({name} {n})");
-        }
-    }
+    public void EveryConditionalAgreesWithItsReferenceAtBothLevels() =>
+        CompiledLibrary.AssertCallsAtO0AndO1(Program, [
+            .. Reference.SelectMany(r => Inputs.Select(c => (r.Key, new[] { c }, r.Value(c)))),
+            .. Loops.SelectMany(r => ScanLengths.Select(n => (r.Key, new[] { n }, r.Value(n)))),
+        ]);
 
     [TestMethod]
     public void ACondOfConstantsIsOneRangeCheckAndAPackedConstant()

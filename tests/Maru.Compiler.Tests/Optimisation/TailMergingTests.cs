@@ -126,21 +126,12 @@ public sealed class TailMergingTests
     private static readonly long[] ScanLengths = [0, 1, 7, 100, 5000];
 
     [TestMethod]
-    public void EveryConditionalAgreesWithItsReferenceAtBothLevels()
-    {
-        foreach (var level in new[] { OptimisationLevel.O0, OptimisationLevel.O1 })
-        {
-            using var library = CompiledLibrary.Compile(Program, level);
-            foreach (var (name, reference) in Reference)
-                foreach (var c in Inputs)
-                    Assert.AreEqual(reference(c), library.Call(name, c), $"{level} ({name} {c})");
-            foreach (var x in new long[] { 0, -1, long.MaxValue, long.MinValue })
-                foreach (var c in Inputs)
-                    Assert.AreEqual(G(c, x), library.Call("g", c, x), $"{level} (g {c} {x})");
-            foreach (var n in ScanLengths)
-                Assert.AreEqual(Scan(n), library.Call("scan", n), $"{level} (scan {n})");
-        }
-    }
+    public void EveryConditionalAgreesWithItsReferenceAtBothLevels() =>
+        CompiledLibrary.AssertCallsAtO0AndO1(Program, [
+            .. Reference.SelectMany(r => Inputs.Select(c => (r.Key, new[] { c }, r.Value(c)))),
+            .. new long[] { 0, -1, long.MaxValue, long.MinValue }.SelectMany(x => Inputs.Select(c => ("g", new[] { c, x }, G(c, x)))),
+            .. ScanLengths.Select(n => ("scan", new[] { n }, Scan(n))),
+        ]);
 
     [TestMethod]
     public void EqualArmsAreOneBlockAndDifferentOnesStay()

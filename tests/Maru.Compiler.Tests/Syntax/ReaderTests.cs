@@ -246,6 +246,36 @@ public sealed class ReaderTests
     }
 
     [TestMethod]
+    public void EveryAsciiUnitContinuesASymbolExactlyWhenEvalCSaysSo()
+    {
+        // eval.c's letters (ASCII letters and this punctuation) and digits continue a symbol; nothing else does.
+        const string punctuation = "!#$%&*+,-./:<=>?@\\^_|~";
+        for (var c = 0; c < 128; c++)
+        {
+            var unit = (char)c;
+            var text = $"a{unit}b";
+            var datums = Reader.Read(new SourceFile(Path, text), new DiagnosticBag());
+            var oneSymbol = datums is [SymbolDatum { Name: var name }] && name == text;
+            Assert.AreEqual(char.IsAsciiLetterOrDigit(unit) || punctuation.Contains(unit), oneSymbol, $"unit {c}");
+        }
+    }
+
+    [TestMethod]
+    public void EveryAsciiUnitStartsASymbolExactlyWhenEvalCSaysSo()
+    {
+        // Letters and the punctuation start one; '?' (a character literal) and ',' (unquote) are prefixes first.
+        const string punctuation = "!#$%&*+-./:<=>@\\^_|~";
+        for (var c = 0; c < 128; c++)
+        {
+            var unit = (char)c;
+            var text = $"{unit}a";
+            var datums = Reader.Read(new SourceFile(Path, text), new DiagnosticBag());
+            var oneSymbol = datums is [SymbolDatum { Name: var name }] && name == text;
+            Assert.AreEqual(char.IsAsciiLetter(unit) || punctuation.Contains(unit), oneSymbol, $"unit {c}");
+        }
+    }
+
+    [TestMethod]
     [DataRow("foo(bar)", "foo (bar)")]
     [DataRow("a'b", "a (quote b)")]
     [DataRow("a`b", "a (quasiquote b)")]

@@ -127,6 +127,31 @@ internal sealed unsafe class CompiledLibrary : IDisposable
         }
     }
 
+    /// <summary>
+    /// Each call gives the same value at O1 as at O0, and each known answer holds at both levels
+    /// (so the two cannot agree on a wrong value): the x86-64 half of a test whose arm64 half is
+    /// <see cref="Arm64Batch.AssertSameAsX64"/>.
+    /// </summary>
+    public static void AssertO1AgreesWithO0(
+        string source,
+        IEnumerable<(string Function, long[] Arguments)> calls,
+        IEnumerable<(string Function, long[] Arguments, long Expected)> knownAnswers)
+    {
+        using var o0 = Compile(source, OptimisationLevel.O0);
+        using var o1 = Compile(source, OptimisationLevel.O1);
+        foreach (var (function, arguments) in calls)
+        {
+            var call = $"({function} {string.Join(" ", arguments)})";
+            Assert.AreEqual(o0.Call(function, arguments), o1.Call(function, arguments), $"{call}: O0 and O1 differ");
+        }
+        foreach (var (function, arguments, expected) in knownAnswers)
+        {
+            var call = $"({function} {string.Join(" ", arguments)})";
+            Assert.AreEqual(expected, o0.Call(function, arguments), $"{call} at O0");
+            Assert.AreEqual(expected, o1.Call(function, arguments), $"{call} at O1");
+        }
+    }
+
     /// <summary>The errors of a compilation that must fail.</summary>
     public static IReadOnlyList<Diagnostic> Errors(string source, string fileName = "test.l")
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 using Instruction = Maru.Compiler.Ir.Instruction;
 
@@ -26,7 +27,7 @@ internal sealed record EarlyExit(IReadOnlyList<EarlyTest> Tests, BasicBlock Cont
     {
         var entry = function.Blocks[0];
         var predecessors = new int[function.Blocks.Count];
-        foreach (var each in function.Blocks)
+        foreach (var each in CollectionsMarshal.AsSpan(function.Blocks))
             foreach (var successor in each.Successors)
                 predecessors[successor.Index]++;
         if (predecessors[entry.Index] != 0) return null;
@@ -86,7 +87,7 @@ internal sealed record EarlyExit(IReadOnlyList<EarlyTest> Tests, BasicBlock Cont
         for (var steps = 0; steps < function.Blocks.Count; steps++)
         {
             if (block == function.Blocks[0]) return null;
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (instruction.Op != Opcode.Copy || Value(instruction.Arguments[0]) is not { } value) return null;
                 var destination = instruction.Destination!.Value;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Backends.RegisterAllocation;
 using Maru.Compiler.Ir;
 using Maru.Compiler.Optimisation;
@@ -254,9 +255,9 @@ internal sealed class FunctionEmitter
         var fused = new BitSet(_function.RegisterCount);
         var reads = Scratch<int>.Rent(_function.RegisterCount);   // rented: per function, per compilation
         var writes = Scratch<int>.Rent(_function.RegisterCount);
-        foreach (var block in _function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(_function.Blocks))
         {
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 foreach (var operand in instruction.Arguments)
                     if (!operand.IsConstant) reads[operand.Register.Index]++;
@@ -264,7 +265,7 @@ internal sealed class FunctionEmitter
             }
             if (Liveness.TerminatorOperand(block.Terminator!) is { IsConstant: false } value) reads[value.Register.Index]++;
         }
-        foreach (var block in _function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(_function.Blocks))
         {
             if (block.Terminator is not Branch { Condition.IsConstant: false } branch || block.Instructions.Count == 0) continue;
             var last = block.Instructions[^1];
@@ -294,7 +295,7 @@ internal sealed class FunctionEmitter
         var found = new BitSet(_function.RegisterCount);
         if (!_machine.FoldsLoads || _strategy != AllocationStrategy.Registers) return found;
         bool Once(VReg v) => reads[v.Index] == 1 && writes[v.Index] == 1;
-        foreach (var block in _function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(_function.Blocks))
         {
             var instructions = block.Instructions;
             for (var i = 0; i + 2 < instructions.Count; i++)
@@ -346,7 +347,7 @@ internal sealed class FunctionEmitter
     {
         var foldable = new BitSet(_function.RegisterCount);
         if (!_machine.FoldsLoads || _strategy != AllocationStrategy.Registers) return foldable;
-        foreach (var block in _function.Blocks)
+        foreach (var block in CollectionsMarshal.AsSpan(_function.Blocks))
         {
             var instructions = block.Instructions;
             for (var i = 0; i < instructions.Count; i++)
@@ -418,12 +419,12 @@ internal sealed class FunctionEmitter
     private FrameFacts FrameShape()
     {
         var blocks = new List<(VReg, long)>();
-        foreach (var instruction in _function.Blocks[0].Instructions)
+        foreach (var instruction in CollectionsMarshal.AsSpan(_function.Blocks[0].Instructions))
             if (instruction.Op == Opcode.Alloca) blocks.Add((instruction.Destination!.Value, instruction.Arguments[0].Constant));
         var hasCalls = false;
         var maxStackArguments = 0;
-        foreach (var block in _function.Blocks)
-            foreach (var instruction in block.Instructions)
+        foreach (var block in CollectionsMarshal.AsSpan(_function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 // A sibling call leaves the frame first: on its own it needs none (the callee gets our entry state).
                 if (!instruction.Op.IsCall() || instruction == SiblingCall(block)) continue;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Backends.RegisterAllocation;
@@ -94,7 +95,7 @@ public sealed class Liveness
         {
             var block = blocks[b];
             var stamp = b + 1;
-            foreach (var instruction in block.Instructions)
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 foreach (var operand in instruction.Arguments)
                     if (!operand.IsConstant) Read(operand.Register.Index);
