@@ -17,6 +17,7 @@ internal abstract class CompileTimeValue() : Datum(SourceLocation.None)
     /// <c>datum is CompileTimeValue</c>, answered first by the reader's kinds (sealed classes: one
     /// comparison each) so the usual datum never reaches the runtime's test for a class with subclasses.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool Is(Datum datum) => datum is not (PairDatum or SymbolDatum or IntegerDatum or NilDatum or StringDatum or RealDatum) && datum is CompileTimeValue;
 }
 

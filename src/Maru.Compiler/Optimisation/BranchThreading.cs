@@ -7,7 +7,10 @@ namespace Maru.Compiler.Optimisation;
 /// Branch cleanup after SSA destruction and loop rotation, where <c>and</c>/<c>or</c> joins leave
 /// a branch on a copy of a value just tested or just compared:
 /// a branch on <c>v</c> whose block last set <c>v = copy w</c> (w unchanged since) branches on
-/// <c>w</c> (jumps when w is a constant: an edge's known and/or value, <see cref="BranchFacts"/>); a block reached only over edges of branches on <c>c</c> that agree (all the true
+/// <c>w</c> (jumps when w is a constant: an edge's known and/or value, <see cref="BranchFacts"/>,
+/// or a comparison of constants the block itself copied, what a join's constant phi inputs leave
+/// once the test is duplicated into each predecessor: a three-way compare's -1/0/1 tested
+/// by its caller); a block reached only over edges of branches on <c>c</c> that agree (all the true
 /// edges or all the false ones) and that branches on <c>c</c> again (c unchanged in between)
 /// jumps where those edges already decided; then pure instructions whose
 /// register nothing reads any more are deleted, so a compare can again end its block next to the
@@ -78,7 +81,11 @@ internal static class BranchThreading
         {
             var last = instructions.Count - 1;
             while (last >= 0 && instructions[last].Destination != value) last--;
-            if (last < 0 || instructions[last] is not { Op: Opcode.Copy, Arguments: [var copied] }) return value;
+            if (last < 0) return value;
+            if (instructions[last] is { Op: var op, Arguments: [var left, var right] } && op.IsBinary()
+                && ConstantBefore(instructions, last, left) is { } a && ConstantBefore(instructions, last, right) is { } b)
+                return Operand.Of(op.Evaluate(a, b));   // a comparison of constants the block just copied
+            if (instructions[last] is not { Op: Opcode.Copy, Arguments: [var copied] }) return value;
             if (copied.IsConstant) return copied;
             var source = copied.Register;
             for (var i = last + 1; i < instructions.Count; i++)
@@ -86,6 +93,16 @@ internal static class BranchThreading
             value = source;
         }
         return value;
+    }
+
+    /// <summary>The operand's value at instruction <paramref name="at"/> when it is a constant or the block last set it to one before there.</summary>
+    private static long? ConstantBefore(List<Instruction> instructions, int at, Operand operand)
+    {
+        if (operand.IsConstant) return operand.Constant;
+        for (var i = at - 1; i >= 0; i--)
+            if (instructions[i].Destination == operand.Register)
+                return instructions[i] is { Op: Opcode.Copy, Arguments: [{ IsConstant: true } constant] } ? constant.Constant : null;
+        return null;
     }
 
     /// <summary>Deletes pure instructions whose destination no instruction or terminator reads, until none is left.</summary>

@@ -64,6 +64,9 @@ internal static class InductionVariables
                     replacement ??= new Operand?[function.RegisterCount];
                     if (replacement.Length < function.RegisterCount) Array.Resize(ref replacement, function.RegisterCount);
                     replacement[instruction.Destination!.Value.Index] = product;
+                    // Reduce added the step after the increment: in this block before the product
+                    // (a tail-called loop's n - 1 comes first), the product moved one place on.
+                    if (!ReferenceEquals(block.Instructions[index], instruction)) index++;
                     block.Instructions.RemoveAt(index--);
                 }
             }

@@ -51,6 +51,7 @@ public static class PassPipeline
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
         new("layout", (f, _, _) => BlockLayout.Run(f), IrForm.Plain),            // fall-through chains
         new("schedule", (f, _, _) => FlagScheduling.Run(f), IrForm.Plain),       // a branch's producer next to it: flags reused
+        new("divrem", (f, _, _) => DivisionPairing.Run(f), IrForm.Plain),        // x % y next to x / y: one division for both
         new("compact", (f, _, _) => RegisterCompaction.Run(f), IrForm.Final),
     ];
 

@@ -46,12 +46,14 @@ internal static class TailCalls
         if (!function.Blocks.Exists(b => b.Instructions.Exists(i => IsSelfCall(function, i)))) return;
 
         var sites = new List<Site>();
+        var affineSites = new List<AffineSite>();
         Opcode? accumulatorOp = null;
         foreach (var block in function.Blocks.ToArray())
         {
             var call = block.Instructions.FindLastIndex(i => IsSelfCall(function, i));
             if (call < 0 || !OnlyPureAfter(block, call)) continue;
             InlineReturnPath(block);
+            if (AnalyseAffine(function, block, call) is { } affine) affineSites.Add(affine);
             if (Analyse(function, block, call) is not { } site) continue;
             if (site.Op is { } op)
             {
@@ -59,6 +61,13 @@ internal static class TailCalls
                 if (op != accumulatorOp) continue;   // one accumulator, one op: this call stays
             }
             sites.Add(site);
+        }
+        // The affine form reaches further (a subtraction of the call, a product then a sum, ops
+        // mixed between sites); where one op covers as many sites it stays, one operation a step.
+        if (affineSites.Count > sites.Count)
+        {
+            RewriteAffine(function, affineSites);
+            return;
         }
         if (sites.Count == 0) return;
 
@@ -92,22 +101,28 @@ internal static class TailCalls
             if (site.Op is { } op)
                 foreach (var term in site.Terms)
                     target.Instructions.Add(new Instruction(term.Subtract ? Opcode.Subtract : op, accumulator!.Value, [accumulator.Value, term.Value], null, location));
-            var temporaries = new Operand[arguments.Length];
-            for (var i = 0; i < arguments.Length; i++)
-            {
-                if (arguments[i].IsConstant)
-                {
-                    temporaries[i] = arguments[i];
-                    continue;
-                }
-                var temporary = function.NewRegister();
-                target.Instructions.Add(new Instruction(Opcode.Copy, temporary, [arguments[i]], null, location));
-                temporaries[i] = temporary;
-            }
-            for (var i = 0; i < arguments.Length; i++)
-                target.Instructions.Add(new Instruction(Opcode.Copy, function.Parameter(i), [temporaries[i]], null, location));
-            target.Terminator = new Jump(header);
+            JumpBack(function, target, arguments, header, location);
         }
+    }
+
+    /// <summary>The arguments become the parameters (through temporaries: each may read the others) and the block jumps back.</summary>
+    private static void JumpBack(IrFunction function, BasicBlock target, Operand[] arguments, BasicBlock header, Diagnostics.SourceLocation location)
+    {
+        var temporaries = new Operand[arguments.Length];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            if (arguments[i].IsConstant)
+            {
+                temporaries[i] = arguments[i];
+                continue;
+            }
+            var temporary = function.NewRegister();
+            target.Instructions.Add(new Instruction(Opcode.Copy, temporary, [arguments[i]], null, location));
+            temporaries[i] = temporary;
+        }
+        for (var i = 0; i < arguments.Length; i++)
+            target.Instructions.Add(new Instruction(Opcode.Copy, function.Parameter(i), [temporaries[i]], null, location));
+        target.Terminator = new Jump(header);
     }
 
     private static long Identity(Opcode op) => op switch
@@ -221,6 +236,146 @@ internal static class TailCalls
         return accumulated.IsResult && term.Before is { } value && (accumulated.Op is null || accumulated.Op == op)
             ? new(null, op, [.. accumulated.Terms!, new Term(value, Subtract: false)])
             : Symbolic.Unknown;
+    }
+
+    /// <summary>
+    /// A tail site of the affine form: the block returns <c>P + Q * self(args)</c> with P and Q
+    /// values as of the call (<see cref="Moved"/> computes them, and what they need, at the call).
+    /// </summary>
+    private sealed record AffineSite(BasicBlock Block, Operand P, Operand Q, List<Instruction> Moved);
+
+    /// <summary>A value after the call as known values (<see cref="Before"/>), or <c>P + Q * result</c>, or neither.</summary>
+    private readonly record struct Affine(Operand? Before, Operand P, Operand Q, bool IsResult)
+    {
+        public static readonly Affine Unknown = new(null, default, default, false);
+    }
+
+    /// <summary>
+    /// Does the block return an affine function of the call's result, <c>P + Q * result</c>, with
+    /// P and Q known at the call? Sums, differences on either side, products by known values,
+    /// negation and shifts left by constants of the result compose (exactly, in wrapping arithmetic).
+    /// </summary>
+    private static AffineSite? AnalyseAffine(IrFunction function, BasicBlock block, int call)
+    {
+        if (block.Terminator is not Return { Value: var returned }) return null;
+        if (block.Instructions[call].Destination is not { } result) return null;
+        var values = new Dictionary<VReg, Affine> { [result] = new(null, Operand.Of(0), Operand.Of(1), true) };
+        var moved = new List<Instruction>();
+        Affine Resolve(Operand operand) =>
+            operand.IsConstant ? new(operand, default, default, false)
+            : values.TryGetValue(operand.Register, out var known) ? known
+            : new(operand, default, default, false);
+        Operand Emit(Opcode op, Operand a, Operand b, Diagnostics.SourceLocation location)
+        {
+            if (a.IsConstant && b.IsConstant) return Operand.Of(op.Evaluate(a.Constant, b.Constant));
+            if (op is Opcode.Add && a is { IsConstant: true, Constant: 0 }) return b;
+            if (op is Opcode.Add or Opcode.Subtract && b is { IsConstant: true, Constant: 0 }) return a;
+            if (op == Opcode.Multiply && (a is { IsConstant: true, Constant: 0 } || b is { IsConstant: true, Constant: 0 })) return Operand.Of(0);
+            if (op == Opcode.Multiply && a is { IsConstant: true, Constant: 1 }) return b;
+            if (op == Opcode.Multiply && b is { IsConstant: true, Constant: 1 }) return a;
+            var fresh = function.NewRegister();
+            moved.Add(new Instruction(op, fresh, [a, b], null, location));
+            return fresh;
+        }
+
+        for (var i = call + 1; i < block.Instructions.Count; i++)
+        {
+            var instruction = block.Instructions[i];
+            var destination = instruction.Destination!.Value;
+            var location = instruction.Location;
+            if (instruction.Op == Opcode.Copy)
+            {
+                values[destination] = Resolve(instruction.Arguments[0]);
+                continue;
+            }
+            var operands = instruction.Arguments.Select(Resolve).ToArray();
+            if (Array.TrueForAll(operands, o => o.Before is not null))
+            {
+                var fresh = function.NewRegister();
+                moved.Add(new Instruction(instruction.Op, fresh, [.. operands.Select(o => o.Before!.Value)], instruction.Symbol, location));
+                values[destination] = new(fresh, default, default, false);
+                continue;
+            }
+            values[destination] = Affine.Unknown;
+            if (instruction.Op == Opcode.Negate && operands[0].IsResult)
+            {
+                values[destination] = new(null, Emit(Opcode.Subtract, Operand.Of(0), operands[0].P, location), Emit(Opcode.Subtract, Operand.Of(0), operands[0].Q, location), true);
+                continue;
+            }
+            if (operands.Length != 2) continue;
+            var (left, right) = (operands[0], operands[1]);
+            switch (instruction.Op)
+            {
+                case Opcode.Add when left.IsResult && right.Before is { } x:
+                    values[destination] = new(null, Emit(Opcode.Add, left.P, x, location), left.Q, true);
+                    break;
+                case Opcode.Add when right.IsResult && left.Before is { } x:
+                    values[destination] = new(null, Emit(Opcode.Add, x, right.P, location), right.Q, true);
+                    break;
+                case Opcode.Subtract when left.IsResult && right.Before is { } x:
+                    values[destination] = new(null, Emit(Opcode.Subtract, left.P, x, location), left.Q, true);
+                    break;
+                case Opcode.Subtract when right.IsResult && left.Before is { } x:
+                    values[destination] = new(null, Emit(Opcode.Subtract, x, right.P, location), Emit(Opcode.Subtract, Operand.Of(0), right.Q, location), true);
+                    break;
+                case Opcode.Multiply when left.IsResult && right.Before is { } x:
+                    values[destination] = new(null, Emit(Opcode.Multiply, left.P, x, location), Emit(Opcode.Multiply, left.Q, x, location), true);
+                    break;
+                case Opcode.Multiply when right.IsResult && left.Before is { } x:
+                    values[destination] = new(null, Emit(Opcode.Multiply, x, right.P, location), Emit(Opcode.Multiply, x, right.Q, location), true);
+                    break;
+                case Opcode.ShiftLeft when left.IsResult && right.Before is { IsConstant: true } k:
+                    var factor = Operand.Of(1L << (int)(k.Constant & 63));
+                    values[destination] = new(null, Emit(Opcode.Multiply, left.P, factor, location), Emit(Opcode.Multiply, left.Q, factor, location), true);
+                    break;
+            }
+        }
+        var final = Resolve(returned);
+        return final.IsResult ? new AffineSite(block, final.P, final.Q, moved) : null;
+    }
+
+    /// <summary>
+    /// Every affine site becomes a jump back: with the function's result being <c>A + B * self(current)</c>
+    /// (A = 0, B = 1 at entry), a site returning <c>P + Q * self(args)</c> sets <c>A = A + B*P</c>,
+    /// <c>B = B*Q</c>; every other return of v returns <c>A + B*v</c>.
+    /// </summary>
+    private static void RewriteAffine(IrFunction function, List<AffineSite> sites)
+    {
+        var entry = function.Blocks[0];
+        var header = SplitEntry(function);
+        var a = function.NewRegister();
+        var b = function.NewRegister();
+        entry.Instructions.Add(new Instruction(Opcode.Copy, a, [Operand.Of(0)], null, function.Location));
+        entry.Instructions.Add(new Instruction(Opcode.Copy, b, [Operand.Of(1)], null, function.Location));
+        var siteBlocks = sites.Select(s => s.Block == entry ? header : s.Block).ToHashSet();
+        foreach (var block in function.Blocks)
+        {
+            if (block.Terminator is not Return { Value: var value } || siteBlocks.Contains(block)) continue;
+            var location = block.Instructions.Count > 0 ? block.Instructions[^1].Location : function.Location;
+            var scaled = function.NewRegister();
+            var result = function.NewRegister();
+            block.Instructions.Add(new Instruction(Opcode.Multiply, scaled, [b, value], null, location));
+            block.Instructions.Add(new Instruction(Opcode.Add, result, [a, scaled], null, location));
+            block.Terminator = new Return(result);
+        }
+        foreach (var site in sites)
+        {
+            var target = site.Block == entry ? header : site.Block;
+            var call = target.Instructions.FindLastIndex(i => IsSelfCall(function, i));
+            var arguments = target.Instructions[call].Arguments;
+            var location = target.Instructions[call].Location;
+            target.Instructions.RemoveRange(call, target.Instructions.Count - call);
+            target.Instructions.AddRange(site.Moved);
+            if (!site.P.IsConstant || site.P.Constant != 0)
+            {
+                var product = function.NewRegister();
+                target.Instructions.Add(new Instruction(Opcode.Multiply, product, [b, site.P], null, location));
+                target.Instructions.Add(new Instruction(Opcode.Add, a, [a, product], null, location));
+            }
+            if (!site.Q.IsConstant || site.Q.Constant != 1)
+                target.Instructions.Add(new Instruction(Opcode.Multiply, b, [b, site.Q], null, location));
+            JumpBack(function, target, arguments, header, location);
+        }
     }
 
     /// <summary>Moves the entry's code into a new loop header right after it; the entry keeps only its allocas (none here).</summary>

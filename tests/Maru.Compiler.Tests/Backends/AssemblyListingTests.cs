@@ -20,7 +20,7 @@ public sealed partial class AssemblyListingTests
             (set counter s)
             s))
         (define-function twice (x) (+ (sum x) (add x x)))
-        (define-function down (n) (if (< n 1) 0 (- n (down (- n 1)))))
+        (define-function down (n) (if (< n 1) 0 (- n (/ (down (- n 1)) 2))))
         """;
 
     private static CompilationResult CompileWithListing(OptimisationLevel level)

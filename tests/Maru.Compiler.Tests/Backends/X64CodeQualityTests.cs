@@ -247,9 +247,9 @@ public sealed class X64CodeQualityTests
         Assert.AreEqual(Register.RBP, code[0].Op0Register, string.Join("\n", code));
     }
 
-    // Doubly recursive like fib, but combined with '-', which the optimiser's accumulator
-    // transformation leaves alone, so both calls and the plain base case reach the backend.
-    private const string Fib = "(define-function fib (n) (if (< n 2) n (- (fib (- n 1)) (fib (- n 2)))))";
+    // Doubly recursive like fib, but combined by '^' with a multiple of the last call, which is
+    // neither one accumulating op nor affine in it, so both calls and the plain base case reach the backend.
+    private const string Fib = "(define-function fib (n) (if (< n 2) n (^ (fib (- n 1)) (* 3 (fib (- n 2))))))";
 
     [TestMethod]
     public void FibsBaseCaseReturnsBeforeThePrologue()

@@ -63,4 +63,66 @@ public sealed class BranchThreadingTests
         AssertSameAtBothLevels(Source, "kept", [.. from a in values from b in values select new[] { a, b }]);
         AssertSameAtBothLevels(Source, "test-probe", [.. from key in new long[] { 0, 10, 30, 70, 99 } from start in Enumerable.Range(0, 8) select new[] { key, (long)start }]);
     }
+
+    private const string ThreeWay = """
+        (define-function compare (a b)
+          (let ((i 0) (r 0) (going 1))
+            (while going
+              (let ((x (string-at a i)) (y (string-at b i)))
+                (cond
+                  ((< x y) (set r -1) (set going 0))
+                  ((> x y) (set r 1) (set going 0))
+                  ((= x 0) (set going 0))
+                  (else (set i (+ i 1))))))
+            r))
+        (define-function sign (x) (cond ((< x 0) -1) ((> x 0) 1) (else 0)))
+        (define-function after (a b) (if (> (compare a b) 0) 100 (if (< (compare a b) 0) 200 300)))
+        (define-function count-signs (n k)
+          (let ((s 0) (i (- 0 n)))
+            (while (< i n)
+              (when (>= (sign (* i k)) 0) (set s (+ s 1)))
+              (when (= (sign (- i 3)) -1) (set s (+ s 1000)))
+              (set i (+ i 1)))
+            s))
+        (define-function strings (which)
+          (cond ((= which 0) "abc") ((= which 1) "abd") ((= which 2) "ab") (else "")))
+        (define-function run (i j) (after (strings i) (strings j)))
+        """;
+
+    [TestMethod]
+    public void AComparisonOfAConstantTheBlockCopiedIsDecidedWhereTheConstantIsSet()
+    {
+        // Inlined three-way results (-1, 0, 1) tested by the caller: no block compares a constant it just copied.
+        var module = Optimise(ThreeWay);
+        foreach (var name in new[] { "after", "count-signs" })
+        {
+            var function = Function(module, name);
+            foreach (var block in function.Blocks)
+                if (block.Terminator is Branch { Condition.IsConstant: false } branch
+                    && block.Instructions.FindLastIndex(i => i.Destination == branch.Condition.Register) is var at and >= 0
+                    && block.Instructions[at] is { Arguments: [{ IsConstant: false } left, _] } compare && compare.Op.IsComparison())
+                    Assert.IsFalse(block.Instructions.Take(at).LastOrDefault(i => i.Destination == left.Register) is { Op: Opcode.Copy, Arguments: [{ IsConstant: true }] },
+                        $"{block.Name} compares a constant it copied\n{IrPrinter.Print(function)}");
+        }
+        var cases = new List<(string Function, long[] Arguments, long Expected)>();
+        string[] texts = ["abc", "abd", "ab", ""];
+        for (var i = 0; i < 4; i++)
+            for (var j = 0; j < 4; j++)
+            {
+                var c = string.CompareOrdinal(texts[i], texts[j]);
+                cases.Add(("run", [i, j], c > 0 ? 100 : c < 0 ? 200 : 300));
+            }
+        foreach (var (n, k) in new (long, long)[] { (0, 1), (5, 1), (5, -1), (7, 0), (20, long.MinValue), (9, long.MaxValue) })
+        {
+            long s = 0;
+            for (var i = -n; i < n; i++)
+            {
+                if (Math.Sign(unchecked(i * k)) >= 0) s++;
+                if (i - 3 < 0) s += 1000;
+            }
+            cases.Add(("count-signs", [n, k], s));
+        }
+        CompiledLibrary.AssertCallsAtO0AndO1(ThreeWay, cases);
+        Arm64Batch.AssertCalls(ThreeWay, cases.Select(c => new Arm64Case(c.Function, c.Arguments, c.Expected)).ToList());
+    }
 }

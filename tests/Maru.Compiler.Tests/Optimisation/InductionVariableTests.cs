@@ -105,4 +105,43 @@ public sealed class InductionVariableTests
                     Assert.AreEqual(Stride(n, step, k), o1.Call("stride", n, step, k), $"(stride {n} {step} {k})");
             }
     }
+
+    /// <summary>
+    /// A tail-recursive function made a loop decrements n at the top of the block that also
+    /// multiplies n by an invariant; the reduction's step goes in before the product there.
+    /// </summary>
+    private const string TailLoop = """
+        (define malloc (extern 'malloc))
+        (define free (extern 'free))
+        (define mem 0)
+        (define-function f (n k acc)
+          (if (> n 0)
+              (f (- n 1) k (+ (* acc 3) (oop-at (+ mem (<< (& acc 3) 3)) (& (* k n) 7))))
+            acc))
+        (define-function run (n k)
+          (set mem (malloc 128))
+          (for (i 0 16) (set-oop-at mem i (* (+ i 1) 11)))
+          (let ((r (f n k 1))) (free mem) r))
+        """;
+
+    private static long TailLoopExpected(long n, long k)
+    {
+        long acc = 1;
+        unchecked
+        {
+            for (; n > 0; n--) acc = acc * 3 + ((acc & 3) + (k * n & 7) + 1) * 11;
+        }
+        return acc;
+    }
+
+    [TestMethod]
+    public void AProductAfterTheDecrementInOneBlockIsReducedWithoutLosingAnInstruction()
+    {
+        var cases = new List<(string Function, long[] Arguments, long Expected)>();
+        foreach (var n in new long[] { 0, 1, 3, 50 })
+            foreach (var k in new long[] { 0, 1, -5, 13, long.MaxValue })
+                cases.Add(("run", [n, k], TailLoopExpected(n, k)));
+        CompiledLibrary.AssertCallsAtO0AndO1(TailLoop, cases);
+        Arm64Batch.AssertCalls(TailLoop, cases.Select(c => new Arm64Case(c.Function, c.Arguments, c.Expected)).ToList());
+    }
 }

@@ -44,8 +44,8 @@ public sealed class TailCallTests
     [TestMethod]
     public void CallsNotInTailPositionStay()
     {
-        // Subtraction is not associative: no accumulator for it.
-        const string source = "(define-function depth (n) (if (= n 0) 0 (- 1 (depth (- n 1)))))";
+        // A quotient of the result is neither one associative op nor affine in it: no accumulator.
+        const string source = "(define-function depth (n) (if (= n 0) 5 (- 1 (/ (depth (- n 1)) 2))))";
         Assert.IsTrue(Calls(Function(Optimise(source), "depth"), "depth"));
         AssertSameAtBothLevels(source, "depth", [0], [1], [2], [7]);
     }
@@ -143,9 +143,9 @@ public sealed class TailCallTests
     }
 
     [TestMethod]
-    public void ResultsCombinedByOtherOpsOrLoadsAfterTheCallKeepTheirCall()
+    public void ALoadAfterTheCallKeepsItsCallWhileAffineCombinationsLoop()
     {
-        // x - f(...), f(...) * 2 + 1 and a load after the call are not one accumulation.
+        // x - f(...) and f(...) * 2 + 1 are affine in the result (a loop with two accumulators); a load after the call is not.
         const string source = """
             (define table 0)
             (define malloc (extern 'malloc))
@@ -155,19 +155,25 @@ public sealed class TailCallTests
             (define-function run-m (n) (set table (malloc 32)) (set-oop-at table 0 1) (set-oop-at table 1 10) (set-oop-at table 2 100) (set-oop-at table 3 1000) (m n))
             """;
         var module = Optimise(source);
-        foreach (var name in new[] { "s", "l", "m" })
-            Assert.IsTrue(Calls(Function(module, name), name), IrPrinter.Print(Function(module, name)));
+        foreach (var name in new[] { "s", "l" })
+            Assert.IsFalse(Calls(Function(module, name), name), IrPrinter.Print(Function(module, name)));
+        Assert.IsTrue(Calls(Function(module, "m"), "m"), IrPrinter.Print(Function(module, "m")));
         AssertSameAtBothLevels(source, "s", [0], [1], [2], [9]);
         AssertSameAtBothLevels(source, "l", [0], [1], [2], [62], [63], [64]);
         AssertSameAtBothLevels(source, "run-m", [0], [1], [2], [9]);
     }
 
     [TestMethod]
-    public void MixedOpsUseOneAccumulatorAndTheOtherSitesKeepTheirCall()
+    public void MixedOpsUseOneAccumulatorOrTwoAffineOnesAndTheOtherSitesKeepTheirCall()
     {
-        const string source = "(define-function m (n) (if (<= n 0) 1 (if (= (% n 2) 0) (+ n (m (- n 1))) (* 3 (m (- n 1))))))";
-        var m = Function(Optimise(source), "m");
-        Assert.AreEqual(1, Instructions(m).Count(i => i.Op == Opcode.Call && i.Symbol == "m"), IrPrinter.Print(m));
+        // + and * sites: both affine (no call left); & and + sites: one op, one call stays.
+        const string source = "(define-function m (n) (if (<= n 0) 1 (if (= (% n 2) 0) (+ n (m (- n 1))) (* 3 (m (- n 1))))))"
+            + "(define-function k (n) (if (<= n 0) 1 (if (= (% n 2) 0) (+ n (k (- n 1))) (& 1023 (k (- n 1))))))";
+        var module = Optimise(source);
+        Assert.IsFalse(Calls(Function(module, "m"), "m"), IrPrinter.Print(Function(module, "m")));
+        var k = Function(module, "k");
+        Assert.AreEqual(1, Instructions(k).Count(i => i.Op == Opcode.Call && i.Symbol == "k"), IrPrinter.Print(k));
+        AssertSameAtBothLevels(source, "k", [.. Enumerable.Range(-2, 60).Select(n => new long[] { n })]);
         AssertSameAtBothLevels(source, "m", [.. Enumerable.Range(-2, 60).Select(n => new long[] { n })]);
     }
 
@@ -198,5 +204,54 @@ public sealed class TailCallTests
         const string source = "(define-function f (n p) (let ((x n)) (if (= n 0) (if p (oop-at p 0) 0) (f (- n 1) (address-of x)))))";
         Assert.IsTrue(Calls(Function(Optimise(source), "f"), "f"));
         AssertSameAtBothLevels(source, "f", [0, 0], [1, 0], [5, 0]);
+    }
+
+    private const string Affine = """
+        (define-function alt (n) (if (<= n 0) 0 (- n (alt (- n 1)))))
+        (define-function poly (n x) (if (= n 0) 1 (+ (* x (poly (- n 1) x)) n)))
+        (define-function twice (n) (if (<= n 0) 3 (+ (<< (twice (- n 1)) 1) n)))
+        (define-function negs (n k) (if (<= n 0) k (- (* -3 (negs (- n 2) (+ k 1))) k)))
+        (define-function mixed (n)
+          (cond
+            ((<= n 0) 7)
+            ((& n 1) (+ n (mixed (- n 1))))
+            (else (* (mixed (- n 1)) (+ n 5)))))
+        (define-function inner (n)
+          (if (<= n 0) 1 (let ((r (alt (- n 1)))) (- (* 5 (inner (- n 1))) r))))
+        """;
+
+    /// <summary>The functions of <see cref="Affine"/> as plain recursion in C# (64-bit wrap-around).</summary>
+    private static long AffineReference(string function, long a, long b) => unchecked(function switch
+    {
+        "alt" => a <= 0 ? 0 : a - AffineReference("alt", a - 1, 0),
+        "poly" => a == 0 ? 1 : b * AffineReference("poly", a - 1, b) + a,
+        "twice" => a <= 0 ? 3 : (AffineReference("twice", a - 1, 0) << 1) + a,
+        "negs" => a <= 0 ? b : -3 * AffineReference("negs", a - 2, b + 1) - b,
+        "mixed" => a <= 0 ? 7 : (a & 1) != 0 ? a + AffineReference("mixed", a - 1, 0) : AffineReference("mixed", a - 1, 0) * (a + 5),
+        "inner" => a <= 0 ? 1 : 5 * AffineReference("inner", a - 1, 0) - AffineReference("alt", a - 1, 0),
+        _ => throw new ArgumentException(function),
+    });
+
+    [TestMethod]
+    public void RecursionAffineInItsResultBecomesALoopWithTwoAccumulators()
+    {
+        var module = Optimise(Affine);
+        foreach (var name in new[] { "alt", "poly", "twice", "negs", "mixed", "inner" })
+            Assert.IsFalse(Calls(Function(module, name), name), IrPrinter.Print(Function(module, name)));
+        var cases = new List<(string Function, long[] Arguments, long Expected)>();
+        foreach (var n in new long[] { -5, 0, 1, 2, 3, 10, 63, 64, 200 })
+        {
+            cases.Add(("alt", [n], AffineReference("alt", n, 0)));
+            cases.Add(("twice", [n], AffineReference("twice", n, 0)));
+            cases.Add(("mixed", [n], AffineReference("mixed", n, 0)));
+            cases.Add(("inner", [Math.Min(n, 40)], AffineReference("inner", Math.Min(n, 40), 0)));
+            foreach (var x in new long[] { 0, 1, -1, 3, long.MaxValue, long.MinValue })
+            {
+                cases.Add(("poly", [n < 0 ? 0 : n, x], AffineReference("poly", n < 0 ? 0 : n, x)));
+                cases.Add(("negs", [n, x], AffineReference("negs", n, x)));
+            }
+        }
+        CompiledLibrary.AssertCallsAtO0AndO1(Affine, cases);
+        Arm64Batch.AssertCalls(Affine, cases.Select(c => new Arm64Case(c.Function, c.Arguments, c.Expected)).ToList());
     }
 }

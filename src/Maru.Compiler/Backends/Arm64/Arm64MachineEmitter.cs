@@ -455,6 +455,37 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         Finish(destination, result);
     }
 
+    public override bool DivideWithRemainder(Loc quotient, Loc remainder, Loc dividend, Loc divisor)
+    {
+        var a = InRegister(dividend, Scratch);
+        var b = InRegister(divisor, Scratch2);
+        // The quotient stays in a register other than both operands until the remainder is made.
+        int q;
+        if (quotient.IsReg && quotient.Register != a && quotient.Register != b) q = quotient.Register;
+        else if (a != Scratch && b != Scratch) q = Scratch;
+        else if (a != Scratch2 && b != Scratch2) q = Scratch2;
+        else return false;   // both operands in scratches; the loads emitted so far are harmless
+        // The remainder's register: its own, else an operand's scratch (msub reads before it writes).
+        int r;
+        if (remainder.IsReg) r = remainder.Register;
+        else if (a is Scratch or Scratch2 && a != q) r = a;
+        else if (b is Scratch or Scratch2 && b != q) r = b;
+        else if (q != Scratch && a != Scratch && b != Scratch) r = Scratch;
+        else if (q != Scratch2 && a != Scratch2 && b != Scratch2) r = Scratch2;
+        else return false;
+        if (r == q && !remainder.Equals(quotient)) return false;
+        // Storing a scratch to a far frame slot takes the other scratch for the address.
+        if (q is Scratch or Scratch2 && r is Scratch or Scratch2) return false;
+        Emit(A64.Sdiv(X(q), X(a), X(b)));
+        Emit(A64.Cmp(X(b), Register.Xzr)); // b is never xzr: a constant 0 divisor never reaches here
+        Emit(A64.Msub(X(r), X(q), X(b), X(a)));
+        Emit(A64.Csel(X(r), Register.Xzr, X(r), Condition.Eq));
+        // The remainder first: the quotient's move may overwrite an operand, never r (distinct registers).
+        Finish(remainder, r);
+        if (!remainder.Equals(quotient)) Finish(quotient, q);
+        return true;
+    }
+
     public override IrCondition Compare(Opcode op, Loc left, Loc right)
     {
         var condition = Conditions.Of(op);

@@ -233,6 +233,11 @@ internal sealed class FunctionEmitter
                 break;   // only the copies of its result follow, and the return
             }
             if (instruction.Op is Opcode.LoadWord or Opcode.LoadByte && TryReadModifyWrite(block, i)) continue;
+            if (instruction.Op == Opcode.Divide && TryDivideWithRemainder(block, b, i))
+            {
+                _skipped2 = 1;   // the remainder
+                continue;
+            }
             var folded = _foldedRegister;
             EmitInstruction(instruction, _allocation.IsDeadDefinition(b, i));
             if (folded >= 0) _foldedRegister = -1;   // its one reader has read it
@@ -1043,6 +1048,26 @@ internal sealed class FunctionEmitter
             default:
                 throw new InvalidOperationException($"the code generator has no lowering for {instruction.Op}");
         }
+    }
+
+    /// <summary>
+    /// A division followed by the remainder of the same operands (what <c>DivisionPairing</c>
+    /// arranges) as one division, when both results are used and the division does not overwrite
+    /// its own operands.
+    /// </summary>
+    private bool TryDivideWithRemainder(BasicBlock block, int b, int i)
+    {
+        if (i + 1 >= block.Instructions.Count) return false;
+        var division = block.Instructions[i];
+        var remainder = block.Instructions[i + 1];
+        var args = division.Arguments;
+        if (remainder.Op != Opcode.Remainder || !remainder.Arguments[0].Equals(args[0]) || !remainder.Arguments[1].Equals(args[1])) return false;
+        if (args[1].IsConstant && args[1].Constant is 0 or 1 or -1) return false;
+        var quotient = division.Destination!.Value;
+        foreach (var operand in args)
+            if (!operand.IsConstant && operand.Register == quotient) return false;
+        if (_allocation.IsDeadDefinition(b, i) || _allocation.IsDeadDefinition(b, i + 1)) return false;
+        return _machine.DivideWithRemainder(LocOf(_allocation[quotient]), LocOf(_allocation[remainder.Destination!.Value]), LocOf(args[0]), LocOf(args[1]));
     }
 
     /// <summary>The IR's total division; divisors 0, 1 and -1 known at compile time need no division at all.</summary>

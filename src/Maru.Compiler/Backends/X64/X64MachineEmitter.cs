@@ -574,6 +574,36 @@ internal sealed class X64MachineEmitter : MachineEmitter
     /// </summary>
     public override void Divide(bool remainder, Loc destination, Loc a, Loc b)
     {
+        DivideIntoRaxRdx(a, b, remainder ? DivisionResults.Remainder : DivisionResults.Quotient);
+        Move(destination, Loc.Reg(remainder ? Rdx : Rax));
+    }
+
+    public override bool DivideWithRemainder(Loc quotient, Loc remainder, Loc a, Loc b)
+    {
+        if (quotient.Is(Rdx) && remainder.Is(Rax)) return false;   // would need a swap
+        DivideIntoRaxRdx(a, b, DivisionResults.Both);
+        if (quotient.Is(Rdx))
+        {
+            Move(remainder, Loc.Reg(Rdx));
+            Move(quotient, Loc.Reg(Rax));
+        }
+        else
+        {
+            Move(quotient, Loc.Reg(Rax));
+            Move(remainder, Loc.Reg(Rdx));
+        }
+        return true;
+    }
+
+    private enum DivisionResults { Quotient, Remainder, Both }
+
+    /// <summary>
+    /// The total quotient in rax and remainder in rdx (only the ones asked for are defined). idiv
+    /// traps on divisors 0 and -1 with MIN, so a divisor of 0 or -1 takes the skip path: the
+    /// quotient is dividend * divisor (0 or the wrapped negation), the remainder 0.
+    /// </summary>
+    private void DivideIntoRaxRdx(Loc a, Loc b, DivisionResults results)
+    {
         // The divisor must survive cqo (rdx) and loading the dividend (rax).
         int divisorRegister;
         if (b.IsReg && b.Register != Rax && b.Register != Rdx) divisorRegister = b.Register;
@@ -590,15 +620,14 @@ internal sealed class X64MachineEmitter : MachineEmitter
             Add(MachineInstruction.Create(Code.Lea_r64_m, Register.R10, Memory(Register64(divisorRegister), 1)));
             Add(MachineInstruction.Create(Code.Cmp_rm64_imm8, Register.R10, 1));
             _asm.ja(IcedLabel(divide));
-            if (remainder) Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register.EDX, Register.EDX));
-            else Add(MachineInstruction.Create(Code.Imul_r64_rm64, Register.RAX, Register64(divisorRegister)));
+            if (results != DivisionResults.Quotient) Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register.EDX, Register.EDX));
+            if (results != DivisionResults.Remainder) Add(MachineInstruction.Create(Code.Imul_r64_rm64, Register.RAX, Register64(divisorRegister)));
             Jump(done);
             PlaceLabel(divide);
         }
         Add(MachineInstruction.Create(Code.Cqo));
         Add(MachineInstruction.Create(Code.Idiv_rm64, Register64(divisorRegister)));
         if (!b.IsImm) PlaceLabel(done);
-        Move(destination, Loc.Reg(remainder ? Rdx : Rax));
     }
 
 

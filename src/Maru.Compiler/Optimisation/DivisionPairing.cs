@@ -1,0 +1,84 @@
+using Maru.Compiler.Ir;
+
+namespace Maru.Compiler.Optimisation;
+
+/// <summary>
+/// Puts a remainder right after the division of the same operands in its block (or that division
+/// right before the remainder), so the backend computes both with one division: x86-64's idiv
+/// leaves the quotient in rax and the remainder in rdx, AArch64's sdiv gives the quotient that
+/// msub turns into the remainder (<c>FunctionEmitter</c> pairs them when they are adjacent). A
+/// number's digits, a quotient and remainder returned through a record, a mixed-radix split: the
+/// second division went. The instruction moves past at most <see cref="MaxDistance"/> others that
+/// neither write its operands nor read or write its destination (Plain form: registers may be
+/// written more than once). Both operations are pure, so nothing else about the order changes.
+/// Requires: Plain form. Guarantees: the same instructions in each block, only reordered.
+/// </summary>
+internal static class DivisionPairing
+{
+    /// <summary>How far a division or remainder is moved (bounds the work per block: linear).</summary>
+    public const int MaxDistance = 32;
+
+    public static void Run(IrFunction function)
+    {
+        foreach (var block in function.Blocks)
+        {
+            var instructions = block.Instructions;
+            for (var i = 0; i < instructions.Count; i++)
+            {
+                var instruction = instructions[i];
+                if (instruction.Op is not (Opcode.Divide or Opcode.Remainder) || !NeedsDivision(instruction.Arguments[1])) continue;
+                var wanted = instruction.Op == Opcode.Divide ? Opcode.Remainder : Opcode.Divide;
+                for (var j = i + 1; j < instructions.Count && j <= i + MaxDistance; j++)
+                {
+                    var other = instructions[j];
+                    if (other.Op == wanted && SameOperands(other, instruction) && !Writes(instruction, instruction.Arguments))
+                    {
+                        // The later one moves up to follow (a remainder) or precede (a division) the earlier.
+                        if (j > i + 1 || wanted == Opcode.Divide)
+                        {
+                            if (!CanMoveUp(instructions, j, wanted == Opcode.Remainder ? i + 1 : i)) break;
+                            instructions.RemoveAt(j);
+                            instructions.Insert(wanted == Opcode.Remainder ? i + 1 : i, other);
+                        }
+                        i++;   // the pair is done
+                        break;
+                    }
+                    if (Writes(other, instruction.Arguments)) break;   // the operands change: no pair past here
+                }
+            }
+        }
+    }
+
+    /// <summary>A divisor the backends divide by (0, 1 and -1 as constants need no division).</summary>
+    private static bool NeedsDivision(Operand divisor) => !(divisor.IsConstant && divisor.Constant is 0 or 1 or -1);
+
+    private static bool SameOperands(Instruction a, Instruction b) =>
+        a.Arguments[0].Equals(b.Arguments[0]) && a.Arguments[1].Equals(b.Arguments[1]);
+
+    /// <summary>Whether <paramref name="instruction"/> writes a register among <paramref name="operands"/>.</summary>
+    private static bool Writes(Instruction instruction, Operand[] operands)
+    {
+        if (instruction.Destination is not { } d) return false;
+        foreach (var operand in operands)
+            if (!operand.IsConstant && operand.Register == d) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Whether instruction <paramref name="from"/> may move to position <paramref name="to"/>:
+    /// what lies between writes none of its operands and neither reads nor writes its destination.
+    /// </summary>
+    private static bool CanMoveUp(List<Instruction> instructions, int from, int to)
+    {
+        var moving = instructions[from];
+        var destination = moving.Destination!.Value;
+        for (var k = to; k < from; k++)
+        {
+            var between = instructions[k];
+            if (Writes(between, moving.Arguments) || between.Destination == destination) return false;
+            foreach (var argument in between.Arguments)
+                if (!argument.IsConstant && argument.Register == destination) return false;
+        }
+        return true;
+    }
+}
