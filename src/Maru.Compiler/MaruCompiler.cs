@@ -49,6 +49,10 @@ public static class MaruCompiler
                 $"internal compiler error: {exception.GetType().Name}: {exception.Message}");
             return new CompilationResult { Diagnostics = diagnostics.Items };
         }
+        finally
+        {
+            ScratchLists.ReleaseLarge();   // a huge function's work tables are kept only while it compiles
+        }
     }
 
     private static CompilationResult Run(IReadOnlyList<SourceFile> sources, CompilationOptions options, DiagnosticBag diagnostics, CompilationBudget budget)

@@ -105,6 +105,7 @@ internal sealed class ParallelWork
         finally
         {
             _threadDone?.Invoke();
+            Ir.ScratchLists.ReleaseLarge();
             lock (_lock)
             {
                 _helpers--;

@@ -8,7 +8,7 @@ namespace Maru.Benchmarks;
 /// <summary>One generated input of the scaling table: a family (what grows) and a size.</summary>
 internal sealed record ScalingCase(string Family, int Size, Func<int, string> Generate);
 
-internal sealed record ScalingTiming(ScalingCase Case, double Ms, double CpuMs, long PeakKb);
+internal sealed record ScalingTiming(ScalingCase Case, double Ms, double CpuMs, long PeakKb, int FullCollections);
 
 /// <summary>
 /// Compile time against program size: generated programs of growing size, each compiled at O1 in
@@ -126,7 +126,7 @@ internal static class Scaling
                 if (process.ExitCode != 0)
                     throw new BenchmarkFailure($"scaling case '{scalingCase.Family}' n = {scalingCase.Size} failed:\n{errors}{output}");
                 var fields = output.Trim().Split(' ');
-                var timing = new ScalingTiming(scalingCase, double.Parse(fields[0]), double.Parse(fields[1]), long.Parse(fields[2]));
+                var timing = new ScalingTiming(scalingCase, double.Parse(fields[0]), double.Parse(fields[1]), long.Parse(fields[2]), int.Parse(fields[3]));
                 if (best is null || timing.Ms < best.Ms) best = timing with { PeakKb = Math.Max(timing.PeakKb, best?.PeakKb ?? 0) };
             }
             results.Add(best!);
@@ -134,20 +134,21 @@ internal static class Scaling
         return results;
     }
 
-    /// <summary>In the child process: compile one case and print "wall-ms cpu-ms peak-kb".</summary>
+    /// <summary>In the child process: compile one case and print "wall-ms cpu-ms peak-kb full-collections".</summary>
     public static int RunOne(int index)
     {
         var scalingCase = Cases[index];
         var source = scalingCase.Generate(scalingCase.Size);
         Compile(scalingCase.Generate(10));   // the JIT's share stays out of the timing
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var fullCollections = GC.CollectionCount(2);
         var watch = Stopwatch.StartNew();
         Compile(source);
         var wall = watch.Elapsed.TotalMilliseconds;
         var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
         var peak = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         var peakKb = long.Parse(peak["VmHWM:".Length..].Trim().Split(' ')[0]);
-        Console.WriteLine($"{wall:F1} {cpuMs:F1} {peakKb}");
+        Console.WriteLine($"{wall:F1} {cpuMs:F1} {peakKb} {GC.CollectionCount(2) - fullCollections}");
         return 0;
 
         static void Compile(string text)
@@ -162,8 +163,8 @@ internal static class Scaling
     {
         Console.WriteLine($"## Compile time against program size (O1, one process per case, min of {options.ScalingRuns})");
         Console.WriteLine();
-        Console.WriteLine("| input | n | ms | CPU ms | peak MB | work ratio | time ratio | within 1.5x the work ratio |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|");
+        Console.WriteLine("| input | n | ms | CPU ms | peak MB | gen2 GCs | work ratio | time ratio | CPU ratio | time within 1.5x the work ratio |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         var worst = 0.0;
         foreach (var family in rows.GroupBy(r => r.Case.Family))
         {
@@ -174,8 +175,9 @@ internal static class Scaling
                 var growth = previous is null ? double.NaN : r.Ms / previous.Ms;
                 var bound = previous is null ? double.NaN : 1.5 * r.Case.Size / previous.Case.Size;
                 if (previous is not null) worst = Math.Max(worst, growth / ((double)r.Case.Size / previous.Case.Size));
-                Console.WriteLine($"| {r.Case.Family} | {r.Case.Size} | {r.Ms:F0} | {r.CpuMs:F0} | {r.PeakKb / 1024.0:F0} | {work} | " +
-                                  $"{(previous is null ? "" : $"{growth:F1}x")} | {(previous is null ? "" : growth <= bound ? "yes" : "NO")} |");
+                var cpuGrowth = previous is null ? "" : $"{r.CpuMs / previous.CpuMs:F1}x";
+                Console.WriteLine($"| {r.Case.Family} | {r.Case.Size} | {r.Ms:F0} | {r.CpuMs:F0} | {r.PeakKb / 1024.0:F0} | {r.FullCollections} | {work} | " +
+                                  $"{(previous is null ? "" : $"{growth:F1}x")} | {cpuGrowth} | {(previous is null ? "" : growth <= bound ? "yes" : "NO")} |");
                 previous = r;
             }
         }

@@ -14,8 +14,16 @@ namespace Maru.Compiler.Ir;
 /// <c>length</c> elements are default: callers keep their own length and never use the
 /// array's (what lies beyond may be left over from an earlier renter). An array must not be used
 /// after <see cref="Return"/>; one never returned is simply collected. Per thread, so concurrent
-/// compilations never share one; arrays above <see cref="MaxRetainedBytes"/> are not kept, so a
-/// huge function leaves no huge tables behind.
+/// compilations never share one.
+/// </para>
+/// <para>
+/// Arrays above <see cref="MaxRetainedBytes"/> (the tables of a function of tens of thousands of
+/// blocks or registers) are kept too, but only until <see cref="ScratchLists.ReleaseLarge"/>: the
+/// end of the compilation, or a helper thread leaving its work. Each is on the large-object heap,
+/// and allocating one per pass (some 25 passes, several tables each) made the collector run a full
+/// collection every few passes, each costing the whole heap: compile time grew with the square of
+/// the function's size. They are allocated an eighth longer than asked, so the next pass, whose
+/// function has a few more registers, still fits.
 /// </para>
 /// <para>
 /// Free arrays are kept by size class (the power of two at or below their length), a few per
@@ -31,17 +39,38 @@ internal static class Scratch<T>
     /// <summary>Arrays kept per size class (several tables of one function's size are rented at once).</summary>
     private const int PerClass = 8;
 
+    /// <summary>Large arrays kept per size class: a pass's few tables of the function's size, not every size the function had.</summary>
+    private const int LargePerClass = 3;
+
     /// <summary>Size classes 0..31: class c holds arrays of length 2^c up to (excluding) 2^(c+1).</summary>
     private const int Classes = 32;
 
     /// <summary>This element type's free lists in <see cref="ScratchLists"/>.</summary>
     private static readonly int s_kind = ScratchLists.NewKind();
 
-    private sealed class FreeLists
+    private sealed class FreeLists : ScratchLists.IFreeLists
     {
         public readonly T[]?[] Arrays = new T[Classes * PerClass][];
         public readonly int[] Counts = new int[Classes];
+
+        public void DropLarge()
+        {
+            for (var c = 0; c < Classes; c++)
+            {
+                var first = c * PerClass;
+                var kept = 0;
+                for (var i = 0; i < Counts[c]; i++)
+                {
+                    var array = Arrays[first + i]!;
+                    Arrays[first + i] = null;
+                    if (!IsLarge(array.Length)) Arrays[first + kept++] = array;
+                }
+                Counts[c] = kept;
+            }
+        }
     }
+
+    private static bool IsLarge(long length) => length * Unsafe.SizeOf<T>() > MaxRetainedBytes;
 
     private static FreeLists Lists() => ScratchLists.Of<FreeLists>(s_kind) ?? ScratchLists.Add(s_kind, new FreeLists());
 
@@ -50,7 +79,25 @@ internal static class Scratch<T>
         var lists = Lists();
         // Every array in the class of the rounded length, or a higher one, is long enough; the lowest non-empty class has the smallest.
         var rounded = BitOperations.RoundUpToPowerOf2((uint)Math.Max(length, 16));
-        for (var c = BitOperations.Log2(rounded); c < Classes; c++)
+        var lowest = BitOperations.Log2(rounded);
+        var large = IsLarge(rounded);
+        if (large && rounded != length && lowest > 0)
+        {
+            // A large array is not a power of two long: one in the class below may be long enough.
+            var first = (lowest - 1) * PerClass;
+            var count = lists.Counts[lowest - 1];
+            for (var i = count - 1; i >= 0; i--)
+            {
+                var array = lists.Arrays[first + i]!;
+                if (array.Length < length) continue;
+                lists.Arrays[first + i] = lists.Arrays[first + count - 1];
+                lists.Arrays[first + count - 1] = null;
+                lists.Counts[lowest - 1] = count - 1;
+                Array.Clear(array, 0, length);
+                return array;
+            }
+        }
+        for (var c = lowest; c < Classes; c++)
         {
             var count = lists.Counts[c];
             if (count == 0) continue;
@@ -61,22 +108,23 @@ internal static class Scratch<T>
             Array.Clear(array, 0, length);
             return array;
         }
-        // Rounded up so a slightly bigger function next time still fits; a table too big to keep is exact.
-        return (long)rounded * Unsafe.SizeOf<T>() > MaxRetainedBytes ? new T[length] : new T[rounded];
+        // Rounded up so a slightly bigger function next time still fits; a large table an eighth longer than asked (see above).
+        return large ? new T[length + length / 8] : new T[rounded];
     }
 
     public static void Return(T[] array)
     {
-        if (array.Length == 0 || (long)array.Length * Unsafe.SizeOf<T>() > MaxRetainedBytes) return;
+        if (array.Length == 0) return;
         var lists = Lists();
         var c = BitOperations.Log2((uint)array.Length);
         var count = lists.Counts[c];
         var first = c * PerClass;
         for (var i = first; i < first + count; i++)
             if (ReferenceEquals(lists.Arrays[i], array)) return;   // returned twice: keep one entry, never hand it out twice
-        if (count == PerClass) return;                               // enough of this size kept already
+        if (count >= (IsLarge(array.Length) ? LargePerClass : PerClass)) return;   // enough of this size kept already
         lists.Arrays[first + count] = array;
         lists.Counts[c] = count + 1;
+        if (IsLarge(array.Length)) ScratchLists.HoldsLarge();
     }
 }
 
@@ -88,7 +136,29 @@ internal static class Scratch<T>
 internal static class ScratchLists
 {
     [ThreadStatic] private static object?[]? t_lists;
+    [ThreadStatic] private static bool t_holdsLarge;
     private static int s_kinds;
+
+    /// <summary>One element type's free lists, as <see cref="ReleaseLarge"/> sees them.</summary>
+    public interface IFreeLists
+    {
+        void DropLarge();
+    }
+
+    /// <summary>A free list of this thread now holds an array above the size kept between compilations.</summary>
+    public static void HoldsLarge() => t_holdsLarge = true;
+
+    /// <summary>
+    /// Drops this thread's free arrays above the size kept between compilations: called when a
+    /// compilation ends and when a helper thread leaves its work, so a huge function's tables do not
+    /// outlive its compilation.
+    /// </summary>
+    public static void ReleaseLarge()
+    {
+        if (!t_holdsLarge) return;
+        t_holdsLarge = false;
+        foreach (var lists in t_lists ?? []) (lists as IFreeLists)?.DropLarge();
+    }
 
     /// <summary>A number for one element type's free lists (taken once per type, by its static constructor).</summary>
     public static int NewKind() => Interlocked.Increment(ref s_kinds) - 1;
