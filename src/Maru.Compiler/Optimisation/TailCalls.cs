@@ -188,16 +188,30 @@ internal static class TailCalls
     /// op with values known at the call? Interprets what follows the call symbolically; a pure
     /// computation of known values is recorded to run at the call instead, into a fresh register.
     /// </summary>
-    private static Site? Analyse(IrFunction function, BasicBlock block, int call)
+    private static Site? Analyse(IrFunction function, BasicBlock block, int call) =>
+        InterpretAfterCall(function, block, call, new Symbolic(null, null, []), known => new(known, null, null), v => v.Before,
+            (instruction, operands, _) => Accumulate(instruction.Op, operands)) is ({ IsResult: true } final, var moved)
+            ? new Site(block, final.Op, final.Terms!, moved)
+            : null;
+
+    /// <summary>
+    /// Interprets what follows the call in its block, each value in the analysis' terms <typeparamref name="T"/>:
+    /// the call's result is <paramref name="result"/>, a value known at the call is <paramref name="known"/> of it,
+    /// and <paramref name="combine"/> gives an instruction's value from its operands' (it may record instructions
+    /// to run at the call). A pure computation of known values is recorded to run at the call instead, into a fresh
+    /// register. Gives the returned value's terms and what must run at the call, or null if the block does not
+    /// return after the call.
+    /// </summary>
+    private static (T Returned, List<Instruction> Moved)? InterpretAfterCall<T>(
+        IrFunction function, BasicBlock block, int call, T result, Func<Operand, T> known, Func<T, Operand?> before,
+        Func<Instruction, T[], List<Instruction>, T> combine)
     {
         if (block.Terminator is not Return { Value: var returned }) return null;
-        if (block.Instructions[call].Destination is not { } result) return null;
-        var values = new Dictionary<VReg, Symbolic> { [result] = new(null, null, []) };
+        if (block.Instructions[call].Destination is not { } resultRegister) return null;
+        var values = new Dictionary<VReg, T> { [resultRegister] = result };
         var moved = new List<Instruction>();
-        Symbolic Resolve(Operand operand) =>
-            operand.IsConstant ? new(operand, null, null)
-            : values.TryGetValue(operand.Register, out var known) ? known
-            : new(operand, null, null);
+        T Resolve(Operand operand) =>
+            !operand.IsConstant && values.TryGetValue(operand.Register, out var value) ? value : known(operand);
 
         for (var i = call + 1; i < block.Instructions.Count; i++)
         {
@@ -209,17 +223,16 @@ internal static class TailCalls
                 continue;
             }
             var operands = instruction.Arguments.Select(Resolve).ToArray();
-            if (Array.TrueForAll(operands, o => o.Before is not null))
+            if (Array.TrueForAll(operands, o => before(o) is not null))
             {
                 var fresh = function.NewRegister();
-                moved.Add(new Instruction(instruction.Op, fresh, [.. operands.Select(o => o.Before!.Value)], instruction.Symbol, instruction.Location));
-                values[destination] = new(fresh, null, null);
+                moved.Add(new Instruction(instruction.Op, fresh, [.. operands.Select(o => before(o)!.Value)], instruction.Symbol, instruction.Location));
+                values[destination] = known(fresh);
                 continue;
             }
-            values[destination] = Accumulate(instruction.Op, operands);
+            values[destination] = combine(instruction, operands, moved);
         }
-        var final = Resolve(returned);
-        return final.IsResult ? new Site(block, final.Op, final.Terms!, moved) : null;
+        return (Resolve(returned), moved);
     }
 
     /// <summary>The result with one more term (<c>result op X</c>, <c>X op result</c>, or <c>result - X</c> as adding), or Unknown.</summary>
@@ -257,81 +270,52 @@ internal static class TailCalls
     /// </summary>
     private static AffineSite? AnalyseAffine(IrFunction function, BasicBlock block, int call)
     {
-        if (block.Terminator is not Return { Value: var returned }) return null;
-        if (block.Instructions[call].Destination is not { } result) return null;
-        var values = new Dictionary<VReg, Affine> { [result] = new(null, Operand.Of(0), Operand.Of(1), true) };
-        var moved = new List<Instruction>();
-        Affine Resolve(Operand operand) =>
-            operand.IsConstant ? new(operand, default, default, false)
-            : values.TryGetValue(operand.Register, out var known) ? known
-            : new(operand, default, default, false);
-        Operand Emit(Opcode op, Operand a, Operand b, Diagnostics.SourceLocation location)
-        {
-            if (a.IsConstant && b.IsConstant) return Operand.Of(op.Evaluate(a.Constant, b.Constant));
-            if (op is Opcode.Add && a is { IsConstant: true, Constant: 0 }) return b;
-            if (op is Opcode.Add or Opcode.Subtract && b is { IsConstant: true, Constant: 0 }) return a;
-            if (op == Opcode.Multiply && (a is { IsConstant: true, Constant: 0 } || b is { IsConstant: true, Constant: 0 })) return Operand.Of(0);
-            if (op == Opcode.Multiply && a is { IsConstant: true, Constant: 1 }) return b;
-            if (op == Opcode.Multiply && b is { IsConstant: true, Constant: 1 }) return a;
-            var fresh = function.NewRegister();
-            moved.Add(new Instruction(op, fresh, [a, b], null, location));
-            return fresh;
-        }
+        return InterpretAfterCall(function, block, call, new Affine(null, Operand.Of(0), Operand.Of(1), true), known => new(known, default, default, false),
+            v => v.Before, Combine) is ({ IsResult: true } final, var moved)
+            ? new AffineSite(block, final.P, final.Q, moved)
+            : null;
 
-        for (var i = call + 1; i < block.Instructions.Count; i++)
+        Affine Combine(Instruction instruction, Affine[] operands, List<Instruction> moved)
         {
-            var instruction = block.Instructions[i];
-            var destination = instruction.Destination!.Value;
             var location = instruction.Location;
-            if (instruction.Op == Opcode.Copy)
+            Operand Emit(Opcode op, Operand a, Operand b)
             {
-                values[destination] = Resolve(instruction.Arguments[0]);
-                continue;
-            }
-            var operands = instruction.Arguments.Select(Resolve).ToArray();
-            if (Array.TrueForAll(operands, o => o.Before is not null))
-            {
+                if (a.IsConstant && b.IsConstant) return Operand.Of(op.Evaluate(a.Constant, b.Constant));
+                if (op is Opcode.Add && a is { IsConstant: true, Constant: 0 }) return b;
+                if (op is Opcode.Add or Opcode.Subtract && b is { IsConstant: true, Constant: 0 }) return a;
+                if (op == Opcode.Multiply && (a is { IsConstant: true, Constant: 0 } || b is { IsConstant: true, Constant: 0 })) return Operand.Of(0);
+                if (op == Opcode.Multiply && a is { IsConstant: true, Constant: 1 }) return b;
+                if (op == Opcode.Multiply && b is { IsConstant: true, Constant: 1 }) return a;
                 var fresh = function.NewRegister();
-                moved.Add(new Instruction(instruction.Op, fresh, [.. operands.Select(o => o.Before!.Value)], instruction.Symbol, location));
-                values[destination] = new(fresh, default, default, false);
-                continue;
+                moved.Add(new Instruction(op, fresh, [a, b], null, location));
+                return fresh;
             }
-            values[destination] = Affine.Unknown;
+
             if (instruction.Op == Opcode.Negate && operands[0].IsResult)
-            {
-                values[destination] = new(null, Emit(Opcode.Subtract, Operand.Of(0), operands[0].P, location), Emit(Opcode.Subtract, Operand.Of(0), operands[0].Q, location), true);
-                continue;
-            }
-            if (operands.Length != 2) continue;
+                return new(null, Emit(Opcode.Subtract, Operand.Of(0), operands[0].P), Emit(Opcode.Subtract, Operand.Of(0), operands[0].Q), true);
+            if (operands.Length != 2) return Affine.Unknown;
             var (left, right) = (operands[0], operands[1]);
             switch (instruction.Op)
             {
                 case Opcode.Add when left.IsResult && right.Before is { } x:
-                    values[destination] = new(null, Emit(Opcode.Add, left.P, x, location), left.Q, true);
-                    break;
+                    return new(null, Emit(Opcode.Add, left.P, x), left.Q, true);
                 case Opcode.Add when right.IsResult && left.Before is { } x:
-                    values[destination] = new(null, Emit(Opcode.Add, x, right.P, location), right.Q, true);
-                    break;
+                    return new(null, Emit(Opcode.Add, x, right.P), right.Q, true);
                 case Opcode.Subtract when left.IsResult && right.Before is { } x:
-                    values[destination] = new(null, Emit(Opcode.Subtract, left.P, x, location), left.Q, true);
-                    break;
+                    return new(null, Emit(Opcode.Subtract, left.P, x), left.Q, true);
                 case Opcode.Subtract when right.IsResult && left.Before is { } x:
-                    values[destination] = new(null, Emit(Opcode.Subtract, x, right.P, location), Emit(Opcode.Subtract, Operand.Of(0), right.Q, location), true);
-                    break;
+                    return new(null, Emit(Opcode.Subtract, x, right.P), Emit(Opcode.Subtract, Operand.Of(0), right.Q), true);
                 case Opcode.Multiply when left.IsResult && right.Before is { } x:
-                    values[destination] = new(null, Emit(Opcode.Multiply, left.P, x, location), Emit(Opcode.Multiply, left.Q, x, location), true);
-                    break;
+                    return new(null, Emit(Opcode.Multiply, left.P, x), Emit(Opcode.Multiply, left.Q, x), true);
                 case Opcode.Multiply when right.IsResult && left.Before is { } x:
-                    values[destination] = new(null, Emit(Opcode.Multiply, x, right.P, location), Emit(Opcode.Multiply, x, right.Q, location), true);
-                    break;
+                    return new(null, Emit(Opcode.Multiply, x, right.P), Emit(Opcode.Multiply, x, right.Q), true);
                 case Opcode.ShiftLeft when left.IsResult && right.Before is { IsConstant: true } k:
                     var factor = Operand.Of(1L << (int)(k.Constant & 63));
-                    values[destination] = new(null, Emit(Opcode.Multiply, left.P, factor, location), Emit(Opcode.Multiply, left.Q, factor, location), true);
-                    break;
+                    return new(null, Emit(Opcode.Multiply, left.P, factor), Emit(Opcode.Multiply, left.Q, factor), true);
+                default:
+                    return Affine.Unknown;
             }
         }
-        var final = Resolve(returned);
-        return final.IsResult ? new AffineSite(block, final.P, final.Q, moved) : null;
     }
 
     /// <summary>
