@@ -85,31 +85,26 @@ internal static class Scratch<T>
         {
             // A large array is not a power of two long: one in the class below may be long enough.
             var first = (lowest - 1) * PerClass;
-            var count = lists.Counts[lowest - 1];
-            for (var i = count - 1; i >= 0; i--)
-            {
-                var array = lists.Arrays[first + i]!;
-                if (array.Length < length) continue;
-                lists.Arrays[first + i] = lists.Arrays[first + count - 1];
-                lists.Arrays[first + count - 1] = null;
-                lists.Counts[lowest - 1] = count - 1;
-                Array.Clear(array, 0, length);
-                return array;
-            }
+            for (var i = lists.Counts[lowest - 1] - 1; i >= 0; i--)
+                if (lists.Arrays[first + i]!.Length >= length) return Take(lists, lowest - 1, i, length);
         }
         for (var c = lowest; c < Classes; c++)
-        {
-            var count = lists.Counts[c];
-            if (count == 0) continue;
-            var slot = c * PerClass + count - 1;
-            var array = lists.Arrays[slot]!;
-            lists.Arrays[slot] = null;
-            lists.Counts[c] = count - 1;
-            Array.Clear(array, 0, length);
-            return array;
-        }
+            if (lists.Counts[c] > 0) return Take(lists, c, lists.Counts[c] - 1, length);
         // Rounded up so a slightly bigger function next time still fits; a large table an eighth longer than asked (see above).
         return large ? new T[length + length / 8] : new T[rounded];
+    }
+
+    /// <summary>Takes the <paramref name="i"/>th free array of class <paramref name="c"/> (the class's last takes its place), its first <paramref name="length"/> elements cleared.</summary>
+    private static T[] Take(FreeLists lists, int c, int i, int length)
+    {
+        var first = c * PerClass;
+        var last = first + lists.Counts[c] - 1;
+        var array = lists.Arrays[first + i]!;
+        lists.Arrays[first + i] = lists.Arrays[last];
+        lists.Arrays[last] = null;
+        lists.Counts[c]--;
+        Array.Clear(array, 0, length);
+        return array;
     }
 
     public static void Return(T[] array)
