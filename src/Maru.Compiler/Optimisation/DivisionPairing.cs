@@ -26,12 +26,13 @@ internal static class DivisionPairing
             for (var i = 0; i < instructions.Count; i++)
             {
                 var instruction = instructions[i];
-                if (instruction.Op is not (Opcode.Divide or Opcode.Remainder) || !NeedsDivision(instruction.Arguments[1])) continue;
+                // One that overwrites its own operand leaves nothing to pair with.
+                if (instruction.Op is not (Opcode.Divide or Opcode.Remainder) || !NeedsDivision(instruction.Arguments[1]) || Writes(instruction, instruction.Arguments)) continue;
                 var wanted = instruction.Op == Opcode.Divide ? Opcode.Remainder : Opcode.Divide;
                 for (var j = i + 1; j < instructions.Count && j <= i + MaxDistance; j++)
                 {
                     var other = instructions[j];
-                    if (other.Op == wanted && SameOperands(other, instruction) && !Writes(instruction, instruction.Arguments))
+                    if (other.Op == wanted && SameOperands(other, instruction))
                     {
                         // The later one moves up to follow (a remainder) or precede (a division) the earlier.
                         if (j > i + 1 || wanted == Opcode.Divide)
