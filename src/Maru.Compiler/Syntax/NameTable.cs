@@ -32,7 +32,7 @@ internal sealed class NameTable
 
     private NameTable(int capacity)
     {
-        _slots = new string?[Math.Max(16, (int)BitOperationsRoundUp(capacity * 2))];
+        _slots = new string?[Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity * 2))];
         _frozen = true;
     }
 
@@ -125,6 +125,4 @@ internal sealed class NameTable
         foreach (var c in name) hash = (hash ^ c) * 16777619u;
         return hash;
     }
-
-    private static long BitOperationsRoundUp(int value) => (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, value));
 }
