@@ -247,12 +247,11 @@ internal sealed class FunctionLowerer
     private Operand LowerIf(List<Datum> arguments, Scope scope)
     {
         if (arguments.Count == 0) return Operand.Of(0);
-        var condition = Lower(arguments[0], scope);
         var result = _function.NewRegister();
         var thenBlock = _function.NewBlock();
         var elseBlock = _function.NewBlock();
         var join = _function.NewBlock();
-        Terminate(new Branch(condition, thenBlock, elseBlock));
+        LowerBranch(arguments[0], scope, thenBlock, elseBlock);
 
         _current = thenBlock;
         var thenValue = arguments.Count > 1 ? Lower(arguments[1], scope) : Operand.Of(0);
@@ -279,8 +278,7 @@ internal sealed class FunctionLowerer
         Terminate(new Jump(test));
 
         _current = test;
-        var condition = Lower(arguments[0], scope);
-        Terminate(new Branch(condition, body, exit));
+        LowerBranch(arguments[0], scope, body, exit);
 
         _current = body;
         for (var i = 1; i < arguments.Count; i++) Lower(arguments[i], scope);
@@ -323,6 +321,45 @@ internal sealed class FunctionLowerer
                 throw new CompilationError(DiagnosticCode.NotAssignable, name.Location, $"cannot assign to '{name.Name}': it is a function");
         }
         throw Unknown(name, "variable");
+    }
+
+    // A condition only tested (if's, while's) ends the current block in a branch to ifTrue or
+    // ifFalse. (and ...) and (or ...) there are short-circuit jumps between the blocks of their
+    // operands, with no value merged and tested again: each operand's test decides its own edges,
+    // so the block of a later operand dominates what the whole condition guards.
+    private void LowerBranch(Datum condition, Scope scope, BasicBlock ifTrue, BasicBlock ifFalse)
+    {
+        if (condition is PairDatum { Head: SymbolDatum { Name: "and" or "or" } head } form
+            && scope.Lookup(head.Name) is null && IsProperList(form.Tail) && form.Tail is PairDatum)
+        {
+            if (++_depth > MaxDepth)
+                throw new CompilationError(DiagnosticCode.NestingTooDeep, form.Location, $"expression nested more than {MaxDepth} levels deep");
+            try
+            {
+                RuntimeHelpers.EnsureSufficientExecutionStack();
+                var isAnd = head.Name == "and";
+                for (var rest = (PairDatum)form.Tail; ; rest = (PairDatum)rest.Tail)
+                {
+                    if (rest.Tail is not PairDatum)
+                    {
+                        LowerBranch(rest.Head, scope, ifTrue, ifFalse);
+                        return;
+                    }
+                    var next = _function.NewBlock();
+                    LowerBranch(rest.Head, scope, isAnd ? next : ifTrue, isAnd ? ifFalse : next);
+                    _current = next;
+                }
+            }
+            catch (InsufficientExecutionStackException)
+            {
+                throw new CompilationError(DiagnosticCode.NestingTooDeep, form.Location, "expression nested too deeply to compile");
+            }
+            finally
+            {
+                _depth--;
+            }
+        }
+        Terminate(new Branch(Lower(condition, scope), ifTrue, ifFalse));
     }
 
     // (and) = 1, (or) = 0; otherwise the last value evaluated.
