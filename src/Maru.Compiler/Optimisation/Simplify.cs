@@ -77,6 +77,15 @@ internal static class Simplify
         Scratch<Instruction?>.Return(definition);
     }
 
+    /// <summary>The register a shift count <paramref name="count"/> masks with a constant whose low six bits are all set, if it is such an And.</summary>
+    private static Operand? UnmaskedCount(Operand count, Facts facts)
+    {
+        if (count.IsConstant || facts.Definition(count.Register) is not { Op: Opcode.And, Arguments: [var a, var b] }) return null;
+        if (b.IsConstant && !a.IsConstant && (b.Constant & 63) == 63) return a;
+        if (a.IsConstant && !b.IsConstant && (a.Constant & 63) == 63) return b;
+        return null;
+    }
+
     /// <summary>Rewrites one binary instruction; any extra instructions it needs go to <paramref name="output"/> before it.</summary>
     private static bool Binary(IrFunction function, Instruction instruction, List<Instruction> output, Facts facts)
     {
@@ -103,6 +112,12 @@ internal static class Simplify
                 case Opcode.And or Opcode.Or:
                     return Become(instruction, Opcode.Copy, x);
             }
+        }
+        if (op is Opcode.ShiftLeft or Opcode.ShiftRight && UnmaskedCount(y, facts) is { } count)
+        {
+            // Counts are taken modulo 64: a mask keeping at least the low six bits changes nothing (bit arrays' (<< 1 (& i 63))).
+            instruction.Rewrite(op, x, count);
+            y = count;
         }
         if (x.IsConstant)
         {

@@ -41,6 +41,41 @@ public sealed class StrengthReductionTests
     [TestMethod] public void MultiplicationByConstants() => AssertSameForAllDividends("*");
     [TestMethod] public void ShiftsByOutOfRangeConstants() { AssertSameForAllDividends("<<"); AssertSameForAllDividends(">>"); }
 
+    private const string MaskedCounts = """
+        (define-function bit (i) (<< 1 (& i 63)))
+        (define-function left (x y) (<< x (& y 127)))
+        (define-function right (x y) (>> x (& -1 y)))
+        (define-function kept (x y) (+ (>> x (& y 63)) (& y 63)))
+        (define-function narrow (x y) (<< x (& y 31)))
+        (define-function wide (x y) (>> x (& y 62)))
+        (define-function test (a i) (if (& a (<< 1 (& i 63))) 1 0))
+        """;
+
+    [TestMethod]
+    public void AShiftCountMaskedToAtLeastSixBitsNeedsNoAnd()
+    {
+        var bit = RunPasses(MaskedCounts, "bit", Ssa, SimplifyPass, Copy, Dce);
+        Assert.IsFalse(Instructions(bit).Any(i => i.Op == Opcode.And), IrPrinter.Print(bit));
+        // A mask missing one of the low six bits changes the count: it stays.
+        Assert.IsTrue(Instructions(RunPasses(MaskedCounts, "narrow", Ssa, SimplifyPass, Copy, Dce)).Any(i => i.Op == Opcode.And));
+        Assert.IsTrue(Instructions(RunPasses(MaskedCounts, "wide", Ssa, SimplifyPass, Copy, Dce)).Any(i => i.Op == Opcode.And));
+        long[] values = [0, 1, -1, 5, 63, 64, 65, 127, 128, -63, -64, -65, 1000, long.MaxValue, long.MinValue];
+        var calls = new List<(string, long[], long)>();
+        foreach (var x in values)
+            foreach (var y in values)
+            {
+                calls.Add(("left", [x, y], x << (int)(y & 127 & 63)));
+                calls.Add(("right", [x, y], x >> (int)(y & 63)));
+                calls.Add(("kept", [x, y], unchecked((x >> (int)(y & 63)) + (y & 63))));
+                calls.Add(("narrow", [x, y], x << (int)(y & 31)));
+                calls.Add(("wide", [x, y], x >> (int)(y & 62)));
+                calls.Add(("test", [x, y], (x & (1L << (int)(y & 63))) != 0 ? 1 : 0));
+            }
+        foreach (var y in values) calls.Add(("bit", [y], 1L << (int)(y & 63)));
+        CompiledLibrary.AssertCallsAtO0AndO1(MaskedCounts, calls);
+        Arm64Batch.AssertSameAsX64(MaskedCounts, calls.Select(c => (c.Item1, c.Item2)));
+    }
+
     [TestMethod]
     public void PowersOfTwoNeedNoDivideOrMultiply()
     {
