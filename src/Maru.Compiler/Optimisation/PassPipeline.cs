@@ -52,6 +52,7 @@ public static class PassPipeline
         new("layout", (f, _, _) => BlockLayout.Run(f), IrForm.Plain),            // fall-through chains
         new("schedule", (f, _, _) => FlagScheduling.Run(f), IrForm.Plain),       // a branch's producer next to it: flags reused
         new("divrem", (f, _, _) => DivisionPairing.Run(f), IrForm.Plain),        // x % y next to x / y: one division for both
+        new("rmw", (f, _, _) => ReadModifyWriteSinking.Run(f), IrForm.Plain),   // a load next to its op and store back: one instruction on memory
         new("compact", (f, _, _) => RegisterCompaction.Run(f), IrForm.Final),
     ];
 
