@@ -535,7 +535,6 @@ internal sealed class FunctionEmitter
                 if (!reached[b]) _skipped[b] = true;
         }
         _loopHeader = _strategy == AllocationStrategy.Registers ? LoopHeaders(_resolved[0]) : new bool[count];
-        if (_strategy == AllocationStrategy.Registers) RaiseLoopTops(_loopHeader, _resolved[0]);
         _blockLabels = new int[count];
         for (var b = 0; b < count; b++)
             if (!_skipped[b]) _blockLabels[b] = _machine.NewLabel();
@@ -576,60 +575,6 @@ internal sealed class FunctionEmitter
             state[block] = 2;
         }
         return headers;
-    }
-
-    /// <summary>
-    /// A loop's top that the block emitted above it falls into from inside the loop (a block of
-    /// the loop placed above the top, which the top dominates) would run the top's alignment
-    /// padding on every trip through that block: the top moves up to that block, as long as that
-    /// holds, so only entries from outside the loop pass the padding.
-    /// </summary>
-    private void RaiseLoopTops(bool[] tops, int start)
-    {
-        var blocks = _function.Blocks;
-        var above = -1;
-        for (var b = blocks.Count - 1; b >= 0; b--)
-        {
-            if (_skipped[b]) continue;
-            // b is the block emitted above the last one looked at (above).
-            if (above >= 0 && tops[above] && FallsInto(b, above) && Dominates(above, b, start))
-            {
-                tops[above] = false;
-                tops[b] = true;
-            }
-            above = b;
-        }
-    }
-
-    private bool FallsInto(int block, int next)
-    {
-        foreach (var successor in _function.Blocks[block].Successors)
-            if (_resolved[successor.Index] == next) return true;
-        return false;
-    }
-
-    /// <summary>Whether every path from <paramref name="start"/> to <paramref name="block"/> passes <paramref name="top"/> (a walk that avoids it misses the block).</summary>
-    private bool Dominates(int top, int block, int start)
-    {
-        if (top == start) return true;
-        var blocks = _function.Blocks;
-        var seen = new bool[blocks.Count];
-        var stack = new Stack<int>();
-        stack.Push(start);
-        seen[start] = true;
-        while (stack.Count > 0)
-        {
-            var b = stack.Pop();
-            if (b == block) return false;
-            foreach (var successor in blocks[b].Successors)
-            {
-                var target = _resolved[successor.Index];
-                if (target == top || seen[target]) continue;
-                seen[target] = true;
-                stack.Push(target);
-            }
-        }
-        return true;
     }
 
     /// <summary>
