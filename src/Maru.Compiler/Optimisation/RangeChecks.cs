@@ -29,6 +29,11 @@ internal static class RangeChecks
         List<BasicBlock>? removed = null;
         foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
+            if (BranchForm(function, block, graph, ref definition, count))
+            {
+                (removed ??= new()).Add(block);
+                continue;
+            }
             // B: one test, one predecessor, straight to M.
             if (block.Phis.Count != 0 || block.Instructions.Count != 1 || block.Terminator is not Jump { Target: var merge }
                 || merge == block || graph.Predecessors[block.Index] is not [var from] || from == block
@@ -76,6 +81,45 @@ internal static class RangeChecks
             Scratch<Instruction?>.Return(definition);
         }
         if (removed is not null) function.Blocks.RemoveAll(removed.Contains);
+    }
+
+    /// <summary>
+    /// The same two tests as branches (an and/or that is an if's or a while's condition): A
+    /// branches on its test of x to B or to S; B holds nothing but a test of x and branches on it
+    /// to S or to O. The x that reach O form one interval [lo, hi]: A tests that (B's test moves
+    /// to A, in case its value is read elsewhere) and branches to O or S; B goes. S's phis must
+    /// take the same value from A and B; O's take from A what they took from B.
+    /// </summary>
+    private static bool BranchForm(IrFunction function, BasicBlock block, FlowGraph graph, ref Instruction?[]? definition, int count)
+    {
+        if (block.Phis.Count != 0 || block.Instructions.Count != 1 || block.Terminator is not Branch { Condition: { IsConstant: false } condition } second
+            || graph.Predecessors[block.Index] is not [var from] || from == block
+            || from.Terminator is not Branch { Condition: { IsConstant: false } firstCondition } first
+            || block.Instructions[0] is not { Destination: { } tested } test || condition.Register != tested
+            || Test(test) is not var (x, secondOp, secondConstant))
+            return false;
+        if ((first.IfTrue == block) == (first.IfFalse == block)) return false;
+        var shared = first.IfTrue == block ? first.IfFalse : first.IfTrue;
+        var other = second.IfTrue == shared ? second.IfFalse : second.IfFalse == shared ? second.IfTrue : null;
+        if (other is null || other == shared || other == block || shared == block || other == from) return false;
+        definition ??= Definitions(function, count);
+        if (firstCondition.Register.Index >= count || Test(definition[firstCondition.Register.Index]) is not var (y, firstOp, firstConstant) || y != x)
+            return false;
+        foreach (var phi in CollectionsMarshal.AsSpan(shared.Phis))
+            if (phi.ValueFrom(from) is not { } a || phi.ValueFrom(block) is not { } b || !a.Equals(b)) return false;
+        var reachesB = Interval(firstOp, firstConstant, holds: first.IfTrue == block);
+        var toOther = Interval(secondOp, secondConstant, holds: second.IfTrue == other);
+        if (reachesB is not { } r || toOther is not { } d) return false;
+        var (lo, hi) = (Math.Max(r.Lo, d.Lo), Math.Min(r.Hi, d.Hi));
+        if (lo > hi) return false;
+        from.Instructions.Add(test);
+        var inRange = InRange(function, from, x, lo, hi, inside: true, test.Location);
+        from.Terminator = new Branch(Operand.Of(inRange), other, shared);
+        foreach (var phi in CollectionsMarshal.AsSpan(shared.Phis)) phi.RemovePredecessor(block);
+        foreach (var phi in CollectionsMarshal.AsSpan(other.Phis)) phi.ReplacePredecessor(block, from);
+        block.Instructions.Clear();
+        block.Terminator = new Jump(block);   // unreachable now; dropped at the end
+        return true;
     }
 
     /// <summary>A comparison of a register with a constant (Simplify put the constant on the right).</summary>

@@ -29,11 +29,15 @@ public sealed class RangeCheckTests
         (define-function tail (x) (or (> x 9223372036854775806) (< x -9223372036854775807)))
         (define-function alpha (c) (or (and (>= c 97) (<= c 122)) (and (>= c 65) (<= c 90)) (= c 95)))
         (define-function classify (c) (cond ((digit c) 1) ((alpha c) 2) ((and (>= c 9) (<= c 13)) 3) (else 0)))
+        (define-function branch-and (c) (if (and (>= c 97) (<= c 122)) (- c 97) -1))
+        (define-function branch-or (x) (if (or (< x -3) (> x 3)) 1 2))
+        (define-function loop-and (x) (let ((n 0)) (while (and (>= x 48) (<= x 57) (< n 3)) (set n (+ n 1))) n))
         (define-function count-digits (s n) (let ((k 0)) (for (i 0 n) (when (digit (+ s i)) (set k (+ k 1)))) k))
         """;
 
     private static readonly string[] Names =
-        ["digit", "outside", "inside", "negative", "reversed", "large", "nearly-all", "from-min", "empty", "every", "point", "not-interval", "tail", "alpha", "classify"];
+        ["digit", "outside", "inside", "negative", "reversed", "large", "nearly-all", "from-min", "empty", "every", "point", "not-interval", "tail", "alpha", "classify",
+         "branch-and", "branch-or", "loop-and"];
 
     /// <summary>The 64-bit edges, every bound above, one either side of it.</summary>
     private static readonly long[] Edges =
@@ -64,6 +68,24 @@ public sealed class RangeCheckTests
         var digit = Function(Optimise(Tests), "digit");
         Assert.HasCount(1, digit.Blocks, IrPrinter.Print(digit));
         Assert.HasCount(1, Instructions(digit).Where(i => i.Op.IsComparison()).ToList(), IrPrinter.Print(digit));
+    }
+
+    [TestMethod]
+    public void AnIfOnARangeBranchesOnOneComparison()
+    {
+        // The and/or of an if's condition is branches between its tests (Lowering): one unsigned compare is left.
+        foreach (var name in new[] { "branch-and", "branch-or" })
+        {
+            var function = Function(Optimise(Tests), name);
+            Assert.HasCount(1, Instructions(function).Where(i => i.Op.IsComparison()).ToList(), IrPrinter.Print(function));
+        }
+        using var o1 = CompiledLibrary.Compile(Tests);
+        foreach (var c in Edges)
+        {
+            Assert.AreEqual(c is >= 97 and <= 122 ? c - 97 : -1, o1.Call("branch-and", c), $"branch-and {c}");
+            Assert.AreEqual(c is < -3 or > 3 ? 1 : 2, o1.Call("branch-or", c), $"branch-or {c}");
+            Assert.AreEqual(c is >= 48 and <= 57 ? 3 : 0, o1.Call("loop-and", c), $"loop-and {c}");
+        }
     }
 
     [TestMethod]
