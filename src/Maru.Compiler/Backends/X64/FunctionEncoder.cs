@@ -270,7 +270,7 @@ internal sealed class FunctionEncoder
         private readonly ulong _a = a, _b = b, _c = c, _d = d, _e = e;
 
         /// <summary>An instruction is exactly these 40 bytes (Iced 1.21's layout; checked, not assumed).</summary>
-        public static readonly bool Exact = Unsafe.SizeOf<Instruction>() == Unsafe.SizeOf<InstructionBits>();
+        public static bool Exact => Unsafe.SizeOf<Instruction>() == Unsafe.SizeOf<InstructionBits>();
 
         public static InstructionBits Of(Instruction instruction)
         {
