@@ -18,7 +18,22 @@ namespace Maru.Compiler.Optimisation;
 /// </summary>
 internal static class GlobalValueNumbering
 {
-    private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch);
+    private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch)
+    {
+        // Written out: the generated members go through EqualityComparer<T>.Default field by field,
+        // and the table's inserts, lookups and removals were most of the pass.
+        public bool Equals(Key other) =>
+            Op == other.Op && Epoch == other.Epoch && A.Equals(other.A) && B.Equals(other.B) && string.Equals(Symbol, other.Symbol);
+
+        public override int GetHashCode()
+        {
+            var hash = (int)Op * 0x2d2d + Epoch * 0x3f1 + Of(A) * 0x1f + Of(B);
+            return Symbol is null ? hash : hash ^ Symbol.GetHashCode();
+        }
+
+        private static int Of(Operand operand) =>
+            operand.IsConstant ? (int)operand.Constant ^ (int)(operand.Constant >> 32) : operand.Register.Index ^ 0x5bd1e995;
+    }
 
     // Kept per thread between functions: the walk removes every entry it adds, so both are empty after a run.
     [ThreadStatic] private static Dictionary<Key, Operand>? _table;
