@@ -4,8 +4,9 @@ namespace Maru.Compiler.Tests.Backends;
 
 /// <summary>
 /// The interference graph against its specification, a <c>HashSet&lt;int&gt;</c> of neighbours per
-/// virtual node (the allocator's choices follow the order of its neighbours): random edges (with
-/// repeats, self edges and edges between physical registers), neighbours read part way through,
+/// virtual node (the allocator's choices follow the order of its neighbours): random edges, one at
+/// a time or a node's to many (with repeats, self edges and edges between physical registers),
+/// neighbours read part way through,
 /// then coalescing merges, in both representations (the bit matrix of a usual function and the
 /// sets of a huge one). Degrees, neighbour order and every pair's interference must agree.
 /// </summary>
@@ -41,8 +42,28 @@ public sealed class InterferenceGraphTests
         {
             var a = random.Next(used);
             var b = random.Next(4) == 0 ? a : random.Next(used);
-            graph.AddEdge(a, b);
-            AddEdge(model, a, b);
+            switch (random.Next(3))
+            {
+                case 0:
+                    graph.AddEdge(a, b);
+                    AddEdge(model, a, b);
+                    break;
+                case 1:
+                    // A definition and the values live after it (as virtual-register numbers, one excepted).
+                    var members = Enumerable.Range(0, random.Next(8)).Select(_ => random.Next(virtualCount)).Distinct().ToArray();
+                    var except = random.Next(2) == 0 && members.Length > 0 ? members[0] : -1;
+                    graph.AddEdges(a, members, Physical, except);
+                    foreach (var v in members)
+                        if (v != except) AddEdge(model, a, Physical + v);
+                    break;
+                default:
+                    // Registers a value may not share (a call's clobbers).
+                    var mask = (ulong)random.NextInt64() & ((1UL << Physical) - 1) & (ulong)random.NextInt64();
+                    graph.AddEdges(mask, b);
+                    for (var r = 0; r < Physical; r++)
+                        if ((mask & (1UL << r)) != 0) AddEdge(model, r, b);
+                    break;
+            }
             if (random.Next(edges) == 0) Compare(graph, model, used, alias, $"seed {seed}, after edge {e}");   // a read seals the lists early
         }
         Compare(graph, model, used, alias, $"seed {seed}, built");

@@ -122,21 +122,16 @@ public static class GraphColouringAllocator
                     definitions[d]++;
                     if (!live.Contains(d)) dead.Add(position);
                     live.Remove(d);
-                    foreach (var v in live.Members)
-                        if (v != copySource) graph.AddEdge(physical + d, physical + v);
-                    for (var mask = target.DestinationExcludes(instruction) & allocatable; mask != 0; mask &= mask - 1)
-                        graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + d);
+                    graph.AddEdges(physical + d, live.Members, physical, except: copySource);
+                    graph.AddEdges(target.DestinationExcludes(instruction) & allocatable, physical + d);
                     Use(d, weight);
                     if (copySource >= 0) moves.Add(new Move(physical + d, physical + copySource, weight, Copy: true));
                     if (target.DestinationHint(instruction) is var hint and >= 0) moves.Add(new Move(physical + d, hint, weight));
                 }
                 var clobbers = target.Clobbers(instruction) & allocatable;
                 if (clobbers != 0)
-                {
                     foreach (var v in live.Members)
-                        for (var mask = clobbers; mask != 0; mask &= mask - 1)
-                            graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + v);
-                }
+                        graph.AddEdges(clobbers, physical + v);
                 var arguments = instruction.Arguments;
                 var deathsBefore = deaths;
                 for (var a = 0; a < arguments.Length; a++)
@@ -167,7 +162,7 @@ public static class GraphColouringAllocator
             isShort[physical + p] = false;
             if (p < function.ParameterCount && p < registers.Arguments.Length)
                 moves.Add(new Move(physical + p, registers.Arguments[p], 1));
-            foreach (var v in members) graph.AddEdge(physical + p, physical + v);
+            graph.AddEdges(physical + p, members, physical, except: -1);
         }
 
         // ---- coalesce -------------------------------------------------------------------------

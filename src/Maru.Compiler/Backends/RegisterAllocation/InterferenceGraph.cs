@@ -95,25 +95,7 @@ internal sealed class InterferenceGraph
         if (a == b || (IsPhysical(a) && IsPhysical(b))) return;
         if (_matrix is not null && !_sealed)
         {
-            // Only the matrix and the degrees now; the lists once every edge is known (Seal).
-            var ab = (long)a * _count + b;
-            ref var word = ref _matrix[ab >> 6];
-            var bit = 1UL << (int)(ab & 63);
-            if ((word & bit) != 0) return;
-            word |= bit;
-            var ba = (long)b * _count + a;
-            _matrix[ba >> 6] |= 1UL << (int)(ba & 63);
-            if (!IsPhysical(a)) Degree[a]++;
-            if (!IsPhysical(b)) Degree[b]++;
-            if (_edgeCount == _edgeA.Length)
-            {
-                Array.Resize(ref _edgeA, _edgeCount * 2);
-                Array.Resize(ref _edgeB, _edgeCount * 2);
-                _storage.EdgeA = _edgeA;
-                _storage.EdgeB = _edgeB;
-            }
-            _edgeA[_edgeCount] = a;
-            _edgeB[_edgeCount++] = b;
+            Record(a, b);
             return;
         }
         if (Interferes(a, b)) return;
@@ -130,6 +112,59 @@ internal sealed class InterferenceGraph
             Degree[b]++;
         }
         Link(atA, atB);
+    }
+
+    /// <summary>
+    /// <see cref="AddEdge"/> of <paramref name="node"/> and <paramref name="offset"/> + each member
+    /// but <paramref name="offset"/> + <paramref name="except"/>, in order (a definition and the
+    /// values live after it).
+    /// </summary>
+    public void AddEdges(int node, ReadOnlySpan<int> members, int offset, int except)
+    {
+        if (_matrix is null || _sealed)
+        {
+            foreach (var v in members)
+                if (v != except) AddEdge(node, offset + v);
+            return;
+        }
+        foreach (var v in members)
+            if (v != except && offset + v != node && !(IsPhysical(node) && IsPhysical(offset + v))) Record(node, offset + v);
+    }
+
+    /// <summary><see cref="AddEdge"/> of each register of the mask (lowest first) and <paramref name="node"/>.</summary>
+    public void AddEdges(ulong registers, int node)
+    {
+        for (; registers != 0; registers &= registers - 1)
+        {
+            var r = System.Numerics.BitOperations.TrailingZeroCount(registers);
+            if (_matrix is null || _sealed) AddEdge(r, node);
+            else if (!IsPhysical(node)) Record(r, node);
+        }
+    }
+
+    /// <summary>While building (matrix): a new edge between a and b (not both physical, not equal) goes into the matrix, the degrees and the edge list.</summary>
+    private void Record(int a, int b)
+    {
+        var matrix = _matrix!;
+        var ab = (long)a * _count + b;
+        ref var word = ref matrix[ab >> 6];
+        var bit = 1UL << (int)(ab & 63);
+        if ((word & bit) != 0) return;
+        word |= bit;
+        var ba = (long)b * _count + a;
+        matrix[ba >> 6] |= 1UL << (int)(ba & 63);
+        var degree = Degree;
+        if (!IsPhysical(a)) degree[a]++;
+        if (!IsPhysical(b)) degree[b]++;
+        if (_edgeCount == _edgeA.Length)
+        {
+            Array.Resize(ref _edgeA, _edgeCount * 2);
+            Array.Resize(ref _edgeB, _edgeCount * 2);
+            _storage.EdgeA = _edgeA;
+            _storage.EdgeB = _edgeB;
+        }
+        _edgeA[_edgeCount] = a;
+        _edgeB[_edgeCount++] = b;
     }
 
     /// <summary>
