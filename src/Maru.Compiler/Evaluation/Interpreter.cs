@@ -130,12 +130,15 @@ internal sealed partial class Interpreter
         private Datum[][] _items = new Datum[8][];
         private int _count;
 
+        // A popped array stays in its entry: calls nest, so it usually comes back to the same entry,
+        // and then no store (and no write barrier) is needed.
         public Datum[]? TryPop() => _count > 0 ? _items[--_count] : null;
 
         public void Push(Datum[] array)
         {
             if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
-            ExactArray.Set(_items, _count++, array);
+            if (!ReferenceEquals(_items[_count], array)) ExactArray.Set(_items, _count, array);
+            _count++;
         }
     }
 
