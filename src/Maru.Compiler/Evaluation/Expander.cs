@@ -248,8 +248,10 @@ internal sealed partial class Interpreter
 
     private static SourceLocation FreshMark(int serial) => new("", -serial, 0);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsFresh(PairDatum pair, int serial) => pair.Location.Line == -serial && pair.Location.IsNone;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsKept(Datum node, SourceLocation call)
     {
         var location = node.Location;
