@@ -466,6 +466,7 @@ internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
     /// The frame and slot holding <paramref name="name"/>, searching outwards. Names are compared by
     /// reference: every name bound or looked up is its compilation's one instance (see <see cref="NameTable"/>).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool TryFind(Frame? frame, string name, out Frame found, out int index)
     {
         for (; frame is not null; frame = frame.Parent)
