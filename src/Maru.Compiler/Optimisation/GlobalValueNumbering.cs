@@ -18,7 +18,12 @@ namespace Maru.Compiler.Optimisation;
 /// </summary>
 internal static class GlobalValueNumbering
 {
-    private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch);
+    /// <summary>A value's key; D is a load's constant byte displacement (a body inlined after AddressFolding carries them).</summary>
+    private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch, long D = 0);
+
+    /// <summary>A load's or store's constant byte displacement (its last operand past the address pair), or 0.</summary>
+    private static long DisplacementOf(Operand[] arguments, int addressOperands) =>
+        arguments.Length > addressOperands ? arguments[addressOperands].Constant : 0;
 
     // Kept per thread between functions: the walk removes every entry it adds, so both are empty after a run.
     [ThreadStatic] private static Dictionary<Key, Operand>? _table;
@@ -101,18 +106,19 @@ internal static class GlobalValueNumbering
                     // The words this epoch knew at other constant indexes of the same base are
                     // not this store's word: they stay known in the new epoch (a record's fields).
                     var kept = 0;
+                    var displacement = DisplacementOf(arguments, 3);
                     if (arguments[1].IsConstant)
                         for (var f = 0; f < fields.Count; f++)
                         {
                             var (field, known) = fields[f];
-                            if (!field.A.Equals(arguments[0]) || !Disjoint(field.B.Constant, arguments[1].Constant)) continue;
+                            if (!field.A.Equals(arguments[0]) || !Disjoint(field.B.Constant, field.D, arguments[1].Constant, displacement)) continue;
                             var carried = field with { Epoch = epoch };
                             Remember(table, log, carried, known);
                             fields[kept++] = (carried, known);
                         }
                     fields.RemoveRange(kept, fields.Count - kept);
                     // What was just stored is what an identical load reads until memory changes again.
-                    var stored = new Key(Opcode.LoadWord, arguments[0], arguments[1], null, epoch);
+                    var stored = new Key(Opcode.LoadWord, arguments[0], arguments[1], null, epoch, displacement);
                     Remember(table, log, stored, arguments[2]);
                     NoteField(fields, stored, arguments[2]);
                 }
@@ -149,10 +155,10 @@ internal static class GlobalValueNumbering
     }
 
     /// <summary>
-    /// Whether the words at a + 8j and a + 8k never overlap: their distance 8(j - k), taken
-    /// modulo 2^64 as addresses wrap, is at least 8 either way unless j - k is a multiple of 2^61.
+    /// Whether the words at a + 8j + d and a + 8k + e never overlap: their distance 8(j - k) + d - e,
+    /// taken modulo 2^64 as addresses wrap, is at least 8 either way.
     /// </summary>
-    private static bool Disjoint(long j, long k) => (unchecked(j - k) & ((1L << 61) - 1)) != 0;
+    private static bool Disjoint(long j, long d, long k, long e) => unchecked((ulong)(8 * (j - k) + (d - e) + 7)) > 14;
 
     private static void Remember(Dictionary<Key, Operand> table, KeyLog log, Key key, Operand value)
     {
@@ -172,7 +178,7 @@ internal static class GlobalValueNumbering
             case Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress:
                 return new Key(op, default, default, instruction.Symbol, 0);
             case Opcode.LoadWord or Opcode.LoadByte:
-                return new Key(op, args[0], args[1], null, epoch);
+                return new Key(op, args[0], args[1], null, epoch, DisplacementOf(args, 2));
             case Opcode.LoadGlobal:
                 return new Key(op, default, default, instruction.Symbol, epoch);
             case Opcode.Greater or Opcode.GreaterOrEqual:
