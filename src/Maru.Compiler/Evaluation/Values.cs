@@ -326,6 +326,7 @@ internal sealed class GlobalEnvironment : CompileTimeValue
     internal void SlotOf(SymbolDatum symbol) => _root.SlotFor(symbol);
 
     /// <summary>This root's lookup slot for <paramref name="symbol"/>'s name, found (or made, empty) by the name when the datum does not know it yet.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private ref LookupSlot SlotFor(SymbolDatum symbol)
     {
         var key = symbol.LookupSlot;
@@ -341,6 +342,7 @@ internal sealed class GlobalEnvironment : CompileTimeValue
     }
 
     /// <summary>The root's slot for the name instance <paramref name="name"/>, made (empty) the first time.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private int SlotOfName(string name)
     {
         var table = _slotOfName;
