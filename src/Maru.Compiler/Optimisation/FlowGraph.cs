@@ -65,6 +65,13 @@ internal sealed class FlowGraph
         return graph;
     }
 
+    /// <summary>
+    /// Whether this thread's graph was built from <paramref name="function"/> and its blocks and edges
+    /// are still those: then every block is reachable (a build drops the rest). Numbers the blocks by position.
+    /// </summary>
+    public static bool Describes(IrFunction function) =>
+        _shared is { } graph && ReferenceEquals(graph.Function, function) && graph.StillDescribes(function);
+
     /// <summary>This graph with its dominator tree, for a caller that got it without one and has changed no edge since (no second check of the blocks).</summary>
     public FlowGraph WithDominators()
     {
