@@ -18,22 +18,27 @@ namespace Maru.Compiler.Optimisation;
 /// </summary>
 internal static class GlobalValueNumbering
 {
-    private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch)
+    /// <summary>A value's key; D is a load's constant byte displacement (a body inlined after AddressFolding carries them).</summary>
+    private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch, long D = 0)
     {
         // Written out: the generated members go through EqualityComparer<T>.Default field by field,
         // and the table's inserts, lookups and removals were most of the pass.
         public bool Equals(Key other) =>
-            Op == other.Op && Epoch == other.Epoch && A.Equals(other.A) && B.Equals(other.B) && string.Equals(Symbol, other.Symbol);
+            Op == other.Op && Epoch == other.Epoch && D == other.D && A.Equals(other.A) && B.Equals(other.B) && string.Equals(Symbol, other.Symbol);
 
         public override int GetHashCode()
         {
-            var hash = (int)Op * 0x2d2d + Epoch * 0x3f1 + Of(A) * 0x1f + Of(B);
+            var hash = (int)Op * 0x2d2d + Epoch * 0x3f1 + Of(A) * 0x1f + Of(B) + (int)D * 0x65;
             return Symbol is null ? hash : hash ^ Symbol.GetHashCode();
         }
 
         private static int Of(Operand operand) =>
             operand.IsConstant ? (int)operand.Constant ^ (int)(operand.Constant >> 32) : operand.Register.Index ^ 0x5bd1e995;
     }
+
+    /// <summary>A load's or store's constant byte displacement (its last operand past the address pair), or 0.</summary>
+    private static long DisplacementOf(Operand[] arguments, int addressOperands) =>
+        arguments.Length > addressOperands ? arguments[addressOperands].Constant : 0;
 
     // Kept per thread between functions: the walk removes every entry it adds, so it is empty after a run.
     [ThreadStatic] private static ScopedTable? _table;
@@ -182,18 +187,19 @@ internal static class GlobalValueNumbering
                     // The words this epoch knew at other constant indexes of the same base are
                     // not this store's word: they stay known in the new epoch (a record's fields).
                     var kept = 0;
+                    var displacement = DisplacementOf(arguments, 3);
                     if (arguments[1].IsConstant)
                         for (var f = 0; f < fields.Count; f++)
                         {
                             var (field, known) = fields[f];
-                            if (!field.A.Equals(arguments[0]) || !Disjoint(field.B.Constant, arguments[1].Constant)) continue;
+                            if (!field.A.Equals(arguments[0]) || !Disjoint(field.B.Constant, field.D, arguments[1].Constant, displacement)) continue;
                             var carried = field with { Epoch = epoch };
                             Remember(table, carried, known);
                             fields[kept++] = (carried, known);
                         }
                     fields.RemoveRange(kept, fields.Count - kept);
                     // What was just stored is what an identical load reads until memory changes again.
-                    var stored = new Key(Opcode.LoadWord, arguments[0], arguments[1], null, epoch);
+                    var stored = new Key(Opcode.LoadWord, arguments[0], arguments[1], null, epoch, displacement);
                     Remember(table, stored, arguments[2]);
                     NoteField(fields, stored, arguments[2]);
                 }
@@ -230,10 +236,10 @@ internal static class GlobalValueNumbering
     }
 
     /// <summary>
-    /// Whether the words at a + 8j and a + 8k never overlap: their distance 8(j - k), taken
-    /// modulo 2^64 as addresses wrap, is at least 8 either way unless j - k is a multiple of 2^61.
+    /// Whether the words at a + 8j + d and a + 8k + e never overlap: their distance 8(j - k) + d - e,
+    /// taken modulo 2^64 as addresses wrap, is at least 8 either way.
     /// </summary>
-    private static bool Disjoint(long j, long k) => (unchecked(j - k) & ((1L << 61) - 1)) != 0;
+    private static bool Disjoint(long j, long d, long k, long e) => unchecked((ulong)(8 * (j - k) + (d - e) + 7)) > 14;
 
     // A store in a later epoch never meets an older key; an equal key only refreshes.
     private static void Remember(ScopedTable table, Key key, Operand value) => table.Remember(key, value);
@@ -250,7 +256,7 @@ internal static class GlobalValueNumbering
             case Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress:
                 return new Key(op, default, default, instruction.Symbol, 0);
             case Opcode.LoadWord or Opcode.LoadByte:
-                return new Key(op, args[0], args[1], null, epoch);
+                return new Key(op, args[0], args[1], null, epoch, DisplacementOf(args, 2));
             case Opcode.LoadGlobal:
                 return new Key(op, default, default, instruction.Symbol, epoch);
             case Opcode.Greater or Opcode.GreaterOrEqual:

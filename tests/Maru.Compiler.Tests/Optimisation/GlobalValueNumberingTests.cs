@@ -194,6 +194,57 @@ public sealed class GlobalValueNumberingTests
         Arm64Batch.AssertSameAsX64(Fields, FieldCalls);
     }
 
+    private const string Displaced = Memory + """
+        (define-function pack (s i) (| (| (<< (string-at s i) 16) (<< (string-at s (+ i 1)) 8)) (string-at s (+ i 2))))
+        (define-function sum3 (p i) (+ (oop-at p i) (+ (* 3 (oop-at p (+ i 1))) (* 5 (oop-at p (+ i 2))))))
+        (define-function put2 (p i a b) (set-oop-at p (+ i 1) a) (set-oop-at p (+ i 2) b))
+        (define-function mix (p n)
+          (let ((r 0))
+            (for (i 0 n)
+              (put2 p i (+ i r) (- r i))
+              (set r (+ (* r 3) (sum3 p i)))
+              (set r (^ r (pack p (+ i 8)))))
+            r))
+        (define-function displaced (n seed)
+          (let ((p (malloc (* 8 (+ n 16)))) (r 0))
+            (for (i 0 (* 8 (+ n 16))) (set-string-at p i (& (+ (* i 37) seed) 255)))
+            (set r (mix p n))
+            (free p)
+            r))
+        """;
+
+    [TestMethod]
+    public void LoadsAndStoresAtOtherDisplacementsOfOneAddressAreDifferentWords()
+    {
+        // The callees are optimised first (their (+ i 1) and (+ i 2) become displacements of one
+        // address), then inlined into mix: the loads at displacements 0, 1 and 2 (bytes) and 0, 8,
+        // 16 (words) are different memory, and each store forwards only to the word it wrote.
+        long[][] calls = [[0, 1], [1, 0], [5, 3], [40, 255], [200, -7]];
+        CompiledLibrary.AssertCallsAtO0AndO1(Displaced, calls.Select(a => ("displaced", a, DisplacedReference(a[0], a[1]))));
+        Arm64Batch.AssertSameAsX64(Displaced, calls.Select(a => ("displaced", a)));
+    }
+
+    /// <summary>What displaced computes, over a byte array standing for the malloc'd memory.</summary>
+    private static long DisplacedReference(long n, long seed)
+    {
+        unchecked
+        {
+            var memory = new byte[8 * (n + 16)];
+            for (var i = 0; i < memory.Length; i++) memory[i] = (byte)(i * 37 + seed);
+            long Word(long k) => BitConverter.ToInt64(memory, (int)(8 * k));
+            void Store(long k, long v) => BitConverter.TryWriteBytes(memory.AsSpan((int)(8 * k)), v);
+            long r = 0;
+            for (long i = 0; i < n; i++)
+            {
+                Store(i + 1, i + r);
+                Store(i + 2, r - i);
+                r = r * 3 + (Word(i) + (3 * Word(i + 1) + 5 * Word(i + 2)));
+                r ^= ((long)memory[i + 8] << 16) | ((long)memory[i + 9] << 8) | memory[i + 10];
+            }
+            return r;
+        }
+    }
+
     /// <summary>What the functions of <see cref="Fields"/> compute, written in C# with the total semantics.</summary>
     private static long Reference(string function, long[] a)
     {
