@@ -21,10 +21,18 @@ public sealed class Instruction(Opcode op, VReg? destination, Operand[] argument
     /// </summary>
     public int? FixedArguments { get; init; }
 
+    /// <summary>
+    /// For Divide and Remainder by a register: what the optimiser proved about the operands
+    /// (<c>ValueRanges</c>), so the backend drops the checks the total semantics no longer need.
+    /// Only an analysis that proved it sets it; every rewrite of the instruction clears it.
+    /// </summary>
+    public DivisionFacts DivisionFacts { get; internal set; }
+
     /// <summary>Turns this instruction into <c>dest = op args</c>, keeping its destination and source location.</summary>
     internal void Rewrite(Opcode op, params Operand[] arguments)
     {
         Op = op;
+        DivisionFacts = DivisionFacts.None;
         Arguments = arguments;
     }
 
@@ -32,6 +40,7 @@ public sealed class Instruction(Opcode op, VReg? destination, Operand[] argument
     internal void Rewrite(Opcode op, Operand a)
     {
         Op = op;
+        DivisionFacts = DivisionFacts.None;
         if (Arguments.Length != 1) Arguments = new Operand[1];
         Arguments[0] = a;
     }
@@ -39,6 +48,7 @@ public sealed class Instruction(Opcode op, VReg? destination, Operand[] argument
     internal void Rewrite(Opcode op, Operand a, Operand b)
     {
         Op = op;
+        DivisionFacts = DivisionFacts.None;
         if (Arguments.Length != 2) Arguments = new Operand[2];
         Arguments[0] = a;
         Arguments[1] = b;
@@ -49,6 +59,25 @@ public sealed class Instruction(Opcode op, VReg? destination, Operand[] argument
         var text = Destination is { } d ? $"{d} = {Op.Mnemonic()}" : Op.Mnemonic();
         if (Symbol is not null) text += $" ${Symbol}";
         if (Arguments.Length > 0) text += " " + string.Join(", ", Arguments);
+        if (DivisionFacts != DivisionFacts.None) text += DivisionFacts switch
+        {
+            DivisionFacts.DivisorNonzero => " !nonzero",
+            DivisionFacts.NoOverflow => " !no-overflow",
+            _ => " !nonzero !no-overflow",
+        };
         return text;
     }
+}
+
+/// <summary>
+/// Facts about a division's operands that make the total semantics' checks unnecessary: a divisor
+/// that is never 0, and no MIN / -1 (the divisor is never -1 or the dividend never MIN). With both,
+/// a division is the machine's plain signed division.
+/// </summary>
+[Flags]
+public enum DivisionFacts : byte
+{
+    None = 0,
+    DivisorNonzero = 1,
+    NoOverflow = 2,
 }

@@ -109,7 +109,12 @@ internal static class LoopRotation
                 renamed.Add((d, fresh));
                 destination = fresh;
             }
-            var copy = new Instruction(instruction.Op, destination, arguments, instruction.Symbol, instruction.Location) { FixedArguments = instruction.FixedArguments };
+            // The copy runs where the header would have, on the same values: its division facts hold.
+            var copy = new Instruction(instruction.Op, destination, arguments, instruction.Symbol, instruction.Location)
+            {
+                FixedArguments = instruction.FixedArguments,
+                DivisionFacts = instruction.DivisionFacts,
+            };
             counts.Count(copy);
             block.Instructions.Add(copy);
         }

@@ -42,6 +42,7 @@ public static class PassPipeline
         new("address", (f, _, costs) => LoopAddressing.Run(f, costs), IrForm.Ssa),         // invariant parts of loop addresses -> preheader
         new("unroll", (f, _, _) => LoopUnrolling.Run(f), IrForm.Ssa),             // small counted innermost loops x2/x4, split reductions
         new("fold", (f, _, costs) => AddressFolding.Run(f, costs), IrForm.Ssa),            // constant offsets -> displacements of accesses
+        new("values", (f, _, _) => ValueRanges.Run(f), IrForm.Ssa),               // value ranges: division checks dropped, known constants
         new("ssa-out", (f, _, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
         new("switch", (f, _, _) => SwitchLowering.Run(f), IrForm.Plain),         // many-way tests of one value -> a balanced tree
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),

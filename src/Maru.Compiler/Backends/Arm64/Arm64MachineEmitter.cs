@@ -425,9 +425,10 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
 
     /// <summary>
     /// sdiv is total the IR's way already (x / 0 = 0, MIN / -1 = MIN). The remainder is
-    /// x - (x / y) * y (msub), which is 0 for MIN % -1 and x for y = 0: a csel makes that 0.
+    /// x - (x / y) * y (msub), which is 0 for MIN % -1 and x for y = 0: a csel makes that 0, unless
+    /// the optimiser proved the divisor never 0.
     /// </summary>
-    public override void Divide(bool remainder, Loc destination, Loc dividend, Loc divisor)
+    public override void Divide(bool remainder, Loc destination, Loc dividend, Loc divisor, DivisionFacts facts)
     {
         var a = InRegister(dividend, Scratch);
         var b = InRegister(divisor, Scratch2);
@@ -449,13 +450,20 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         else throw new InvalidOperationException("no register for the quotient");
         var result = destination.IsReg ? destination.Register : quotient;
         Emit(A64.Sdiv(X(quotient), X(a), X(b)));
-        Emit(A64.Cmp(X(b), Register.Xzr)); // b is never xzr: a constant 0 divisor never reaches here
-        Emit(A64.Msub(X(result), X(quotient), X(b), X(a)));
-        Emit(A64.Csel(X(result), Register.Xzr, X(result), Condition.Eq));
+        RemainderOf(result, quotient, a, b, facts);
         Finish(destination, result);
     }
 
-    public override bool DivideWithRemainder(Loc quotient, Loc remainder, Loc dividend, Loc divisor)
+    /// <summary>r = a - q * b, made 0 for b = 0 (where msub leaves a) unless b is known nonzero.</summary>
+    private void RemainderOf(int r, int q, int a, int b, DivisionFacts facts)
+    {
+        var zeroPossible = (facts & DivisionFacts.DivisorNonzero) == 0;
+        if (zeroPossible) Emit(A64.Cmp(X(b), Register.Xzr)); // b is never xzr: a constant 0 divisor never reaches here
+        Emit(A64.Msub(X(r), X(q), X(b), X(a)));
+        if (zeroPossible) Emit(A64.Csel(X(r), Register.Xzr, X(r), Condition.Eq));
+    }
+
+    public override bool DivideWithRemainder(Loc quotient, Loc remainder, Loc dividend, Loc divisor, DivisionFacts facts)
     {
         var a = InRegister(dividend, Scratch);
         var b = InRegister(divisor, Scratch2);
@@ -477,9 +485,7 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         // Storing a scratch to a far frame slot takes the other scratch for the address.
         if (q is Scratch or Scratch2 && r is Scratch or Scratch2) return false;
         Emit(A64.Sdiv(X(q), X(a), X(b)));
-        Emit(A64.Cmp(X(b), Register.Xzr)); // b is never xzr: a constant 0 divisor never reaches here
-        Emit(A64.Msub(X(r), X(q), X(b), X(a)));
-        Emit(A64.Csel(X(r), Register.Xzr, X(r), Condition.Eq));
+        RemainderOf(r, q, a, b, facts);
         // The remainder first: the quotient's move may overwrite an operand, never r (distinct registers).
         Finish(remainder, r);
         if (!remainder.Equals(quotient)) Finish(quotient, q);

@@ -1007,7 +1007,7 @@ internal sealed class FunctionEmitter
                 _machine.MultiplyHigh(destination, LocOf(args[0]), LocOf(args[1]));
                 break;
             case Opcode.Divide or Opcode.Remainder:
-                EmitDivision(instruction.Op == Opcode.Remainder, destination, args[0], args[1]);
+                EmitDivision(instruction.Op == Opcode.Remainder, destination, args[0], args[1], instruction.DivisionFacts);
                 break;
             case var comparison when comparison.IsComparison():
                 if (bothConstant) _machine.Move(destination, Loc.Imm(instruction.Op.Evaluate(args[0].Constant, args[1].Constant)));
@@ -1067,11 +1067,13 @@ internal sealed class FunctionEmitter
         foreach (var operand in args)
             if (!operand.IsConstant && operand.Register == quotient) return false;
         if (_allocation.IsDeadDefinition(b, i) || _allocation.IsDeadDefinition(b, i + 1)) return false;
-        return _machine.DivideWithRemainder(LocOf(_allocation[quotient]), LocOf(_allocation[remainder.Destination!.Value]), LocOf(args[0]), LocOf(args[1]));
+        // Both read the same operands at the same point: what either was proved holds for both.
+        return _machine.DivideWithRemainder(LocOf(_allocation[quotient]), LocOf(_allocation[remainder.Destination!.Value]), LocOf(args[0]), LocOf(args[1]),
+                                            division.DivisionFacts | remainder.DivisionFacts);
     }
 
     /// <summary>The IR's total division; divisors 0, 1 and -1 known at compile time need no division at all.</summary>
-    private void EmitDivision(bool remainder, Loc destination, Operand left, Operand right)
+    private void EmitDivision(bool remainder, Loc destination, Operand left, Operand right, DivisionFacts facts)
     {
         if (right.IsConstant && right.Constant is 0 or 1 or -1)
         {
@@ -1081,7 +1083,7 @@ internal sealed class FunctionEmitter
             else _machine.Negate(destination, LocOf(left));
             return;
         }
-        _machine.Divide(remainder, destination, LocOf(left), LocOf(right));
+        _machine.Divide(remainder, destination, LocOf(left), LocOf(right), facts);
     }
 
     // ---- calls --------------------------------------------------------------------------------

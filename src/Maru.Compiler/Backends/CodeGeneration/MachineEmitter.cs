@@ -117,14 +117,17 @@ internal abstract class MachineEmitter
     /// <summary>destination = the high word of the signed 128-bit product (division by a constant multiplies by its reciprocal).</summary>
     public abstract void MultiplyHigh(Loc destination, Loc left, Loc right);
 
-    /// <summary>Total division: x / 0 = 0, x % 0 = 0, MIN / -1 = MIN (divisors 0, 1, -1 as constants never reach it).</summary>
-    public abstract void Divide(bool remainder, Loc destination, Loc dividend, Loc divisor);
+    /// <summary>
+    /// Total division: x / 0 = 0, x % 0 = 0, MIN / -1 = MIN (divisors 0, 1, -1 as constants never
+    /// reach it); <paramref name="facts"/> says which special cases the optimiser proved impossible.
+    /// </summary>
+    public abstract void Divide(bool remainder, Loc destination, Loc dividend, Loc divisor, DivisionFacts facts);
 
     /// <summary>
     /// The total quotient and remainder of the same operands with one division, or false (nothing
     /// emitted) when the locations do not allow it and the caller divides twice.
     /// </summary>
-    public abstract bool DivideWithRemainder(Loc quotient, Loc remainder, Loc dividend, Loc divisor);
+    public abstract bool DivideWithRemainder(Loc quotient, Loc remainder, Loc dividend, Loc divisor, DivisionFacts facts);
 
     /// <summary>Sets the flags for a comparison; returns the condition that holds when <paramref name="op"/> is true.</summary>
     public abstract Condition Compare(Opcode op, Loc left, Loc right);

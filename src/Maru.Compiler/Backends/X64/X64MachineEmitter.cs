@@ -572,16 +572,16 @@ internal sealed class X64MachineEmitter : MachineEmitter
     /// catches both special divisors (divisor + 1 ≤ 1); for them the quotient is x * divisor (0 or
     /// -x, wrapping) and the remainder 0. Quotient in rax, remainder in rdx.
     /// </summary>
-    public override void Divide(bool remainder, Loc destination, Loc a, Loc b)
+    public override void Divide(bool remainder, Loc destination, Loc a, Loc b, DivisionFacts facts)
     {
-        DivideIntoRaxRdx(a, b, remainder ? DivisionResults.Remainder : DivisionResults.Quotient);
+        DivideIntoRaxRdx(a, b, remainder ? DivisionResults.Remainder : DivisionResults.Quotient, facts);
         Move(destination, Loc.Reg(remainder ? Rdx : Rax));
     }
 
-    public override bool DivideWithRemainder(Loc quotient, Loc remainder, Loc a, Loc b)
+    public override bool DivideWithRemainder(Loc quotient, Loc remainder, Loc a, Loc b, DivisionFacts facts)
     {
         if (quotient.Is(Rdx) && remainder.Is(Rax)) return false;   // would need a swap
-        DivideIntoRaxRdx(a, b, DivisionResults.Both);
+        DivideIntoRaxRdx(a, b, DivisionResults.Both, facts);
         if (quotient.Is(Rdx))
         {
             Move(remainder, Loc.Reg(Rdx));
@@ -600,9 +600,12 @@ internal sealed class X64MachineEmitter : MachineEmitter
     /// <summary>
     /// The total quotient in rax and remainder in rdx (only the ones asked for are defined). idiv
     /// traps on divisors 0 and -1 with MIN, so a divisor of 0 or -1 takes the skip path: the
-    /// quotient is dividend * divisor (0 or the wrapped negation), the remainder 0.
+    /// quotient is dividend * divisor (0 or the wrapped negation), the remainder 0. idiv is right
+    /// for -1 when the dividend is not MIN (x / -1 = -x, x % -1 = 0), so the check tests only
+    /// what the optimiser did not prove: both special divisors (lea; cmp; ja), only 0 (test; jne)
+    /// when MIN / -1 cannot happen, only -1 (cmp; jne) when the divisor is never 0, nothing with both facts.
     /// </summary>
-    private void DivideIntoRaxRdx(Loc a, Loc b, DivisionResults results)
+    private void DivideIntoRaxRdx(Loc a, Loc b, DivisionResults results, DivisionFacts facts)
     {
         // The divisor must survive cqo (rdx) and loading the dividend (rax).
         int divisorRegister;
@@ -614,12 +617,26 @@ internal sealed class X64MachineEmitter : MachineEmitter
         }
         Load(Rax, a);
         var done = NewLabel();
-        if (!b.IsImm)
+        var check = !b.IsImm && facts != (DivisionFacts.DivisorNonzero | DivisionFacts.NoOverflow);
+        if (check)
         {
             var divide = NewLabel();
-            Add(MachineInstruction.Create(Code.Lea_r64_m, Register.R10, Memory(Register64(divisorRegister), 1)));
-            Add(MachineInstruction.Create(Code.Cmp_rm64_imm8, Register.R10, 1));
-            _asm.ja(IcedLabel(divide));
+            switch (facts)
+            {
+                case DivisionFacts.NoOverflow:       // only 0 is special
+                    Add(MachineInstruction.Create(Code.Test_rm64_r64, Register64(divisorRegister), Register64(divisorRegister)));
+                    _asm.jne(IcedLabel(divide));
+                    break;
+                case DivisionFacts.DivisorNonzero:   // only -1 is special
+                    Add(MachineInstruction.Create(Code.Cmp_rm64_imm8, Register64(divisorRegister), -1));
+                    _asm.jne(IcedLabel(divide));
+                    break;
+                default:
+                    Add(MachineInstruction.Create(Code.Lea_r64_m, Register.R10, Memory(Register64(divisorRegister), 1)));
+                    Add(MachineInstruction.Create(Code.Cmp_rm64_imm8, Register.R10, 1));
+                    _asm.ja(IcedLabel(divide));
+                    break;
+            }
             if (results != DivisionResults.Quotient) Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register.EDX, Register.EDX));
             if (results != DivisionResults.Remainder) Add(MachineInstruction.Create(Code.Imul_r64_rm64, Register.RAX, Register64(divisorRegister)));
             Jump(done);
@@ -627,7 +644,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
         }
         Add(MachineInstruction.Create(Code.Cqo));
         Add(MachineInstruction.Create(Code.Idiv_rm64, Register64(divisorRegister)));
-        if (!b.IsImm) PlaceLabel(done);
+        if (check) PlaceLabel(done);
     }
 
 
