@@ -217,19 +217,25 @@ internal sealed class GlobalEnvironment : CompileTimeValue
     private readonly GlobalEnvironment _root;
 
     // The root's cache of name lookups (Find(SymbolDatum)). A slot is for one name (one string
-    // instance) looked up from one environment; a symbol datum remembers its slot as this root's
-    // serial and the slot's index (SymbolDatum.LookupSlot), and a macro expansion's copy of a symbol
-    // inherits the template's slot (SlotOf), so a repeated lookup is an array read instead of hashing
-    // the name in every environment of the chain. A slot is used only when it holds the datum's very
-    // name string, so a wrong or stale number is only a miss. The slots belong to this compilation;
-    // a datum shared by several compilations (the prelude snapshot's symbols) remembers only numbers,
-    // so it keeps no compilation alive.
+    // instance: every symbol of a compilation takes its name from the compilation's NameTable) and
+    // remembers the lookups of that name from the last two environments asked from (a compile
+    // section's code and the prelude's closures, whose home is the root, ask in turn). Every datum
+    // of a name shares its slot: a symbol datum remembers the slot as this root's serial and the
+    // slot's index (SymbolDatum.LookupSlot), and a datum without one (each occurrence the reader
+    // makes, each copy of a template) finds its name's slot through a table keyed by the name's
+    // instance, so only a name's first lookup from an environment hashes the name in every
+    // environment of the chain. A slot is used only when it holds the datum's very name string, so
+    // a wrong or stale number is only a miss. The slots belong to this compilation; a datum shared
+    // by several compilations (the prelude snapshot's symbols) remembers only numbers, so it keeps
+    // no compilation alive.
     private static int s_serials;
     private readonly int _serial;
     // In chunks of a fixed size, so growing copies nothing and no array is large enough for the large object heap.
     private const int SlotChunkBits = 9;
     private LookupSlot[][] _slots = [];
     private int _slotCount;
+    // The slot of each name: open addressing by the name instance's identity hash, slot index + 1 (0: empty).
+    private int[] _slotOfName = [];
     // Bumped when a binding added below the root hides one of an enclosing environment, which a slot
     // may hold for lookups made from there. (A new root binding hides nothing.)
     private int _shadowings;
@@ -239,9 +245,10 @@ internal sealed class GlobalEnvironment : CompileTimeValue
     private struct LookupSlot
     {
         public string Name;
-        public GlobalEnvironment? From;
-        public Variable? Variable;   // null: found nowhere
-        public int Epoch;            // _shadowings when found, _definitions when found nowhere
+        // The newest lookup (From, Variable, Epoch) and the one before it, from another environment.
+        public GlobalEnvironment? From, OtherFrom;
+        public Variable? Variable, OtherVariable;   // null: found nowhere
+        public int Epoch, OtherEpoch;              // _shadowings when found, _definitions when found nowhere
     }
 
     public GlobalEnvironment(GlobalEnvironment? parent, SourceLocation begunAt)
@@ -287,21 +294,29 @@ internal sealed class GlobalEnvironment : CompileTimeValue
         return null;
     }
 
-    /// <summary><see cref="Find(string)"/> for a symbol datum, remembered in its slot (<see cref="SlotOf"/>) for the next lookup of its name from this environment.</summary>
+    /// <summary><see cref="Find(string)"/> for a symbol datum, remembered in its name's slot (<see cref="SlotOf"/>) for the next lookup of the name from this environment.</summary>
     public Variable? Find(SymbolDatum symbol)
     {
         var root = _root;
         var index = root.SlotOf(symbol);   // first: it may add a chunk
         ref var slot = ref root._slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)];
         if (ReferenceEquals(slot.From, this) && slot.Epoch == (slot.Variable is null ? root._definitions : root._shadowings)) return slot.Variable;
+        if (ReferenceEquals(slot.OtherFrom, this) && slot.OtherEpoch == (slot.OtherVariable is null ? root._definitions : root._shadowings)) return slot.OtherVariable;
         var variable = Find(symbol.Name);
-        slot.From = this;
+        if (!ReferenceEquals(slot.From, this))
+        {
+            // The newest lookup from elsewhere stays, as the other one (a stale one from here is dropped).
+            slot.OtherFrom = slot.From;
+            slot.OtherVariable = slot.Variable;
+            slot.OtherEpoch = slot.Epoch;
+            slot.From = this;
+        }
         slot.Variable = variable;
         slot.Epoch = variable is null ? root._definitions : root._shadowings;
         return variable;
     }
 
-    /// <summary>The index of the root's lookup slot for <paramref name="symbol"/>'s name, made (empty) if the datum has none yet.</summary>
+    /// <summary>The index of the root's lookup slot for <paramref name="symbol"/>'s name, found (or made, empty) by the name if the datum does not know it yet.</summary>
     internal int SlotOf(SymbolDatum symbol)
     {
         var root = _root;
@@ -310,14 +325,50 @@ internal sealed class GlobalEnvironment : CompileTimeValue
         if ((int)(key >> 32) == root._serial && (uint)index < (uint)root._slotCount
             && ReferenceEquals(root._slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)].Name, symbol.Name))
             return index;
-        index = root._slotCount++;
+        index = root.SlotOfName(symbol.Name);
+        symbol.LookupSlot = ((long)root._serial << 32) | (uint)index;
+        return index;
+    }
+
+    /// <summary>The root's slot for the name instance <paramref name="name"/>, made (empty) the first time.</summary>
+    private int SlotOfName(string name)
+    {
+        var table = _slotOfName;
+        var mask = table.Length - 1;
+        var hash = System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(name);
+        if (table.Length != 0)
+        {
+            for (var i = hash & mask; ; i = (i + 1) & mask)
+            {
+                var entry = table[i];
+                if (entry == 0) break;
+                if (ReferenceEquals(_slots[(entry - 1) >> SlotChunkBits][(entry - 1) & ((1 << SlotChunkBits) - 1)].Name, name)) return entry - 1;
+            }
+        }
+        var index = _slotCount++;
         if ((index & ((1 << SlotChunkBits) - 1)) == 0)
         {
-            if ((index >> SlotChunkBits) == root._slots.Length) Array.Resize(ref root._slots, Math.Max(16, root._slots.Length * 2));
-            root._slots[index >> SlotChunkBits] = new LookupSlot[1 << SlotChunkBits];
+            if ((index >> SlotChunkBits) == _slots.Length) Array.Resize(ref _slots, Math.Max(16, _slots.Length * 2));
+            _slots[index >> SlotChunkBits] = new LookupSlot[1 << SlotChunkBits];
         }
-        root._slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)] = new LookupSlot { Name = symbol.Name };
-        symbol.LookupSlot = ((long)root._serial << 32) | (uint)index;
+        _slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)].Name = name;
+        if (_slotCount * 2 > table.Length)
+        {
+            // Rehashed at half full, so a probe always ends at an empty entry.
+            var grown = new int[Math.Max(64, table.Length * 2)];
+            var grownMask = grown.Length - 1;
+            for (var slot = 0; slot < index; slot++)
+            {
+                var i = System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(_slots[slot >> SlotChunkBits][slot & ((1 << SlotChunkBits) - 1)].Name) & grownMask;
+                while (grown[i] != 0) i = (i + 1) & grownMask;
+                grown[i] = slot + 1;
+            }
+            _slotOfName = table = grown;
+            mask = grownMask;
+        }
+        var at = hash & mask;
+        while (table[at] != 0) at = (at + 1) & mask;
+        table[at] = index + 1;
         return index;
     }
 

@@ -50,7 +50,8 @@ internal static class Scratch<T>
 
     private sealed class FreeLists : ScratchLists.IFreeLists
     {
-        public readonly T[]?[] Arrays = new T[Classes * PerClass][];
+        // Slots rather than an array of arrays: a store into a T[][] is a covariance-checked helper call.
+        public readonly Slot[] Arrays = new Slot[Classes * PerClass];
         public readonly int[] Counts = new int[Classes];
 
         public void DropLarge()
@@ -61,18 +62,24 @@ internal static class Scratch<T>
                 var kept = 0;
                 for (var i = 0; i < Counts[c]; i++)
                 {
-                    var array = Arrays[first + i]!;
-                    Arrays[first + i] = null;
-                    if (!IsLarge(array.Length)) Arrays[first + kept++] = array;
+                    var array = Arrays[first + i].Array!;
+                    Arrays[first + i].Array = null;
+                    if (!IsLarge(array.Length)) Arrays[first + kept++].Array = array;
                 }
                 Counts[c] = kept;
             }
         }
     }
 
+    private struct Slot
+    {
+        public T[]? Array;
+    }
+
     private static bool IsLarge(long length) => length * Unsafe.SizeOf<T>() > MaxRetainedBytes;
 
-    private static FreeLists Lists() => ScratchLists.Of<FreeLists>(s_kind) ?? ScratchLists.Add(s_kind, new FreeLists());
+    private static FreeLists Lists() =>
+        ScratchLists.Of(s_kind) is { } lists ? Unsafe.As<FreeLists>(lists) : ScratchLists.Add(s_kind, new FreeLists());
 
     public static T[] Rent(int length)
     {
@@ -86,10 +93,11 @@ internal static class Scratch<T>
             // A large array is not a power of two long: one in the class below may be long enough.
             var first = (lowest - 1) * PerClass;
             for (var i = lists.Counts[lowest - 1] - 1; i >= 0; i--)
-                if (lists.Arrays[first + i]!.Length >= length) return Take(lists, lowest - 1, i, length);
+                if (lists.Arrays[first + i].Array!.Length >= length) return Take(lists, lowest - 1, i, length);
         }
+        var counts = lists.Counts;
         for (var c = lowest; c < Classes; c++)
-            if (lists.Counts[c] > 0) return Take(lists, c, lists.Counts[c] - 1, length);
+            if (counts[c] > 0) return Take(lists, c, counts[c] - 1, length);
         // Rounded up so a slightly bigger function next time still fits; a large table an eighth longer than asked (see above).
         return large ? new T[length + length / 8] : new T[rounded];
     }
@@ -99,11 +107,12 @@ internal static class Scratch<T>
     {
         var first = c * PerClass;
         var last = first + lists.Counts[c] - 1;
-        var array = lists.Arrays[first + i]!;
-        lists.Arrays[first + i] = lists.Arrays[last];
-        lists.Arrays[last] = null;
+        var slots = lists.Arrays;
+        var array = slots[first + i].Array!;
+        slots[first + i].Array = slots[last].Array;
+        slots[last].Array = null;
         lists.Counts[c]--;
-        Array.Clear(array, 0, length);
+        array.AsSpan(0, length).Clear();
         return array;
     }
 
@@ -114,12 +123,14 @@ internal static class Scratch<T>
         var c = BitOperations.Log2((uint)array.Length);
         var count = lists.Counts[c];
         var first = c * PerClass;
+        var slots = lists.Arrays;
         for (var i = first; i < first + count; i++)
-            if (ReferenceEquals(lists.Arrays[i], array)) return;   // returned twice: keep one entry, never hand it out twice
-        if (count >= (IsLarge(array.Length) ? LargePerClass : PerClass)) return;   // enough of this size kept already
-        lists.Arrays[first + count] = array;
+            if (ReferenceEquals(slots[i].Array, array)) return;   // returned twice: keep one entry, never hand it out twice
+        var large = IsLarge(array.Length);
+        if (count >= (large ? LargePerClass : PerClass)) return;   // enough of this size kept already
+        slots[first + count].Array = array;
         lists.Counts[c] = count + 1;
-        if (IsLarge(array.Length)) ScratchLists.HoldsLarge();
+        if (large) ScratchLists.HoldsLarge();
     }
 }
 
@@ -158,11 +169,11 @@ internal static class ScratchLists
     /// <summary>A number for one element type's free lists (taken once per type, by its static constructor).</summary>
     public static int NewKind() => Interlocked.Increment(ref s_kinds) - 1;
 
-    /// <summary>This thread's free lists number <paramref name="kind"/>, null before <see cref="Add"/>.</summary>
-    public static TLists? Of<TLists>(int kind) where TLists : class
+    /// <summary>This thread's free lists number <paramref name="kind"/>, null before <see cref="Add"/> (not generic: a shared generic method looks its type up on every call).</summary>
+    public static object? Of(int kind)
     {
         var lists = t_lists;
-        return lists is not null && kind < lists.Length ? Unsafe.As<TLists>(lists[kind]) : null;
+        return lists is not null && (uint)kind < (uint)lists.Length ? lists[kind] : null;
     }
 
     public static TLists Add<TLists>(int kind, TLists free) where TLists : class

@@ -45,6 +45,7 @@ internal sealed class FlowGraph
     private int[] _frontierNext = [];
     private int _frontierUsed;
     private BasicBlock[] _frontierItem = [];
+    private readonly int[]?[] _work = new int[]?[12];
 
     private FlowGraph() { }
 
@@ -118,7 +119,7 @@ internal sealed class FlowGraph
     /// <summary>Is there a cycle? An edge that does not go forward in reverse postorder (which orders an acyclic graph topologically).</summary>
     public bool HasCycle()
     {
-        var number = Scratch<int>.Rent(_count);
+        var number = Work(0, _count);
         for (var i = 0; i < _count; i++) number[_reversePostorder[i].Index] = i;
         var cycle = false;
         for (var i = 0; i < _count && !cycle; i++)
@@ -126,7 +127,6 @@ internal sealed class FlowGraph
             for (var s = 0; s < 2 && _successors[2 * i + s] is { } successor; s++)
                 if (number[successor.Index] <= number[i]) cycle = true;
         }
-        Scratch<int>.Return(number);
         return cycle;
     }
 
@@ -278,6 +278,19 @@ internal sealed class FlowGraph
         return true;
     }
 
+    /// <summary>
+    /// Work table number <paramref name="slot"/> of the construction steps (not of walks that call
+    /// out, <see cref="WalkDominatorTree"/>), its first <paramref name="length"/> entries zero: kept
+    /// by the graph, which is per thread, instead of a dozen rents and returns per build.
+    /// </summary>
+    private int[] Work(int slot, int length)
+    {
+        ref var array = ref _work[slot];
+        if (array is null || array.Length < length) array = new int[Math.Max(length, 2 * (array?.Length ?? 8))];
+        else array.AsSpan(0, length).Clear();
+        return array;
+    }
+
     /// <summary>Makes the array at least that long; the contents are not kept (every table is filled anew).</summary>
     private static void Grow<T>(ref T[] array, int length)
     {
@@ -334,11 +347,10 @@ internal sealed class FlowGraph
         }
         for (var i = 0; i < n; i++) start[i + 1] += start[i];
         Grow(ref _predecessors, edges);
-        var fill = Scratch<int>.Rent(n);
+        var fill = Work(0, n);
         for (var i = 0; i < n; i++)
             for (var s = 0; s < 2 && _successors[2 * i + s] is { } successor; s++)
                 _predecessors[start[successor.Index] + fill[successor.Index]++] = blocks[i];
-        Scratch<int>.Return(fill);
         Function = function;
     }
 
@@ -346,12 +358,12 @@ internal sealed class FlowGraph
     private int ComputeReversePostorder(List<BasicBlock> blocks)
     {
         var n = _count;
-        var visited = Scratch<bool>.Rent(n);
-        var stackBlock = Scratch<int>.Rent(n + 1);
-        var stackNext = Scratch<int>.Rent(n + 1);
+        var visited = Work(0, n);   // non-zero: visited
+        var stackBlock = Work(1, n + 1);
+        var stackNext = Work(2, n + 1);
         var next = n;
         var depth = 0;
-        visited[0] = true;
+        visited[0] = 1;
         stackBlock[depth] = 0;
         stackNext[depth++] = 0;
         while (depth > 0)
@@ -363,9 +375,9 @@ internal sealed class FlowGraph
             {
                 stackNext[depth - 1] = s + 1;
                 var successor = Successor(block, s).Index;
-                if (!visited[successor])
+                if (visited[successor] == 0)
                 {
-                    visited[successor] = true;
+                    visited[successor] = 1;
                     stackBlock[depth] = successor;
                     stackNext[depth++] = 0;
                 }
@@ -376,9 +388,6 @@ internal sealed class FlowGraph
                 depth--;
             }
         }
-        Scratch<bool>.Return(visited);
-        Scratch<int>.Return(stackBlock);
-        Scratch<int>.Return(stackNext);
         return n - next;   // all of them: the order fills the table from its start
     }
 
@@ -393,11 +402,11 @@ internal sealed class FlowGraph
         var blocks = Function.Blocks;
         var n = _count;
         // DFS preorder numbers 1..count (0 = unreached), the DFS tree parent, and the vertex of each number.
-        var number = Scratch<int>.Rent(n);
-        var vertex = Scratch<int>.Rent(n + 1);
-        var parent = Scratch<int>.Rent(n + 1);
-        var stackBlock = Scratch<int>.Rent(2 * n + 2);
-        var stackParent = Scratch<int>.Rent(2 * n + 2);
+        var number = Work(0, n);
+        var vertex = Work(1, n + 1);
+        var parent = Work(2, n + 1);
+        var stackBlock = Work(3, 2 * n + 2);
+        var stackParent = Work(4, 2 * n + 2);
         var count = 0;
         var depth = 0;
         stackBlock[depth] = 0;
@@ -419,16 +428,14 @@ internal sealed class FlowGraph
                 stackParent[depth++] = count;
             }
         }
-        Scratch<int>.Return(stackBlock);
-        Scratch<int>.Return(stackParent);
 
-        var semi = Scratch<int>.Rent(count + 1);
-        var label = Scratch<int>.Rent(count + 1);
-        var ancestor = Scratch<int>.Rent(count + 1);
-        var dom = Scratch<int>.Rent(count + 1);
-        var bucketHead = Scratch<int>.Rent(count + 1);   // buckets as linked lists through bucketNext
-        var bucketNext = Scratch<int>.Rent(count + 1);
-        var path = Scratch<int>.Rent(count + 1);
+        var semi = Work(5, count + 1);
+        var label = Work(6, count + 1);
+        var ancestor = Work(7, count + 1);
+        var dom = Work(8, count + 1);
+        var bucketHead = Work(9, count + 1);   // buckets as linked lists through bucketNext
+        var bucketNext = Work(10, count + 1);
+        var path = Work(11, count + 1);
         for (var i = 1; i <= count; i++) semi[i] = label[i] = i;
 
         int Eval(int v)
@@ -475,7 +482,6 @@ internal sealed class FlowGraph
         var idom = _immediateDominator;
         idom[0] = blocks[0];
         for (var w = 2; w <= count; w++) idom[vertex[w]] = blocks[vertex[dom[w]]];
-        foreach (var array in (int[][])[number, vertex, parent, semi, label, ancestor, dom, bucketHead, bucketNext, path]) Scratch<int>.Return(array);
 
         // Children, flat, in reverse postorder.
         Grow(ref _childStart, n + 1);
@@ -486,14 +492,13 @@ internal sealed class FlowGraph
         foreach (var block in order)
             if (block.Index != 0) start[idom[block.Index].Index + 1]++;
         for (var i = 0; i < n; i++) start[i + 1] += start[i];
-        var fill = Scratch<int>.Rent(n);
+        var fill = Work(0, n);
         foreach (var block in order)
         {
             if (block.Index == 0) continue;
             var parentIndex = idom[block.Index].Index;
             _children[start[parentIndex] + fill[parentIndex]++] = block;
         }
-        Scratch<int>.Return(fill);
         _hasDominators = true;
 
         Grow(ref _preorder, n);
@@ -505,8 +510,8 @@ internal sealed class FlowGraph
     /// <summary>Pre and post numbers of a depth-first walk of the dominator tree (what <see cref="Dominates"/> reads).</summary>
     private void NumberDominatorTree(ref int clock)
     {
-        var block = Scratch<int>.Rent(_count);
-        var child = Scratch<int>.Rent(_count);
+        var block = Work(0, _count);
+        var child = Work(1, _count);
         var depth = 1;
         block[0] = 0;
         child[0] = _childStart[0];
@@ -527,8 +532,6 @@ internal sealed class FlowGraph
             _postorder[b] = clock++;
             depth--;
         }
-        Scratch<int>.Return(block);
-        Scratch<int>.Return(child);
     }
 
     private void BuildFrontiers()

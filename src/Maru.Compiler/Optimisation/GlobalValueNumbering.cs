@@ -19,28 +19,121 @@ namespace Maru.Compiler.Optimisation;
 internal static class GlobalValueNumbering
 {
     /// <summary>A value's key; D is a load's constant byte displacement (a body inlined after AddressFolding carries them).</summary>
-    private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch, long D = 0);
+    private readonly record struct Key(Opcode Op, Operand A, Operand B, string? Symbol, int Epoch, long D = 0)
+    {
+        // Written out: the generated members go through EqualityComparer<T>.Default field by field,
+        // and the table's inserts, lookups and removals were most of the pass.
+        public bool Equals(Key other) =>
+            Op == other.Op && Epoch == other.Epoch && D == other.D && A.Equals(other.A) && B.Equals(other.B) && string.Equals(Symbol, other.Symbol);
+
+        public override int GetHashCode()
+        {
+            var hash = (int)Op * 0x2d2d + Epoch * 0x3f1 + Of(A) * 0x1f + Of(B) + (int)D * 0x65;
+            return Symbol is null ? hash : hash ^ Symbol.GetHashCode();
+        }
+
+        private static int Of(Operand operand) =>
+            operand.IsConstant ? (int)operand.Constant ^ (int)(operand.Constant >> 32) : operand.Register.Index ^ 0x5bd1e995;
+    }
 
     /// <summary>A load's or store's constant byte displacement (its last operand past the address pair), or 0.</summary>
     private static long DisplacementOf(Operand[] arguments, int addressOperands) =>
         arguments.Length > addressOperands ? arguments[addressOperands].Constant : 0;
 
-    // Kept per thread between functions: the walk removes every entry it adds, so both are empty after a run.
-    [ThreadStatic] private static Dictionary<Key, Operand>? _table;
-    [ThreadStatic] private static KeyLog? _log;
+    // Kept per thread between functions: the walk removes every entry it adds, so it is empty after a run.
+    [ThreadStatic] private static ScopedTable? _table;
     [ThreadStatic] private static List<(Key, Operand)>? _fields;
 
-    /// <summary>The keys added, in order (a stack the walk pops back to a mark): cut without clearing, cleared once per run.</summary>
-    private sealed class KeyLog
+    /// <summary>
+    /// The value table: a hash table whose entries leave in the reverse order they came (the walk's
+    /// scopes), chained through a stack of entries, so leaving a scope pops entries, each then the
+    /// head of its chain (no search, no hashing). A dictionary plus a log of its keys cost more than
+    /// the rest of the pass.
+    /// </summary>
+    private sealed class ScopedTable
     {
-        public Key[] Items = new Key[64];
-        public int Count, HighWater;
-
-        public void Add(Key key)
+        private struct Entry
         {
-            if (Count == Items.Length) Array.Resize(ref Items, 2 * Count);
-            Items[Count++] = key;
-            if (Count > HighWater) HighWater = Count;
+            public Key Key;
+            public Operand Value;
+            public int Hash;
+            public int Next;   // the entry below in the same chain, + 1 (0 ends the chain)
+        }
+
+        private int[] _heads = new int[64];   // by hash bits: the chain's newest entry + 1
+        private Entry[] _entries = new Entry[64];
+        private int _shift = 32 - 6;
+        private int _highWater;
+
+        /// <summary>Entries in the table: a mark to pop back to.</summary>
+        public int Count { get; private set; }
+
+        public bool IsLarge => _entries.Length > 1 << 13;
+
+        private int Bucket(int hash) => (int)((uint)hash * 0x9E3779B1u >> _shift);
+
+        public bool TryGetValue(in Key key, out Operand value)
+        {
+            var hash = key.GetHashCode();
+            for (var e = _heads[Bucket(hash)]; e != 0; e = _entries[e - 1].Next)
+            {
+                ref var entry = ref _entries[e - 1];
+                if (entry.Hash == hash && entry.Key.Equals(key))
+                {
+                    value = entry.Value;
+                    return true;
+                }
+            }
+            value = default;
+            return false;
+        }
+
+        /// <summary>Adds the key, or gives a key already there the new value (it leaves with the scope that added it).</summary>
+        public void Remember(in Key key, Operand value)
+        {
+            var hash = key.GetHashCode();
+            var bucket = Bucket(hash);
+            for (var e = _heads[bucket]; e != 0; e = _entries[e - 1].Next)
+            {
+                ref var entry = ref _entries[e - 1];
+                if (entry.Hash == hash && entry.Key.Equals(key))
+                {
+                    entry.Value = value;
+                    return;
+                }
+            }
+            if (Count == _entries.Length)
+            {
+                Array.Resize(ref _entries, 2 * Count);
+                _heads = new int[2 * _heads.Length];
+                _shift--;
+                for (var i = 0; i < Count; i++)   // oldest first: each chain stays newest first
+                {
+                    var b = Bucket(_entries[i].Hash);
+                    _entries[i].Next = _heads[b];
+                    _heads[b] = i + 1;
+                }
+                bucket = Bucket(hash);
+            }
+            _entries[Count] = new Entry { Key = key, Value = value, Hash = hash, Next = _heads[bucket] };
+            _heads[bucket] = ++Count;
+            if (Count > _highWater) _highWater = Count;
+        }
+
+        /// <summary>Removes the entries added since <paramref name="mark"/>, newest first.</summary>
+        public void PopTo(int mark)
+        {
+            for (var e = Count - 1; e >= mark; e--) _heads[Bucket(_entries[e].Hash)] = _entries[e].Next;
+            Count = mark;
+        }
+
+        /// <summary>Empties the table (after a run that threw) and drops the keys' symbols: nothing stays alive through it.</summary>
+        public void Reset()
+        {
+            if (Count != 0) Array.Clear(_heads);
+            Count = 0;
+            Array.Clear(_entries, 0, _highWater);
+            _highWater = 0;
         }
     }
 
@@ -48,43 +141,31 @@ internal static class GlobalValueNumbering
     {
         var graph = FlowGraph.Of(function);
         var replacement = Scratch<Operand?>.Rent(function.RegisterCount);
-        var table = _table ??= new Dictionary<Key, Operand>();
-        var log = _log ??= new KeyLog();
-        if (table.Count != 0) table.Clear();   // only after a run that threw
-        log.Count = 0;
+        var table = _table ??= new ScopedTable();
+        if (table.Count != 0) table.Reset();   // only after a run that threw
         var endEpoch = Scratch<int>.Rent(function.Blocks.Count);
         var epochs = 0;
 
         graph.WalkDominatorTree(
             block =>
             {
-                var mark = log.Count;
+                var mark = table.Count;
                 var predecessors = graph.Predecessors[block.Index];
                 var epoch = block.Index != 0 && predecessors.Length == 1 && predecessors[0] == graph.ImmediateDominator[block.Index]
                     ? endEpoch[predecessors[0].Index]
                     : ++epochs;
-                endEpoch[block.Index] = Number(block, replacement, table, log, epoch, ref epochs);
+                endEpoch[block.Index] = Number(block, replacement, table, epoch, ref epochs);
                 return mark;
             },
-            (_, mark) =>
-            {
-                for (var i = log.Count - 1; i >= mark; i--) table.Remove(log.Items[i]);
-                log.Count = mark;
-            });
+            (_, mark) => table.PopTo(mark));
         Scratch<Operand?>.Return(replacement);
         Scratch<int>.Return(endEpoch);
-        // A huge function's tables are not kept (they hold no entries, only capacity).
-        Array.Clear(log.Items, 0, log.HighWater);   // the keys' symbols and operands are not kept alive
-        log.HighWater = 0;
-        if (log.Items.Length > 1 << 13)
-        {
-            _table = null;
-            _log = null;
-        }
+        table.Reset();   // the keys' symbols and operands are not kept alive
+        if (table.IsLarge) _table = null;   // a huge function's table is not kept (it holds no entries, only capacity)
     }
 
     /// <summary>Numbers one block's instructions; returns the memory epoch at its end.</summary>
-    private static int Number(BasicBlock block, Operand?[] replacement, Dictionary<Key, Operand> table, KeyLog log, int epoch, ref int epochs)
+    private static int Number(BasicBlock block, Operand?[] replacement, ScopedTable table, int epoch, ref int epochs)
     {
         // The words at constant indexes known in the current epoch (loaded or stored), for the next store.
         var fields = _fields ??= new List<(Key, Operand)>();
@@ -113,19 +194,19 @@ internal static class GlobalValueNumbering
                             var (field, known) = fields[f];
                             if (!field.A.Equals(arguments[0]) || !Disjoint(field.B.Constant, field.D, arguments[1].Constant, displacement)) continue;
                             var carried = field with { Epoch = epoch };
-                            Remember(table, log, carried, known);
+                            Remember(table, carried, known);
                             fields[kept++] = (carried, known);
                         }
                     fields.RemoveRange(kept, fields.Count - kept);
                     // What was just stored is what an identical load reads until memory changes again.
                     var stored = new Key(Opcode.LoadWord, arguments[0], arguments[1], null, epoch, displacement);
-                    Remember(table, log, stored, arguments[2]);
+                    Remember(table, stored, arguments[2]);
                     NoteField(fields, stored, arguments[2]);
                 }
                 else
                 {
                     fields.Clear();
-                    if (op == Opcode.StoreGlobal) Remember(table, log, new Key(Opcode.LoadGlobal, default, default, instruction.Symbol, epoch), arguments[0]);
+                    if (op == Opcode.StoreGlobal) Remember(table, new Key(Opcode.LoadGlobal, default, default, instruction.Symbol, epoch), arguments[0]);
                 }
                 continue;
             }
@@ -138,7 +219,7 @@ internal static class GlobalValueNumbering
             }
             else
             {
-                Remember(table, log, key, destination);
+                Remember(table, key, destination);
                 if (op == Opcode.LoadWord) NoteField(fields, key, destination);
             }
         }
@@ -160,11 +241,8 @@ internal static class GlobalValueNumbering
     /// </summary>
     private static bool Disjoint(long j, long d, long k, long e) => unchecked((ulong)(8 * (j - k) + (d - e) + 7)) > 14;
 
-    private static void Remember(Dictionary<Key, Operand> table, KeyLog log, Key key, Operand value)
-    {
-        if (table.TryAdd(key, value)) log.Add(key);
-        else table[key] = value;   // a store in a later epoch never meets an older key; an equal key only refreshes
-    }
+    // A store in a later epoch never meets an older key; an equal key only refreshes.
+    private static void Remember(ScopedTable table, Key key, Operand value) => table.Remember(key, value);
 
     /// <summary>The value number's key, or null for what is never shared (copies, allocas, calls, stores).</summary>
     private static Key? KeyOf(Instruction instruction, int epoch)

@@ -26,10 +26,14 @@ internal static class SimplifyControlFlow
     public static void Run(IrFunction function)
     {
         var changed = true;
+        var first = true;
         while (changed)
         {
             changed = FoldBranches(function);
-            FlowGraph.RemoveUnreachableBlocks(function);
+            // After the first round every block is reachable unless a branch just folded: bypassing
+            // removes what it leaves unreachable at once, and merging a chain keeps what is reached.
+            if (first || changed) FlowGraph.RemoveUnreachableBlocks(function);
+            first = false;
             if (BypassEmptyBlocks(function))
             {
                 // A bypassed block still jumps to its old target: gone before chains merge, which

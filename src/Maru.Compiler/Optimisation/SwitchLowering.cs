@@ -55,7 +55,7 @@ internal static class SwitchLowering
     public static void Run(IrFunction function)
     {
         var blocks = function.Blocks;
-        if (blocks.Count < MinTests) return;
+        if (blocks.Count < MinTests || !MayHaveChain(blocks)) return;
         var graph = FlowGraph.Of(function, withDominators: false);
         var count = function.RegisterCount;
         var uses = Scratch<int>.Rent(count);
@@ -119,6 +119,52 @@ internal static class SwitchLowering
         }
         blocks.Clear();
         blocks.AddRange(order);
+    }
+
+    /// <summary>
+    /// Whether some test block goes on to a block that is only a test of a register the first one may
+    /// test too: without such a pair there is no chain of two links, and no flow graph or use counts
+    /// are needed (most functions). A superset of what <see cref="Parse"/> accepts (use counts aside).
+    /// </summary>
+    private static bool MayHaveChain(List<BasicBlock> blocks)
+    {
+        Span<VReg> first = stackalloc VReg[3];
+        Span<VReg> next = stackalloc VReg[3];
+        foreach (var head in CollectionsMarshal.AsSpan(blocks))
+        {
+            if (head.Terminator is not Branch branch) continue;
+            var firstCount = -1;
+            for (var s = 0; s < 2; s++)
+            {
+                var successor = s == 0 ? branch.IfTrue : branch.IfFalse;
+                if (successor == head || successor.Instructions.Count > 2) continue;
+                var nextCount = Tested(successor, next);
+                if (nextCount == 0) continue;
+                if (firstCount < 0) firstCount = Tested(head, first);
+                for (var i = 0; i < nextCount; i++)
+                    if (first[..firstCount].Contains(next[i])) return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The registers <see cref="Parse"/> could take the block's test to be of, whatever the use counts (none when it ends in no test).</summary>
+    private static int Tested(BasicBlock block, Span<VReg> into)
+    {
+        if (block.Terminator is not Branch { Condition: { IsConstant: false } condition } branch || block.Phis.Count != 0
+            || branch.IfTrue == branch.IfFalse) return 0;
+        var n = 0;
+        into[n++] = condition.Register;
+        var at = block.Instructions.Count - 1;
+        if (at < 0 || block.Instructions[at] is not { Destination: { } d } test || d != condition.Register) return n;
+        if (test.Op == Opcode.LogicalNot && test.Arguments is [{ IsConstant: false } operand]) into[n++] = operand.Register;
+        else if (test.Arguments is [{ IsConstant: false } left, { IsConstant: true }])
+        {
+            into[n++] = left.Register;
+            if (at > 0 && block.Instructions[at - 1] is { Op: Opcode.Add or Opcode.Subtract, Destination: { } shifted, Arguments: [{ IsConstant: false } source, { IsConstant: true }] }
+                && shifted == left.Register) into[n++] = source.Register;
+        }
+        return n;
     }
 
     /// <summary>Decides which edge of a parsed test goes on (the false one when both could), filling in Exit and Next.</summary>
