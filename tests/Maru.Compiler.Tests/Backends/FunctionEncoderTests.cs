@@ -8,7 +8,9 @@ namespace Maru.Compiler.Tests.Backends;
 /// FunctionEncoder must give exactly what Iced's BlockEncoder gives for the same instructions
 /// (bytes, instruction offsets, constant offsets): random functions with branches whose distances
 /// sit around the short/near boundary, forward and backward, chains of branches whose shrinking
-/// brings others into reach, calls and jumps out of the function, and RIP-relative operands.
+/// brings others into reach, calls and jumps out of the function, and RIP-relative operands (one
+/// only an EIP-relative form reaches). One encoder serves many functions, as in a compilation: the
+/// encodings it keeps from earlier functions must give the same bytes at any place.
 /// </summary>
 [TestClass]
 public sealed class FunctionEncoderTests
@@ -129,7 +131,7 @@ public sealed class FunctionEncoderTests
                 placed[k] = true;
             }
             var label = labels[random.Next(labels.Length)];
-            switch (random.Next(14))
+            switch (random.Next(16))
             {
                 case 0: asm.jmp(label); break;
                 case 1: asm.je(label); break;
@@ -144,6 +146,8 @@ public sealed class FunctionEncoderTests
                 case 10: asm.cmp(r9, r10); break;
                 case 11: Fill(asm, random.Next(1, 90)); break;                // distances around the short reach
                 case 12: asm.imul(rax, rbx, 1000); break;
+                case 13: asm.mov(__qword_ptr[label], 0x55); break;            // RIP-relative with an immediate after the displacement
+                case 14: asm.AddInstruction(Instruction.Create(Code.Cmp_rm64_imm8, new MemoryOperand(Register.RIP, Register.None, 1, 0xF000_0000, 8), 3)); break;   // out of rel32 reach: the EIP form
                 default: asm.nop(); break;
             }
         }
