@@ -248,8 +248,10 @@ internal sealed partial class Interpreter
 
     private static SourceLocation FreshMark(int serial) => new("", -serial, 0);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsFresh(PairDatum pair, int serial) => pair.Location.Line == -serial && pair.Location.IsNone;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsKept(Datum node, SourceLocation call)
     {
         var location = node.Location;
@@ -262,14 +264,17 @@ internal sealed partial class Interpreter
     {
         if (IsKept(node, location)) return node;
         Step(location);
-        if (--budget < 0 || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
-        {
-            if (budget >= 0 && OnBorrowedStack) throw new StackTooSmallException();
+        if (--budget < 0)
             throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
-        }
         switch (node)
         {
             case PairDatum:
+                // Only a pair's head recurses: the stack is asked here, not for every leaf.
+                if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
+                {
+                    if (OnBorrowedStack) throw new StackTooSmallException();
+                    throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
+                }
                 var stack = _stack;
                 var bottom = stack.Count;
                 try
@@ -294,8 +299,9 @@ internal sealed partial class Interpreter
                         var head = stack[i + 1];
                         if (IsFresh(pair, serial))
                         {
-                            pair.Head = head;
-                            pair.Tail = result;
+                            // Most heads and tails are the same objects again (fresh pairs are relocated in place): no store, no write barrier.
+                            if (!ReferenceEquals(pair.Head, head)) pair.Head = head;
+                            if (!ReferenceEquals(pair.Tail, result)) pair.Tail = result;
                             pair.Location = location;
                             result = pair;
                         }

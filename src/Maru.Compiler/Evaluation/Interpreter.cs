@@ -130,12 +130,17 @@ internal sealed partial class Interpreter
         private Datum[][] _items = new Datum[8][];
         private int _count;
 
+        // A popped array stays in its entry: calls nest, so it usually comes back to the same entry,
+        // and then no store (and no write barrier) is needed.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Datum[]? TryPop() => _count > 0 ? _items[--_count] : null;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Push(Datum[] array)
         {
             if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
-            ExactArray.Set(_items, _count++, array);
+            if (!ReferenceEquals(_items[_count], array)) ExactArray.Set(_items, _count, array);
+            _count++;
         }
     }
 
@@ -190,9 +195,12 @@ internal sealed partial class Interpreter
             return found.Get(index);
         if ((frame?.Home ?? Globals).Find(symbol) is { } variable)
             return variable.Value;
-        throw new EvaluationError(DiagnosticCode.UnknownVariable, symbol.Location,
-            isCall ? $"unknown function '{symbol.Name}'" : $"unknown variable '{symbol.Name}'");
+        throw UnknownVariable(symbol, isCall);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static EvaluationError UnknownVariable(SymbolDatum symbol, bool isCall) =>
+        new(DiagnosticCode.UnknownVariable, symbol.Location, isCall ? $"unknown function '{symbol.Name}'" : $"unknown variable '{symbol.Name}'");
 
     /// <summary>Assigns an existing local or global binding (maru's set never creates one).</summary>
     public void Assign(SymbolDatum symbol, Datum value, Frame? frame)
@@ -299,6 +307,7 @@ internal sealed partial class Interpreter
 
     // ---- limits -------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckLimits(SourceLocation location)
     {
         Step(location);
@@ -321,6 +330,7 @@ internal sealed partial class Interpreter
     /// Counts one step of work against the budget; every few thousand steps also looks at the clock
     /// (the compilation's time limit and the caller's cancellation).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Step(SourceLocation location)
     {
         // The errors are made out of line: this runs at every step and stays small enough to inline.
@@ -355,6 +365,7 @@ internal sealed partial class Interpreter
     /// allocating them, so a request past the budget never reaches the allocator. The charge is
     /// cumulative (garbage included): deterministic, and an upper bound on what is alive.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Allocate(long bytes, SourceLocation? location = null)
     {
         if (bytes <= MaxMemory - _memory)
@@ -362,8 +373,15 @@ internal sealed partial class Interpreter
             _memory += Math.Max(0, bytes);
             return;
         }
+        throw MemoryLimitExceeded(location);
+    }
+
+    /// <summary>The error for an allocation past the budget, made out of line so <see cref="Allocate"/> inlines.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private EvaluationError MemoryLimitExceeded(SourceLocation? location)
+    {
         _memory = MaxMemory + 1;
-        throw new EvaluationError(DiagnosticCode.EvaluationMemoryLimitExceeded, location ?? CallSite,
+        return new EvaluationError(DiagnosticCode.EvaluationMemoryLimitExceeded, location ?? CallSite,
             $"compile-time evaluation allocated more than {FormatBytes(MaxMemory)} (MaxEvaluationMemory; raise it with MaruMaxEvaluationMemory or maruc --max-memory)") { Fatal = true };
     }
 

@@ -41,8 +41,10 @@ internal sealed partial class Interpreter
     private void Special(string name, Func<Interpreter, PairDatum, Frame?, Datum> function) =>
         Root.Define(name, new SpecialForm(name, function), SourceLocation.None);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static Datum Car(Datum datum) => datum is PairDatum p ? p.Head : NilDatum.Empty;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static Datum Cdr(Datum datum) => datum is PairDatum p ? p.Tail : NilDatum.Empty;
 
     // (if test then else...)

@@ -298,11 +298,17 @@ internal sealed class GlobalEnvironment : CompileTimeValue
     public Variable? Find(SymbolDatum symbol)
     {
         var root = _root;
-        var index = root.SlotOf(symbol);   // first: it may add a chunk
-        ref var slot = ref root._slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)];
+        ref var slot = ref root.SlotFor(symbol);
         if (ReferenceEquals(slot.From, this) && slot.Epoch == (slot.Variable is null ? root._definitions : root._shadowings)) return slot.Variable;
         if (ReferenceEquals(slot.OtherFrom, this) && slot.OtherEpoch == (slot.OtherVariable is null ? root._definitions : root._shadowings)) return slot.OtherVariable;
-        var variable = Find(symbol.Name);
+        return FindAndRemember(symbol.Name, ref slot);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private Variable? FindAndRemember(string name, ref LookupSlot slot)
+    {
+        var root = _root;
+        var variable = Find(name);
         if (!ReferenceEquals(slot.From, this))
         {
             // The newest lookup from elsewhere stays, as the other one (a stale one from here is dropped).
@@ -316,21 +322,27 @@ internal sealed class GlobalEnvironment : CompileTimeValue
         return variable;
     }
 
-    /// <summary>The index of the root's lookup slot for <paramref name="symbol"/>'s name, found (or made, empty) by the name if the datum does not know it yet.</summary>
-    internal int SlotOf(SymbolDatum symbol)
+    /// <summary>Gives <paramref name="symbol"/> the root's lookup slot of its name (for a macro-template symbol, whose copies take its number).</summary>
+    internal void SlotOf(SymbolDatum symbol) => _root.SlotFor(symbol);
+
+    /// <summary>This root's lookup slot for <paramref name="symbol"/>'s name, found (or made, empty) by the name when the datum does not know it yet.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private ref LookupSlot SlotFor(SymbolDatum symbol)
     {
-        var root = _root;
         var key = symbol.LookupSlot;
         var index = (int)key;
-        if ((int)(key >> 32) == root._serial && (uint)index < (uint)root._slotCount
-            && ReferenceEquals(root._slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)].Name, symbol.Name))
-            return index;
-        index = root.SlotOfName(symbol.Name);
-        symbol.LookupSlot = ((long)root._serial << 32) | (uint)index;
-        return index;
+        if ((int)(key >> 32) == _serial && (uint)index < (uint)_slotCount)
+        {
+            ref var slot = ref _slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)];
+            if (ReferenceEquals(slot.Name, symbol.Name)) return ref slot;
+        }
+        index = SlotOfName(symbol.Name);
+        symbol.LookupSlot = ((long)_serial << 32) | (uint)index;
+        return ref _slots[index >> SlotChunkBits][index & ((1 << SlotChunkBits) - 1)];
     }
 
     /// <summary>The root's slot for the name instance <paramref name="name"/>, made (empty) the first time.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private int SlotOfName(string name)
     {
         var table = _slotOfName;
@@ -456,6 +468,7 @@ internal sealed class Frame(Frame? parent, GlobalEnvironment? home = null)
     /// The frame and slot holding <paramref name="name"/>, searching outwards. Names are compared by
     /// reference: every name bound or looked up is its compilation's one instance (see <see cref="NameTable"/>).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool TryFind(Frame? frame, string name, out Frame found, out int index)
     {
         for (; frame is not null; frame = frame.Parent)

@@ -75,7 +75,7 @@ internal sealed class Scope(Scope? parent)
         {
             // The evaluator's names are one instance each (NameTable), so the first test usually decides.
             var bound = names[i];
-            if (ReferenceEquals(bound, name) || string.Equals(bound, name, StringComparison.Ordinal)) return i;
+            if (ReferenceEquals(bound, name) || (bound.Length == name.Length && bound.AsSpan().SequenceEqual(name))) return i;
         }
         return -1;
     }

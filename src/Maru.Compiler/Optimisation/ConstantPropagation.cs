@@ -28,6 +28,10 @@ internal static class ConstantPropagation
 
         // Iterate over the executable blocks in reverse postorder until nothing changes; the lattice
         // only descends, so this ends after a few rounds (one more per loop nesting level, roughly).
+        // Without a cycle one round is the fixpoint: every predecessor, and every definition a block
+        // reads (SSA: it dominates the read), comes before the block in reverse postorder, so a
+        // second round would only confirm it.
+        var once = !graph.HasCycle();
         var changed = true;
         while (changed)
         {
@@ -59,9 +63,11 @@ internal static class ConstantPropagation
                     }
                 }
             }
+            if (once) break;
         }
 
         // Rewrite: constants into uses, constant definitions out, decided branches into jumps.
+        var folded = false;
         Operand Replace(Operand operand) =>
             !operand.IsConstant && state[operand.Register.Index] == State.Constant ? Operand.Of(value[operand.Register.Index]) : operand;
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
@@ -82,7 +88,7 @@ internal static class ConstantPropagation
             switch (block.Terminator)
             {
                 case Return ret:
-                    block.Terminator = new Return(Replace(ret.Value));
+                    if (Replace(ret.Value) is var returned && !returned.Equals(ret.Value)) block.Terminator = new Return(returned);
                     break;
                 case Branch branch:
                     var condition = Replace(branch.Condition);
@@ -91,8 +97,9 @@ internal static class ConstantPropagation
                         var (taken, dropped) = condition.Constant != 0 ? (branch.IfTrue, branch.IfFalse) : (branch.IfFalse, branch.IfTrue);
                         if (dropped != taken) foreach (var phi in CollectionsMarshal.AsSpan(dropped.Phis)) phi.RemovePredecessor(block);
                         block.Terminator = new Jump(taken);
+                        folded = true;
                     }
-                    else
+                    else if (!condition.Equals(branch.Condition))
                     {
                         block.Terminator = branch with { Condition = condition };
                     }
@@ -102,7 +109,7 @@ internal static class ConstantPropagation
         Scratch<State>.Return(state);
         Scratch<long>.Return(value);
         Scratch<bool>.Return(executable);
-        FlowGraph.RemoveUnreachableBlocks(function);
+        if (folded) FlowGraph.RemoveUnreachableBlocks(function);   // else the edges are the graph's, every block reachable
     }
 
     /// <summary>May control go from <paramref name="from"/> to <paramref name="to"/>, given what is known so far?</summary>

@@ -11,6 +11,10 @@ namespace Maru.Compiler.Optimisation;
 /// second division went. The instruction moves past at most <see cref="MaxDistance"/> others that
 /// neither write its operands nor read or write its destination (Plain form: registers may be
 /// written more than once). Both operations are pure, so nothing else about the order changes.
+/// The quotient comes first, unless it is copied into one of the operands' registers somewhere
+/// (a loop's <c>x = x / b</c>): then the remainder comes first, so the division is the operands'
+/// last reader and the allocator may give the quotient the dividend's register, and the copy goes
+/// (the other order keeps the operands alive at the remainder, past the quotient's definition).
 /// Requires: Plain form. Guarantees: the same instructions in each block, only reordered.
 /// </summary>
 internal static class DivisionPairing
@@ -20,6 +24,7 @@ internal static class DivisionPairing
 
     public static void Run(IrFunction function)
     {
+        HashSet<(VReg Destination, VReg Source)>? copies = null;
         foreach (var block in function.Blocks)
         {
             var instructions = block.Instructions;
@@ -34,12 +39,16 @@ internal static class DivisionPairing
                     var other = instructions[j];
                     if (other.Op == wanted && SameOperands(other, instruction))
                     {
-                        // The later one moves up to follow (a remainder) or precede (a division) the earlier.
-                        if (j > i + 1 || wanted == Opcode.Divide)
+                        copies ??= Copies(function);
+                        var quotient = instruction.Op == Opcode.Divide ? instruction.Destination!.Value : other.Destination!.Value;
+                        var first = CopiedIntoOperand(copies, quotient, instruction.Arguments) ? Opcode.Remainder : Opcode.Divide;
+                        // The later one moves up to follow or precede the earlier, whichever puts `first` first.
+                        var to = instruction.Op == first ? i + 1 : i;
+                        if (j != to)
                         {
-                            if (!CanMoveUp(instructions, j, wanted == Opcode.Remainder ? i + 1 : i)) break;
+                            if (!CanMoveUp(instructions, j, to)) break;
                             instructions.RemoveAt(j);
-                            instructions.Insert(wanted == Opcode.Remainder ? i + 1 : i, other);
+                            instructions.Insert(to, other);
                         }
                         i++;   // the pair is done
                         break;
@@ -48,6 +57,24 @@ internal static class DivisionPairing
                 }
             }
         }
+    }
+
+    /// <summary>Every copy between registers in the function (destination, source).</summary>
+    private static HashSet<(VReg Destination, VReg Source)> Copies(IrFunction function)
+    {
+        var copies = new HashSet<(VReg, VReg)>();
+        foreach (var block in function.Blocks)
+            foreach (var instruction in block.Instructions)
+                if (instruction is { Op: Opcode.Copy, Destination: { } d, Arguments: [{ IsConstant: false } source] })
+                    copies.Add((d, source.Register));
+        return copies;
+    }
+
+    private static bool CopiedIntoOperand(HashSet<(VReg Destination, VReg Source)> copies, VReg quotient, Operand[] operands)
+    {
+        foreach (var operand in operands)
+            if (!operand.IsConstant && copies.Contains((operand.Register, quotient))) return true;
+        return false;
     }
 
     /// <summary>A divisor the backends divide by (0, 1 and -1 as constants need no division).</summary>

@@ -41,6 +41,7 @@ internal sealed class FlowGraph
     private int[] _preorder = [];
     private int[] _postorder = [];
     private bool _hasFrontiers;
+    private int _cycle;   // HasCycle's answer for this build: 1 yes, -1 no, 0 not asked yet
     private int[] _frontierHead = [], _frontierTail = [];
     private int[] _frontierNext = [];
     private int _frontierUsed;
@@ -63,6 +64,23 @@ internal sealed class FlowGraph
         if (withDominators && !graph._hasDominators) graph.BuildDominators();
         return graph;
     }
+
+    /// <summary>
+    /// Whether this thread's graph was built from <paramref name="function"/> and its blocks and edges
+    /// are still those: then every block is reachable (a build drops the rest). Numbers the blocks by position.
+    /// </summary>
+    public static bool Describes(IrFunction function) =>
+        _shared is { } graph && ReferenceEquals(graph.Function, function) && graph.StillDescribes(function);
+
+    /// <summary>This graph with its dominator tree, for a caller that got it without one and has changed no edge since (no second check of the blocks).</summary>
+    public FlowGraph WithDominators()
+    {
+        if (!_hasDominators) BuildDominators();
+        return this;
+    }
+
+    /// <summary>What <see cref="NaturalLoop.FindAll"/> found for this build (its dominator tree), kept until the next build.</summary>
+    internal List<NaturalLoop>? Loops { get; set; }
 
     /// <summary>The function is done: nothing of it stays referenced, and the tables of a huge one are not kept.</summary>
     public static void Forget()
@@ -87,6 +105,7 @@ internal sealed class FlowGraph
         }
         Array.Clear(graph._frontierItem, 0, graph._frontierUsed);
         graph.Function = null!;
+        graph.Loops = null;
         graph._count = 0;
         graph._frontierUsed = 0;
         graph._hasDominators = graph._hasFrontiers = false;
@@ -119,6 +138,7 @@ internal sealed class FlowGraph
     /// <summary>Is there a cycle? An edge that does not go forward in reverse postorder (which orders an acyclic graph topologically).</summary>
     public bool HasCycle()
     {
+        if (_cycle != 0) return _cycle > 0;
         var number = Work(0, _count);
         for (var i = 0; i < _count; i++) number[_reversePostorder[i].Index] = i;
         var cycle = false;
@@ -127,6 +147,7 @@ internal sealed class FlowGraph
             for (var s = 0; s < 2 && _successors[2 * i + s] is { } successor; s++)
                 if (number[successor.Index] <= number[i]) cycle = true;
         }
+        _cycle = cycle ? 1 : -1;
         return cycle;
     }
 
@@ -301,6 +322,8 @@ internal sealed class FlowGraph
     {
         Function = null!;   // set again once built: a build that throws leaves no graph to trust
         _hasDominators = false;
+        _cycle = 0;
+        Loops = null;
         _hasFrontiers = false;
         _frontierUsed = 0;
         var blocks = function.Blocks;

@@ -63,11 +63,18 @@ internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
     public static FlowGraph? GraphWithLoops(IrFunction function)
     {
         if (!MayExist(function)) return null;
-        return FlowGraph.Of(function, withDominators: false).HasCycle() ? FlowGraph.Of(function) : null;
+        var graph = FlowGraph.Of(function, withDominators: false);
+        return graph.HasCycle() ? graph.WithDominators() : null;
     }
 
-    /// <summary>Natural loops, one per header (back edges to one header share a loop), smallest first.</summary>
-    public static List<NaturalLoop> FindAll(FlowGraph graph)
+    /// <summary>
+    /// Natural loops, one per header (back edges to one header share a loop), smallest first. Found
+    /// once per build of the graph (the loop passes each ask; only edges change loops): the list is
+    /// the caller's own, the loops and their block lists are shared and must not be changed.
+    /// </summary>
+    public static List<NaturalLoop> FindAll(FlowGraph graph) => [.. graph.Loops ??= Find(graph)];
+
+    private static List<NaturalLoop> Find(FlowGraph graph)
     {
         var blocks = graph.Function.Blocks;
         var rpoNumber = Scratch<int>.Rent(blocks.Count);

@@ -32,7 +32,8 @@ internal static class SimplifyControlFlow
             changed = FoldBranches(function);
             // After the first round every block is reachable unless a branch just folded: bypassing
             // removes what it leaves unreachable at once, and merging a chain keeps what is reached.
-            if (first || changed) FlowGraph.RemoveUnreachableBlocks(function);
+            // Before it, they are when the shared flow graph still describes the function.
+            if (first ? !FlowGraph.Describes(function) : changed) FlowGraph.RemoveUnreachableBlocks(function);
             first = false;
             if (BypassEmptyBlocks(function))
             {

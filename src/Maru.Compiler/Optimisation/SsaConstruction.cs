@@ -37,7 +37,7 @@ internal static class SsaConstruction
         var registerOf = definitions;   // reused: the register of each variable
         for (var r = 0; r < registerCount; r++)
             if (variableOf[r] >= 0) registerOf[variableOf[r]] = r;
-        graph = FlowGraph.Of(function);
+        graph = graph.WithDominators();   // no edge changed since
 
         // 2. Where each variable is assigned and read before any assignment in the same block.
         var definingBlocks = new BlockLists(variableCount);

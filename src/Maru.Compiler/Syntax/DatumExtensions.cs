@@ -3,6 +3,7 @@ namespace Maru.Compiler.Syntax;
 /// <summary>List helpers over pairs, so stages read forms as <c>(head arg...)</c> without pair plumbing.</summary>
 public static class DatumExtensions
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool IsSymbol(this Datum datum, string name) => datum is SymbolDatum s && s.Name == name;
 
     /// <summary>The elements of a proper list, or null when the datum is not one (dotted or not a list).</summary>

@@ -87,6 +87,7 @@ internal sealed class DatumStack
     }
 
     /// <summary>Removes every item from index <paramref name="mark"/> up (none if it is the count).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void TruncateTo(int mark)
     {
         if ((uint)mark > (uint)_count) ThrowIndex();

@@ -116,6 +116,7 @@ internal sealed class Lexer
     private const ulong ConstituentLow = 0xf7fffc7a00000000, ConstituentHigh = 0x57fffffed7ffffff;
 
     /// <summary>Every unit at or above 128 is in both classes (eval.c reads wide characters and calls those alphabetic); end of text (-1) in neither.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool InClass(int c, ulong low, ulong high) =>
         (uint)c < 64 ? ((low >> c) & 1) != 0 : (uint)c < 128 ? ((high >> (c - 64)) & 1) != 0 : c >= 128;
 

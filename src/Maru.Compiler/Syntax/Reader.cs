@@ -45,7 +45,26 @@ internal sealed class DatumReader
 {
     private readonly Lexer _lexer;
     private readonly DiagnosticBag _diagnostics;
-    private readonly Stack<Frame> _open = new();
+    private readonly OpenFrames _open = new();
+
+    /// <summary>The open frames, innermost on top: a stack whose peek and push inline (stores skip the covariance check, see <see cref="ExactArray"/>).</summary>
+    private sealed class OpenFrames
+    {
+        private Frame[] _items = new Frame[16];
+        private int _count;
+
+        public int Count => _count;
+
+        public Frame Peek() => _items[_count - 1];
+
+        public void Push(Frame frame)
+        {
+            if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
+            ExactArray.Set(_items, _count++, frame);
+        }
+
+        public void Pop() => _items[--_count] = null!;
+    }
 
     /// <summary>Closed list frames, reused: a file has a list per form and sub-form but only nests a few deep.</summary>
     private readonly Stack<ListFrame> _freeLists = new();

@@ -85,7 +85,7 @@ public sealed class FunctionEncoderTests
         asm.dec(rcx);
         asm.loop(top);   // a branch kind FunctionEncoder leaves alone
         asm.ret();
-        Assert.IsFalse(new FunctionEncoder().TryEncode(asm.Instructions.ToList(), out _, out _, out _));
+        Assert.IsFalse(new FunctionEncoder().TryEncode(asm.Instructions.ToArray(), out _, out _, out _));
     }
 
     private static void Branch(Assembler asm, bool conditional, Label target)
@@ -109,7 +109,7 @@ public sealed class FunctionEncoderTests
         var ok = BlockEncoder.TryEncode(64, new InstructionBlock(new ListWriter(bytes), list, 0), out var error, out var expected,
             BlockEncoderOptions.ReturnNewInstructionOffsets | BlockEncoderOptions.ReturnConstantOffsets);
         Assert.IsTrue(ok, error);
-        if (!encoder.TryEncode(list, out var actualBytes, out var offsets, out var constants)) return false;
+        if (!encoder.TryEncode(list.ToArray(), out var actualBytes, out var offsets, out var constants)) return false;
         CollectionAssert.AreEqual(bytes.ToArray(), actualBytes, what + ": bytes");
         CollectionAssert.AreEqual(expected.NewInstructionOffsets, offsets, what + ": offsets");
         CollectionAssert.AreEqual(expected.ConstantOffsets, constants, what + ": constant offsets");

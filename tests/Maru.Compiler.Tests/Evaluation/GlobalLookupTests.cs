@@ -85,4 +85,42 @@ public sealed class GlobalLookupTests
             """);
         Assert.AreEqual("(2 1 2 1)", printed);
     }
+
+    [TestMethod]
+    public void DatumsOfOneNameLookedUpFromTwoEnvironmentsInTurn()
+    {
+        // Every datum of a name shares the name's slot: the k in root-k's body (home: the root) and
+        // the k of each dump (the section) must each find their own environment's k, before and
+        // after the section hides the root's.
+        var printed = Printed("""
+            (define k 1)
+            (define root-k (lambda () k))
+            (compile-begin)
+            (dump (list (root-k) k (root-k) k))
+            (define k 2)
+            (dump (list (root-k) k (root-k) k))
+            (define f (lambda () 0))
+            (compile-end)
+            (dump (list (root-k) k))
+            """);
+        Assert.AreEqual("(1 1 1 1)(1 2 1 2)(1 1)", printed);
+    }
+
+    [TestMethod]
+    public void ANameMissingEverywhereIsFoundByOtherDatumsOnceDefined()
+    {
+        // Expansion asks for zz (a symbol macro?) through one datum, then another datum of zz is
+        // evaluated after its definition.
+        var printed = Printed("""
+            (define probe '(if () zz 7))
+            (dump (eval probe))
+            (define zz 5)
+            (dump (eval 'zz))
+            (compile-begin)
+            (define zz 6)
+            (dump zz)
+            (compile-end)
+            """);
+        Assert.AreEqual("756", printed);
+    }
 }

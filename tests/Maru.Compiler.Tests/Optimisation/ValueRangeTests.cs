@@ -10,7 +10,9 @@ namespace Maru.Compiler.Tests.Optimisation;
 /// semantics (x / 0 = 0, x % 0 = 0, MIN / -1 = MIN, x % -1 = 0), for the divisors and dividends
 /// that take each remaining check's other path: 0 and -1 where only the other was proved
 /// impossible, MIN / -1 where only the zero test is dropped, facts proved on one path only, a
-/// bound that would wrap, divisors from loop bounds, a loop test, a mask, memory.
+/// bound that would wrap, divisors from loop bounds, a loop test, a mask, memory; and a quotient
+/// and remainder computed by one division whose results live on (the allocator takes the pair's
+/// rax and rdx once).
 /// </summary>
 [TestClass]
 public sealed class ValueRangeTests
@@ -62,6 +64,16 @@ public sealed class ValueRangeTests
                 r)
               -1))
         (define-function bucket (table h) (% (& h 2147483647) (oop-at table 0)))
+        (define-function convert (x b)
+          (if (> b 1)
+              (let ((s 0) (k 1) (n 0))
+                (while (!= x 0)
+                  (set s (+ s (* k (% x b))))
+                  (set k (* k 3))
+                  (set n (+ n (/ x b)))
+                  (set x (/ x b)))
+                (+ s n))
+              -1))
         (define-function reversed (x)
           (let ((r 0))
             (while (> x 0)
@@ -129,6 +141,19 @@ public sealed class ValueRangeTests
                     }
                     return r;
                 }
+                case "convert":
+                {
+                    long x = a[0], b = a[1], s = 0, k = 1, n = 0;
+                    if (b <= 1) return -1;
+                    while (x != 0)
+                    {
+                        s += k * Rem(x, b);
+                        k *= 3;
+                        n += Div(x, b);
+                        x = Div(x, b);
+                    }
+                    return s + n;
+                }
                 case "reversed":
                 {
                     long r = 0;
@@ -144,7 +169,7 @@ public sealed class ValueRangeTests
         [0, 1, -1, 2, -2, 3, -3, 7, -7, 10, 16, 17, -16, 255, 65535, 65536, 1_000_003, -1_000_003, 123_456_789_012,
          int.MaxValue, int.MinValue, long.MaxValue, long.MaxValue - 1, long.MinValue, long.MinValue + 1];
 
-    private static readonly string[] Binary = ["nz-rem", "nz-div", "pos", "one-path", "masked", "halved", "negative", "not-minus-one", "wrapped", "gcd"];
+    private static readonly string[] Binary = ["nz-rem", "nz-div", "pos", "one-path", "masked", "halved", "negative", "not-minus-one", "wrapped", "gcd", "convert"];
 
     private static IEnumerable<(string Function, long[] Arguments)> Calls(int every = 1)
     {
@@ -196,6 +221,7 @@ public sealed class ValueRangeTests
         Assert.AreEqual(both, FactsOf("harmonic"));                                   // i + 1 in [1, MAX]: i < n cannot wrap
         Assert.AreEqual(both, FactsOf("mod-pow"));                                    // m > 0
         Assert.AreEqual(DivisionFacts.NoOverflow, FactsOf("bucket"));                 // a size read from memory may be 0
+        Assert.AreEqual(both, FactsOf("convert"));                                    // b > 1
     }
 
     [TestMethod]

@@ -233,9 +233,9 @@ internal sealed class FunctionEmitter
                 break;   // only the copies of its result follow, and the return
             }
             if (instruction.Op is Opcode.LoadWord or Opcode.LoadByte && TryReadModifyWrite(block, i)) continue;
-            if (instruction.Op == Opcode.Divide && TryDivideWithRemainder(block, b, i))
+            if (instruction.Op is Opcode.Divide or Opcode.Remainder && TryDivideWithRemainder(block, b, i))
             {
-                _skipped2 = 1;   // the remainder
+                _skipped2 = 1;   // the other of the pair
                 continue;
             }
             var folded = _foldedRegister;
@@ -1051,24 +1051,19 @@ internal sealed class FunctionEmitter
     }
 
     /// <summary>
-    /// A division followed by the remainder of the same operands (what <c>DivisionPairing</c>
-    /// arranges) as one division, when both results are used and the division does not overwrite
-    /// its own operands.
+    /// A division and the remainder of the same operands side by side, in either order (what
+    /// <c>DivisionPairing</c> arranges), as one division, when both results are used and the first
+    /// does not overwrite the operands the second reads.
     /// </summary>
     private bool TryDivideWithRemainder(BasicBlock block, int b, int i)
     {
-        if (i + 1 >= block.Instructions.Count) return false;
-        var division = block.Instructions[i];
-        var remainder = block.Instructions[i + 1];
-        var args = division.Arguments;
-        if (remainder.Op != Opcode.Remainder || !remainder.Arguments[0].Equals(args[0]) || !remainder.Arguments[1].Equals(args[1])) return false;
-        if (args[1].IsConstant && args[1].Constant is 0 or 1 or -1) return false;
-        var quotient = division.Destination!.Value;
-        foreach (var operand in args)
-            if (!operand.IsConstant && operand.Register == quotient) return false;
+        if (!DivisionPair.At(block.Instructions, i)) return false;
+        var (first, second) = (block.Instructions[i], block.Instructions[i + 1]);
         if (_allocation.IsDeadDefinition(b, i) || _allocation.IsDeadDefinition(b, i + 1)) return false;
+        var (division, remainder) = first.Op == Opcode.Divide ? (first, second) : (second, first);
+        var args = first.Arguments;
         // Both read the same operands at the same point: what either was proved holds for both.
-        return _machine.DivideWithRemainder(LocOf(_allocation[quotient]), LocOf(_allocation[remainder.Destination!.Value]), LocOf(args[0]), LocOf(args[1]),
+        return _machine.DivideWithRemainder(LocOf(_allocation[division.Destination!.Value]), LocOf(_allocation[remainder.Destination!.Value]), LocOf(args[0]), LocOf(args[1]),
                                             division.DivisionFacts | remainder.DivisionFacts);
     }
 

@@ -125,7 +125,9 @@ internal abstract class MachineEmitter
 
     /// <summary>
     /// The total quotient and remainder of the same operands with one division, or false (nothing
-    /// emitted) when the locations do not allow it and the caller divides twice.
+    /// emitted) when the locations do not allow it and the caller divides twice. A target whose
+    /// division clobbers registers (<c>IRegisterConstraints.Clobbers</c>) must never refuse: the
+    /// allocator takes a pair's clobbers once, for the values live across the whole pair.
     /// </summary>
     public abstract bool DivideWithRemainder(Loc quotient, Loc remainder, Loc dividend, Loc divisor, DivisionFacts facts);
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Maru.Compiler.Backends.CodeGeneration;
 using Maru.Compiler.Ir;
 
 namespace Maru.Compiler.Backends.RegisterAllocation;
@@ -106,9 +107,22 @@ public static class GraphColouringAllocator
                 Use(v, weight);
                 if (block.Terminator is Return) moves.Add(new Move(physical + v, registers.Return, weight));
             }
+            var firstOfPair = false;   // the next instruction (walking back) is a division pair's first: the second took its clobbers
             for (var i = block.Instructions.Count - 1; i >= 0; i--)
             {
                 var instruction = block.Instructions[i];
+                // A division pair the emitter computes at its first (both results used): its fixed
+                // registers are clobbered once, for the values live across the whole pair, so the
+                // first's result may sit in one of them (the remainder in rdx) while the second runs.
+                var skipClobbers = firstOfPair;
+                var firstResult = -1;
+                firstOfPair = false;
+                if (!skipClobbers && DivisionPair.At(block.Instructions, i - 1)
+                    && live.Contains(instruction.Destination!.Value.Index) && live.Contains(block.Instructions[i - 1].Destination!.Value.Index))
+                {
+                    firstResult = block.Instructions[i - 1].Destination!.Value.Index;
+                    firstOfPair = true;
+                }
                 if (instruction.Destination is { } destination && !Skip(destination.Index))
                 {
                     var d = destination.Index;
@@ -122,21 +136,16 @@ public static class GraphColouringAllocator
                     definitions[d]++;
                     if (!live.Contains(d)) dead.Add(position);
                     live.Remove(d);
-                    foreach (var v in live.Members)
-                        if (v != copySource) graph.AddEdge(physical + d, physical + v);
-                    for (var mask = target.DestinationExcludes(instruction) & allocatable; mask != 0; mask &= mask - 1)
-                        graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + d);
+                    graph.AddEdges(physical + d, live.Members, physical, except: copySource);
+                    graph.AddEdges(target.DestinationExcludes(instruction) & allocatable, physical + d);
                     Use(d, weight);
                     if (copySource >= 0) moves.Add(new Move(physical + d, physical + copySource, weight, Copy: true));
                     if (target.DestinationHint(instruction) is var hint and >= 0) moves.Add(new Move(physical + d, hint, weight));
                 }
-                var clobbers = target.Clobbers(instruction) & allocatable;
+                var clobbers = skipClobbers ? 0 : target.Clobbers(instruction) & allocatable;
                 if (clobbers != 0)
-                {
                     foreach (var v in live.Members)
-                        for (var mask = clobbers; mask != 0; mask &= mask - 1)
-                            graph.AddEdge(BitOperations.TrailingZeroCount(mask), physical + v);
-                }
+                        if (v != firstResult) graph.AddEdges(clobbers, physical + v);
                 var arguments = instruction.Arguments;
                 var deathsBefore = deaths;
                 for (var a = 0; a < arguments.Length; a++)
@@ -167,7 +176,7 @@ public static class GraphColouringAllocator
             isShort[physical + p] = false;
             if (p < function.ParameterCount && p < registers.Arguments.Length)
                 moves.Add(new Move(physical + p, registers.Arguments[p], 1));
-            foreach (var v in members) graph.AddEdge(physical + p, physical + v);
+            graph.AddEdges(physical + p, members, physical, except: -1);
         }
 
         // ---- coalesce -------------------------------------------------------------------------

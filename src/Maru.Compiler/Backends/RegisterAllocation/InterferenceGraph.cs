@@ -11,7 +11,10 @@ namespace Maru.Compiler.Backends.RegisterAllocation;
 /// first. The usual small function (up to <see cref="MatrixLimit"/> nodes) keeps edge membership in
 /// a bit matrix and each node's neighbours in a slot list of one shared arena; an edge between two
 /// virtual registers is two slots that know each other (<c>_twin</c>), so coalescing unlinks a node
-/// from its neighbour's list without searching it. The arrays live in a per-thread
+/// from its neighbour's list without searching it. While the graph is being built only the
+/// matrix, the degrees and the list of edges in the order added are kept; the slot lists are made
+/// from that list in one pass when the graph is first read (a list per node grown edge by edge
+/// cost more than the edges themselves). The arrays live in a per-thread
 /// <see cref="Storage"/> reused by the next function, so building such a graph allocates nothing
 /// once the thread has seen a function of that size. A huge function (where a matrix would be
 /// quadratic) keeps a <c>HashSet&lt;int&gt;</c> per node, so it stays linear in memory.
@@ -32,6 +35,11 @@ internal sealed class InterferenceGraph
     // A live slot holds the neighbour (>= 0); a free one holds -2 - (the next free slot, or -1).
     private int[] _arena = [];
     private int[] _twin = []; // parallel to the arena: the slot of the same edge in the neighbour's list (-1: a physical neighbour)
+    // Edges added before the slot lists exist (matrix only): the pairs in the order added, made
+    // into the lists all at once by Seal when the graph is first read or merged.
+    private int[] _edgeA = [], _edgeB = [];
+    private int _edgeCount;
+    private bool _sealed;
 
     public InterferenceGraph(int physicalCount, int nodeCount)
     {
@@ -53,6 +61,8 @@ internal sealed class InterferenceGraph
         Array.Fill(_freeHead, -1, 0, nodeCount);
         _arena = _storage.Arena ??= new int[1024];
         _twin = _storage.Twin ??= new int[1024];
+        _edgeA = _storage.EdgeA ??= new int[1024];
+        _edgeB = _storage.EdgeB ??= new int[1024];
     }
 
     public int PhysicalCount { get; }
@@ -63,7 +73,11 @@ internal sealed class InterferenceGraph
     public bool IsPhysical(int node) => node < PhysicalCount;
 
     /// <summary>The neighbours of a virtual-register node, in the order described above.</summary>
-    public Neighbours Adjacent(int node) => new(this, node);
+    public Neighbours Adjacent(int node)
+    {
+        if (!_sealed) Seal();
+        return new(this, node);
+    }
 
     public bool Interferes(int a, int b)
     {
@@ -78,7 +92,13 @@ internal sealed class InterferenceGraph
 
     public void AddEdge(int a, int b)
     {
-        if (a == b || (IsPhysical(a) && IsPhysical(b)) || Interferes(a, b)) return;
+        if (a == b || (IsPhysical(a) && IsPhysical(b))) return;
+        if (_matrix is not null && !_sealed)
+        {
+            Record(a, b);
+            return;
+        }
+        if (Interferes(a, b)) return;
         Mark(a, b);
         int atA = -1, atB = -1;
         if (!IsPhysical(a))
@@ -94,9 +114,103 @@ internal sealed class InterferenceGraph
         Link(atA, atB);
     }
 
+    /// <summary>
+    /// <see cref="AddEdge"/> of <paramref name="node"/> and <paramref name="offset"/> + each member
+    /// but <paramref name="offset"/> + <paramref name="except"/>, in order (a definition and the
+    /// values live after it).
+    /// </summary>
+    public void AddEdges(int node, ReadOnlySpan<int> members, int offset, int except)
+    {
+        if (_matrix is null || _sealed)
+        {
+            foreach (var v in members)
+                if (v != except) AddEdge(node, offset + v);
+            return;
+        }
+        foreach (var v in members)
+            if (v != except && offset + v != node && !(IsPhysical(node) && IsPhysical(offset + v))) Record(node, offset + v);
+    }
+
+    /// <summary><see cref="AddEdge"/> of each register of the mask (lowest first) and <paramref name="node"/>.</summary>
+    public void AddEdges(ulong registers, int node)
+    {
+        for (; registers != 0; registers &= registers - 1)
+        {
+            var r = System.Numerics.BitOperations.TrailingZeroCount(registers);
+            if (_matrix is null || _sealed) AddEdge(r, node);
+            else if (!IsPhysical(node)) Record(r, node);
+        }
+    }
+
+    /// <summary>While building (matrix): a new edge between a and b (not both physical, not equal) goes into the matrix, the degrees and the edge list.</summary>
+    private void Record(int a, int b)
+    {
+        var matrix = _matrix!;
+        var ab = (long)a * _count + b;
+        ref var word = ref matrix[ab >> 6];
+        var bit = 1UL << (int)(ab & 63);
+        if ((word & bit) != 0) return;
+        word |= bit;
+        var ba = (long)b * _count + a;
+        matrix[ba >> 6] |= 1UL << (int)(ba & 63);
+        var degree = Degree;
+        if (!IsPhysical(a)) degree[a]++;
+        if (!IsPhysical(b)) degree[b]++;
+        if (_edgeCount == _edgeA.Length)
+        {
+            Array.Resize(ref _edgeA, _edgeCount * 2);
+            Array.Resize(ref _edgeB, _edgeCount * 2);
+            _storage.EdgeA = _edgeA;
+            _storage.EdgeB = _edgeB;
+        }
+        _edgeA[_edgeCount] = a;
+        _edgeB[_edgeCount++] = b;
+    }
+
+    /// <summary>
+    /// Makes the slot lists of the edges added so far: each node's neighbours in the order its
+    /// edges were added (what inserting them one at a time gave), each list with room for half as
+    /// many again (a merge that needs more grows it as before).
+    /// </summary>
+    private void Seal()
+    {
+        _sealed = true;
+        if (_matrix is null) return;
+        var top = 0;
+        for (var n = PhysicalCount; n < _count; n++)
+        {
+            _start[n] = top;
+            _capacity[n] = Degree[n] + (Degree[n] >> 1) + 2;   // room for some of what merging brings (growing copies the list)
+            top += _capacity[n];
+        }
+        if (top > _arena.Length)
+        {
+            _arena = _storage.Arena = new int[Math.Max(top, _arena.Length * 2)];
+            _twin = _storage.Twin = new int[_arena.Length];
+        }
+        _arenaTop = top;
+        var used = _used;
+        for (var e = 0; e < _edgeCount; e++)
+        {
+            int a = _edgeA[e], b = _edgeB[e], atA = -1, atB = -1;
+            if (!IsPhysical(a))
+            {
+                atA = _start[a] + used[a]++;
+                _arena[atA] = b;
+            }
+            if (!IsPhysical(b))
+            {
+                atB = _start[b] + used[b]++;
+                _arena[atB] = a;
+            }
+            Link(atA, atB);
+        }
+    }
+
     /// <summary>Node <paramref name="from"/> becomes part of <paramref name="into"/>: its edges move over (coalescing).</summary>
     public void Merge(int into, int from)
     {
+        if (!_sealed) Seal();
         if (_sets is not null)
         {
             MergeSets(into, from);
@@ -232,26 +346,30 @@ internal sealed class InterferenceGraph
 
         public ref struct Enumerator
         {
-            private readonly InterferenceGraph _graph;
-            private readonly int _node;
+            private readonly int[]? _slots;   // the arena (null with sets)
+            private readonly int _end;
             private int _i;
             private HashSet<int>.Enumerator _set;
 
             public Enumerator(InterferenceGraph graph, int node)
             {
-                _graph = graph;
-                _node = node;
-                _i = -1;
-                if (graph._sets is not null) _set = graph._sets[node].GetEnumerator();
+                if (graph._sets is not null)
+                {
+                    _set = graph._sets[node].GetEnumerator();
+                    return;
+                }
+                _slots = graph._arena;
+                _i = graph._start[node] - 1;
+                _end = graph._start[node] + graph._used[node];
             }
 
-            public readonly int Current => _graph._sets is null ? _graph._arena[_graph._start[_node] + _i] : _set.Current;
+            public readonly int Current => _slots is not null ? _slots[_i] : _set.Current;
 
             public bool MoveNext()
             {
-                if (_graph._sets is not null) return _set.MoveNext();
-                while (++_i < _graph._used[_node])
-                    if (_graph._arena[_graph._start[_node] + _i] >= 0) return true;
+                if (_slots is null) return _set.MoveNext();
+                while (++_i < _end)
+                    if (_slots[_i] >= 0) return true;
                 return false;
             }
         }
@@ -268,7 +386,7 @@ internal sealed class InterferenceGraph
         [ThreadStatic] private static Storage? t_current;
 
         public ulong[]? MatrixWords;
-        public int[]? Degree, Start, Capacity, Used, FreeHead, Arena, Twin;
+        public int[]? Degree, Start, Capacity, Used, FreeHead, Arena, Twin, EdgeA, EdgeB;
 
         public static Storage ForThread()
         {
@@ -294,6 +412,7 @@ internal sealed class InterferenceGraph
         private void Trim()
         {
             if (Arena is { Length: > KeepLimit }) Arena = Twin = null;
+            if (EdgeA is { Length: > KeepLimit }) EdgeA = EdgeB = null;
             if (MatrixWords is { Length: > KeepLimit }) MatrixWords = null;
             if (Degree is { Length: > KeepLimit }) Degree = null;
         }

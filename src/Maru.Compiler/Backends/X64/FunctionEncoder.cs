@@ -79,12 +79,12 @@ internal sealed class FunctionEncoder
     /// BlockEncoder's ReturnNewInstructionOffsets and ReturnConstantOffsets give them); false when
     /// the block needs something only BlockEncoder does.
     /// </summary>
-    public bool TryEncode(IList<Instruction> instructions, out byte[] bytes, out uint[] offsets, out ConstantOffsets[] constants)
+    public bool TryEncode(ReadOnlySpan<Instruction> instructions, out byte[] bytes, out uint[] offsets, out ConstantOffsets[] constants)
     {
         bytes = [];
         offsets = [];
         constants = [];
-        var count = instructions.Count;
+        var count = instructions.Length;
         Grow(count);
         if (_known.Count > KnownLimit)
         {
@@ -97,7 +97,7 @@ internal sealed class FunctionEncoder
         var zeroIps = 0;
         for (var i = 0; i < count; i++)
         {
-            var instruction = instructions[i];
+            ref readonly var instruction = ref instructions[i];
             if (instruction.IP == 0) zeroIps++;
             _done[i] = false;
             _short[i] = false;
@@ -165,7 +165,7 @@ internal sealed class FunctionEncoder
         for (var i = 0; i < count; i++)
         {
             if (_kind[i] == Kind.Simple) continue;
-            var instruction = instructions[i];
+            ref readonly var instruction = ref instructions[i];
             var address = _kind[i] == Kind.IpRelative ? instruction.IPRelativeMemoryAddress : instruction.NearBranchTarget;
             _address[i] = address;
             if (_labels.TryGetValue(address, out var target)) _target[i] = target;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Iced.Intel;
 using Maru.Compiler.ObjectFiles;
 
@@ -302,7 +303,8 @@ internal sealed class X64CodeLayout
             padded = list;
         }
         // Our own loop over Iced's Encoder, with BlockEncoder's relaxation (FunctionEncoder); BlockEncoder itself for what that does not handle.
-        if (_encoder.TryEncode(padded, out var encoded, out var offsets, out var constants))
+        var span = padded is List<Instruction> kept ? CollectionsMarshal.AsSpan(kept) : [.. padded];
+        if (_encoder.TryEncode(span, out var encoded, out var offsets, out var constants))
         {
             function.Bytes = encoded;
         }

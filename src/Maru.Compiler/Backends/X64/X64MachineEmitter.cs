@@ -580,9 +580,10 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override bool DivideWithRemainder(Loc quotient, Loc remainder, Loc a, Loc b, DivisionFacts facts)
     {
-        if (quotient.Is(Rdx) && remainder.Is(Rax)) return false;   // would need a swap
         DivideIntoRaxRdx(a, b, DivisionResults.Both, facts);
-        if (quotient.Is(Rdx))
+        if (quotient.Is(Rdx) && remainder.Is(Rax))
+            Add(MachineInstruction.Create(Code.Xchg_rm64_r64, Register.RAX, Register.RDX));
+        else if (quotient.Is(Rdx))
         {
             Move(remainder, Loc.Reg(Rdx));
             Move(quotient, Loc.Reg(Rax));
