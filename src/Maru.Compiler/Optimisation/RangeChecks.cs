@@ -21,6 +21,9 @@ namespace Maru.Compiler.Optimisation;
 /// </summary>
 internal static class RangeChecks
 {
+    /// <summary>The most predecessors a merge may have for the branch form to look at its phis (bounds the work per test).</summary>
+    private const int MaxMergeInputs = 256;
+
     public static void Run(IrFunction function)
     {
         var count = function.RegisterCount;
@@ -105,13 +108,16 @@ internal static class RangeChecks
         definition ??= Definitions(function, count);
         if (firstCondition.Register.Index >= count || Test(definition[firstCondition.Register.Index]) is not var (y, firstOp, firstConstant) || y != x)
             return false;
-        foreach (var phi in CollectionsMarshal.AsSpan(shared.Phis))
-            if (phi.ValueFrom(from) is not { } a || phi.ValueFrom(block) is not { } b || !a.Equals(b)) return false;
         var reachesB = Interval(firstOp, firstConstant, holds: first.IfTrue == block);
         var toOther = Interval(secondOp, secondConstant, holds: second.IfTrue == other);
         if (reachesB is not { } r || toOther is not { } d) return false;
         var (lo, hi) = (Math.Max(r.Lo, d.Lo), Math.Min(r.Hi, d.Hi));
         if (lo > hi) return false;
+        // The phi scan last, and only at a merge of few predecessors: a chain of n tests into one merge
+        // (an or of n operands) would otherwise scan its n-input phis once per test, n^2 in all.
+        if (shared.Phis.Count != 0 && graph.Predecessors[shared.Index].Length > MaxMergeInputs) return false;
+        foreach (var phi in CollectionsMarshal.AsSpan(shared.Phis))
+            if (phi.ValueFrom(from) is not { } a || phi.ValueFrom(block) is not { } b || !a.Equals(b)) return false;
         from.Instructions.Add(test);
         var inRange = InRange(function, from, x, lo, hi, inside: true, test.Location);
         from.Terminator = new Branch(Operand.Of(inRange), other, shared);
