@@ -15,6 +15,15 @@ public sealed class Instruction(Opcode op, VReg? destination, Operand[] argument
     public string? Symbol { get; } = symbol;
     public SourceLocation Location { get; } = location;
 
+    /// <summary>Whether this instruction's destination is one of the registers among <paramref name="operands"/> (it changes them).</summary>
+    internal bool WritesAnyOf(Operand[] operands)
+    {
+        if (Destination is not { } d) return false;
+        foreach (var operand in operands)
+            if (!operand.IsConstant && operand.Register == d) return true;
+        return false;
+    }
+
     /// <summary>
     /// For CallImport: the number of fixed arguments when the callee is variadic (the rest are
     /// passed as variadic arguments, which some ABIs place differently); null when it is not.

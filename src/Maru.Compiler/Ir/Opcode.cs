@@ -43,6 +43,37 @@ public static class OpcodeFacts
 
     public static bool IsComparison(this Opcode op) => op is >= Opcode.Equal and <= Opcode.AboveOrEqual;
 
+    /// <summary>The comparison that holds exactly when <paramref name="op"/> does not (signed, unsigned and equality alike).</summary>
+    public static Opcode Negated(this Opcode op) => op switch
+    {
+        Opcode.Equal => Opcode.NotEqual,
+        Opcode.NotEqual => Opcode.Equal,
+        Opcode.Less => Opcode.GreaterOrEqual,
+        Opcode.LessOrEqual => Opcode.Greater,
+        Opcode.Greater => Opcode.LessOrEqual,
+        Opcode.GreaterOrEqual => Opcode.Less,
+        Opcode.Below => Opcode.AboveOrEqual,
+        Opcode.BelowOrEqual => Opcode.Above,
+        Opcode.Above => Opcode.BelowOrEqual,
+        Opcode.AboveOrEqual => Opcode.Below,
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    /// <summary>The comparison op' with b op' a exactly when a op b (operands swapped).</summary>
+    public static Opcode Mirrored(this Opcode op) => op switch
+    {
+        Opcode.Equal or Opcode.NotEqual => op,
+        Opcode.Less => Opcode.Greater,
+        Opcode.LessOrEqual => Opcode.GreaterOrEqual,
+        Opcode.Greater => Opcode.Less,
+        Opcode.GreaterOrEqual => Opcode.LessOrEqual,
+        Opcode.Below => Opcode.Above,
+        Opcode.BelowOrEqual => Opcode.AboveOrEqual,
+        Opcode.Above => Opcode.Below,
+        Opcode.AboveOrEqual => Opcode.BelowOrEqual,
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
     public static bool IsCall(this Opcode op) => op is Opcode.Call or Opcode.CallImport or Opcode.CallIndirect;
 
     /// <summary>Operations whose effect is more than their result: they may never be removed or reordered freely.</summary>

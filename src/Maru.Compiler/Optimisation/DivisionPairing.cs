@@ -32,7 +32,7 @@ internal static class DivisionPairing
             {
                 var instruction = instructions[i];
                 // One that overwrites its own operand leaves nothing to pair with.
-                if (instruction.Op is not (Opcode.Divide or Opcode.Remainder) || !NeedsDivision(instruction.Arguments[1]) || Writes(instruction, instruction.Arguments)) continue;
+                if (instruction.Op is not (Opcode.Divide or Opcode.Remainder) || !NeedsDivision(instruction.Arguments[1]) || instruction.WritesAnyOf(instruction.Arguments)) continue;
                 var wanted = instruction.Op == Opcode.Divide ? Opcode.Remainder : Opcode.Divide;
                 for (var j = i + 1; j < instructions.Count && j <= i + MaxDistance; j++)
                 {
@@ -53,7 +53,7 @@ internal static class DivisionPairing
                         i++;   // the pair is done
                         break;
                     }
-                    if (Writes(other, instruction.Arguments)) break;   // the operands change: no pair past here
+                    if (other.WritesAnyOf(instruction.Arguments)) break;   // the operands change: no pair past here
                 }
             }
         }
@@ -83,15 +83,6 @@ internal static class DivisionPairing
     private static bool SameOperands(Instruction a, Instruction b) =>
         a.Arguments[0].Equals(b.Arguments[0]) && a.Arguments[1].Equals(b.Arguments[1]);
 
-    /// <summary>Whether <paramref name="instruction"/> writes a register among <paramref name="operands"/>.</summary>
-    private static bool Writes(Instruction instruction, Operand[] operands)
-    {
-        if (instruction.Destination is not { } d) return false;
-        foreach (var operand in operands)
-            if (!operand.IsConstant && operand.Register == d) return true;
-        return false;
-    }
-
     /// <summary>
     /// Whether instruction <paramref name="from"/> may move to position <paramref name="to"/>:
     /// what lies between writes none of its operands and neither reads nor writes its destination.
@@ -103,7 +94,7 @@ internal static class DivisionPairing
         for (var k = to; k < from; k++)
         {
             var between = instructions[k];
-            if (Writes(between, moving.Arguments) || between.Destination == destination) return false;
+            if (between.WritesAnyOf(moving.Arguments) || between.Destination == destination) return false;
             foreach (var argument in between.Arguments)
                 if (!argument.IsConstant && argument.Register == destination) return false;
         }

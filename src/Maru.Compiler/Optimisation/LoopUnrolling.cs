@@ -167,13 +167,13 @@ internal static class LoopUnrolling
         var compare = definition[condition.Register.Index];
         if (compare is null || !compare.Op.IsComparison() || !head.Instructions.Contains(compare)) return null;
         bool Invariant(Operand operand) => operand.IsConstant || definedInLoop[operand.Register.Index] != stamp;
-        var test = trueInside ? compare.Op : Negated(compare.Op);
+        var test = trueInside ? compare.Op : compare.Op.Negated();
         var (left, right) = (compare.Arguments[0], compare.Arguments[1]);
         if (!Invariant(left) && Invariant(right)) { }
         else if (Invariant(left) && !Invariant(right))
         {
             (left, right) = (right, left);
-            test = Mirrored(test);
+            test = test.Mirrored();
         }
         else return null;
         var induction = head.Phis.Find(p => p.Destination == left.Register);
@@ -249,25 +249,6 @@ internal static class LoopUnrolling
         }
         return count;
     }
-
-    private static Opcode Negated(Opcode op) => op switch
-    {
-        Opcode.Less => Opcode.GreaterOrEqual,
-        Opcode.LessOrEqual => Opcode.Greater,
-        Opcode.Greater => Opcode.LessOrEqual,
-        Opcode.GreaterOrEqual => Opcode.Less,
-        Opcode.Equal => Opcode.NotEqual,
-        _ => Opcode.Equal,
-    };
-
-    private static Opcode Mirrored(Opcode op) => op switch
-    {
-        Opcode.Less => Opcode.Greater,
-        Opcode.LessOrEqual => Opcode.GreaterOrEqual,
-        Opcode.Greater => Opcode.Less,
-        Opcode.GreaterOrEqual => Opcode.LessOrEqual,
-        _ => op,
-    };
 
     /// <summary>Unrolls one loop; returns the new blocks, in order, that go before its header.</summary>
     /// <param name="map">The copies' register map, for registers below <paramref name="originalRegisters"/> (the function's before any plan): an entry is this plan's where <paramref name="mappedBy"/> holds <paramref name="stamp"/>.</param>

@@ -138,16 +138,7 @@ internal static class RangeChecks
     /// <summary>The signed values x for which (x op c) == holds, as one interval; null when that is not one (x != c holding) or empty.</summary>
     private static (long Lo, long Hi)? Interval(Opcode op, long c, bool holds)
     {
-        if (!holds)
-            op = op switch
-            {
-                Opcode.Equal => Opcode.NotEqual,
-                Opcode.NotEqual => Opcode.Equal,
-                Opcode.Less => Opcode.GreaterOrEqual,
-                Opcode.LessOrEqual => Opcode.Greater,
-                Opcode.Greater => Opcode.LessOrEqual,
-                _ => Opcode.Less,
-            };
+        if (!holds) op = op.Negated();
         return op switch
         {
             Opcode.Equal => (c, c),

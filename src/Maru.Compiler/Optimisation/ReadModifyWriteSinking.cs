@@ -40,7 +40,7 @@ internal static class ReadModifyWriteSinking
                         }
                         break;
                     }
-                    if (other.Op.HasSideEffects() || other.Destination == loaded || Writes(other, load.Arguments)) break;
+                    if (other.Op.HasSideEffects() || other.Destination == loaded || other.WritesAnyOf(load.Arguments)) break;
                 }
             }
         }
@@ -62,15 +62,6 @@ internal static class ReadModifyWriteSinking
     {
         foreach (var argument in instruction.Arguments)
             if (!argument.IsConstant && argument.Register == register) return true;
-        return false;
-    }
-
-    /// <summary>Whether <paramref name="instruction"/> writes a register among <paramref name="operands"/>.</summary>
-    private static bool Writes(Instruction instruction, Operand[] operands)
-    {
-        if (instruction.Destination is not { } d) return false;
-        foreach (var operand in operands)
-            if (!operand.IsConstant && operand.Register == d) return true;
         return false;
     }
 }

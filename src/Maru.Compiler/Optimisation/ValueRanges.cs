@@ -306,13 +306,13 @@ internal static class ValueRanges
                         break;
                     case Opcode.Equal or Opcode.NotEqual or Opcode.Less or Opcode.LessOrEqual or Opcode.Greater or Opcode.GreaterOrEqual:
                     {
-                        var op = holds ? test.Op : Negated(test.Op);
+                        var op = holds ? test.Op : test.Op.Negated();
                         Operand other;
                         if (args[0] is { IsConstant: false } a && a.Register.Index == r) other = args[1];
                         else if (args[1] is { IsConstant: false } b && b.Register.Index == r)
                         {
                             other = args[0];
-                            op = Mirrored(op);
+                            op = op.Mirrored();
                         }
                         else break;
                         if (!other.IsConstant && other.Register.Index == r) break;
@@ -337,7 +337,7 @@ internal static class ValueRanges
                         when args[1] is { IsConstant: true } limit && !args[0].IsConstant:
                     {
                         // x <u k (or <=u) with 0 < k: x in [0, k - 1] ([0, k]); also x = y + c, y in [-c, k - 1 - c].
-                        var op = holds ? test.Op : NegatedUnsigned(test.Op);
+                        var op = holds ? test.Op : test.Op.Negated();
                         if (op is not (Opcode.Below or Opcode.BelowOrEqual) || limit.Constant < 0) break;
                         var top = op == Opcode.Below ? limit.Constant - 1 : limit.Constant;
                         if (top < 0) break;
@@ -494,35 +494,6 @@ internal static class ValueRanges
             return Fit(Int128.Min(Int128.Min(c1, c2), Int128.Min(c3, c4)), Int128.Max(Int128.Max(c1, c2), Int128.Max(c3, c4)));
         }
 
-        private static Opcode Negated(Opcode op) => op switch
-        {
-            Opcode.Equal => Opcode.NotEqual,
-            Opcode.NotEqual => Opcode.Equal,
-            Opcode.Less => Opcode.GreaterOrEqual,
-            Opcode.LessOrEqual => Opcode.Greater,
-            Opcode.Greater => Opcode.LessOrEqual,
-            Opcode.GreaterOrEqual => Opcode.Less,
-            _ => throw new ArgumentOutOfRangeException(nameof(op)),
-        };
-
-        private static Opcode NegatedUnsigned(Opcode op) => op switch
-        {
-            Opcode.Below => Opcode.AboveOrEqual,
-            Opcode.BelowOrEqual => Opcode.Above,
-            Opcode.Above => Opcode.BelowOrEqual,
-            Opcode.AboveOrEqual => Opcode.Below,
-            _ => throw new ArgumentOutOfRangeException(nameof(op)),
-        };
-
-        /// <summary>a op b as b op' a.</summary>
-        private static Opcode Mirrored(Opcode op) => op switch
-        {
-            Opcode.Less => Opcode.Greater,
-            Opcode.LessOrEqual => Opcode.GreaterOrEqual,
-            Opcode.Greater => Opcode.Less,
-            Opcode.GreaterOrEqual => Opcode.LessOrEqual,
-            _ => op,
-        };
 
         /// <summary>
         /// Records the division facts, then turns values known to be one constant into that constant
