@@ -500,7 +500,8 @@ public sealed class Evaluator
             documentation = docstring.Value;
             body = body.Skip(1).ToList();
         }
-        foreach (var form in body) CheckNoCompileTimeValues(name, form, location);
+        var pending = new Stack<(Datum Node, SourceLocation Around)>();
+        foreach (var form in body) CheckNoCompileTimeValues(name, form, location, pending);
         return new FunctionDefinition(name, location, parameters, body, documentation);
     }
 
@@ -514,9 +515,9 @@ public sealed class Evaluator
     /// remembers every pair run, and that one reports: the error is always the one it finds first.
     /// </para>
     /// </summary>
-    private static void CheckNoCompileTimeValues(string function, Datum form, SourceLocation around)
+    private static void CheckNoCompileTimeValues(string function, Datum form, SourceLocation around, Stack<(Datum Node, SourceLocation Around)> pending)
     {
-        var pending = new Stack<(Datum Node, SourceLocation Around)>();
+        pending.Clear();
         if (Walk(function, form, around, pending, seen: null, budget: TreeWalkBudget)) return;   // the usual case: nothing there
         pending.Clear();
         Walk(function, form, around, pending, new HashSet<Datum>(ReferenceEqualityComparer.Instance), long.MaxValue);

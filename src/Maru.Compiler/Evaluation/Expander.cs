@@ -256,7 +256,7 @@ internal sealed partial class Interpreter
     {
         var location = node.Location;
         return node is NilDatum || CompileTimeValue.Is(node)
-            || (!location.IsNone && location.File == call.File
+            || (!location.IsNone && DatumExtensions.SameName(location.File, call.File)
                 && (location.Line > call.Line || (location.Line == call.Line && location.Column >= call.Column)));
     }
 
@@ -287,7 +287,8 @@ internal sealed partial class Interpreter
                         if (--budget < 0)
                             throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
                         stack.Push(pair);
-                        stack.Push(Copy(pair.Head, location, serial, ref budget));
+                        var element = pair.Head;
+                        stack.Push(IsKept(element, location) ? element : Copy(element, location, serial, ref budget));
                         if (!IsFresh(pair, serial)) copies++;
                         rest = pair.Tail;
                     }

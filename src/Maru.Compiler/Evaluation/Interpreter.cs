@@ -78,7 +78,20 @@ internal sealed partial class Interpreter
     public GlobalEnvironment Globals { get; set; }
 
     /// <summary>The location of the call a primitive is running for (for its errors).</summary>
-    public SourceLocation CallSite { get; private set; }
+    public SourceLocation CallSite => new(_callFile, _callLine, _callColumn);
+
+    // CallSite in parts: set and restored around every primitive call, and the file is nearly always
+    // the same string, so it is stored only when it changes (a store of a reference costs a write barrier).
+    private string _callFile = null!;   // as default(SourceLocation): no primitive running
+    private int _callLine, _callColumn;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SetCallSite(string file, int line, int column)
+    {
+        if (!ReferenceEquals(_callFile, file)) _callFile = file;
+        _callLine = line;
+        _callColumn = column;
+    }
 
     public Evaluator Session => _session;
 
@@ -182,10 +195,10 @@ internal sealed partial class Interpreter
         return arguments;
     }
 
-    public Datum EvalBody(IReadOnlyList<Datum> body, Frame? frame)
+    public Datum EvalBody(Datum[] body, Frame? frame)
     {
         Datum result = NilDatum.Empty;
-        foreach (var form in body) result = Eval(form, frame);
+        for (var i = 0; i < body.Length; i++) result = Eval(body[i], frame);
         return result;
     }
 
@@ -228,15 +241,15 @@ internal sealed partial class Interpreter
             case Closure closure:
                 return ApplyClosure(closure, arguments, callSite);
             case Primitive primitive:
-                var saved = CallSite;
-                CallSite = callSite;
+                var (savedFile, savedLine, savedColumn) = (_callFile, _callLine, _callColumn);
+                SetCallSite(callSite.File, callSite.Line, callSite.Column);
                 try
                 {
                     return primitive.Function(this, arguments);
                 }
                 finally
                 {
-                    CallSite = saved;
+                    SetCallSite(savedFile, savedLine, savedColumn);
                 }
             case SpecialForm special:
                 throw new EvaluationError(DiagnosticCode.NotCallable, callSite, $"special form '{special.Name}' cannot be applied to evaluated arguments");
@@ -257,7 +270,7 @@ internal sealed partial class Interpreter
         {
             var values = new Datum[required + 1];
             Array.Copy(arguments, values, required);
-            values[required] = DatumExtensions.ToList(arguments.Skip(required));
+            values[required] = DatumExtensions.ListOf(arguments.AsSpan(required));
             frame = Frame.ForCall(closure.Environment, closure.Home, names, values, required + 1);
         }
         else
@@ -269,7 +282,7 @@ internal sealed partial class Interpreter
         try
         {
             CheckLimits(callSite);
-            return EvalBody(closure.Body, frame);
+            return EvalBody(closure.Forms, frame);
         }
         finally
         {

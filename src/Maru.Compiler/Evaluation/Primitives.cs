@@ -246,7 +246,7 @@ internal sealed partial class Interpreter
         Primitive("list", (interpreter, a) =>
         {
             interpreter.Allocate(PairSize * a.Length);
-            return DatumExtensions.ToList(a);
+            return DatumExtensions.ListOf(a);
         });
         // caar ... cddddr: read right to left, as in Lisp.
         foreach (var length in new[] { 2, 3, 4 })

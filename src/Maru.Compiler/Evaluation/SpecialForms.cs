@@ -124,8 +124,13 @@ internal sealed partial class Interpreter
                 throw new EvaluationError(DiagnosticCode.MalformedForm, p.Head.Location, $"lambda parameter must be a symbol, not {DatumPrinter.Outline(p.Head)}");
         if (rest is not (SymbolDatum or NilDatum))
             throw new EvaluationError(DiagnosticCode.MalformedForm, rest.Location, $"lambda parameter must be a symbol, not {DatumPrinter.Outline(rest)}");
-        var body = Cdr(form.Tail).AsList()
-            ?? throw new EvaluationError(DiagnosticCode.MalformedForm, form.Location, "malformed lambda: the body is a dotted list");
+        var count = 0;
+        for (rest = Cdr(form.Tail); rest is PairDatum p; rest = p.Tail) count++;
+        if (rest is not NilDatum)
+            throw new EvaluationError(DiagnosticCode.MalformedForm, form.Location, "malformed lambda: the body is a dotted list");
+        var body = new Datum[count];
+        count = 0;
+        for (rest = Cdr(form.Tail); rest is PairDatum p; rest = p.Tail) body[count++] = p.Head;
         interpreter.Allocate(ClosureSize);
         return new Closure(parameters, body, frame, form.Location) { Home = frame?.Home ?? interpreter.Globals };
     }

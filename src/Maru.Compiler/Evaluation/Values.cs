@@ -29,16 +29,22 @@ internal sealed class Closure : CompileTimeValue
 {
     private GlobalEnvironment? _home;
 
-    public Closure(Datum parameters, IReadOnlyList<Datum> body, Frame? environment, SourceLocation location)
+    public Closure(Datum parameters, Datum[] body, Frame? environment, SourceLocation location)
     {
         Parameters = parameters;
-        Body = body;
+        _body = body;
         Environment = environment;
         DefinedAt = location;
     }
 
     public Datum Parameters { get; private set; }
-    public IReadOnlyList<Datum> Body { get; private set; }
+    private Datum[] _body;
+
+    /// <summary>The body forms (an array, so a call walks it without an enumerator).</summary>
+    public IReadOnlyList<Datum> Body => _body;
+
+    /// <summary>The body forms, for the interpreter.</summary>
+    internal Datum[] Forms => _body;
     public Frame? Environment { get; private set; }
     public SourceLocation DefinedAt { get; private set; }
     public string? Name { get; set; }
@@ -82,10 +88,10 @@ internal sealed class Closure : CompileTimeValue
     /// <summary>An empty closure for <see cref="PreludeSnapshot"/> to fill (its parts may refer back to it).</summary>
     internal static Closure Shell() => new(NilDatum.Empty, [], null, SourceLocation.None);
 
-    internal void Fill(Datum parameters, IReadOnlyList<Datum> body, Frame? environment, GlobalEnvironment? home, SourceLocation location, string? name)
+    internal void Fill(Datum parameters, Datum[] body, Frame? environment, GlobalEnvironment? home, SourceLocation location, string? name)
     {
         Parameters = parameters;
-        Body = body;
+        _body = body;
         Environment = environment;
         _home = home;
         DefinedAt = location;

@@ -137,21 +137,21 @@ internal sealed class FunctionLowerer
         if (scope.Lookup(head.Name) is not null)
             return LowerIndirectCall(form, LowerVariable(head, scope), arguments, scope);
 
-        switch (head.Name)
+        var meaning = Operators.Classify(head.Name);
+        switch (meaning.Kind)
         {
-            case "let": return LowerLet(form, arguments, scope);
-            case "if": return LowerIf(arguments, scope);
-            case "while": return LowerWhile(form, arguments, scope);
-            case "set": return LowerSet(form, arguments, scope);
-            case "and": return LowerAndOr(arguments, scope, isAnd: true);
-            case "or": return LowerAndOr(arguments, scope, isAnd: false);
-            case "return": return LowerReturn(arguments, scope);
-            case "address-of": return LowerAddressOf(form, arguments, scope);
-            case "quote":
-            case "quasiquote":
+            case FormKind.Let: return LowerLet(form, arguments, scope);
+            case FormKind.If: return LowerIf(arguments, scope);
+            case FormKind.While: return LowerWhile(form, arguments, scope);
+            case FormKind.Set: return LowerSet(form, arguments, scope);
+            case FormKind.And: return LowerAndOr(arguments, scope, isAnd: true);
+            case FormKind.Or: return LowerAndOr(arguments, scope, isAnd: false);
+            case FormKind.Return: return LowerReturn(arguments, scope);
+            case FormKind.AddressOf: return LowerAddressOf(form, arguments, scope);
+            case FormKind.Quote:
                 throw new CompilationError(DiagnosticCode.NotCompilable, form.Location,
                     "quoted data exists only at compile time and cannot be compiled into a function");
-            case "lambda":
+            case FormKind.Lambda:
                 throw new CompilationError(DiagnosticCode.NotCompilable, form.Location,
                     "a lambda inside a function would be a closure; only top-level functions are compilable");
         }
@@ -168,19 +168,21 @@ internal sealed class FunctionLowerer
                 return LowerIndirectCall(form, LowerVariable(head, scope), arguments, scope);
         }
 
-        if (Operators.Unary.TryGetValue(head.Name, out var unary) && arguments.Count == 1)
-            return Emit(unary, form.Location, null, Lower(arguments[0], scope));
-        if (Operators.Binary.TryGetValue(head.Name, out var binary) && arguments.Count == 2)
-            return Emit(binary, form.Location, null, LowerAll(arguments, scope));
-        if (Operators.Ternary.TryGetValue(head.Name, out var ternary) && arguments.Count == 3)
+        if (meaning.Kind == FormKind.Operator)
         {
-            var operands = LowerAll(arguments, scope);
-            Append(new Instruction(ternary, null, operands, null, form.Location));
-            return operands[2];
-        }
-        if (Operators.IsOperator(head.Name))
+            if (meaning.Unary is { } unary && arguments.Count == 1)
+                return Emit(unary, form.Location, null, Lower(arguments[0], scope));
+            if (meaning.Binary is { } binary && arguments.Count == 2)
+                return Emit(binary, form.Location, null, LowerAll(arguments, scope));
+            if (meaning.Ternary is { } ternary && arguments.Count == 3)
+            {
+                var operands = LowerAll(arguments, scope);
+                Append(new Instruction(ternary, null, operands, null, form.Location));
+                return operands[2];
+            }
             throw new CompilationError(DiagnosticCode.WrongOperandCount, form.Location,
                 $"operator '{head.Name}' takes {Operators.Arity(head.Name)}, but {arguments.Count} {(arguments.Count == 1 ? "was" : "were")} given");
+        }
         throw Unknown(head, "function");
     }
 

@@ -75,7 +75,9 @@ internal sealed class Scope(Scope? parent)
         {
             // The evaluator's names are one instance each (NameTable), so the first test usually decides.
             var bound = names[i];
-            if (ReferenceEquals(bound, name) || (bound.Length == name.Length && bound.AsSpan().SequenceEqual(name))) return i;
+            if (ReferenceEquals(bound, name)
+                || (bound.Length == name.Length && (bound.Length == 0 || bound[0] == name[0]) && bound.AsSpan().SequenceEqual(name)))
+                return i;
         }
         return -1;
     }

@@ -26,15 +26,20 @@ internal enum TokenKind
 
 /// <summary>
 /// One token and where its first character is. <see cref="Text"/> is the token as written (for
-/// messages; for delimiters it is the delimiter itself); the value fields hold what it denotes.
+/// messages; for delimiters it is the delimiter itself), except for a string, where it is the
+/// string's value; <see cref="Value"/> holds what a number or character denotes (a real's bits).
+/// Kept small: the reader takes every token by value.
 /// </summary>
 internal readonly record struct Token(
     TokenKind Kind,
     SourceLocation Location,
     string Text,
-    long IntegerValue = 0,
-    double RealValue = 0,
-    string? StringValue = null);
+    long Value = 0)
+{
+    public long IntegerValue => Value;
+
+    public double RealValue => BitConverter.Int64BitsToDouble(Value);
+}
 
 /// <summary>
 /// Turns Maru source text into tokens, as maru-2.4's eval.c reads characters. It is stricter than
@@ -301,7 +306,7 @@ internal sealed class Lexer
 
         // strtoul's result stored in a long: [2^63, 2^64) wraps to negative, and '-' negates modulo 2^64.
         var result = unchecked(negative ? (long)(0UL - magnitude) : (long)magnitude);
-        return new Token(TokenKind.Integer, start, text, IntegerValue: result);
+        return new Token(TokenKind.Integer, start, text, result);
     }
 
     private static int DigitValue(char c) => c switch
@@ -338,7 +343,7 @@ internal sealed class Lexer
         if (i < digits.Length)
             return Fail(DiagnosticCode.InvalidNumber, start, $"invalid number '{text}': unexpected '{digits[i]}'");
         var value = double.Parse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
-        return new Token(TokenKind.Real, start, text, RealValue: value);
+        return new Token(TokenKind.Real, start, text, BitConverter.DoubleToInt64Bits(value));
     }
 
     // ---- Strings and characters ---------------------------------------------------------------
@@ -370,7 +375,7 @@ internal sealed class Lexer
             value.Append((char)escape.Code); // escapes denote codes up to 0xFFFF
         }
         var s = value.ToString();
-        return new Token(TokenKind.String, start, s, StringValue: s);
+        return new Token(TokenKind.String, start, s);
     }
 
     private readonly record struct Escape(int Code, bool AtEnd, Token? Error);
@@ -476,6 +481,6 @@ internal sealed class Lexer
             return Fail(DiagnosticCode.InvalidCharacterLiteral, start,
                 $"invalid character literal '{_text.Substring(begin, _pos - begin)}': '?' takes exactly one character or escape");
         }
-        return new Token(TokenKind.Character, start, "?", IntegerValue: code);
+        return new Token(TokenKind.Character, start, "?", code);
     }
 }

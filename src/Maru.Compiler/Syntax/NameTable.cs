@@ -19,6 +19,8 @@ internal sealed class NameTable
     private readonly NameTable? _frozenBase;
     private readonly bool _frozen;
     private string?[] _slots;
+    // The hash of each slot's name, so a probe compares text only where the hashes agree.
+    private uint[] _hashes;
     private int _count;
 
     /// <summary>A table holding the built-in names and, first, every name of <paramref name="frozenBase"/>.</summary>
@@ -27,12 +29,14 @@ internal sealed class NameTable
         if (frozenBase is { _frozen: false }) throw new ArgumentException("the base of a table must be frozen", nameof(frozenBase));
         _frozenBase = frozenBase;
         _slots = new string?[frozenBase is null ? 256 : 64];
+        _hashes = new uint[_slots.Length];
         Add(Evaluation.Interpreter.True.Name);   // a static symbol every table holds as this very instance
     }
 
     private NameTable(int capacity)
     {
         _slots = new string?[Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity * 2))];
+        _hashes = new uint[_slots.Length];
         _frozen = true;
     }
 
@@ -77,28 +81,31 @@ internal sealed class NameTable
     private string? Find(ReadOnlySpan<char> name, uint hash)
     {
         var slots = _slots;
+        var hashes = _hashes;
         var mask = slots.Length - 1;
         for (var i = (int)hash & mask; ; i = (i + 1) & mask)
         {
             var slot = slots[i];
             if (slot is null) return null;
-            if (name.SequenceEqual(slot)) return slot;
+            if (hashes[i] == hash && name.SequenceEqual(slot)) return slot;
         }
     }
 
     private string FindOrAdd(ReadOnlySpan<char> name, uint hash, string? instance)
     {
         var slots = _slots;
+        var hashes = _hashes;
         var mask = slots.Length - 1;
         var i = (int)hash & mask;
         for (; ; i = (i + 1) & mask)
         {
             var slot = slots[i];
             if (slot is null) break;
-            if (name.SequenceEqual(slot)) return slot;
+            if (hashes[i] == hash && name.SequenceEqual(slot)) return slot;
         }
         var made = instance ?? name.ToString();
         slots[i] = made;
+        hashes[i] = hash;
         if (++_count * 2 > slots.Length) Grow();
         return made;
     }
@@ -106,16 +113,21 @@ internal sealed class NameTable
     private void Grow()
     {
         var old = _slots;
+        var oldHashes = _hashes;
         var slots = new string?[old.Length * 2];
+        var hashes = new uint[slots.Length];
         var mask = slots.Length - 1;
-        foreach (var name in old)
+        for (var j = 0; j < old.Length; j++)
         {
+            var name = old[j];
             if (name is null) continue;
-            var i = (int)Hash(name) & mask;
+            var i = (int)oldHashes[j] & mask;
             while (slots[i] is not null) i = (i + 1) & mask;
             slots[i] = name;
+            hashes[i] = oldHashes[j];
         }
         _slots = slots;
+        _hashes = hashes;
     }
 
     /// <summary>FNV-1a over the UTF-16 units (the same for a string and its span).</summary>

@@ -149,11 +149,11 @@ internal sealed class DatumReader
         return false;
     }
 
-    private static Datum Atom(Token token) => token.Kind switch
+    private static Datum Atom(in Token token) => token.Kind switch
     {
         TokenKind.Integer or TokenKind.Character => new IntegerDatum(token.IntegerValue, token.Location),
         TokenKind.Real => new RealDatum(token.RealValue, token.Location),
-        TokenKind.String => new StringDatum(token.StringValue ?? "", token.Location),
+        TokenKind.String => new StringDatum(token.Text, token.Location),
         _ => new SymbolDatum(token.Text, token.Location),
     };
 
@@ -187,7 +187,7 @@ internal sealed class DatumReader
     }
 
     /// <summary>A dotted list takes exactly one datum after its '.'; a second one is an error at that datum's first token.</summary>
-    private bool CheckRoomForDatum(Token token)
+    private bool CheckRoomForDatum(in Token token)
     {
         if (_open.Count > 0 && _open.Peek() is ListFrame { Tail: not null } list)
             return Fail(DiagnosticCode.MisplacedDot, token.Location,
@@ -199,7 +199,7 @@ internal sealed class DatumReader
     /// A lone '.' marks a dotted tail only as an element of an open list. Anywhere else (top level,
     /// after a quote prefix, as boot.l's <c>'.</c>) it is just the symbol <c>.</c>, as in eval.c.
     /// </summary>
-    private bool Dot(Token dot)
+    private bool Dot(in Token dot)
     {
         if (_open.Count == 0 || _open.Peek() is QuoteFrame)
             return Complete(new SymbolDatum(dot.Text, dot.Location));
@@ -215,7 +215,7 @@ internal sealed class DatumReader
         return true;
     }
 
-    private bool Close(Token closer)
+    private bool Close(in Token closer)
     {
         if (_open.Count == 0)
             return Fail(DiagnosticCode.UnexpectedCloser, closer.Location, $"unexpected '{closer.Text}' with no list open");
@@ -237,7 +237,7 @@ internal sealed class DatumReader
     /// The list's first pair is located at its opening delimiter, each later pair at its element;
     /// <c>[a]</c> and <c>{a}</c> gain a leading <c>bracket</c> / <c>brace</c> symbol located at the delimiter.
     /// </summary>
-    private static Datum BuildList(ListFrame list, Token closer, NameTable names)
+    private static Datum BuildList(ListFrame list, in Token closer, NameTable names)
     {
         var opener = list.Token;
         var items = list.Items;
