@@ -36,8 +36,29 @@ internal sealed partial class Interpreter
         try
         {
             CheckExpansionLimits(form.Location);
-            var head = Expand(form.Head);
-            if (head is SymbolDatum name && Globals.Find(name)?.Value is FormValue { Function: not NilDatum } macro)
+            // A symbol head is looked up once for both questions (is it a symbol macro, does it name a form).
+            Datum head;
+            Variable? headVariable = null;
+            var headLookedUp = false;   // headVariable is the head's binding now (no code ran since the lookup)
+            if (form.Head is SymbolDatum headSymbol)
+            {
+                headVariable = Globals.Find(headSymbol);
+                if (headVariable?.Value is FormValue { SymbolFunction: not NilDatum } symbolMacro)
+                {
+                    head = ExpandMacro(symbolMacro.SymbolFunction, headSymbol.Name, headSymbol, [Globals, headSymbol]);
+                }
+                else
+                {
+                    head = headSymbol;
+                    headLookedUp = true;
+                }
+            }
+            else
+            {
+                head = Expand(form.Head);
+            }
+            if (head is SymbolDatum name
+                && (headLookedUp ? headVariable : Globals.Find(name))?.Value is FormValue { Function: not NilDatum } macro)
             {
                 var count = 1;
                 Datum rest = form.Tail;
@@ -162,7 +183,9 @@ internal sealed partial class Interpreter
 
     private void CheckExpansionLimits(SourceLocation location)
     {
-        if (_expansionDepth > MaxExpansionDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        // The stack is asked at every eighth level only, as in CheckLimits: a few kilobytes between
+        // questions against the runtime's far larger margin.
+        if (_expansionDepth > MaxExpansionDepth || ((_expansionDepth & 7) == 0 && !RuntimeHelpers.TryEnsureSufficientExecutionStack()))
         {
             if (_expansionDepth <= MaxExpansionDepth && OnBorrowedStack) throw new StackTooSmallException();
             var culprit = _expanding.Count > 0 ? $"macro '{_expanding.Peek()}' expands without end" : "code is nested too deeply to expand";
@@ -287,8 +310,7 @@ internal sealed partial class Interpreter
                         if (--budget < 0)
                             throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
                         stack.Push(pair);
-                        var element = pair.Head;
-                        stack.Push(IsKept(element, location) ? element : Copy(element, location, serial, ref budget));
+                        stack.Push(Copy(pair.Head, location, serial, ref budget));
                         if (!IsFresh(pair, serial)) copies++;
                         rest = pair.Tail;
                     }

@@ -78,20 +78,7 @@ internal sealed partial class Interpreter
     public GlobalEnvironment Globals { get; set; }
 
     /// <summary>The location of the call a primitive is running for (for its errors).</summary>
-    public SourceLocation CallSite => new(_callFile, _callLine, _callColumn);
-
-    // CallSite in parts: set and restored around every primitive call, and the file is nearly always
-    // the same string, so it is stored only when it changes (a store of a reference costs a write barrier).
-    private string _callFile = null!;   // as default(SourceLocation): no primitive running
-    private int _callLine, _callColumn;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void SetCallSite(string file, int line, int column)
-    {
-        if (!ReferenceEquals(_callFile, file)) _callFile = file;
-        _callLine = line;
-        _callColumn = column;
-    }
+    public SourceLocation CallSite { get; private set; }
 
     public Evaluator Session => _session;
 
@@ -241,15 +228,15 @@ internal sealed partial class Interpreter
             case Closure closure:
                 return ApplyClosure(closure, arguments, callSite);
             case Primitive primitive:
-                var (savedFile, savedLine, savedColumn) = (_callFile, _callLine, _callColumn);
-                SetCallSite(callSite.File, callSite.Line, callSite.Column);
+                var saved = CallSite;
+                CallSite = callSite;
                 try
                 {
                     return primitive.Function(this, arguments);
                 }
                 finally
                 {
-                    SetCallSite(savedFile, savedLine, savedColumn);
+                    CallSite = saved;
                 }
             case SpecialForm special:
                 throw new EvaluationError(DiagnosticCode.NotCallable, callSite, $"special form '{special.Name}' cannot be applied to evaluated arguments");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Maru.Compiler.Diagnostics;
 using Maru.Compiler.Evaluation;
 using Maru.Compiler.Ir;
@@ -485,13 +486,39 @@ internal sealed class FunctionLowerer
     /// </summary>
     private List<Datum>? ArgumentsOf(PairDatum form)
     {
-        if (!IsProperList(form.Tail)) return null;
-        var arguments = _freeArgumentLists.Count > 0 ? _freeArgumentLists.Pop() : new List<Datum>();
-        for (var rest = form.Tail; rest is PairDatum pair; rest = pair.Tail) arguments.Add(pair.Head);
+        var count = 0;
+        var tail = form.Tail;
+        for (; tail is PairDatum pair; tail = pair.Tail) count++;
+        if (tail is not NilDatum) return null;
+        var arguments = _freeArgumentLists.Pop();
+        // Filled through a span: a List<Datum>'s Add checks array covariance on every store (Datum is not sealed).
+        CollectionsMarshal.SetCount(arguments, count);
+        var items = CollectionsMarshal.AsSpan(arguments);
+        count = 0;
+        for (var rest = form.Tail; rest is PairDatum pair; rest = pair.Tail) items[count++] = pair.Head;
         return arguments;
     }
 
-    private readonly Stack<List<Datum>> _freeArgumentLists = new();
+    private readonly FreeLists _freeArgumentLists = new();
+
+    /// <summary>
+    /// The free argument lists, a stack in an array: a popped list stays in its entry, and lists nest,
+    /// so the one given back usually goes to the entry it came from and needs no store.
+    /// </summary>
+    private sealed class FreeLists
+    {
+        private List<Datum>[] _items = new List<Datum>[8];
+        private int _count;
+
+        public List<Datum> Pop() => _count > 0 ? _items[--_count] : new List<Datum>();
+
+        public void Push(List<Datum> list)
+        {
+            if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
+            if (!ReferenceEquals(_items[_count], list)) ExactArray.Set(_items, _count, list);
+            _count++;
+        }
+    }
 
     private static bool IsProperList(Datum datum)
     {

@@ -51,6 +51,35 @@ public sealed class DiagnosticTests
     public void WrongOperandCount() =>
         AssertError("(define-function f () (+ 1 2 3))", DiagnosticCode.WrongOperandCount, 1, 23, "operator '+' takes 2 operands, but 3 were given");
 
+    // Every operator with an operand count it does not take: the message names the counts it does
+    // (a unary and binary '-', a unary 'not', the ternary stores), so the table of names, counts and
+    // operators lowering compiles inline is checked name by name.
+    [TestMethod]
+    [DataRow("-", "1 2 3", "1 or 2 operands", "3 were")]
+    [DataRow("not", "1 2", "1 operand", "2 were")]
+    [DataRow("+", "1", "2 operands", "1 was")]
+    [DataRow("*", "1 2 3", "2 operands", "3 were")]
+    [DataRow("/", "1", "2 operands", "1 was")]
+    [DataRow("%", "1", "2 operands", "1 was")]
+    [DataRow("&", "1", "2 operands", "1 was")]
+    [DataRow("|", "1", "2 operands", "1 was")]
+    [DataRow("^", "1", "2 operands", "1 was")]
+    [DataRow("<<", "1", "2 operands", "1 was")]
+    [DataRow(">>", "1", "2 operands", "1 was")]
+    [DataRow("<", "1", "2 operands", "1 was")]
+    [DataRow("<=", "1", "2 operands", "1 was")]
+    [DataRow("=", "1", "2 operands", "1 was")]
+    [DataRow("!=", "1", "2 operands", "1 was")]
+    [DataRow(">=", "1", "2 operands", "1 was")]
+    [DataRow(">", "1", "2 operands", "1 was")]
+    [DataRow("oop-at", "1", "2 operands", "1 was")]
+    [DataRow("string-at", "1 2 3", "2 operands", "3 were")]
+    [DataRow("set-oop-at", "1 2", "3 operands", "2 were")]
+    [DataRow("set-string-at", "1", "3 operands", "1 was")]
+    public void EveryOperatorNamesTheOperandCountsItTakes(string name, string operands, string takes, string given) =>
+        AssertError($"(define-function f () ({name} {operands}))", DiagnosticCode.WrongOperandCount, 1, 23,
+            $"operator '{name}' takes {takes}, but {given} given");
+
     [TestMethod]
     public void RedefinitionWarnsAndTheLaterDefinitionWins()
     {
