@@ -104,6 +104,9 @@ internal static class IfConversion
             else return false;
             if (join == head || join == function.Blocks[0]) return false;   // a loop's latch, not a choice
             var hoisted = fromT.Instructions.Count + fromF.Instructions.Count - (fromT == head || fromF == head ? head.Instructions.Count : 0);
+            // An inner choice already made branch-free may be one arm; both arms so (a min of three by
+            // nested ifs) would run two choices where the branch runs one: the outer test stays a branch.
+            if (fromT != head && fromF != head && HasSelect(fromT) && HasSelect(fromF)) return false;
             var selects = 0;
             foreach (var phi in CollectionsMarshal.AsSpan(join.Phis))
                 if (!Same(phi.ValueFrom(fromT), phi.ValueFrom(fromF))) selects++;
@@ -126,7 +129,18 @@ internal static class IfConversion
             {
                 var (a, b) = (phi.ValueFrom(fromT)!.Value, phi.ValueFrom(fromF)!.Value);
                 var value = a;
-                if (!a.Equals(b))
+                if (test is not null && test.Op.IsComparison() && a.IsConstant && b.IsConstant && (a.Constant, b.Constant) is (1, 0) or (0, 1))
+                {
+                    // A comparison is 0 or 1 already: the choice of 1 or 0 by it is it, or its negation.
+                    if (a.Constant == 1) value = condition;
+                    else
+                    {
+                        var d = function.NewRegister();
+                        instructions.Add(new Instruction(test.Op.Negated(), d, [test.Arguments[0], test.Arguments[1]], null, location));
+                        value = Operand.Of(d);
+                    }
+                }
+                else if (!a.Equals(b))
                 {
                     var d = function.NewRegister();
                     instructions.Add(new Instruction(Opcode.Select, d, [condition, a, b], null, location));
@@ -154,6 +168,8 @@ internal static class IfConversion
             }
             return true;
         }
+
+        private static bool HasSelect(BasicBlock arm) => arm.Instructions.Exists(instruction => instruction.Op == Opcode.Select);
 
         private static bool Same(Operand? a, Operand? b) => a is { } x && b is { } y && x.Equals(y);
 

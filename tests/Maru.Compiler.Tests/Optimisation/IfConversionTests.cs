@@ -127,13 +127,25 @@ public sealed class IfConversionTests
     public void CheapChoicesBecomeSelectsWithoutBranches()
     {
         var module = Optimise(Tests);
-        foreach (var name in new[] { "min2", "max2", "le-pick", "ge-pick", "eq-pick", "ne-pick", "abs1", "clamp", "sat-add", "cinc", "min3", "wide", "truth", "spread" })
+        foreach (var name in new[] { "min2", "max2", "le-pick", "ge-pick", "eq-pick", "ne-pick", "abs1", "sign", "clamp", "sat-add", "cinc", "wide", "truth", "spread" })
         {
             var function = Function(module, name);
             Assert.HasCount(1, function.Blocks, $"{name}:\n{IrPrinter.Print(function)}");
             Assert.IsTrue(Instructions(function).Any(i => i.Op == Opcode.Select), $"{name}:\n{IrPrinter.Print(function)}");
         }
-        Assert.HasCount(3, Instructions(Function(module, "min3")).Where(i => i.Op == Opcode.Select).ToList(), "a min of three by nested ifs: two inner selects and the outer one");
+        // A min of three by nested ifs: each inner choice a select, the outer test a branch (both its arms would run a choice).
+        var min3 = Function(module, "min3");
+        Assert.HasCount(2, Instructions(min3).Where(i => i.Op == Opcode.Select).ToList(), IrPrinter.Print(min3));
+        Assert.IsTrue(min3.Blocks.Any(b => b.Terminator is Branch), IrPrinter.Print(min3));
+        // A choice of 1 or 0 by a comparison is the comparison (or its negation): no select.
+        const string flags = "(define-function differ (a b) (if (= a b) 0 1)) (define-function same (a b) (if (= a b) 1 0))";
+        foreach (var name in new[] { "differ", "same" })
+        {
+            var function = Function(Optimise(flags), name);
+            Assert.HasCount(1, function.Blocks, IrPrinter.Print(function));
+            Assert.IsFalse(Instructions(function).Any(i => i.Op == Opcode.Select), IrPrinter.Print(function));
+            AssertSameAtBothLevels(flags, name, [0, 0], [1, 2], [-1, -1], [long.MinValue, long.MaxValue]);
+        }
     }
 
     [TestMethod]
