@@ -111,16 +111,28 @@ internal static class IfConversion
             foreach (var phi in CollectionsMarshal.AsSpan(join.Phis))
                 if (!Same(phi.ValueFrom(fromT), phi.ValueFrom(fromF))) selects++;
             if (selects > MaxSelects || hoisted + selects > MaxHoisted) return false;
+            if (InSwitchChain(head)) return false;
             var test = DefinitionIn(head, condition.Register);
-            if (test is not null && InSwitchChain(head, test)) return false;
 
             // The arms' instructions, then the test (when the head made it last and no arm reads it), then the selects.
             var instructions = head.Instructions;
-            var moveTest = test is not null && instructions[^1] == test && !ReadByArms(condition.Register, fromT, fromF, head);
-            if (moveTest) instructions.RemoveAt(instructions.Count - 1);
+            // The test moves below the arms' instructions (it then sets the flags the select reads), with the
+            // load right before it that only it reads (the machine may take that load as its operand); a
+            // load moves only past the arms' pure instructions, never past a store.
+            var moved = 0;
+            if (test is not null && instructions[^1] == test && !test.Op.HasSideEffects() && test.Op != Opcode.Alloca
+                && !ReadByArms(condition.Register, fromT, fromF, head))
+            {
+                moved = 1;
+                if (instructions.Count >= 2 && instructions[^2] is { Op: Opcode.LoadWord or Opcode.LoadByte, Destination: { } loaded }
+                    && Array.Exists(test.Arguments, a => !a.IsConstant && a.Register == loaded) && !ReadByArms(loaded, fromT, fromF, head))
+                    moved = 2;
+            }
+            var tail = instructions.GetRange(instructions.Count - moved, moved);
+            instructions.RemoveRange(instructions.Count - moved, moved);
             if (fromT != head) instructions.AddRange(fromT.Instructions);
             if (fromF != head) instructions.AddRange(fromF.Instructions);
-            if (moveTest) instructions.Add(test!);
+            instructions.AddRange(tail);
             var location = test?.Location ?? (instructions.Count > 0 ? instructions[^1].Location : function.Location);
             // An arm entered only from the head goes (its edge to the join with it); a shared empty one stays for its
             // other predecessors; the head's own edge (a triangle) is the one the join keeps.
@@ -212,32 +224,57 @@ internal static class IfConversion
             return false;
         }
 
-        /// <summary>The register a test compares with a constant, or null.</summary>
-        private static VReg? TestedAgainstConstant(Instruction test) => test switch
+        /// <summary>The register a block's branch compares with a constant (a branch on a register tests it against 0), or null.</summary>
+        private static VReg? TestedAgainstConstant(BasicBlock block)
         {
-            { Op: var op, Arguments: [{ IsConstant: false } x, { IsConstant: true }] } when op.IsComparison() => x.Register,
-            { Op: var op, Arguments: [{ IsConstant: true }, { IsConstant: false } x] } when op.IsComparison() => x.Register,
-            _ => null,
-        };
+            if (block.Terminator is not Branch { Condition: { IsConstant: false } c }) return null;
+            return DefinitionIn(block, c.Register) switch
+            {
+                { Op: var op, Arguments: [{ IsConstant: false } x, { IsConstant: true }] } when op.IsComparison() => x.Register,
+                { Op: var op, Arguments: [{ IsConstant: true }, { IsConstant: false } x] } when op.IsComparison() => x.Register,
+                { Op: Opcode.LogicalNot, Arguments: [{ IsConstant: false } x] } => x.Register,
+                { Op: var op } when op.IsComparison() => null,
+                _ => c.Register,
+            };
+        }
 
         /// <summary>
-        /// The head's test of x against a constant is one of at least <see cref="MaxChainTests"/> such tests of x
-        /// along single predecessors: a many-way cond that switch lowering turns into a tree or a lookup.
+        /// The head's test of x against a constant ends a chain of such tests of x along single predecessors
+        /// that switch lowering takes (a tree or a lookup): at least <see cref="MaxChainTests"/> of them, or two of
+        /// an x its definition bounds to a small range (a mask, a byte, a truth value), which a lookup covers whole.
         /// </summary>
-        private bool InSwitchChain(BasicBlock head, Instruction test)
+        private bool InSwitchChain(BasicBlock head)
         {
-            if (TestedAgainstConstant(test) is not { } x) return false;
+            if (TestedAgainstConstant(head) is not { } x) return false;
             var tests = 1;
             var at = head;
-            for (var steps = 0; steps < MaxChainTests && tests < MaxChainTests; steps++)
+            while (tests < MaxChainTests)
             {
-                if (single[at.Index] is not { } previous || removed[previous.Index]) return false;
-                if (previous.Terminator is not Branch { Condition: { IsConstant: false } c }) return false;
-                if (DefinitionIn(previous, c.Register) is not { } earlier || TestedAgainstConstant(earlier) != x) return false;
+                if (single[at.Index] is not { } previous || removed[previous.Index] || TestedAgainstConstant(previous) != x) break;
                 tests++;
                 at = previous;
             }
-            return tests >= MaxChainTests;
+            return tests >= MaxChainTests || (tests == 2 && IsSmallRange(x));
+        }
+
+        private Instruction?[]? _definitions;
+
+        private bool IsSmallRange(VReg x)
+        {
+            if (_definitions is null)
+            {
+                _definitions = new Instruction?[function.RegisterCount];
+                foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+                    foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+                        if (instruction.Destination is { } d && d.Index < _definitions.Length) _definitions[d.Index] = instruction;
+            }
+            return x.Index < _definitions.Length && _definitions[x.Index] switch
+            {
+                { Op: Opcode.And, Arguments: [_, { IsConstant: true, Constant: >= 0 and <= 63 }] } => true,
+                { Op: Opcode.And, Arguments: [{ IsConstant: true, Constant: >= 0 and <= 63 }, _] } => true,
+                { Op: var op } => op.IsComparison() || op is Opcode.LogicalNot or Opcode.LoadByte,
+                _ => false,
+            };
         }
     }
 }

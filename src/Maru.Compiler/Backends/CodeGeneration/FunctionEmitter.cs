@@ -382,6 +382,7 @@ internal sealed class FunctionEmitter
                     ok = user.Op switch
                     {
                         Opcode.Copy or Opcode.LogicalNot => true,
+                        Opcode.Select => at == 0,   // its condition: a test of the memory against zero
                         Opcode.Equal or Opcode.NotEqual => word || smallConstant,
                         Opcode.And when user.Destination is { } d && fused[d.Index] => word || smallConstant,
                         _ when user.Op.IsComparison() => word,
