@@ -25,7 +25,7 @@ namespace Maru.Compiler.Optimisation;
 internal static class IfConversion
 {
     public const int MaxArmInstructions = 3;
-    public const int MaxSelects = 3;
+    public const int MaxSelects = 1;
     public const int MaxHoisted = 6;
     public const int MaxChainTests = 3;
 
@@ -45,7 +45,11 @@ internal static class IfConversion
             predecessors[b] = preds.Length;
             single[b] = preds.Length == 1 ? preds[0] : null;
         }
-        var state = new State(function, predecessors, single, removed);
+        var inLoop = Scratch<bool>.Rent(count);
+        if (NaturalLoop.GraphWithLoops(function) is { } looped)
+            foreach (var loop in NaturalLoop.FindAll(looped))
+                foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks)) inLoop[block.Index] = true;
+        var state = new State(function, predecessors, single, removed, inLoop);
         var changed = false;
         try
         {
@@ -63,6 +67,7 @@ internal static class IfConversion
             Scratch<int>.Return(predecessors);
             Scratch<BasicBlock?>.Return(single);
             Scratch<bool>.Return(removed);
+            Scratch<bool>.Return(inLoop);
             Scratch<BasicBlock?>.Return(order);
         }
         if (changed) CopyPropagation.Run(function);   // the merged joins' phis became copies
@@ -74,7 +79,7 @@ internal static class IfConversion
             or Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.ShiftLeft or Opcode.ShiftRight
             or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress;
 
-    private sealed class State(IrFunction function, int[] predecessors, BasicBlock?[] single, bool[] removed)
+    private sealed class State(IrFunction function, int[] predecessors, BasicBlock?[] single, bool[] removed, bool[] inLoop)
     {
         /// <summary>
         /// A block that only computes cheap values and jumps on, entered only from <paramref name="from"/>
@@ -108,11 +113,20 @@ internal static class IfConversion
             // nested ifs) would run two choices where the branch runs one: the outer test stays a branch.
             if (fromT != head && fromF != head && HasSelect(fromT) && HasSelect(fromF)) return false;
             var selects = 0;
+            Phi? chosen = null;
             foreach (var phi in CollectionsMarshal.AsSpan(join.Phis))
-                if (!Same(phi.ValueFrom(fromT), phi.ValueFrom(fromF))) selects++;
+                if (!Same(phi.ValueFrom(fromT), phi.ValueFrom(fromF)))
+                {
+                    selects++;
+                    chosen = phi;
+                }
             if (selects > MaxSelects || hoisted + selects > MaxHoisted) return false;
             if (InSwitchChain(head)) return false;
             var test = DefinitionIn(head, condition.Register);
+            var counted = selects == 1 && test is not null && test.Op.IsComparison() ? Counted(chosen!, fromT, fromF, head) : null;
+            // In a loop only a choice between values already made, or a count: arithmetic in an arm would
+            // lengthen the loop's dependence chain where a predicted branch costs nothing (gcc -O2 keeps those).
+            if (inLoop[head.Index] && hoisted > 0 && counted is null) return false;
 
             // The arms' instructions, then the test (when the head made it last and no arm reads it), then the selects.
             var instructions = head.Instructions;
@@ -130,8 +144,11 @@ internal static class IfConversion
             }
             var tail = instructions.GetRange(instructions.Count - moved, moved);
             instructions.RemoveRange(instructions.Count - moved, moved);
-            if (fromT != head) instructions.AddRange(fromT.Instructions);
-            if (fromF != head) instructions.AddRange(fromF.Instructions);
+            if (counted is null)
+            {
+                if (fromT != head) instructions.AddRange(fromT.Instructions);
+                if (fromF != head) instructions.AddRange(fromF.Instructions);
+            }
             instructions.AddRange(tail);
             var location = test?.Location ?? (instructions.Count > 0 ? instructions[^1].Location : function.Location);
             // An arm entered only from the head goes (its edge to the join with it); a shared empty one stays for its
@@ -141,7 +158,21 @@ internal static class IfConversion
             {
                 var (a, b) = (phi.ValueFrom(fromT)!.Value, phi.ValueFrom(fromF)!.Value);
                 var value = a;
-                if (test is not null && test.Op.IsComparison() && a.IsConstant && b.IsConstant && (a.Constant, b.Constant) is (1, 0) or (0, 1))
+                if (phi == chosen && counted is { } count)
+                {
+                    // v + 1 when the comparison holds (or fails): v plus (or minus) the comparison's 0 or 1.
+                    var step = condition;
+                    if (!count.WhenTrue)
+                    {
+                        var d = function.NewRegister();
+                        instructions.Add(new Instruction(test!.Op.Negated(), d, [test.Arguments[0], test.Arguments[1]], null, location));
+                        step = Operand.Of(d);
+                    }
+                    var sum = function.NewRegister();
+                    instructions.Add(new Instruction(count.Op, sum, [count.Base, step], null, location));
+                    value = Operand.Of(sum);
+                }
+                else if (test is not null && test.Op.IsComparison() && a.IsConstant && b.IsConstant && (a.Constant, b.Constant) is (1, 0) or (0, 1))
                 {
                     // A comparison is 0 or 1 already: the choice of 1 or 0 by it is it, or its negation.
                     if (a.Constant == 1) value = condition;
@@ -179,6 +210,33 @@ internal static class IfConversion
                 Merge(head, join);
             }
             return true;
+        }
+
+        /// <summary>
+        /// The phi is v on one side and v ± 1, the only instruction of that side's arm, on the other (the other
+        /// side computing nothing): a conditional count, v ± the comparison (gcc's setcc and add).
+        /// </summary>
+        private static (Opcode Op, Operand Base, bool WhenTrue)? Counted(Phi phi, BasicBlock fromT, BasicBlock fromF, BasicBlock head)
+        {
+            var (a, b) = (phi.ValueFrom(fromT)!.Value, phi.ValueFrom(fromF)!.Value);
+            if (Step(a, b, fromT, fromF, head) is { } t) return (t.Op, b, true);
+            if (Step(b, a, fromF, fromT, head) is { } f) return (f.Op, a, false);
+            return null;
+        }
+
+        private static (Opcode Op, int _)? Step(Operand stepped, Operand v, BasicBlock arm, BasicBlock other, BasicBlock head)
+        {
+            if (arm == head || stepped.IsConstant || arm.Instructions.Count != 1 || (other != head && other.Instructions.Count != 0)) return null;
+            var instruction = arm.Instructions[0];
+            if (instruction.Destination != stepped.Register) return null;
+            return instruction switch
+            {
+                { Op: Opcode.Add, Arguments: [var x, { IsConstant: true, Constant: 1 }] } when x.Equals(v) => (Opcode.Add, 0),
+                { Op: Opcode.Add, Arguments: [{ IsConstant: true, Constant: 1 }, var x] } when x.Equals(v) => (Opcode.Add, 0),
+                { Op: Opcode.Add, Arguments: [var x, { IsConstant: true, Constant: -1 }] } when x.Equals(v) => (Opcode.Subtract, 0),
+                { Op: Opcode.Subtract, Arguments: [var x, { IsConstant: true, Constant: 1 }] } when x.Equals(v) => (Opcode.Subtract, 0),
+                _ => null,
+            };
         }
 
         private static bool HasSelect(BasicBlock arm) => arm.Instructions.Exists(instruction => instruction.Op == Opcode.Select);

@@ -127,7 +127,7 @@ public sealed class IfConversionTests
     public void CheapChoicesBecomeSelectsWithoutBranches()
     {
         var module = Optimise(Tests);
-        foreach (var name in new[] { "min2", "max2", "le-pick", "ge-pick", "eq-pick", "ne-pick", "abs1", "sign", "clamp", "sat-add", "cinc", "wide", "truth", "spread" })
+        foreach (var name in new[] { "min2", "max2", "le-pick", "ge-pick", "eq-pick", "ne-pick", "abs1", "sign", "clamp", "sat-add", "wide", "truth" })
         {
             var function = Function(module, name);
             Assert.HasCount(1, function.Blocks, $"{name}:\n{IrPrinter.Print(function)}");
@@ -137,6 +137,12 @@ public sealed class IfConversionTests
         var min3 = Function(module, "min3");
         Assert.HasCount(2, Instructions(min3).Where(i => i.Op == Opcode.Select).ToList(), IrPrinter.Print(min3));
         Assert.IsTrue(min3.Blocks.Any(b => b.Terminator is Branch), IrPrinter.Print(min3));
+        // A conditional count is the count plus the comparison (setcc, add): no select, no branch.
+        var cinc = Function(module, "cinc");
+        Assert.HasCount(1, cinc.Blocks, IrPrinter.Print(cinc));
+        Assert.IsTrue(Instructions(cinc).Any(i => i.Op == Opcode.Add && i.Arguments.Any(a => !a.IsConstant && Instructions(cinc).Any(c => c.Destination == a.Register && c.Op.IsComparison()))), IrPrinter.Print(cinc));
+        // Two values chosen at once (a swap) stay a branch: two selects where the branch moves nothing.
+        Assert.IsTrue(Function(module, "spread").Blocks.Any(b => b.Terminator is Branch), IrPrinter.Print(Function(module, "spread")));
         // A choice of 1 or 0 by a comparison is the comparison (or its negation): no select.
         const string flags = "(define-function differ (a b) (if (= a b) 0 1)) (define-function same (a b) (if (= a b) 1 0))";
         foreach (var name in new[] { "differ", "same" })
@@ -163,6 +169,27 @@ public sealed class IfConversionTests
         Assert.AreEqual(8 * 3, o1.Call("guarded", 5, 8));
         Assert.AreEqual(0, o1.Call("guarded", 5, 0), "division by zero is total");
         Assert.AreEqual(0, o1.Call("loads", 0, 11), "the load is not made when the test is false (null base)");
+    }
+
+    [TestMethod]
+    public void InALoopOnlyAChoiceOfReadyValuesOrACountIsConverted()
+    {
+        const string source = """
+            (define-function run-min (p n) (let ((m 0)) (for (i 0 n) (let ((v (oop-at p i))) (if (< v m) (set m v)))) m))
+            (define-function count-below (p n k) (let ((c 0)) (for (i 0 n) (if (< (oop-at p i) k) (set c (+ c 1)))) c))
+            (define-function sum-set (p n) (let ((c 0)) (for (i 0 n) (when (oop-at p i) (set c (+ c i)))) c))
+            (define-function zigzag (n) (let ((s 0)) (for (i 0 n) (if (< i 512) (set s (+ s i)) (set s (- s (>> i 1))))) s))
+            """;
+        var module = Optimise(source, unroll: false);
+        Assert.IsTrue(Instructions(Function(module, "run-min")).Any(i => i.Op == Opcode.Select), IrPrinter.Print(Function(module, "run-min")));
+        var count = Function(module, "count-below");
+        Assert.IsFalse(Instructions(count).Any(i => i.Op == Opcode.Select), IrPrinter.Print(count));
+        Assert.AreEqual(2, count.Blocks.Count(b => b.Terminator is Branch), $"only the rotated loop's guard and latch branch:\n{IrPrinter.Print(count)}");
+        foreach (var name in new[] { "sum-set", "zigzag" })
+            Assert.IsFalse(Instructions(Function(module, name)).Any(i => i.Op == Opcode.Select), $"arithmetic in an arm stays behind a branch in a loop:\n{IrPrinter.Print(Function(module, name))}");
+        using var o1 = CompiledLibrary.Compile(source);
+        Assert.AreEqual(0, o1.Call("zigzag", 0));
+        Assert.AreEqual(Enumerable.Range(0, 1000).Sum(i => i < 512 ? (long)i : -(long)(i >> 1)), o1.Call("zigzag", 1000));
     }
 
     [TestMethod]
