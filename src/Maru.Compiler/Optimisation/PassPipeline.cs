@@ -33,6 +33,7 @@ public static class PassPipeline
         new("facts", (f, _, _) => BranchFacts.Run(f), IrForm.Ssa),                 // values a branch decides on its edges (a repeated test is one value after gvn)
         new("simplify", (f, _, _) => Simplify.Run(f), IrForm.Ssa),                 // fold what the facts made constant
         new("ranges", (f, _, _) => RangeChecks.Run(f), IrForm.Ssa),                // lo <= x <= hi tests -> one unsigned compare
+        new("stores", (f, _, _) => DeadStores.Run(f), IrForm.Ssa),                // stores into local allocations nothing reads
         new("dce", (f, _, _) => DeadCodeElimination.Run(f), IrForm.Ssa),
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Ssa),           // jumps, merges, unreachable
         new("copy", (f, _, _) => CopyPropagation.Run(f), IrForm.Ssa),              // phis of merged blocks

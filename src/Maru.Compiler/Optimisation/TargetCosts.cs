@@ -19,4 +19,13 @@ public interface ITargetCosts
     /// only such offsets.
     /// </summary>
     bool FoldsDisplacement(int size, bool registerIndex, long displacement);
+
+    /// <summary>
+    /// A branch on a register's truth costs what a branch on a comparison costs (x86-64: test + jcc
+    /// against cmp + jcc). Then a loop-invariant comparison read only by its own block's branch stays
+    /// in the loop (<see cref="LoopInvariantCodeMotion"/>): hoisted, it would cost a setcc and a
+    /// zero-extension before the loop and save nothing in it. AArch64 tests a register with one
+    /// cbz/cbnz, so there a hoisted comparison pays once the loop turns twice.
+    /// </summary>
+    bool BranchOnRegisterCostsAComparison { get; }
 }

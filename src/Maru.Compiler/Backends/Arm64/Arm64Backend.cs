@@ -43,6 +43,9 @@ public sealed class Arm64Backend : IBackend
         /// </summary>
         public bool FoldsDisplacement(int size, bool registerIndex, long displacement) =>
             !registerIndex && (displacement is >= -256 and <= 255 || (displacement >= 0 && displacement % size == 0 && displacement / size <= 4095));
+
+        /// <summary>cbz/cbnz tests a register in one instruction; a comparison takes cmp + b.cond.</summary>
+        public bool BranchOnRegisterCostsAComparison => false;
     }
 
     public ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request)
