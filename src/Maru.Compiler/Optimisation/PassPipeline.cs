@@ -47,6 +47,7 @@ public static class PassPipeline
         new("ssa-out", (f, _, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
         new("switch", (f, _, _) => SwitchLowering.Run(f), IrForm.Plain),         // many-way tests of one value -> a balanced tree
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
+        new("version", (f, _, costs) => DivisorVersioning.Run(f, costs), IrForm.Plain),   // a loop copy for a loop-invariant divisor neither 0 nor -1
         new("rotate", (f, _, _) => LoopRotation.Run(f), IrForm.Plain),           // loop tests at the bottom
         new("flags", (f, _, _) => FlagThreading.Run(f), IrForm.Plain),            // branches on flags decided on the path -> jumps
         new("thread", (f, _, _) => BranchThreading.Run(f), IrForm.Plain),         // branches on copies, decided branches

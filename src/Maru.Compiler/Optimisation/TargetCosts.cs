@@ -28,4 +28,12 @@ public interface ITargetCosts
     /// cbz/cbnz, so there a hoisted comparison pays once the loop turns twice.
     /// </summary>
     bool BranchOnRegisterCostsAComparison { get; }
+
+    /// <summary>
+    /// The facts about a division by a register (<see cref="Opcode.Divide"/> or <see cref="Opcode.Remainder"/>)
+    /// whose absence costs this target a run-time check: x86-64 tests for a zero divisor and for
+    /// -1 (idiv traps on both); AArch64's sdiv is total already, and only a remainder's msub needs
+    /// its zero divisor tested. <see cref="DivisorVersioning"/> versions loops only for these.
+    /// </summary>
+    Ir.DivisionFacts DivisionChecks(Ir.Opcode op);
 }

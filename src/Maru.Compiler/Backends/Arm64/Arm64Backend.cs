@@ -46,6 +46,9 @@ public sealed class Arm64Backend : IBackend
 
         /// <summary>cbz/cbnz tests a register in one instruction; a comparison takes cmp + b.cond.</summary>
         public bool BranchOnRegisterCostsAComparison => false;
+
+        /// <summary>sdiv gives 0 for x / 0 and MIN for MIN / -1 by itself; a remainder's msub needs a csel for a zero divisor.</summary>
+        public Ir.DivisionFacts DivisionChecks(Ir.Opcode op) => op == Ir.Opcode.Remainder ? Ir.DivisionFacts.DivisorNonzero : Ir.DivisionFacts.None;
     }
 
     public ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request)
