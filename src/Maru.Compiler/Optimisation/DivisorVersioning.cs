@@ -53,6 +53,8 @@ internal static class DivisorVersioning
         {
             var loop = loops[l];
             loop.Mark(member, ++stamp);
+            // Not a loop through the entry block: its frame blocks (Alloca) must stay the entry's alone.
+            if (loop.Header == graph.Entry) continue;
             var size = 0;
             foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks)) size += block.Instructions.Count;
             if (size > MaxLoopInstructions || copied + size > MaxCopiedInstructions) continue;
