@@ -118,7 +118,7 @@ public static class MaruCompiler
         budget.Check();
 
         var unit = evaluation.Unit;
-        var module = ModuleLowerer.Lower(unit, diagnostics);
+        var module = ModuleLowerer.Lower(unit, diagnostics, options);
         CheckExternsAgainstExports(unit, diagnostics); // after lowering, which may add what loaded files define
         if (diagnostics.HasErrors) return (null, Failed(diagnostics, evaluation));
         budget.Check();

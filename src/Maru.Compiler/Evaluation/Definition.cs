@@ -48,9 +48,14 @@ public sealed class CompilationUnit
     /// helpful error. Asked only on that error path, so the root's few hundred names are not copied
     /// into a set for every compilation.
     /// </summary>
-    public bool IsCompileTimeOnly(string name) =>
-        _compileTimeOnlyNames.Contains(name)
-        || (_compileTimeRoot?.FindLocal(name) is not null && Lookup(name) is null && !Evaluator.CompiledBuiltins.Contains(name));
+    public bool IsCompileTimeOnly(string name)
+    {
+        // Functions may be lowered on several threads (ModuleLowerer), and finding a name in the
+        // root copies it out of the prelude's snapshot: one at a time.
+        lock (_compileTimeOnlyNames)
+            return _compileTimeOnlyNames.Contains(name)
+                || (_compileTimeRoot?.FindLocal(name) is not null && Lookup(name) is null && !Evaluator.CompiledBuiltins.Contains(name));
+    }
 
     /// <summary>A name compile-time code defined that the unit does not compile (see <see cref="IsCompileTimeOnly"/>).</summary>
     internal void AddCompileTimeOnly(string name) => _compileTimeOnlyNames.Add(name);

@@ -145,6 +145,63 @@ public sealed class ParallelCompilationTests
         }
     }
 
+    /// <summary>
+    /// Functions using string literals (some shared between functions, some their own), string and
+    /// integer globals between them, and C functions: lowered on several threads, each function's
+    /// strings and imports must get the names and places sequential lowering gives them.
+    /// </summary>
+    private static string StringsEverywhere(int count)
+    {
+        var text = new StringBuilder("(define strlen (extern 'strlen))\n(define abs (extern 'abs))\n");
+        for (var i = 0; i < count; i++)
+        {
+            text.Append($"(define text{i} \"{new string('g', i % 5 + 1)}\")\n");
+            text.Append($"(define weight{i} {i * 1000})\n");
+            var imported = i % 4 == 1 ? $"(abs (- 0 {i}))" : "0";
+            text.Append($"(define-function len{i} () (+ (+ weight{i} (strlen \"{new string('s', i % 7 + 1)}\")) (+ (+ (* 10 (strlen \"own {i}\")) (* 100 (strlen text{i}))) {imported})))\n");
+        }
+        return text.ToString();
+    }
+
+    private static long Length(int i) => i * 1000 + (i % 7 + 1) + 10 * $"own {i}".Length + 100 * (i % 5 + 1) + (i % 4 == 1 ? i : 0);
+
+    [TestMethod]
+    public void FunctionsLoweredInParallelKeepTheSequentialStringsAndImports()
+    {
+        SourceFile[] sources = [new SourceFile("strings.l", StringsEverywhere(50))];
+        foreach (var target in Targets)
+        {
+            var sequential = Compile(sources, target, parallelism: 1);
+            Assert.IsTrue(sequential.Success, string.Join("\n", sequential.Diagnostics));
+            foreach (var level in new[] { OptimisationLevel.O1, OptimisationLevel.O0 })
+                CollectionAssert.AreEqual(Compile(sources, target, parallelism: 1, level).Library, Compile(sources, target, parallelism: 4, level).Library, $"{target} {level}");
+        }
+        var result = Compile(sources, TargetPlatform.LinuxX64, parallelism: 4, OptimisationLevel.O0);
+        using var library = CompiledLibrary.Load(result);
+        for (var i = 0; i < 50; i++) Assert.AreEqual(Length(i), library.Call($"len{i}"), $"len{i}");
+    }
+
+    [TestMethod]
+    public void ErrorsOfFunctionsLoweredInParallelComeInTheSequentialOrder()
+    {
+        // Unknown names and compile-time-only names in several functions among good ones: every
+        // error is reported, in the order sequential lowering finds them.
+        var text = new StringBuilder("(define strlen (extern 'strlen))\n");
+        for (var i = 0; i < 40; i++)
+        {
+            text.Append($"(define-function good{i} (x) (+ x (strlen \"good {i % 3}\")))\n");
+            if (i % 9 == 4) text.Append($"(define-function unknown{i} (x) (+ x (strlen \"bad\") missing{i}))\n");
+            if (i % 11 == 6) text.Append($"(define-function macro-only{i} (x) (list x {i}))\n");
+        }
+        SourceFile[] sources = [new SourceFile("errors.l", text.ToString())];
+        var sequential = Compile(sources, TargetPlatform.LinuxX64, parallelism: 1);
+        Assert.AreEqual(8, sequential.Diagnostics.Count(d => d.Severity == Diagnostics.DiagnosticSeverity.Error), string.Join("\n", sequential.Diagnostics));
+        var lines = sequential.Diagnostics.Select(d => d.Location.Line).ToList();
+        CollectionAssert.AreEqual(lines.Order().ToList(), lines, "in source order");
+        foreach (var parallelism in new int?[] { 2, 4, null })
+            Assert.AreEqual(string.Join("\n", sequential.Diagnostics), string.Join("\n", Compile(sources, TargetPlatform.LinuxX64, parallelism).Diagnostics), $"{parallelism}");
+    }
+
     [TestMethod]
     public void WorkItemsRunAfterWhatTheyWaitForAndEachOnce()
     {
