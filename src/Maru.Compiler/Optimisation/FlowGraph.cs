@@ -31,6 +31,7 @@ internal sealed class FlowGraph
     private int _count;                                 // blocks
     private BasicBlock[] _blocks = [];                  // what the graph was built from, by Index
     private BasicBlock?[] _successors = [];             // two per block (null when absent), to check it still holds
+    private TerminatorSlot[] _terminators = [];         // each block's terminator when last checked (a record: same object, same successors)
     private int[] _predecessorStart = [];               // predecessors of block i: _predecessors[start[i]..start[i+1]]
     private BasicBlock[] _predecessors = [];
     private BasicBlock[] _reversePostorder = [];
@@ -49,6 +50,12 @@ internal sealed class FlowGraph
     private readonly int[]?[] _work = new int[]?[12];
 
     private FlowGraph() { }
+
+    /// <summary>A struct around the reference: a store into a Terminator[] is a covariance-checked helper call.</summary>
+    private struct TerminatorSlot
+    {
+        public Terminator? Terminator;
+    }
 
     public IrFunction Function { get; private set; } = null!;
 
@@ -96,6 +103,7 @@ internal sealed class FlowGraph
         var n = graph._count;
         Array.Clear(graph._blocks, 0, n);
         Array.Clear(graph._successors, 0, 2 * n);
+        Array.Clear(graph._terminators, 0, n);
         Array.Clear(graph._predecessors, 0, graph._predecessorStart[n]);
         Array.Clear(graph._reversePostorder, 0, n);
         if (graph._hasDominators)
@@ -292,9 +300,13 @@ internal sealed class FlowGraph
             var block = blocks[i];
             if (!ReferenceEquals(block, _blocks[i])) return false;
             block.Index = i;   // other code numbers blocks too (control-flow simplification, unreachable-block removal)
+            // Terminators are immutable: the one seen last time has the same successors.
+            var terminator = block.Terminator;
+            if (ReferenceEquals(terminator, _terminators[i].Terminator)) continue;
             var count = SuccessorCount(block);
             if (!ReferenceEquals(count > 0 ? Successor(block, 0) : null, _successors[2 * i])
                 || !ReferenceEquals(count > 1 ? Successor(block, 1) : null, _successors[2 * i + 1])) return false;
+            _terminators[i].Terminator = terminator;
         }
         return true;
     }
@@ -343,6 +355,7 @@ internal sealed class FlowGraph
         var n = _count;
         Grow(ref _blocks, n);
         Grow(ref _successors, 2 * n);
+        Grow(ref _terminators, n);
         Grow(ref _predecessorStart, n + 1);
 
         // Predecessors, flat: count each block's, then fill in block order.
@@ -354,6 +367,7 @@ internal sealed class FlowGraph
             var block = blocks[i];
             block.Index = i;
             _blocks[i] = block;
+            _terminators[i].Terminator = block.Terminator;
             _successors[2 * i] = _successors[2 * i + 1] = null;
         }
         for (var i = 0; i < n; i++)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using Maru.Compiler.Backends.CodeGeneration;
 using Maru.Compiler.Ir;
 
@@ -189,9 +190,7 @@ public static class GraphColouringAllocator
         }
         var k = registers.Allocatable.Length;
         var order = scratch.Order(moves.Count);
-        for (var i = 0; i < order.Length; i++) order[i] = i;
-        // Heaviest first, then in the order found (a total order, so any sort gives the same sequence).
-        order.Sort(new HeaviestFirst(moves));
+        HeaviestFirst(CollectionsMarshal.AsSpan(moves), order);
         var mark = scratch.Mark;
         var stamp = 0;
         foreach (var m in order)
@@ -370,7 +369,47 @@ public static class GraphColouringAllocator
         }
     }
 
-    private readonly struct HeaviestFirst(List<Move> moves) : IComparer<int>
+    /// <summary>
+    /// The moves' numbers heaviest first, then in the order found. Weights are few distinct powers
+    /// of ten (loop depths), so a stable counting sort by weight does it in two passes; with many
+    /// distinct weights, a comparison sort (the same total order).
+    /// </summary>
+    private static void HeaviestFirst(ReadOnlySpan<Move> moves, Span<int> order)
+    {
+        const int MaxWeights = 16;
+        Span<long> weights = stackalloc long[MaxWeights];
+        Span<int> next = stackalloc int[MaxWeights + 1];
+        var distinct = 0;
+        foreach (var move in moves)
+        {
+            var seen = false;
+            for (var w = 0; w < distinct && !seen; w++) seen = weights[w] == move.Weight;
+            if (seen) continue;
+            if (distinct == MaxWeights)
+            {
+                for (var i = 0; i < order.Length; i++) order[i] = i;
+                order.Sort(new ByWeight(moves.ToArray()));
+                return;
+            }
+            // Insertion in decreasing order.
+            var at = distinct++;
+            for (; at > 0 && weights[at - 1] < move.Weight; at--) weights[at] = weights[at - 1];
+            weights[at] = move.Weight;
+        }
+        next.Clear();
+        foreach (var move in moves) next[Rank(weights, distinct, move.Weight) + 1]++;
+        for (var w = 0; w < distinct; w++) next[w + 1] += next[w];
+        for (var m = 0; m < moves.Length; m++) order[next[Rank(weights, distinct, moves[m].Weight)]++] = m;
+
+        static int Rank(Span<long> weights, int distinct, long weight)
+        {
+            var r = 0;
+            while (r < distinct - 1 && weights[r] != weight) r++;
+            return r;
+        }
+    }
+
+    private readonly struct ByWeight(Move[] moves) : IComparer<int>
     {
         public int Compare(int x, int y) => moves[x].Weight != moves[y].Weight ? moves[y].Weight.CompareTo(moves[x].Weight) : x.CompareTo(y);
     }

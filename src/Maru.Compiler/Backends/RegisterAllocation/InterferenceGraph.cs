@@ -38,6 +38,7 @@ internal sealed class InterferenceGraph
     // Edges added before the slot lists exist (matrix only): the pairs in the order added, made
     // into the lists all at once by Seal when the graph is first read or merged.
     private int[] _edgeA = [], _edgeB = [];
+    private int[] _setBuffer = [];   // a huge graph's neighbours of one node, while they are enumerated
     private int _edgeCount;
     private bool _sealed;
 
@@ -73,10 +74,20 @@ internal sealed class InterferenceGraph
     public bool IsPhysical(int node) => node < PhysicalCount;
 
     /// <summary>The neighbours of a virtual-register node, in the order described above.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public Neighbours Adjacent(int node)
     {
         if (!_sealed) Seal();
-        return new(this, node);
+        return new(_sets is null ? _arena.AsSpan(_start[node], _used[node]) : SetNeighbours(node));
+    }
+
+    /// <summary>A huge graph's neighbours of one node, copied into one buffer (so one enumeration at a time).</summary>
+    private ReadOnlySpan<int> SetNeighbours(int node)
+    {
+        var set = _sets![node];
+        if (_setBuffer.Length < set.Count) _setBuffer = new int[Math.Max(set.Count, 2 * _setBuffer.Length)];
+        set.CopyTo(_setBuffer);
+        return _setBuffer.AsSpan(0, set.Count);
     }
 
     public bool Interferes(int a, int b)
@@ -339,36 +350,29 @@ internal sealed class InterferenceGraph
         _capacity[owner] = capacity;
     }
 
-    /// <summary>The live neighbours of one node, in the order described above.</summary>
-    public readonly ref struct Neighbours(InterferenceGraph graph, int node)
+    /// <summary>
+    /// The live neighbours of one node, in the order described above: a slice of the arena whose
+    /// free slots (negative) are skipped. A huge graph's set is first copied into one buffer of
+    /// the graph, so only one of its enumerations may be under way at a time (the allocator never
+    /// nests them).
+    /// </summary>
+    public readonly ref struct Neighbours(ReadOnlySpan<int> slots)
     {
-        public Enumerator GetEnumerator() => new(graph, node);
+        private readonly ReadOnlySpan<int> _slots = slots;
 
-        public ref struct Enumerator
+        public Enumerator GetEnumerator() => new(_slots);
+
+        public ref struct Enumerator(ReadOnlySpan<int> slots)
         {
-            private readonly int[]? _slots;   // the arena (null with sets)
-            private readonly int _end;
-            private int _i;
-            private HashSet<int>.Enumerator _set;
+            private readonly ReadOnlySpan<int> _slots = slots;
+            private int _i = -1;
 
-            public Enumerator(InterferenceGraph graph, int node)
-            {
-                if (graph._sets is not null)
-                {
-                    _set = graph._sets[node].GetEnumerator();
-                    return;
-                }
-                _slots = graph._arena;
-                _i = graph._start[node] - 1;
-                _end = graph._start[node] + graph._used[node];
-            }
+            public readonly int Current => _slots[_i];
 
-            public readonly int Current => _slots is not null ? _slots[_i] : _set.Current;
-
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
             public bool MoveNext()
             {
-                if (_slots is null) return _set.MoveNext();
-                while (++_i < _end)
+                while (++_i < _slots.Length)
                     if (_slots[_i] >= 0) return true;
                 return false;
             }

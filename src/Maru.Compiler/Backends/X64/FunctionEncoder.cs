@@ -65,7 +65,7 @@ internal sealed class FunctionEncoder
     // Template encodings so far, by the instruction's bits with its IP and relative target zeroed:
     // where their bytes start in _simple, their length and constant offsets. Dropped (with the
     // bytes) when it grows past KnownLimit, so a huge module keeps it bounded.
-    private readonly Dictionary<InstructionBits, Known> _known = new();
+    private readonly KnownTable _known = new();
     private const int KnownLimit = 1 << 16;
     private readonly record struct Known(int Start, uint Length, ConstantOffsets Constants);
 
@@ -278,14 +278,76 @@ internal sealed class FunctionEncoder
             return new InstructionBits(words, Unsafe.Add(ref words, 1), Unsafe.Add(ref words, 2), Unsafe.Add(ref words, 3), Unsafe.Add(ref words, 4));
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Equals(InstructionBits other) => _a == other._a && _b == other._b && _c == other._c && _d == other._d && _e == other._e;
 
         public override bool Equals(object? obj) => obj is InstructionBits other && Equals(other);
+
+        /// <summary>Mixed so that the high bits depend on every word (a table indexes by them).</summary>
+        public ulong Hash() => ((_a * 0x9E3779B97F4A7C15UL ^ _b) * 0xC2B2AE3D27D4EB4FUL ^ _c ^ _d * 0x165667B19E3779F9UL ^ _e) * 0x9E3779B97F4A7C15UL;
 
         public override int GetHashCode()
         {
             var h = (_a ^ _b * 0x9E3779B97F4A7C15UL) * 0xC2B2AE3D27D4EB4FUL ^ (_c ^ _d * 0x165667B19E3779F9UL ^ _e) * 0x9E3779B97F4A7C15UL;
             return (int)(h ^ h >> 29);
+        }
+    }
+
+    /// <summary>
+    /// The template encodings by instruction bits: open addressing with linear probing (a lookup per
+    /// instruction encoded: the general dictionary's comparer calls and entry copies cost more than
+    /// the hashing). Never removes one entry, only clears all.
+    /// </summary>
+    private sealed class KnownTable
+    {
+        private InstructionBits[] _keys = new InstructionBits[256];
+        private Known[] _values = new Known[256];
+        private bool[] _used = new bool[256];
+        private int _shift = 64 - 8;   // index: the hash's top log2(length) bits
+
+        public int Count { get; private set; }
+
+        public bool TryGetValue(in InstructionBits key, out Known value)
+        {
+            var mask = _keys.Length - 1;
+            for (var i = (int)(key.Hash() >> _shift); _used[i]; i = (i + 1) & mask)
+                if (_keys[i].Equals(key))
+                {
+                    value = _values[i];
+                    return true;
+                }
+            value = default;
+            return false;
+        }
+
+        public void Add(in InstructionBits key, Known value)
+        {
+            if (2 * (Count + 1) > _keys.Length) Resize(2 * _keys.Length);
+            var mask = _keys.Length - 1;
+            var i = (int)(key.Hash() >> _shift);
+            while (_used[i]) i = (i + 1) & mask;
+            _used[i] = true;
+            _keys[i] = key;
+            _values[i] = value;
+            Count++;
+        }
+
+        public void Clear()
+        {
+            Array.Clear(_used);
+            Count = 0;
+        }
+
+        private void Resize(int size)
+        {
+            var (keys, values, used) = (_keys, _values, _used);
+            _keys = new InstructionBits[size];
+            _values = new Known[size];
+            _used = new bool[size];
+            _shift = 64 - System.Numerics.BitOperations.Log2((uint)size);
+            Count = 0;
+            for (var i = 0; i < keys.Length; i++)
+                if (used[i]) Add(keys[i], values[i]);
         }
     }
 
