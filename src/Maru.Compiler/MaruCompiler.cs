@@ -118,17 +118,46 @@ public static class MaruCompiler
         budget.Check();
 
         var unit = evaluation.Unit;
-        var module = ModuleLowerer.Lower(unit, diagnostics, options);
+        // The exports and the shims read only the unit: when the functions are lowered on several
+        // threads, they are made meanwhile, their diagnostics kept aside until their turn comes.
+        ExportsAndShims? made = null;
+        var module = ModuleLowerer.Lower(unit, diagnostics, options, alongside: () => made = ExportsAndShims.Make(unit, options));
         CheckExternsAgainstExports(unit, diagnostics); // after lowering, which may add what loaded files define
         if (diagnostics.HasErrors) return (null, Failed(diagnostics, evaluation));
         budget.Check();
 
         var globals = module.Globals.Select(g => (g.Name, g.Location)).Concat(module.StringGlobals.Select(g => (g.Name, g.Location)))
             .Select(g => new ExportedGlobal(g.Name, SymbolNames.ToSymbolName(g.Name), g.Location)).ToList();
-        var exports = Exports(unit, diagnostics);
-        var shims = options.GenerateCSharpShims ? CSharpShimGenerator.Generate(exports, options, diagnostics) : null;
+        made ??= ExportsAndShims.Make(unit, options);
+        made.Failure?.Throw();
+        foreach (var diagnostic in made.Diagnostics.Items) diagnostics.Add(diagnostic);
+        var (exports, shims) = (made.Exports!, made.Shims);
         if (diagnostics.HasErrors) return (null, Failed(diagnostics, evaluation));
         return (new FrontEndResult(module, exports, shims, globals, evaluation.Messages, evaluation.LoadedFiles), null);
+    }
+
+    /// <summary>The exports and the C# shims, with their diagnostics (or the failure, rethrown where they are used).</summary>
+    private sealed class ExportsAndShims
+    {
+        public DiagnosticBag Diagnostics { get; } = new();
+        public List<ExportedFunction>? Exports { get; private set; }
+        public string? Shims { get; private set; }
+        public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure { get; private set; }
+
+        public static ExportsAndShims Make(CompilationUnit unit, CompilationOptions options)
+        {
+            var made = new ExportsAndShims();
+            try
+            {
+                made.Exports = MaruCompiler.Exports(unit, made.Diagnostics);
+                made.Shims = options.GenerateCSharpShims ? CSharpShimGenerator.Generate(made.Exports, options, made.Diagnostics) : null;
+            }
+            catch (Exception exception)
+            {
+                made.Failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(exception);
+            }
+            return made;
+        }
     }
 
     /// <summary>

@@ -16,7 +16,12 @@ public static class ModuleLowerer
     public static IrModule Lower(CompilationUnit unit, DiagnosticBag diagnostics) => Lower(unit, diagnostics, options: null);
 
     /// <param name="options">Decides how many threads lower (<see cref="ParallelWork.Workers(CompilationOptions, int)"/>); null: one.</param>
-    internal static IrModule Lower(CompilationUnit unit, DiagnosticBag diagnostics, CompilationOptions? options)
+    /// <param name="alongside">
+    /// Work that only reads the unit, run as one more item when the functions are lowered on
+    /// several threads (the caller's thread may take it first, the others lowering meanwhile);
+    /// not run at all otherwise. It must not throw.
+    /// </param>
+    internal static IrModule Lower(CompilationUnit unit, DiagnosticBag diagnostics, CompilationOptions? options, Action? alongside = null)
     {
         var module = new IrModule();
         var functions = 0;
@@ -33,7 +38,7 @@ public static class ModuleLowerer
             if (definition is FunctionDefinition && options is not null && unit.DefinedByLoadedFiles.Count == 0
                 && Workers(options, lowered, instructions, functions - lowered) is var workers and > 1)
             {
-                LowerInParallel(unit, i, module, diagnostics, workers);
+                LowerInParallel(unit, i, module, diagnostics, workers, alongside);
                 break;
             }
             var function = LowerOne(definition, unit, module, diagnostics);
@@ -93,12 +98,19 @@ public static class ModuleLowerer
     /// lowered again there, on the caller's thread, where the sequential compiler lowers it: its
     /// diagnostics are the sequential ones, in their order.
     /// </summary>
-    private static void LowerInParallel(CompilationUnit unit, int first, IrModule module, DiagnosticBag diagnostics, int workers)
+    private static void LowerInParallel(CompilationUnit unit, int first, IrModule module, DiagnosticBag diagnostics, int workers, Action? alongside)
     {
         var count = unit.Definitions.Count - first;
         var done = new (IrFunction Function, IrModule Own)?[count];
-        ParallelWork.Run(workers, count, k =>
+        var extra = alongside is null ? 0 : 1;   // item 0: the work alongside
+        ParallelWork.Run(workers, count + extra, item =>
         {
+            var k = item - extra;
+            if (k < 0)
+            {
+                alongside!();
+                return;
+            }
             if (unit.Definitions[first + k] is not FunctionDefinition definition) return;
             var own = new IrModule();
             try

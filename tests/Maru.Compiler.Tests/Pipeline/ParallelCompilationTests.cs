@@ -182,6 +182,38 @@ public sealed class ParallelCompilationTests
     }
 
     [TestMethod]
+    public void ExportsAndShimsMadeWhileFunctionsAreLoweredAreTheSequentialOnes()
+    {
+        // The exports and the C# shims are made on another thread while the functions are lowered:
+        // the same shims, and the same diagnostics in the same order (an export naming no compiled
+        // function is reported after the lowering's errors, as sequentially).
+        var text = new StringBuilder(StringsEverywhere(30));
+        for (var i = 0; i < 30; i += 4) text.Append($"(define-export len{i} <bool>)\n");
+        SourceFile[] good = [new SourceFile("exports.l", text.ToString())];
+        var sequential = Compile(good, TargetPlatform.LinuxX64, parallelism: 1);
+        Assert.IsTrue(sequential.Success, string.Join("\n", sequential.Diagnostics));
+        StringAssert.Contains(sequential.CSharpShims, "Len8");
+        foreach (var parallelism in new int?[] { 2, 4, null })
+        {
+            var parallel = Compile(good, TargetPlatform.LinuxX64, parallelism);
+            Assert.AreEqual(sequential.CSharpShims, parallel.CSharpShims, $"{parallelism}");
+            CollectionAssert.AreEqual(sequential.Library, parallel.Library, $"{parallelism}");
+        }
+        text.Append("(define-export no-such-function <bool>)\n(define-function broken (x) (+ x missing))\n");
+        SourceFile[] bad = [new SourceFile("exports.l", text.ToString())];
+        var badSequential = Compile(bad, TargetPlatform.LinuxX64, parallelism: 1);
+        Assert.IsFalse(badSequential.Success);
+        foreach (var parallelism in new int?[] { 2, 4 })
+            Assert.AreEqual(string.Join("\n", badSequential.Diagnostics), string.Join("\n", Compile(bad, TargetPlatform.LinuxX64, parallelism).Diagnostics), $"{parallelism}");
+        // Without the lowering's error, the export's own error is reported.
+        SourceFile[] mismatch = [new SourceFile("exports.l", StringsEverywhere(30) + "(define-export no-such-function <bool>)\n")];
+        var mismatchSequential = Compile(mismatch, TargetPlatform.LinuxX64, parallelism: 1);
+        StringAssert.Contains(string.Join("\n", mismatchSequential.Diagnostics), "no-such-function");
+        foreach (var parallelism in new int?[] { 2, 4 })
+            Assert.AreEqual(string.Join("\n", mismatchSequential.Diagnostics), string.Join("\n", Compile(mismatch, TargetPlatform.LinuxX64, parallelism).Diagnostics), $"{parallelism}");
+    }
+
+    [TestMethod]
     public void ErrorsOfFunctionsLoweredInParallelComeInTheSequentialOrder()
     {
         // Unknown names and compile-time-only names in several functions among good ones: every
