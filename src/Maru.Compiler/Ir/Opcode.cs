@@ -17,6 +17,7 @@ public enum Opcode
     And, Or, Xor, ShiftLeft, ShiftRight,
     Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual,
     Below, BelowOrEqual, Above, AboveOrEqual,   // unsigned <, <=, >, >= (the optimiser's range checks)
+    Select,      // dest = a != 0 ? b : c                 if-conversion (IfConversion): cmov / csel, no branch
     LoadGlobal,  // dest = global
     StoreGlobal, // global = a
     Call,        // dest = function(args...)            direct call of a function of this module
@@ -74,6 +75,9 @@ public static class OpcodeFacts
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
+    /// <summary>The value of <c>select c, a, b</c>: a when c is non-zero, else b.</summary>
+    public static long Select(long c, long a, long b) => c != 0 ? a : b;
+
     public static bool IsCall(this Opcode op) => op is Opcode.Call or Opcode.CallImport or Opcode.CallIndirect;
 
     /// <summary>Operations whose effect is more than their result: they may never be removed or reordered freely.</summary>
@@ -106,6 +110,7 @@ public static class OpcodeFacts
         Opcode.BelowOrEqual => "leu",
         Opcode.Above => "gtu",
         Opcode.AboveOrEqual => "geu",
+        Opcode.Select => "sel",
         Opcode.LoadGlobal => "loadg",
         Opcode.StoreGlobal => "storeg",
         Opcode.Call => "call",

@@ -164,6 +164,16 @@ internal static class ConstantPropagation
             var (s, v) = Read(arguments[0], state, value);
             return s != State.Constant ? (s, 0) : (s, op == Opcode.Negate ? unchecked(-v) : v == 0 ? 1 : 0);
         }
+        if (op == Opcode.Select)
+        {
+            var (sc, c) = Read(arguments[0], state, value);
+            if (sc == State.Constant) return Read(arguments[c != 0 ? 1 : 2], state, value);
+            var (st, t) = Read(arguments[1], state, value);
+            var (sf, f) = Read(arguments[2], state, value);
+            if (st == State.Constant && sf == State.Constant && t == f) return (State.Constant, t);
+            if (sc == State.Unknown || st == State.Unknown || sf == State.Unknown) return (State.Unknown, 0);
+            return (State.Varying, 0);
+        }
         if (!op.IsBinary()) return (State.Varying, 0);
         var (sa, a) = Read(arguments[0], state, value);
         var (sb, b) = Read(arguments[1], state, value);

@@ -76,7 +76,7 @@ public static class IrVerifier
         {
             Opcode.Copy or Opcode.Negate or Opcode.LogicalNot or Opcode.StoreGlobal or Opcode.Alloca => 1,
             Opcode.LoadWord or Opcode.LoadByte => 2,
-            Opcode.StoreWord or Opcode.StoreByte => 3,
+            Opcode.StoreWord or Opcode.StoreByte or Opcode.Select => 3,
             Opcode.LoadGlobal or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress => 0,
             Opcode.Call or Opcode.CallImport => -1,
             Opcode.CallIndirect => -2,

@@ -139,7 +139,7 @@ internal static class LoopInvariantCodeMotion
 
     /// <summary>Pure, cannot fault, and not tied to the frame: arithmetic, comparisons and symbol addresses.</summary>
     private static bool IsMovable(Opcode op) =>
-        op.IsBinary() || op is Opcode.Copy or Opcode.Negate or Opcode.LogicalNot
+        op.IsBinary() || op is Opcode.Copy or Opcode.Negate or Opcode.LogicalNot or Opcode.Select
             or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress;
 
     private static bool OperandsOutside(Instruction instruction, int[] definedInLoop, int stamp)

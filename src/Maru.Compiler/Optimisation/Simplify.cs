@@ -40,6 +40,14 @@ internal static class Simplify
 
     [ThreadStatic] private static List<Instruction>? _output;
 
+    /// <summary>A select whose condition is a constant, or whose two values are one, is a copy.</summary>
+    private static void Select(Instruction select)
+    {
+        var args = select.Arguments;
+        if (args[0].IsConstant) select.Rewrite(Opcode.Copy, args[args[0].Constant != 0 ? 1 : 2]);
+        else if (args[1].Equals(args[2])) select.Rewrite(Opcode.Copy, args[1]);
+    }
+
     public static void Run(IrFunction function)
     {
         var facts = Gather(function);
@@ -51,6 +59,7 @@ internal static class Simplify
             foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 if (instruction.Op.IsBinary()) Binary(function, instruction, output, facts);
+                else if (instruction.Op == Opcode.Select) Select(instruction);
                 output.Add(instruction);
             }
             if (output.Count != block.Instructions.Count)

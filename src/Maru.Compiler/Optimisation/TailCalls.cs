@@ -139,7 +139,7 @@ internal static class TailCalls
 
     /// <summary>Pure and unable to fault or depend on memory: may be computed earlier than written.</summary>
     private static bool IsPure(Opcode op) =>
-        op.IsBinary() || op is Opcode.Copy or Opcode.Negate or Opcode.LogicalNot
+        op.IsBinary() || op is Opcode.Copy or Opcode.Negate or Opcode.LogicalNot or Opcode.Select
             or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress;
 
     private static bool OnlyPureAfter(BasicBlock block, int index)

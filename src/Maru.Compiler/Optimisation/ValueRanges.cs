@@ -437,6 +437,12 @@ internal static class ValueRanges
                 }
                 case var op when op.IsBinary():
                     return Binary(op, At(args[0], block), At(args[1], block));
+                case Opcode.Select:
+                {
+                    var c = At(args[0], block);
+                    if (c.ExcludesZero) return At(args[1], block);
+                    return c.IsOne ? At(args[2], block) : At(args[1], block).Union(At(args[2], block));   // one value, not nonzero: 0
+                }
                 default:
                     return Values.All;
             }
@@ -570,7 +576,7 @@ internal static class ValueRanges
         }
 
         private static bool IsPure(Opcode op) =>
-            op is Opcode.Copy or Opcode.Negate or Opcode.LogicalNot or Opcode.MultiplyHigh || op.IsBinary();
+            op is Opcode.Copy or Opcode.Negate or Opcode.LogicalNot or Opcode.MultiplyHigh or Opcode.Select || op.IsBinary();
 
         private static bool IsIdentity(Opcode op, long k) => op switch
         {

@@ -31,6 +31,8 @@ public sealed class BlockLayoutTests
           (if (!= a b) (+ (* 3 a) k) (if (not k) 7 (- b k))))
         (define-function sum-down (n)
           (if (<= n 0) 0 (+ n (sum-down (- n 2)))))
+        (define-function scaled (a b)
+          (if (= a b) (* a (+ b 3)) (- b a)))
         (define-function pick (f a b)
           (if f (+ a b) (- a b)))
         """;
@@ -112,7 +114,7 @@ public sealed class BlockLayoutTests
     {
         var module = Optimise(Source);
         var checkedBranches = 0;
-        foreach (var name in new[] { "differs", "sum-down", "digits" })
+        foreach (var name in new[] { "differs", "sum-down", "digits", "scaled" })   // (digits' sign tests are selects: no branch)
         {
             var function = Function(module, name);
             var text = IrPrinter.Print(function);

@@ -544,6 +544,16 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         Finish(destination, work);
     }
 
+    /// <summary>csel rd, t, f, cond; a zero is the zero register, other constants go through the scratch registers (movz/movn/orr keep the flags).</summary>
+    public override void Select(Loc destination, IrCondition condition, Loc ifTrue, Loc ifFalse)
+    {
+        var work = Work(destination);
+        var t = InRegister(ifTrue, Scratch);
+        var f = InRegister(ifFalse, Scratch2);
+        Emit(A64.Csel(X(work), X(t), X(f), Code(condition)));
+        Finish(destination, work);
+    }
+
     // ---- memory -------------------------------------------------------------------------------
 
     public override void LoadGlobal(Loc destination, DataTarget global)

@@ -270,17 +270,24 @@ internal sealed class FunctionEmitter
             }
             if (Liveness.TerminatorOperand(block.Terminator!) is { IsConstant: false } value) reads[value.Register.Index]++;
         }
+        bool Fusable(Instruction producer, Operand condition)
+        {
+            if (condition.IsConstant || producer.Destination != condition.Register) return false;
+            var v = condition.Register.Index;
+            if (reads[v] != 1 || writes[v] != 1) return false;
+            return producer.Op.IsComparison() || producer.Op == Opcode.And
+                ? !(producer.Arguments[0].IsConstant && producer.Arguments[1].IsConstant)
+                : producer.Op == Opcode.LogicalNot && !producer.Arguments[0].IsConstant;
+        }
         foreach (var block in CollectionsMarshal.AsSpan(_function.Blocks))
         {
-            if (block.Terminator is not Branch { Condition.IsConstant: false } branch || block.Instructions.Count == 0) continue;
-            var last = block.Instructions[^1];
-            if (last.Destination != branch.Condition.Register) continue;
-            var v = branch.Condition.Register.Index;
-            if (reads[v] != 1 || writes[v] != 1) continue;
-            var fusable = last.Op.IsComparison() || last.Op == Opcode.And
-                ? !(last.Arguments[0].IsConstant && last.Arguments[1].IsConstant)
-                : last.Op == Opcode.LogicalNot && !last.Arguments[0].IsConstant;
-            if (fusable) fused.Add(v);
+            var instructions = block.Instructions;
+            // A select's condition made right before it: the flags choose (cmov/csel), as a branch's do.
+            for (var i = 1; i < instructions.Count; i++)
+                if (instructions[i].Op == Opcode.Select && Fusable(instructions[i - 1], instructions[i].Arguments[0]))
+                    fused.Add(instructions[i].Arguments[0].Register.Index);
+            if (block.Terminator is not Branch branch || instructions.Count == 0) continue;
+            if (Fusable(instructions[^1], branch.Condition)) fused.Add(branch.Condition.Register.Index);
         }
         _readModifyWrites = ReadModifyWrites(reads, writes);
         var foldable = FoldableLoads(reads, writes, fused);
@@ -375,6 +382,7 @@ internal sealed class FunctionEmitter
                     ok = user.Op switch
                     {
                         Opcode.Copy or Opcode.LogicalNot => true,
+                        Opcode.Select => at == 0,   // its condition: a test of the memory against zero
                         Opcode.Equal or Opcode.NotEqual => word || smallConstant,
                         Opcode.And when user.Destination is { } d && fused[d.Index] => word || smallConstant,
                         _ when user.Op.IsComparison() => word,
@@ -1013,6 +1021,15 @@ internal sealed class FunctionEmitter
                 if (bothConstant) _machine.Move(destination, Loc.Imm(instruction.Op.Evaluate(args[0].Constant, args[1].Constant)));
                 else _machine.SetCondition(destination, _machine.Compare(instruction.Op, LocOf(args[0]), LocOf(args[1])));
                 break;
+            case Opcode.Select when args[0].IsConstant:
+                _machine.Move(destination, LocOf(args[args[0].Constant != 0 ? 1 : 2]));
+                break;
+            case Opcode.Select:
+            {
+                var condition = _fused[args[0].Register.Index] ? _pendingCondition : _machine.CompareWithZero(LocOf(args[0])).Invert();
+                _machine.Select(destination, condition, LocOf(args[1]), LocOf(args[2]));
+                break;
+            }
             case Opcode.LoadGlobal:
                 _machine.LoadGlobal(destination, _data.Global(instruction.Symbol!));
                 break;

@@ -143,6 +143,12 @@ internal abstract class MachineEmitter
     /// <summary>destination = condition ? 1 : 0, from the flags.</summary>
     public abstract void SetCondition(Loc destination, Condition condition);
 
+    /// <summary>
+    /// destination = condition ? ifTrue : ifFalse, from the flags a comparison just set (x86-64
+    /// cmov, AArch64 csel): no branch, and nothing emitted may change the flags before the choice.
+    /// </summary>
+    public abstract void Select(Loc destination, Condition condition, Loc ifTrue, Loc ifFalse);
+
     // ---- memory -------------------------------------------------------------------------------
 
     public abstract void LoadGlobal(Loc destination, DataTarget global);

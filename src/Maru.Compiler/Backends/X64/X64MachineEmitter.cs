@@ -693,6 +693,52 @@ internal sealed class X64MachineEmitter : MachineEmitter
     }
 
 
+    /// <summary>
+    /// mov the value the condition does not pick into the result's register, cmov the other over it
+    /// (an operand already in that register is the one kept; a constant goes first, or through r10).
+    /// Only flag-preserving moves: a zero is mov r32, 0 here, not xor.
+    /// </summary>
+    public override void Select(Loc destination, Condition condition, Loc ifTrue, Loc ifFalse)
+    {
+        var work = Work(destination);
+        if (ifTrue.Is(work) || (ifTrue.IsImm && !ifFalse.Is(work) && !ifFalse.IsImm))
+        {
+            (ifTrue, ifFalse) = (ifFalse, ifTrue);
+            condition = condition.Invert();
+        }
+        if (!ifFalse.Is(work)) LoadKeepingFlags(work, ifFalse);
+        if (ifTrue.IsImm)
+        {
+            LoadKeepingFlags(Scratch2, ifTrue);
+            ifTrue = Loc.Reg(Scratch2);
+        }
+        var code = condition switch
+        {
+            Condition.Equal => Code.Cmove_r64_rm64,
+            Condition.NotEqual => Code.Cmovne_r64_rm64,
+            Condition.Less => Code.Cmovl_r64_rm64,
+            Condition.LessOrEqual => Code.Cmovle_r64_rm64,
+            Condition.Greater => Code.Cmovg_r64_rm64,
+            Condition.GreaterOrEqual => Code.Cmovge_r64_rm64,
+            Condition.Below => Code.Cmovb_r64_rm64,
+            Condition.BelowOrEqual => Code.Cmovbe_r64_rm64,
+            Condition.Above => Code.Cmova_r64_rm64,
+            _ => Code.Cmovae_r64_rm64,
+        };
+        if (!ifTrue.Is(work))   // the same register both ways needs no choice
+            Add(ifTrue.IsReg
+                ? MachineInstruction.Create(code, Register64(work), Register64(ifTrue.Register))
+                : MachineInstruction.Create(code, Register64(work), ifTrue.IsIndexed ? MemoryOf(ifTrue) : Frame(ifTrue.Offset)));
+        Finish(destination, work);
+    }
+
+    /// <summary><see cref="Load"/> without touching the flags (a zero by mov, not xor).</summary>
+    private void LoadKeepingFlags(int register, Loc value)
+    {
+        if (value.IsImm && value.Value == 0) Add(MachineInstruction.Create(Code.Mov_r32_imm32, Register32(register), 0u));
+        else Load(register, value);
+    }
+
     // ---- memory -------------------------------------------------------------------------------
 
     /// <summary>
