@@ -40,6 +40,7 @@ internal static class LoopInvariantCodeMotion
         // Stamps (the loop's number) rather than cleared arrays: the work is the sum of the loop sizes.
         var definedInLoop = new int[function.RegisterCount];
         var kept = new List<Instruction>();
+        var branchOnly = costs.BranchOnRegisterCostsAComparison ? OnlyReadByOwnBranch(function) : null;
         foreach (var loop in loops)   // innermost (smallest) first
         {
             loop.Mark(member, ++stamp);
@@ -50,7 +51,8 @@ internal static class LoopInvariantCodeMotion
                 kept.Clear();
                 foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 {
-                    if (IsMovable(instruction.Op) && OperandsOutside(instruction, definedInLoop, stamp))
+                    if (IsMovable(instruction.Op) && OperandsOutside(instruction, definedInLoop, stamp)
+                        && !(branchOnly is not null && instruction.Op.IsComparison() && branchOnly[instruction.Destination!.Value.Index]))
                     {
                         preheader.Instructions.Add(instruction);
                         definedInLoop[instruction.Destination!.Value.Index] = 0;
@@ -68,6 +70,7 @@ internal static class LoopInvariantCodeMotion
             }
             HoistWideConstants(function, loop, preheader, costs);
         }
+        if (branchOnly is not null) Scratch<bool>.Return(branchOnly);
     }
 
     /// <summary>
@@ -102,6 +105,33 @@ internal static class LoopInvariantCodeMotion
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The registers (a rented array) whose only reader is the branch of the block that defines them (a comparison
+    /// there fuses into cmp + jcc; see <see cref="ITargetCosts.BranchOnRegisterCostsAComparison"/>).
+    /// </summary>
+    private static bool[] OnlyReadByOwnBranch(IrFunction function)
+    {
+        var count = function.RegisterCount;
+        var reads = Scratch<int>.Rent(count);
+        var result = Scratch<bool>.Rent(count);
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+        {
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
+                foreach (var input in CollectionsMarshal.AsSpan(phi.Inputs))
+                    if (!input.Value.IsConstant) reads[input.Value.Register.Index]++;
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+                foreach (var argument in instruction.Arguments)
+                    if (!argument.IsConstant) reads[argument.Register.Index]++;
+            if (IrVerifier.TerminatorOperand(block.Terminator!) is { IsConstant: false } used) reads[used.Register.Index]++;
+        }
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            if (block.Terminator is Branch { Condition: { IsConstant: false } condition } && reads[condition.Register.Index] == 1)
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+                    if (instruction.Destination == condition.Register) result[condition.Register.Index] = true;
+        Scratch<int>.Return(reads);
+        return result;
     }
 
     private static bool UsesConstantsFromRegisters(Opcode op) =>

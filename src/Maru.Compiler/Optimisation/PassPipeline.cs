@@ -33,6 +33,7 @@ public static class PassPipeline
         new("facts", (f, _, _) => BranchFacts.Run(f), IrForm.Ssa),                 // values a branch decides on its edges (a repeated test is one value after gvn)
         new("simplify", (f, _, _) => Simplify.Run(f), IrForm.Ssa),                 // fold what the facts made constant
         new("ranges", (f, _, _) => RangeChecks.Run(f), IrForm.Ssa),                // lo <= x <= hi tests -> one unsigned compare
+        new("stores", (f, _, _) => DeadStores.Run(f), IrForm.Ssa),                // stores into local allocations nothing reads
         new("dce", (f, _, _) => DeadCodeElimination.Run(f), IrForm.Ssa),
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Ssa),           // jumps, merges, unreachable
         new("copy", (f, _, _) => CopyPropagation.Run(f), IrForm.Ssa),              // phis of merged blocks
@@ -47,6 +48,7 @@ public static class PassPipeline
         new("ssa-out", (f, _, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies
         new("switch", (f, _, _) => SwitchLowering.Run(f), IrForm.Plain),         // many-way tests of one value -> a balanced tree
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Plain),
+        new("version", (f, _, costs) => DivisorVersioning.Run(f, costs), IrForm.Plain),   // a loop copy for a loop-invariant divisor neither 0 nor -1
         new("rotate", (f, _, _) => LoopRotation.Run(f), IrForm.Plain),           // loop tests at the bottom
         new("flags", (f, _, _) => FlagThreading.Run(f), IrForm.Plain),            // branches on flags decided on the path -> jumps
         new("thread", (f, _, _) => BranchThreading.Run(f), IrForm.Plain),         // branches on copies, decided branches

@@ -291,6 +291,32 @@ internal static class ValueRanges
             return values;
         }
 
+        /// <summary>
+        /// What the decided edges dominating <paramref name="block"/> say about a divisor outside any
+        /// interval: <c>(d + 1) &gt;u 1</c> held (d is neither -1 nor 0, the test
+        /// <see cref="DivisorVersioning"/> puts before a loop copy, kept when that function is inlined)
+        /// or <c>d != -1</c> held. Two holes an interval cannot hold, asked only for a division.
+        /// </summary>
+        private DivisionFacts TestedDivisor(VReg divisor, int block)
+        {
+            var f = _factOwner[block];
+            for (var depth = 0; f >= 0 && depth < MaxFactDepth; depth++, f = _factParent[f])
+            {
+                if (_factCondition[f].Index >= _count || _definition[_factCondition[f].Index] is not { } test) continue;
+                var op = _factHolds[f] ? test.Op : test.Op.IsComparison() ? test.Op.Negated() : test.Op;
+                switch (op)
+                {
+                    case Opcode.Above when test.Arguments is [{ IsConstant: false } t, { IsConstant: true, Constant: 1 }]
+                                            && t.Register.Index < _count && _definition[t.Register.Index] is { Op: Opcode.Add } sum
+                                            && sum.Arguments is [{ IsConstant: false } d, { IsConstant: true, Constant: 1 }] && d.Register == divisor:
+                        return DivisionFacts.DivisorNonzero | DivisionFacts.NoOverflow;
+                    case Opcode.NotEqual when test.Arguments is [{ IsConstant: false } d, { IsConstant: true, Constant: -1 }] && d.Register == divisor:
+                        return DivisionFacts.NoOverflow;
+                }
+            }
+            return DivisionFacts.None;
+        }
+
         /// <summary>What knowing that <paramref name="condition"/> is nonzero (holds) or zero says about register r; an impossible answer keeps what was known.</summary>
         private Values Refine(int r, Values values, VReg condition, bool holds, int block, bool nested)
         {
@@ -520,6 +546,7 @@ internal static class ValueRanges
                         var facts = DivisionFacts.None;
                         if (divisor.ExcludesZero) facts |= DivisionFacts.DivisorNonzero;
                         if (divisor.Lo > -1 || divisor.Hi < -1 || dividend.Lo > Min) facts |= DivisionFacts.NoOverflow;
+                        if (facts != (DivisionFacts.DivisorNonzero | DivisionFacts.NoOverflow)) facts |= TestedDivisor(args[1].Register, block.Index);
                         instruction.DivisionFacts = facts;
                         continue;
                     }
@@ -539,6 +566,13 @@ internal static class ValueRanges
                 }
             }
             foreach (var (instruction, value) in rewrites) instruction.Rewrite(Opcode.Copy, value);
+            // A branch on a register the ranges decide (a divisor test of an inlined callee's loop
+            // versions, DivisorVersioning, where the caller's divisor is known): a constant condition,
+            // which control-flow simplification folds after SSA destruction.
+            foreach (var block in _graph.ReversePostorder)
+                if (block.Terminator is Branch { Condition: { IsConstant: false } condition } branch && branch.IfTrue != branch.IfFalse
+                    && At(condition, block) is var values && (values.ExcludesZero || values is { Lo: 0, Hi: 0 }))
+                    block.Terminator = new Branch(Operand.Of(values.ExcludesZero ? 1 : 0), branch.IfTrue, branch.IfFalse);
         }
 
         private static bool IsPure(Opcode op) =>

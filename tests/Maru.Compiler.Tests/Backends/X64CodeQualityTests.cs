@@ -70,7 +70,8 @@ public sealed class X64CodeQualityTests
             (define-function ping (n) (if (= n 0) 0 (pong (- n 1))))
             (define-function pong (n) (if (= n 0) 1 (ping (- n 1))))
             (define-function keeps (n) (+ 1 (ping n)))
-            (define-function local (n) (let ((cell 0)) (set cell n) (ping (oop-at (address-of cell) 0))))
+            (define last 0)
+            (define-function local (n) (let ((cell 0)) (set cell n) (set last (address-of cell)) (ping (oop-at (address-of cell) 0))))
             """;
         var result = CompiledLibrary.CompileOnly(source, level: OptimisationLevel.O1);
         Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));

@@ -59,7 +59,8 @@ public sealed class InliningTests
     {
         const string source = """
             (define-function clamp (x lo hi) (if (< x lo) (return lo)) (if (> x hi) hi x))
-            (define-function bump (x) (let ((y x)) (set-oop-at (address-of y) 0 (+ (oop-at (address-of y) 0) 1)) y))
+            (define last 0)
+            (define-function bump (x) (let ((y x)) (set last (address-of y)) (set-oop-at (address-of y) 0 (+ (oop-at (address-of y) 0) 1)) y))
             (define-function run (n) (let ((i 0) (s 0)) (while (< i n) (set s (+ s (clamp (bump i) 3 7))) (set i (+ i 1))) s))
             """;
         var run = Function(Optimise(source), "run");

@@ -1,4 +1,6 @@
 using Maru.Compiler.Ir;
+using Maru.Compiler.Optimisation;
+using Maru.Compiler.Tests.TestSupport;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
 
 namespace Maru.Compiler.Tests.Optimisation;
@@ -92,5 +94,44 @@ public sealed class LoopInvariantCodeMotionTests
         AssertSameAtBothLevels(WideConstants, "lcg", [1, 0], [1, 1], [99, 1000], [-5, 17]);
         AssertSameAtBothLevels(WideConstants, "masks", [0], [1], [7], [1000]);
         AssertSameAtBothLevels(WideConstants, "small", [0], [5], [100]);
+    }
+
+    private const string InvariantTests = """
+        (define-function signs (n k)
+          (let ((i 0) (s 0))
+            (while (< i n)
+              (if (> k 0) (set s (+ s i)) (set s (- s (* i 3))))
+              (set i (+ i 1)))
+            s))
+        (define-function counted (n k)
+          (let ((i 0) (s 0))
+            (while (< i n)
+              (set s (+ s (+ (< k i) (< k 0))))
+              (if (< k 0) (set s (+ s 1)))
+              (set i (+ i 1)))
+            s))
+        """;
+
+    private static bool ComparisonInLoop(IrFunction function, Opcode op, long constant) =>
+        function.Blocks.Where(InLoop).SelectMany(b => b.Instructions)
+            .Any(i => i.Op == op && i.Arguments is [{ IsConstant: false }, { IsConstant: true } c] && c.Constant == constant);
+
+    [TestMethod]
+    public void AnInvariantComparisonOnlyItsBranchReadsStaysOnX64AndLeavesOnArm64()
+    {
+        // x86-64: cmp + jcc in the loop costs what test + jcc does, and hoisting adds setcc + movzx.
+        var x64 = Function(Optimise(InvariantTests, unroll: false), "signs");
+        Assert.IsTrue(ComparisonInLoop(x64, Opcode.Greater, 0), IrPrinter.Print(x64));
+        // AArch64 tests a register with one cbz: there it leaves the loop.
+        var arm64Costs = Maru.Compiler.Backends.CodeGeneration.BackendRegistry.For(Maru.Compiler.Targets.TargetPlatform.LinuxArm64)!.Costs;
+        var arm64 = RunPasses(InvariantTests, "signs", Ssa, Copy, (f => LoopInvariantCodeMotion.Run(f, arm64Costs), IrForm.Ssa));
+        Assert.IsFalse(ComparisonInLoop(arm64, Opcode.Greater, 0), IrPrinter.Print(arm64));
+        // A comparison something else reads as a value still leaves the loop.
+        var counted = Function(Optimise(InvariantTests, unroll: false), "counted");
+        Assert.IsFalse(ComparisonInLoop(counted, Opcode.Less, 0), IrPrinter.Print(counted));
+        foreach (var name in new[] { "signs", "counted" })
+            AssertSameAtBothLevels(InvariantTests, name, [0, 1], [10, 1], [10, 0], [10, -5], [1000, long.MinValue], [7, long.MaxValue]);
+        Arm64Batch.AssertSameAsX64(InvariantTests, new[] { "signs", "counted" }.SelectMany(name =>
+            new long[][] { [0, 1], [10, 1], [10, 0], [10, -5], [1000, long.MinValue], [7, long.MaxValue] }.Select(a => (name, a))));
     }
 }

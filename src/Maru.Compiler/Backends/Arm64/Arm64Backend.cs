@@ -43,6 +43,12 @@ public sealed class Arm64Backend : IBackend
         /// </summary>
         public bool FoldsDisplacement(int size, bool registerIndex, long displacement) =>
             !registerIndex && (displacement is >= -256 and <= 255 || (displacement >= 0 && displacement % size == 0 && displacement / size <= 4095));
+
+        /// <summary>cbz/cbnz tests a register in one instruction; a comparison takes cmp + b.cond.</summary>
+        public bool BranchOnRegisterCostsAComparison => false;
+
+        /// <summary>sdiv gives 0 for x / 0 and MIN for MIN / -1 by itself; a remainder's msub needs a csel for a zero divisor.</summary>
+        public Ir.DivisionFacts DivisionChecks(Ir.Opcode op) => op == Ir.Opcode.Remainder ? Ir.DivisionFacts.DivisorNonzero : Ir.DivisionFacts.None;
     }
 
     public ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request)

@@ -29,6 +29,12 @@ public sealed class X64Backend : IBackend, IStreamingBackend
 
         /// <summary>[base + index*scale + disp32] takes any sign-extended 32-bit displacement.</summary>
         public bool FoldsDisplacement(int size, bool registerIndex, long displacement) => displacement is >= int.MinValue and <= int.MaxValue;
+
+        /// <summary>test r, r + jcc and cmp a, b + jcc: two instructions either way, fused alike.</summary>
+        public bool BranchOnRegisterCostsAComparison => true;
+
+        /// <summary>idiv traps on a zero divisor and on MIN / -1: both are tested unless proven.</summary>
+        public Ir.DivisionFacts DivisionChecks(Ir.Opcode op) => Ir.DivisionFacts.DivisorNonzero | Ir.DivisionFacts.NoOverflow;
     }
 
     public ObjectModule Generate(IrModule module, TargetPlatform target, CodeGenerationRequest request)
