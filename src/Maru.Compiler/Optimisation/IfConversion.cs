@@ -29,8 +29,16 @@ internal static class IfConversion
     public const int MaxHoisted = 6;
     public const int MaxChainTests = 3;
 
+    /// <summary>
+    /// Larger functions keep their branches: each conversion appends its join to the head, and a
+    /// long run of sequential ifs, converted from the last, would copy the growing tail once per if
+    /// (50,000 ifs ran out of memory). Below this the copying is small and every program we have is.
+    /// </summary>
+    public const int MaxBlocks = 2000;
+
     public static void Run(IrFunction function)
     {
+        if (function.Blocks.Count > MaxBlocks) return;
         var graph = FlowGraph.Of(function, withDominators: false);
         var count = function.Blocks.Count;
         var predecessors = Scratch<int>.Rent(count);

@@ -153,6 +153,9 @@ public static class GraphColouringAllocator
                 {
                     if (arguments[a].IsConstant) continue;
                     var v = arguments[a].Register.Index;
+                    // A comparison fused into its reader (a select's flags) has no location: as a
+                    // live value it would interfere with everything back to its block's start.
+                    if (Skip(v)) continue;
                     if (!live.Contains(v))
                     {
                         deaths++;
