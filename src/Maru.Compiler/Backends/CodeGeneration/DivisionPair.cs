@@ -15,7 +15,11 @@ internal static class DivisionPair
     /// division or remainder of the same operands touches on either side (in a run of three, the
     /// emitter's pairs from the front and the allocator's from the back could differ).
     /// </summary>
-    public static bool At(List<Instruction> instructions, int i)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool At(List<Instruction> instructions, int i) =>
+        (uint)i < (uint)instructions.Count && instructions[i].Op is Opcode.Divide or Opcode.Remainder && PairAt(instructions, i);   // (most instructions are no division)
+
+    private static bool PairAt(List<Instruction> instructions, int i)
     {
         if (i < 0 || i + 1 >= instructions.Count || !Adjacent(instructions[i], instructions[i + 1])) return false;
         return !(i > 0 && SameDivision(instructions[i - 1], instructions[i]))

@@ -186,6 +186,7 @@ public static class GraphColouringAllocator
         // ---- coalesce -------------------------------------------------------------------------
         var alias = scratch.Alias;
         for (var i = 0; i < nodeCount; i++) alias[i] = i;
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         int Find(int n)
         {
             while (alias[n] != n) n = alias[n] = alias[alias[n]];

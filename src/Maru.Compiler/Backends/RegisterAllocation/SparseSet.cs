@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Maru.Compiler.Backends.RegisterAllocation;
 
 /// <summary>
@@ -17,12 +19,14 @@ internal sealed class SparseSet(int capacity)
     /// <summary>The members, in an order that depends only on the operations performed.</summary>
     public ReadOnlySpan<int> Members => _dense.AsSpan(0, Count);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Contains(int value)
     {
         var at = _sparse[value];
         return at < Count && _dense[at] == value;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(int value)
     {
         if (Contains(value)) return;
@@ -30,6 +34,7 @@ internal sealed class SparseSet(int capacity)
         _dense[Count++] = value;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Remove(int value)
     {
         if (!Contains(value)) return;
