@@ -16,7 +16,7 @@ namespace Maru.Compiler.Optimisation;
 /// instructions, so a branch that guards real work stays a branch. The arms' instructions move up
 /// before the branch, the condition's comparison right after them (the backend fuses it into the
 /// select when the select is its only reader), the branch becomes a jump, and a join left with the
-/// one predecessor is merged into it. Blocks are visited in postorder, so an inner if-conversion
+/// one predecessor is merged into it when small. Blocks are visited in postorder, so an inner if-conversion
 /// (a min of three by nested ifs) leaves a cheap arm for the outer one. A test of a register
 /// against a constant whose single predecessors test that register too (a chain of at least
 /// <see cref="MaxChainTests"/>) is left to <see cref="SwitchLowering"/>. Linear: each block is
@@ -29,16 +29,8 @@ internal static class IfConversion
     public const int MaxHoisted = 6;
     public const int MaxChainTests = 3;
 
-    /// <summary>
-    /// Larger functions keep their branches: each conversion appends its join to the head, and a
-    /// long run of sequential ifs, converted from the last, would copy the growing tail once per if
-    /// (50,000 ifs ran out of memory). Below this the copying is small and every program we have is.
-    /// </summary>
-    public const int MaxBlocks = 2000;
-
     public static void Run(IrFunction function)
     {
-        if (function.Blocks.Count > MaxBlocks) return;
         var graph = FlowGraph.Of(function, withDominators: false);
         var count = function.Blocks.Count;
         var predecessors = Scratch<int>.Rent(count);
@@ -212,9 +204,12 @@ internal static class IfConversion
                 arm.Instructions.Clear();
             }
             predecessors[join.Index] = joinPredecessors;
-            if (predecessors[join.Index] == 1)
+            if (joinPredecessors == 1) single[join.Index] = head;
+            // Merged only while small: a merged join can only matter as an outer choice's arm, which must be
+            // small itself, and merging a long block into each of a long chain of heads (sequential ifs, inner
+            // ones first) would copy it again and again (control-flow simplification joins those later, once).
+            if (joinPredecessors == 1 && join.Instructions.Count <= MaxHoisted)
             {
-                single[join.Index] = head;
                 Merge(head, join);
             }
             return true;
