@@ -246,6 +246,34 @@ internal sealed class FlowGraph
         _ => throw new ArgumentOutOfRangeException(nameof(index)),
     };
 
+    /// <summary>
+    /// A block's distinct successors, read from its terminator once (a loop asking
+    /// <see cref="SuccessorCount"/> and <see cref="Successor"/> at every step matched the
+    /// terminator's type each time).
+    /// </summary>
+    public readonly struct Edges(BasicBlock? first, BasicBlock? second)
+    {
+        public int Count
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => first is null ? 0 : second is null ? 1 : 2;
+        }
+
+        public BasicBlock this[int index]
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => index == 0 ? first! : second!;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Edges EdgesOf(BasicBlock block) => block.Terminator switch
+    {
+        Jump jump => new(jump.Target, null),
+        Branch branch => new(branch.IfTrue, branch.IfTrue == branch.IfFalse ? null : branch.IfFalse),
+        _ => default,
+    };
+
     /// <summary>The terminator with every edge to <paramref name="from"/> sent to <paramref name="to"/> instead.</summary>
     public static Terminator Retarget(Terminator terminator, BasicBlock from, BasicBlock to) => terminator switch
     {
@@ -267,10 +295,10 @@ internal sealed class FlowGraph
         var reachable = 1;
         while (top > 0)
         {
-            var block = work[--top];
-            for (var s = 0; s < SuccessorCount(block); s++)
+            var edges = EdgesOf(work[--top]);
+            for (var s = 0; s < edges.Count; s++)
             {
-                var successor = Successor(block, s);
+                var successor = edges[s];
                 if (successor.Index >= 0) continue;
                 successor.Index = 0;
                 reachable++;
@@ -304,9 +332,9 @@ internal sealed class FlowGraph
             // Terminators are immutable: the one seen last time has the same successors.
             var terminator = block.Terminator;
             if (ReferenceEquals(terminator, _terminators[i].Terminator)) continue;
-            var count = SuccessorCount(block);
-            if (!ReferenceEquals(count > 0 ? Successor(block, 0) : null, _successors[2 * i])
-                || !ReferenceEquals(count > 1 ? Successor(block, 1) : null, _successors[2 * i + 1])) return false;
+            var edges = EdgesOf(block);
+            if (!ReferenceEquals(edges.Count > 0 ? edges[0] : null, _successors[2 * i])
+                || !ReferenceEquals(edges.Count > 1 ? edges[1] : null, _successors[2 * i + 1])) return false;
             _terminators[i].Terminator = terminator;
         }
         return true;
@@ -393,20 +421,9 @@ internal sealed class FlowGraph
         var successors = _successors;
         for (var i = 0; i < span.Length; i++)
         {
-            switch (span[i].Terminator)
-            {
-                case Jump jump:
-                    successors[2 * i] = jump.Target;
-                    successors[2 * i + 1] = null;
-                    break;
-                case Branch branch:
-                    successors[2 * i] = branch.IfTrue;
-                    successors[2 * i + 1] = branch.IfTrue == branch.IfFalse ? null : branch.IfFalse;
-                    break;
-                default:
-                    successors[2 * i] = successors[2 * i + 1] = null;
-                    break;
-            }
+            var edges = EdgesOf(span[i]);
+            successors[2 * i] = edges.Count > 0 ? edges[0] : null;
+            successors[2 * i + 1] = edges.Count > 1 ? edges[1] : null;
         }
     }
 
@@ -566,10 +583,10 @@ internal sealed class FlowGraph
             number[b] = ++count;
             vertex[count] = b;
             parent[count] = from;
-            var block = blocks[b];
-            for (var s = SuccessorCount(block) - 1; s >= 0; s--)
+            var edges = EdgesOf(blocks[b]);
+            for (var s = edges.Count - 1; s >= 0; s--)
             {
-                var successor = Successor(block, s).Index;
+                var successor = edges[s].Index;
                 if (number[successor] != 0) continue;
                 stackBlock[depth] = successor;
                 stackParent[depth++] = count;
