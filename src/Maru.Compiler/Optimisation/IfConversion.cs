@@ -16,7 +16,9 @@ namespace Maru.Compiler.Optimisation;
 /// instructions, so a branch that guards real work stays a branch. The arms' instructions move up
 /// before the branch, the condition's comparison right after them (the backend fuses it into the
 /// select when the select is its only reader), the branch becomes a jump, and a join left with the
-/// one predecessor is merged into it. Blocks are visited in postorder, so an inner if-conversion
+/// one predecessor is merged into it: at once when small (it may be an outer choice's arm), else at
+/// the end in reverse postorder (merged at once, a chain of sequential ifs converted from the last
+/// would copy its growing tail once per if). Blocks are visited in postorder, so an inner if-conversion
 /// (a min of three by nested ifs) leaves a cheap arm for the outer one. A test of a register
 /// against a constant whose single predecessors test that register too (a chain of at least
 /// <see cref="MaxChainTests"/>) is left to <see cref="SwitchLowering"/>. Linear: each block is
@@ -29,16 +31,8 @@ internal static class IfConversion
     public const int MaxHoisted = 6;
     public const int MaxChainTests = 3;
 
-    /// <summary>
-    /// Larger functions keep their branches: each conversion appends its join to the head, and a
-    /// long run of sequential ifs, converted from the last, would copy the growing tail once per if
-    /// (50,000 ifs ran out of memory). Below this the copying is small and every program we have is.
-    /// </summary>
-    public const int MaxBlocks = 2000;
-
     public static void Run(IrFunction function)
     {
-        if (function.Blocks.Count > MaxBlocks) return;
         var graph = FlowGraph.Of(function, withDominators: false);
         var count = function.Blocks.Count;
         var predecessors = Scratch<int>.Rent(count);
@@ -57,7 +51,8 @@ internal static class IfConversion
         if (NaturalLoop.GraphWithLoops(function) is { } looped)
             foreach (var loop in NaturalLoop.FindAll(looped))
                 foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks)) inLoop[block.Index] = true;
-        var state = new State(function, predecessors, single, removed, inLoop);
+        var deferred = Scratch<bool>.Rent(count);
+        var state = new State(function, predecessors, single, removed, inLoop, deferred);
         var changed = false;
         try
         {
@@ -66,6 +61,7 @@ internal static class IfConversion
                 var block = order[k]!;
                 for (var round = 0; round < 4 && !removed[block.Index] && state.TryConvert(block); round++) changed = true;
             }
+            if (changed) state.MergeDeferred(order.AsSpan(0, reachable));
             if (changed) function.Blocks.RemoveAll(block => removed[block.Index]);
         }
         finally
@@ -76,6 +72,7 @@ internal static class IfConversion
             Scratch<BasicBlock?>.Return(single);
             Scratch<bool>.Return(removed);
             Scratch<bool>.Return(inLoop);
+            Scratch<bool>.Return(deferred);
             Scratch<BasicBlock?>.Return(order);
         }
         if (changed) CopyPropagation.Run(function);   // the merged joins' phis became copies
@@ -87,7 +84,7 @@ internal static class IfConversion
             or Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.ShiftLeft or Opcode.ShiftRight
             or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress;
 
-    private sealed class State(IrFunction function, int[] predecessors, BasicBlock?[] single, bool[] removed, bool[] inLoop)
+    private sealed class State(IrFunction function, int[] predecessors, BasicBlock?[] single, bool[] removed, bool[] inLoop, bool[] deferred)
     {
         /// <summary>
         /// A block that only computes cheap values and jumps on, entered only from <paramref name="from"/>
@@ -212,10 +209,14 @@ internal static class IfConversion
                 arm.Instructions.Clear();
             }
             predecessors[join.Index] = joinPredecessors;
-            if (predecessors[join.Index] == 1)
+            if (joinPredecessors == 1) single[join.Index] = head;
+            // Merged now only while small: a merged join can only matter as an outer choice's arm, which must be
+            // small itself, and merging a long block into each of a long chain of heads (sequential ifs, inner
+            // ones first) would copy it again and again. A longer one is merged at the end, first heads first.
+            if (joinPredecessors == 1)
             {
-                single[join.Index] = head;
-                Merge(head, join);
+                if (join.Instructions.Count <= MaxHoisted) Merge(head, join);
+                else deferred[join.Index] = true;
             }
             return true;
         }
@@ -250,6 +251,22 @@ internal static class IfConversion
         private static bool HasSelect(BasicBlock arm) => arm.Instructions.Exists(instruction => instruction.Op == Opcode.Select);
 
         private static bool Same(Operand? a, Operand? b) => a is { } x && b is { } y && x.Equals(y);
+
+        /// <summary>
+        /// The joins left to their one predecessor, merged in reverse postorder: a chain's first block takes each
+        /// following one in turn, so every instruction is copied once (a loop body stays one block for the passes after).
+        /// </summary>
+        public void MergeDeferred(ReadOnlySpan<BasicBlock?> reversePostorder)
+        {
+            foreach (var entry in reversePostorder)
+            {
+                var block = entry!;
+                if (removed[block.Index]) continue;
+                while (block.Terminator is Jump { Target: var join } && join != block && deferred[join.Index] && !removed[join.Index]
+                       && predecessors[join.Index] == 1)
+                    Merge(block, join);
+            }
+        }
 
         /// <summary>The join, now entered only from <paramref name="head"/>, appended to it: its phis as copies.</summary>
         private void Merge(BasicBlock head, BasicBlock join)

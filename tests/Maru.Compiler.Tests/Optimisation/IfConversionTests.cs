@@ -193,6 +193,54 @@ public sealed class IfConversionTests
     }
 
     [TestMethod]
+    public void AFunctionOfThousandsOfChoicesKeepsThemBranchFree()
+    {
+        // 2,500 sequential choices (more blocks than any limit by size would allow), alternating a clamp of a
+        // running value, a conditional count and a choice of two computed values: each is converted, the joins
+        // are left to control-flow simplification, and the answers (wrap-around, negative values) are kept.
+        const int count = 2500;
+        var source = new System.Text.StringBuilder("(define-function many (x y) (let ((a x) (c 0))\n");
+        for (var i = 0; i < count; i++)
+            source.Append((i % 3) switch
+            {
+                0 => $" (if (> a {i * 7}) (set a (- a {i})))\n",
+                1 => $" (if (< y a) (set c (+ c 1)))\n",
+                _ => $" (set a (if (< (+ a y) {i}) (+ a {i}) (^ a y)))\n",
+            });
+        source.Append(" (+ a (* c 1000003))))");
+        var text = source.ToString();
+        var many = Function(Optimise(text), "many");
+        Assert.IsFalse(many.Blocks.Any(b => b.Terminator is Branch), $"{many.Blocks.Count} blocks, some still branch");
+        Assert.IsTrue(Instructions(many).Count(i => i.Op == Opcode.Select) >= count / 3, "the choices are selects");
+        static long Model(long x, long y)
+        {
+            long a = x, c = 0;
+            for (var i = 0; i < count; i++)
+                unchecked
+                {
+                    switch (i % 3)
+                    {
+                        case 0: if (a > i * 7) a -= i; break;
+                        case 1: if (y < a) c++; break;
+                        default: a = a + y < i ? a + i : a ^ y; break;
+                    }
+                }
+            return unchecked(a + c * 1000003);
+        }
+        var calls = new[] { (0L, 0L), (5000L, 3L), (-7L, 11L), (long.MaxValue, 1L), (long.MinValue, -1L), (1_000_000L, -250_000L), (123456789L, 987654321L) }
+            .Select(p => ("many", new[] { p.Item1, p.Item2 })).ToList();
+        using var o0 = CompiledLibrary.Compile(text, OptimisationLevel.O0);
+        using var o1 = CompiledLibrary.Compile(text);
+        foreach (var (_, arguments) in calls)
+        {
+            var expected = Model(arguments[0], arguments[1]);
+            Assert.AreEqual(expected, o0.Call("many", arguments), $"O0 many({arguments[0]}, {arguments[1]})");
+            Assert.AreEqual(expected, o1.Call("many", arguments), $"O1 many({arguments[0]}, {arguments[1]})");
+        }
+        Arm64Batch.AssertSameAsX64(text, calls);
+    }
+
+    [TestMethod]
     public void AManyWayTestOfOneValueIsLeftToSwitchLowering()
     {
         const string source = """
