@@ -40,9 +40,11 @@ internal static class BranchThreading
         var condition = Scratch<int>.Rent(blocks.Count);
         var nonZero = Scratch<bool>.Rent(blocks.Count);
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
-            for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
+        {
+            var edges = FlowGraph.EdgesOf(block);
+            for (var s = 0; s < edges.Count; s++)
             {
-                var successor = FlowGraph.Successor(block, s).Index;
+                var successor = edges[s].Index;
                 var fact = block.Terminator is Branch { Condition.IsConstant: false } test && test.IfTrue != test.IfFalse;
                 var (register, holds) = fact ? (((Branch)block.Terminator!).Condition.Register.Index, s == 0) : (0, false);
                 if (state[successor] == 0 && fact)
@@ -50,6 +52,7 @@ internal static class BranchThreading
                 else if (state[successor] == 0 || state[successor] == 2 && !(fact && condition[successor] == register && nonZero[successor] == holds))
                     state[successor] = 1;
             }
+        }
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             if (block.Terminator is not Branch { Condition.IsConstant: false } branch) continue;

@@ -53,9 +53,10 @@ internal static class ConstantPropagation
                     var (s, v) = Evaluate(instruction, state, value);
                     changed |= Lower(d, s, v, state, value);
                 }
-                for (var i = 0; i < FlowGraph.SuccessorCount(block); i++)
+                var edges = FlowGraph.EdgesOf(block);
+                for (var i = 0; i < edges.Count; i++)
                 {
-                    var successor = FlowGraph.Successor(block, i);
+                    var successor = edges[i];
                     if (!executable[successor.Index] && MayGo(block, successor, state, value))
                     {
                         executable[successor.Index] = true;

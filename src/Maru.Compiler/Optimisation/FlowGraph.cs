@@ -245,6 +245,34 @@ internal sealed class FlowGraph
         _ => throw new ArgumentOutOfRangeException(nameof(index)),
     };
 
+    /// <summary>
+    /// A block's distinct successors, read from its terminator once (a loop asking
+    /// <see cref="SuccessorCount"/> and <see cref="Successor"/> at every step matched the
+    /// terminator's type each time).
+    /// </summary>
+    public readonly struct Edges(BasicBlock? first, BasicBlock? second)
+    {
+        public int Count
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => first is null ? 0 : second is null ? 1 : 2;
+        }
+
+        public BasicBlock this[int index]
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => index == 0 ? first! : second!;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Edges EdgesOf(BasicBlock block) => block.Terminator switch
+    {
+        Jump jump => new(jump.Target, null),
+        Branch branch => new(branch.IfTrue, branch.IfTrue == branch.IfFalse ? null : branch.IfFalse),
+        _ => default,
+    };
+
     /// <summary>The terminator with every edge to <paramref name="from"/> sent to <paramref name="to"/> instead.</summary>
     public static Terminator Retarget(Terminator terminator, BasicBlock from, BasicBlock to) => terminator switch
     {
@@ -266,10 +294,10 @@ internal sealed class FlowGraph
         var reachable = 1;
         while (top > 0)
         {
-            var block = work[--top];
-            for (var s = 0; s < SuccessorCount(block); s++)
+            var edges = EdgesOf(work[--top]);
+            for (var s = 0; s < edges.Count; s++)
             {
-                var successor = Successor(block, s);
+                var successor = edges[s];
                 if (successor.Index >= 0) continue;
                 successor.Index = 0;
                 reachable++;
@@ -303,9 +331,9 @@ internal sealed class FlowGraph
             // Terminators are immutable: the one seen last time has the same successors.
             var terminator = block.Terminator;
             if (ReferenceEquals(terminator, _terminators[i].Terminator)) continue;
-            var count = SuccessorCount(block);
-            if (!ReferenceEquals(count > 0 ? Successor(block, 0) : null, _successors[2 * i])
-                || !ReferenceEquals(count > 1 ? Successor(block, 1) : null, _successors[2 * i + 1])) return false;
+            var edges = EdgesOf(block);
+            if (!ReferenceEquals(edges.Count > 0 ? edges[0] : null, _successors[2 * i])
+                || !ReferenceEquals(edges.Count > 1 ? edges[1] : null, _successors[2 * i + 1])) return false;
             _terminators[i].Terminator = terminator;
         }
         return true;
@@ -372,11 +400,10 @@ internal sealed class FlowGraph
         }
         for (var i = 0; i < n; i++)
         {
-            var block = blocks[i];
-            var count = SuccessorCount(block);
-            for (var s = 0; s < count; s++)
+            var edgesOut = EdgesOf(blocks[i]);
+            for (var s = 0; s < edgesOut.Count; s++)
             {
-                var successor = Successor(block, s);
+                var successor = edgesOut[s];
                 _successors[2 * i + s] = successor;
                 start[successor.Index + 1]++;
                 edges++;
@@ -408,10 +435,11 @@ internal sealed class FlowGraph
             var b = stackBlock[depth - 1];
             var s = stackNext[depth - 1];
             var block = blocks[b];
-            if (s < SuccessorCount(block))
+            var edges = EdgesOf(block);
+            if (s < edges.Count)
             {
                 stackNext[depth - 1] = s + 1;
-                var successor = Successor(block, s).Index;
+                var successor = edges[s].Index;
                 if (visited[successor] == 0)
                 {
                     visited[successor] = 1;
@@ -456,10 +484,10 @@ internal sealed class FlowGraph
             number[b] = ++count;
             vertex[count] = b;
             parent[count] = from;
-            var block = blocks[b];
-            for (var s = SuccessorCount(block) - 1; s >= 0; s--)
+            var edges = EdgesOf(blocks[b]);
+            for (var s = edges.Count - 1; s >= 0; s--)
             {
-                var successor = Successor(block, s).Index;
+                var successor = edges[s].Index;
                 if (number[successor] != 0) continue;
                 stackBlock[depth] = successor;
                 stackParent[depth++] = count;

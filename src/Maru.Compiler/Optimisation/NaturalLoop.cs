@@ -49,8 +49,11 @@ internal sealed record NaturalLoop(BasicBlock Header, List<BasicBlock> Blocks)
         var blocks = function.Blocks;
         for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
-            for (var s = FlowGraph.SuccessorCount(block) - 1; s >= 0; s--)
-                if (FlowGraph.Successor(block, s).Index <= block.Index) return true;
+        {
+            var edges = FlowGraph.EdgesOf(block);
+            for (var s = edges.Count - 1; s >= 0; s--)
+                if (edges[s].Index <= block.Index) return true;
+        }
         return false;
     }
 

@@ -366,11 +366,14 @@ internal static class Simplify
         var predecessor = Scratch<BasicBlock?>.Rent(blocks.Count);
         var predecessors = Scratch<int>.Rent(blocks.Count);
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
-            for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
+        {
+            var edges = FlowGraph.EdgesOf(block);
+            for (var s = 0; s < edges.Count; s++)
             {
-                var successor = FlowGraph.Successor(block, s).Index;
+                var successor = edges[s].Index;
                 predecessor[successor] = predecessors[successor]++ == 0 ? block : null;
             }
+        }
 
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {

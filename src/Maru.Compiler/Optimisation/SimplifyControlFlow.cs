@@ -94,8 +94,10 @@ internal static class SimplifyControlFlow
             predecessors[i].Clear();
         }
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
-            for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
-                predecessors[FlowGraph.Successor(block, s).Index].Add(block);
+        {
+            var edges = FlowGraph.EdgesOf(block);
+            for (var s = 0; s < edges.Count; s++) predecessors[edges[s].Index].Add(block);
+        }
         return predecessors;
     }
 
@@ -205,8 +207,10 @@ internal static class SimplifyControlFlow
         for (var i = 0; i < count; i++) blocks[i].Index = i;
         var predecessors = Scratch<int>.Rent(count);
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
-            for (var s = 0; s < FlowGraph.SuccessorCount(block); s++)
-                predecessors[FlowGraph.Successor(block, s).Index]++;
+        {
+            var edges = FlowGraph.EdgesOf(block);
+            for (var s = 0; s < edges.Count; s++) predecessors[edges[s].Index]++;
+        }
         var merged = Scratch<bool>.Rent(count);
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
@@ -218,9 +222,10 @@ internal static class SimplifyControlFlow
                     block.Instructions.Add(new Instruction(Opcode.Copy, phi.Destination, [phi.Inputs[0].Value], null, function.Location));
                 block.Instructions.AddRange(next.Instructions);
                 block.Terminator = next.Terminator;
-                for (var s = 0; s < FlowGraph.SuccessorCount(next); s++)
+                var edges = FlowGraph.EdgesOf(next);
+                for (var s = 0; s < edges.Count; s++)
                 {
-                    var successor = FlowGraph.Successor(next, s);
+                    var successor = edges[s];
                     foreach (var phi in CollectionsMarshal.AsSpan(successor.Phis)) phi.ReplacePredecessor(next, block);
                 }
                 merged[next.Index] = true;

@@ -452,7 +452,7 @@ internal sealed class FunctionEmitter
     private bool ReadsStackParameters(bool allocated)
     {
         for (var p = _registers.Arguments.Length; p < _function.ParameterCount; p++)
-            if (allocated ? ReceivesParameter(p) : _liveness.IsLiveIn(0, p)) return true;
+            if (allocated ? ReceivesParameter(p) : _liveness.IsLiveAtEntry(p)) return true;
         return false;
     }
 
@@ -487,7 +487,7 @@ internal sealed class FunctionEmitter
 
     /// <summary>The parameter is read before it is written: it must be moved from where the caller put it.</summary>
     private bool ReceivesParameter(int parameter) =>
-        _liveness.IsLiveIn(0, parameter) && _allocation.Locations[parameter].Kind != LocationKind.None;
+        _liveness.IsLiveAtEntry(parameter) && _allocation.Locations[parameter].Kind != LocationKind.None;
 
     /// <summary>Blocks whose code reduces to nothing but a jump are threaded: jumps to them go to where they lead.</summary>
     private void PlanBlocks()

@@ -173,7 +173,7 @@ public static class GraphColouringAllocator
             }
         }
         // Parameters (and anything read before it is written) are all defined on entry, together.
-        var members = liveness.LiveIn(0);
+        var members = liveness.LiveAtEntry;
         foreach (var p in members)
         {
             present[physical + p] = true;

@@ -4,7 +4,7 @@ using Maru.Compiler.Ir;
 namespace Maru.Compiler.Backends.RegisterAllocation;
 
 /// <summary>
-/// Which virtual registers are live at the entry and exit of every block (live-in = uses ∪
+/// Which virtual registers are live at the exit of every block, and at the function's entry (live-in = uses ∪
 /// (live-out − defs), live-out = ∪ live-in of the successors), computed register by register:
 /// from each block reading a register before writing it, walk backwards through predecessors
 /// until a block that writes it. The work and the memory are the sizes of the live ranges (a dense
@@ -20,19 +20,18 @@ namespace Maru.Compiler.Backends.RegisterAllocation;
 /// </summary>
 public sealed class Liveness
 {
-    private readonly int[] _inStart, _in, _outStart, _out;
+    private readonly int[] _entry, _outStart, _out;
 
-    private Liveness(int[] inStart, int[] @in, int[] outStart, int[] @out, int[] loopDepth)
+    private Liveness(int[] entry, int[] outStart, int[] @out, int[] loopDepth)
     {
-        _inStart = inStart;
-        _in = @in;
+        _entry = entry;
         _outStart = outStart;
         _out = @out;
         LoopDepth = loopDepth;
     }
 
-    /// <summary>Registers live on entry to block <paramref name="block"/>, in increasing order.</summary>
-    public ReadOnlySpan<int> LiveIn(int block) => _in.AsSpan(_inStart[block], _inStart[block + 1] - _inStart[block]);
+    /// <summary>Registers live on entry to the function (its first block), in increasing order. (Only the entry's live-in set is kept: no caller reads another block's.)</summary>
+    public ReadOnlySpan<int> LiveAtEntry => _entry;
 
     /// <summary>Registers live on exit from block <paramref name="block"/>, in increasing order.</summary>
     public ReadOnlySpan<int> LiveOut(int block) => _out.AsSpan(_outStart[block], _outStart[block + 1] - _outStart[block]);
@@ -40,7 +39,7 @@ public sealed class Liveness
     /// <summary>How many natural loops enclose each block: a spill-cost weight.</summary>
     public int[] LoopDepth { get; }
 
-    public bool IsLiveIn(int block, int register) => LiveIn(block).BinarySearch(register) >= 0;
+    public bool IsLiveAtEntry(int register) => LiveAtEntry.BinarySearch(register) >= 0;
 
     public static Liveness Compute(IrFunction function)
     {
@@ -116,8 +115,9 @@ public sealed class Liveness
         }
 
         // Walk each register's range; (block, register) pairs come out in increasing register order,
-        // so a stable bucketing by block leaves every set sorted.
-        var inPairs = new PairList(count);
+        // so a stable bucketing by block leaves every set sorted. A block's live-in set is only
+        // marked (the walk stops there); the entry's is collected.
+        var entry = new List<int>();
         var outPairs = new PairList(count);
         var defines = Scratch<int>.Rent(count);   // stamps: register + 1
         var inStamp = Scratch<int>.Rent(count);
@@ -133,7 +133,6 @@ public sealed class Liveness
             {
                 var b = cells[2 * c];
                 inStamp[b] = stamp;
-                inPairs.Add(b, v);
                 work[top++] = b;
             }
             while (top > 0)
@@ -149,16 +148,14 @@ public sealed class Liveness
                     }
                     if (inStamp[p] == stamp || defines[p] == stamp) continue;
                     inStamp[p] = stamp;
-                    inPairs.Add(p, v);
                     work[top++] = p;   // each block at most once per register: count is enough room
                 }
             }
+            if (count > 0 && inStamp[0] == stamp) entry.Add(v);
         }
 
-        var (inStart, @in) = inPairs.ByBlock();
         var (outStart, @out) = outPairs.ByBlock();
-        var liveness = new Liveness(inStart, @in, outStart, @out, LoopDepths(count, successorStart, successors, predecessorStart, predecessors));
-        inPairs.Return();
+        var liveness = new Liveness(entry.ToArray(), outStart, @out, LoopDepths(count, successorStart, successors, predecessorStart, predecessors));
         outPairs.Return();
         foreach (var array in (ReadOnlySpan<int[]>)[successorStart, successors, predecessorStart, predecessors, fill, firstUse, firstDefinition,
                      cells, defined, used, defines, inStamp, outStamp, work])
@@ -188,6 +185,7 @@ public sealed class Liveness
         private int[] _registers = Scratch<int>.Rent(Math.Max(16, blocks * 2));
         private int _count;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void Add(int block, int register)
         {
             // Rented arrays may be longer than asked and of different lengths: the shorter is the room.

@@ -34,7 +34,8 @@ namespace Maru.Compiler.Backends.X64;
 /// as Iced checks it). A warm eval.l compilation encoded about 25,000 instructions with Iced; now
 /// about 1,000.
 /// </para>
-/// Each thread's layout owns one; it keeps its arrays (and its encodings) between functions.
+/// Each thread's layout owns one; it keeps its arrays between functions, and the templates are
+/// the thread's, kept between compilations (<see cref="Templates"/>).
 /// </summary>
 internal sealed class FunctionEncoder
 {
@@ -46,8 +47,9 @@ internal sealed class FunctionEncoder
     private const int MaxInstructionLength = 15;
 
     private readonly Buffer _buffer = new();
-    private readonly Buffer _simple = new();   // Iced's encodings of the templates (see _known)
-    private readonly Encoder _simpleEncoder;
+    // This thread's templates (see Templates), taken at each TryEncode.
+    private Buffer _simple = null!;   // Iced's encodings of the templates (see _known)
+    private Encoder _simpleEncoder = null!;
 
     private Kind[] _kind = [];
     private uint[] _size = [];
@@ -64,14 +66,28 @@ internal sealed class FunctionEncoder
 
     // Template encodings so far, by the instruction's bits with its IP and relative target zeroed:
     // where their bytes start in _simple, their length and constant offsets. Dropped (with the
-    // bytes) when it grows past KnownLimit, so a huge module keeps it bounded.
-    private readonly KnownTable _known = new();
-    private const int KnownLimit = 1 << 16;
+    // bytes) when a function starts with more than KnownLimit, so a thread keeps little.
+    private KnownTable _known = null!;
+    private const int KnownLimit = 1 << 12;
     private readonly record struct Known(int Start, uint Length, ConstantOffsets Constants);
 
-    public FunctionEncoder()
+    /// <summary>
+    /// The templates are per thread and kept from one compilation to the next: an instruction's
+    /// template is the same whatever module it is in, and a warm compilation found nearly all its
+    /// thousand-odd templates made by the one before (Iced encoded them again, and the table grew
+    /// again, every compilation).
+    /// </summary>
+    private sealed class Templates
     {
-        _simpleEncoder = Encoder.Create(64, _simple);
+        [ThreadStatic] private static Templates? t_current;
+
+        public readonly Buffer Bytes = new();
+        public readonly Encoder Encoder;
+        public readonly KnownTable Known = new();
+
+        private Templates() => Encoder = Encoder.Create(64, Bytes);
+
+        public static Templates ForThread() => t_current ??= new Templates();
     }
 
     /// <summary>
@@ -86,10 +102,13 @@ internal sealed class FunctionEncoder
         constants = [];
         var count = instructions.Length;
         Grow(count);
+        var templates = Templates.ForThread();
+        (_simple, _simpleEncoder, _known) = (templates.Bytes, templates.Encoder, templates.Known);
         if (_known.Count > KnownLimit)
         {
             _known.Clear();
             _simple.Count = 0;
+            if (_simple.Bytes.Length > 64 * KnownLimit) _simple.Bytes = new byte[256];
         }
 
         // First sizes and addresses.
@@ -334,8 +353,17 @@ internal sealed class FunctionEncoder
 
         public void Clear()
         {
-            Array.Clear(_used);
             Count = 0;
+            if (_keys.Length <= 4 * KnownLimit)
+            {
+                Array.Clear(_used);
+                return;
+            }
+            // A huge function's table is not kept.
+            _keys = new InstructionBits[256];
+            _values = new Known[256];
+            _used = new bool[256];
+            _shift = 64 - 8;
         }
 
         private void Resize(int size)
