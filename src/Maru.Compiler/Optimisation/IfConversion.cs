@@ -30,6 +30,7 @@ internal static class IfConversion
     public const int MaxSelects = 1;
     public const int MaxHoisted = 6;
     public const int MaxChainTests = 3;
+    public const int MaxDecidingPredecessors = 4;
 
     public static void Run(IrFunction function)
     {
@@ -96,8 +97,12 @@ internal static class IfConversion
     {
         foreach (var block in graph.ReversePostorder)
         {
+            // A loop exit's join has a few predecessors; a block of many (an or's join) is not one, and each predecessor's
+            // look at the block and its phis' inputs would cost the block's size again.
+            var predecessors = graph.Predecessors[block.Index];
+            if (predecessors.Length > MaxDecidingPredecessors) continue;
             if (block.Terminator is not Branch { Condition: { IsConstant: false } own } || TestOf(block, own.Register) is not { } test) continue;
-            foreach (var predecessor in graph.Predecessors[block.Index])
+            foreach (var predecessor in predecessors)
             {
                 if (predecessor == block || predecessor.Terminator is not Branch { Condition: { IsConstant: false } theirs } branch
                     || branch.IfTrue == branch.IfFalse) continue;
