@@ -105,4 +105,11 @@ public sealed class CompilationOptions
     /// (<see cref="ParallelWork.Workers"/>). Never changes the output bytes.
     /// </summary>
     internal int? ParallelismForTesting { get; init; }
+
+    /// <summary>
+    /// Tests only: false evaluates every call of the built-in cons as any call (no
+    /// <c>Interpreter.EvalConsChain</c>), so a test can require both ways to agree in values,
+    /// diagnostics, steps and memory. Never changes what a compilation answers.
+    /// </summary>
+    internal bool ConsChainsForTesting { get; init; } = true;
 }

@@ -68,7 +68,10 @@ public sealed class Evaluator
         _baseDirectory = options.BaseDirectory;
         // A prelude that would not finish within this compilation's step limit is evaluated (and stopped) as ever.
         if (prelude is not null && (prelude.Steps > options.MaxEvaluationSteps || prelude.Memory > options.MaxEvaluationMemory)) prelude = null;
-        _interpreter = new Interpreter(this, names, options.MaxEvaluationSteps, onBorrowedStack, prelude, options.MaxEvaluationMemory, clock);
+        _interpreter = new Interpreter(this, names, options.MaxEvaluationSteps, onBorrowedStack, prelude, options.MaxEvaluationMemory, clock)
+        {
+            ConsChains = options.ConsChainsForTesting,
+        };
         _preludeEvaluated = prelude is not null;
     }
 

@@ -82,6 +82,9 @@ internal sealed partial class Interpreter
 
     public Evaluator Session => _session;
 
+    /// <summary>Whether calls of the built-in cons are evaluated as chains (<see cref="EvalConsChain"/>); false only for tests (<see cref="CompilationOptions.ConsChainsForTesting"/>).</summary>
+    public bool ConsChains { get; init; } = true;
+
     // ---- eval ---------------------------------------------------------------------------------
 
     public Datum Eval(Datum form, Frame? frame) => form switch
@@ -101,7 +104,7 @@ internal sealed partial class Interpreter
             if (head is SpecialForm special)
                 return special.Function(this, form, frame);
             if (head is Primitive primitive)
-                return CallPrimitive(primitive, form, frame);
+                return primitive.IsCons && ConsChains ? EvalConsChain(primitive, form, frame) : CallPrimitive(primitive, form, frame);
             var arguments = EvaluateArguments(form, frame);
             return Apply(head, arguments, form.Location);
         }
@@ -162,6 +165,184 @@ internal sealed partial class Interpreter
                 free.Push(arguments);
             }
         }
+    }
+
+    /// <summary>
+    /// <c>(cons a b)</c> with the built-in cons, and the chain of such calls in its second argument:
+    /// the lists quasiquote templates become (<c>(cons 'x (cons 'y ...))</c>, most of what macros
+    /// evaluate). The chain is walked in a loop instead of one nested evaluation per element, with
+    /// exactly the effects of the nested evaluation in its order: each level's step, depth and stack
+    /// check, its head looked up (a level whose head is not the built-in cons, or whose call is not
+    /// exactly two arguments, is evaluated as any form), the arguments left to right (a
+    /// <c>(quote x)</c> whose head is the built-in quote is its step and <c>x</c>; anything else is
+    /// evaluated), then the pairs from the innermost out, each charged at its own call; an error
+    /// takes the location the nested calls would have given it.
+    /// </summary>
+    private Datum EvalConsChain(Primitive cons, PairDatum form, Frame? frame)
+    {
+        if (!IsTwoArgumentCall(form)) return CallPrimitive(cons, form, frame);
+        // The head EvalCombination looked up is the built-in cons.
+        var names = new ChainNames { Cons = form.Head is SymbolDatum head ? head.Name : null };
+        return ConsChain(form, frame, ref names);
+    }
+
+    /// <summary>
+    /// The names a cons chain last found to be the built-in cons and quote: the same name in the same
+    /// frame finds the same binding again until code runs (an argument that is neither a quote nor
+    /// a cons call evaluated), which forgets them.
+    /// </summary>
+    private struct ChainNames
+    {
+        public string? Cons, Quote;
+    }
+
+    /// <summary><paramref name="form"/>, a two-argument call of the built-in cons whose own step and depth are counted: the chain from it.</summary>
+    private Datum ConsChain(PairDatum form, Frame? frame, ref ChainNames names)
+    {
+        var stack = _stack;
+        var bottom = stack.Count;
+        var depth = _depth;   // this level's; the inner levels count on from here
+        var level = 0;        // the innermost level entered (levels above 0 are this loop's)
+        var current = form;
+        try
+        {
+            for (;;)
+            {
+                var arguments = (PairDatum)current.Tail;
+                stack.Push(current);
+                var first = arguments.Head;
+                if (first is PairDatum { Head: SymbolDatum firstName } firstCall && Classify(firstName, frame, ref names) is var kind && kind != ChainHead.Other)
+                {
+                    if (kind == ChainHead.Quote)
+                    {
+                        // (quote x): its step, and x.
+                        _depth = depth + level + 1;
+                        CheckLimits(firstCall.Location);
+                        stack.Push(Car(firstCall.Tail));
+                    }
+                    else if (IsTwoArgumentCall(firstCall))
+                    {
+                        // A list inside the list: a chain of its own, one level deeper.
+                        _depth = depth + level + 1;
+                        CheckLimits(firstCall.Location);
+                        stack.Push(NestedConsChain(firstCall, frame, ref names));
+                    }
+                    else
+                    {
+                        _depth = depth + level;
+                        stack.Push(Eval(first, frame));
+                        names = default;
+                    }
+                }
+                else
+                {
+                    _depth = depth + level;
+                    stack.Push(Eval(first, frame));
+                    names = default;
+                }
+                var second = ((PairDatum)arguments.Tail).Head;
+                if (second is PairDatum { Head: SymbolDatum secondName } secondCall && Classify(secondName, frame, ref names) is var secondKind && secondKind != ChainHead.Other)
+                {
+                    if (secondKind == ChainHead.Cons && IsTwoArgumentCall(secondCall))
+                    {
+                        // Its step first: an error there is at its own location, which its own level would not change.
+                        _depth = depth + level + 1;
+                        CheckLimits(secondCall.Location);
+                        level++;
+                        current = secondCall;
+                        continue;
+                    }
+                    if (secondKind == ChainHead.Quote)
+                    {
+                        _depth = depth + level + 1;
+                        CheckLimits(secondCall.Location);
+                        return Build(stack, bottom, ref level, Car(secondCall.Tail));
+                    }
+                }
+                _depth = depth + level;
+                return Build(stack, bottom, ref level, Eval(second, frame));
+            }
+        }
+        catch (EvaluationError error) when (level > 0)
+        {
+            // Level 0's own caller locates the error if no inner level does.
+            for (var k = level; k > 0; k--)
+            {
+                var location = stack[bottom + 2 * k].Location;
+                if (!IsUserLocation(error.Location) && IsUserLocation(location))
+                {
+                    error.Location = location;
+                    break;
+                }
+            }
+            throw;
+        }
+        finally
+        {
+            _depth = depth;
+            stack.TruncateTo(bottom);
+        }
+    }
+
+    /// <summary>The pairs of a chain, innermost first, each charged at its own call (its level in <paramref name="level"/> while it is made).</summary>
+    private Datum Build(DatumStack stack, int bottom, ref int level, Datum result)
+    {
+        for (var i = stack.Count - 2; i >= bottom; i -= 2, level--)
+            result = Pair(stack[i + 1], result, stack[i].Location);
+        return result;
+    }
+
+    /// <summary>A chain in an argument of a chain, located as its own evaluation would locate an error.</summary>
+    private Datum NestedConsChain(PairDatum form, Frame? frame, ref ChainNames names)
+    {
+        try
+        {
+            return ConsChain(form, frame, ref names);
+        }
+        catch (EvaluationError error) when (!IsUserLocation(error.Location) && IsUserLocation(form.Location))
+        {
+            error.Location = form.Location;
+            throw;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsTwoArgumentCall(PairDatum form) =>
+        form.Tail is PairDatum { Tail: PairDatum { Tail: NilDatum } };
+
+    private enum ChainHead { Other, Quote, Cons }
+
+    /// <summary>What <paramref name="symbol"/> names here: the built-in quote or cons (then remembered in <paramref name="names"/>), or something else.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ChainHead Classify(SymbolDatum symbol, Frame? frame, ref ChainNames names)
+    {
+        var name = symbol.Name;
+        if (ReferenceEquals(name, names.Quote)) return ChainHead.Quote;
+        if (ReferenceEquals(name, names.Cons)) return ChainHead.Cons;
+        return ClassifyByLookup(symbol, frame, ref names);
+    }
+
+    private ChainHead ClassifyByLookup(SymbolDatum symbol, Frame? frame, ref ChainNames names)
+    {
+        switch (TryLookup(symbol, frame))
+        {
+            case SpecialForm { IsQuote: true }:
+                names.Quote = symbol.Name;
+                return ChainHead.Quote;
+            case Primitive { IsCons: true }:
+                names.Cons = symbol.Name;
+                return ChainHead.Cons;
+            default:
+                return ChainHead.Other;
+        }
+    }
+
+    /// <summary><see cref="Lookup"/> without the error: null for an unknown name.</summary>
+    private Datum? TryLookup(SymbolDatum symbol, Frame? frame)
+    {
+        if (Frame.TryFind(frame, symbol.Name, out var found, out var index))
+            return found.Get(index);
+        return (frame?.Home ?? Globals).Find(symbol)?.Value;
     }
 
     private Datum[] EvaluateArguments(PairDatum form, Frame? frame)

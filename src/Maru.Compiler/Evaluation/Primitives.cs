@@ -65,9 +65,12 @@ internal sealed partial class Interpreter
     private static IntegerDatum Int(long value) => new(value, SourceLocation.None);
 
     /// <summary>A new pair, charged to the memory budget.</summary>
-    public PairDatum Pair(Datum head, Datum tail)
+    public PairDatum Pair(Datum head, Datum tail) => Pair(head, tail, null);
+
+    /// <summary>A new pair, charged to the memory budget (an error there located at <paramref name="site"/>, else at <see cref="CallSite"/>).</summary>
+    private PairDatum Pair(Datum head, Datum tail, SourceLocation? site)
     {
-        Allocate(PairSize);
+        Allocate(PairSize, site);
         if (_freshSerial == 0) return new PairDatum(head, tail, SourceLocation.None);
         // Made while a macro runs: marked as that expansion's own, so Relocate may locate it in place.
         var pair = new PairDatum(head, tail, FreshMark(_freshSerial));
@@ -208,7 +211,8 @@ internal sealed partial class Interpreter
 
     private void DefineLists()
     {
-        Primitive("cons", (interpreter, a) => interpreter.Pair(Argument(a, 0), Argument(a, 1)));
+        // Marked: EvalConsChain evaluates chains of calls to it without nesting.
+        Root.Define("cons", new Primitive("cons", (interpreter, a) => interpreter.Pair(Argument(a, 0), Argument(a, 1))) { IsCons = true }, SourceLocation.None);
         Primitive("car", (interpreter, a) =>
         {
             interpreter.Arity("car", a, 1);

@@ -9,7 +9,8 @@ internal sealed partial class Interpreter
 {
     private void DefineSpecialForms()
     {
-        Special("quote", (_, form, _) => Car(form.Tail));
+        // Marked: EvalConsChain answers a (quote x) argument without the call.
+        Root.Define("quote", new SpecialForm("quote", (_, form, _) => Car(form.Tail)) { IsQuote = true }, SourceLocation.None);
         Special("if", If);
         Special("and", (interpreter, form, frame) =>
         {

@@ -107,6 +107,9 @@ internal sealed class Primitive(string name, Func<Interpreter, Datum[], Datum> f
 {
     public string Name { get; } = name;
     public Func<Interpreter, Datum[], Datum> Function { get; } = function;
+
+    /// <summary>The built-in cons (the interpreter evaluates chains of calls to it in a loop).</summary>
+    public bool IsCons { get; init; }
     public override string Description => "a primitive";
     public override string ToString() => $"<primitive {Name}>";
 }
@@ -116,6 +119,9 @@ internal sealed class SpecialForm(string name, Func<Interpreter, PairDatum, Fram
 {
     public string Name { get; } = name;
     public Func<Interpreter, PairDatum, Frame?, Datum> Function { get; } = function;
+
+    /// <summary>The built-in quote.</summary>
+    public bool IsQuote { get; init; }
     public override string Description => "a special form";
     public override string ToString() => $"<special form {Name}>";
 }

@@ -47,14 +47,26 @@ internal static class CopyPropagation
             {
                 RemoveReplacedPhis(block.Phis, replacement);
                 Rewrite.PhiInputs(block, ref resolver);
-                block.Instructions.RemoveAll(IsCopy);
+                RemoveCopies(block.Instructions);
                 Rewrite.Uses(block, ref resolver, definitions: false);
             }
         }
         Scratch<Operand?>.Return(replacement);
     }
 
-    private static readonly Predicate<Instruction> IsCopy = instruction => instruction.Op == Opcode.Copy;
+    /// <summary>Drops the block's copies in place (no delegate call per instruction; most blocks have none and are only read).</summary>
+    private static void RemoveCopies(List<Instruction> instructions)
+    {
+        var span = CollectionsMarshal.AsSpan(instructions);
+        var kept = 0;
+        for (var i = 0; i < span.Length; i++)
+        {
+            if (span[i].Op == Opcode.Copy) continue;
+            if (kept != i) span[kept] = span[i];
+            kept++;
+        }
+        if (kept != span.Length) instructions.RemoveRange(kept, span.Length - kept);
+    }
 
     private static void RemoveReplacedPhis(List<Phi> phis, Operand?[] replacement)
     {

@@ -62,11 +62,11 @@ internal static class Inlining
                 if (calleeSize > MaxCalleeSize || size + calleeSize > MaxCallerSize) continue;
                 if (call.Arguments.Length != callee.ParameterCount) continue;
 
-                var continuation = InlineAt(caller, block, i, callee);
+                InlineAt(caller, b, i, callee);
                 size += calleeSize;
                 depth = Math.Max(depth, calls.InlineDepth(callee) + 1);
-                // Carry on after the call: the cloned body is not scanned again.
-                b = caller.Blocks.IndexOf(continuation) - 1;
+                // Carry on after the call (the continuation, placed after the clones): the cloned body is not scanned again.
+                b += callee.Blocks.Count;
                 break;
             }
         }
@@ -107,9 +107,9 @@ internal static class Inlining
                 for (var i = 0; i < block.Instructions.Count; i++)
                 {
                     if (!IsSelfCall(function, block.Instructions[i])) continue;
-                    var continuation = InlineAt(function, block, i, snapshot);
+                    InlineAt(function, b, i, snapshot);
                     var copyStart = b + 1;
-                    b = function.Blocks.IndexOf(continuation) - 1;   // the copy is not scanned this level: counted for the next
+                    b += snapshot.Blocks.Count;   // the continuation comes next; the copy is not scanned this level: counted for the next
                     for (var c = copyStart; c <= b; c++)
                         foreach (var instruction in CollectionsMarshal.AsSpan(function.Blocks[c].Instructions))
                             if (IsSelfCall(function, instruction)) selfCalls++;
@@ -158,9 +158,13 @@ internal static class Inlining
         return size;
     }
 
-    /// <summary>Replaces the call at <paramref name="index"/> of <paramref name="block"/> with the callee's body; returns the continuation block.</summary>
-    private static BasicBlock InlineAt(IrFunction caller, BasicBlock block, int index, IrFunction callee)
+    /// <summary>
+    /// Replaces the call at <paramref name="index"/> of the caller's block at <paramref name="position"/> with the
+    /// callee's body: its clones are placed right after the block, the continuation (the rest of the block) after them.
+    /// </summary>
+    private static void InlineAt(IrFunction caller, int position, int index, IrFunction callee)
     {
+        var block = caller.Blocks[position];
         var call = block.Instructions[index];
         var continuation = caller.NewUnplacedBlock();
         for (var i = index + 1; i < block.Instructions.Count; i++) continuation.Instructions.Add(block.Instructions[i]);
@@ -212,10 +216,8 @@ internal static class Inlining
         }
         block.Terminator = new Jump(clones[0]);
 
-        var position = caller.Blocks.IndexOf(block) + 1;
-        caller.Blocks.InsertRange(position, clones);
+        caller.Blocks.InsertRange(position + 1, clones);
         Scratch<VReg?>.Return(registers);
-        return continuation;
     }
 
     private static Jump ReturnTo(BasicBlock continuation, BasicBlock clone, Instruction call, Operand value)

@@ -24,7 +24,7 @@ internal static class TailMerging
     public static void Run(IrFunction function)
     {
         var blocks = function.Blocks;
-        if (blocks.Count < 3) return;
+        if (blocks.Count < 3 || !MayMerge(blocks)) return;
         var graph = FlowGraph.Of(function, withDominators: false);
         var count = blocks.Count;
         // Own predecessor lists, kept right as edges move (the flow graph's go stale at the first merge).
@@ -69,6 +69,35 @@ internal static class TailMerging
         }
         if (uses is not null) Scratch<int>.Return(uses);
         if (removed is not null) blocks.RemoveAll(removed.Contains);
+    }
+
+    /// <summary>
+    /// Whether two candidate arms jump to one join with one <see cref="Hash"/>: only such arms can merge
+    /// (the pass buckets each join's arms by it), so without a pair the function is left as it is and
+    /// neither the flow graph nor the predecessor lists are built. Unreachable blocks count too (a
+    /// pair among them only means the full pass runs, which finds nothing to do).
+    /// </summary>
+    private static bool MayMerge(List<BasicBlock> blocks)
+    {
+        // Open addressing on (join, hash): the blocks' ids are unique in the function.
+        var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(2 * blocks.Count));
+        var keys = Scratch<long>.Rent(size);
+        var used = Scratch<bool>.Rent(size);
+        var pair = false;
+        for (var i = 1; i < blocks.Count && !pair; i++)
+        {
+            var arm = blocks[i];
+            if (arm.Terminator is not Jump { Target: var join } || join == arm || arm.Phis.Count > 0 || arm.Instructions.Count > MaxInstructions) continue;
+            var key = Hash(arm, join) * 31 + join.Id;
+            var slot = (int)((ulong)(key * unchecked((long)0x9E3779B97F4A7C15)) >> 40) & (size - 1);
+            while (used[slot] && keys[slot] != key) slot = (slot + 1) & (size - 1);
+            if (used[slot]) pair = true;
+            used[slot] = true;
+            keys[slot] = key;
+        }
+        Scratch<long>.Return(keys);
+        Scratch<bool>.Return(used);
+        return pair;
     }
 
     private static bool IsCandidate(BasicBlock arm, BasicBlock join) =>

@@ -30,6 +30,80 @@ public sealed class FunctionEncoderTests
     }
 
     [TestMethod]
+    public void LabelsFarApartEncodeAsBlockEncoderEncodesThem()
+    {
+        // Labels numbered 1, 2, 3... (the assembler's and the emitter's) are looked up in an array; IPs
+        // far apart (any block BlockEncoder takes) in a dictionary: both must give BlockEncoder's bytes.
+        var encoder = new FunctionEncoder();
+        var random = new Random(20261201);
+        for (var function = 0; function < 100; function++)
+        {
+            var instructions = RandomFunction(random, function);
+            ulong Spread(ulong label) => label is 0 or X64CodeLayout.Placeholder ? label : 0x10_0000 + label * 0x1000;
+            for (var i = 0; i < instructions.Count; i++)
+            {
+                var instruction = instructions[i];
+                if (instruction.IP != 0) instruction.IP = Spread(instruction.IP);
+                if (instruction.Op0Kind == OpKind.NearBranch64) instruction.NearBranch64 = Spread(instruction.NearBranch64);
+                else if (instruction.IsIPRelativeMemoryOperand && instruction.MemoryDisplacement64 is > 0 and < 0x1000)
+                    instruction.MemoryDisplacement64 = Spread(instruction.MemoryDisplacement64);
+                instructions[i] = instruction;
+            }
+            Assert.IsTrue(Compare(encoder, instructions, $"function {function}, spread labels"));
+        }
+    }
+
+    [TestMethod]
+    public void TheEmittersInstructionListMakesWhatIcedsAssemblerMakes()
+    {
+        // FunctionInstructions stands in for Iced's Assembler in the emitter: the same labels (IPs),
+        // branch forms and targets, instruction for instruction, over several functions in a row.
+        var list = new FunctionInstructions();
+        var random = new Random(7);
+        for (var function = 0; function < 50; function++)
+        {
+            var asm = new Assembler(64);
+            list.Begin();
+            var labels = new List<(Label Iced, ulong Ours)>();
+            for (var i = 0; i < 200; i++)
+            {
+                if (labels.Count == 0 || random.Next(5) == 0) labels.Add((asm.CreateLabel(), list.CreateLabel()));
+                var (iced, ours) = labels[random.Next(labels.Count)];
+                switch (random.Next(6))
+                {
+                    case 0: asm.jmp(iced); list.Branch(Code.Jmp_rel8_64, ours); break;
+                    case 1: asm.jne(iced); list.Branch(Code.Jne_rel8_64, ours); break;
+                    case 2: asm.jbe(iced); list.Branch(Code.Jbe_rel8_64, ours); break;
+                    case 3: asm.call(iced); list.Branch(Code.Call_rel32_64, ours); break;
+                    case 4:
+                        asm.lea(rcx, __[iced]);
+                        list.Add(Instruction.Create(Code.Lea_r64_m, Register.RCX, new MemoryOperand(Register.RIP, Register.None, 1, (long)ours, 1)));
+                        break;
+                    default:
+                        var value = random.Next(-300, 300);
+                        asm.sub(rsp, value);
+                        list.Add(Instruction.Create(value is >= sbyte.MinValue and <= sbyte.MaxValue ? Code.Sub_rm64_imm8 : Code.Sub_rm64_imm32, Register.RSP, value));
+                        break;
+                }
+                var at = random.Next(labels.Count);
+                if (random.Next(3) == 0 && labels[at].Iced.InstructionIndex < 0)   // not placed yet
+                {
+                    var label = labels[at].Iced;
+                    asm.Label(ref label);
+                    labels[at] = (label, labels[at].Ours);
+                    list.Place(labels[at].Ours);
+                    asm.nop();
+                    list.Add(Instruction.Create(Code.Nopd));
+                }
+            }
+            Assert.AreEqual(asm.Instructions.Count, list.Count);
+            for (var i = 0; i < list.Count; i++)
+                Assert.IsTrue(Instruction.EqualsAllBits(asm.Instructions[i], list.Items[i]), $"function {function}, instruction {i}: {asm.Instructions[i]} vs {list.Items[i]}");
+            list.Reset();
+        }
+    }
+
+    [TestMethod]
     public void ABranchExactlyAtTheShortReachEitherWay()
     {
         var encoder = new FunctionEncoder();

@@ -49,12 +49,13 @@ public sealed class Liveness
         for (var i = 0; i < count; i++) blocks[i].Index = i;
 
         // Edges as compressed rows: successors in terminator order, predecessors by target.
-        // Work arrays are rented (Scratch): this runs for every function of every compilation,
+        // Work arrays are the thread's (Workspace): this runs for every function of every compilation,
         // and its temporaries were a megabyte of young garbage per compilation of a large program.
-        var successorStart = Scratch<int>.Rent(count + 1);
+        var space = Workspace.ForThread();
+        var successorStart = space.Zeroed(ref space.SuccessorStart, count + 1);
         for (var b = 0; b < count; b++) successorStart[b + 1] = successorStart[b] + SuccessorCount(blocks[b].Terminator!);
-        var successors = Scratch<int>.Rent(successorStart[count]);
-        var predecessorStart = Scratch<int>.Rent(count + 1);
+        var successors = space.Room(ref space.Successors, successorStart[count]);
+        var predecessorStart = space.Zeroed(ref space.PredecessorStart, count + 1);
         for (var b = 0; b < count; b++)
         {
             var at = successorStart[b];
@@ -71,8 +72,8 @@ public sealed class Liveness
             for (var e = successorStart[b]; e < successorStart[b + 1]; e++) predecessorStart[successors[e] + 1]++;
         }
         for (var b = 0; b < count; b++) predecessorStart[b + 1] += predecessorStart[b];
-        var predecessors = Scratch<int>.Rent(predecessorStart[count]);
-        var fill = Scratch<int>.Rent(count);
+        var predecessors = space.Room(ref space.Predecessors, predecessorStart[count]);
+        var fill = space.Zeroed(ref space.Fill, count);
         for (var b = 0; b < count; b++)
             for (var e = successorStart[b]; e < successorStart[b + 1]; e++)
             {
@@ -82,14 +83,14 @@ public sealed class Liveness
 
         // Per register: the blocks reading it before writing it (exposed uses) and the blocks
         // writing it, as linked lists threaded through one growing array of (block, next) cells.
-        var firstUse = Scratch<int>.Rent(registers);
-        var firstDefinition = Scratch<int>.Rent(registers);
+        var firstUse = space.Room(ref space.FirstUse, registers);
+        var firstDefinition = space.Room(ref space.FirstDefinition, registers);
         Array.Fill(firstUse, -1, 0, registers);
         Array.Fill(firstDefinition, -1, 0, registers);
-        var cells = Scratch<int>.Rent(2 * Math.Max(16, count * 4));
+        var cells = space.Room(ref space.Cells, 2 * Math.Max(16, count * 4));
         var cellCount = 0;
-        var defined = Scratch<int>.Rent(registers);   // stamps: block position + 1
-        var used = Scratch<int>.Rent(registers);
+        var defined = space.Zeroed(ref space.Defined, registers);   // stamps: block position + 1
+        var used = space.Zeroed(ref space.Used, registers);
         for (var b = 0; b < count; b++)
         {
             var block = blocks[b];
@@ -118,11 +119,11 @@ public sealed class Liveness
         // so a stable bucketing by block leaves every set sorted. A block's live-in set is only
         // marked (the walk stops there); the entry's is collected.
         var entry = new List<int>();
-        var outPairs = new PairList(count);
-        var defines = Scratch<int>.Rent(count);   // stamps: register + 1
-        var inStamp = Scratch<int>.Rent(count);
-        var outStamp = Scratch<int>.Rent(count);
-        var work = Scratch<int>.Rent(count);
+        var outPairs = new PairList(space, count);
+        var defines = space.Zeroed(ref space.Defines, count);   // stamps: register + 1
+        var inStamp = space.Zeroed(ref space.InStamp, count);
+        var outStamp = space.Zeroed(ref space.OutStamp, count);
+        var work = space.Room(ref space.Work, count);
         for (var v = 0; v < registers; v++)
         {
             if (firstUse[v] < 0) continue;
@@ -154,13 +155,9 @@ public sealed class Liveness
             if (count > 0 && inStamp[0] == stamp) entry.Add(v);
         }
 
-        var (outStart, @out) = outPairs.ByBlock();
-        var liveness = new Liveness(entry.ToArray(), outStart, @out, LoopDepths(count, successorStart, successors, predecessorStart, predecessors));
-        outPairs.Return();
-        foreach (var array in (ReadOnlySpan<int[]>)[successorStart, successors, predecessorStart, predecessors, fill, firstUse, firstDefinition,
-                     cells, defined, used, defines, inStamp, outStamp, work])
-            Scratch<int>.Return(array);
-        return liveness;
+        var (outStart, @out) = outPairs.ByBlock(space);
+        space.Cells = cells;   // (grown, maybe)
+        return new Liveness(entry.ToArray(), outStart, @out, LoopDepths(space, count, successorStart, successors, predecessorStart, predecessors));
 
         void Push(ref int head, int block)
         {
@@ -178,11 +175,44 @@ public sealed class Liveness
         _ => 0,
     };
 
-    /// <summary>(block, register) pairs in the order added, then bucketed by block (stable).</summary>
-    private struct PairList(int blocks)
+    /// <summary>
+    /// One thread's work arrays, kept from one function to the next (each taken at the length a
+    /// function needs: zeroed where the walk relies on it, else only long enough). A huge
+    /// function's are not kept.
+    /// </summary>
+    private sealed class Workspace
     {
-        private int[] _blocks = Scratch<int>.Rent(Math.Max(16, blocks * 2));
-        private int[] _registers = Scratch<int>.Rent(Math.Max(16, blocks * 2));
+        private const int KeepLimit = 1 << 16;
+
+        [ThreadStatic] private static Workspace? t_current;
+
+        public int[] SuccessorStart = [], Successors = [], PredecessorStart = [], Predecessors = [], Fill = [], FirstUse = [], FirstDefinition = [],
+            Cells = [], Defined = [], Used = [], Defines = [], InStamp = [], OutStamp = [], Work = [], PairBlocks = [], PairRegisters = [], Next = [],
+            Preorder = [], Last = [], OnStack = [], Stack = [], NextEdge = [], Header = [], Seen = [], Pending = [];
+
+        public static Workspace ForThread() => t_current ??= new Workspace();
+
+        /// <summary>At least <paramref name="length"/> elements (what lies there is left over).</summary>
+        public int[] Room(ref int[] array, int length)
+        {
+            if (array.Length < length || array.Length > Math.Max(KeepLimit, 4 * length)) array = new int[Math.Max(64, length + (length >> 3))];
+            return array;
+        }
+
+        /// <summary>At least <paramref name="length"/> elements, the first <paramref name="length"/> zero.</summary>
+        public int[] Zeroed(ref int[] array, int length)
+        {
+            if (array.Length < length || array.Length > Math.Max(KeepLimit, 4 * length)) array = new int[Math.Max(64, length + (length >> 3))];
+            else Array.Clear(array, 0, length);
+            return array;
+        }
+    }
+
+    /// <summary>(block, register) pairs in the order added, then bucketed by block (stable).</summary>
+    private struct PairList(Workspace space, int blocks)
+    {
+        private int[] _blocks = space.Room(ref space.PairBlocks, Math.Max(16, blocks * 2));
+        private int[] _registers = space.Room(ref space.PairRegisters, Math.Max(16, blocks * 2));
         private int _count;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -198,26 +228,22 @@ public sealed class Liveness
             _registers[_count++] = register;
         }
 
-        public readonly (int[] Start, int[] Members) ByBlock()
+        /// <summary>The pairs bucketed by block; the arrays (grown, maybe) go back to the workspace.</summary>
+        public readonly (int[] Start, int[] Members) ByBlock(Workspace space)
         {
             var start = new int[blocks + 1];
             for (var i = 0; i < _count; i++) start[_blocks[i] + 1]++;
             for (var b = 0; b < blocks; b++) start[b + 1] += start[b];
             var members = new int[_count];
-            var next = Scratch<int>.Rent(blocks);
+            var next = space.Zeroed(ref space.Next, blocks);
             for (var i = 0; i < _count; i++)
             {
                 var b = _blocks[i];
                 members[start[b] + next[b]++] = _registers[i];
             }
-            Scratch<int>.Return(next);
+            space.PairBlocks = _blocks;
+            space.PairRegisters = _registers;
             return (start, members);
-        }
-
-        public readonly void Return()
-        {
-            Scratch<int>.Return(_blocks);
-            Scratch<int>.Return(_registers);
         }
     }
 
@@ -239,18 +265,18 @@ public sealed class Liveness
     /// guide: a loop's join blocks placed after its exit once counted as many loops deep as the
     /// jumps back over them, outweighing the loop's own header.
     /// </summary>
-    private static int[] LoopDepths(int count, int[] successorStart, int[] successors, int[] predecessorStart, int[] predecessors)
+    private static int[] LoopDepths(Workspace space, int count, int[] successorStart, int[] successors, int[] predecessorStart, int[] predecessors)
     {
         var depth = new int[count];
         if (count == 0) return depth;
-        var preorder = Scratch<int>.Rent(count);      // visit number + 1 (0: unreached)
-        var last = Scratch<int>.Rent(count);          // the largest visit number + 1 in the block's subtree
-        var onStack = Scratch<int>.Rent(count);       // 1 while the block is on the walk's stack
-        var stack = Scratch<int>.Rent(count);
-        var next = Scratch<int>.Rent(count);          // the next successor edge to follow, per block on the stack
-        var header = Scratch<int>.Rent(count);        // 1: the target of some back edge
-        var seen = Scratch<int>.Rent(count);          // stamps: header + 1
-        var work = Scratch<int>.Rent(count);
+        var preorder = space.Zeroed(ref space.Preorder, count);      // visit number + 1 (0: unreached)
+        var last = space.Zeroed(ref space.Last, count);              // the largest visit number + 1 in the block's subtree
+        var onStack = space.Zeroed(ref space.OnStack, count);        // 1 while the block is on the walk's stack
+        var stack = space.Room(ref space.Stack, count);
+        var next = space.Room(ref space.NextEdge, count);            // the next successor edge to follow, per block on the stack
+        var header = space.Zeroed(ref space.Header, count);          // 1: the target of some back edge
+        var seen = space.Zeroed(ref space.Seen, count);              // stamps: header + 1
+        var work = space.Room(ref space.Pending, count);
         var visits = 0;
         var top = 0;
         preorder[0] = ++visits;
@@ -306,7 +332,6 @@ public sealed class Liveness
                 work[pending++] = block;   // each block once per header: count is room enough
             }
         }
-        foreach (var array in (ReadOnlySpan<int[]>)[preorder, last, onStack, stack, next, header, seen, work]) Scratch<int>.Return(array);
         return depth;
 
         // Reached, and visited while h was on the stack.

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Iced.Intel;
 
 namespace Maru.Compiler.Backends.X64;
@@ -34,11 +36,27 @@ namespace Maru.Compiler.Backends.X64;
 /// as Iced checks it). A warm eval.l compilation encoded about 25,000 instructions with Iced; now
 /// about 1,000.
 /// </para>
-/// Each thread's layout owns one; it keeps its arrays between functions, and the templates are
-/// the thread's, kept between compilations (<see cref="Templates"/>).
+/// One per thread (<see cref="ForThread"/>), its arrays kept from one function and one compilation
+/// to the next, and so are its templates (<see cref="_known"/>).
 /// </summary>
 internal sealed class FunctionEncoder
 {
+    [ThreadStatic] private static FunctionEncoder? t_current;
+
+    /// <summary>This thread's encoder (a call's arrays are its own until it returns).</summary>
+    public static FunctionEncoder ForThread() => t_current ??= new FunctionEncoder();
+
+    private const int KeepLimit = 1 << 16;
+    private readonly List<Instruction> _padded = new();
+
+    /// <summary>An empty list of this thread's, for a function's instructions with the nops of its loop headers (until the next call).</summary>
+    public List<Instruction> Padded()
+    {
+        _padded.Clear();
+        if (_padded.Capacity > KeepLimit) _padded.Capacity = 0;   // a huge function's list is not kept
+        return _padded;
+    }
+
     private enum Kind : byte { Simple, Jcc, Jmp, Call, IpRelative }
 
     // Iced's BlockEncoder: passes over the block, and the room it first gives the far forms.
@@ -47,9 +65,8 @@ internal sealed class FunctionEncoder
     private const int MaxInstructionLength = 15;
 
     private readonly Buffer _buffer = new();
-    // This thread's templates (see Templates), taken at each TryEncode.
-    private Buffer _simple = null!;   // Iced's encodings of the templates (see _known)
-    private Encoder _simpleEncoder = null!;
+    private readonly Buffer _simple = new();   // Iced's encodings of the templates (see _known)
+    private readonly Encoder _simpleEncoder;
 
     private Kind[] _kind = [];
     private uint[] _size = [];
@@ -63,32 +80,56 @@ internal sealed class FunctionEncoder
     private int[] _simpleStart = [];
     private ConstantOffsets[] _simpleConstants = [];
     private readonly Dictionary<ulong, int> _labels = new();
+    // Dense labels: the instruction at each, valid where its stamp is this call's.
+    private int[] _labelAt = [], _labelStamp = [];
+    private int _stamp;
+
+    private void StampLabels(int size)
+    {
+        if (_labelAt.Length < size || _labelAt.Length > Math.Max(KeepLimit, 2 * size))
+        {
+            _labelAt = new int[Math.Max(size, 256)];
+            _labelStamp = new int[_labelAt.Length];
+            _stamp = 0;
+        }
+        if (_stamp == int.MaxValue)
+        {
+            Array.Clear(_labelStamp);
+            _stamp = 0;
+        }
+        _stamp++;
+    }
+
+    /// <summary>How the encoder treats an instruction code (a pure function of the code: kept per code once asked).</summary>
+    private enum Form : byte { Unknown, Jcc, Jmp, Call, Other, Refused }
+
+    private Form[] _forms = [];
+
+    private Form FormOf(Code code)
+    {
+        var at = (int)code;
+        if (at < _forms.Length && _forms[at] != Form.Unknown) return _forms[at];
+        var form = code.IsJccShortOrNear() ? Form.Jcc
+            : code.IsJmpShortOrNear() ? Form.Jmp
+            : code is Code.Call_rel32_64 ? Form.Call
+            : code.FlowControl() is not (FlowControl.Next or FlowControl.Return or FlowControl.Interrupt or FlowControl.IndirectBranch or FlowControl.IndirectCall or FlowControl.Exception)
+              || code is Code.Call_rel16 or Code.Call_rel32_32 or Code.Xbegin_rel16 or Code.Xbegin_rel32 ? Form.Refused
+            : Form.Other;
+        if (at >= _forms.Length) Array.Resize(ref _forms, at + 64);
+        _forms[at] = form;
+        return form;
+    }
 
     // Template encodings so far, by the instruction's bits with its IP and relative target zeroed:
-    // where their bytes start in _simple, their length and constant offsets. Dropped (with the
-    // bytes) when a function starts with more than KnownLimit, so a thread keeps little.
-    private KnownTable _known = null!;
+    // where their bytes start in _simple, their length and constant offsets. Kept from one
+    // compilation to the next (an instruction's template is the same whatever module it is in: a
+    // warm compilation finds nearly all its thousand-odd templates made by the one before), and
+    // dropped (with the bytes) when a function starts with more than KnownLimit, so a thread keeps little.
+    private readonly KnownTable _known = new();
     private const int KnownLimit = 1 << 12;
     private readonly record struct Known(int Start, uint Length, ConstantOffsets Constants);
 
-    /// <summary>
-    /// The templates are per thread and kept from one compilation to the next: an instruction's
-    /// template is the same whatever module it is in, and a warm compilation found nearly all its
-    /// thousand-odd templates made by the one before (Iced encoded them again, and the table grew
-    /// again, every compilation).
-    /// </summary>
-    private sealed class Templates
-    {
-        [ThreadStatic] private static Templates? t_current;
-
-        public readonly Buffer Bytes = new();
-        public readonly Encoder Encoder;
-        public readonly KnownTable Known = new();
-
-        private Templates() => Encoder = Encoder.Create(64, Bytes);
-
-        public static Templates ForThread() => t_current ??= new Templates();
-    }
+    public FunctionEncoder() => _simpleEncoder = Encoder.Create(64, _simple);
 
     /// <summary>
     /// The function's bytes and, per instruction, its offset and constant offsets (as
@@ -102,8 +143,7 @@ internal sealed class FunctionEncoder
         constants = [];
         var count = instructions.Length;
         Grow(count);
-        var templates = Templates.ForThread();
-        (_simple, _simpleEncoder, _known) = (templates.Bytes, templates.Encoder, templates.Known);
+        if (_buffer.Bytes.Length > 64 * KeepLimit) _buffer.Bytes = new byte[256];   // a huge function's bytes are not kept
         if (_known.Count > KnownLimit)
         {
             _known.Clear();
@@ -114,40 +154,43 @@ internal sealed class FunctionEncoder
         // First sizes and addresses.
         ulong ip = 0;
         var zeroIps = 0;
+        ulong highestLabel = 0;
         for (var i = 0; i < count; i++)
         {
             ref readonly var instruction = ref instructions[i];
-            if (instruction.IP == 0) zeroIps++;
+            var label = instruction.IP;
+            if (label == 0) zeroIps++;
+            else if (label > highestLabel) highestLabel = label;
             _done[i] = false;
             _short[i] = false;
             _target[i] = -1;
             var code = instruction.Code;
-            if (code.IsJccShortOrNear())
+            var form = FormOf(code);
+            if (form == Form.Jcc)
             {
                 if (instruction.OpCount != 1) return false;
                 _kind[i] = Kind.Jcc;
                 (_shortSize[i], _nearSize[i]) = BranchSizes(instruction);
                 _size[i] = Math.Max(_nearSize[i], JccFarSize);
             }
-            else if (code.IsJmpShortOrNear())
+            else if (form == Form.Jmp)
             {
                 _kind[i] = Kind.Jmp;
                 (_shortSize[i], _nearSize[i]) = BranchSizes(instruction);
                 _size[i] = Math.Max(_nearSize[i], JmpOrCallFarSize);
             }
-            else if (code is Code.Call_rel32_64)
+            else if (form == Form.Call)
             {
                 _kind[i] = Kind.Call;
                 if (!Template(instruction, out var call)) return false;
                 _nearSize[i] = call.Length;
                 _size[i] = Math.Max(_nearSize[i], JmpOrCallFarSize);
             }
-            else if (instruction.FlowControl is not (FlowControl.Next or FlowControl.Return or FlowControl.Interrupt or FlowControl.IndirectBranch or FlowControl.IndirectCall or FlowControl.Exception)
-                     || code is Code.Call_rel16 or Code.Call_rel32_32 or Code.Xbegin_rel16 or Code.Xbegin_rel32)
+            else if (form == Form.Refused)
             {
                 return false;   // another kind of branch: BlockEncoder's
             }
-            else if (HasMemoryOperand(instruction) && instruction.IsIPRelativeMemoryOperand)
+            else if (instruction.IsIPRelativeMemoryOperand && HasMemoryOperand(instruction))
             {
                 _kind[i] = Kind.IpRelative;
                 var copy = instruction;
@@ -174,12 +217,21 @@ internal sealed class FunctionEncoder
         }
 
         // Labels: an instruction's original IP names it; IP 0 only when one instruction has it.
-        _labels.Clear();
+        // Labels numbered 1, 2, 3... (Iced's assembler's, and the emitter's) index an array; others a dictionary.
+        var dense = highestLabel <= 4 * (ulong)count + 64;
+        if (dense) StampLabels((int)highestLabel + 1);
+        else _labels.Clear();
         for (var i = 0; i < count; i++)
         {
             var label = instructions[i].IP;
             if (label == 0 && zeroIps > 1) continue;
-            if (!_labels.TryAdd(label, i)) return false;   // BlockEncoder refuses two instructions at one IP
+            if (dense)
+            {
+                if (_labelStamp[label] == _stamp) return false;   // BlockEncoder refuses two instructions at one IP
+                _labelStamp[label] = _stamp;
+                _labelAt[label] = i;
+            }
+            else if (!_labels.TryAdd(label, i)) return false;
         }
         for (var i = 0; i < count; i++)
         {
@@ -187,7 +239,11 @@ internal sealed class FunctionEncoder
             ref readonly var instruction = ref instructions[i];
             var address = _kind[i] == Kind.IpRelative ? instruction.IPRelativeMemoryAddress : instruction.NearBranchTarget;
             _address[i] = address;
-            if (_labels.TryGetValue(address, out var target)) _target[i] = target;
+            if (dense)
+            {
+                if (address <= highestLabel && _labelStamp[address] == _stamp) _target[i] = _labelAt[address];
+            }
+            else if (_labels.TryGetValue(address, out var target)) _target[i] = target;
         }
 
         for (var pass = 0; pass < MaxPasses; pass++)
@@ -222,7 +278,7 @@ internal sealed class FunctionEncoder
             offsets[i] = (uint)_ip[i];
             if (_kind[i] == Kind.Simple)
             {
-                _buffer.Append(_simple.Bytes.AsSpan(_simpleStart[i], (int)_size[i]));
+                _buffer.AppendShort(_simple.Bytes, _simpleStart[i], (int)_size[i]);
                 constants[i] = _simpleConstants[i];
                 continue;
             }
@@ -239,7 +295,7 @@ internal sealed class FunctionEncoder
                     break;
             }
             if (!Template(instruction, out var known) || known.Length != _size[i]) return false;
-            _buffer.Append(_simple.Bytes.AsSpan(known.Start, (int)known.Length));
+            _buffer.AppendShort(_simple.Bytes, known.Start, (int)known.Length);
             constants[i] = known.Constants;
             // The relative field, as Iced computes it: the target less the address of the next instruction.
             var distance = (long)(address - (_ip[i] + known.Length));
@@ -486,8 +542,8 @@ internal sealed class FunctionEncoder
 
     private void Grow(int count)
     {
-        if (_kind.Length >= count) return;
-        var size = Math.Max(count, _kind.Length * 2);
+        if (_kind.Length >= count && _kind.Length <= Math.Max(KeepLimit, 2 * count)) return;
+        var size = _kind.Length >= count ? Math.Max(count, 256) : Math.Max(count, _kind.Length * 2);   // (smaller again after a huge function)
         _kind = new Kind[size];
         _size = new uint[size];
         _shortSize = new uint[size];
@@ -512,11 +568,15 @@ internal sealed class FunctionEncoder
             Bytes[Count++] = value;
         }
 
-        public void Append(ReadOnlySpan<byte> bytes)
+        /// <summary>Appends <paramref name="length"/> (at most 16) bytes of <paramref name="source"/> from <paramref name="start"/> (one instruction's): copied as 16 where both arrays have the room.</summary>
+        public void AppendShort(byte[] source, int start, int length)
         {
-            if (Count + bytes.Length > Bytes.Length) Array.Resize(ref Bytes, Math.Max(Bytes.Length * 2, Count + bytes.Length));
-            bytes.CopyTo(Bytes.AsSpan(Count));
-            Count += bytes.Length;
+            if (Count + 16 > Bytes.Length) Array.Resize(ref Bytes, Math.Max(Bytes.Length * 2, Count + 16));
+            if ((uint)length <= 16 && (uint)start + 16 <= (uint)source.Length)
+                Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(source), (nuint)start)
+                    .StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(Bytes), (nuint)Count);   // (bytes past the instruction's are written over next)
+            else source.AsSpan(start, length).CopyTo(Bytes.AsSpan(Count));
+            Count += length;
         }
     }
 }

@@ -65,7 +65,7 @@ internal sealed class X64CodeLayout
         public required List<DataReference> DataReferences;
         public required List<CrossReference> CrossReferences;
         /// <summary>Kept only when a jmp may have to grow (the function is encoded again then).</summary>
-        public List<Instruction>? Instructions;
+        public Instruction[]? Instructions;
         /// <summary>Instructions (by index in the function) that start a loop, ascending, and the nop bytes before each.</summary>
         public required int[] LoopHeaders;
         public int[] Padding = [];
@@ -85,21 +85,19 @@ internal sealed class X64CodeLayout
     private readonly List<FunctionCode> _functions = new();
     private readonly List<byte> _scratch = new();
     private readonly CodeWriter _writer;
-    private readonly FunctionEncoder _encoder = new();
 
     public X64CodeLayout() => _writer = new ListWriter(_scratch);
 
     /// <summary>Instructions of all functions so far (the module-wide index listings use).</summary>
     public int InstructionCount { get; private set; }
 
-    /// <summary>Encodes the function in <paramref name="assembler"/> (which the caller then resets).</summary>
+    /// <summary>Encodes the function's <paramref name="instructions"/> (which the caller may then reuse).</summary>
     /// <param name="dataReferences">Its RIP-relative data operands, by module-wide instruction index.</param>
     /// <param name="loopHeaders">Its instructions (by index in the function, ascending) that start a loop: aligned.</param>
-    public void Add(Assembler assembler, List<DataReference> dataReferences, List<CrossReference> crossReferences, int[] loopHeaders)
+    public void Add(ReadOnlySpan<Instruction> instructions, List<DataReference> dataReferences, List<CrossReference> crossReferences, int[] loopHeaders)
     {
         var function = new FunctionCode { FirstIndex = InstructionCount, DataReferences = dataReferences, CrossReferences = crossReferences, LoopHeaders = loopHeaders };
-        var instructions = assembler.Instructions;
-        if (crossReferences.Exists(r => r.Kind == CrossReferenceKind.Jump)) function.Instructions = new List<Instruction>(instructions);
+        if (crossReferences.Exists(r => r.Kind == CrossReferenceKind.Jump)) function.Instructions = instructions.ToArray();
         function.Padding = new int[loopHeaders.Length];
         Encode(function, instructions);
         // The nops go into the bytes of this first encoding when every branch keeps its length (almost
@@ -109,7 +107,7 @@ internal sealed class X64CodeLayout
             Encode(function, instructions);
             for (var round = 2; round < PaddingRounds && ChoosePadding(function); round++) Encode(function, instructions);
         }
-        InstructionCount += instructions.Count;
+        InstructionCount += instructions.Length;
         _functions.Add(function);
     }
 
@@ -174,14 +172,14 @@ internal sealed class X64CodeLayout
     /// untouched, when a short branch would no longer reach or the encoding is not one this reads
     /// (the caller then encodes the padded list, as Iced relaxes branches).
     /// </summary>
-    private static bool TryInsertPadding(FunctionCode function, IReadOnlyList<Instruction> instructions)
+    private static bool TryInsertPadding(FunctionCode function, ReadOnlySpan<Instruction> instructions)
     {
         var headers = function.LoopHeaders;
         var padding = function.Padding;
         var offsets = function.Offsets;
         var constants = function.Constants;
         var old = function.Bytes;
-        var count = instructions.Count;
+        var count = instructions.Length;
         if (offsets.Length != count) return false;
         // Nops at each header's old offset: an old position at or after it moves by its padding.
         var at = new int[headers.Length];
@@ -219,7 +217,7 @@ internal sealed class X64CodeLayout
             var moved = shift;
             newOffsets[i] = (uint)(start + moved);
             newEnds[i] = function.Ends[i] + (uint)moved;
-            var instruction = instructions[i];
+            ref readonly var instruction = ref instructions[i];
             int field, size, target;
             if (instruction.IsIPRelativeMemoryOperand)
             {
@@ -285,39 +283,39 @@ internal sealed class X64CodeLayout
     }
 
     /// <summary>Encodes the instructions with the function's current padding and keeps the bytes and the offsets of the caller's instructions.</summary>
-    private void Encode(FunctionCode function, IReadOnlyList<Instruction> instructions)
+    private void Encode(FunctionCode function, ReadOnlySpan<Instruction> instructions)
     {
         var headers = function.LoopHeaders;
-        var padded = instructions as IList<Instruction> ?? [.. instructions];   // Iced's assembler keeps a List
+        var encoder = FunctionEncoder.ForThread();
+        var padded = instructions;
         int[]? position = null;   // where each of the caller's instructions is in the padded list
         if (function.Padding.AsSpan().ContainsAnyExcept(0))
         {
-            var list = new List<Instruction>(instructions.Count + 2 * headers.Length);
-            position = new int[instructions.Count];
-            for (int i = 0, k = 0; i < instructions.Count; i++)
+            var list = encoder.Padded();
+            position = new int[instructions.Length];
+            for (int i = 0, k = 0; i < instructions.Length; i++)
             {
                 for (; k < headers.Length && headers[k] == i; k++) AddNops(list, function.Padding[k]);
                 position[i] = list.Count;
                 list.Add(instructions[i]);
             }
-            padded = list;
+            padded = CollectionsMarshal.AsSpan(list);
         }
         // Our own loop over Iced's Encoder, with BlockEncoder's relaxation (FunctionEncoder); BlockEncoder itself for what that does not handle.
-        var span = padded is List<Instruction> kept ? CollectionsMarshal.AsSpan(kept) : [.. padded];
-        if (_encoder.TryEncode(span, out var encoded, out var offsets, out var constants))
+        if (encoder.TryEncode(padded, out var encoded, out var offsets, out var constants))
         {
             function.Bytes = encoded;
         }
         else
         {
             _scratch.Clear();
-            if (!BlockEncoder.TryEncode(64, new InstructionBlock(_writer, padded, 0), out var error, out var result, Options))
+            if (!BlockEncoder.TryEncode(64, new InstructionBlock(_writer, padded.ToArray(), 0), out var error, out var result, Options))
                 throw new InvalidOperationException(error);
             function.Bytes = _scratch.ToArray();
             offsets = result.NewInstructionOffsets;
             constants = result.ConstantOffsets;
         }
-        var count = instructions.Count;
+        var count = instructions.Length;
         function.Offsets = position is null ? offsets : new uint[count];
         function.Constants = position is null ? constants : new ConstantOffsets[count];
         function.Ends = new uint[count];

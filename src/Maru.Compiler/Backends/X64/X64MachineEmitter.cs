@@ -38,17 +38,17 @@ internal sealed class X64MachineEmitter : MachineEmitter
         _ => null,
     };
 
-    private readonly Assembler _asm = new(64);
+    private readonly FunctionInstructions _instructions = new();
     private readonly X64CodeLayout _code;
 
     // Labels are module-wide numbers: 0.._functionLabels-1 are the functions' entries (made before
     // any function is emitted), the rest belong to the function being emitted, in _local.
     private int _functionLabels;
     private int _labelCount;
-    private readonly List<Label> _local = new();
+    private readonly List<ulong> _local = new();
     private int _localBase;
     private int _current = -1;
-    private Label _entry;
+    private ulong _entry;
     private List<DataReference> _dataReferences = new();
     private List<CrossReference> _crossReferences = new();
     private readonly List<int> _loopHeaders = new();
@@ -80,7 +80,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override int IndirectCallee => Scratch;
 
-    public override int Position => _code.InstructionCount + _asm.Instructions.Count;
+    public override int Position => _code.InstructionCount + _instructions.Count;
 
     public override bool TestsEarlyExitsAtCallSites => true;
 
@@ -114,7 +114,8 @@ internal sealed class X64MachineEmitter : MachineEmitter
     public override void BeginFunction(int entryLabel)
     {
         _current = entryLabel;
-        _entry = _asm.CreateLabel();
+        _instructions.Begin();
+        _entry = _instructions.CreateLabel();
         _zeroFlagOf = -1;
         _localBase = _labelCount;
         _local.Clear();
@@ -125,8 +126,8 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override void EndFunction()
     {
-        _code.Add(_asm, _dataReferences, _crossReferences, [.. _loopHeaders]);
-        _asm.Reset();
+        _code.Add(_instructions.Items, _dataReferences, _crossReferences, [.. _loopHeaders]);
+        _instructions.Reset();
         _current = -1;
     }
 
@@ -139,13 +140,13 @@ internal sealed class X64MachineEmitter : MachineEmitter
         }
         else
         {
-            _local.Add(_asm.CreateLabel());
+            _local.Add(_instructions.CreateLabel());
         }
         return _labelCount++;
     }
 
-    /// <summary>The Iced label of a label of this function (its own entry included).</summary>
-    private Label IcedLabel(int label)
+    /// <summary>The instruction list's label of a label of this function (its own entry included).</summary>
+    private ulong LabelOf(int label)
     {
         if (label == _current) return _entry;
         if (label < _functionLabels) throw new InvalidOperationException("another function's entry is reached through a cross reference");
@@ -155,7 +156,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
     /// <summary>An instruction reaching another function's entry; the layout patches its field.</summary>
     private void CrossReference(int functionLabel, CrossReferenceKind kind, MachineInstruction instruction)
     {
-        _crossReferences.Add(new CrossReference(_asm.Instructions.Count, functionLabel, kind));
+        _crossReferences.Add(new CrossReference(_instructions.Count, functionLabel, kind));
         Add(instruction);
     }
 
@@ -166,39 +167,35 @@ internal sealed class X64MachineEmitter : MachineEmitter
     /// </summary>
     public override void PlaceLabel(int label)
     {
-        if (_lastLabelAt == _asm.Instructions.Count) Add(MachineInstruction.Create(Code.Nopd));
-        var placed = IcedLabel(label);
-        _asm.Label(ref placed);
-        if (label == _current) _entry = placed;
-        else _local[label - _localBase] = placed;
-        _lastLabelAt = _asm.Instructions.Count;
+        if (_lastLabelAt == _instructions.Count) Add(MachineInstruction.Create(Code.Nopd));
+        _instructions.Place(LabelOf(label));
+        _lastLabelAt = _instructions.Count;
     }
 
     /// <summary>The header's first instruction is aligned by <see cref="X64CodeLayout"/> (nops before it, which a jump to the label skips).</summary>
     public override void PlaceLoopHeader(int label)
     {
         PlaceLabel(label);
-        _loopHeaders.Add(_asm.Instructions.Count);
+        _loopHeaders.Add(_instructions.Count);
     }
 
-    public override void Jump(int label) => _asm.jmp(IcedLabel(label));
+    public override void Jump(int label) => _instructions.Branch(Code.Jmp_rel8_64, LabelOf(label));
 
     public override void JumpIf(Condition condition, int label)
     {
-        var target = IcedLabel(label);
-        switch (condition)
+        _instructions.Branch(condition switch
         {
-            case Condition.Equal: _asm.je(target); break;
-            case Condition.NotEqual: _asm.jne(target); break;
-            case Condition.Less: _asm.jl(target); break;
-            case Condition.LessOrEqual: _asm.jle(target); break;
-            case Condition.Greater: _asm.jg(target); break;
-            case Condition.GreaterOrEqual: _asm.jge(target); break;
-            case Condition.Below: _asm.jb(target); break;
-            case Condition.BelowOrEqual: _asm.jbe(target); break;
-            case Condition.Above: _asm.ja(target); break;
-            default: _asm.jae(target); break;
-        }
+            Condition.Equal => Code.Je_rel8_64,
+            Condition.NotEqual => Code.Jne_rel8_64,
+            Condition.Less => Code.Jl_rel8_64,
+            Condition.LessOrEqual => Code.Jle_rel8_64,
+            Condition.Greater => Code.Jg_rel8_64,
+            Condition.GreaterOrEqual => Code.Jge_rel8_64,
+            Condition.Below => Code.Jb_rel8_64,
+            Condition.BelowOrEqual => Code.Jbe_rel8_64,
+            Condition.Above => Code.Ja_rel8_64,
+            _ => Code.Jae_rel8_64,
+        }, LabelOf(label));
     }
 
     // ---- frame --------------------------------------------------------------------------------
@@ -262,7 +259,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
             MoveRegister(Rbp, Rsp);
         }
         foreach (var r in _saved) Add(MachineInstruction.Create(Code.Push_r64, Register64(r)));
-        X64StackProbe.Reserve(_asm, _localSize); // page by page beyond a page: stack-clash safe
+        X64StackProbe.Reserve(_instructions, _localSize); // page by page beyond a page: stack-clash safe
     }
 
     public override void Epilogue()
@@ -276,15 +273,14 @@ internal sealed class X64MachineEmitter : MachineEmitter
         LeaveFrame();
         if (functionLabel == _current)
         {
-            _asm.jmp(_entry);
+            _instructions.Branch(Code.Jmp_rel8_64, _entry);
             return;
         }
         // Near until the layout knows the distance. The jmp carries a label (the one already placed
         // here, if any) so that, made short, it can target itself until patched.
-        if (_lastLabelAt != _asm.Instructions.Count)
+        if (_lastLabelAt != _instructions.Count)
         {
-            var self = _asm.CreateLabel();
-            _asm.Label(ref self);
+            _instructions.Place(_instructions.CreateLabel());
         }
         CrossReference(functionLabel, CrossReferenceKind.Jump, MachineInstruction.CreateBranch(Code.Jmp_rel32_64, X64CodeLayout.Placeholder));
     }
@@ -320,7 +316,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override Condition CompareWithZero(Loc value)
     {
-        if (value.IsReg && value.Register == _zeroFlagOf && _zeroFlagAt == _asm.Instructions.Count && _lastLabelAt != _zeroFlagAt)
+        if (value.IsReg && value.Register == _zeroFlagOf && _zeroFlagAt == _instructions.Count && _lastLabelAt != _zeroFlagAt)
             return Condition.Equal;
         if (value.IsReg) Add(MachineInstruction.Create(Code.Test_rm64_r64, Register64(value.Register), Register64(value.Register)));
         else AluOp(Alu.Cmp, value, Loc.Imm(0));
@@ -383,7 +379,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
     public override void FunctionAddress(Loc destination, int functionLabel)
     {
         var work = Work(destination);
-        if (functionLabel == _current) _asm.lea(new AssemblerRegister64(Register64(work)), AssemblerRegisters.__[_entry]);
+        if (functionLabel == _current) Add(MachineInstruction.Create(Code.Lea_r64_m, Register64(work), new MemoryOperand(Register.RIP, Register.None, 1, (long)_entry, 1)));
         else CrossReference(functionLabel, CrossReferenceKind.Address,
             MachineInstruction.Create(Code.Lea_r64_m, Register64(work), new MemoryOperand(Register.RIP, Register.None, 1, (long)X64CodeLayout.Placeholder, 8)));
         Finish(destination, work);
@@ -417,7 +413,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override void CallFunction(int functionLabel)
     {
-        if (functionLabel == _current) _asm.call(_entry);
+        if (functionLabel == _current) _instructions.Branch(Code.Call_rel32_64, _entry);
         else CrossReference(functionLabel, CrossReferenceKind.Call, MachineInstruction.CreateBranch(Code.Call_rel32_64, X64CodeLayout.Placeholder));
     }
 
@@ -626,16 +622,16 @@ internal sealed class X64MachineEmitter : MachineEmitter
             {
                 case DivisionFacts.NoOverflow:       // only 0 is special
                     Add(MachineInstruction.Create(Code.Test_rm64_r64, Register64(divisorRegister), Register64(divisorRegister)));
-                    _asm.jne(IcedLabel(divide));
+                    _instructions.Branch(Code.Jne_rel8_64, LabelOf(divide));
                     break;
                 case DivisionFacts.DivisorNonzero:   // only -1 is special
                     Add(MachineInstruction.Create(Code.Cmp_rm64_imm8, Register64(divisorRegister), -1));
-                    _asm.jne(IcedLabel(divide));
+                    _instructions.Branch(Code.Jne_rel8_64, LabelOf(divide));
                     break;
                 default:
                     Add(MachineInstruction.Create(Code.Lea_r64_m, Register.R10, Memory(Register64(divisorRegister), 1)));
                     Add(MachineInstruction.Create(Code.Cmp_rm64_imm8, Register.R10, 1));
-                    _asm.ja(IcedLabel(divide));
+                    _instructions.Branch(Code.Ja_rel8_64, LabelOf(divide));
                     break;
             }
             if (results != DivisionResults.Quotient) Add(MachineInstruction.Create(Code.Xor_r32_rm32, Register.EDX, Register.EDX));
@@ -861,7 +857,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     // ---- moves and operands -------------------------------------------------------------------
 
-    private void Add(MachineInstruction instruction) => _asm.AddInstruction(instruction);
+    private void Add(in MachineInstruction instruction) => _instructions.Add(instruction);
 
     public override void MoveRegister(int destination, int source)
     {
@@ -944,7 +940,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
                     : MachineInstruction.Create(imm32, register, (int)value.Value));
             else if (value.IsReg) Add(MachineInstruction.Create(rrm, register, Register64(value.Register)));
             else Add(MachineInstruction.Create(rrm, register, MemoryOf(value)));
-            if (op != Alu.Cmp) (_zeroFlagOf, _zeroFlagAt) = (destination.Register, _asm.Instructions.Count);
+            if (op != Alu.Cmp) (_zeroFlagOf, _zeroFlagAt) = (destination.Register, _instructions.Count);
             return;
         }
         var memory = MemoryOf(destination);

@@ -1,5 +1,4 @@
 using Iced.Intel;
-using static Iced.Intel.AssemblerRegisters;
 
 namespace Maru.Compiler.Backends.X64;
 
@@ -19,11 +18,11 @@ internal static class X64StackProbe
     private const int UnrolledPages = 8;
 
     /// <summary>Emits the equivalent of <c>sub rsp, bytes</c>.</summary>
-    public static void Reserve(Assembler asm, int bytes)
+    public static void Reserve(FunctionInstructions asm, int bytes)
     {
         if (bytes <= PageSize)
         {
-            if (bytes > 0) asm.sub(rsp, bytes);
+            if (bytes > 0) SubtractFromRsp(asm, bytes);
             return;
         }
         var pages = bytes / PageSize;
@@ -36,20 +35,24 @@ internal static class X64StackProbe
         }
         else
         {
-            asm.mov(r11d, pages - 1);
+            asm.Add(Instruction.Create(Code.Mov_r32_imm32, Register.R11D, (uint)(pages - 1)));
             var loop = asm.CreateLabel();
-            asm.Label(ref loop);
+            asm.Place(loop);
             Probe(asm);
-            asm.dec(r11);
-            asm.jne(loop);
+            asm.Add(Instruction.Create(Code.Dec_rm64, Register.R11));
+            asm.Branch(Code.Jne_rel8_64, loop);
         }
         var rest = bytes % PageSize;
-        if (rest > 0) asm.sub(rsp, rest);
+        if (rest > 0) SubtractFromRsp(asm, rest);
     }
 
-    private static void Probe(Assembler asm)
+    private static void Probe(FunctionInstructions asm)
     {
-        asm.sub(rsp, PageSize);
-        asm.or(__qword_ptr[rsp], 0);
+        SubtractFromRsp(asm, PageSize);
+        asm.Add(Instruction.Create(Code.Or_rm64_imm8, new MemoryOperand(Register.RSP), 0));
     }
+
+    /// <summary>sub rsp, bytes: imm8 when it fits, else imm32.</summary>
+    private static void SubtractFromRsp(FunctionInstructions asm, int bytes) =>
+        asm.Add(Instruction.Create(bytes is >= sbyte.MinValue and <= sbyte.MaxValue ? Code.Sub_rm64_imm8 : Code.Sub_rm64_imm32, Register.RSP, bytes));
 }
