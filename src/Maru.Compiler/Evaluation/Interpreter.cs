@@ -168,22 +168,31 @@ internal sealed partial class Interpreter
     }
 
     /// <summary>
-    /// <c>(cons a b)</c> with the built-in cons, and the chain of such calls in its second argument:
-    /// the lists quasiquote templates become (<c>(cons 'x (cons 'y ...))</c>, most of what macros
-    /// evaluate). The chain is walked in a loop instead of one nested evaluation per element, with
-    /// exactly the effects of the nested evaluation in its order: each level's step, depth and stack
-    /// check, its head looked up (a level whose head is not the built-in cons, or whose call is not
-    /// exactly two arguments, is evaluated as any form), the arguments left to right (a
-    /// <c>(quote x)</c> whose head is the built-in quote is its step and <c>x</c>; anything else is
-    /// evaluated), then the pairs from the innermost out, each charged at its own call; an error
-    /// takes the location the nested calls would have given it.
+    /// <c>(cons a b)</c> with the built-in cons, and the cons calls in its arguments: the lists
+    /// quasiquote templates become (<c>(cons 'x (cons (cons 'y ...) ...))</c>, most of what macros
+    /// evaluate). A cons call in an argument is evaluated directly (<see cref="ConsLevel"/>), not
+    /// through the general call (its head's lookup, the argument array, Apply), and a
+    /// <c>(quote x)</c> argument is its step and <c>x</c>, with exactly the effects of the general
+    /// evaluation in its order: each call's step, depth and stack check, its head looked up after
+    /// the argument before it ran (a head that is not the built-in cons or quote, or a cons call
+    /// that is not exactly two arguments, is evaluated as any form; a name found to be one is
+    /// reused until code runs), the arguments left to right, the pair made (and charged, at its own
+    /// call) after both, an error located as the general evaluation locates it.
     /// </summary>
     private Datum EvalConsChain(Primitive cons, PairDatum form, Frame? frame)
     {
         if (!IsTwoArgumentCall(form)) return CallPrimitive(cons, form, frame);
         // The head EvalCombination looked up is the built-in cons.
         var names = new ChainNames { Cons = form.Head is SymbolDatum head ? head.Name : null };
-        return ConsChain(form, frame, ref names);
+        var depth = _depth;
+        try
+        {
+            return ConsLevel(form, frame, ref names);
+        }
+        finally
+        {
+            _depth = depth;
+        }
     }
 
     /// <summary>
@@ -196,113 +205,56 @@ internal sealed partial class Interpreter
         public string? Cons, Quote;
     }
 
-    /// <summary><paramref name="form"/>, a two-argument call of the built-in cons whose own step and depth are counted: the chain from it.</summary>
-    private Datum ConsChain(PairDatum form, Frame? frame, ref ChainNames names)
+    /// <summary><paramref name="form"/>, a two-argument call of the built-in cons whose step is counted and whose level <see cref="_depth"/> is: its pair.</summary>
+    private Datum ConsLevel(PairDatum form, Frame? frame, ref ChainNames names)
     {
-        var stack = _stack;
-        var bottom = stack.Count;
-        var depth = _depth;   // this level's; the inner levels count on from here
-        var level = 0;        // the innermost level entered (levels above 0 are this loop's)
-        var current = form;
-        try
-        {
-            for (;;)
-            {
-                var arguments = (PairDatum)current.Tail;
-                stack.Push(current);
-                var first = arguments.Head;
-                if (first is PairDatum { Head: SymbolDatum firstName } firstCall && Classify(firstName, frame, ref names) is var kind && kind != ChainHead.Other)
-                {
-                    if (kind == ChainHead.Quote)
-                    {
-                        // (quote x): its step, and x.
-                        _depth = depth + level + 1;
-                        CheckLimits(firstCall.Location);
-                        stack.Push(Car(firstCall.Tail));
-                    }
-                    else if (IsTwoArgumentCall(firstCall))
-                    {
-                        // A list inside the list: a chain of its own, one level deeper.
-                        _depth = depth + level + 1;
-                        CheckLimits(firstCall.Location);
-                        stack.Push(NestedConsChain(firstCall, frame, ref names));
-                    }
-                    else
-                    {
-                        _depth = depth + level;
-                        stack.Push(Eval(first, frame));
-                        names = default;
-                    }
-                }
-                else
-                {
-                    _depth = depth + level;
-                    stack.Push(Eval(first, frame));
-                    names = default;
-                }
-                var second = ((PairDatum)arguments.Tail).Head;
-                if (second is PairDatum { Head: SymbolDatum secondName } secondCall && Classify(secondName, frame, ref names) is var secondKind && secondKind != ChainHead.Other)
-                {
-                    if (secondKind == ChainHead.Cons && IsTwoArgumentCall(secondCall))
-                    {
-                        // Its step first: an error there is at its own location, which its own level would not change.
-                        _depth = depth + level + 1;
-                        CheckLimits(secondCall.Location);
-                        level++;
-                        current = secondCall;
-                        continue;
-                    }
-                    if (secondKind == ChainHead.Quote)
-                    {
-                        _depth = depth + level + 1;
-                        CheckLimits(secondCall.Location);
-                        return Build(stack, bottom, ref level, Car(secondCall.Tail));
-                    }
-                }
-                _depth = depth + level;
-                return Build(stack, bottom, ref level, Eval(second, frame));
-            }
-        }
-        catch (EvaluationError error) when (level > 0)
-        {
-            // Level 0's own caller locates the error if no inner level does.
-            for (var k = level; k > 0; k--)
-            {
-                var location = stack[bottom + 2 * k].Location;
-                if (!IsUserLocation(error.Location) && IsUserLocation(location))
-                {
-                    error.Location = location;
-                    break;
-                }
-            }
-            throw;
-        }
-        finally
-        {
-            _depth = depth;
-            stack.TruncateTo(bottom);
-        }
+        var depth = _depth;
+        var arguments = (PairDatum)form.Tail;
+        var head = ChainArgument(arguments.Head, frame, ref names, depth);
+        var tail = ChainArgument(((PairDatum)arguments.Tail).Head, frame, ref names, depth);
+        return Pair(head, tail, form.Location);
     }
 
-    /// <summary>The pairs of a chain, innermost first, each charged at its own call (its level in <paramref name="level"/> while it is made).</summary>
-    private Datum Build(DatumStack stack, int bottom, ref int level, Datum result)
+    /// <summary>An argument of a chain's level at <paramref name="depth"/>, evaluated as the level's call would evaluate it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Datum ChainArgument(Datum argument, Frame? frame, ref ChainNames names, int depth)
     {
-        for (var i = stack.Count - 2; i >= bottom; i -= 2, level--)
-            result = Pair(stack[i + 1], result, stack[i].Location);
-        return result;
+        if (argument is PairDatum { Head: SymbolDatum name } call)
+        {
+            var kind = Classify(name, frame, ref names);
+            if (kind == ChainHead.Quote)
+            {
+                // (quote x): its step, and x. (A limit's error leaves _depth to EvalConsChain.)
+                _depth = depth + 1;
+                CheckLimits(call.Location);
+                _depth = depth;
+                return Car(call.Tail);
+            }
+            if (kind == ChainHead.Cons && IsTwoArgumentCall(call))
+                return NestedConsLevel(call, frame, ref names, depth);
+        }
+        var value = Eval(argument, frame);
+        names = default;
+        return value;
     }
 
-    /// <summary>A chain in an argument of a chain, located as its own evaluation would locate an error.</summary>
-    private Datum NestedConsChain(PairDatum form, Frame? frame, ref ChainNames names)
+    /// <summary>A cons call inside a chain, one level deeper: its step, its pair, an error located as its own evaluation would locate it.</summary>
+    private Datum NestedConsLevel(PairDatum form, Frame? frame, ref ChainNames names, int depth)
     {
+        _depth = depth + 1;
         try
         {
-            return ConsChain(form, frame, ref names);
+            CheckLimits(form.Location);
+            return ConsLevel(form, frame, ref names);
         }
         catch (EvaluationError error) when (!IsUserLocation(error.Location) && IsUserLocation(form.Location))
         {
             error.Location = form.Location;
             throw;
+        }
+        finally
+        {
+            _depth = depth;
         }
     }
 

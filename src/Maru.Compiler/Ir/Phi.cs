@@ -26,7 +26,19 @@ public sealed class Phi(VReg destination)
             if (Inputs[i].Predecessor == from) Inputs[i] = Inputs[i] with { Predecessor = to };
     }
 
-    public void RemovePredecessor(BasicBlock predecessor) => Inputs.RemoveAll(input => input.Predecessor == predecessor);
+    public void RemovePredecessor(BasicBlock predecessor)
+    {
+        // In place, in order (no closure and delegate per call: control-flow passes call this per edge they drop).
+        var inputs = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Inputs);
+        var kept = 0;
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i].Predecessor == predecessor) continue;
+            if (kept != i) inputs[kept] = inputs[i];
+            kept++;
+        }
+        if (kept != inputs.Length) Inputs.RemoveRange(kept, inputs.Length - kept);
+    }
 
     public override string ToString() =>
         $"{Destination} = phi " + string.Join(", ", Inputs.Select(input => $"{input.Predecessor.Name} {input.Value}"));

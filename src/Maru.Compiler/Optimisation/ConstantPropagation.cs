@@ -75,12 +75,29 @@ internal static class ConstantPropagation
         {
             // Blocks never executed are rewritten too: they go away below unless an edge into them
             // could not be decided, and then they must not read a definition that was just removed.
-            block.Phis.RemoveAll(phi => state[phi.Destination.Index] == State.Constant);
+            // Compacted in place (no delegate call per phi and instruction: this runs over every block).
+            var phis = CollectionsMarshal.AsSpan(block.Phis);
+            var keptPhis = 0;
+            for (var i = 0; i < phis.Length; i++)
+            {
+                if (state[phis[i].Destination.Index] == State.Constant) continue;
+                if (keptPhis != i) phis[keptPhis] = phis[i];
+                keptPhis++;
+            }
+            if (keptPhis != phis.Length) block.Phis.RemoveRange(keptPhis, phis.Length - keptPhis);
             foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 for (var i = 0; i < phi.Inputs.Count; i++)
                     phi.Inputs[i] = phi.Inputs[i] with { Value = Replace(phi.Inputs[i].Value) };
-            block.Instructions.RemoveAll(instruction =>
-                instruction.Destination is { } d && state[d.Index] == State.Constant && !instruction.Op.HasSideEffects());
+            var instructions = CollectionsMarshal.AsSpan(block.Instructions);
+            var kept = 0;
+            for (var i = 0; i < instructions.Length; i++)
+            {
+                var instruction = instructions[i];
+                if (instruction.Destination is { } d && state[d.Index] == State.Constant && !instruction.Op.HasSideEffects()) continue;
+                if (kept != i) instructions[kept] = instruction;
+                kept++;
+            }
+            if (kept != instructions.Length) block.Instructions.RemoveRange(kept, instructions.Length - kept);
             foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 var arguments = instruction.Arguments;

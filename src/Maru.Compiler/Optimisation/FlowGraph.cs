@@ -41,6 +41,7 @@ internal sealed class FlowGraph
     private BasicBlock[] _children = [];
     private int[] _preorder = [];
     private int[] _postorder = [];
+    private bool _numbered;   // _preorder and _postorder describe this build's tree (numbered on the first Dominates)
     private bool _hasFrontiers;
     private int _cycle;   // HasCycle's answer for this build: 1 yes, -1 no, 0 not asked yet
     private int[] _frontierHead = [], _frontierTail = [];
@@ -141,7 +142,7 @@ internal sealed class FlowGraph
         _children.AsSpan(_childStart[block.Index], _childStart[block.Index + 1] - _childStart[block.Index]);
 
     public bool Dominates(BasicBlock a, BasicBlock b) =>
-        _preorder[a.Index] <= _preorder[b.Index] && _postorder[b.Index] <= _postorder[a.Index];
+        (_numbered || NumberDominatorTree()) && _preorder[a.Index] <= _preorder[b.Index] && _postorder[b.Index] <= _postorder[a.Index];
 
     /// <summary>Is there a cycle? An edge that does not go forward in reverse postorder (which orders an acyclic graph topologically).</summary>
     public bool HasCycle()
@@ -369,20 +370,18 @@ internal sealed class FlowGraph
         var blocks = function.Blocks;
         // The reverse postorder walk finds the reachable blocks: only when it misses some are they
         // dropped (a second walk) and the order taken again. Most builds find every block reachable.
-        for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
-        _count = blocks.Count;
-        Grow(ref _reversePostorder, _count);
+        ReadSuccessors(blocks);
         if (ComputeReversePostorder(blocks) != _count)
         {
             Array.Clear(_reversePostorder, 0, _count);   // the partial order: no dropped block stays referenced
+            var before = _count;
             RemoveUnreachableBlocks(function);
-            for (var i = 0; i < blocks.Count; i++) blocks[i].Index = i;
-            _count = blocks.Count;
+            ReadSuccessors(blocks);
+            Array.Clear(_successors, 2 * _count, 2 * (before - _count));
             if (ComputeReversePostorder(blocks) != _count) throw new InvalidOperationException("flow graph: a block no walk from the entry reached");
         }
         var n = _count;
         Grow(ref _blocks, n);
-        Grow(ref _successors, 2 * n);
         Grow(ref _terminators, n);
         Grow(ref _predecessorStart, n + 1);
 
@@ -390,21 +389,14 @@ internal sealed class FlowGraph
         var start = _predecessorStart;
         Array.Clear(start, 0, n + 1);
         var edges = 0;
+        var successors = _successors;
         for (var i = 0; i < n; i++)
         {
             var block = blocks[i];
-            block.Index = i;
             _blocks[i] = block;
             _terminators[i].Terminator = block.Terminator;
-            _successors[2 * i] = _successors[2 * i + 1] = null;
-        }
-        for (var i = 0; i < n; i++)
-        {
-            var edgesOut = EdgesOf(blocks[i]);
-            for (var s = 0; s < edgesOut.Count; s++)
+            for (var s = 0; s < 2 && successors[2 * i + s] is { } successor; s++)
             {
-                var successor = edgesOut[s];
-                _successors[2 * i + s] = successor;
                 start[successor.Index + 1]++;
                 edges++;
             }
@@ -413,15 +405,35 @@ internal sealed class FlowGraph
         Grow(ref _predecessors, edges);
         var fill = Work(0, n);
         for (var i = 0; i < n; i++)
-            for (var s = 0; s < 2 && _successors[2 * i + s] is { } successor; s++)
+            for (var s = 0; s < 2 && successors[2 * i + s] is { } successor; s++)
                 _predecessors[start[successor.Index] + fill[successor.Index]++] = blocks[i];
         Function = function;
     }
 
-    /// <summary>Fills the reverse postorder of the blocks the entry reaches at the end of the table (blocks numbered by position); returns how many it reached.</summary>
-    private int ComputeReversePostorder(List<BasicBlock> blocks)
+    /// <summary>Numbers the blocks by position and notes each one's distinct successors (two slots per block, null when absent).</summary>
+    private void ReadSuccessors(List<BasicBlock> blocks)
+    {
+        var span = CollectionsMarshal.AsSpan(blocks);
+        _count = span.Length;
+        for (var i = 0; i < span.Length; i++) span[i].Index = i;
+        Grow(ref _successors, 2 * _count);
+        Grow(ref _reversePostorder, _count);
+        var successors = _successors;
+        for (var i = 0; i < span.Length; i++)
+        {
+            var edges = EdgesOf(span[i]);
+            successors[2 * i] = edges.Count > 0 ? edges[0] : null;
+            successors[2 * i + 1] = edges.Count > 1 ? edges[1] : null;
+        }
+    }
+
+    /// <summary>Fills the reverse postorder of the blocks the entry reaches at the end of the table (from the successors <see cref="ReadSuccessors"/> noted); returns how many it reached.</summary>
+    private int ComputeReversePostorder(List<BasicBlock> list)
     {
         var n = _count;
+        var successors = _successors;
+        var blocks = CollectionsMarshal.AsSpan(list);
+        var order = _reversePostorder;
         var visited = Work(0, n);   // non-zero: visited
         var stackBlock = Work(1, n + 1);
         var stackNext = Work(2, n + 1);
@@ -434,22 +446,20 @@ internal sealed class FlowGraph
         {
             var b = stackBlock[depth - 1];
             var s = stackNext[depth - 1];
-            var block = blocks[b];
-            var edges = EdgesOf(block);
-            if (s < edges.Count)
+            if (s < 2 && successors[2 * b + s] is { } successor)
             {
                 stackNext[depth - 1] = s + 1;
-                var successor = edges[s].Index;
-                if (visited[successor] == 0)
+                var index = successor.Index;
+                if (visited[index] == 0)
                 {
-                    visited[successor] = 1;
-                    stackBlock[depth] = successor;
+                    visited[index] = 1;
+                    stackBlock[depth] = index;
                     stackNext[depth++] = 0;
                 }
             }
             else
             {
-                _reversePostorder[--next] = block;
+                order[--next] = blocks[b];
                 depth--;
             }
         }
@@ -457,12 +467,101 @@ internal sealed class FlowGraph
     }
 
     /// <summary>
-    /// Lengauer and Tarjan's dominator algorithm with path compression (near-linear; the iterative
-    /// CHK algorithm walks dominator chains per predecessor and is quadratic on a join of
-    /// thousands of edges). Iterative throughout: no recursion per block. Then the tree's children
-    /// (in reverse postorder) and its pre/post numbers, which answer "does a dominate b" in constant time.
+    /// The dominator tree: immediate dominators (<see cref="ImmediateDominatorsIteratively"/> for
+    /// small graphs, else <see cref="ImmediateDominatorsByLengauerTarjan"/>), then the tree's children
+    /// (in reverse postorder); its pre/post numbers, which answer "does a dominate b" in constant time, come on the first such question.
     /// </summary>
     private void BuildDominators()
+    {
+        var n = _count;
+        Grow(ref _immediateDominator, n);
+        if (n <= MaxIterativeDominators) ImmediateDominatorsIteratively();
+        else ImmediateDominatorsByLengauerTarjan();
+        var idom = _immediateDominator;
+
+        // Children, flat, in reverse postorder.
+        Grow(ref _childStart, n + 1);
+        Grow(ref _children, n);
+        var start = _childStart;
+        Array.Clear(start, 0, n + 1);
+        var order = ReversePostorder;
+        foreach (var block in order)
+            if (block.Index != 0) start[idom[block.Index].Index + 1]++;
+        for (var i = 0; i < n; i++) start[i + 1] += start[i];
+        var fill = Work(0, n);
+        foreach (var block in order)
+        {
+            if (block.Index == 0) continue;
+            var parentIndex = idom[block.Index].Index;
+            _children[start[parentIndex] + fill[parentIndex]++] = block;
+        }
+        _hasDominators = true;
+        _numbered = false;   // most users walk the tree and never ask Dominates
+    }
+
+    /// <summary>
+    /// Up to this many blocks the immediate dominators come from the iterative algorithm (Cooper, Harvey
+    /// and Kennedy): on the small graphs of most functions it does a fraction of Lengauer and Tarjan's work
+    /// (one pass in reverse postorder when there is no cycle), and its quadratic worst case (a join of
+    /// thousands of edges from a deep chain) is bounded by the size. The tree is the same either way
+    /// (immediate dominators are unique).
+    /// </summary>
+    private const int MaxIterativeDominators = 512;
+
+    /// <summary>The immediate dominators by the iterative algorithm on reverse-postorder numbers (every block is reachable).</summary>
+    private void ImmediateDominatorsIteratively()
+    {
+        var n = _count;
+        var rpo = _reversePostorder;
+        var number = Work(0, n);     // block index -> reverse-postorder number
+        var dominator = Work(1, n);  // by number: the immediate dominator's number, -1 while unknown
+        for (var i = 0; i < n; i++) number[rpo[i].Index] = i;
+        dominator.AsSpan(1, n - 1).Fill(-1);
+        var predecessors = Predecessors;
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            var later = false;   // a predecessor after its block: another pass may change something
+            for (var i = 1; i < n; i++)
+            {
+                var found = -1;
+                foreach (var predecessor in predecessors[rpo[i].Index])
+                {
+                    var p = number[predecessor.Index];
+                    if (p >= i) later = true;
+                    if (dominator[p] < 0) continue;
+                    if (found < 0)
+                    {
+                        found = p;
+                        continue;
+                    }
+                    var a = p;
+                    while (a != found)
+                    {
+                        while (a > found) a = dominator[a];
+                        while (found > a) found = dominator[found];
+                    }
+                }
+                if (dominator[i] != found)
+                {
+                    dominator[i] = found;
+                    changed = true;
+                }
+            }
+            if (!later) break;   // every predecessor came first: the first pass is final
+        }
+        var idom = _immediateDominator;
+        idom[rpo[0].Index] = rpo[0];
+        for (var i = 1; i < n; i++) idom[rpo[i].Index] = rpo[dominator[i]];
+    }
+
+    /// <summary>
+    /// Lengauer and Tarjan's algorithm with path compression (near-linear; the iterative algorithm
+    /// walks dominator chains per predecessor and is quadratic on a join of thousands of edges).
+    /// Iterative throughout: no recursion per block.
+    /// </summary>
+    private void ImmediateDominatorsByLengauerTarjan()
     {
         var blocks = Function.Blocks;
         var n = _count;
@@ -543,38 +642,17 @@ internal sealed class FlowGraph
         for (var w = 2; w <= count; w++)
             if (dom[w] != semi[w]) dom[w] = dom[dom[w]];
 
-        Grow(ref _immediateDominator, n);
         var idom = _immediateDominator;
         idom[0] = blocks[0];
         for (var w = 2; w <= count; w++) idom[vertex[w]] = blocks[vertex[dom[w]]];
-
-        // Children, flat, in reverse postorder.
-        Grow(ref _childStart, n + 1);
-        Grow(ref _children, n);
-        var start = _childStart;
-        Array.Clear(start, 0, n + 1);
-        var order = ReversePostorder;
-        foreach (var block in order)
-            if (block.Index != 0) start[idom[block.Index].Index + 1]++;
-        for (var i = 0; i < n; i++) start[i + 1] += start[i];
-        var fill = Work(0, n);
-        foreach (var block in order)
-        {
-            if (block.Index == 0) continue;
-            var parentIndex = idom[block.Index].Index;
-            _children[start[parentIndex] + fill[parentIndex]++] = block;
-        }
-        _hasDominators = true;
-
-        Grow(ref _preorder, n);
-        Grow(ref _postorder, n);
-        var clock = 0;
-        NumberDominatorTree(ref clock);
     }
 
-    /// <summary>Pre and post numbers of a depth-first walk of the dominator tree (what <see cref="Dominates"/> reads).</summary>
-    private void NumberDominatorTree(ref int clock)
+    /// <summary>Pre and post numbers of a depth-first walk of the dominator tree (what <see cref="Dominates"/> reads), made on its first call after a build; returns true.</summary>
+    private bool NumberDominatorTree()
     {
+        Grow(ref _preorder, _count);
+        Grow(ref _postorder, _count);
+        var clock = 0;
         var block = Work(0, _count);
         var child = Work(1, _count);
         var depth = 1;
@@ -597,6 +675,8 @@ internal sealed class FlowGraph
             _postorder[b] = clock++;
             depth--;
         }
+        _numbered = true;
+        return true;
     }
 
     private void BuildFrontiers()

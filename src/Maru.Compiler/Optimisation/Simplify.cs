@@ -52,6 +52,11 @@ internal static class Simplify
     {
         var facts = Gather(function);
         var output = _output ??= new List<Instruction>();   // one per thread: a block's rewritten instructions
+        var count = function.RegisterCount;
+        // The definitions below (branches): the table Gather made still holds for every instruction
+        // (rewrites keep the instruction and its destination); the instructions added here define
+        // registers from facts.RegisterCount on, entered as their blocks are rewritten.
+        var definition = facts.Definitions;
         foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
             output.Clear();
@@ -66,24 +71,43 @@ internal static class Simplify
             {
                 block.Instructions.Clear();
                 block.Instructions.AddRange(output);
+                Cover(function, facts, ref definition, ref count);
+                foreach (var instruction in CollectionsMarshal.AsSpan(output))
+                    if (instruction.Destination is { } d) definition[d.Index] = instruction;
             }
         }
 
         output.Clear();
         if (output.Capacity > 1 << 12) _output = null;
-        Array.Clear(facts.Definitions, 0, facts.RegisterCount);
-        Scratch<Instruction?>.Return(facts.Definitions);
 
-        var count = function.RegisterCount;
-        var definition = Scratch<Instruction?>.Rent(count);
-        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
-            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
-                if (instruction.Destination is { } d) definition[d.Index] = instruction;
+        Cover(function, facts, ref definition, ref count);
         foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             if (block.Terminator is Branch branch)
                 block.Terminator = BranchOnOffset(function, block, SimplifyBranch(branch, definition), definition, count);
         Array.Clear(definition, 0, count);
         Scratch<Instruction?>.Return(definition);
+    }
+
+    /// <summary>
+    /// Makes the definition table cover the function's registers: entries from <paramref name="count"/>
+    /// (the registers it covers so far) up cleared (a rented array is clean only for the length asked),
+    /// grown into a longer rented array when needed (then also <see cref="Facts.Definitions"/>, which
+    /// <see cref="Binary"/> reads below facts.RegisterCount).
+    /// </summary>
+    private static void Cover(IrFunction function, Facts facts, ref Instruction?[] definition, ref int count)
+    {
+        var wanted = function.RegisterCount;
+        if (wanted <= count) return;
+        if (definition.Length < wanted)
+        {
+            var grown = Scratch<Instruction?>.Rent(wanted);
+            Array.Copy(definition, grown, count);
+            Array.Clear(definition, 0, count);
+            Scratch<Instruction?>.Return(definition);
+            facts.Definitions = definition = grown;
+        }
+        else Array.Clear(definition, count, wanted - count);
+        count = wanted;
     }
 
     /// <summary>The register a shift count <paramref name="count"/> masks with a constant whose low six bits are all set, if it is such an And.</summary>

@@ -72,10 +72,10 @@ internal static class TailMerging
     }
 
     /// <summary>
-    /// Whether two candidate arms jump to one join with one <see cref="Hash"/>: only such arms can merge
-    /// (the pass buckets each join's arms by it), so without a pair the function is left as it is and
-    /// neither the flow graph nor the predecessor lists are built. Unreachable blocks count too (a
-    /// pair among them only means the full pass runs, which finds nothing to do).
+    /// Whether two candidate arms jump to one join with one <see cref="Shape"/>: arms <see cref="Same"/>
+    /// calls equal have one, so without such a pair nothing merges, and the function is left as it is
+    /// without building the flow graph or the predecessor lists. Unreachable blocks count too (a pair
+    /// among them only means the full pass runs and finds nothing to do).
     /// </summary>
     private static bool MayMerge(List<BasicBlock> blocks)
     {
@@ -88,7 +88,7 @@ internal static class TailMerging
         {
             var arm = blocks[i];
             if (arm.Terminator is not Jump { Target: var join } || join == arm || arm.Phis.Count > 0 || arm.Instructions.Count > MaxInstructions) continue;
-            var key = Hash(arm, join) * 31 + join.Id;
+            var key = Shape(arm) * 31 + join.Id;
             var slot = (int)((ulong)(key * unchecked((long)0x9E3779B97F4A7C15)) >> 40) & (size - 1);
             while (used[slot] && keys[slot] != key) slot = (slot + 1) & (size - 1);
             if (used[slot]) pair = true;
@@ -98,6 +98,22 @@ internal static class TailMerging
         Scratch<long>.Return(keys);
         Scratch<bool>.Return(used);
         return pair;
+    }
+
+    /// <summary>
+    /// What <see cref="Same"/> requires equal, without naming registers (no search for definitions,
+    /// unlike <see cref="Hash"/>): the operations, symbols' lengths, operand counts and constants.
+    /// </summary>
+    private static long Shape(BasicBlock arm)
+    {
+        long hash = arm.Instructions.Count;
+        foreach (var instruction in CollectionsMarshal.AsSpan(arm.Instructions))
+        {
+            hash = hash * 0x1f + (long)instruction.Op * 0x3d + (instruction.Symbol?.Length ?? -1) * 7 + instruction.Arguments.Length;
+            foreach (var argument in instruction.Arguments)
+                hash = hash * 0x25 + (argument.IsConstant ? argument.Constant : long.MinValue);
+        }
+        return hash;
     }
 
     private static bool IsCandidate(BasicBlock arm, BasicBlock join) =>

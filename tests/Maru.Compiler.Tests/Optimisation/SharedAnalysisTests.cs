@@ -135,6 +135,64 @@ public sealed class SharedAnalysisTests
     }
 
     [TestMethod]
+    public void ImmediateDominatorsAgreeWithReachabilityOnRandomGraphsOfEverySize()
+    {
+        // Both algorithms (the iterative one below FlowGraph's size limit, Lengauer and Tarjan above it)
+        // against the definition: d dominates b when b is unreachable once d is removed. Random graphs
+        // with loops, irreducible regions, self loops, jumps back into the entry and unreachable blocks.
+        var random = new Random(20261201);
+        foreach (var size in new[] { 1, 2, 3, 5, 8, 13, 40, 100, 511, 512, 513, 700 })
+            for (var round = 0; round < (size < 100 ? 30 : 3); round++)
+            {
+                var function = new IrFunction("g", 1, SourceLocation.None);
+                var blocks = Enumerable.Range(0, size).Select(_ => function.NewBlock()).ToArray();
+                for (var i = 0; i < size; i++)
+                {
+                    // A chain to the next block (long chains, deep trees), sometimes a jump anywhere; branches also go anywhere.
+                    var next = blocks[random.Next(8) == 0 ? random.Next(size) : Math.Min(size - 1, i + 1)];
+                    var kind = random.Next(50);
+                    blocks[i].Terminator = kind == 0 || (i == size - 1 && kind % 2 == 0) ? new Return(Operand.Of(0))
+                        : kind < 20 ? new Jump(next)
+                        : random.Next(2) == 0 ? new Branch(function.Parameter(0), next, blocks[random.Next(size)])
+                        : new Branch(function.Parameter(0), blocks[random.Next(size)], next);
+                }
+                var graph = FlowGraph.Of(function);
+                var reached = function.Blocks;
+                var n = reached.Count;
+                if (size == 700) Assert.IsTrue(n > 512, $"only {n} blocks reachable: the large algorithm is not exercised");
+                // dominators[b] = the blocks whose removal cuts b off from the entry (and b itself).
+                var dominators = new HashSet<BasicBlock>[n];
+                for (var b = 0; b < n; b++) dominators[b] = [reached[b]];
+                for (var d = 0; d < n; d++)
+                {
+                    var seen = new HashSet<BasicBlock> { reached[0] };
+                    var work = new Stack<BasicBlock>([reached[0]]);
+                    while (d != 0 && work.TryPop(out var block))
+                        foreach (var next in Successors(block))
+                            if (next != reached[d] && seen.Add(next)) work.Push(next);
+                    for (var b = 1; b < n; b++)
+                        if (b != d && !seen.Contains(reached[b])) dominators[b].Add(reached[d]);
+                }
+                Assert.AreSame(reached[0], graph.ImmediateDominator[0]);
+                for (var b = 1; b < n; b++)
+                {
+                    // The immediate dominator: the strict dominator with the most dominators of its own.
+                    var expected = dominators[b].Where(d => d != reached[b]).MaxBy(d => dominators[reached.IndexOf(d)].Count);
+                    Assert.AreSame(expected, graph.ImmediateDominator[b], $"size {size}, round {round}, block {b}");
+                    foreach (var d in dominators[b]) Assert.IsTrue(graph.Dominates(d, reached[b]));
+                }
+            }
+        FlowGraph.Forget();
+
+        static IEnumerable<BasicBlock> Successors(BasicBlock block) => block.Terminator switch
+        {
+            Jump jump => [jump.Target],
+            Branch branch => [branch.IfTrue, branch.IfFalse],
+            _ => [],
+        };
+    }
+
+    [TestMethod]
     public void RentedArraysAreClearedForTheLengthAsked()
     {
         var first = Scratch<long>.Rent(100);
