@@ -30,6 +30,7 @@ internal static class IfConversion
     public const int MaxSelects = 1;
     public const int MaxHoisted = 6;
     public const int MaxChainTests = 3;
+    public const int MaxDecidingPredecessors = 4;
 
     public static void Run(IrFunction function)
     {
@@ -48,11 +49,13 @@ internal static class IfConversion
             single[b] = preds.Length == 1 ? preds[0] : null;
         }
         var inLoop = Scratch<bool>.Rent(count);
+        var deferred = Scratch<bool>.Rent(count);
+        var decided = Scratch<Instruction?>.Rent(count);
+        MarkDecidedTests(graph, decided);   // before the loop search, which may take the graph over
         if (NaturalLoop.GraphWithLoops(function) is { } looped)
             foreach (var loop in NaturalLoop.FindAll(looped))
                 foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks)) inLoop[block.Index] = true;
-        var deferred = Scratch<bool>.Rent(count);
-        var state = new State(function, predecessors, single, removed, inLoop, deferred);
+        var state = new State(function, predecessors, single, removed, inLoop, deferred, decided);
         var changed = false;
         try
         {
@@ -73,10 +76,98 @@ internal static class IfConversion
             Scratch<bool>.Return(removed);
             Scratch<bool>.Return(inLoop);
             Scratch<bool>.Return(deferred);
+            Array.Clear(decided, 0, count);
+            Scratch<Instruction?>.Return(decided);
             Scratch<BasicBlock?>.Return(order);
         }
         if (changed) CopyPropagation.Run(function);   // the merged joins' phis became copies
     }
+
+    /// <summary>
+    /// In a loop, a test an incoming edge has just decided or bounded stays a branch: the predecessor's branch compares
+    /// the same two values (the same registers, a phi's value on the edge, or loads of the same address with no store
+    /// between). gcc -O2 threads such a branch before its if-conversion sees it (a search loop's exit on `j &lt; m`, then
+    /// `if (j == m) count++`; a fallback loop's exit on `pat[q] != text[i]`, then `if (pat[q] == text[i]) q++`): the exit
+    /// that decided the test jumps to its arm, and where it only bounded it the outcome follows the exit taken, which
+    /// a branch predictor learns; a count or select would be computed on every trip. Outside loops a choice runs once
+    /// and is converted as before (a sign's two tests of x against 0). decided[b] is the comparison in b that some
+    /// predecessor's branch relates to.
+    /// </summary>
+    private static void MarkDecidedTests(FlowGraph graph, Instruction?[] decided)
+    {
+        foreach (var block in graph.ReversePostorder)
+        {
+            // A loop exit's join has a few predecessors; a block of many (an or's join) is not one, and each predecessor's
+            // look at the block and its phis' inputs would cost the block's size again.
+            var predecessors = graph.Predecessors[block.Index];
+            if (predecessors.Length > MaxDecidingPredecessors) continue;
+            if (block.Terminator is not Branch { Condition: { IsConstant: false } own } || TestOf(block, own.Register) is not { } test) continue;
+            foreach (var predecessor in predecessors)
+            {
+                if (predecessor == block || predecessor.Terminator is not Branch { Condition: { IsConstant: false } theirs } branch
+                    || branch.IfTrue == branch.IfFalse) continue;
+                if (TestOf(predecessor, theirs.Register) is { } other && SameValues(test, block, other, predecessor))
+                {
+                    decided[block.Index] = test;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>The comparison in <paramref name="block"/> that defines <paramref name="condition"/>, or null.</summary>
+    private static Instruction? TestOf(BasicBlock block, VReg condition)
+    {
+        var instructions = block.Instructions;
+        for (var i = instructions.Count - 1; i >= 0; i--)
+            if (instructions[i].Destination == condition) return instructions[i].Op.IsComparison() ? instructions[i] : null;
+        return null;
+    }
+
+    /// <summary>Both comparisons read the same two values, in either order.</summary>
+    private static bool SameValues(Instruction test, BasicBlock block, Instruction other, BasicBlock predecessor)
+    {
+        if (test.Arguments is not [var x, var y] || other.Arguments is not [var u, var v]) return false;
+        return Same(x, block, u, predecessor) && Same(y, block, v, predecessor) || Same(x, block, v, predecessor) && Same(y, block, u, predecessor);
+    }
+
+    /// <summary>
+    /// One value on the edge: the same operand (a phi of <paramref name="block"/> as its value on the edge: a rotated
+    /// loop's exit tests j + 1 where the block after it tests the phi of j), or a load in <paramref name="block"/>
+    /// with nothing stored before it there and a load in <paramref name="predecessor"/> with nothing stored after
+    /// it, of the same address.
+    /// </summary>
+    private static bool Same(Operand a, BasicBlock block, Operand b, BasicBlock predecessor)
+    {
+        if (!a.IsConstant)
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
+                if (phi.Destination == a.Register)
+                {
+                    if (phi.ValueFrom(predecessor) is { } input) a = input;
+                    break;
+                }
+        if (a.Equals(b)) return true;
+        if (a.IsConstant || b.IsConstant) return false;
+        var (load, at) = LoadIn(block, a.Register);
+        var (theirs, theirsAt) = LoadIn(predecessor, b.Register);
+        if (load is null || theirs is null || load.Op != theirs.Op || !load.Arguments.AsSpan().SequenceEqual(theirs.Arguments)) return false;
+        for (var i = 0; i < at; i++)
+            if (block.Instructions[i].Op.HasSideEffects()) return false;
+        for (var i = theirsAt + 1; i < predecessor.Instructions.Count; i++)
+            if (predecessor.Instructions[i].Op.HasSideEffects()) return false;
+        return true;
+    }
+
+    private static (Instruction? Load, int At) LoadIn(BasicBlock block, VReg register)
+    {
+        var instructions = block.Instructions;
+        for (var i = instructions.Count - 1; i >= 0; i--)
+            if (instructions[i].Destination == register)
+                return instructions[i].Op is Opcode.LoadWord or Opcode.LoadByte ? (instructions[i], i) : (null, 0);
+        return (null, 0);
+    }
+
+    private static bool Same(Operand? a, Operand? b) => a is { } x && b is { } y && x.Equals(y);
 
     /// <summary>Pure, unable to fault, about one cycle: what both paths may run.</summary>
     internal static bool IsCheap(Opcode op) =>
@@ -84,7 +175,8 @@ internal static class IfConversion
             or Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.ShiftLeft or Opcode.ShiftRight
             or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress;
 
-    private sealed class State(IrFunction function, int[] predecessors, BasicBlock?[] single, bool[] removed, bool[] inLoop, bool[] deferred)
+    private sealed class State(IrFunction function, int[] predecessors, BasicBlock?[] single, bool[] removed, bool[] inLoop, bool[] deferred,
+        Instruction?[] decided)
     {
         /// <summary>
         /// A block that only computes cheap values and jumps on, entered only from <paramref name="from"/>
@@ -120,7 +212,7 @@ internal static class IfConversion
             var selects = 0;
             Phi? chosen = null;
             foreach (var phi in CollectionsMarshal.AsSpan(join.Phis))
-                if (!Same(phi.ValueFrom(fromT), phi.ValueFrom(fromF)))
+                if (!Same(phi.ValueFrom(fromT), phi.ValueFrom(fromF)) && !IsCondition(phi.ValueFrom(fromT)!.Value, phi.ValueFrom(fromF)!.Value, condition))
                 {
                     selects++;
                     chosen = phi;
@@ -128,6 +220,8 @@ internal static class IfConversion
             if (selects > MaxSelects || hoisted + selects > MaxHoisted) return false;
             if (InSwitchChain(head)) return false;
             var test = DefinitionIn(head, condition.Register);
+            // In a loop, a test an incoming edge has just bounded (the same values compared) stays a branch (see MarkDecidedTests).
+            if (inLoop[head.Index] && test is not null && decided[head.Index] == test) return false;
             var counted = selects == 1 && test is not null && test.Op.IsComparison() ? Counted(chosen!, fromT, fromF, head) : null;
             // In a loop only a choice between values already made, or a count: arithmetic in an arm would
             // lengthen the loop's dependence chain where a predicted branch costs nothing (gcc -O2 keeps those).
@@ -187,6 +281,11 @@ internal static class IfConversion
                         instructions.Add(new Instruction(test.Op.Negated(), d, [test.Arguments[0], test.Arguments[1]], null, location));
                         value = Operand.Of(d);
                     }
+                }
+                else if (IsCondition(a, b, condition))
+                {
+                    // (if c c 0) is c, (if c 0 c) is 0 (Lisp's and/or values tested again): no select.
+                    value = a.Equals(condition) ? condition : a;
                 }
                 else if (!a.Equals(b))
                 {
@@ -248,9 +347,11 @@ internal static class IfConversion
             };
         }
 
-        private static bool HasSelect(BasicBlock arm) => arm.Instructions.Exists(instruction => instruction.Op == Opcode.Select);
+        /// <summary>The choice <c>c ? a : b</c> is a (or b) without a select: c itself where the other is 0.</summary>
+        private static bool IsCondition(Operand a, Operand b, Operand condition) =>
+            a.Equals(condition) && b is { IsConstant: true, Constant: 0 } || a is { IsConstant: true, Constant: 0 } && b.Equals(condition);
 
-        private static bool Same(Operand? a, Operand? b) => a is { } x && b is { } y && x.Equals(y);
+        private static bool HasSelect(BasicBlock arm) => arm.Instructions.Exists(instruction => instruction.Op == Opcode.Select);
 
         /// <summary>
         /// The joins left to their one predecessor, merged in reverse postorder: a chain's first block takes each
