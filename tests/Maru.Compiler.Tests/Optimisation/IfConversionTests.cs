@@ -107,18 +107,21 @@ public sealed class IfConversionTests
         return lo;
     }
 
-    [TestMethod]
-    public void EveryChoiceKeepsItsResultAtBothLevels()
+    /// <summary>Every call's result at O0 and at O1 is the model's.</summary>
+    private static void AssertModelAtBothLevels(string source, IEnumerable<(string Function, long[] Arguments)> calls, Func<string, long[], long> model)
     {
-        using var o0 = CompiledLibrary.Compile(Tests, OptimisationLevel.O0);
-        using var o1 = CompiledLibrary.Compile(Tests);
-        foreach (var (name, arguments) in Calls())
+        using var o0 = CompiledLibrary.Compile(source, OptimisationLevel.O0);
+        using var o1 = CompiledLibrary.Compile(source);
+        foreach (var (name, arguments) in calls)
         {
-            var expected = Model(name, arguments);
+            var expected = model(name, arguments);
             Assert.AreEqual(expected, o0.Call(name, arguments), $"O0 {name}({string.Join(", ", arguments)})");
             Assert.AreEqual(expected, o1.Call(name, arguments), $"O1 {name}({string.Join(", ", arguments)})");
         }
     }
+
+    [TestMethod]
+    public void EveryChoiceKeepsItsResultAtBothLevels() => AssertModelAtBothLevels(Tests, Calls(), Model);
 
     [TestMethod]
     public void EveryChoiceAgreesOnArm64UnderQemu() => Arm64Batch.AssertSameAsX64(Tests, Calls());
@@ -323,14 +326,7 @@ public sealed class IfConversionTests
         // (if v v 0) is v and (if v 0 v) is 0: Lisp's and/or values tested again choose nothing (rule-sum's and is its one select).
         foreach (var (name, selects) in new[] { ("or-zero", 0), ("zero-or", 0), ("rule-sum", 1) })
             Assert.IsLessThanOrEqualTo(selects, Instructions(Function(module, name)).Count(i => i.Op == Opcode.Select), $"{name}:\n{IrPrinter.Print(Function(module, name))}");
-        using var o0 = CompiledLibrary.Compile(Decided, OptimisationLevel.O0);
-        using var o1 = CompiledLibrary.Compile(Decided);
-        foreach (var (name, arguments) in DecidedCalls())
-        {
-            var expected = DecidedModel(name, arguments);
-            Assert.AreEqual(expected, o0.Call(name, arguments), $"O0 {name}({string.Join(", ", arguments)})");
-            Assert.AreEqual(expected, o1.Call(name, arguments), $"O1 {name}({string.Join(", ", arguments)})");
-        }
+        AssertModelAtBothLevels(Decided, DecidedCalls(), DecidedModel);
         Arm64Batch.AssertSameAsX64(Decided, DecidedCalls());
     }
 
@@ -371,14 +367,7 @@ public sealed class IfConversionTests
         }
         var calls = new[] { (0L, 0L), (5000L, 3L), (-7L, 11L), (long.MaxValue, 1L), (long.MinValue, -1L), (1_000_000L, -250_000L), (123456789L, 987654321L) }
             .Select(p => ("many", new[] { p.Item1, p.Item2 })).ToList();
-        using var o0 = CompiledLibrary.Compile(text, OptimisationLevel.O0);
-        using var o1 = CompiledLibrary.Compile(text);
-        foreach (var (_, arguments) in calls)
-        {
-            var expected = Model(arguments[0], arguments[1]);
-            Assert.AreEqual(expected, o0.Call("many", arguments), $"O0 many({arguments[0]}, {arguments[1]})");
-            Assert.AreEqual(expected, o1.Call("many", arguments), $"O1 many({arguments[0]}, {arguments[1]})");
-        }
+        AssertModelAtBothLevels(text, calls, (_, arguments) => Model(arguments[0], arguments[1]));
         Arm64Batch.AssertSameAsX64(text, calls);
     }
 
