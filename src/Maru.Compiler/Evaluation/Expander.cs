@@ -221,13 +221,45 @@ internal sealed partial class Interpreter
         ? pair.Head.IsSymbol("unquote") ? Car(pair.Tail) : QuasiList(pair)
         : Quote(template);
 
+    /// <summary>
+    /// A template list: <c>(cons e1 (cons e2 ... tail))</c>, with <c>concat-list</c> for a spliced
+    /// element. The spine is walked in a loop, not by recursion per element: a template list is as
+    /// long as the source makes it, and 200,000 elements overflowed the stack. (Recursion into an
+    /// element is bounded by the reader's nesting limit.) Elements are translated first to last, as
+    /// the recursive form did, so the first error is the same.
+    /// </summary>
     private Datum QuasiList(Datum list)
     {
-        if (list is not PairDatum pair) return Quote(list);
-        if (pair.Head.IsSymbol("unquote") && pair.Tail is PairDatum { Tail: NilDatum } unquoted) return unquoted.Head;
-        if (pair.Head is PairDatum { Head: SymbolDatum { Name: "unquote-splicing" } } splice)
-            return pair.Tail is NilDatum ? Car(splice.Tail) : Call("concat-list", Car(splice.Tail), QuasiList(pair.Tail));
-        return Call("cons", Quasi(pair.Head), QuasiList(pair.Tail));
+        var elements = new List<(Datum Code, bool Spliced)>();
+        Datum tail;
+        while (true)
+        {
+            if (list is not PairDatum pair)
+            {
+                tail = Quote(list);
+                break;
+            }
+            if (pair.Head.IsSymbol("unquote") && pair.Tail is PairDatum { Tail: NilDatum } unquoted)
+            {
+                tail = unquoted.Head;
+                break;
+            }
+            if (pair.Head is PairDatum { Head: SymbolDatum { Name: "unquote-splicing" } } splice)
+            {
+                if (pair.Tail is NilDatum)
+                {
+                    tail = Car(splice.Tail);
+                    break;
+                }
+                elements.Add((Car(splice.Tail), true));
+            }
+            else
+                elements.Add((Quasi(pair.Head), false));
+            list = pair.Tail;
+        }
+        for (var i = elements.Count - 1; i >= 0; i--)
+            tail = Call(elements[i].Spliced ? "concat-list" : "cons", elements[i].Code, tail);
+        return tail;
     }
 
     private Datum Quote(Datum datum) => Call("quote", datum);

@@ -83,6 +83,30 @@ public sealed class CompilationBudgetTests
     }
 
     [TestMethod]
+    public void AQuasiquotedListOfTwoHundredThousandElementsStopsWithALocatedError()
+    {
+        // quasiquote translated the template's spine by recursion per element and overflowed the
+        // stack (the process died); the translation is a loop, and the expansion's own limits report.
+        var ones = string.Join(' ', Enumerable.Repeat("1", 200_000));
+        AssertOnly(Errors($"(define-form big () `(+ 0 {ones}))\n(define-function f () (big))"),
+            DiagnosticCode.MacroError, 1, 21, "expansion");
+    }
+
+    [TestMethod]
+    public void ALongQuasiquotedListWithUnquotesAndSplicesBuildsItsCode()
+    {
+        // 3,000 template elements (one unquoted, one spliced in the middle, a dotted unquoted tail)
+        // become code that runs: the loop over the spine keeps the order and the tail.
+        var steps = string.Join(' ', Enumerable.Repeat("(set s (+ s 1))", 3_000));
+        var source = "(define-form count-up (extra . rest) `(let ((s 0)) " + steps + " ,@extra (set s (+ s ,(car rest))) s))\n"
+                   + "(define-form pair-of (a . b) `(,a . ,b))\n"
+                   + "(define-function f (x) (+ (count-up ((set s (+ s x)) (set s (+ s 2))) 1000) (pair-of + 7 0)))";
+        using var library = CompiledLibrary.Compile(source);
+        Assert.AreEqual(3_000 + 5 + 2 + 1_000 + 7, library.Call("f", 5));
+        Assert.AreEqual(3_000 - 9 + 2 + 1_000 + 7, library.Call("f", -9));
+    }
+
+    [TestMethod]
     public void ASelfRecursiveMacroRedefiningLetStops() =>
         AssertOnly(Errors("(define-form let (bindings . body) `(let ,bindings ,@body))\n(define-function f () (let ((a 1)) a))"),
             DiagnosticCode.MacroError, 2, 23, "macro 'let' expands without end");
