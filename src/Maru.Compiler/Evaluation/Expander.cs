@@ -212,14 +212,27 @@ internal sealed partial class Interpreter
         Root.Define("quasiquote", new FormValue(new Primitive("quasiquote", (interpreter, a) =>
         {
             interpreter.Arity("quasiquote", a, 2);
-            var code = interpreter.Quasi(a[1]);
+            var code = interpreter.Quasi(a[1], 0);
             interpreter.Charge(0);
             return code;
         }), NilDatum.Empty), SourceLocation.None);
 
-    private Datum Quasi(Datum template) => template is PairDatum pair
-        ? pair.Head.IsSymbol("unquote") ? Car(pair.Tail) : QuasiList(pair)
-        : Quote(template);
+    /// <summary>
+    /// A template at <paramref name="depth"/> levels of nesting. Read code nests at most 1,000 deep,
+    /// but a template built at compile time can nest without end: past the expansion's own depth
+    /// limit (or the stack) it is a located error, not a stack overflow.
+    /// </summary>
+    private Datum Quasi(Datum template, int depth)
+    {
+        if (template is not PairDatum pair) return Quote(template);
+        if (depth > MaxExpansionDepth || ((depth & 7) == 0 && !RuntimeHelpers.TryEnsureSufficientExecutionStack()))
+        {
+            if (depth <= MaxExpansionDepth && OnBorrowedStack) throw new StackTooSmallException();
+            throw new EvaluationError(DiagnosticCode.MacroError, CallSite,
+                $"a quasiquote template nested more than {MaxExpansionDepth.ToString("N0", CultureInfo.InvariantCulture)} levels deep");
+        }
+        return pair.Head.IsSymbol("unquote") ? Car(pair.Tail) : QuasiList(pair, depth);
+    }
 
     /// <summary>
     /// A template list: <c>(cons e1 (cons e2 ... tail))</c>, with <c>concat-list</c> for a spliced
@@ -228,7 +241,7 @@ internal sealed partial class Interpreter
     /// element is bounded by the reader's nesting limit.) Elements are translated first to last, as
     /// the recursive form did, so the first error is the same.
     /// </summary>
-    private Datum QuasiList(Datum list)
+    private Datum QuasiList(Datum list, int depth)
     {
         var elements = new List<(Datum Code, bool Spliced)>();
         Datum tail;
@@ -254,7 +267,7 @@ internal sealed partial class Interpreter
                 elements.Add((Car(splice.Tail), true));
             }
             else
-                elements.Add((Quasi(pair.Head), false));
+                elements.Add((Quasi(pair.Head, depth + 1), false));
             list = pair.Tail;
         }
         for (var i = elements.Count - 1; i >= 0; i--)

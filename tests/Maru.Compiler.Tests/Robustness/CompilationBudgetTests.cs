@@ -93,6 +93,15 @@ public sealed class CompilationBudgetTests
     }
 
     [TestMethod]
+    public void AQuasiquoteOfDataNestedHundredThousandDeepStopsWithALocatedError()
+    {
+        // Read code nests at most 1,000 deep, data built at compile time without end: quasiquote's
+        // recursion into an element overflowed the stack (the process died) at 100,000 levels.
+        var errors = Errors("(define x 1)\n(let ((i 0)) (while (< i 100000) (set x (list x)) (set i (+ i 1))))\n(define y (eval (list 'quasiquote x)))\n(compile-begin)(compile-end)");
+        AssertOnly(errors, DiagnosticCode.MacroError, 3, 24, "a quasiquote template nested more than 10,000 levels deep");
+    }
+
+    [TestMethod]
     public void ALongQuasiquotedListWithUnquotesAndSplicesBuildsItsCode()
     {
         // 3,000 template elements (one unquoted, one spliced in the middle, a dotted unquoted tail)
