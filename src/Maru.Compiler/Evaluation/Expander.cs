@@ -183,16 +183,28 @@ internal sealed partial class Interpreter
 
     private void CheckExpansionLimits(SourceLocation location)
     {
-        // The stack is asked at every eighth level only, as in CheckLimits: a few kilobytes between
-        // questions against the runtime's far larger margin.
-        if (_expansionDepth > MaxExpansionDepth || ((_expansionDepth & 7) == 0 && !RuntimeHelpers.TryEnsureSufficientExecutionStack()))
+        if (TooDeepToExpand(_expansionDepth))
         {
-            if (_expansionDepth <= MaxExpansionDepth && OnBorrowedStack) throw new StackTooSmallException();
             var culprit = _expanding.Count > 0 ? $"macro '{_expanding.Peek()}' expands without end" : "code is nested too deeply to expand";
             throw new EvaluationError(DiagnosticCode.MacroError, location,
                 $"{culprit}: expansion nested more than {MaxExpansionDepth.ToString("N0", CultureInfo.InvariantCulture)} levels deep");
         }
         Step(location);
+    }
+
+    /// <summary>
+    /// Whether a recursion of expansion (or of quasiquote into a template) at <paramref name="depth"/>
+    /// must stop: past <see cref="MaxExpansionDepth"/>, or out of stack. The stack is asked at every
+    /// eighth level only, as in CheckLimits: a few kilobytes between questions against the runtime's
+    /// far larger margin. Out of stack on a borrowed stack throws <see cref="StackTooSmallException"/>
+    /// instead, so the evaluation starts again on a large one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TooDeepToExpand(int depth)
+    {
+        if (depth <= MaxExpansionDepth && ((depth & 7) != 0 || RuntimeHelpers.TryEnsureSufficientExecutionStack())) return false;
+        if (depth <= MaxExpansionDepth && OnBorrowedStack) throw new StackTooSmallException();
+        return true;
     }
 
     private static Datum Append(Datum list, Datum tail)
@@ -225,12 +237,9 @@ internal sealed partial class Interpreter
     private Datum Quasi(Datum template, int depth)
     {
         if (template is not PairDatum pair) return Quote(template);
-        if (depth > MaxExpansionDepth || ((depth & 7) == 0 && !RuntimeHelpers.TryEnsureSufficientExecutionStack()))
-        {
-            if (depth <= MaxExpansionDepth && OnBorrowedStack) throw new StackTooSmallException();
+        if (TooDeepToExpand(depth))
             throw new EvaluationError(DiagnosticCode.MacroError, CallSite,
                 $"a quasiquote template nested more than {MaxExpansionDepth.ToString("N0", CultureInfo.InvariantCulture)} levels deep");
-        }
         return pair.Head.IsSymbol("unquote") ? Car(pair.Tail) : QuasiList(pair, depth);
     }
 
@@ -238,8 +247,8 @@ internal sealed partial class Interpreter
     /// A template list: <c>(cons e1 (cons e2 ... tail))</c>, with <c>concat-list</c> for a spliced
     /// element. The spine is walked in a loop, not by recursion per element: a template list is as
     /// long as the source makes it, and 200,000 elements overflowed the stack. (Recursion into an
-    /// element is bounded by the reader's nesting limit.) Elements are translated first to last, as
-    /// the recursive form did, so the first error is the same.
+    /// element is bounded in <see cref="Quasi"/>.) Elements are translated first to last, as the
+    /// recursive form did, so the first error is the same.
     /// </summary>
     private Datum QuasiList(Datum list, int depth)
     {
