@@ -235,27 +235,6 @@ public sealed class PreludeIsolationTests
 
     // ---- the caller's stack and the big one ------------------------------------------------------
 
-    private static T OnSmallStack<T>(Func<T> action)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                result = action();
-            }
-            catch (Exception exception)
-            {
-                failure = exception;
-            }
-        }, 256 * 1024);
-        thread.Start();
-        thread.Join();
-        if (failure is not null) throw new AssertFailedException("failed on the small stack", failure);
-        return result;
-    }
-
     private static (CompilationResult Result, List<string> Sink) Compile(string source)
     {
         var sink = new List<string>();
@@ -277,7 +256,7 @@ public sealed class PreludeIsolationTests
             (compile-end)
             (println "after")
             """;
-        var (onSmallStack, smallSink) = OnSmallStack(() => Compile(source));
+        var (onSmallStack, smallSink) = SmallStack.Run(() => Compile(source));
         var (onTestThread, testSink) = Compile(source);
         foreach (var (result, sink) in new[] { (onSmallStack, smallSink), (onTestThread, testSink) })
         {
@@ -294,7 +273,7 @@ public sealed class PreludeIsolationTests
     public void EndlessRecursionInAMacroIsLocatedWhateverTheCallersStack()
     {
         const string source = "(println \"start\")\n(define-function loop (n) (+ 1 (loop n)))\n(define-form m () (loop 0))\n(define-function g () (m))";
-        var (onSmallStack, smallSink) = OnSmallStack(() => Compile(source));
+        var (onSmallStack, smallSink) = SmallStack.Run(() => Compile(source));
         var (onTestThread, testSink) = Compile(source);
         foreach (var (result, sink) in new[] { (onSmallStack, smallSink), (onTestThread, testSink) })
         {
@@ -310,10 +289,31 @@ public sealed class PreludeIsolationTests
     }
 
     [TestMethod]
+    public void AQuasiquoteOfDeepDataWithinTheLimitCompilesWhateverTheCallersStack()
+    {
+        // Data nested 5,000 deep (under the 10,000-level limit, far more than 256 KB of stack holds in
+        // quasiquote's recursion): the evaluation starts again on its own large stack and the template's
+        // copy is as deep as the data.
+        const string source = """
+            (define x 1)
+            (let ((i 0)) (while (< i 5000) (set x (list x)) (set i (+ i 1))))
+            (define y (eval (list 'quasiquote x)))
+            (define-form depth-of-y () (let ((n 0) (z y)) (while (pair? z) (set z (car z)) (set n (+ n 1))) n))
+            (compile-begin)
+            (define-function f () (depth-of-y))
+            (compile-end)
+            """;
+        var (onSmallStack, _) = SmallStack.Run(() => Compile(source));
+        Assert.IsTrue(onSmallStack.Success, string.Join("\n", onSmallStack.Diagnostics));
+        using var library = CompiledLibrary.Load(onSmallStack);
+        Assert.AreEqual(5000, library.Call("f"));
+    }
+
+    [TestMethod]
     public void AMacroExpandingWithoutEndIsLocatedWhateverTheCallersStack()
     {
         const string source = "(define-form f () '(f))\n(define-function g ()\n  (f))";
-        var (result, _) = OnSmallStack(() => Compile(source));
+        var (result, _) = SmallStack.Run(() => Compile(source));
         Assert.HasCount(1, result.Diagnostics, string.Join("\n", result.Diagnostics));
         CompileTime.AssertError(result.Diagnostics[0], DiagnosticCode.MacroError, 3, 3,
             "macro 'f' expands without end: expansion nested more than 10,000 levels deep");
