@@ -116,7 +116,7 @@ internal static class IfConversion
     }
 
     /// <summary>The comparison in <paramref name="block"/> that defines <paramref name="condition"/>, or null.</summary>
-    private static Instruction? TestOf(BasicBlock block, VReg condition)
+    internal static Instruction? TestOf(BasicBlock block, VReg condition)
     {
         var instructions = block.Instructions;
         for (var i = instructions.Count - 1; i >= 0; i--)
@@ -125,10 +125,17 @@ internal static class IfConversion
     }
 
     /// <summary>Both comparisons read the same two values, in either order.</summary>
-    private static bool SameValues(Instruction test, BasicBlock block, Instruction other, BasicBlock predecessor)
+    private static bool SameValues(Instruction test, BasicBlock block, Instruction other, BasicBlock predecessor) =>
+        SameValues(test, block, other, predecessor, out _);
+
+    /// <summary>Both comparisons read the same two values; <paramref name="swapped"/>: in the opposite order.</summary>
+    internal static bool SameValues(Instruction test, BasicBlock block, Instruction other, BasicBlock predecessor, out bool swapped)
     {
+        swapped = false;
         if (test.Arguments is not [var x, var y] || other.Arguments is not [var u, var v]) return false;
-        return Same(x, block, u, predecessor) && Same(y, block, v, predecessor) || Same(x, block, v, predecessor) && Same(y, block, u, predecessor);
+        if (Same(x, block, u, predecessor) && Same(y, block, v, predecessor)) return true;
+        swapped = true;
+        return Same(x, block, v, predecessor) && Same(y, block, u, predecessor);
     }
 
     /// <summary>

@@ -38,6 +38,7 @@ public static class PassPipeline
         new("cfg", (f, _, _) => SimplifyControlFlow.Run(f), IrForm.Ssa),           // jumps, merges, unreachable
         new("copy", (f, _, _) => CopyPropagation.Run(f), IrForm.Ssa),              // phis of merged blocks
         new("merge", (f, _, _) => TailMerging.Run(f), IrForm.Ssa),                 // arms doing the same -> one block (one switch target)
+        new("jumps", (f, _, _) => JumpThreading.Run(f), IrForm.Ssa),               // edges whose predecessor decided the branch -> its successor
         new("ifconv", (f, _, _) => IfConversion.Run(f), IrForm.Ssa),             // cheap two-way choices -> selects (cmov/csel)
         new("licm", (f, _, costs) => LoopInvariantCodeMotion.Run(f, costs), IrForm.Ssa),
         new("iv", (f, _, _) => InductionVariables.Run(f), IrForm.Ssa),               // products of induction variables -> additions
