@@ -46,12 +46,18 @@ internal static class JumpThreading
 
         var leaves = RegistersLeavingTheirBlock(function);
         var placements = new List<(BasicBlock Anchor, BasicBlock Block)>();
-        var entries = Scratch<int>.Rent(function.Blocks.Count);   // edges still entering each block (by the graph's Index)
-        foreach (var (_, block, _) in threads) entries[block.Index] = graph.Predecessors[block.Index].Length;
+        // Per block (by the graph's Index): its entering edges from blocks it does not dominate. It keeps one: with only
+        // edges from inside its own loop left it would be unreachable.
+        var entries = Scratch<int>.Rent(function.Blocks.Count);
+        foreach (var (_, block, _) in threads)
+        {
+            if (entries[block.Index] != 0) continue;
+            foreach (var predecessor in graph.Predecessors[block.Index])
+                if (!graph.Dominates(block, predecessor)) entries[block.Index]++;
+        }
         foreach (var (predecessor, block, target) in threads)
         {
-            // The block keeps one entering edge (a block left without any would leave its successors' phis an input from nowhere).
-            if (entries[block.Index] == 1 || !Local(block, leaves) || !BranchesTo(predecessor, block)) continue;
+            if (entries[block.Index] <= 1 || !Local(block, leaves) || !BranchesTo(predecessor, block)) continue;
             entries[block.Index]--;
             // An edge from a block that branches to both the target and here needs a block of its own (two phi inputs from one block).
             var via = predecessor;

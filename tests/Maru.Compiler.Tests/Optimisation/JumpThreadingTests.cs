@@ -10,7 +10,7 @@ namespace Maru.Compiler.Tests.Optimisation;
 public sealed class JumpThreadingTests
 {
     // Own shapes: a word-array comparison that tests its bound again after the loop, a byte scan that tests
-    // the byte its loop exit just compared, a sign kept in a variable and tested again.
+    // the byte its loop exit just compared, a sign kept in a variable and tested again, a loop entered after its own test.
     private const string Source = """
         (define calloc (extern 'calloc))
         (define free (extern 'free))
@@ -46,6 +46,10 @@ public sealed class JumpThreadingTests
           (let ((sign 0))
             (if (> a b) (set sign 1) (if (= a b) (set sign 0) (set sign -1)))
             (if sign (if (> sign 0) (- a b) (- b a)) 0)))
+        (define-function spin (a n)
+          (let ((i 0))
+            (if (< a n) (while (< a n) (set a (+ a 1)) (set i (+ i 1))))
+            i))
         """;
 
     private static long Compare(long a, long k, long n)
@@ -80,6 +84,8 @@ public sealed class JumpThreadingTests
 
     private static long Classify(long a, long b) => a > b ? unchecked(a - b) : a == b ? 0 : unchecked(b - a);
 
+    private static long Spin(long a, long n) => a < n ? n - a : 0;
+
     private static readonly long[] Values = [0, 1, -1, 7, -8, 1000, long.MaxValue, long.MinValue, long.MaxValue - 1, long.MinValue + 1];
 
     private static IEnumerable<(string Function, long[] Arguments, long Expected)> Cases()
@@ -95,6 +101,10 @@ public sealed class JumpThreadingTests
         foreach (var a in Values)
             foreach (var b in Values)
                 yield return ("classify", [a, b], Classify(a, b));
+        // A loop whose only entry the test before it decides: its header keeps that edge (threaded, the loop would be unreachable).
+        for (long a = -3; a <= 5; a += 2)
+            foreach (var n in new long[] { -4, 0, 1, 6 })
+                yield return ("spin", [a, n], Spin(a, n));
     }
 
     /// <summary>The number of blocks that end in a branch to <paramref name="block"/>, or jump to it.</summary>
