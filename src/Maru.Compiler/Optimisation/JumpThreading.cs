@@ -15,7 +15,7 @@ namespace Maru.Compiler.Optimisation;
 /// registers nothing outside it reads is threaded (its phis may feed its successors' phis, which
 /// take their value from p), and it has no store or call, so nothing is copied: the edge goes to
 /// T, or to a new empty block that jumps to T when p already branches to T. B keeps its other
-/// edges. Back edges (B dominates p) are left to loop rotation. The work is the function's size
+/// edges, and one from outside the blocks it dominates. Back edges are left to loop rotation. The work is the function's size
 /// once (which registers leave their block) plus a look at the few predecessors of each block.
 /// Requires: SSA. Guarantees: SSA; the same executions.
 /// </summary>
@@ -24,36 +24,47 @@ internal static class JumpThreading
     public static void Run(IrFunction function)
     {
         if (function.Blocks.Count < 3) return;
-        var graph = FlowGraph.Of(function);
+        // No dominator tree: an edge from a block earlier in reverse postorder comes from outside the blocks the
+        // target dominates (a block it dominates is its descendant in the search, so later in the order).
+        var graph = FlowGraph.Of(function, withDominators: false);
+        var order = graph.ReversePostorder;
+        var number = Scratch<int>.Rent(function.Blocks.Count);
+        for (var i = 0; i < order.Length; i++) number[order[i].Index] = i;
         List<(BasicBlock Predecessor, BasicBlock Block, BasicBlock Target)>? threads = null;
-        foreach (var block in graph.ReversePostorder)
+        foreach (var block in order)
         {
-            if (block.Terminator is not Branch { Condition: { IsConstant: false } condition } branch || branch.IfTrue == branch.IfFalse
-                || block.Instructions.Exists(i => i.Op.HasSideEffects() || i.Op == Opcode.Alloca)) continue;
+            if (block.Terminator is not Branch { Condition: { IsConstant: false } condition } branch || branch.IfTrue == branch.IfFalse) continue;
             var predecessors = graph.Predecessors[block.Index];
-            if (predecessors.Length > IfConversion.MaxDecidingPredecessors) continue;
+            if (predecessors.Length < 2 || predecessors.Length > IfConversion.MaxDecidingPredecessors) continue;
             var test = IfConversion.TestOf(block, condition.Register);
+            var writes = -1;
             foreach (var predecessor in predecessors)
             {
-                if (predecessor == block || graph.Dominates(block, predecessor)) continue;
+                if (number[predecessor.Index] >= number[block.Index]) continue;
                 if (Decided(block, condition, test, predecessor) is not { } outcome) continue;
                 var target = outcome ? branch.IfTrue : branch.IfFalse;
                 if (target == block) continue;
+                if (writes < 0) writes = block.Instructions.Exists(i => i.Op.HasSideEffects() || i.Op == Opcode.Alloca) ? 1 : 0;
+                if (writes == 1) break;
                 (threads ??= []).Add((predecessor, block, target));
             }
         }
-        if (threads is null) return;
+        if (threads is null)
+        {
+            Scratch<int>.Return(number);
+            return;
+        }
 
         var leaves = RegistersLeavingTheirBlock(function);
         var placements = new List<(BasicBlock Anchor, BasicBlock Block)>();
-        // Per block (by the graph's Index): its entering edges from blocks it does not dominate. It keeps one: with only
-        // edges from inside its own loop left it would be unreachable.
+        // Per block (by the graph's Index): its entering edges from earlier in the order. It keeps one: left with edges
+        // from the blocks it dominates only (its own loop's), it would be unreachable.
         var entries = Scratch<int>.Rent(function.Blocks.Count);
         foreach (var (_, block, _) in threads)
         {
             if (entries[block.Index] != 0) continue;
             foreach (var predecessor in graph.Predecessors[block.Index])
-                if (!graph.Dominates(block, predecessor)) entries[block.Index]++;
+                if (number[predecessor.Index] < number[block.Index]) entries[block.Index]++;
         }
         foreach (var (predecessor, block, target) in threads)
         {
@@ -77,6 +88,7 @@ internal static class JumpThreading
             predecessor.Terminator = FlowGraph.Retarget(predecessor.Terminator!, block, via == predecessor ? target : via);
         }
         Scratch<int>.Return(entries);
+        Scratch<int>.Return(number);
         BlockPlacement.InsertBefore(function, placements);
     }
 
