@@ -139,7 +139,14 @@ internal sealed class FunctionEncoder
     private const int KnownLimit = 1 << 12;
     private readonly record struct Known(int Start, uint Length, ConstantOffsets Constants);
 
-    public FunctionEncoder() => _simpleEncoder = Encoder.Create(64, _simple);
+    public FunctionEncoder()
+    {
+        _simpleEncoder = Encoder.Create(64, _simple);
+        _wordsKnown = InstructionBits.Exact && InstructionBits.WordsAsExpected();
+    }
+
+    /// <summary>An instruction's next IP is its first word and a relative target its second (checked once per encoder): a template's key is then read from the instruction in place.</summary>
+    private readonly bool _wordsKnown;
 
     /// <summary>
     /// The function's bytes and, per instruction, its offset and constant offsets (as
@@ -173,11 +180,24 @@ internal sealed class FunctionEncoder
             var label = instruction.IP;
             if (label == 0) zeroIps++;
             else if (label > highestLabel) highestLabel = label;
+            var code = instruction.Code;
+            var form = FormOf(code);
+            if (form == Form.Other && !instruction.IsIPRelativeMemoryOperand)
+            {
+                // Position-independent: its template is its encoding, and its length its size, final.
+                _kind[i] = Kind.Simple;
+                if (!Template(instruction, relative: false, out var known)) return false;   // (not a branch, not IP-relative)
+                _simpleStart[i] = known.Start;
+                _simpleConstants[i] = known.Constants;
+                _size[i] = known.Length;
+                _ip[i] = ip;
+                ip += known.Length;
+                _before[i] = branchCount;
+                continue;
+            }
             _done[i] = false;
             _short[i] = false;
             _target[i] = -1;
-            var code = instruction.Code;
-            var form = FormOf(code);
             if (form == Form.Jcc)
             {
                 if (instruction.OpCount != 1) return false;
@@ -253,9 +273,9 @@ internal sealed class FunctionEncoder
             }
             else if (!_labels.TryAdd(label, i)) return false;
         }
-        for (var i = 0; i < count; i++)
+        for (var k = 0; k < branchCount; k++)
         {
-            if (_kind[i] == Kind.Simple) continue;
+            var i = _branches[k];
             ref readonly var instruction = ref instructions[i];
             var address = _kind[i] == Kind.IpRelative ? instruction.IPRelativeMemoryAddress : instruction.NearBranchTarget;
             _address[i] = address;
@@ -402,16 +422,26 @@ internal sealed class FunctionEncoder
     /// instruction anywhere, but for the relative field (<see cref="ConstantOffsets"/> says where),
     /// which the caller writes as Iced would, the target less the next instruction's address.
     /// </summary>
-    private bool Template(in Instruction instruction, out Known known)
+    private bool Template(in Instruction instruction, out Known known) =>
+        Template(instruction, instruction.Op0Kind == OpKind.NearBranch64 || instruction.IsIPRelativeMemoryOperand, out known);
+
+    /// <param name="relative">The instruction has a relative target (a near branch's, an IP-relative operand's).</param>
+    private bool Template(in Instruction instruction, bool relative, out Known known)
     {
         known = default;
         if (!InstructionBits.Exact) return false;   // (never with Iced 1.21: BlockEncoder would encode the function)
+        InstructionBits bits;
+        if (_wordsKnown)
+        {
+            bits = InstructionBits.Template(instruction, relative);
+            if (_known.TryGetValue(bits, out known)) return true;
+        }
         var copy = instruction;
         copy.NextIP = 0;
         if (copy.Op0Kind == OpKind.NearBranch64) copy.NearBranch64 = 0;
         else if (copy.IsIPRelativeMemoryOperand) copy.MemoryDisplacement64 = 0;
-        var bits = InstructionBits.Of(copy);
-        if (_known.TryGetValue(bits, out known)) return true;
+        bits = InstructionBits.Of(copy);
+        if (!_wordsKnown && _known.TryGetValue(bits, out known)) return true;
         var start = _simple.Count;
         if (!_simpleEncoder.TryEncode(copy, 0, out var length, out _))
         {
@@ -430,6 +460,43 @@ internal sealed class FunctionEncoder
 
         /// <summary>An instruction is exactly these 40 bytes (Iced 1.21's layout; checked, not assumed).</summary>
         public static bool Exact => Unsafe.SizeOf<Instruction>() == Unsafe.SizeOf<InstructionBits>();
+
+        /// <summary>
+        /// The bits of the instruction's template (as <see cref="Of"/> of a copy with its next IP and
+        /// relative target zeroed), read in place: valid when <see cref="WordsAsExpected"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static InstructionBits Template(in Instruction instruction, bool relative)
+        {
+            ref var words = ref Unsafe.As<Instruction, ulong>(ref Unsafe.AsRef(in instruction));
+            return new InstructionBits(0, relative ? 0 : Unsafe.Add(ref words, 1), Unsafe.Add(ref words, 2), Unsafe.Add(ref words, 3), Unsafe.Add(ref words, 4));
+        }
+
+        /// <summary>Whether setting the next IP writes the first word only, and a branch target or an IP-relative displacement the second only.</summary>
+        public static bool WordsAsExpected()
+        {
+            var branch = Instruction.CreateBranch(Code.Jne_rel32_64, 0x0123_4567_89AB_CDEFUL);
+            branch.NextIP = 0x1122_3344_5566_7788UL;
+            var memory = Instruction.Create(Code.Mov_r64_rm64, Register.RAX, new MemoryOperand(Register.RIP, Register.None, 1, 0x7654_3210, 8));
+            memory.NextIP = 0x1020_3040_5060_7080UL;
+            var (branchIp, branchTarget, memoryIp, memoryDisplacement) = (branch, branch, memory, memory);
+            branchIp.NextIP = 0;
+            branchTarget.NearBranch64 = 0;
+            memoryIp.NextIP = 0;
+            memoryDisplacement.MemoryDisplacement64 = 0;
+            return OnlyZeroed(branch, branchIp, 0) && OnlyZeroed(branch, branchTarget, 1)
+                && OnlyZeroed(memory, memoryIp, 0) && OnlyZeroed(memory, memoryDisplacement, 1);
+
+            static bool OnlyZeroed(Instruction before, Instruction after, int word)
+            {
+                var (was, now) = (Of(before), Of(after));
+                for (var w = 0; w < 5; w++)
+                    if (w == word ? was.Word(w) == 0 || now.Word(w) != 0 : was.Word(w) != now.Word(w)) return false;
+                return true;
+            }
+        }
+
+        private ulong Word(int w) => w switch { 0 => _a, 1 => _b, 2 => _c, 3 => _d, _ => _e };
 
         public static InstructionBits Of(Instruction instruction)
         {
