@@ -310,6 +310,28 @@ public sealed class PreludeIsolationTests
     }
 
     [TestMethod]
+    public void ExpandingDeepDataWithinTheLimitCompilesWhateverTheCallersStack()
+    {
+        // `expand` of a list nested 5,000 deep (built at compile time; under the 10,000-level limit)
+        // recurses in the expander alone, with no evaluation between the levels to notice the stack
+        // running short: its own check must start the evaluation again on a large stack. Without that
+        // restart the small stack ends it early as "nested too deeply to expand".
+        const string source = """
+            (define x 1)
+            (let ((i 0)) (while (< i 5000) (set x (list x)) (set i (+ i 1))))
+            (define y (expand x))
+            (define-form depth-of-y () (let ((n 0) (z y)) (while (pair? z) (set z (car z)) (set n (+ n 1))) n))
+            (compile-begin)
+            (define-function f () (depth-of-y))
+            (compile-end)
+            """;
+        var (result, _) = SmallStack.Run(() => Compile(source));
+        Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+        using var library = CompiledLibrary.Load(result);
+        Assert.AreEqual(5000, library.Call("f"));
+    }
+
+    [TestMethod]
     public void AMacroExpandingWithoutEndIsLocatedWhateverTheCallersStack()
     {
         const string source = "(define-form f () '(f))\n(define-function g ()\n  (f))";
