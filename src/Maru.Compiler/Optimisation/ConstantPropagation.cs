@@ -75,29 +75,11 @@ internal static class ConstantPropagation
         {
             // Blocks never executed are rewritten too: they go away below unless an edge into them
             // could not be decided, and then they must not read a definition that was just removed.
-            // Compacted in place (no delegate call per phi and instruction: this runs over every block).
-            var phis = CollectionsMarshal.AsSpan(block.Phis);
-            var keptPhis = 0;
-            for (var i = 0; i < phis.Length; i++)
-            {
-                if (state[phis[i].Destination.Index] == State.Constant) continue;
-                if (keptPhis != i) phis[keptPhis] = phis[i];
-                keptPhis++;
-            }
-            if (keptPhis != phis.Length) block.Phis.RemoveRange(keptPhis, phis.Length - keptPhis);
+            ListCompaction.RemoveWhere(block.Phis, new ConstantPhi(state));
             foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
                 for (var i = 0; i < phi.Inputs.Count; i++)
                     phi.Inputs[i] = phi.Inputs[i] with { Value = Replace(phi.Inputs[i].Value) };
-            var instructions = CollectionsMarshal.AsSpan(block.Instructions);
-            var kept = 0;
-            for (var i = 0; i < instructions.Length; i++)
-            {
-                var instruction = instructions[i];
-                if (instruction.Destination is { } d && state[d.Index] == State.Constant && !instruction.Op.HasSideEffects()) continue;
-                if (kept != i) instructions[kept] = instruction;
-                kept++;
-            }
-            if (kept != instructions.Length) block.Instructions.RemoveRange(kept, instructions.Length - kept);
+            ListCompaction.RemoveWhere(block.Instructions, new ConstantDefinition(state));
             foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
             {
                 var arguments = instruction.Arguments;
@@ -128,6 +110,18 @@ internal static class ConstantPropagation
         Scratch<long>.Return(value);
         Scratch<bool>.Return(executable);
         if (folded) FlowGraph.RemoveUnreachableBlocks(function);   // else the edges are the graph's, every block reachable
+    }
+
+    private readonly struct ConstantPhi(State[] state) : IDropTest<Phi>
+    {
+        public bool Drop(Phi phi) => state[phi.Destination.Index] == State.Constant;
+    }
+
+    /// <summary>A definition of a constant that has no other effect (its uses now read the constant).</summary>
+    private readonly struct ConstantDefinition(State[] state) : IDropTest<Instruction>
+    {
+        public bool Drop(Instruction instruction) =>
+            instruction.Destination is { } d && state[d.Index] == State.Constant && !instruction.Op.HasSideEffects();
     }
 
     /// <summary>May control go from <paramref name="from"/> to <paramref name="to"/>, given what is known so far?</summary>

@@ -45,35 +45,23 @@ internal static class CopyPropagation
             var resolver = new Resolver(replacement);
             foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             {
-                RemoveReplacedPhis(block.Phis, replacement);
+                ListCompaction.RemoveWhere(block.Phis, new Replaced(replacement));
                 Rewrite.PhiInputs(block, ref resolver);
-                RemoveCopies(block.Instructions);
+                ListCompaction.RemoveWhere(block.Instructions, default(Copies));
                 Rewrite.Uses(block, ref resolver, definitions: false);
             }
         }
         Scratch<Operand?>.Return(replacement);
     }
 
-    /// <summary>Drops the block's copies in place (no delegate call per instruction; most blocks have none and are only read).</summary>
-    private static void RemoveCopies(List<Instruction> instructions)
+    private readonly struct Copies : IDropTest<Instruction>
     {
-        var span = CollectionsMarshal.AsSpan(instructions);
-        var kept = 0;
-        for (var i = 0; i < span.Length; i++)
-        {
-            if (span[i].Op == Opcode.Copy) continue;
-            if (kept != i) span[kept] = span[i];
-            kept++;
-        }
-        if (kept != span.Length) instructions.RemoveRange(kept, span.Length - kept);
+        public bool Drop(Instruction instruction) => instruction.Op == Opcode.Copy;
     }
 
-    private static void RemoveReplacedPhis(List<Phi> phis, Operand?[] replacement)
+    private readonly struct Replaced(Operand?[] replacement) : IDropTest<Phi>
     {
-        var kept = 0;
-        for (var i = 0; i < phis.Count; i++)
-            if (replacement[phis[i].Destination.Index] is null) phis[kept++] = phis[i];
-        phis.RemoveRange(kept, phis.Count - kept);
+        public bool Drop(Phi phi) => replacement[phi.Destination.Index] is not null;
     }
 
     private readonly struct Resolver(Operand?[] replacement) : Rewrite.IOperandRewriter

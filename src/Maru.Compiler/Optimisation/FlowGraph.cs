@@ -312,9 +312,20 @@ internal sealed class FlowGraph
         {
             if (block.Index < 0) continue;
             foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
-                phi.Inputs.RemoveAll(input => input.Predecessor.Index < 0);
+                ListCompaction.RemoveWhere(phi.Inputs, default(FromUnreached));
         }
-        blocks.RemoveAll(block => block.Index < 0);
+        ListCompaction.RemoveWhere(blocks, default(Unreached));
+    }
+
+    /// <summary>A block the reachability walk of <see cref="RemoveUnreachableBlocks"/> left unnumbered.</summary>
+    private readonly struct Unreached : IDropTest<BasicBlock>
+    {
+        public bool Drop(BasicBlock block) => block.Index < 0;
+    }
+
+    private readonly struct FromUnreached : IDropTest<PhiInput>
+    {
+        public bool Drop(PhiInput input) => input.Predecessor.Index < 0;
     }
 
     // ---- construction ----------------------------------------------------------------------------
