@@ -67,27 +67,36 @@ internal static class ConstantPropagation
             if (once) break;
         }
 
-        // Rewrite: constants into uses, constant definitions out, decided branches into jumps.
+        // Rewrite: constants into uses, constant definitions out, decided branches into jumps. When no
+        // register was ever found constant, only a branch on a literal constant has anything to change.
         var folded = false;
+        var anyConstant = false;
+        for (var r = 0; r < function.RegisterCount && !anyConstant; r++) anyConstant = state[r] == State.Constant;
         Operand Replace(Operand operand) =>
             !operand.IsConstant && state[operand.Register.Index] == State.Constant ? Operand.Of(value[operand.Register.Index]) : operand;
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             // Blocks never executed are rewritten too: they go away below unless an edge into them
             // could not be decided, and then they must not read a definition that was just removed.
-            ListCompaction.RemoveWhere(block.Phis, new ConstantPhi(state));
-            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
-                for (var i = 0; i < phi.Inputs.Count; i++)
-                    phi.Inputs[i] = phi.Inputs[i] with { Value = Replace(phi.Inputs[i].Value) };
-            ListCompaction.RemoveWhere(block.Instructions, new ConstantDefinition(state));
-            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+            if (anyConstant)
             {
-                var arguments = instruction.Arguments;
-                for (var a = 0; a < arguments.Length; a++) arguments[a] = Replace(arguments[a]);
+                ListCompaction.RemoveWhere(block.Phis, new ConstantPhi(state));
+                foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
+                {
+                    var inputs = CollectionsMarshal.AsSpan(phi.Inputs);
+                    for (var i = 0; i < inputs.Length; i++)
+                        if (Replace(inputs[i].Value) is var replaced && !replaced.Equals(inputs[i].Value)) inputs[i] = inputs[i] with { Value = replaced };
+                }
+                ListCompaction.RemoveWhere(block.Instructions, new ConstantDefinition(state));
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+                {
+                    var arguments = instruction.Arguments;
+                    for (var a = 0; a < arguments.Length; a++) arguments[a] = Replace(arguments[a]);
+                }
             }
             switch (block.Terminator)
             {
-                case Return ret:
+                case Return ret when anyConstant:
                     if (Replace(ret.Value) is var returned && !returned.Equals(ret.Value)) block.Terminator = new Return(returned);
                     break;
                 case Branch branch:
