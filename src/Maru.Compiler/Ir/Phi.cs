@@ -26,18 +26,12 @@ public sealed class Phi(VReg destination)
             if (Inputs[i].Predecessor == from) Inputs[i] = Inputs[i] with { Predecessor = to };
     }
 
-    public void RemovePredecessor(BasicBlock predecessor)
+    /// <summary>Drops the inputs from <paramref name="predecessor"/> (in place: control-flow passes call this per edge they drop).</summary>
+    public void RemovePredecessor(BasicBlock predecessor) => ListCompaction.RemoveWhere(Inputs, new From(predecessor));
+
+    private readonly struct From(BasicBlock predecessor) : IDropTest<PhiInput>
     {
-        // In place, in order (no closure and delegate per call: control-flow passes call this per edge they drop).
-        var inputs = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Inputs);
-        var kept = 0;
-        for (var i = 0; i < inputs.Length; i++)
-        {
-            if (inputs[i].Predecessor == predecessor) continue;
-            if (kept != i) inputs[kept] = inputs[i];
-            kept++;
-        }
-        if (kept != inputs.Length) Inputs.RemoveRange(kept, inputs.Length - kept);
+        public bool Drop(PhiInput input) => input.Predecessor == predecessor;
     }
 
     public override string ToString() =>

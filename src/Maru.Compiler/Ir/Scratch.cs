@@ -76,8 +76,10 @@ internal static class Scratch<T>
         public T[]? Array;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // (Rent and Return run tens of thousands of times per compilation: calls were a third of their cost)
     private static bool IsLarge(long length) => length * Unsafe.SizeOf<T>() > MaxRetainedBytes;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static FreeLists Lists() =>
         ScratchLists.Of(s_kind) is { } lists ? Unsafe.As<FreeLists>(lists) : ScratchLists.Add(s_kind, new FreeLists());
 
@@ -170,6 +172,7 @@ internal static class ScratchLists
     public static int NewKind() => Interlocked.Increment(ref s_kinds) - 1;
 
     /// <summary>This thread's free lists number <paramref name="kind"/>, null before <see cref="Add"/> (not generic: a shared generic method looks its type up on every call).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static object? Of(int kind)
     {
         var lists = t_lists;

@@ -67,45 +67,36 @@ internal static class ConstantPropagation
             if (once) break;
         }
 
-        // Rewrite: constants into uses, constant definitions out, decided branches into jumps.
+        // Rewrite: constants into uses, constant definitions out, decided branches into jumps. When no
+        // register was ever found constant, only a branch on a literal constant has anything to change.
         var folded = false;
+        var anyConstant = false;
+        for (var r = 0; r < function.RegisterCount && !anyConstant; r++) anyConstant = state[r] == State.Constant;
         Operand Replace(Operand operand) =>
             !operand.IsConstant && state[operand.Register.Index] == State.Constant ? Operand.Of(value[operand.Register.Index]) : operand;
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             // Blocks never executed are rewritten too: they go away below unless an edge into them
             // could not be decided, and then they must not read a definition that was just removed.
-            // Compacted in place (no delegate call per phi and instruction: this runs over every block).
-            var phis = CollectionsMarshal.AsSpan(block.Phis);
-            var keptPhis = 0;
-            for (var i = 0; i < phis.Length; i++)
+            if (anyConstant)
             {
-                if (state[phis[i].Destination.Index] == State.Constant) continue;
-                if (keptPhis != i) phis[keptPhis] = phis[i];
-                keptPhis++;
-            }
-            if (keptPhis != phis.Length) block.Phis.RemoveRange(keptPhis, phis.Length - keptPhis);
-            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
-                for (var i = 0; i < phi.Inputs.Count; i++)
-                    phi.Inputs[i] = phi.Inputs[i] with { Value = Replace(phi.Inputs[i].Value) };
-            var instructions = CollectionsMarshal.AsSpan(block.Instructions);
-            var kept = 0;
-            for (var i = 0; i < instructions.Length; i++)
-            {
-                var instruction = instructions[i];
-                if (instruction.Destination is { } d && state[d.Index] == State.Constant && !instruction.Op.HasSideEffects()) continue;
-                if (kept != i) instructions[kept] = instruction;
-                kept++;
-            }
-            if (kept != instructions.Length) block.Instructions.RemoveRange(kept, instructions.Length - kept);
-            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
-            {
-                var arguments = instruction.Arguments;
-                for (var a = 0; a < arguments.Length; a++) arguments[a] = Replace(arguments[a]);
+                ListCompaction.RemoveWhere(block.Phis, new ConstantPhi(state));
+                foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
+                {
+                    var inputs = CollectionsMarshal.AsSpan(phi.Inputs);
+                    for (var i = 0; i < inputs.Length; i++)
+                        if (Replace(inputs[i].Value) is var replaced && !replaced.Equals(inputs[i].Value)) inputs[i] = inputs[i] with { Value = replaced };
+                }
+                ListCompaction.RemoveWhere(block.Instructions, new ConstantDefinition(state));
+                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+                {
+                    var arguments = instruction.Arguments;
+                    for (var a = 0; a < arguments.Length; a++) arguments[a] = Replace(arguments[a]);
+                }
             }
             switch (block.Terminator)
             {
-                case Return ret:
+                case Return ret when anyConstant:
                     if (Replace(ret.Value) is var returned && !returned.Equals(ret.Value)) block.Terminator = new Return(returned);
                     break;
                 case Branch branch:
@@ -128,6 +119,18 @@ internal static class ConstantPropagation
         Scratch<long>.Return(value);
         Scratch<bool>.Return(executable);
         if (folded) FlowGraph.RemoveUnreachableBlocks(function);   // else the edges are the graph's, every block reachable
+    }
+
+    private readonly struct ConstantPhi(State[] state) : IDropTest<Phi>
+    {
+        public bool Drop(Phi phi) => state[phi.Destination.Index] == State.Constant;
+    }
+
+    /// <summary>A definition of a constant that has no other effect (its uses now read the constant).</summary>
+    private readonly struct ConstantDefinition(State[] state) : IDropTest<Instruction>
+    {
+        public bool Drop(Instruction instruction) =>
+            instruction.Destination is { } d && state[d.Index] == State.Constant && !instruction.Op.HasSideEffects();
     }
 
     /// <summary>May control go from <paramref name="from"/> to <paramref name="to"/>, given what is known so far?</summary>

@@ -13,6 +13,7 @@ internal static class CopyPropagation
 {
     public static void Run(IrFunction function)
     {
+        if (!HasWork(function)) return;   // (nothing to rent, clear or rewrite: some runs of the pipeline find nothing in any function)
         var count = function.RegisterCount;
         var replacement = Scratch<Operand?>.Rent(count);
         var any = false;
@@ -45,50 +46,54 @@ internal static class CopyPropagation
             var resolver = new Resolver(replacement);
             foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
             {
-                RemoveReplacedPhis(block.Phis, replacement);
+                ListCompaction.RemoveWhere(block.Phis, new Replaced(replacement));
                 Rewrite.PhiInputs(block, ref resolver);
-                RemoveCopies(block.Instructions);
+                ListCompaction.RemoveWhere(block.Instructions, default(Copies));
                 Rewrite.Uses(block, ref resolver, definitions: false);
             }
         }
         Scratch<Operand?>.Return(replacement);
     }
 
-    /// <summary>Drops the block's copies in place (no delegate call per instruction; most blocks have none and are only read).</summary>
-    private static void RemoveCopies(List<Instruction> instructions)
+    /// <summary>
+    /// Whether there is a copy, or a phi trivial as it stands: without a copy, the search for trivial
+    /// phis below finds one only if its first round does, and that round starts with nothing replaced.
+    /// </summary>
+    private static bool HasWork(IrFunction function)
     {
-        var span = CollectionsMarshal.AsSpan(instructions);
-        var kept = 0;
-        for (var i = 0; i < span.Length; i++)
-        {
-            if (span[i].Op == Opcode.Copy) continue;
-            if (kept != i) span[kept] = span[i];
-            kept++;
-        }
-        if (kept != span.Length) instructions.RemoveRange(kept, span.Length - kept);
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+                if (instruction.Op == Opcode.Copy) return true;
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
+                if (UniqueInput(phi, replacement: null) is not null) return true;
+        return false;
     }
 
-    private static void RemoveReplacedPhis(List<Phi> phis, Operand?[] replacement)
+    private readonly struct Copies : IDropTest<Instruction>
     {
-        var kept = 0;
-        for (var i = 0; i < phis.Count; i++)
-            if (replacement[phis[i].Destination.Index] is null) phis[kept++] = phis[i];
-        phis.RemoveRange(kept, phis.Count - kept);
+        public bool Drop(Instruction instruction) => instruction.Op == Opcode.Copy;
+    }
+
+    private readonly struct Replaced(Operand?[] replacement) : IDropTest<Phi>
+    {
+        public bool Drop(Phi phi) => replacement[phi.Destination.Index] is not null;
     }
 
     private readonly struct Resolver(Operand?[] replacement) : Rewrite.IOperandRewriter
     {
-        public Operand Use(Operand operand) => Resolve(operand, replacement);
+        public Operand Use(Operand operand) =>
+            operand.IsConstant || !replacement[operand.Register.Index].HasValue ? operand : Resolve(operand, replacement);   // most operands: not replaced
         public VReg Definition(VReg register) => register;
     }
 
-    /// <summary>The one value the phi's inputs agree on, ignoring the phi itself; null when they differ.</summary>
-    private static Operand? UniqueInput(Phi phi, Operand?[] replacement)
+    /// <summary>The one value the phi's inputs agree on (after the replacements, when given), ignoring the phi itself; null when they differ.</summary>
+    private static Operand? UniqueInput(Phi phi, Operand?[]? replacement)
     {
         Operand? only = null;
-        foreach (var input in phi.Inputs)
+        foreach (var input in CollectionsMarshal.AsSpan(phi.Inputs))
         {
-            var value = Resolve(input.Value, replacement);
+            var value = replacement is null ? input.Value : Resolve(input.Value, replacement);
             if (!value.IsConstant && value.Register == phi.Destination) continue;
             if (only is { } seen && !seen.Equals(value)) return null;
             only = value;

@@ -44,19 +44,8 @@ internal static class DeadCodeElimination
 
         foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
-            var phis = block.Phis;
-            var kept = 0;
-            for (var i = 0; i < phis.Count; i++)
-                if (live[phis[i].Destination.Index]) phis[kept++] = phis[i];
-            phis.RemoveRange(kept, phis.Count - kept);
-            var instructions = block.Instructions;
-            kept = 0;
-            for (var i = 0; i < instructions.Count; i++)
-            {
-                var instruction = instructions[i];
-                if (instruction.Op.HasSideEffects() || instruction.Destination is not { } d || live[d.Index]) instructions[kept++] = instruction;
-            }
-            instructions.RemoveRange(kept, instructions.Count - kept);
+            ListCompaction.RemoveWhere(block.Phis, new DeadPhi(live));
+            ListCompaction.RemoveWhere(block.Instructions, new DeadInstruction(live));
         }
         // Cleared before going back: the tables must not keep this function's IR alive.
         Array.Clear(instructionOf, 0, count);
@@ -72,5 +61,15 @@ internal static class DeadCodeElimination
         if (operand.IsConstant || live[operand.Register.Index]) return;
         live[operand.Register.Index] = true;
         work[top++] = operand.Register.Index;
+    }
+
+    private readonly struct DeadPhi(bool[] live) : IDropTest<Phi>
+    {
+        public bool Drop(Phi phi) => !live[phi.Destination.Index];
+    }
+
+    private readonly struct DeadInstruction(bool[] live) : IDropTest<Instruction>
+    {
+        public bool Drop(Instruction instruction) => !instruction.Op.HasSideEffects() && instruction.Destination is { } d && !live[d.Index];
     }
 }

@@ -66,28 +66,21 @@ internal static class DeadStores
             if (IrVerifier.TerminatorOperand(block.Terminator!) is { } used) Disqualify(used, state);
         }
 
-        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
-        {
-            var instructions = block.Instructions;
-            var kept = 0;
-            for (var i = 0; i < instructions.Count; i++)
-            {
-                var instruction = instructions[i];
-                if (!Dead(instruction, state)) instructions[kept++] = instruction;
-            }
-            instructions.RemoveRange(kept, instructions.Count - kept);
-        }
+        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks)) ListCompaction.RemoveWhere(block.Instructions, new DeadStore(state));
         Scratch<int>.Return(state);
         Scratch<long>.Return(size);
     }
 
     /// <summary>A store into, a free of, or a C allocation of a register that stayed a candidate.</summary>
-    private static bool Dead(Instruction instruction, int[] state)
+    private readonly struct DeadStore(int[] state) : IDropTest<Instruction>
     {
-        var arguments = instruction.Arguments;
-        if (IsStore(instruction.Op) || IsFree(instruction))
-            return !arguments[0].IsConstant && state[arguments[0].Register.Index] == 1;
-        return instruction.Op == Opcode.CallImport && instruction.Destination is { } d && state[d.Index] == 1;
+        public bool Drop(Instruction instruction)
+        {
+            var arguments = instruction.Arguments;
+            if (IsStore(instruction.Op) || IsFree(instruction))
+                return !arguments[0].IsConstant && state[arguments[0].Register.Index] == 1;
+            return instruction.Op == Opcode.CallImport && instruction.Destination is { } d && state[d.Index] == 1;
+        }
     }
 
     private static void Disqualify(Operand operand, int[] state)

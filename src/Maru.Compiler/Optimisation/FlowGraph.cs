@@ -30,7 +30,7 @@ internal sealed class FlowGraph
 
     private int _count;                                 // blocks
     private BasicBlock[] _blocks = [];                  // what the graph was built from, by Index
-    private BasicBlock?[] _successors = [];             // two per block (null when absent), to check it still holds
+    private int[] _successors = [];                     // two per block: 1 + the successor's Index, 0 when absent (numbers: no write barrier per store)
     private TerminatorSlot[] _terminators = [];         // each block's terminator when last checked (a record: same object, same successors)
     private int[] _predecessorStart = [];               // predecessors of block i: _predecessors[start[i]..start[i+1]]
     private BasicBlock[] _predecessors = [];
@@ -103,7 +103,6 @@ internal sealed class FlowGraph
         // Only the parts in use: the arrays may be much longer than this function needed.
         var n = graph._count;
         Array.Clear(graph._blocks, 0, n);
-        Array.Clear(graph._successors, 0, 2 * n);
         Array.Clear(graph._terminators, 0, n);
         Array.Clear(graph._predecessors, 0, graph._predecessorStart[n]);
         Array.Clear(graph._reversePostorder, 0, n);
@@ -153,8 +152,8 @@ internal sealed class FlowGraph
         var cycle = false;
         for (var i = 0; i < _count && !cycle; i++)
         {
-            for (var s = 0; s < 2 && _successors[2 * i + s] is { } successor; s++)
-                if (number[successor.Index] <= number[i]) cycle = true;
+            for (var s = 0; s < 2 && _successors[2 * i + s] is > 0 and var successor; s++)
+                if (number[successor - 1] <= number[i]) cycle = true;
         }
         _cycle = cycle ? 1 : -1;
         return cycle;
@@ -312,9 +311,20 @@ internal sealed class FlowGraph
         {
             if (block.Index < 0) continue;
             foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
-                phi.Inputs.RemoveAll(input => input.Predecessor.Index < 0);
+                ListCompaction.RemoveWhere(phi.Inputs, default(FromUnreached));
         }
-        blocks.RemoveAll(block => block.Index < 0);
+        ListCompaction.RemoveWhere(blocks, default(Unreached));
+    }
+
+    /// <summary>A block the reachability walk of <see cref="RemoveUnreachableBlocks"/> left unnumbered.</summary>
+    private readonly struct Unreached : IDropTest<BasicBlock>
+    {
+        public bool Drop(BasicBlock block) => block.Index < 0;
+    }
+
+    private readonly struct FromUnreached : IDropTest<PhiInput>
+    {
+        public bool Drop(PhiInput input) => input.Predecessor.Index < 0;
     }
 
     // ---- construction ----------------------------------------------------------------------------
@@ -333,8 +343,10 @@ internal sealed class FlowGraph
             var terminator = block.Terminator;
             if (ReferenceEquals(terminator, _terminators[i].Terminator)) continue;
             var edges = EdgesOf(block);
-            if (!ReferenceEquals(edges.Count > 0 ? edges[0] : null, _successors[2 * i])
-                || !ReferenceEquals(edges.Count > 1 ? edges[1] : null, _successors[2 * i + 1])) return false;
+            var (first, second) = (_successors[2 * i], _successors[2 * i + 1]);
+            if (edges.Count != (first == 0 ? 0 : second == 0 ? 1 : 2)
+                || (first != 0 && !ReferenceEquals(edges[0], _blocks[first - 1]))
+                || (second != 0 && !ReferenceEquals(edges[1], _blocks[second - 1]))) return false;
             _terminators[i].Terminator = terminator;
         }
         return true;
@@ -374,10 +386,8 @@ internal sealed class FlowGraph
         if (ComputeReversePostorder(blocks) != _count)
         {
             Array.Clear(_reversePostorder, 0, _count);   // the partial order: no dropped block stays referenced
-            var before = _count;
             RemoveUnreachableBlocks(function);
             ReadSuccessors(blocks);
-            Array.Clear(_successors, 2 * _count, 2 * (before - _count));
             if (ComputeReversePostorder(blocks) != _count) throw new InvalidOperationException("flow graph: a block no walk from the entry reached");
         }
         var n = _count;
@@ -395,9 +405,9 @@ internal sealed class FlowGraph
             var block = blocks[i];
             _blocks[i] = block;
             _terminators[i].Terminator = block.Terminator;
-            for (var s = 0; s < 2 && successors[2 * i + s] is { } successor; s++)
+            for (var s = 0; s < 2 && successors[2 * i + s] is > 0 and var successor; s++)
             {
-                start[successor.Index + 1]++;
+                start[successor]++;   // (1 + its index: the count goes to the slot after the successor's)
                 edges++;
             }
         }
@@ -405,12 +415,12 @@ internal sealed class FlowGraph
         Grow(ref _predecessors, edges);
         var fill = Work(0, n);
         for (var i = 0; i < n; i++)
-            for (var s = 0; s < 2 && successors[2 * i + s] is { } successor; s++)
-                _predecessors[start[successor.Index] + fill[successor.Index]++] = blocks[i];
+            for (var s = 0; s < 2 && successors[2 * i + s] - 1 is >= 0 and var successor; s++)
+                _predecessors[start[successor] + fill[successor]++] = blocks[i];
         Function = function;
     }
 
-    /// <summary>Numbers the blocks by position and notes each one's distinct successors (two slots per block, null when absent).</summary>
+    /// <summary>Numbers the blocks by position and notes each one's distinct successors (two slots per block: 1 + the successor's number, 0 when absent).</summary>
     private void ReadSuccessors(List<BasicBlock> blocks)
     {
         var span = CollectionsMarshal.AsSpan(blocks);
@@ -422,8 +432,8 @@ internal sealed class FlowGraph
         for (var i = 0; i < span.Length; i++)
         {
             var edges = EdgesOf(span[i]);
-            successors[2 * i] = edges.Count > 0 ? edges[0] : null;
-            successors[2 * i + 1] = edges.Count > 1 ? edges[1] : null;
+            successors[2 * i] = edges.Count > 0 ? edges[0].Index + 1 : 0;
+            successors[2 * i + 1] = edges.Count > 1 ? edges[1].Index + 1 : 0;
         }
     }
 
@@ -446,10 +456,10 @@ internal sealed class FlowGraph
         {
             var b = stackBlock[depth - 1];
             var s = stackNext[depth - 1];
-            if (s < 2 && successors[2 * b + s] is { } successor)
+            if (s < 2 && successors[2 * b + s] is > 0 and var successor)
             {
                 stackNext[depth - 1] = s + 1;
-                var index = successor.Index;
+                var index = successor - 1;
                 if (visited[index] == 0)
                 {
                     visited[index] = 1;

@@ -167,7 +167,7 @@ internal static class Inlining
         var block = caller.Blocks[position];
         var call = block.Instructions[index];
         var continuation = caller.NewUnplacedBlock();
-        for (var i = index + 1; i < block.Instructions.Count; i++) continuation.Instructions.Add(block.Instructions[i]);
+        continuation.Instructions.AddRange(CollectionsMarshal.AsSpan(block.Instructions)[(index + 1)..]);   // (one copy, the list sized once)
         continuation.Terminator = block.Terminator;
         block.Instructions.RemoveRange(index, block.Instructions.Count - index);
 
@@ -195,6 +195,9 @@ internal static class Inlining
         foreach (var original in CollectionsMarshal.AsSpan(callee.Blocks))
         {
             var clone = clones[original.Index];
+            // Sized once to what growing by Add would end with (its instructions and a return's copy): no arrays of 4, 8, 16... on the way.
+            var length = original.Instructions.Count + (original.Terminator is Return && call.Destination is not null ? 1 : 0);
+            if (length > 0) clone.Instructions.Capacity = Math.Max(4, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)length));
             foreach (var instruction in CollectionsMarshal.AsSpan(original.Instructions))
             {
                 var arguments = new Operand[instruction.Arguments.Length];

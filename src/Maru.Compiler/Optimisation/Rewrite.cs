@@ -66,9 +66,12 @@ internal static class Rewrite
     {
         foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
         {
-            var inputs = phi.Inputs;
-            for (var i = 0; i < inputs.Count; i++)
-                inputs[i] = inputs[i] with { Value = rewriter.Use(inputs[i].Value) };
+            var inputs = CollectionsMarshal.AsSpan(phi.Inputs);
+            for (var i = 0; i < inputs.Length; i++)
+            {
+                var value = rewriter.Use(inputs[i].Value);
+                if (!value.Equals(inputs[i].Value)) inputs[i] = inputs[i] with { Value = value };   // (a store of a block reference costs a write barrier)
+            }
         }
     }
 

@@ -27,6 +27,9 @@ internal static class SimplifyControlFlow
     {
         var changed = true;
         var first = true;
+        // Chain merging's tables, rented once for every round (no round adds blocks: each clears what it uses).
+        var predecessorCounts = Scratch<int>.Rent(function.Blocks.Count);
+        var merged = Scratch<bool>.Rent(function.Blocks.Count);
         while (changed)
         {
             changed = FoldBranches(function);
@@ -42,8 +45,10 @@ internal static class SimplifyControlFlow
                 FlowGraph.RemoveUnreachableBlocks(function);
                 changed = true;
             }
-            changed |= MergeChains(function);
+            changed |= MergeChains(function, predecessorCounts, merged);
         }
+        Scratch<bool>.Return(merged);
+        Scratch<int>.Return(predecessorCounts);
         if (_lists is { } lists)
         {
             if (lists.Length > MaxRetainedLists) _lists = null;
@@ -151,17 +156,30 @@ internal static class SimplifyControlFlow
         return changed;
     }
 
-    /// <summary>Is there a block <see cref="BypassEmptyBlocks"/> might bypass or duplicate (no instructions, ends in a jump elsewhere or a return)?</summary>
+    /// <summary>
+    /// Is there a block <see cref="BypassEmptyBlocks"/> might bypass or duplicate: no instructions, and
+    /// a jump elsewhere, or a return without phis that some other block jumps to? (A return block
+    /// only branched to, such as the exit after SSA destruction, is left as it is: without this check
+    /// every round built the predecessor lists for it.)
+    /// </summary>
     private static bool HasEmptyBlock(IrFunction function)
     {
         var blocks = function.Blocks;
+        var returns = false;
         for (var i = 1; i < blocks.Count; i++)
         {
             var block = blocks[i];
-            if (block.Instructions.Count == 0 && (block.Terminator is Return || block.Terminator is Jump jump && jump.Target != block)) return true;
+            if (block.Instructions.Count > 0) continue;
+            if (block.Terminator is Jump jump && jump.Target != block) return true;
+            if (block.Terminator is Return && block.Phis.Count == 0) returns = true;
         }
+        if (!returns) return false;
+        foreach (var block in CollectionsMarshal.AsSpan(blocks))
+            if (block.Terminator is Jump { Target: var target } && target != block && target != blocks[0] && IsBareReturn(target)) return true;
         return false;
     }
+
+    private static bool IsBareReturn(BasicBlock block) => block.Instructions.Count == 0 && block.Phis.Count == 0 && block.Terminator is Return;
 
     /// <summary>Whether every phi of <paramref name="block"/> is read only by <paramref name="target"/>'s phis on the edge from it (the counts are of all reads; moving a phi's input to another edge keeps them right).</summary>
     private static bool FeedsOnlyTarget(BasicBlock block, BasicBlock target, int[] uses)
@@ -198,20 +216,20 @@ internal static class SimplifyControlFlow
     }
 
     // P: ... jmp B, and B has no other predecessor  ==>  B's phis become copies, B's code joins P.
-    private static bool MergeChains(IrFunction function)
+    private static bool MergeChains(IrFunction function, int[] predecessors, bool[] merged)
     {
         var changed = false;
         // Only how many predecessors each block has: a merge replaces one predecessor with another.
         var blocks = function.Blocks;
         var count = blocks.Count;
         for (var i = 0; i < count; i++) blocks[i].Index = i;
-        var predecessors = Scratch<int>.Rent(count);
+        Array.Clear(predecessors, 0, count);
+        Array.Clear(merged, 0, count);
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             var edges = FlowGraph.EdgesOf(block);
             for (var s = 0; s < edges.Count; s++) predecessors[edges[s].Index]++;
         }
-        var merged = Scratch<bool>.Rent(count);
         foreach (var block in CollectionsMarshal.AsSpan(blocks))
         {
             if (merged[block.Index]) continue;
@@ -239,8 +257,6 @@ internal static class SimplifyControlFlow
                 if (!merged[blocks[i].Index]) blocks[kept++] = blocks[i];
             blocks.RemoveRange(kept, blocks.Count - kept);
         }
-        Scratch<bool>.Return(merged);
-        Scratch<int>.Return(predecessors);
         return changed;
     }
 }

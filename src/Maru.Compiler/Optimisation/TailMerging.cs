@@ -44,7 +44,7 @@ internal static class TailMerging
             buckets.Clear();
             foreach (var arm in incoming)
             {
-                if (!IsCandidate(arm, join) || removed?.Contains(arm) == true) continue;
+                if (JoinOf(arm, blocks[0]) != join || removed?.Contains(arm) == true) continue;
                 var key = Hash(arm, join);
                 if (!buckets.TryGetValue(key, out var bucket)) buckets[key] = bucket = new List<BasicBlock>(2);
                 bucket.Add(arm);
@@ -87,7 +87,7 @@ internal static class TailMerging
         for (var i = 1; i < blocks.Count && !pair; i++)
         {
             var arm = blocks[i];
-            if (arm.Terminator is not Jump { Target: var join } || join == arm || arm.Phis.Count > 0 || arm.Instructions.Count > MaxInstructions) continue;
+            if (JoinOf(arm, blocks[0]) is not { } join) continue;
             var key = Shape(arm) * 31 + join.Id;
             var slot = (int)((ulong)(key * unchecked((long)0x9E3779B97F4A7C15)) >> 40) & (size - 1);
             while (used[slot] && keys[slot] != key) slot = (slot + 1) & (size - 1);
@@ -116,9 +116,15 @@ internal static class TailMerging
         return hash;
     }
 
-    private static bool IsCandidate(BasicBlock arm, BasicBlock join) =>
-        arm.Terminator is Jump { Target: var target } && target == join && arm != join && arm.Index != 0 && arm.Phis.Count == 0
-        && arm.Instructions.Count <= MaxInstructions;
+    /// <summary>
+    /// The join <paramref name="arm"/> may be merged into, or null when it is no candidate: an arm is a
+    /// block other than the entry, without phis, of at most <see cref="MaxInstructions"/>, that jumps
+    /// to another block. (The one statement of the rule for the prescan and the pass: it reads no
+    /// <see cref="BasicBlock.Index"/>, which is stale before the flow graph is built.)
+    /// </summary>
+    private static BasicBlock? JoinOf(BasicBlock arm, BasicBlock entry) =>
+        arm != entry && arm.Terminator is Jump { Target: var join } && join != arm && arm.Phis.Count == 0
+        && arm.Instructions.Count <= MaxInstructions ? join : null;
 
     /// <summary>A hash of the block's instructions and of the join's phi inputs on its edge, its own definitions named by position.</summary>
     private static long Hash(BasicBlock arm, BasicBlock join)

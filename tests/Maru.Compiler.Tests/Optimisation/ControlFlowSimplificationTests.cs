@@ -1,4 +1,6 @@
+using Maru.Compiler.Diagnostics;
 using Maru.Compiler.Ir;
+using Maru.Compiler.Optimisation;
 using static Maru.Compiler.Tests.TestSupport.IrTesting;
 
 namespace Maru.Compiler.Tests.Optimisation;
@@ -42,5 +44,43 @@ public sealed class ControlFlowSimplificationTests
     {
         const string source = "(define-function f (k) (let ((i 0)) (while 1 (if (= i k) (return (* i 2))) (set i (+ i 1)))))";
         AssertSameAtBothLevels(source, "f", [0], [1], [9]);
+    }
+
+    /// <summary>
+    /// A bare return (no instructions, no phis) goes into the blocks that jump to it, and a return only
+    /// branched to stays: the pass's prescan for blocks to bypass must see the first kind and may skip
+    /// the second (a block ending in a branch cannot take a return's place).
+    /// </summary>
+    [TestMethod]
+    public void ABareReturnGoesIntoTheBlocksJumpingToItAndStaysForBranches()
+    {
+        // entry: br x then exit;  then: y = x + 7; jmp exit;  exit: ret x
+        var function = new IrFunction("bare", 1, SourceLocation.None);
+        var entry = function.NewBlock();
+        var then = function.NewBlock();
+        var exit = function.NewBlock();
+        var y = function.NewRegister();
+        entry.Terminator = new Branch(function.Parameter(0), then, exit);
+        then.Instructions.Add(new Instruction(Opcode.Add, y, [function.Parameter(0), Operand.Of(7)], null, SourceLocation.None));
+        then.Terminator = new Jump(exit);
+        exit.Terminator = new Return(function.Parameter(0));
+        SimplifyControlFlow.Run(function);
+        Assert.AreEqual(new Return(function.Parameter(0)), then.Terminator, IrPrinter.Print(function));
+        CollectionAssert.AreEqual(new[] { entry, then, exit }, function.Blocks, IrPrinter.Print(function));
+
+        // Only branched to (twice, by different blocks): nothing to bypass, nothing changes.
+        var only = new IrFunction("branched", 2, SourceLocation.None);
+        var first = only.NewBlock();
+        var second = only.NewBlock();
+        var body = only.NewBlock();
+        var end = only.NewBlock();
+        first.Terminator = new Branch(only.Parameter(0), second, end);
+        second.Terminator = new Branch(only.Parameter(1), body, end);
+        body.Instructions.Add(new Instruction(Opcode.Add, only.NewRegister(), [only.Parameter(0), only.Parameter(1)], null, SourceLocation.None));
+        body.Terminator = new Return(Operand.Of(1));
+        end.Terminator = new Return(Operand.Of(0));
+        var before = IrPrinter.Print(only);
+        SimplifyControlFlow.Run(only);
+        Assert.AreEqual(before, IrPrinter.Print(only));
     }
 }
