@@ -8,9 +8,12 @@ namespace Maru.Compiler.Optimisation;
 /// is what reaches t without passing h). Each loop first gets a preheader: a block with the loop's
 /// outside edges only, made when the existing outside predecessor is not one already. Then, inner
 /// loops first, every pure computation whose operands are all defined outside the loop moves to
-/// the end of the preheader. Memory reads, calls, stores and allocas never move (a load hoisted
-/// out of a loop that does not run could fault); our arithmetic never traps, so moving it is safe
-/// even when the loop runs zero times.
+/// the end of the preheader; our arithmetic never traps, so moving it is safe even when the loop
+/// runs zero times. Calls, stores and allocas never move. A read of memory moves only out of a
+/// loop that writes none (no store, no call): there it reads the same value on every trip. A
+/// global's read cannot fault and moves from anywhere in such a loop; a load through an address
+/// could fault, so it moves only from a block the loop's first trip surely runs (see
+/// <see cref="MarkFirstTrip"/>): where the original load would not run, the hoisted one must not.
 /// Requires: SSA. Guarantees: every loop has a preheader; no invariant pure computation in a loop.
 /// </summary>
 internal static class LoopInvariantCodeMotion
@@ -40,18 +43,25 @@ internal static class LoopInvariantCodeMotion
         // Stamps (the loop's number) rather than cleared arrays: the work is the sum of the loop sizes.
         var definedInLoop = new int[function.RegisterCount];
         var kept = new List<Instruction>();
+        int[]? firstTrip = null;   // stamps: blocks the loop's first trip surely runs
         var branchOnly = costs.BranchOnRegisterCostsAComparison ? OnlyReadByOwnBranch(function) : null;
         foreach (var loop in loops)   // innermost (smallest) first
         {
             loop.Mark(member, ++stamp);
             var preheader = loop.Preheader(graph, member, stamp);
             loop.MarkDefinitions(ref definedInLoop, function.RegisterCount, stamp);
+            var readsMayMove = WritesNoMemory(loop);
+            if (readsMayMove) MarkFirstTrip(loop, preheader, member, stamp, firstTrip ??= new int[member.Length]);
             foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks))
             {
                 kept.Clear();
                 foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
                 {
-                    if (IsMovable(instruction.Op) && OperandsOutside(instruction, definedInLoop, stamp)
+                    var op = instruction.Op;
+                    var movable = IsMovable(op)
+                                  || (readsMayMove && (op == Opcode.LoadGlobal
+                                                       || (op is Opcode.LoadWord or Opcode.LoadByte && firstTrip![block.Index] == stamp)));
+                    if (movable && OperandsOutside(instruction, definedInLoop, stamp)
                         && !(branchOnly is not null && instruction.Op.IsComparison() && branchOnly[instruction.Destination!.Value.Index]))
                     {
                         preheader.Instructions.Add(instruction);
@@ -71,6 +81,69 @@ internal static class LoopInvariantCodeMotion
             HoistWideConstants(function, loop, preheader, costs);
         }
         if (branchOnly is not null) Scratch<bool>.Return(branchOnly);
+    }
+
+    /// <summary>Whether nothing in the loop writes memory: no store and no call (a callee may store).</summary>
+    private static bool WritesNoMemory(NaturalLoop loop)
+    {
+        foreach (var block in CollectionsMarshal.AsSpan(loop.Blocks))
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+                if (instruction.Op.HasSideEffects()) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Stamps into <paramref name="firstTrip"/> the blocks every entry into the loop runs: from the
+    /// header, the path of jumps and of branches decided on the first trip, whose condition is a
+    /// constant once the header's phis take their values from the preheader (a counted loop from a
+    /// constant start below a constant bound, a flag set before the loop), until the path leaves
+    /// the loop, comes back to a block on it, or meets a branch it cannot decide. Nothing on the
+    /// path can end the trip early: the loop has no call, and division is total. The work is the
+    /// path's length.
+    /// </summary>
+    private static void MarkFirstTrip(NaturalLoop loop, BasicBlock preheader, int[] member, int stamp, int[] firstTrip)
+    {
+        var header = loop.Header;
+        var block = header;
+        while (true)
+        {
+            firstTrip[block.Index] = stamp;
+            var next = block.Terminator switch
+            {
+                Jump jump => jump.Target,
+                Branch branch when OnFirstTrip(branch.Condition, block, header, preheader) is { } value => value != 0 ? branch.IfTrue : branch.IfFalse,
+                _ => null,
+            };
+            if (next is null || member[next.Index] != stamp || firstTrip[next.Index] == stamp) return;
+            block = next;
+        }
+    }
+
+    /// <summary>
+    /// The constant <paramref name="operand"/> has on the loop's first trip in <paramref name="block"/>
+    /// (a block on that trip's path), if it is one: a constant, a header phi's constant from the
+    /// preheader, or a comparison or arithmetic of such computed in <paramref name="block"/> itself.
+    /// </summary>
+    private static long? OnFirstTrip(Operand operand, BasicBlock block, BasicBlock header, BasicBlock preheader, int depth = 0)
+    {
+        if (operand.IsConstant) return operand.Constant;
+        var register = operand.Register;
+        foreach (var phi in CollectionsMarshal.AsSpan(header.Phis))
+            if (phi.Destination == register)
+                return phi.ValueFrom(preheader) is { IsConstant: true } entry ? entry.Constant : null;
+        if (depth == 2) return null;
+        var instructions = block.Instructions;
+        for (var i = instructions.Count - 1; i >= 0; i--)
+        {
+            var instruction = instructions[i];
+            if (instruction.Destination != register) continue;
+            if (!instruction.Op.IsBinary()) return null;
+            return OnFirstTrip(instruction.Arguments[0], block, header, preheader, depth + 1) is { } a
+                   && OnFirstTrip(instruction.Arguments[1], block, header, preheader, depth + 1) is { } b
+                ? instruction.Op.Evaluate(a, b)
+                : null;
+        }
+        return null;
     }
 
     /// <summary>
