@@ -36,6 +36,7 @@ internal sealed partial class Interpreter
         try
         {
             CheckExpansionLimits(form.Location);
+            if (_unrelocated.Count > 0 && FormStamp != _unrelocatedStamp) RelocateSkippedArguments();
             // A symbol head is looked up once for both questions (is it a symbol macro, does it name a form).
             Datum head;
             Variable? headVariable = null;
@@ -141,6 +142,9 @@ internal sealed partial class Interpreter
         // what the user wrote, as for a function.
         if (function is Closure expander && !Interpreter.Accepts(expander, arguments.Length))
             throw Interpreter.WrongArgumentCount(expander, arguments.Length, call.Location, implicitArguments: 1, name);
+        if (!_skipsIgnoredArguments && function is Closure { } closure && IgnoresArguments(closure))
+            _skipsIgnoredArguments = true;   // from now on relocation looks for calls of such macros
+        var unrelocatedBottom = _unrelocated.Count;
         Datum result;
         var outerSerial = _freshSerial;
         var freshBottom = _fresh.Count;
@@ -178,6 +182,8 @@ internal sealed partial class Interpreter
         finally
         {
             _expanding.Pop();
+            // The calls whose arguments this result's relocation skipped have been expanded (or an error ends the expansion).
+            if (_unrelocated.Count > unrelocatedBottom) _unrelocated.RemoveRange(unrelocatedBottom, _unrelocated.Count - unrelocatedBottom);
         }
     }
 
@@ -308,7 +314,107 @@ internal sealed partial class Interpreter
     {
         if (call.Location.IsNone) return result; // no location to give (code built and expanded at compile time)
         var budget = MaxExpansionNodes;
-        return Copy(result, call.Location, serial, ref budget);
+        return Copy(result, call.Location, serial, ref budget, code: _skipsIgnoredArguments);
+    }
+
+    // ---- arguments a macro ignores ------------------------------------------------------------------
+    // A macro whose body never names its arguments' parameters, such as (define-form safe prog ())
+    // or a debugging form compiled out, cannot see its arguments: relocating them, a whole subtree of
+    // a template such as eval.l's get-type, is work the expansion then throws away. Relocate leaves
+    // them as the macro made them where the expansion that follows is sure to hand them to that
+    // macro: the call is a form (every enclosing pair of the result a form whose head is a symbol
+    // that names neither a macro nor quote, so the expansion walks into it) and its head names such
+    // a macro. The call itself and its spine are relocated as before. If a binding of a macro (or
+    // the environment) changes before the expansion reaches the call, the skipped arguments are
+    // relocated then (RelocateSkippedArguments), before anything can see them.
+
+    /// <summary>Whether relocation looks for calls of macros that ignore their arguments (one has been expanded in this evaluation).</summary>
+    private bool _skipsIgnoredArguments;
+
+    /// <summary>Calls whose arguments relocation skipped, not yet expanded: the relocated call, its relocated spine pairs, the location.</summary>
+    private readonly List<(PairDatum Call, int Spine, SourceLocation Location)> _unrelocated = new();
+
+    /// <summary><see cref="FormStamp"/> when <see cref="_unrelocated"/>'s calls were relocated.</summary>
+    private int _unrelocatedStamp;
+
+    /// <summary>Changes whenever a global binding is added, a binding that holds or held a macro is assigned, or <see cref="Globals"/> changes.</summary>
+    private int FormStamp => Root.FormStamp + _globalsChanges;
+
+    /// <summary>
+    /// Whether the closure of a macro never names the parameters its call's arguments are bound to
+    /// (all but the first, *env*), so no argument can be seen; decided once per closure by a walk of
+    /// its body (bounded: a body too large to walk counts as using them).
+    /// </summary>
+    private static bool IgnoresArguments(Closure closure)
+    {
+        if (closure.ArgumentUse is { } known) return !known;
+        var names = closure.ParameterNames(out var required, out _);
+        var ignores = names.Length > 0 && BodyNamesNone(closure.Forms, names.AsSpan(required > 0 ? 1 : 0));
+        closure.ArgumentUse = !ignores;
+        return ignores;
+    }
+
+    private static bool BodyNamesNone(Datum[] body, ReadOnlySpan<string> names)
+    {
+        var pending = new Stack<Datum>(body);
+        var budget = 10_000;
+        while (pending.Count > 0)
+        {
+            if (--budget < 0) return false;
+            switch (pending.Pop())
+            {
+                case PairDatum pair:
+                    pending.Push(pair.Head);
+                    pending.Push(pair.Tail);
+                    break;
+                case SymbolDatum symbol:
+                    foreach (var name in names)
+                        if (DatumExtensions.SameName(symbol.Name, name)) return false;
+                    break;
+                case IntegerDatum or NilDatum or StringDatum or RealDatum:
+                    break;
+                default:
+                    return false; // a compile-time value in the body: not looked into
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// For a pair of a macro's result at a form's place (<paramref name="code"/>): whether its
+    /// elements are forms the expansion walks into too, and whether it calls a macro that ignores
+    /// its arguments (<paramref name="ignored"/>).
+    /// </summary>
+    private bool ElementsAreForms(PairDatum form, bool code, out bool ignored)
+    {
+        ignored = false;
+        if (!code || form.Head is not SymbolDatum head || head.IsSymbol("quote")) return false;
+        if (Globals.Find(head)?.Value is not FormValue macro) return true;
+        ignored = macro.SymbolFunction is NilDatum && macro.Function is Closure closure && IgnoresArguments(closure);
+        return false;
+    }
+
+    /// <summary>Relocates the arguments skipped so far (a binding changed before the expansion reached their calls).</summary>
+    private void RelocateSkippedArguments()
+    {
+        for (var i = 0; i < _unrelocated.Count; i++)
+        {
+            var (call, spine, location) = _unrelocated[i];
+            var budget = MaxExpansionNodes;
+            var pair = call;
+            for (var k = 1; k < spine; k++)
+            {
+                pair = (PairDatum)pair.Tail;
+                var head = Copy(pair.Head, location, 0, ref budget, code: false);
+                if (!ReferenceEquals(pair.Head, head)) pair.Head = head;
+            }
+            if (pair.Tail is not PairDatum)
+            {
+                var tail = Copy(pair.Tail, location, 0, ref budget, code: false);
+                if (!ReferenceEquals(pair.Tail, tail)) pair.Tail = tail;
+            }
+        }
+        _unrelocated.Clear();
     }
 
     // ---- pairs a macro makes ----------------------------------------------------------------------
@@ -337,7 +443,8 @@ internal sealed partial class Interpreter
                 && (location.Line > call.Line || (location.Line == call.Line && location.Column >= call.Column)));
     }
 
-    private Datum Copy(Datum node, SourceLocation location, int serial, ref int budget)
+    /// <param name="code">Whether <paramref name="node"/> is at a form's place: the expansion that follows walks into it (see <see cref="ElementsAreForms"/>).</param>
+    private Datum Copy(Datum node, SourceLocation location, int serial, ref int budget, bool code)
     {
         if (IsKept(node, location)) return node;
         Step(location);
@@ -356,7 +463,9 @@ internal sealed partial class Interpreter
                 var bottom = stack.Count;
                 try
                 {
-                    // The spine's pairs and their relocated heads, two entries per pair.
+                    var forms = ElementsAreForms((PairDatum)node, code, out var ignored);
+                    // The spine's pairs and their relocated heads, two entries per pair (a call's
+                    // arguments as they are when its macro ignores them).
                     var rest = node;
                     var copies = 0;
                     while (rest is PairDatum pair && !IsKept(pair, location))
@@ -364,11 +473,11 @@ internal sealed partial class Interpreter
                         if (--budget < 0)
                             throw new EvaluationError(DiagnosticCode.MacroError, location, "a macro produced a circular or enormous expansion");
                         stack.Push(pair);
-                        stack.Push(Copy(pair.Head, location, serial, ref budget));
+                        stack.Push(ignored && !ReferenceEquals(pair, node) ? pair.Head : Copy(pair.Head, location, serial, ref budget, forms));
                         if (!IsFresh(pair, serial)) copies++;
                         rest = pair.Tail;
                     }
-                    var result = rest is PairDatum ? rest : Copy(rest, location, serial, ref budget);
+                    var result = rest is PairDatum || ignored ? rest : Copy(rest, location, serial, ref budget, forms);
                     Allocate(PairSize * copies, location);
                     for (var i = stack.Count - 2; i >= bottom; i -= 2)
                     {
@@ -386,6 +495,12 @@ internal sealed partial class Interpreter
                         {
                             result = new PairDatum(head, result, location);
                         }
+                    }
+                    if (ignored && (stack.Count - bottom) / 2 > 1)
+                    {
+                        if (_unrelocated.Count > 0 && FormStamp != _unrelocatedStamp) RelocateSkippedArguments();
+                        if (_unrelocated.Count == 0) _unrelocatedStamp = FormStamp;
+                        _unrelocated.Add(((PairDatum)result, (stack.Count - bottom) / 2, location));
                     }
                     return result;
                 }

@@ -75,7 +75,18 @@ internal sealed partial class Interpreter
     public GlobalEnvironment Root { get; }
 
     /// <summary>Where <c>define</c> binds: the root, or the innermost (compile-begin) environment.</summary>
-    public GlobalEnvironment Globals { get; set; }
+    public GlobalEnvironment Globals
+    {
+        get => _globals;
+        set
+        {
+            _globals = value;
+            _globalsChanges++;
+        }
+    }
+
+    private GlobalEnvironment _globals = null!;
+    private int _globalsChanges;
 
     /// <summary>The location of the call a primitive is running for (for its errors).</summary>
     public SourceLocation CallSite { get; private set; }
@@ -345,6 +356,7 @@ internal sealed partial class Interpreter
         }
         if ((frame?.Home ?? Globals).Find(symbol) is { } variable)
         {
+            variable.Environment.NoteAssignment(variable, value);
             variable.Value = value;
             return;
         }

@@ -85,6 +85,9 @@ internal sealed class Closure : CompileTimeValue
         return _parameterNames;
     }
 
+    /// <summary>Whether the body names a parameter bound to a macro call's arguments (see Interpreter.IgnoresArguments); null until asked.</summary>
+    internal bool? ArgumentUse { get; set; }
+
     /// <summary>An empty closure for <see cref="PreludeSnapshot"/> to fill (its parts may refer back to it).</summary>
     internal static Closure Shell() => new(NilDatum.Empty, [], null, SourceLocation.None);
 
@@ -96,6 +99,7 @@ internal sealed class Closure : CompileTimeValue
         _home = home;
         DefinedAt = location;
         Name = name;
+        ArgumentUse = null;
     }
 }
 
@@ -194,6 +198,9 @@ internal sealed class Variable(string name, Datum value, GlobalEnvironment envir
     }
 
     public GlobalEnvironment Environment { get; } = environment;
+    /// <summary>Whether the value is or may be a macro (a prelude value not yet copied may be one).</summary>
+    internal bool MayHoldForm => _value is FormValue || _pending is not null;
+
     /// <summary>Where the (last) define of this name was evaluated.</summary>
     public SourceLocation DefinedAt { get; set; } = definedAt;
     public override string Description => "a variable";
@@ -253,6 +260,17 @@ internal sealed class GlobalEnvironment : CompileTimeValue
     private int _shadowings;
     // Bumped when any binding is added: a name a slot found nowhere may be found now.
     private int _definitions;
+    // Bumped when a binding that holds (or may hold) a macro is given another value, or one is given a macro.
+    private int _formChanges;
+
+    /// <summary>Changes (on the root) whenever a binding is added or a binding's macro changes (see Interpreter.Relocate).</summary>
+    internal int FormStamp => _root._definitions + _root._formChanges;
+
+    /// <summary>Notes that <paramref name="variable"/>, bound here, is about to be given <paramref name="value"/>.</summary>
+    internal void NoteAssignment(Variable variable, Datum value)
+    {
+        if (value is FormValue || variable.MayHoldForm) _root._formChanges++;
+    }
 
     private struct LookupSlot
     {
@@ -400,6 +418,7 @@ internal sealed class GlobalEnvironment : CompileTimeValue
     {
         if (FindLocal(name) is { } variable)
         {
+            NoteAssignment(variable, value);
             variable.Value = value;
             variable.DefinedAt = location;
             return variable;

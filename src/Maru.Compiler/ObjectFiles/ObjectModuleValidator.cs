@@ -47,7 +47,7 @@ public static class ObjectModuleValidator
         var gotSize = (long)module.Imports.Count * ObjectModule.GotSlotSize;
         foreach (var relocation in module.Relocations)
         {
-            if (!Enum.IsDefined(relocation.Kind))
+            if (!RelocationPatcher.IsKnown(relocation.Kind))
                 throw new InvalidOperationException($"relocation kind {relocation.Kind} is unknown");
             var width = RelocationPatcher.Width(relocation.Kind);
             if (relocation.Section == SectionKind.Got)

@@ -41,17 +41,37 @@ public static class RelocationPatcher
     {
         ArgumentNullException.ThrowIfNull(module);
         var fixups = new List<LoadTimeFixup>();
+        // Each section's address and contents asked once, when a relocation first needs them (in the
+        // same order as asking per relocation: the first question about a section that cannot be
+        // answered still comes from the same relocation).
+        Span<ulong> addresses = stackalloc ulong[SectionKinds];
+        Span<bool> addressKnown = stackalloc bool[SectionKinds];
+        var contents = new byte[]?[SectionKinds];
         foreach (var relocation in module.Relocations)
         {
-            var p = addressOf(relocation.Section) + (ulong)relocation.Offset;
-            var s = addressOf(relocation.TargetSection) + (ulong)relocation.TargetOffset;
-            var field = contentsOf(relocation.Section).AsSpan(relocation.Offset, Width(relocation.Kind));
+            var p = Address(relocation.Section, addresses, addressKnown) + (ulong)relocation.Offset;
+            var s = Address(relocation.TargetSection, addresses, addressKnown) + (ulong)relocation.TargetOffset;
+            var section = (uint)relocation.Section < SectionKinds ? contents[(int)relocation.Section] ??= contentsOf(relocation.Section) : contentsOf(relocation.Section);
+            var field = section.AsSpan(relocation.Offset, Width(relocation.Kind));
             Patch(field, relocation, (long)p, (long)s);
             if (relocation.Kind == RelocationKind.Absolute64)
                 fixups.Add(new LoadTimeFixup(relocation.Section, relocation.Offset, p, (long)s + relocation.Addend));
         }
         return fixups;
+
+        ulong Address(SectionKind kind, Span<ulong> addresses, Span<bool> known)
+        {
+            if ((uint)kind >= SectionKinds) return addressOf(kind);
+            if (!known[(int)kind])
+            {
+                addresses[(int)kind] = addressOf(kind);
+                known[(int)kind] = true;
+            }
+            return addresses[(int)kind];
+        }
     }
+
+    private const int SectionKinds = (int)SectionKind.Got + 1;
 
     /// <summary>The number of bytes a relocation of this kind rewrites at its place.</summary>
     public static int Width(RelocationKind kind) => kind switch
@@ -61,6 +81,9 @@ public static class RelocationPatcher
         _ when IsArm64Instruction(kind) => 4,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown relocation kind"),
     };
+
+    /// <summary>A kind <see cref="RelocationKind"/> names (its members are numbered from 0 without gaps; Enum.IsDefined per relocation cost more than the rest of the check).</summary>
+    public static bool IsKnown(RelocationKind kind) => (uint)kind <= (uint)RelocationKind.Arm64TestBranch14;
 
     /// <summary>True for the kinds that patch an AArch64 instruction word (4-byte aligned, in code).</summary>
     public static bool IsArm64Instruction(RelocationKind kind) => kind is >= RelocationKind.Arm64Page21 and <= RelocationKind.Arm64TestBranch14;

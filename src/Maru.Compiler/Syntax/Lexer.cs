@@ -25,23 +25,6 @@ internal enum TokenKind
 }
 
 /// <summary>
-/// One token and where its first character is. <see cref="Text"/> is the token as written (for
-/// messages; for delimiters it is the delimiter itself), except for a string, where it is the
-/// string's value; <see cref="Value"/> holds what a number or character denotes (a real's bits).
-/// Kept small: the reader takes every token by value.
-/// </summary>
-internal readonly record struct Token(
-    TokenKind Kind,
-    SourceLocation Location,
-    string Text,
-    long Value = 0)
-{
-    public long IntegerValue => Value;
-
-    public double RealValue => BitConverter.Int64BitsToDouble(Value);
-}
-
-/// <summary>
 /// Turns Maru source text into tokens, as maru-2.4's eval.c reads characters. It is stricter than
 /// eval.c in one respect: anything eval.c would silently read as something else (<c>08</c>,
 /// <c>0x</c>, <c>123abc</c>, <c>?ab</c>, an unknown escape) is an error here, so every text this
@@ -125,59 +108,75 @@ internal sealed class Lexer
     private static bool InClass(int c, ulong low, ulong high) =>
         (uint)c < 64 ? ((low >> c) & 1) != 0 : (uint)c < 128 ? ((high >> (c - 64)) & 1) != 0 : c >= 128;
 
-    /// <summary>A delimiter's text, one string per delimiter rather than one per token.</summary>
-    private static string Delimiter(int c) => c switch
-    {
-        '(' => "(",
-        '[' => "[",
-        '{' => "{",
-        ')' => ")",
-        ']' => "]",
-        _ => "}",
-    };
-
     // ---- Errors -------------------------------------------------------------------------------
 
-    private Token Fail(DiagnosticCode code, SourceLocation location, string message)
+    private TokenKind Fail(DiagnosticCode code, SourceLocation location, string message)
     {
         _diagnostics.Error(code, location, message);
         _failed = true;
-        return new Token(TokenKind.Error, location, "");
+        return TokenKind.Error;
     }
 
     // ---- Tokens -------------------------------------------------------------------------------
 
-    public Token Next()
+    /// <summary>The line and column of the last token's first character.</summary>
+    public int Line, Column;
+
+    /// <summary>The last token's spelling for a symbol or '.' (the table's instance of the name) and its value for a string; null for other tokens.</summary>
+    public string? Text;
+
+    /// <summary>What the last integer or character token denotes, or a real's bits.</summary>
+    public long Value;
+
+    /// <summary>The last token's location.</summary>
+    public SourceLocation Location => new(_path, Line, Column);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private TokenKind Make(TokenKind kind, string? text = null, long value = 0)
+    {
+        Text = text;
+        Value = value;
+        return kind;
+    }
+
+    /// <summary>
+    /// Reads the next token: its kind is returned, the rest is left in <see cref="Line"/>,
+    /// <see cref="Column"/>, <see cref="Text"/> and <see cref="Value"/> until the next call (no
+    /// token value is built and copied per token).
+    /// </summary>
+    public TokenKind Next()
     {
         if (_failed)
-            return new Token(TokenKind.Error, Here, "");
+            return TokenKind.Error;
         SkipWhitespaceAndComments();
-        var start = Here;
+        Line = _line;
+        Column = _pos - _lineStart + 1;
+        var start = new SourceLocation(_path, Line, Column);
         var c = Peek();
         switch (c)
         {
             case EndOfText:
-                return new Token(TokenKind.End, start, "");
+                return Make(TokenKind.End);
             case '(' or '[' or '{':
                 Advance();
-                return new Token(TokenKind.Open, start, Delimiter(c));
+                return Make(TokenKind.Open, null, c);
             case ')' or ']' or '}':
                 Advance();
-                return new Token(TokenKind.Close, start, Delimiter(c));
+                return Make(TokenKind.Close, null, c);
             case '\'':
                 Advance();
-                return new Token(TokenKind.Quote, start, "'");
+                return Make(TokenKind.Quote);
             case '`':
                 Advance();
-                return new Token(TokenKind.Quasiquote, start, "`");
+                return Make(TokenKind.Quasiquote);
             case ',':
                 Advance();
                 if (Peek() == '@')
                 {
                     Advance();
-                    return new Token(TokenKind.UnquoteSplicing, start, ",@");
+                    return Make(TokenKind.UnquoteSplicing);
                 }
-                return new Token(TokenKind.Unquote, start, ",");
+                return Make(TokenKind.Unquote);
             case '"':
                 return LexString(start);
             case '?':
@@ -233,19 +232,26 @@ internal sealed class Lexer
     private string TakeConstituents()
     {
         // Constituents are never CR or LF: the line stays.
+        // The name's hash is taken in the same pass (NameTable.Hash's FNV-1a).
         var text = _text;
         var begin = _pos;
         var pos = begin;
-        while (pos < text.Length && IsConstituent(text[pos])) pos++;
+        var hash = NameTable.HashSeed;
+        for (; pos < text.Length; pos++)
+        {
+            var c = text[pos];
+            if (!IsConstituent(c)) break;
+            hash = NameTable.HashStep(hash, c);
+        }
         _pos = pos;
-        return _names.Intern(text.AsSpan(begin, pos - begin));
+        return _names.Intern(text.AsSpan(begin, pos - begin), hash);
     }
 
-    private Token LexSymbol(SourceLocation start)
+    private TokenKind LexSymbol(SourceLocation start)
     {
         var name = TakeConstituents();
         // A lone '.' is the dotted-tail marker; ".." or ".x" are ordinary symbols.
-        return name == "." ? new Token(TokenKind.Dot, start, name) : new Token(TokenKind.Symbol, start, name);
+        return Make(name == "." ? TokenKind.Dot : TokenKind.Symbol, name);
     }
 
     // ---- Numbers ------------------------------------------------------------------------------
@@ -254,7 +260,7 @@ internal sealed class Lexer
     /// Numbers are lexed as a whole constituent run and then checked, so "123abc" or "08" is one bad
     /// number rather than (as in eval.c) a number silently followed by something else.
     /// </summary>
-    private Token LexNumber(SourceLocation start)
+    private TokenKind LexNumber(SourceLocation start)
     {
         var text = TakeConstituents();
         var negative = text[0] == '-';
@@ -279,7 +285,7 @@ internal sealed class Lexer
         return LexInteger(start, text, negative, radix == 8 ? digits.Substring(1) : digits, radix);
     }
 
-    private Token LexInteger(SourceLocation start, string text, bool negative, string digits, int radix)
+    private TokenKind LexInteger(SourceLocation start, string text, bool negative, string digits, int radix)
     {
         var kind = radix switch { 16 => "a hex", 8 => "an octal", _ => "a decimal" };
         if (digits.Length == 0)
@@ -306,7 +312,7 @@ internal sealed class Lexer
 
         // strtoul's result stored in a long: [2^63, 2^64) wraps to negative, and '-' negates modulo 2^64.
         var result = unchecked(negative ? (long)(0UL - magnitude) : (long)magnitude);
-        return new Token(TokenKind.Integer, start, text, result);
+        return Make(TokenKind.Integer, null, result);
     }
 
     private static int DigitValue(char c) => c switch
@@ -321,7 +327,7 @@ internal sealed class Lexer
     /// A real as eval.c gathers one: digits, then an optional '.' and digits, then an optional 'e',
     /// optional '-' and exponent digits (no '+': eval.c stops there).
     /// </summary>
-    private Token LexReal(SourceLocation start, string text, string digits, int i)
+    private TokenKind LexReal(SourceLocation start, string text, string digits, int i)
     {
         if (digits[i] == '.')
         {
@@ -343,12 +349,12 @@ internal sealed class Lexer
         if (i < digits.Length)
             return Fail(DiagnosticCode.InvalidNumber, start, $"invalid number '{text}': unexpected '{digits[i]}'");
         var value = double.Parse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
-        return new Token(TokenKind.Real, start, text, BitConverter.DoubleToInt64Bits(value));
+        return Make(TokenKind.Real, null, BitConverter.DoubleToInt64Bits(value));
     }
 
     // ---- Strings and characters ---------------------------------------------------------------
 
-    private Token LexString(SourceLocation start)
+    private TokenKind LexString(SourceLocation start)
     {
         Advance(); // the opening quote
         var value = new StringBuilder();
@@ -368,17 +374,17 @@ internal sealed class Lexer
                 continue;
             }
             var escape = LexEscape("string");
-            if (escape.Error is { } error)
-                return error;
+            if (escape.Failed)
+                return TokenKind.Error;
             if (escape.AtEnd)
                 return Fail(DiagnosticCode.UnterminatedString, start, "unterminated string: '\"' opened here is never closed");
             value.Append((char)escape.Code); // escapes denote codes up to 0xFFFF
         }
         var s = value.ToString();
-        return new Token(TokenKind.String, start, s);
+        return Make(TokenKind.String, s);
     }
 
-    private readonly record struct Escape(int Code, bool AtEnd, Token? Error);
+    private readonly record struct Escape(int Code, bool AtEnd, bool Failed);
 
     /// <summary>
     /// Reads a backslash escape (the current character is the backslash), shared by strings and
@@ -393,17 +399,17 @@ internal sealed class Lexer
         Advance(); // the backslash
         var c = Peek();
         if (c == EndOfText)
-            return new Escape(0, AtEnd: true, null);
+            return new Escape(0, AtEnd: true, false);
         Advance();
         switch (c)
         {
-            case 'a': return new Escape(7, false, null);
-            case 'b': return new Escape(8, false, null);
-            case 'f': return new Escape(12, false, null);
-            case 'n': return new Escape(10, false, null);
-            case 'r': return new Escape(13, false, null);
-            case 't': return new Escape(9, false, null);
-            case 'v': return new Escape(11, false, null);
+            case 'a': return new Escape(7, false, false);
+            case 'b': return new Escape(8, false, false);
+            case 'f': return new Escape(12, false, false);
+            case 'n': return new Escape(10, false, false);
+            case 'r': return new Escape(13, false, false);
+            case 't': return new Escape(9, false, false);
+            case 'v': return new Escape(11, false, false);
             case 'u':
             {
                 var code = 0;
@@ -413,7 +419,7 @@ internal sealed class Lexer
                         return BadEscape(begin, at, where, "'\\u' needs exactly 4 hex digits");
                     code = code * 16 + DigitValue(Advance());
                 }
-                return new Escape(code, false, null);
+                return new Escape(code, false, false);
             }
             case 'x':
             {
@@ -422,14 +428,14 @@ internal sealed class Lexer
                 var code = DigitValue(Advance());
                 if (IsHexDigit(Peek()))
                     code = code * 16 + DigitValue(Advance());
-                return new Escape(code, false, null);
+                return new Escape(code, false, false);
             }
             case >= '0' and <= '7':
             {
                 var code = c - '0';
                 for (var i = 0; i < 2 && IsOctalDigit(Peek()); i++)
                     code = code * 8 + (Advance() - '0');
-                return new Escape(code, false, null);
+                return new Escape(code, false, false);
             }
         }
         if (IsAlphabetic(c) || IsDigit(c))
@@ -438,20 +444,21 @@ internal sealed class Lexer
                 Advance(); // name the whole character in the message
             return BadEscape(begin, at, where, null);
         }
-        return new Escape(c, false, null);
+        return new Escape(c, false, false);
     }
 
     private Escape BadEscape(int begin, SourceLocation at, string where, string? why)
     {
         var message = $"invalid escape '{_text.Substring(begin, _pos - begin)}' in {where}" + (why is null ? "" : $": {why}");
-        return new Escape(0, false, Fail(DiagnosticCode.InvalidEscape, at, message));
+        Fail(DiagnosticCode.InvalidEscape, at, message);
+        return new Escape(0, false, true);
     }
 
     /// <summary>
     /// <c>?c</c> is the code of the character c (a surrogate pair gives its code point), or of an
     /// escape. It must end there: "?ab" is an error, not 97 followed by the symbol b.
     /// </summary>
-    private Token LexCharacter(SourceLocation start)
+    private TokenKind LexCharacter(SourceLocation start)
     {
         var begin = _pos;
         Advance(); // the '?'
@@ -462,8 +469,8 @@ internal sealed class Lexer
         if (c == '\\')
         {
             var escape = LexEscape("character literal");
-            if (escape.Error is { } error)
-                return error;
+            if (escape.Failed)
+                return TokenKind.Error;
             if (escape.AtEnd)
                 return Fail(DiagnosticCode.InvalidCharacterLiteral, start, "invalid character literal: '?\\' at end of file has no character after it");
             code = escape.Code;
@@ -481,6 +488,6 @@ internal sealed class Lexer
             return Fail(DiagnosticCode.InvalidCharacterLiteral, start,
                 $"invalid character literal '{_text.Substring(begin, _pos - begin)}': '?' takes exactly one character or escape");
         }
-        return new Token(TokenKind.Character, start, "?", code);
+        return Make(TokenKind.Character, null, code);
     }
 }

@@ -62,6 +62,13 @@ internal sealed class NameTable
     /// <summary>The table's instance of the name spelled by <paramref name="name"/> (a new string only the first time).</summary>
     public string Intern(ReadOnlySpan<char> name) => Intern(name, null);
 
+    /// <summary>As <see cref="Intern(ReadOnlySpan{char})"/>, given the name's <see cref="Hash"/> (the lexer takes it while it scans the name).</summary>
+    public string Intern(ReadOnlySpan<char> name, uint hash)
+    {
+        if (_frozen) throw new InvalidOperationException("a frozen name table is never changed");
+        return _frozenBase?.Find(name, hash) ?? FindOrAdd(name, hash, null);
+    }
+
     /// <summary>Whether <paramref name="name"/> is this table's (or its base's) own instance of its name.</summary>
     public bool Holds(string name)
     {
@@ -133,8 +140,14 @@ internal sealed class NameTable
     /// <summary>FNV-1a over the UTF-16 units (the same for a string and its span).</summary>
     private static uint Hash(ReadOnlySpan<char> name)
     {
-        var hash = 2166136261u;
-        foreach (var c in name) hash = (hash ^ c) * 16777619u;
+        var hash = HashSeed;
+        foreach (var c in name) hash = HashStep(hash, c);
         return hash;
     }
+
+    /// <summary>FNV-1a's start and its step per unit, for a caller that hashes a name as it scans it.</summary>
+    public const uint HashSeed = 2166136261u;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static uint HashStep(uint hash, char c) => (hash ^ c) * 16777619u;
 }

@@ -39,41 +39,32 @@ public static class Reader
 /// <summary>
 /// The parser over the lexer's tokens. It keeps open lists and pending quote prefixes on an explicit
 /// stack rather than recursing, so no input can overflow the call stack; nesting is capped at
-/// <see cref="Reader.MaxNesting"/> because every later stage walks datums recursively.
+/// <see cref="Reader.MaxNesting"/> because every later stage walks datums recursively. The open
+/// things are plain records in one array and the elements of every open list wait on one shared
+/// stack (a list's are those above its <see cref="Open.Bottom"/>), so a token costs no allocation
+/// but its datum's.
 /// </summary>
 internal sealed class DatumReader
 {
     private readonly Lexer _lexer;
     private readonly DiagnosticBag _diagnostics;
-    private readonly OpenFrames _open = new();
-
-    /// <summary>The open frames, innermost on top: a stack whose peek and push inline (stores skip the covariance check, see <see cref="ExactArray"/>).</summary>
-    private sealed class OpenFrames
-    {
-        private Frame[] _items = new Frame[16];
-        private int _count;
-
-        public int Count => _count;
-
-        public Frame Peek() => _items[_count - 1];
-
-        public void Push(Frame frame)
-        {
-            if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
-            ExactArray.Set(_items, _count++, frame);
-        }
-
-        public void Pop() => _items[--_count] = null!;
-    }
-
-    /// <summary>Closed list frames, reused: a file has a list per form and sub-form but only nests a few deep.</summary>
-    private readonly Stack<ListFrame> _freeLists = new();
-
     private readonly NameTable _names;
+    private readonly string _path;
+
+    /// <summary>The open lists and pending quote prefixes, innermost last (<see cref="_depth"/> of them).</summary>
+    private Open[] _open = new Open[16];
+    private int _depth;
+
+    /// <summary>The elements read so far of every open list, innermost list's last.</summary>
+    private readonly DatumStack _items = new();
+
+    // The names the reader adds itself, interned once per file.
+    private string? _quote, _quasiquote, _unquote, _unquoteSplicing;
 
     public DatumReader(SourceFile file, DiagnosticBag diagnostics, NameTable names)
     {
         _names = names;
+        _path = file.Path;
         _lexer = new Lexer(file, diagnostics, names);
         _diagnostics = diagnostics;
     }
@@ -81,40 +72,41 @@ internal sealed class DatumReader
     public List<Datum> Results { get; } = new();
 
     /// <summary>Something begun but not finished: an open list, or a quote prefix waiting for its datum.</summary>
-    private abstract class Frame
+    private struct Open
     {
-        protected Frame(Token token) => Token = token;
+        /// <summary><see cref="TokenKind.Open"/> for a list, else the quote prefix's kind.</summary>
+        public TokenKind Kind;
 
-        /// <summary>The token that opened it: the opening delimiter or the quote prefix.</summary>
-        public Token Token { get; protected set; }
-    }
+        /// <summary>A list's opening delimiter: '(', '[' or '{'.</summary>
+        public char Opener;
 
-    private sealed class ListFrame(Token opener) : Frame(opener)
-    {
-        public DatumStack Items { get; } = new();
+        /// <summary>Where the opening delimiter or the quote prefix is.</summary>
+        public int Line, Column;
 
-        /// <summary>Makes a closed frame (from <see cref="_freeLists"/>) the frame of a new list.</summary>
-        public ListFrame Reopen(Token opener)
-        {
-            Token = opener;
-            Items.Clear();
-            Dot = null;
-            Tail = null;
-            return this;
-        }
+        /// <summary>A list's first element's index in <see cref="_items"/>.</summary>
+        public int Bottom;
 
-        /// <summary>The '.' of a dotted tail, once seen.</summary>
-        public Token? Dot { get; set; }
+        /// <summary>Where a list's '.' of a dotted tail is, once seen (line 0: none).</summary>
+        public int DotLine, DotColumn;
 
         /// <summary>The datum after the '.', once read; the list must close right after it.</summary>
-        public Datum? Tail { get; set; }
+        public Datum? Tail;
 
-        public char Closer => Token.Text[0] switch { '(' => ')', '[' => ']', _ => '}' };
-    }
+        public readonly bool IsList => Kind == TokenKind.Open;
 
-    private sealed class QuoteFrame(Token prefix) : Frame(prefix)
-    {
-        public string Symbol => Token.Kind switch
+        public readonly char Closer => Opener switch { '(' => ')', '[' => ']', _ => '}' };
+
+        /// <summary>The token as written, for messages.</summary>
+        public readonly string Text => Kind switch
+        {
+            TokenKind.Open => Opener.ToString(),
+            TokenKind.Quote => "'",
+            TokenKind.Quasiquote => "`",
+            TokenKind.Unquote => ",",
+            _ => ",@",
+        };
+
+        public readonly string Symbol => Kind switch
         {
             TokenKind.Quote => "quote",
             TokenKind.Quasiquote => "quasiquote",
@@ -123,22 +115,36 @@ internal sealed class DatumReader
         };
     }
 
+    private SourceLocation At(int line, int column) => new(_path, line, column);
+
     public void ReadAll()
     {
+        var lexer = _lexer;
         for (;;)
         {
-            var token = _lexer.Next();
-            var ok = token.Kind switch
+            var kind = lexer.Next();
+            bool ok;
+            switch (kind)
             {
-                TokenKind.Error => false,
-                TokenKind.End => AtEnd(),
-                TokenKind.Open => Open(_freeLists.TryPop(out var free) ? free.Reopen(token) : new ListFrame(token)),
-                TokenKind.Quote or TokenKind.Quasiquote or TokenKind.Unquote or TokenKind.UnquoteSplicing => Open(new QuoteFrame(token)),
-                TokenKind.Close => Close(token),
-                TokenKind.Dot => Dot(token),
-                _ => CheckRoomForDatum(token) && Complete(Atom(token)),
-            };
-            if (!ok || token.Kind == TokenKind.End)
+                case TokenKind.Error:
+                    return;
+                case TokenKind.End:
+                    AtEnd();
+                    return;
+                case TokenKind.Open or TokenKind.Quote or TokenKind.Quasiquote or TokenKind.Unquote or TokenKind.UnquoteSplicing:
+                    ok = Begin(kind, (char)lexer.Value);
+                    break;
+                case TokenKind.Close:
+                    ok = Close((char)lexer.Value);
+                    break;
+                case TokenKind.Dot:
+                    ok = Dot();
+                    break;
+                default:
+                    ok = CheckRoomForDatum() && Complete(Atom(kind));
+                    break;
+            }
+            if (!ok)
                 return;
         }
     }
@@ -149,103 +155,127 @@ internal sealed class DatumReader
         return false;
     }
 
-    private static Datum Atom(in Token token) => token.Kind switch
+    private Datum Atom(TokenKind kind)
     {
-        TokenKind.Integer or TokenKind.Character => new IntegerDatum(token.IntegerValue, token.Location),
-        TokenKind.Real => new RealDatum(token.RealValue, token.Location),
-        TokenKind.String => new StringDatum(token.Text, token.Location),
-        _ => new SymbolDatum(token.Text, token.Location),
-    };
+        var lexer = _lexer;
+        var location = lexer.Location;
+        return kind switch
+        {
+            TokenKind.Integer or TokenKind.Character => new IntegerDatum(lexer.Value, location),
+            TokenKind.Real => new RealDatum(BitConverter.Int64BitsToDouble(lexer.Value), location),
+            TokenKind.String => new StringDatum(lexer.Text!, location),
+            _ => new SymbolDatum(lexer.Text!, location),
+        };
+    }
 
     /// <summary>End of text is fine only at top level; otherwise report the innermost unfinished thing.</summary>
     private bool AtEnd()
     {
-        if (_open.Count == 0)
+        if (_depth == 0)
             return true;
-        return _open.Peek() switch
-        {
-            QuoteFrame quote => MissingQuotedDatum(quote),
-            var list => Fail(DiagnosticCode.UnterminatedList, list.Token.Location,
-                $"unterminated list: '{list.Token.Text}' opened here is never closed"),
-        };
+        ref var top = ref _open[_depth - 1];
+        if (!top.IsList)
+            return MissingQuotedDatum(top);
+        return Fail(DiagnosticCode.UnterminatedList, At(top.Line, top.Column),
+            $"unterminated list: '{top.Text}' opened here is never closed");
     }
 
-    private bool MissingQuotedDatum(QuoteFrame quote) =>
-        Fail(DiagnosticCode.MissingQuotedDatum, quote.Token.Location,
-            $"missing datum after {quote.Symbol} '{quote.Token.Text}'");
+    private bool MissingQuotedDatum(in Open quote) =>
+        Fail(DiagnosticCode.MissingQuotedDatum, At(quote.Line, quote.Column),
+            $"missing datum after {quote.Symbol} '{quote.Text}'");
 
-    /// <summary>Starts a list or a quote form, unless that would nest too deeply.</summary>
-    private bool Open(Frame frame)
+    /// <summary>Starts a list or a quote form (the token just read), unless that would nest too deeply.</summary>
+    private bool Begin(TokenKind kind, char opener)
     {
-        if (!CheckRoomForDatum(frame.Token))
+        if (!CheckRoomForDatum())
             return false;
-        if (_open.Count >= Reader.MaxNesting)
-            return Fail(DiagnosticCode.NestingTooDeep, frame.Token.Location,
+        if (_depth >= Reader.MaxNesting)
+            return Fail(DiagnosticCode.NestingTooDeep, _lexer.Location,
                 $"nesting too deep: more than {Reader.MaxNesting} nested lists");
-        _open.Push(frame);
+        if (_depth == _open.Length) Array.Resize(ref _open, _depth * 2);
+        ref var open = ref _open[_depth++];
+        open.Kind = kind;
+        open.Opener = kind == TokenKind.Open ? opener : '\0';
+        open.Line = _lexer.Line;
+        open.Column = _lexer.Column;
+        open.Bottom = _items.Count;
+        open.DotLine = 0;
+        open.DotColumn = 0;
+        if (open.Tail is not null) open.Tail = null;
         return true;
     }
 
-    /// <summary>A dotted list takes exactly one datum after its '.'; a second one is an error at that datum's first token.</summary>
-    private bool CheckRoomForDatum(in Token token)
+    /// <summary>A dotted list takes exactly one datum after its '.'; a second one is an error at that datum's first token (the token just read).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool CheckRoomForDatum()
     {
-        if (_open.Count > 0 && _open.Peek() is ListFrame { Tail: not null } list)
-            return Fail(DiagnosticCode.MisplacedDot, token.Location,
-                $"misplaced '.': only one datum may follow '.' before '{list.Closer}'");
+        if (_depth > 0 && _open[_depth - 1].Tail is not null)
+            return MisplacedSecondDatum();
         return true;
     }
+
+    private bool MisplacedSecondDatum() =>
+        Fail(DiagnosticCode.MisplacedDot, _lexer.Location,
+            $"misplaced '.': only one datum may follow '.' before '{_open[_depth - 1].Closer}'");
 
     /// <summary>
     /// A lone '.' marks a dotted tail only as an element of an open list. Anywhere else (top level,
     /// after a quote prefix, as boot.l's <c>'.</c>) it is just the symbol <c>.</c>, as in eval.c.
     /// </summary>
-    private bool Dot(in Token dot)
+    private bool Dot()
     {
-        if (_open.Count == 0 || _open.Peek() is QuoteFrame)
-            return Complete(new SymbolDatum(dot.Text, dot.Location));
-        var list = (ListFrame)_open.Peek();
+        if (_depth == 0 || !_open[_depth - 1].IsList)
+            return Complete(new SymbolDatum(_lexer.Text!, _lexer.Location));
+        ref var list = ref _open[_depth - 1];
         if (list.Tail is not null)
-            return CheckRoomForDatum(dot);
-        if (list.Dot is { } first)
-            return Fail(DiagnosticCode.MisplacedDot, dot.Location,
-                $"misplaced '.': expected a datum after the '.' at line {first.Location.Line}, column {first.Location.Column}");
-        if (list.Items.Count == 0)
-            return Fail(DiagnosticCode.MisplacedDot, dot.Location, $"misplaced '.': no element before it in the list opened by '{list.Token.Text}'");
-        list.Dot = dot;
+            return MisplacedSecondDatum();
+        if (list.DotLine != 0)
+            return Fail(DiagnosticCode.MisplacedDot, _lexer.Location,
+                $"misplaced '.': expected a datum after the '.' at line {list.DotLine}, column {list.DotColumn}");
+        if (_items.Count == list.Bottom)
+            return Fail(DiagnosticCode.MisplacedDot, _lexer.Location, $"misplaced '.': no element before it in the list opened by '{list.Text}'");
+        list.DotLine = _lexer.Line;
+        list.DotColumn = _lexer.Column;
         return true;
     }
 
-    private bool Close(in Token closer)
+    private bool Close(char closer)
     {
-        if (_open.Count == 0)
-            return Fail(DiagnosticCode.UnexpectedCloser, closer.Location, $"unexpected '{closer.Text}' with no list open");
-        if (_open.Peek() is QuoteFrame quote)
-            return MissingQuotedDatum(quote);
-        var list = (ListFrame)_open.Peek();
-        if (closer.Text[0] != list.Closer)
-            return Fail(DiagnosticCode.MismatchedDelimiter, closer.Location,
-                $"mismatched delimiter: expected '{list.Closer}' to close '{list.Token.Text}' but found '{closer.Text}'");
-        if (list.Dot is { } dot && list.Tail is null)
-            return Fail(DiagnosticCode.MisplacedDot, dot.Location, $"misplaced '.': no datum after it before '{closer.Text}'");
-        _open.Pop();
-        var datum = BuildList(list, closer, _names);
-        _freeLists.Push(list);
+        if (_depth == 0)
+            return Fail(DiagnosticCode.UnexpectedCloser, _lexer.Location, $"unexpected '{closer}' with no list open");
+        ref var list = ref _open[_depth - 1];
+        if (!list.IsList)
+            return MissingQuotedDatum(list);
+        if (closer != list.Closer)
+            return Fail(DiagnosticCode.MismatchedDelimiter, _lexer.Location,
+                $"mismatched delimiter: expected '{list.Closer}' to close '{list.Text}' but found '{closer}'");
+        if (list.DotLine != 0 && list.Tail is null)
+            return Fail(DiagnosticCode.MisplacedDot, At(list.DotLine, list.DotColumn), $"misplaced '.': no datum after it before '{closer}'");
+        _depth--;
+        var datum = BuildList(list);
         return Complete(datum);
     }
 
     /// <summary>
     /// The list's first pair is located at its opening delimiter, each later pair at its element;
     /// <c>[a]</c> and <c>{a}</c> gain a leading <c>bracket</c> / <c>brace</c> symbol located at the delimiter.
+    /// Takes the list's elements off <see cref="_items"/>.
     /// </summary>
-    private static Datum BuildList(ListFrame list, in Token closer, NameTable names)
+    private Datum BuildList(in Open list)
     {
-        var opener = list.Token;
-        var items = list.Items;
-        if (opener.Text != "(")
-            items.InsertAtBottom(new SymbolDatum(names.Intern(opener.Text == "[" ? "bracket" : "brace"), opener.Location));
-        Datum result = list.Tail ?? new NilDatum(items.Count == 0 ? opener.Location : closer.Location);
-        for (var i = items.Count - 1; i >= 0; i--)
-            result = new PairDatum(items[i], result, i == 0 ? opener.Location : items[i].Location);
+        var items = _items;
+        var bottom = list.Bottom;
+        var opener = At(list.Line, list.Column);
+        var plain = list.Opener == '(';
+        Datum result = list.Tail ?? new NilDatum(plain && items.Count == bottom ? opener : _lexer.Location);
+        for (var i = items.Count - 1; i >= bottom; i--)
+        {
+            var item = items[i];
+            result = new PairDatum(item, result, i == bottom && plain ? opener : item.Location);
+        }
+        if (!plain)
+            result = new PairDatum(new SymbolDatum(_names.Intern(list.Opener == '[' ? "bracket" : "brace"), opener), result, opener);
+        items.TruncateTo(bottom);
         return result;
     }
 
@@ -256,23 +286,32 @@ internal sealed class DatumReader
     /// </summary>
     private bool Complete(Datum datum)
     {
-        while (_open.Count > 0 && _open.Peek() is QuoteFrame quote)
+        while (_depth > 0 && !_open[_depth - 1].IsList)
         {
-            _open.Pop();
-            var location = quote.Token.Location;
-            datum = new PairDatum(new SymbolDatum(_names.Intern(quote.Symbol), location),
+            ref var quote = ref _open[--_depth];
+            var location = At(quote.Line, quote.Column);
+            datum = new PairDatum(new SymbolDatum(QuoteName(quote.Kind), location),
                 new PairDatum(datum, new NilDatum(datum.Location), datum.Location), location);
         }
-        if (_open.Count == 0)
+        if (_depth == 0)
         {
             Results.Add(datum);
             return true;
         }
-        var list = (ListFrame)_open.Peek();
-        if (list.Dot is null)
-            list.Items.Push(datum);
+        ref var list = ref _open[_depth - 1];
+        if (list.DotLine == 0)
+            _items.Push(datum);
         else
             list.Tail = datum;
         return true;
     }
+
+    /// <summary>The symbol name a quote prefix stands for, interned once per file.</summary>
+    private string QuoteName(TokenKind kind) => kind switch
+    {
+        TokenKind.Quote => _quote ??= _names.Intern("quote"),
+        TokenKind.Quasiquote => _quasiquote ??= _names.Intern("quasiquote"),
+        TokenKind.Unquote => _unquote ??= _names.Intern("unquote"),
+        _ => _unquoteSplicing ??= _names.Intern("unquote-splicing"),
+    };
 }

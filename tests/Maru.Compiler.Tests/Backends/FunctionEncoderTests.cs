@@ -151,6 +151,51 @@ public sealed class FunctionEncoderTests
     }
 
     [TestMethod]
+    public void ChainsOfBranchesThatComeIntoReachPassAfterPass()
+    {
+        // Branches over branches, each just out of short reach until the ones it jumps over shrink:
+        // forward and backward ladders whose shrinking takes several passes (up to BlockEncoder's
+        // five, and past them), interleaved with calls and RIP-relative operands that are final
+        // after the first pass, so that later passes see only some branches still open, with
+        // targets ahead of them, behind them and on themselves.
+        var encoder = new FunctionEncoder();
+        var random = new Random(20261201);
+        for (var function = 0; function < 400; function++)
+        {
+            var asm = new Assembler(64);
+            var rungs = 2 + random.Next(function % 2 == 0 ? 12 : 40);
+            var labels = Enumerable.Range(0, rungs + 1).Select(_ => asm.CreateLabel()).ToArray();
+            // Ladders: every rung jumps to the end (forward) or the start (backward); else each to a
+            // rung one to three away either way.
+            var mode = random.Next(3);
+            for (var r = 0; r < rungs; r++)
+            {
+                asm.Label(ref labels[r]);
+                if (random.Next(4) == 0) asm.AddInstruction(Instruction.CreateBranch(Code.Call_rel32_64, X64CodeLayout.Placeholder));
+                if (random.Next(4) == 0) asm.AddInstruction(Instruction.Create(Code.Mov_r64_rm64, Register.RAX, new MemoryOperand(Register.RIP, Register.None, 1, 0, 8)));
+                var target = mode switch
+                {
+                    0 => labels[rungs],
+                    1 => labels[0],
+                    _ => labels[Math.Clamp(r + (random.Next(2) == 0 ? -1 : 1) * random.Next(1, 4), 0, rungs)],
+                };
+                if (random.Next(2) == 0) asm.jne(target);
+                else asm.jmp(target);
+                if (random.Next(3) == 0)
+                {
+                    var self = asm.CreateLabel();
+                    asm.Label(ref self);
+                    asm.je(self);
+                }
+                Fill(asm, mode == 2 ? 25 + random.Next(30) : Math.Max(0, 100 + random.Next(30) - (mode == 0 ? 4 * r : 0)));
+            }
+            asm.Label(ref labels[rungs]);
+            asm.ret();
+            Assert.IsTrue(Compare(encoder, asm.Instructions, $"function {function}"));
+        }
+    }
+
+    [TestMethod]
     public void WhatItDoesNotHandleIsLeftToBlockEncoder()
     {
         var asm = new Assembler(64);
@@ -185,8 +230,9 @@ public sealed class FunctionEncoderTests
         Assert.IsTrue(ok, error);
         if (!encoder.TryEncode(list.ToArray(), out var actualBytes, out var offsets, out var constants)) return false;
         CollectionAssert.AreEqual(bytes.ToArray(), actualBytes, what + ": bytes");
-        CollectionAssert.AreEqual(expected.NewInstructionOffsets, offsets, what + ": offsets");
-        CollectionAssert.AreEqual(expected.ConstantOffsets, constants, what + ": constant offsets");
+        // (The encoder's arrays: the function's instructions first.)
+        CollectionAssert.AreEqual(expected.NewInstructionOffsets, offsets.AsSpan(0, list.Count).ToArray(), what + ": offsets");
+        CollectionAssert.AreEqual(expected.ConstantOffsets, constants.AsSpan(0, list.Count).ToArray(), what + ": constant offsets");
         return true;
     }
 

@@ -152,6 +152,22 @@ public sealed class RelocationPatcherTests
     }
 
     [TestMethod]
+    public void EveryNamedKindIsKnownAndNoOther()
+    {
+        // The validator's quick test of a kind against the enum's own list: a member added
+        // without updating it would be refused as unknown here.
+        var named = Enum.GetValues<RelocationKind>();
+        for (var value = -3; value <= named.Max(k => (int)k) + 3; value++)
+            Assert.AreEqual(Enum.IsDefined((RelocationKind)value), RelocationPatcher.IsKnown((RelocationKind)value), $"kind {value}");
+        // And a module with an unknown one is refused before any writer patches it.
+        var module = new ObjectModule();
+        module.Text.AddRange(new byte[16]);
+        module.Relocations.Add(new Relocation(SectionKind.Text, 4, (RelocationKind)(named.Max(k => (int)k) + 1), SectionKind.Text, 0, 0));
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => ObjectModuleValidator.Validate(module));
+        StringAssert.Contains(error.Message, "is unknown");
+    }
+
+    [TestMethod]
     public void AbsolutePointersAreReturnedAsLoadTimeFixups()
     {
         var module = new ObjectModule();

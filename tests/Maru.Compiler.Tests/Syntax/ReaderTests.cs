@@ -318,6 +318,14 @@ public sealed class ReaderTests
     [DataRow(", @x", "(unquote @x)")]
     [DataRow("'.", "(quote .)")]
     [DataRow(".", ".")]
+    // Lists and prefixes opened where a closed dotted list was (the reader reuses its open records).
+    [DataRow("((a . b) 'c)", "((a . b) (quote c))")]
+    [DataRow("((a . b) c d)", "((a . b) c d)")]
+    [DataRow("((a . (b c)) . d)", "((a b c) . d)")]
+    [DataRow("([x . y] . [z])", "((bracket x . y) bracket z)")]
+    [DataRow("(a (b . c) . 'd)", "(a (b . c) quote d)")]
+    [DataRow("'((a . b) . `(c . ,d))", "(quote ((a . b) quasiquote (c unquote d)))")]
+    [DataRow("(a . b) (c d) [e . f] [g]", "(a . b) (c d) (bracket e . f) (bracket g)")]
     public void ListsAndPrefixes(string text, string printed)
     {
         Assert.AreEqual(printed, Print(text));
@@ -551,6 +559,10 @@ public sealed class ReaderTests
     [DataRow("(a . b 'c)", "misplaced '.': only one datum may follow '.' before ')'", 1, 8)]
     [DataRow("(a . b .)", "misplaced '.': only one datum may follow '.' before ')'", 1, 8)]
     [DataRow("(a . . b)", "misplaced '.': expected a datum after the '.' at line 1, column 4", 1, 6)]
+    [DataRow("((a . b) . c d)", "misplaced '.': only one datum may follow '.' before ')'", 1, 14)]
+    [DataRow("((a . b) . )", "misplaced '.': no datum after it before ')'", 1, 10)]
+    [DataRow("[a . b c]", "misplaced '.': only one datum may follow '.' before ']'", 1, 8)]
+    [DataRow("(x\n ((a . b) . (c . d) e))", "misplaced '.': only one datum may follow '.' before ')'", 2, 21)]
     public void MisplacedDot(string text, string message, int line, int column) =>
         AssertError(text, DiagnosticCode.MisplacedDot, message, line, column);
 

@@ -145,11 +145,48 @@ internal sealed class InterferenceGraph
     /// <summary><see cref="AddEdge"/> of each register of the mask (lowest first) and <paramref name="node"/>.</summary>
     public void AddEdges(ulong registers, int node)
     {
+        if (_matrix is not null && !_sealed)
+        {
+            if (!IsPhysical(node)) RecordPhysical(registers, node);
+            return;
+        }
+        for (; registers != 0; registers &= registers - 1) AddEdge(System.Numerics.BitOperations.TrailingZeroCount(registers), node);
+    }
+
+    /// <summary>
+    /// While building (matrix): what <see cref="Record"/> of each register of the mask (lowest first)
+    /// and the virtual <paramref name="node"/> does. The registers already its neighbours are one
+    /// window of its matrix row (the physical registers are nodes 0..PhysicalCount-1), so the new
+    /// ones are known at once, and their row bits set at once.
+    /// </summary>
+    private void RecordPhysical(ulong registers, int node)
+    {
+        var matrix = _matrix!;
+        var row = (long)node * _count;
+        var word = (int)(row >> 6);
+        var shift = (int)(row & 63);
+        var present = matrix[word] >> shift;
+        if (shift != 0 && word + 1 < matrix.Length) present |= matrix[word + 1] << (64 - shift);
+        registers &= ~present;
+        if (registers == 0) return;
+        matrix[word] |= registers << shift;
+        if (shift != 0 && registers >> (64 - shift) != 0) matrix[word + 1] |= registers >> (64 - shift);
+        var added = System.Numerics.BitOperations.PopCount(registers);
+        Degree[node] += added;
+        if (_edgeCount + added > _edgeA.Length)
+        {
+            Array.Resize(ref _edgeA, Math.Max(_edgeCount * 2, _edgeCount + added));
+            Array.Resize(ref _edgeB, _edgeA.Length);
+            _storage.EdgeA = _edgeA;
+            _storage.EdgeB = _edgeB;
+        }
         for (; registers != 0; registers &= registers - 1)
         {
             var r = System.Numerics.BitOperations.TrailingZeroCount(registers);
-            if (_matrix is null || _sealed) AddEdge(r, node);
-            else if (!IsPhysical(node)) Record(r, node);
+            var column = (long)r * _count + node;
+            matrix[column >> 6] |= 1UL << (int)(column & 63);
+            _edgeA[_edgeCount] = r;
+            _edgeB[_edgeCount++] = node;
         }
     }
 

@@ -77,8 +77,18 @@ internal sealed class FunctionEncoder
     private bool[] _short = [];
     private int[] _target = [];        // the target instruction's index, or -1 (then _address)
     private ulong[] _address = [];
-    private int[] _simpleStart = [];
+    private int[] _simpleStart = [];   // the template's bytes (a branch's, a call's, an IP-relative operand's: its short or RIP form's)
     private ConstantOffsets[] _simpleConstants = [];
+    private int[] _nearStart = [];     // an IP-relative operand's EIP form's bytes
+    private ConstantOffsets[] _nearConstants = [];
+    private int[] _before = [];        // per instruction: how many branches (instructions not final at first) come before it
+    private int[] _branches = [];      // the branches' instruction indexes, in order
+    private uint[] _offsets = [];               // the answer's offsets and constant offsets (valid until the next call)
+    private ConstantOffsets[] _constants = [];
+    private int[] _openAt = [], _openRank = [];   // the branches still open after the first pass: instruction, branch number
+    private ulong[] _openCut = [];     // per open branch: how much it has shrunk since the first pass
+    private ulong[] _openShrunk = [];  // per open branch m: what the open branches before it have shrunk since the first pass
+    private ulong[] _shrunk = [];      // per branch k: what the branches before it have shrunk so far (see TryEncode)
     private readonly Dictionary<ulong, int> _labels = new();
     // Dense labels: the instruction at each, valid where its stamp is this call's.
     private int[] _labelAt = [], _labelStamp = [];
@@ -129,12 +139,20 @@ internal sealed class FunctionEncoder
     private const int KnownLimit = 1 << 12;
     private readonly record struct Known(int Start, uint Length, ConstantOffsets Constants);
 
-    public FunctionEncoder() => _simpleEncoder = Encoder.Create(64, _simple);
+    public FunctionEncoder()
+    {
+        _simpleEncoder = Encoder.Create(64, _simple);
+        _wordsKnown = InstructionBits.Exact && InstructionBits.WordsAsExpected();
+    }
+
+    /// <summary>An instruction's next IP is its first word and a relative target its second (checked once per encoder): a template's key is then read from the instruction in place.</summary>
+    private readonly bool _wordsKnown;
 
     /// <summary>
     /// The function's bytes and, per instruction, its offset and constant offsets (as
-    /// BlockEncoder's ReturnNewInstructionOffsets and ReturnConstantOffsets give them); false when
-    /// the block needs something only BlockEncoder does.
+    /// BlockEncoder's ReturnNewInstructionOffsets and ReturnConstantOffsets give them; arrays of the
+    /// encoder's, longer than the function maybe, valid until its next call); false when the block
+    /// needs something only BlockEncoder does.
     /// </summary>
     public bool TryEncode(ReadOnlySpan<Instruction> instructions, out byte[] bytes, out uint[] offsets, out ConstantOffsets[] constants)
     {
@@ -153,6 +171,7 @@ internal sealed class FunctionEncoder
 
         // First sizes and addresses.
         ulong ip = 0;
+        var branchCount = 0;
         var zeroIps = 0;
         ulong highestLabel = 0;
         for (var i = 0; i < count; i++)
@@ -161,11 +180,24 @@ internal sealed class FunctionEncoder
             var label = instruction.IP;
             if (label == 0) zeroIps++;
             else if (label > highestLabel) highestLabel = label;
+            var code = instruction.Code;
+            var form = FormOf(code);
+            if (form == Form.Other && !instruction.IsIPRelativeMemoryOperand)
+            {
+                // Position-independent: its template is its encoding, and its length its size, final.
+                _kind[i] = Kind.Simple;
+                if (!Template(instruction, relative: false, out var known)) return false;   // (not a branch, not IP-relative)
+                _simpleStart[i] = known.Start;
+                _simpleConstants[i] = known.Constants;
+                _size[i] = known.Length;
+                _ip[i] = ip;
+                ip += known.Length;
+                _before[i] = branchCount;
+                continue;
+            }
             _done[i] = false;
             _short[i] = false;
             _target[i] = -1;
-            var code = instruction.Code;
-            var form = FormOf(code);
             if (form == Form.Jcc)
             {
                 if (instruction.OpCount != 1) return false;
@@ -184,6 +216,8 @@ internal sealed class FunctionEncoder
                 _kind[i] = Kind.Call;
                 if (!Template(instruction, out var call)) return false;
                 _nearSize[i] = call.Length;
+                _simpleStart[i] = call.Start;
+                _simpleConstants[i] = call.Constants;
                 _size[i] = Math.Max(_nearSize[i], JmpOrCallFarSize);
             }
             else if (form == Form.Refused)
@@ -200,6 +234,10 @@ internal sealed class FunctionEncoder
                 if (!Template(copy, out var eip)) return false;
                 _shortSize[i] = rip.Length;
                 _nearSize[i] = eip.Length;
+                _simpleStart[i] = rip.Start;
+                _simpleConstants[i] = rip.Constants;
+                _nearStart[i] = eip.Start;
+                _nearConstants[i] = eip.Constants;
                 _size[i] = _nearSize[i];
             }
             else
@@ -214,6 +252,8 @@ internal sealed class FunctionEncoder
             }
             _ip[i] = ip;
             ip += _size[i];
+            _before[i] = branchCount;
+            if (_kind[i] != Kind.Simple) _branches[branchCount++] = i;
         }
 
         // Labels: an instruction's original IP names it; IP 0 only when one instruction has it.
@@ -233,9 +273,9 @@ internal sealed class FunctionEncoder
             }
             else if (!_labels.TryAdd(label, i)) return false;
         }
-        for (var i = 0; i < count; i++)
+        for (var k = 0; k < branchCount; k++)
         {
-            if (_kind[i] == Kind.Simple) continue;
+            var i = _branches[k];
             ref readonly var instruction = ref instructions[i];
             var address = _kind[i] == Kind.IpRelative ? instruction.IPRelativeMemoryAddress : instruction.NearBranchTarget;
             _address[i] = address;
@@ -246,32 +286,89 @@ internal sealed class FunctionEncoder
             else if (_labels.TryGetValue(address, out var target)) _target[i] = target;
         }
 
-        for (var pass = 0; pass < MaxPasses; pass++)
+        // The relaxation walks the branches only (every instruction not final at first: jcc, jmp,
+        // call, IP-relative operand), with BlockEncoder's addresses: its pass places every
+        // instruction at the sizes chosen so far, and a branch reads a target behind it as this
+        // pass placed it, one ahead as the last pass did. An instruction's address is its first
+        // address (_ip, above) less what the branches before it have shrunk. The first pass keeps
+        // that per branch (_shrunk[k]: the branches before branch k); the later ones relax only
+        // the branches still open after it (the others keep their sizes), an instruction's
+        // address then its address after the first pass less what the open branches before it
+        // have shrunk since (_openShrunk[m]: the open branches before open branch m). In both, the
+        // entries up to the branch being relaxed are this pass's, those after it the last pass's.
+        var shrunk = _shrunk;
+        var shrank = false;
+        var open = 0;
+        ulong gained = 0;
+        shrunk[0] = 0;
+        for (var k = 0; k < branchCount; k++)
         {
-            var shrank = false;
-            ip = 0;
-            ulong gained = 0;
-            for (var i = 0; i < count; i++)
+            var i = _branches[k];
+            var old = _size[i];
+            ulong target;
+            if (_target[i] >= 0)
             {
-                _ip[i] = ip;
+                var j = _target[i];
+                target = _before[j] <= k ? _ip[j] - shrunk[_before[j]] : _ip[j];
+            }
+            else target = _address[i];
+            if (!Relax(i, _ip[i] - gained, target, gained)) return false;
+            if (_size[i] < old)
+            {
+                gained += old - _size[i];
+                shrank = true;
+            }
+            shrunk[k + 1] = gained;
+            if (!_done[i])
+            {
+                _openAt[open] = i;
+                _openRank[open] = k;
+                _openCut[open++] = 0;
+            }
+        }
+        var openCount = open;
+        var openShrunk = _openShrunk;
+        Array.Clear(openShrunk, 0, openCount + 1);
+        for (var pass = 1; pass < MaxPasses && shrank && open > 0; pass++)   // (with every branch final, a pass would shrink nothing)
+        {
+            shrank = false;
+            open = 0;
+            gained = 0;
+            for (var m = 0; m < openCount; m++)
+            {
+                var i = _openAt[m];
                 if (!_done[i])
                 {
                     var old = _size[i];
-                    if (!Relax(i, gained)) return false;
+                    var target = _address[i];
+                    if (_target[i] >= 0)
+                    {
+                        var j = _target[i];
+                        target = _ip[j] - shrunk[_before[j]] - openShrunk[OpenBefore(j, openCount)];
+                    }
+                    if (!Relax(i, _ip[i] - shrunk[_openRank[m]] - openShrunk[m], target, gained)) return false;
                     if (_size[i] < old)
                     {
                         gained += old - _size[i];
+                        _openCut[m] += old - _size[i];
                         shrank = true;
                     }
+                    if (!_done[i]) open++;
                 }
-                ip += _size[i];
+                openShrunk[m + 1] = openShrunk[m] + _openCut[m];
             }
-            if (!shrank) break;
+        }
+        // Final addresses (those the last pass placed: every size before an instruction is final when it is placed).
+        ip = 0;
+        for (var i = 0; i < count; i++)
+        {
+            _ip[i] = ip;
+            ip += _size[i];
         }
 
         _buffer.Count = 0;
-        offsets = new uint[count];
-        constants = new ConstantOffsets[count];
+        offsets = _offsets;
+        constants = _constants;
         for (var i = 0; i < count; i++)
         {
             var start = _buffer.Count;
@@ -282,19 +379,26 @@ internal sealed class FunctionEncoder
                 constants[i] = _simpleConstants[i];
                 continue;
             }
-            var instruction = instructions[i];
             var address = _target[i] >= 0 ? _ip[_target[i]] : _address[i];
+            Known known;
             switch (_kind[i])
             {
                 case Kind.Jcc:
                 case Kind.Jmp:
+                {
+                    var instruction = instructions[i];
                     instruction.Code = _short[i] ? instruction.Code.ToShortBranch() : instruction.Code.ToNearBranch();
+                    if (!Template(instruction, out known)) return false;
                     break;
+                }
                 case Kind.IpRelative:
-                    instruction.MemoryBase = _short[i] ? Register.RIP : Register.EIP;
+                    known = _short[i] ? new Known(_simpleStart[i], _shortSize[i], _simpleConstants[i]) : new Known(_nearStart[i], _nearSize[i], _nearConstants[i]);
+                    break;
+                default:
+                    known = new Known(_simpleStart[i], _nearSize[i], _simpleConstants[i]);
                     break;
             }
-            if (!Template(instruction, out var known) || known.Length != _size[i]) return false;
+            if (known.Length != _size[i]) return false;
             _buffer.AppendShort(_simple.Bytes, known.Start, (int)known.Length);
             constants[i] = known.Constants;
             // The relative field, as Iced computes it: the target less the address of the next instruction.
@@ -318,16 +422,26 @@ internal sealed class FunctionEncoder
     /// instruction anywhere, but for the relative field (<see cref="ConstantOffsets"/> says where),
     /// which the caller writes as Iced would, the target less the next instruction's address.
     /// </summary>
-    private bool Template(in Instruction instruction, out Known known)
+    private bool Template(in Instruction instruction, out Known known) =>
+        Template(instruction, instruction.Op0Kind == OpKind.NearBranch64 || instruction.IsIPRelativeMemoryOperand, out known);
+
+    /// <param name="relative">The instruction has a relative target (a near branch's, an IP-relative operand's).</param>
+    private bool Template(in Instruction instruction, bool relative, out Known known)
     {
         known = default;
         if (!InstructionBits.Exact) return false;   // (never with Iced 1.21: BlockEncoder would encode the function)
+        InstructionBits bits;
+        if (_wordsKnown)
+        {
+            bits = InstructionBits.Template(instruction, relative);
+            if (_known.TryGetValue(bits, out known)) return true;
+        }
         var copy = instruction;
         copy.NextIP = 0;
         if (copy.Op0Kind == OpKind.NearBranch64) copy.NearBranch64 = 0;
         else if (copy.IsIPRelativeMemoryOperand) copy.MemoryDisplacement64 = 0;
-        var bits = InstructionBits.Of(copy);
-        if (_known.TryGetValue(bits, out known)) return true;
+        bits = InstructionBits.Of(copy);
+        if (!_wordsKnown && _known.TryGetValue(bits, out known)) return true;
         var start = _simple.Count;
         if (!_simpleEncoder.TryEncode(copy, 0, out var length, out _))
         {
@@ -346,6 +460,43 @@ internal sealed class FunctionEncoder
 
         /// <summary>An instruction is exactly these 40 bytes (Iced 1.21's layout; checked, not assumed).</summary>
         public static bool Exact => Unsafe.SizeOf<Instruction>() == Unsafe.SizeOf<InstructionBits>();
+
+        /// <summary>
+        /// The bits of the instruction's template (as <see cref="Of"/> of a copy with its next IP and
+        /// relative target zeroed), read in place: valid when <see cref="WordsAsExpected"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static InstructionBits Template(in Instruction instruction, bool relative)
+        {
+            ref var words = ref Unsafe.As<Instruction, ulong>(ref Unsafe.AsRef(in instruction));
+            return new InstructionBits(0, relative ? 0 : Unsafe.Add(ref words, 1), Unsafe.Add(ref words, 2), Unsafe.Add(ref words, 3), Unsafe.Add(ref words, 4));
+        }
+
+        /// <summary>Whether setting the next IP writes the first word only, and a branch target or an IP-relative displacement the second only.</summary>
+        public static bool WordsAsExpected()
+        {
+            var branch = Instruction.CreateBranch(Code.Jne_rel32_64, 0x0123_4567_89AB_CDEFUL);
+            branch.NextIP = 0x1122_3344_5566_7788UL;
+            var memory = Instruction.Create(Code.Mov_r64_rm64, Register.RAX, new MemoryOperand(Register.RIP, Register.None, 1, 0x7654_3210, 8));
+            memory.NextIP = 0x1020_3040_5060_7080UL;
+            var (branchIp, branchTarget, memoryIp, memoryDisplacement) = (branch, branch, memory, memory);
+            branchIp.NextIP = 0;
+            branchTarget.NearBranch64 = 0;
+            memoryIp.NextIP = 0;
+            memoryDisplacement.MemoryDisplacement64 = 0;
+            return OnlyZeroed(branch, branchIp, 0) && OnlyZeroed(branch, branchTarget, 1)
+                && OnlyZeroed(memory, memoryIp, 0) && OnlyZeroed(memory, memoryDisplacement, 1);
+
+            static bool OnlyZeroed(Instruction before, Instruction after, int word)
+            {
+                var (was, now) = (Of(before), Of(after));
+                for (var w = 0; w < 5; w++)
+                    if (w == word ? was.Word(w) == 0 || now.Word(w) != 0 : was.Word(w) != now.Word(w)) return false;
+                return true;
+            }
+        }
+
+        private ulong Word(int w) => w switch { 0 => _a, 1 => _b, 2 => _c, 3 => _d, _ => _e };
 
         public static InstructionBits Of(Instruction instruction)
         {
@@ -436,16 +587,17 @@ internal sealed class FunctionEncoder
     }
 
     /// <summary>One relaxation step of instruction <paramref name="i"/> (not final); false for a far form.</summary>
-    private bool Relax(int i, ulong gained)
+    /// <param name="at">The instruction's address in this pass.</param>
+    /// <param name="target">Its target's address (in the block: behind it, as this pass placed it; ahead, as the last pass did).</param>
+    private bool Relax(int i, ulong at, ulong target, ulong gained)
     {
         var inBlock = _target[i] >= 0;
-        var target = inBlock ? _ip[_target[i]] : _address[i];
         switch (_kind[i])
         {
             case Kind.Jcc:
             case Kind.Jmp:
             {
-                var distance = Corrected(inBlock, (long)(target - (_ip[i] + _shortSize[i])), gained);
+                var distance = Corrected(inBlock, (long)(target - (at + _shortSize[i])), gained);
                 if (distance is >= sbyte.MinValue and <= sbyte.MaxValue)
                 {
                     _short[i] = true;
@@ -455,7 +607,7 @@ internal sealed class FunctionEncoder
                 }
                 if (!inBlock)
                 {
-                    distance = Corrected(inBlock, (long)(target - (_ip[i] + _nearSize[i])), gained);
+                    distance = Corrected(inBlock, (long)(target - (at + _nearSize[i])), gained);
                     if (distance is < int.MinValue or > int.MaxValue) return false;
                 }
                 // Beyond what the longest instructions shrinking to nothing could bring into reach.
@@ -468,7 +620,7 @@ internal sealed class FunctionEncoder
             {
                 if (!inBlock)
                 {
-                    var distance = Corrected(inBlock, (long)(target - (_ip[i] + _nearSize[i])), gained);
+                    var distance = Corrected(inBlock, (long)(target - (at + _nearSize[i])), gained);
                     if (distance is < int.MinValue or > int.MaxValue) return false;
                 }
                 _size[i] = _nearSize[i];
@@ -480,7 +632,7 @@ internal sealed class FunctionEncoder
                 var useRip = inBlock;
                 if (!useRip)
                 {
-                    var distance = Corrected(inBlock, (long)(target - (_ip[i] + _shortSize[i])), gained);
+                    var distance = Corrected(inBlock, (long)(target - (at + _shortSize[i])), gained);
                     useRip = distance is >= int.MinValue and <= int.MaxValue;
                 }
                 if (useRip)
@@ -494,6 +646,19 @@ internal sealed class FunctionEncoder
                 return true;
             }
         }
+    }
+
+    /// <summary>How many of the first <paramref name="openCount"/> open branches come before instruction <paramref name="index"/>.</summary>
+    private int OpenBefore(int index, int openCount)
+    {
+        int low = 0, high = openCount;
+        while (low < high)
+        {
+            var middle = (low + high) >>> 1;
+            if (_openAt[middle] < index) low = middle + 1;
+            else high = middle;
+        }
+        return low;
     }
 
     /// <summary>A forward distance inside the block measured to where the target was before this pass, less what the pass has saved before the branch.</summary>
@@ -555,6 +720,17 @@ internal sealed class FunctionEncoder
         _address = new ulong[size];
         _simpleStart = new int[size];
         _simpleConstants = new ConstantOffsets[size];
+        _nearStart = new int[size];
+        _nearConstants = new ConstantOffsets[size];
+        _before = new int[size];
+        _branches = new int[size];
+        _offsets = new uint[size];
+        _constants = new ConstantOffsets[size];
+        _openAt = new int[size];
+        _openRank = new int[size];
+        _openCut = new ulong[size];
+        _openShrunk = new ulong[size + 1];
+        _shrunk = new ulong[size + 1];
     }
 
     private sealed class Buffer : CodeWriter

@@ -62,24 +62,26 @@ internal sealed class X64CodeLayout
     internal sealed class FunctionCode
     {
         public required int FirstIndex;
-        public required List<DataReference> DataReferences;
-        public required List<CrossReference> CrossReferences;
+        public required DataReference[] DataReferences;
+        public required CrossReference[] CrossReferences;
         /// <summary>Kept only when a jmp may have to grow (the function is encoded again then).</summary>
         public Instruction[]? Instructions;
         /// <summary>Instructions (by index in the function) that start a loop, ascending, and the nop bytes before each.</summary>
         public required int[] LoopHeaders;
         public int[] Padding = [];
         public byte[] Bytes = [];
-        /// <summary>Where each of the caller's instructions starts and ends (nops excluded), relative to the function.</summary>
+        /// <summary>Where each of the caller's instructions starts, relative to the function.</summary>
         public uint[] Offsets = [];
-        public uint[] Ends = [];
-        public ConstantOffsets[] Constants = [];
+        /// <summary>Per cross reference: where its instruction ends (nops excluded), relative to the function.</summary>
+        public int[] CrossEnds = [];
+        /// <summary>Per data reference: where its displacement lies in its instruction, and the relocation's addend.</summary>
+        public (int Field, int Addend)[] DataFields = [];
         public int Start;
         /// <summary>int3 bytes before the function, chosen by the first layout (see the class comment).</summary>
         public int Gap = -1;
 
-        /// <summary>Where instruction <paramref name="index"/> ends, relative to the function.</summary>
-        public int EndOf(int index) => (int)Ends[index];
+        /// <summary>Where the instruction of cross reference <paramref name="reference"/> ends, relative to the function.</summary>
+        public int EndOf(int reference) => CrossEnds[reference];
     }
 
     private readonly List<FunctionCode> _functions = new();
@@ -94,15 +96,20 @@ internal sealed class X64CodeLayout
     /// <summary>Encodes the function's <paramref name="instructions"/> (which the caller may then reuse).</summary>
     /// <param name="dataReferences">Its RIP-relative data operands, by module-wide instruction index.</param>
     /// <param name="loopHeaders">Its instructions (by index in the function, ascending) that start a loop: aligned.</param>
-    public void Add(ReadOnlySpan<Instruction> instructions, List<DataReference> dataReferences, List<CrossReference> crossReferences, int[] loopHeaders)
+    public void Add(ReadOnlySpan<Instruction> instructions, DataReference[] dataReferences, CrossReference[] crossReferences, int[] loopHeaders)
     {
         var function = new FunctionCode { FirstIndex = InstructionCount, DataReferences = dataReferences, CrossReferences = crossReferences, LoopHeaders = loopHeaders };
-        if (crossReferences.Exists(r => r.Kind == CrossReferenceKind.Jump)) function.Instructions = instructions.ToArray();
+        foreach (var reference in crossReferences)
+            if (reference.Kind == CrossReferenceKind.Jump)
+            {
+                function.Instructions = instructions.ToArray();
+                break;
+            }
         function.Padding = new int[loopHeaders.Length];
-        Encode(function, instructions);
+        var constants = Encode(function, instructions);
         // The nops go into the bytes of this first encoding when every branch keeps its length (almost
         // always): one Iced encoding, not two, of a function with a loop.
-        if (ChoosePadding(function) && !TryInsertPadding(function, instructions))
+        if (ChoosePadding(function) && !TryInsertPadding(function, instructions, constants))
         {
             Encode(function, instructions);
             for (var round = 2; round < PaddingRounds && ChoosePadding(function); round++) Encode(function, instructions);
@@ -132,7 +139,7 @@ internal sealed class X64CodeLayout
     public void Adopt(FunctionCode function)
     {
         var first = InstructionCount;
-        for (var i = 0; i < function.DataReferences.Count; i++)
+        for (var i = 0; i < function.DataReferences.Length; i++)
         {
             var reference = function.DataReferences[i];
             function.DataReferences[i] = reference with { InstructionIndex = reference.InstructionIndex - function.FirstIndex + first };
@@ -172,12 +179,12 @@ internal sealed class X64CodeLayout
     /// untouched, when a short branch would no longer reach or the encoding is not one this reads
     /// (the caller then encodes the padded list, as Iced relaxes branches).
     /// </summary>
-    private static bool TryInsertPadding(FunctionCode function, ReadOnlySpan<Instruction> instructions)
+    /// <param name="constants">The unpadded encoding's constant offsets, by instruction.</param>
+    private static bool TryInsertPadding(FunctionCode function, ReadOnlySpan<Instruction> instructions, ReadOnlySpan<ConstantOffsets> constants)
     {
         var headers = function.LoopHeaders;
         var padding = function.Padding;
         var offsets = function.Offsets;
-        var constants = function.Constants;
         var old = function.Bytes;
         var count = instructions.Length;
         if (offsets.Length != count) return false;
@@ -192,7 +199,6 @@ internal sealed class X64CodeLayout
         }
         var bytes = new byte[old.Length + total];
         var newOffsets = new uint[count];
-        var newEnds = new uint[count];
         var copied = 0;
         var written = 0;
         for (var k = 0; k < headers.Length; k++)
@@ -216,7 +222,6 @@ internal sealed class X64CodeLayout
             for (; passed < at.Length && at[passed] <= start; passed++) shift += padding[passed];   // instructions come in offset order
             var moved = shift;
             newOffsets[i] = (uint)(start + moved);
-            newEnds[i] = function.Ends[i] + (uint)moved;
             ref readonly var instruction = ref instructions[i];
             int field, size, target;
             if (instruction.IsIPRelativeMemoryOperand)
@@ -228,7 +233,7 @@ internal sealed class X64CodeLayout
             {
                 (field, size) = (constants[i].ImmediateOffset, constants[i].ImmediateSize);
                 if (size is not (1 or 4)) return false;
-                var end = (int)function.Ends[i];
+                var end = i + 1 < count ? (int)offsets[i + 1] : old.Length;   // (unpadded: the next instruction's start)
                 // Another function's entry (patched later) stays put; an instruction of this one moves with its nops.
                 target = instruction.NearBranch64 == Placeholder ? 0 : Shift(at, before, end + Read(old, start + field, size));
             }
@@ -239,9 +244,13 @@ internal sealed class X64CodeLayout
             else if (size == 1 && FitsRel8(Read(old, start + field, 1) + (long)delta)) bytes[start + moved + field] = (byte)(sbyte)(Read(old, start + field, 1) + delta);
             else return false;
         }
+        for (var r = 0; r < function.CrossReferences.Length; r++)
+        {
+            var instruction = function.CrossReferences[r].Instruction;
+            function.CrossEnds[r] += (int)(newOffsets[instruction] - offsets[instruction]);
+        }
         function.Bytes = bytes;
         function.Offsets = newOffsets;
-        function.Ends = newEnds;
         return true;
     }
 
@@ -282,8 +291,12 @@ internal sealed class X64CodeLayout
         return nops;
     }
 
-    /// <summary>Encodes the instructions with the function's current padding and keeps the bytes and the offsets of the caller's instructions.</summary>
-    private void Encode(FunctionCode function, ReadOnlySpan<Instruction> instructions)
+    /// <summary>
+    /// Encodes the instructions with the function's current padding and keeps the bytes, the offsets
+    /// of the caller's instructions, where its cross references end and where its data references' fields are.
+    /// </summary>
+    /// <returns>The constant offsets of the encoded instructions (the encoder's: valid until this thread's next encoding), by position in the padded list.</returns>
+    private ConstantOffsets[] Encode(FunctionCode function, ReadOnlySpan<Instruction> instructions)
     {
         var headers = function.LoopHeaders;
         var encoder = FunctionEncoder.ForThread();
@@ -316,20 +329,28 @@ internal sealed class X64CodeLayout
             constants = result.ConstantOffsets;
         }
         var count = instructions.Length;
-        function.Offsets = position is null ? offsets : new uint[count];
-        function.Constants = position is null ? constants : new ConstantOffsets[count];
-        function.Ends = new uint[count];
-        for (var i = 0; i < count; i++)
+        var encodedCount = padded.Length;
+        var starts = function.Offsets = new uint[count];
+        for (var i = 0; i < count; i++) starts[i] = offsets[position is null ? i : position[i]];
+        // The next encoded instruction starts where one ends (a nop's start, when padding follows).
+        var crossReferences = function.CrossReferences;
+        if (function.CrossEnds.Length != crossReferences.Length) function.CrossEnds = new int[crossReferences.Length];
+        for (var r = 0; r < crossReferences.Length; r++)
         {
-            var at = position is null ? i : position[i];
-            if (position is not null)
-            {
-                function.Offsets[i] = offsets[at];
-                function.Constants[i] = constants[at];
-            }
-            // The next encoded instruction starts where this one ends (a nop's start, when padding follows).
-            function.Ends[i] = at + 1 < offsets.Length ? offsets[at + 1] : (uint)function.Bytes.Length;
+            var at = position is null ? crossReferences[r].Instruction : position[crossReferences[r].Instruction];
+            function.CrossEnds[r] = at + 1 < encodedCount ? (int)offsets[at + 1] : function.Bytes.Length;
         }
+        // RIP-relative: the CPU adds the address of the next instruction, which lies the
+        // displacement (4 bytes) plus any immediate after the field being patched.
+        var dataReferences = function.DataReferences;
+        if (function.DataFields.Length != dataReferences.Length) function.DataFields = new (int, int)[dataReferences.Length];
+        for (var r = 0; r < dataReferences.Length; r++)
+        {
+            var index = dataReferences[r].InstructionIndex - function.FirstIndex;
+            var constant = constants[position is null ? index : position[index]];
+            function.DataFields[r] = (constant.DisplacementOffset, -(constant.DisplacementSize + constant.ImmediateSize));
+        }
+        return constants;
     }
 
     /// <summary>Recommended multi-byte nops (0F 1F /0 with 66 prefixes): the fewest instructions that fill <paramref name="bytes"/>.</summary>
@@ -363,26 +384,25 @@ internal sealed class X64CodeLayout
         while (ShrinkJumpsInReach()) LayOut();
 
         var text = output.Text;
+        if (_functions.Count > 0) text.EnsureCapacity(text.Count + _functions[^1].Start + _functions[^1].Bytes.Length);   // (one array, not a doubling series)
         foreach (var function in _functions)
         {
-            foreach (var reference in function.CrossReferences) Patch(function, reference);
+            for (var r = 0; r < function.CrossReferences.Length; r++) Patch(function, r);
             for (var i = 0; i < function.Gap; i++) text.Add(0xCC);
             text.AddRange(function.Bytes);
         }
         foreach (var function in _functions)
-            foreach (var reference in function.DataReferences)
+            for (var r = 0; r < function.DataReferences.Length; r++)
             {
-                var index = reference.InstructionIndex - function.FirstIndex;
-                var constants = function.Constants[index];
-                // RIP-relative: the CPU adds the address of the next instruction, which lies the
-                // displacement (4 bytes) plus any immediate after the field being patched.
+                var reference = function.DataReferences[r];
+                var (field, addend) = function.DataFields[r];
                 output.Relocations.Add(new Relocation(
                     SectionKind.Text,
-                    function.Start + (int)function.Offsets[index] + constants.DisplacementOffset,
+                    function.Start + (int)function.Offsets[reference.InstructionIndex - function.FirstIndex] + field,
                     RelocationKind.PcRelative32,
                     reference.TargetSection,
                     reference.TargetOffset,
-                    Addend: -(constants.DisplacementSize + constants.ImmediateSize)));
+                    Addend: addend));
             }
         return [.. _functions.Select(f => (f.Start, f.Bytes.Length))];
     }
@@ -445,16 +465,13 @@ internal sealed class X64CodeLayout
 
     private static bool FitsRel8(long displacement) => displacement is >= sbyte.MinValue and <= sbyte.MaxValue;
 
-    /// <summary>The distance from the end of the referring instruction to the target's entry.</summary>
-    private long Displacement(FunctionCode function, CrossReference reference) =>
-        _functions[reference.Target].Start - (long)(function.Start + function.EndOf(reference.Instruction));
-
-    /// <summary>Writes the distance into the instruction's last field (rel32, or rel8 of a short jmp).</summary>
-    private void Patch(FunctionCode function, CrossReference reference)
+    /// <summary>Writes the distance from the end of cross reference <paramref name="r"/>'s instruction to its target's entry into the instruction's last field (rel32, or rel8 of a short jmp).</summary>
+    private void Patch(FunctionCode function, int r)
     {
-        var displacement = Displacement(function, reference);
-        var end = function.EndOf(reference.Instruction);
-        if (reference.Kind == CrossReferenceKind.Jump && IsShort(function, reference))
+        var reference = function.CrossReferences[r];
+        var end = function.EndOf(r);
+        var displacement = _functions[reference.Target].Start - (long)(function.Start + end);
+        if (reference.Kind == CrossReferenceKind.Jump && end - (int)function.Offsets[reference.Instruction] == 2)   // a short jmp
         {
             if (!FitsRel8(displacement)) throw new InvalidOperationException("a short jmp out of reach after relaxation"); // layouts only shrink: cannot happen
             function.Bytes[end - 1] = (byte)(sbyte)displacement;
@@ -462,9 +479,6 @@ internal sealed class X64CodeLayout
         }
         BinaryPrimitives.WriteInt32LittleEndian(function.Bytes.AsSpan(end - 4), checked((int)displacement));
     }
-
-    private static bool IsShort(FunctionCode function, CrossReference reference) =>
-        function.EndOf(reference.Instruction) - (int)function.Offsets[reference.Instruction] == 2;
 
     private sealed class ListWriter(List<byte> bytes) : CodeWriter
     {

@@ -49,8 +49,9 @@ internal sealed class X64MachineEmitter : MachineEmitter
     private int _localBase;
     private int _current = -1;
     private ulong _entry;
-    private List<DataReference> _dataReferences = new();
-    private List<CrossReference> _crossReferences = new();
+    // This function's references (kept from one function to the next: the layout takes copies).
+    private readonly List<DataReference> _dataReferences = new();
+    private readonly List<CrossReference> _crossReferences = new();
     private readonly List<int> _loopHeaders = new();
 
     private readonly Dictionary<VReg, int> _allocaOffsets = new();
@@ -119,14 +120,14 @@ internal sealed class X64MachineEmitter : MachineEmitter
         _zeroFlagOf = -1;
         _localBase = _labelCount;
         _local.Clear();
-        _dataReferences = new List<DataReference>();
-        _crossReferences = new List<CrossReference>();
+        _dataReferences.Clear();
+        _crossReferences.Clear();
         _loopHeaders.Clear();
     }
 
     public override void EndFunction()
     {
-        _code.Add(_instructions.Items, _dataReferences, _crossReferences, [.. _loopHeaders]);
+        _code.Add(_instructions.Items, [.. _dataReferences], [.. _crossReferences], [.. _loopHeaders]);
         _instructions.Reset();
         _current = -1;
     }

@@ -27,7 +27,8 @@ internal sealed class X64Target : IRegisterConstraints
 
     public static readonly X64Target Instance = new();
 
-    private static ulong Mask(params int[] registers) => CallingConvention.Mask(registers);
+    // The fixed registers the allocator asks about for every instruction (constants: no array per question).
+    private const ulong RaxRdx = 1UL << Rax | 1UL << Rdx, RcxOnly = 1UL << Rcx;
 
     public static CallingConvention Convention => CallingConvention.SystemVX64;
 
@@ -67,9 +68,9 @@ internal sealed class X64Target : IRegisterConstraints
     public ulong Clobbers(Instruction instruction) => instruction.Op switch
     {
         Opcode.Call or Opcode.CallImport or Opcode.CallIndirect => Registers.CallerSaved,
-        Opcode.Divide or Opcode.Remainder when NeedsIdiv(instruction) => Mask(Rax, Rdx),
-        Opcode.MultiplyHigh => Mask(Rax, Rdx),
-        Opcode.ShiftLeft or Opcode.ShiftRight when !instruction.Arguments[1].IsConstant => Mask(Rcx),
+        Opcode.Divide or Opcode.Remainder when NeedsIdiv(instruction) => RaxRdx,
+        Opcode.MultiplyHigh => RaxRdx,
+        Opcode.ShiftLeft or Opcode.ShiftRight when !instruction.Arguments[1].IsConstant => RcxOnly,
         _ => 0,
     };
 
@@ -114,7 +115,7 @@ internal sealed class X64Target : IRegisterConstraints
 
     /// <summary>A variable shift computes in a register other than rcx, which holds the count.</summary>
     public ulong DestinationExcludes(Instruction instruction) =>
-        instruction.Op is Opcode.ShiftLeft or Opcode.ShiftRight && !instruction.Arguments[1].IsConstant ? Mask(Rcx) : 0;
+        instruction.Op is Opcode.ShiftLeft or Opcode.ShiftRight && !instruction.Arguments[1].IsConstant ? RcxOnly : 0;
 
     public int DestinationHint(Instruction instruction) => instruction.Op switch
     {
