@@ -135,16 +135,7 @@ public sealed class JumpThreadingTests
     }
 
     [TestMethod]
-    public void ThreadedProgramsGiveTheModelsResultsAtBothLevels()
-    {
-        using var o0 = CompiledLibrary.Compile(Source, OptimisationLevel.O0);
-        using var o1 = CompiledLibrary.Compile(Source, OptimisationLevel.O1);
-        foreach (var (name, arguments, expected) in Cases())
-        {
-            Assert.AreEqual(expected, o0.Call(name, arguments), $"O0 ({name} {string.Join(" ", arguments)})");
-            Assert.AreEqual(expected, o1.Call(name, arguments), $"O1 ({name} {string.Join(" ", arguments)})");
-        }
-    }
+    public void ThreadedProgramsGiveTheModelsResultsAtBothLevels() => AssertModelAtBothLevels(Source, Cases());
 
     [TestMethod]
     public void ThreadedProgramsGiveTheModelsResultsOnArm64() =>

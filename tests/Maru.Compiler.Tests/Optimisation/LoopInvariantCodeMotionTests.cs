@@ -246,16 +246,7 @@ public sealed class LoopInvariantCodeMotionTests
     }
 
     [TestMethod]
-    public void HoistedReadsGiveTheModelsResultsAtBothLevels()
-    {
-        using var o0 = CompiledLibrary.Compile(Reads, OptimisationLevel.O0);
-        using var o1 = CompiledLibrary.Compile(Reads, OptimisationLevel.O1);
-        foreach (var (name, arguments, expected) in ReadCases())
-        {
-            Assert.AreEqual(expected, o0.Call(name, arguments), $"O0 ({name} {string.Join(" ", arguments)})");
-            Assert.AreEqual(expected, o1.Call(name, arguments), $"O1 ({name} {string.Join(" ", arguments)})");
-        }
-    }
+    public void HoistedReadsGiveTheModelsResultsAtBothLevels() => AssertModelAtBothLevels(Reads, ReadCases());
 
     [TestMethod]
     public void HoistedReadsGiveTheModelsResultsOnArm64() =>

@@ -92,6 +92,18 @@ internal static class IrTesting
         return results;
     }
 
+    /// <summary>Compiles at O0 and at O1 and asserts every call gives what the test's model of the function says.</summary>
+    public static void AssertModelAtBothLevels(string source, IEnumerable<(string Function, long[] Arguments, long Expected)> cases)
+    {
+        using var o0 = CompiledLibrary.Compile(source, OptimisationLevel.O0);
+        using var o1 = CompiledLibrary.Compile(source, OptimisationLevel.O1);
+        foreach (var (name, arguments, expected) in cases)
+        {
+            Assert.AreEqual(expected, o0.Call(name, arguments), $"O0 ({name} {string.Join(" ", arguments)})");
+            Assert.AreEqual(expected, o1.Call(name, arguments), $"O1 ({name} {string.Join(" ", arguments)})");
+        }
+    }
+
     public static readonly long[] Samples =
         [0, 1, -1, 2, -2, 3, -3, 7, -7, 8, -8, 9, 63, 64, 65, 1000, -1000, int.MaxValue, int.MinValue, long.MaxValue, long.MinValue, long.MinValue + 1, long.MaxValue - 1];
 }
