@@ -26,45 +26,29 @@ internal static class ConstantPropagation
         var executable = Scratch<bool>.Rent(blocks.Count);
         executable[0] = true;
 
-        // Iterate over the executable blocks in reverse postorder until nothing changes; the lattice
-        // only descends, so this ends after a few rounds (one more per loop nesting level, roughly).
-        // Without a cycle one round is the fixpoint: every predecessor, and every definition a block
-        // reads (SSA: it dominates the read), comes before the block in reverse postorder, so a
-        // second round would only confirm it.
-        var once = !graph.HasCycle();
-        var changed = true;
-        while (changed)
+        // Rounds over the executable blocks in reverse postorder until nothing changes; the lattice
+        // only descends, so this ends. Without a cycle one round is the fixpoint: every predecessor,
+        // and every definition a block reads (SSA: it dominates the read), comes before the block in
+        // reverse postorder. With cycles a round visits only the blocks something they read has
+        // changed for since their last visit (the others would change nothing), in the same order, so
+        // the result is the same as visiting all: N loops one after the other, each entered only once
+        // the one before is found to exit, take N rounds, and visiting every block in each was
+        // quadratic in the function's size.
+        var order = graph.ReversePostorder;
+        if (!graph.HasCycle())
         {
-            changed = false;
-            foreach (var block in graph.ReversePostorder)
+            var none = default(Dirty);
+            foreach (var block in order) Visit(block, state, value, executable, ref none);
+        }
+        else
+        {
+            var dirty = Dirty.Start(function, order);
+            while (dirty.NextRound())
             {
-                if (!executable[block.Index]) continue;
-                foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
-                {
-                    var (s, v) = (State.Unknown, 0L);
-                    foreach (var input in phi.Inputs)
-                        if (executable[input.Predecessor.Index] && MayGo(input.Predecessor, block, state, value))
-                            (s, v) = Meet(s, v, input.Value, state, value);
-                    changed |= Lower(phi.Destination, s, v, state, value);
-                }
-                foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
-                {
-                    if (instruction.Destination is not { } d) continue;
-                    var (s, v) = Evaluate(instruction, state, value);
-                    changed |= Lower(d, s, v, state, value);
-                }
-                var edges = FlowGraph.EdgesOf(block);
-                for (var i = 0; i < edges.Count; i++)
-                {
-                    var successor = edges[i];
-                    if (!executable[successor.Index] && MayGo(block, successor, state, value))
-                    {
-                        executable[successor.Index] = true;
-                        changed = true;
-                    }
-                }
+                for (var at = dirty.Next(-1); at >= 0; at = dirty.Next(at))
+                    Visit(order[at], state, value, executable, ref dirty);
             }
-            if (once) break;
+            dirty.Return();
         }
 
         // Rewrite: constants into uses, constant definitions out, decided branches into jumps. When no
@@ -119,6 +103,151 @@ internal static class ConstantPropagation
         Scratch<long>.Return(value);
         Scratch<bool>.Return(executable);
         if (folded) FlowGraph.RemoveUnreachableBlocks(function);   // else the edges are the graph's, every block reachable
+    }
+
+    /// <summary>Evaluates one executable block's phis, instructions and outgoing edges, marking for another visit what read a change.</summary>
+    private static void Visit(BasicBlock block, State[] state, long[] value, bool[] executable, ref Dirty dirty)
+    {
+        if (!executable[block.Index]) return;
+        foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
+        {
+            var (s, v) = (State.Unknown, 0L);
+            foreach (var input in phi.Inputs)
+                if (executable[input.Predecessor.Index] && MayGo(input.Predecessor, block, state, value))
+                    (s, v) = Meet(s, v, input.Value, state, value);
+            if (Lower(phi.Destination, s, v, state, value)) dirty.Changed(phi.Destination);
+        }
+        foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+        {
+            if (instruction.Destination is not { } d) continue;
+            var (s, v) = Evaluate(instruction, state, value);
+            if (Lower(d, s, v, state, value)) dirty.Changed(d);
+        }
+        var edges = FlowGraph.EdgesOf(block);
+        for (var i = 0; i < edges.Count; i++)
+        {
+            var successor = edges[i];
+            if (!executable[successor.Index] && MayGo(block, successor, state, value))
+            {
+                executable[successor.Index] = true;
+                dirty.BecameExecutable(successor);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The blocks (by reverse-postorder position) to visit again, and who reads what: a register's
+    /// readers are the blocks whose phis, instructions or branch read it, and the successors of a
+    /// branch on it (their phis ask whether that edge may be taken). Inactive (default) when the
+    /// graph has no cycle and one round is all.
+    /// </summary>
+    private struct Dirty
+    {
+        private int[] _position;      // block index -> position in reverse postorder, -1 unreachable
+        private int[] _readerStart;   // register -> first of its readers in _readers (CSR)
+        private int[] _readers;       // block indices
+        private ulong[] _bits;        // positions to visit
+        private int _blocks, _registers, _words, _pending;
+
+        public static Dirty Start(IrFunction function, ReadOnlySpan<BasicBlock> order)
+        {
+            var d = new Dirty { _blocks = function.Blocks.Count, _registers = function.RegisterCount };
+            d._position = Scratch<int>.Rent(d._blocks);
+            d._position.AsSpan(0, d._blocks).Fill(-1);
+            for (var i = 0; i < order.Length; i++) d._position[order[i].Index] = i;
+            d._words = (order.Length + 63) >> 6;
+            d._bits = Scratch<ulong>.Rent(d._words);
+            d._readerStart = Scratch<int>.Rent(d._registers + 1);
+            var start = d._readerStart;
+            foreach (var block in order) ForEachRead(block, start, null);
+            var total = 0;
+            for (var r = 0; r <= d._registers; r++) (start[r], total) = (total, total + start[r]);
+            d._readers = Scratch<int>.Rent(Math.Max(total, 1));
+            foreach (var block in order) ForEachRead(block, start, d._readers);
+            // Filling advanced each start to the next register's: shift back.
+            for (var r = d._registers; r > 0; r--) start[r] = start[r - 1];
+            start[0] = 0;
+            d._pending = 0;
+            d.Mark(function.Blocks[0]);
+            return d;
+        }
+
+        /// <summary>Counts (readers null) or fills each register's readers for one block.</summary>
+        private static void ForEachRead(BasicBlock block, int[] start, int[]? readers)
+        {
+            foreach (var phi in CollectionsMarshal.AsSpan(block.Phis))
+                foreach (var input in phi.Inputs)
+                    if (!input.Value.IsConstant) Add(input.Value.Register.Index, block.Index, start, readers);
+            foreach (var instruction in CollectionsMarshal.AsSpan(block.Instructions))
+                foreach (var argument in instruction.Arguments)
+                    if (!argument.IsConstant) Add(argument.Register.Index, block.Index, start, readers);
+            if (block.Terminator is Branch { Condition.IsConstant: false } branch)
+            {
+                var c = branch.Condition.Register.Index;
+                Add(c, block.Index, start, readers);
+                Add(c, branch.IfTrue.Index, start, readers);
+                Add(c, branch.IfFalse.Index, start, readers);
+            }
+        }
+
+        private static void Add(int register, int block, int[] start, int[]? readers)
+        {
+            if (readers is null) start[register]++;
+            else readers[start[register]++] = block;
+        }
+
+        public void Changed(VReg register)
+        {
+            if (_bits is null) return;
+            for (var i = _readerStart[register.Index]; i < _readerStart[register.Index + 1]; i++) Mark(_readers[i]);
+        }
+
+        /// <summary>The block is visited, and its successors' phis now count its edges.</summary>
+        public void BecameExecutable(BasicBlock block)
+        {
+            if (_bits is null) return;
+            Mark(block);
+            var edges = FlowGraph.EdgesOf(block);
+            for (var i = 0; i < edges.Count; i++) Mark(edges[i]);
+        }
+
+        private void Mark(BasicBlock block) => Mark(block.Index);
+
+        private void Mark(int blockIndex)
+        {
+            var at = _position[blockIndex];
+            if (at < 0) return;
+            ref var word = ref _bits[at >> 6];
+            var bit = 1UL << at;
+            if ((word & bit) == 0) { word |= bit; _pending++; }
+        }
+
+        /// <summary>Whether another round has anything to visit.</summary>
+        public readonly bool NextRound() => _pending > 0;
+
+        /// <summary>The next position after <paramref name="after"/> marked in this round, unmarked; -1 at the round's end.</summary>
+        public int Next(int after)
+        {
+            var at = after + 1;
+            for (var w = at >> 6; w < _words; w++)
+            {
+                var bits = _bits[w] & (w == at >> 6 ? ~0UL << (at & 63) : ~0UL);
+                if (bits == 0) continue;
+                var found = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                _bits[w] &= ~(1UL << found);
+                _pending--;
+                return found;
+            }
+            return -1;
+        }
+
+        public readonly void Return()
+        {
+            Scratch<int>.Return(_position);
+            Scratch<ulong>.Return(_bits);
+            Scratch<int>.Return(_readerStart);
+            Scratch<int>.Return(_readers);
+        }
     }
 
     private readonly struct ConstantPhi(State[] state) : IDropTest<Phi>

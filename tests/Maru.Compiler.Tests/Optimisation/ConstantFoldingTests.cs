@@ -33,6 +33,39 @@ public sealed class ConstantFoldingTests
     }
 
     [TestMethod]
+    public void ConstantsSurviveThirtyLoopsInARowEachExitFoundOnlyAfterTheOneBefore()
+    {
+        // Each loop's exit is found executable only once its counter is seen to vary, a round after the
+        // loop before it was left: the rounds visit only what changed, and must still reach the end.
+        var loops = string.Concat(Enumerable.Repeat("(set i 0) (while (< i 4) (set x (* x 1)) (set i (+ i 1))) ", 30));
+        var function = RunPasses($"(define-function k () (let ((x 1) (i 0)) {loops}x))", "k", Ssa, Sccp);
+        Assert.AreEqual(new Return(Operand.Of(1)), function.Blocks.Single(b => b.Terminator is Return).Terminator);
+    }
+
+    [TestMethod]
+    public void FortyLoopsInARowWithFlagsComputeWhatTheyDid()
+    {
+        const int units = 40;
+        var body = string.Concat(Enumerable.Range(0, units).Select(u =>
+            $"(set i 0) (while (< i 3) (set s (+ (+ s (* i n)) {u})) (set i (+ i 1))) (if (< s n) (set f 1) (set f 0)) (if f (set s (+ s 1))) "));
+        var source = $"(define-function k (n) (let ((s 0) (f 0) (i 0)) {body}s))";
+        static long Model(long n)
+        {
+            unchecked
+            {
+                long s = 0;
+                for (var u = 0; u < units; u++)
+                {
+                    for (long i = 0; i < 3; i++) s = s + i * n + u;
+                    if (s < n) s++;
+                }
+                return s;
+            }
+        }
+        AssertModelAtBothLevels(source, Samples.Select(n => ("k", new[] { n }, Model(n))));
+    }
+
+    [TestMethod]
     public void CodeBehindAConstantFalseConditionDisappears()
     {
         var module = Optimise("(define-function g (x) x) (define-function k (x) (if (> 1 2) (g x) (+ x 1)))");
