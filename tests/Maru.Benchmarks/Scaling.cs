@@ -26,6 +26,7 @@ internal static class Scaling
         .. new[] { 900, 9_000 }.Select(n => new ScalingCase("macro expansion n deep", n, MacroExpansionDepth)),
         .. new[] { 5_000, 50_000 }.Select(n => new ScalingCase("n sequential ifs", n, SequentialIfs)),
         .. new[] { 2_000, 20_000 }.Select(n => new ScalingCase("n sequential whiles", n, SequentialWhiles)),
+        .. new[] { 1_000, 10_000 }.Select(n => new ScalingCase("n counted loops in a row", n, CountedLoops)),
         .. new[] { 10_000, 100_000 }.Select(n => new ScalingCase("an or of n operands", n, OrOfOperands)),
     ];
 
@@ -98,6 +99,19 @@ internal static class Scaling
     {
         var text = new StringBuilder("(define-function f (x) (let ((a 0) (i 0))\n");
         for (var k = 0; k < n; k++) text.Append($" (set i 0) (while (< i x) (set a (+ a {k})) (set i (+ i 1)))\n");
+        return text.Append(" a))\n").ToString();
+    }
+
+    /// <summary>
+    /// Loops from a constant start to a constant bound, each followed by flag tests: constant
+    /// propagation finds a loop's exit only once its counter varies, a round after the loop before
+    /// (rounds over every block were quadratic here).
+    /// </summary>
+    private static string CountedLoops(int n)
+    {
+        var text = new StringBuilder("(define-function f (x) (let ((a 0) (i 0) (g 0))\n");
+        for (var k = 0; k < n; k++)
+            text.Append($" (set i 0) (while (< i 4) (set a (+ a (* x {k % 97}))) (set i (+ i 1))) (set g (> a x)) (if g (set a (- a {k})))\n");
         return text.Append(" a))\n").ToString();
     }
 
