@@ -147,27 +147,27 @@ internal static class ConstantPropagation
         private int[] _readerStart;   // register -> first of its readers in _readers (CSR)
         private int[] _readers;       // block indices
         private ulong[] _bits;        // positions to visit
-        private int _blocks, _registers, _words, _pending;
+        private int _words, _pending;
 
         public static Dirty Start(IrFunction function, ReadOnlySpan<BasicBlock> order)
         {
-            var d = new Dirty { _blocks = function.Blocks.Count, _registers = function.RegisterCount };
-            d._position = Scratch<int>.Rent(d._blocks);
-            d._position.AsSpan(0, d._blocks).Fill(-1);
+            var blocks = function.Blocks.Count;
+            var registers = function.RegisterCount;
+            var d = new Dirty { _position = Scratch<int>.Rent(blocks) };
+            d._position.AsSpan(0, blocks).Fill(-1);
             for (var i = 0; i < order.Length; i++) d._position[order[i].Index] = i;
             d._words = (order.Length + 63) >> 6;
             d._bits = Scratch<ulong>.Rent(d._words);
-            d._readerStart = Scratch<int>.Rent(d._registers + 1);
+            d._readerStart = Scratch<int>.Rent(registers + 1);
             var start = d._readerStart;
             foreach (var block in order) ForEachRead(block, start, null);
             var total = 0;
-            for (var r = 0; r <= d._registers; r++) (start[r], total) = (total, total + start[r]);
+            for (var r = 0; r <= registers; r++) (start[r], total) = (total, total + start[r]);
             d._readers = Scratch<int>.Rent(Math.Max(total, 1));
             foreach (var block in order) ForEachRead(block, start, d._readers);
             // Filling advanced each start to the next register's: shift back.
-            for (var r = d._registers; r > 0; r--) start[r] = start[r - 1];
+            for (var r = registers; r > 0; r--) start[r] = start[r - 1];
             start[0] = 0;
-            d._pending = 0;
             d.Mark(function.Blocks[0]);
             return d;
         }
