@@ -132,6 +132,151 @@ public sealed class LoopLayoutTests
         Assert.IsGreaterThan(5, headers);
     }
 
+    // Loops entered in their middle (a while whose test is an and of several exits): the block
+    // layout puts the loop's body before the test the entry jumps to.
+    private const string Scans = """
+        (define malloc (extern 'malloc))
+        (define free (extern 'free))
+        (define-function text (n)
+          (let ((b (malloc (+ n 1))))
+            (for (k 0 n) (set-string-at b k (+ 46 (& (* k (+ k 3)) 15))))
+            b))
+        ;; numbers of at most cap digits, summed
+        (define-function numbers (n cap)
+          (let ((b (text n)) (i 0) (total 0))
+            (while (< i n)
+              (let ((v 0) (j i))
+                (while (and (< j n) (>= (string-at b j) 48) (<= (string-at b j) 57) (< (- j i) cap))
+                  (set v (+ (* v 10) (- (string-at b j) 48)))
+                  (set j (+ j 1)))
+                (set total (+ total v))
+                (set i (+ j 1))))
+            (free b)
+            total))
+        ;; runs of bytes below a bound, their lengths weighted
+        (define-function runs-below (n bound)
+          (let ((b (text n)) (i 0) (total 0))
+            (while (< i n)
+              (let ((j i))
+                (while (and (< j n) (< (string-at b j) bound) (!= (string-at b j) 50)) (set j (+ j 1)))
+                (set total (+ (* total 3) (- j i)))
+                (set i (+ j 1))))
+            (free b)
+            total))
+        ;; runs of equal bytes of at most 9, one count byte each; inlined into a loop of rounds that change a byte
+        (define-function pairs (src n dst)
+          (let ((i 0) (o 0))
+            (while (< i n)
+              (let ((c (string-at src i)) (j (+ i 1)))
+                (while (and (< j n) (= (string-at src j) c) (< (- j i) 9)) (set j (+ j 1)))
+                (set-string-at dst o (- j i))
+                (set o (+ o 1))
+                (set i j)))
+            o))
+        (define-function repeat-pairs (rounds)
+          (let ((b (text 256)) (d (malloc 256)) (total 0))
+            (for (r 0 rounds)
+              (set-string-at b (& (* r 29) 255) (& r 3))
+              (set total (+ total (pairs b 256 d))))
+            (free b) (free d)
+            total))
+        """;
+
+    private static long Text(long k) => 46 + ((k * (k + 3)) & 15);
+
+    private static long Numbers(long n, long cap)
+    {
+        long i = 0, total = 0;
+        while (i < n)
+        {
+            long v = 0, j = i;
+            while (j < n && Text(j) >= 48 && Text(j) <= 57 && j - i < cap) { v = v * 10 + Text(j) - 48; j++; }
+            total += v;
+            i = j + 1;
+        }
+        return total;
+    }
+
+    private static long RunsBelow(long n, long bound)
+    {
+        long i = 0, total = 0;
+        while (i < n)
+        {
+            var j = i;
+            while (j < n && Text(j) < bound && Text(j) != 50) j++;
+            total = unchecked(total * 3 + (j - i));
+            i = j + 1;
+        }
+        return total;
+    }
+
+    private static long RepeatPairs(long rounds)
+    {
+        var b = new long[256];
+        for (var k = 0; k < 256; k++) b[k] = Text(k);
+        long total = 0;
+        for (long r = 0; r < rounds; r++)
+        {
+            b[(r * 29) & 255] = r & 3;
+            long i = 0, o = 0;
+            while (i < 256)
+            {
+                long c = b[i], j = i + 1;
+                while (j < 256 && b[j] == c && j - i < 9) j++;
+                o++;
+                i = j;
+            }
+            total += o;
+        }
+        return total;
+    }
+
+    private static IEnumerable<Arm64Case> ScanCases() =>
+        (from n in new long[] { 0, 1, 2, 17, 300 }
+        from limit in new long[] { 0, 1, 3, 55, 100 }
+        from c in new[] { new Arm64Case("numbers", [n, limit], Numbers(n, limit)), new Arm64Case("runs-below", [n, limit], RunsBelow(n, limit)) }
+        select c).Concat(new long[] { 0, 1, 2, 40 }.Select(r => new Arm64Case("repeat-pairs", [r], RepeatPairs(r))));
+
+    [TestMethod]
+    public void ScansGiveTheModelsResults()
+    {
+        using var o0 = CompiledLibrary.Compile(Scans, Maru.Compiler.OptimisationLevel.O0);
+        using var o1 = CompiledLibrary.Compile(Scans, Maru.Compiler.OptimisationLevel.O1);
+        foreach (var c in ScanCases())
+        {
+            Assert.AreEqual(c.Expected, o0.Call(c.Function, c.Arguments), $"O0 {c.Function} {string.Join(" ", c.Arguments)}");
+            Assert.AreEqual(c.Expected, o1.Call(c.Function, c.Arguments), $"O1 {c.Function} {string.Join(" ", c.Arguments)}");
+        }
+        Arm64Batch.AssertCalls(Scans, [.. ScanCases()]);
+    }
+
+    [TestMethod]
+    public void NoPaddingRunsOnEveryTripOfALoop()
+    {
+        // An innermost loop is the code from a backward branch's target to the branch (no other
+        // backward branch's target inside: an inner loop's padding runs once per entry, as gcc's). A nop there that the instruction before it can fall into runs on
+        // every trip; the padding belongs before the loop's first instruction in the code instead.
+        foreach (var (source, functions) in new[] { (Scans, new[] { "numbers", "runs-below", "text", "repeat-pairs" }), (Source, new[] { "count-primes", "find", "runs", "nest" }) })
+        {
+            var result = CompiledLibrary.CompileOnly(source);
+            Assert.IsTrue(result.Success, string.Join("\n", result.Diagnostics));
+            foreach (var function in functions)
+            {
+                var code = Decode(result, function);
+                var backward = code.Where(i => i.FlowControl is FlowControl.ConditionalBranch or FlowControl.UnconditionalBranch && i.NearBranchTarget <= i.IP).ToList();
+                foreach (var branch in backward)
+                {
+                    var (from, to) = (branch.NearBranchTarget, branch.IP);
+                    if (backward.Any(other => other.NearBranchTarget > from && other.NearBranchTarget <= to)) continue;   // a loop starts inside: not innermost
+                    for (var k = 1; k < code.Count; k++)
+                        if (code[k].IP > from && code[k].IP <= to && code[k].Mnemonic == Mnemonic.Nop
+                            && code[k - 1].FlowControl is not (FlowControl.UnconditionalBranch or FlowControl.Return) && code[k - 1].Mnemonic != Mnemonic.Nop)
+                            Assert.Fail($"{function}: the nop at {code[k].IP:x} runs on every trip of the loop {from:x}..{to:x}\n{string.Join("\n", code.Select(i => $"{i.IP:x} {i}"))}");
+                }
+            }
+        }
+    }
+
     [TestMethod]
     public void FunctionsWithoutLoopsStayPacked()
     {

@@ -553,37 +553,54 @@ internal sealed class FunctionEmitter
     /// <summary>
     /// Where each loop starts in the emitted order, which a machine may align: a depth-first walk
     /// from <paramref name="start"/> (over the blocks jumps really reach) finds each loop's back
-    /// edge, a branch to a block still on the walk's path; of its two ends the one emitted first
-    /// (the header, or the latch of a loop whose test was placed after its body) is the top of the
-    /// loop. A block reached backwards that is in no loop (an exit placed out of line) is not one.
+    /// edge, a branch to a block still on the walk's path. Every block on the path from that block
+    /// to the branch is in the loop (reached from its target, reaching its source), so the first
+    /// of them in the emitted order is the top of the loop: the header, or the latch of a loop whose
+    /// test was placed after its body, or a body block placed before a loop entered in its middle
+    /// (the top, not a block the loop falls into, gets the padding: nops there run once per entry,
+    /// not once per trip). A block reached backwards that is in no loop (an exit placed out of line)
+    /// is not one. The path is looked at back at most <see cref="MaxTopSearch"/> blocks (then the
+    /// earlier of the back edge's two ends), so the walk stays linear.
     /// </summary>
     private bool[] LoopHeaders(int start)
     {
         var blocks = _function.Blocks;
         var headers = new bool[blocks.Count];
         var state = new byte[blocks.Count];   // 0 unseen, 1 on the walk's path, 2 done
-        var stack = new Stack<(int Block, int Next)>();
-        stack.Push((start, 0));
+        var depth = new int[blocks.Count];    // a block's place on the path while it is on it
+        var path = new List<(int Block, int Next)>();
+        path.Add((start, 0));
         state[start] = 1;
-        while (stack.Count > 0)
+        while (path.Count > 0)
         {
-            var (block, next) = stack.Pop();
+            var (block, next) = path[^1];
             if (next < FlowGraph.SuccessorCount(blocks[block]))
             {
-                stack.Push((block, next + 1));
+                path[^1] = (block, next + 1);
                 var successor = _resolved[FlowGraph.Successor(blocks[block], next).Index];
-                if (state[successor] == 1) headers[Math.Min(successor, block)] = true;
+                if (state[successor] == 1)
+                {
+                    var top = Math.Min(successor, block);
+                    if (path.Count - depth[successor] <= MaxTopSearch)
+                        for (var i = depth[successor]; i < path.Count; i++) top = Math.Min(top, path[i].Block);
+                    headers[top] = true;
+                }
                 else if (state[successor] == 0)
                 {
                     state[successor] = 1;
-                    stack.Push((successor, 0));
+                    depth[successor] = path.Count;
+                    path.Add((successor, 0));
                 }
                 continue;
             }
             state[block] = 2;
+            path.RemoveAt(path.Count - 1);
         }
         return headers;
     }
+
+    /// <summary>The most blocks of the walk's path a back edge looks at for the loop's top.</summary>
+    private const int MaxTopSearch = 64;
 
     /// <summary>
     /// Shrink-wrapping, the simple sound case (fib's <c>n &lt; 2</c>, see <see cref="EarlyExit"/>):
