@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using Maru.Compiler;
 using Maru.Compiler.Syntax;
 
@@ -9,15 +10,33 @@ internal sealed record CompileTiming(string Name, int Lines, double MedianUs, do
 /// <summary>How long Maru.Sdk takes to compile: in-process and warm, and as a maruc process next to tcc.</summary>
 internal static class CompileTimes
 {
+    /// <summary>The warm-up's limit, should the JIT never settle (the timings then say so).</summary>
+    private static readonly TimeSpan MaxWarmUp = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// In-process, warm: MaruCompiler.Compile from reading the .l file to the library bytes
     /// (read, compile-time evaluation with the prelude, lowering, O1 passes, code generation,
-    /// ELF writing), median of <paramref name="iterations"/> after at least a second of warm-up.
+    /// ELF writing), median of <paramref name="iterations"/> after the warm-up.
     /// </summary>
+    /// <remarks>
+    /// Warm means the JIT has finished: tiered compilation keeps recompiling the compiler's hot
+    /// methods (instrumented, then optimised) in the background for seconds after the first
+    /// compiles, on one of the two cores the compile itself runs on. A second of warm-up left
+    /// eval64.l's timed compiles inside that (5-9 s, ~9,700 methods, docs/performance.md,
+    /// thirteenth session), so the warm-up goes on, in windows of at least 20 compiles and half a
+    /// second, until the JIT took under 1% of a window's time (and at least a second and 50 compiles).
+    /// </remarks>
     public static (double MedianUs, double MinUs) InProcess(Func<byte[]> compile, int iterations)
     {
         var warmup = Stopwatch.StartNew();
         for (var i = 0; i < 50 || warmup.ElapsedMilliseconds < 1000; i++) compile();
+        while (warmup.Elapsed < MaxWarmUp)
+        {
+            var window = Stopwatch.StartNew();
+            var jit = JitInfo.GetCompilationTime();
+            for (var i = 0; i < 20 || window.ElapsedMilliseconds < 500; i++) compile();
+            if ((JitInfo.GetCompilationTime() - jit).TotalMilliseconds < window.Elapsed.TotalMilliseconds / 100) break;
+        }
         var times = new double[iterations];
         for (var i = 0; i < iterations; i++)
         {

@@ -145,6 +145,8 @@ internal static class Report
     {
         Console.WriteLine($"## Compile time: MaruCompiler.Compile in-process, warm (median and min of {options.CompileIterations}), and whole processes (median and min of {options.ProcessRuns})");
         Console.WriteLine();
+        Console.WriteLine("warm: each program is compiled until the JIT takes under 1% of the time of 20 compiles (at least 1 s and 50 compiles; CompileTimes.InProcess)");
+        Console.WriteLine();
         var table = new List<string[]> { new[] { "program", "lines", "in-process µs", "min µs", "µs / 1000 lines", "above empty µs / 1000 lines", Toolchain.MarucIsNativeAot ? "maruc build ms (NativeAOT)" : "maruc build ms (JIT)", "min", "tcc -shared ms", "min", "maruc/tcc (min)" } };
         foreach (var r in rows)
             table.Add([
