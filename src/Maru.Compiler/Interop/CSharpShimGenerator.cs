@@ -51,10 +51,13 @@ public static class CSharpShimGenerator
         text.Line($"internal static unsafe partial class {options.ShimClassName}");
         text.Open();
         var library = CSharpString(options.LibraryName);
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);   // a source file's name as the shims show it (every export of a file has the same)
         for (var i = 0; i < exports.Count; i++)
         {
             if (i > 0) text.Line();
-            WriteMethod(text, exports[i], methods[i], library, options);
+            var location = exports[i].Location;
+            if (!location.IsNone && !files.TryGetValue(location.File, out _)) files.Add(location.File, Xml(ShimFile(location.File, options)));
+            WriteMethod(text, exports[i], methods[i], library, location.IsNone ? "" : files[location.File]);
         }
         text.Close();
         if (hasNamespace) text.Close();
@@ -62,16 +65,17 @@ public static class CSharpShimGenerator
     }
 
     /// <param name="library">The library's name as a C# string literal's inside.</param>
-    private static void WriteMethod(ShimWriter text, ExportedFunction export, string methodName, string library, CompilationOptions options)
+    /// <param name="file">Its source file as the documentation shows it (<see cref="ShimFile"/>, XML-escaped); empty for none.</param>
+    private static void WriteMethod(ShimWriter text, ExportedFunction export, string methodName, string library, string file)
     {
-        var where = export.Location.IsNone ? "" : $" defined at {Xml(ShimLocation(export.Location, options))}";
+        var where = new DefinedAt(file, export.Location.Line, export.Location.Column);
         if (export.Documentation is { } documentation)
             text.Line($"/// <summary>{Xml(documentation.Trim())} (Maru function <c>{Xml(export.MaruName)}</c>{where}.)</summary>");
         else
             text.Line($"/// <summary>Calls the Maru function <c>{Xml(export.MaruName)}</c>{where}.</summary>");
 
         var signature = export.Signature;
-        var parameterNames = ParameterNames(signature.Parameters.Select(p => p.MaruName).ToList());
+        var parameterNames = ParameterNames(signature.Parameters);
         for (var i = 0; i < parameterNames.Count; i++)
             text.Line($"/// <param name=\"{parameterNames[i].TrimStart('@')}\">The Maru parameter <c>{Xml(signature.Parameters[i].MaruName)}</c>{ParameterNote(signature.Parameters[i])}.</param>");
         text.Line("/// <returns>The value the function returns.</returns>");
@@ -190,13 +194,14 @@ public static class CSharpShimGenerator
     }
 
     /// <summary>C# parameter names; distinct Maru names that spell the same are told apart by a number.</summary>
-    private static List<string> ParameterNames(IReadOnlyList<string> maruNames)
+    private static List<string> ParameterNames(IReadOnlyList<InteropParameter> parameters)
     {
-        var names = new List<string>(maruNames.Count);
+        var names = new List<string>(parameters.Count);
+        if (parameters.Count == 0) return names;
         var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var maruName in maruNames)
+        foreach (var parameter in parameters)
         {
-            var name = CSharpNames.ToParameterName(maruName);
+            var name = CSharpNames.ToParameterName(parameter.MaruName);
             var candidate = name;
             for (var n = 2; !used.Add(candidate); n++) candidate = name + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
             names.Add(candidate);
@@ -253,12 +258,15 @@ public static class CSharpShimGenerator
     /// same text on every machine); a file outside the project shows only its name. Never an
     /// absolute path: the shims are compiled into the assembly and would leak the build machine's layout.
     /// </summary>
-    internal static string ShimLocation(SourceLocation location, CompilationOptions options)
+    internal static string ShimLocation(SourceLocation location, CompilationOptions options) => (location with { File = ShimFile(location.File, options) }).ToString();
+
+    /// <summary>The file part of <see cref="ShimLocation"/> ("?" when there is none to show).</summary>
+    private static string ShimFile(string locationFile, CompilationOptions options)
     {
         string file;
         try
         {
-            var full = options.BaseDirectory is { } baseDirectory ? Path.GetFullPath(location.File, baseDirectory) : location.File;
+            var full = options.BaseDirectory is { } baseDirectory ? Path.GetFullPath(locationFile, baseDirectory) : locationFile;
             var relative = options.BaseDirectory is { } root && Path.IsPathRooted(full) ? Path.GetRelativePath(root, full) : full;
             file = Path.IsPathRooted(relative) || relative == ".." || relative.StartsWith("../", StringComparison.Ordinal)
                    || relative.StartsWith("..\\", StringComparison.Ordinal)
@@ -269,8 +277,11 @@ public static class CSharpShimGenerator
         {
             file = "";
         }
-        return (location with { File = file.Length == 0 ? "?" : file }).ToString();
+        return file.Length == 0 ? "?" : file;
     }
+
+    /// <summary>" defined at file(line,column)" in a summary, as <see cref="ShimLocation"/> writes the place; nothing without a file.</summary>
+    private readonly record struct DefinedAt(string File, int Line, int Column);
 
     private static string CSharpString(string text)
     {
@@ -323,6 +334,18 @@ public static class CSharpShimGenerator
             public void AppendLiteral(string value) => _inner.AppendLiteral(value);
 
             public void AppendFormatted(string? value) => _inner.AppendFormatted(value);
+
+            public void AppendFormatted(DefinedAt where)
+            {
+                if (where.File.Length == 0) return;
+                _inner.AppendLiteral(" defined at ");
+                _inner.AppendFormatted(where.File);
+                _inner.AppendLiteral("(");
+                _inner.AppendFormatted(where.Line);   // as SourceLocation.ToString's interpolation formats it
+                _inner.AppendLiteral(",");
+                _inner.AppendFormatted(where.Column);
+                _inner.AppendLiteral(")");
+            }
         }
 
         public void Open()
