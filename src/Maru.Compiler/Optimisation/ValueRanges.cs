@@ -64,7 +64,7 @@ internal static class ValueRanges
                 {
                     case Opcode.Divide or Opcode.Remainder when !instruction.Arguments[1].IsConstant:
                     case Opcode.MultiplyHigh:
-                    case Opcode.ShiftRight when instruction.Arguments[1] is { IsConstant: true, Constant: 63 }:
+                    case Opcode.ShiftRight or Opcode.ShiftRightLogical when instruction.Arguments[1] is { IsConstant: true, Constant: 63 }:
                         return true;
                 }
         return false;
@@ -568,6 +568,13 @@ internal static class ValueRanges
                     if (!b.IsOne) return Values.All;
                     var left = (int)(b.Lo & 63);
                     return Fit((Int128)a.Lo << left, (Int128)a.Hi << left);
+                case Opcode.ShiftRightLogical:
+                {
+                    if (!b.IsOne || (b.Lo & 63) == 0) return a.Lo >= 0 ? Values.Of(0, a.Hi) : Values.All;
+                    var count = (int)(b.Lo & 63);
+                    // Zeros come in from the left: [0, 2^(64-k) - 1], or the arithmetic shift's values where a >= 0.
+                    return a.Lo >= 0 ? Values.Of(a.Lo >> count, a.Hi >> count) : Values.Of(0, (long)(ulong.MaxValue >> count));
+                }
                 case Opcode.ShiftRight:
                     if (b.IsOne) return Values.Of(a.Lo >> (int)(b.Lo & 63), a.Hi >> (int)(b.Lo & 63));
                     // Any count: the value moves toward 0 or -1, never past them.
@@ -661,7 +668,7 @@ internal static class ValueRanges
 
         private static bool IsIdentity(Opcode op, long k) => op switch
         {
-            Opcode.Add or Opcode.Subtract or Opcode.Or or Opcode.Xor or Opcode.ShiftLeft or Opcode.ShiftRight => k == 0,
+            Opcode.Add or Opcode.Subtract or Opcode.Or or Opcode.Xor or Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical => k == 0,
             Opcode.And => k == -1,
             Opcode.Multiply => k == 1,
             _ => false,

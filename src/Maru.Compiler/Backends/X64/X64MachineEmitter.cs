@@ -539,7 +539,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
             var work = Work(destination);
             Load(work, a);
             if (count != 0)
-                Add(MachineInstruction.Create(op == Opcode.ShiftLeft ? Code.Shl_rm64_imm8 : Code.Sar_rm64_imm8, Register64(work), count));
+                Add(MachineInstruction.Create(op switch { Opcode.ShiftLeft => Code.Shl_rm64_imm8, Opcode.ShiftRight => Code.Sar_rm64_imm8, _ => Code.Shr_rm64_imm8 }, Register64(work), count));
             Finish(destination, work);
             return;
         }
@@ -552,7 +552,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
         Load(Rcx, right);
         var w = destination.IsReg && destination.Register != Rcx ? destination.Register : Scratch;
         Load(w, a);
-        Add(MachineInstruction.Create(op == Opcode.ShiftLeft ? Code.Shl_rm64_CL : Code.Sar_rm64_CL, Register64(w), Register.CL));
+        Add(MachineInstruction.Create(op switch { Opcode.ShiftLeft => Code.Shl_rm64_CL, Opcode.ShiftRight => Code.Sar_rm64_CL, _ => Code.Shr_rm64_CL }, Register64(w), Register.CL));
         Finish(destination, w);
     }
 
