@@ -154,7 +154,10 @@ internal sealed partial class Interpreter
             _freshSerial = serial;
             try
             {
-                result = Apply(function, arguments, call.Location);
+                // The closure's result goes to relocation, which builds any argument left unbuilt where it keeps it (none without a location to give).
+                result = function is Closure macroClosure && !call.Location.IsNone
+                    ? ApplyClosure(macroClosure, arguments, call.Location, macroResult: true)
+                    : Apply(function, arguments, call.Location);
             }
             catch (EvaluationError error) when (function is not Evaluation.Primitive) // built-in forms locate their own errors
             {
@@ -446,6 +449,7 @@ internal sealed partial class Interpreter
     /// <param name="code">Whether <paramref name="node"/> is at a form's place: the expansion that follows walks into it (see <see cref="ElementsAreForms"/>).</param>
     private Datum Copy(Datum node, SourceLocation location, int serial, ref int budget, bool code)
     {
+        if (node is UnbuiltArgument unbuilt) node = Build(unbuilt, serial);   // kept after all
         if (IsKept(node, location)) return node;
         Step(location);
         if (--budget < 0)
@@ -478,6 +482,12 @@ internal sealed partial class Interpreter
                         rest = pair.Tail;
                     }
                     var result = rest is PairDatum || ignored ? rest : Copy(rest, location, serial, ref budget, forms);
+                    if (ignored && rest is not NilDatum)
+                    {
+                        // A dotted call: the expansion's error prints its arguments, so none stays unbuilt (left unlocated, as skipped arguments are).
+                        for (var i = bottom + 3; i < stack.Count; i += 2)
+                            if (stack[i] is UnbuiltArgument argument) stack[i] = Build(argument, 0);
+                    }
                     Allocate(PairSize * copies, location);
                     for (var i = stack.Count - 2; i >= bottom; i -= 2)
                     {

@@ -105,7 +105,8 @@ internal sealed partial class Interpreter
         _ => form, // integers, strings, nil and compile-time values evaluate to themselves
     };
 
-    private Datum EvalCombination(PairDatum form, Frame? frame)
+    /// <param name="macroResult">Whether the value is a macro's result and nothing else sees it (the last form of a macro's body, see DeferredArguments.cs).</param>
+    private Datum EvalCombination(PairDatum form, Frame? frame, bool macroResult = false)
     {
         _depth++;
         try
@@ -115,7 +116,7 @@ internal sealed partial class Interpreter
             if (head is SpecialForm special)
                 return special.Function(this, form, frame);
             if (head is Primitive primitive)
-                return primitive.IsCons && ConsChains ? EvalConsChain(primitive, form, frame) : CallPrimitive(primitive, form, frame);
+                return primitive.IsCons && ConsChains ? EvalConsChain(primitive, form, frame, macroResult) : CallPrimitive(primitive, form, frame);
             var arguments = EvaluateArguments(form, frame);
             return Apply(head, arguments, form.Location);
         }
@@ -190,15 +191,16 @@ internal sealed partial class Interpreter
     /// reused until code runs), the arguments left to right, the pair made (and charged, at its own
     /// call) after both, an error located as the general evaluation locates it.
     /// </summary>
-    private Datum EvalConsChain(Primitive cons, PairDatum form, Frame? frame)
+    private Datum EvalConsChain(Primitive cons, PairDatum form, Frame? frame, bool macroResult)
     {
         if (!IsTwoArgumentCall(form)) return CallPrimitive(cons, form, frame);
         // The head EvalCombination looked up is the built-in cons.
-        var names = new ChainNames { Cons = form.Head is SymbolDatum head ? head.Name : null };
+        var names = new ChainNames { Cons = form.Head is SymbolDatum head ? head.Name : null, MacroResult = macroResult };
         var depth = _depth;
         try
         {
-            return ConsLevel(form, frame, ref names);
+            // A macro's result is a list at a form's place (see Relocate).
+            return ConsLevel(form, frame, ref names, macroResult ? ChainPosition.ListStart : ChainPosition.Other);
         }
         finally
         {
@@ -209,26 +211,40 @@ internal sealed partial class Interpreter
     /// <summary>
     /// The names a cons chain last found to be the built-in cons and quote: the same name in the same
     /// frame finds the same binding again until code runs (an argument that is neither a quote nor
-    /// a cons call evaluated), which forgets them.
+    /// a cons call evaluated), which forgets them. <see cref="MacroResult"/>: the chain is a macro's
+    /// result (its ignoring macros' arguments may stay unbuilt, see DeferredArguments.cs).
     /// </summary>
     private struct ChainNames
     {
         public string? Cons, Quote;
+        public bool MacroResult;
     }
 
-    /// <summary><paramref name="form"/>, a two-argument call of the built-in cons whose step is counted and whose level <see cref="_depth"/> is: its pair.</summary>
-    private Datum ConsLevel(PairDatum form, Frame? frame, ref ChainNames names)
+    /// <summary>
+    /// <paramref name="form"/>, a two-argument call of the built-in cons whose step is counted and
+    /// whose level <see cref="_depth"/> is: its pair. <paramref name="position"/>: whether the pair
+    /// starts a list (is an element of the one above), or is a pair after the first of a list whose
+    /// first element names a macro that ignores its arguments (the arguments may stay unbuilt).
+    /// </summary>
+    private Datum ConsLevel(PairDatum form, Frame? frame, ref ChainNames names, ChainPosition position = ChainPosition.Other)
     {
         var depth = _depth;
         var arguments = (PairDatum)form.Tail;
-        var head = ChainArgument(arguments.Head, frame, ref names, depth);
-        var tail = ChainArgument(((PairDatum)arguments.Tail).Head, frame, ref names, depth);
+        var head = position == ChainPosition.IgnoredArgument && TryDefer(arguments.Head, frame, ref names, depth) is { } unbuilt
+            ? unbuilt
+            : ChainArgument(arguments.Head, frame, ref names, depth, ChainPosition.ListStart);
+        var rest = position == ChainPosition.IgnoredArgument
+            || (position == ChainPosition.ListStart && names.MacroResult && head is SymbolDatum name && NamesIgnoringMacro(name))
+            ? ChainPosition.IgnoredArgument : ChainPosition.Other;
+        var tail = ChainArgument(((PairDatum)arguments.Tail).Head, frame, ref names, depth, rest);
         return Pair(head, tail, form.Location);
     }
 
+    private enum ChainPosition { Other, ListStart, IgnoredArgument }
+
     /// <summary>An argument of a chain's level at <paramref name="depth"/>, evaluated as the level's call would evaluate it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Datum ChainArgument(Datum argument, Frame? frame, ref ChainNames names, int depth)
+    private Datum ChainArgument(Datum argument, Frame? frame, ref ChainNames names, int depth, ChainPosition position)
     {
         if (argument is PairDatum { Head: SymbolDatum name } call)
         {
@@ -242,21 +258,21 @@ internal sealed partial class Interpreter
                 return Car(call.Tail);
             }
             if (kind == ChainHead.Cons && IsTwoArgumentCall(call))
-                return NestedConsLevel(call, frame, ref names, depth);
+                return NestedConsLevel(call, frame, ref names, depth, position);
         }
         var value = Eval(argument, frame);
-        names = default;
+        names.Cons = names.Quote = null;
         return value;
     }
 
     /// <summary>A cons call inside a chain, one level deeper: its step, its pair, an error located as its own evaluation would locate it.</summary>
-    private Datum NestedConsLevel(PairDatum form, Frame? frame, ref ChainNames names, int depth)
+    private Datum NestedConsLevel(PairDatum form, Frame? frame, ref ChainNames names, int depth, ChainPosition position)
     {
         _depth = depth + 1;
         try
         {
             CheckLimits(form.Location);
-            return ConsLevel(form, frame, ref names);
+            return ConsLevel(form, frame, ref names, position);
         }
         catch (EvaluationError error) when (!IsUserLocation(error.Location) && IsUserLocation(form.Location))
         {
@@ -392,7 +408,8 @@ internal sealed partial class Interpreter
         }
     }
 
-    private Datum ApplyClosure(Closure closure, Datum[] arguments, SourceLocation callSite)
+    /// <param name="macroResult">Whether the closure is a macro's, its result going to the expansion only (see DeferredArguments.cs).</param>
+    private Datum ApplyClosure(Closure closure, Datum[] arguments, SourceLocation callSite, bool macroResult = false)
     {
         var names = closure.ParameterNames(out var required, out var hasRest);
         if (arguments.Length < required || (!hasRest && arguments.Length > required))
@@ -414,7 +431,13 @@ internal sealed partial class Interpreter
         try
         {
             CheckLimits(callSite);
-            return EvalBody(closure.Forms, frame);
+            var body = closure.Forms;
+            if (macroResult && body.Length > 0 && body[^1] is PairDatum last)
+            {
+                for (var i = 0; i < body.Length - 1; i++) Eval(body[i], frame);
+                return EvalCombination(last, frame, macroResult: true);
+            }
+            return EvalBody(body, frame);
         }
         finally
         {

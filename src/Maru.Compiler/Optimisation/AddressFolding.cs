@@ -27,12 +27,36 @@ internal static class AddressFolding
         for (var round = 0; round < MaxRounds && Fold(function, costs); round++) { }
     }
 
+    /// <summary>One round; its tables are rented (<see cref="Scratch{T}"/>): a function's registers, every round of every function.</summary>
     private static bool Fold(IrFunction function, ITargetCosts costs)
     {
         var count = function.RegisterCount;
-        var definition = new Instruction?[count];
-        var uses = new int[count];
-        var addressUses = new int[count];
+        var tables = new Tables(Scratch<Instruction?>.Rent(count), Scratch<int>.Rent(count), Scratch<int>.Rent(count), Scratch<bool>.Rent(count));
+        try
+        {
+            return Fold(function, costs, tables, count);
+        }
+        finally
+        {
+            Scratch<Instruction?>.Return(tables.Definition);
+            Scratch<int>.Return(tables.Uses);
+            Scratch<int>.Return(tables.AddressUses);
+            Scratch<bool>.Return(tables.Rejected);
+        }
+    }
+
+    /// <summary>Per register: its definition, its uses, its uses as an address, and whether an access it feeds could not take the displacement.</summary>
+    private readonly record struct Tables(Instruction?[] Definition, int[] Uses, int[] AddressUses, bool[] Rejected)
+    {
+        /// <summary>An addition of a constant whose every use is an address and that no access rejected.</summary>
+        public bool Candidate(Operand operand) =>
+            !operand.IsConstant && !Rejected[operand.Register.Index] && Uses[operand.Register.Index] == AddressUses[operand.Register.Index]
+            && Offset(Definition[operand.Register.Index]) is not null;
+    }
+
+    private static bool Fold(IrFunction function, ITargetCosts costs, Tables tables, int count)
+    {
+        var (definition, uses, addressUses, rejected) = tables;
         List<Instruction>? accesses = null;
         foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
         {
@@ -54,10 +78,6 @@ internal static class AddressFolding
 
         // Candidates: an addition of a constant whose every use is an address; rejected when one of
         // its accesses could not take the displacement (it then keeps its register, so all stay).
-        var rejected = new bool[count];
-        bool Candidate(Operand operand) =>
-            !operand.IsConstant && !rejected[operand.Register.Index] && uses[operand.Register.Index] == addressUses[operand.Register.Index]
-            && Offset(definition[operand.Register.Index]) is not null;
         bool again;
         var any = false;
         do
@@ -66,7 +86,7 @@ internal static class AddressFolding
             any = false;
             foreach (var access in accesses)
             {
-                var (foldBase, foldIndex) = (Candidate(access.Arguments[0]), Candidate(access.Arguments[1]));
+                var (foldBase, foldIndex) = (tables.Candidate(access.Arguments[0]), tables.Candidate(access.Arguments[1]));
                 if (!foldBase && !foldIndex) continue;
                 if (Folded(access, definition, foldBase, foldIndex) is var (_, index, displacement)
                     && costs.FoldsDisplacement(Scale(access.Op), !index.IsConstant,
@@ -82,10 +102,10 @@ internal static class AddressFolding
         } while (again);
         if (!any) return false;
 
-        var deleted = new bool[count];
+        var deleted = Scratch<bool>.Rent(count);
         foreach (var access in accesses)
         {
-            var (foldBase, foldIndex) = (Candidate(access.Arguments[0]), Candidate(access.Arguments[1]));
+            var (foldBase, foldIndex) = (tables.Candidate(access.Arguments[0]), tables.Candidate(access.Arguments[1]));
             if (!foldBase && !foldIndex) continue;
             if (foldBase) deleted[access.Arguments[0].Register.Index] = true;
             if (foldIndex) deleted[access.Arguments[1].Register.Index] = true;
@@ -94,8 +114,14 @@ internal static class AddressFolding
             access.Rewrite(access.Op, Operands(address, index, value, displacement));
         }
         foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
-            block.Instructions.RemoveAll(i => i.Destination is { } d && deleted[d.Index]);
+            ListCompaction.RemoveWhere(block.Instructions, new Deleted(deleted));
+        Scratch<bool>.Return(deleted);
         return true;
+    }
+
+    private readonly struct Deleted(bool[] deleted) : IDropTest<Instruction>
+    {
+        public bool Drop(Instruction instruction) => instruction.Destination is { } d && deleted[d.Index];
     }
 
     /// <summary>The access's base, index and displacement with the chosen additions folded in (wrapping).</summary>

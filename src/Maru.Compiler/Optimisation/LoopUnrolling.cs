@@ -141,6 +141,7 @@ internal static class LoopUnrolling
         var (preheader, latch) = member[predecessors[0].Index] == stamp ? (predecessors[1], predecessors[0]) : (predecessors[0], predecessors[1]);
         if (member[preheader.Index] == stamp || member[latch.Index] != stamp || latch == head) return null;
         if (head.Terminator is not Branch { Condition: { IsConstant: false } condition } branch) return null;
+        if (LoopIdioms.Takes(loop, graph)) return null;   // a byte fill or copy: eight bytes a trip there
         var trueInside = member[branch.IfTrue.Index] == stamp;
         if (trueInside == (member[branch.IfFalse.Index] == stamp) || (trueInside ? branch.IfTrue : branch.IfFalse) == head) return null;
 

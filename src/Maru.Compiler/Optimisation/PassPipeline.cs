@@ -44,6 +44,7 @@ public static class PassPipeline
         new("iv", (f, _, _) => InductionVariables.Run(f), IrForm.Ssa),               // products of induction variables -> additions
         new("address", (f, _, costs) => LoopAddressing.Run(f, costs), IrForm.Ssa),         // invariant parts of loop addresses -> preheader
         new("unroll", (f, _, _) => LoopUnrolling.Run(f), IrForm.Ssa),             // small counted innermost loops x2/x4, split reductions
+        new("idioms", (f, _, _) => LoopIdioms.Run(f), IrForm.Ssa),               // byte fills and copies -> eight bytes at a time
         new("fold", (f, _, costs) => AddressFolding.Run(f, costs), IrForm.Ssa),            // constant offsets -> displacements of accesses
         new("values", (f, _, _) => ValueRanges.Run(f), IrForm.Ssa),               // value ranges: division checks dropped, known constants
         new("ssa-out", (f, _, _) => SsaDestruction.Run(f), IrForm.Plain),         // phis -> copies

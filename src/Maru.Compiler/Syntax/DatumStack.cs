@@ -45,6 +45,11 @@ internal sealed class DatumStack
             if ((uint)index >= (uint)_count) ThrowIndex();
             return _items[index];
         }
+        set
+        {
+            if ((uint)index >= (uint)_count) ThrowIndex();
+            ExactArray.Set(_items, index, value);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

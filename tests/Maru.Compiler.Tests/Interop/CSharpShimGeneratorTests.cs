@@ -131,4 +131,26 @@ public sealed class CSharpShimGeneratorTests
         CSharpShimGenerator.Generate([], options, diagnostics);
         Assert.AreEqual(DiagnosticCode.InvalidShimName, diagnostics.Items.Single().Code);
     }
+
+    [TestMethod]
+    public void DocumentationTextEscapesExactlyTheCharactersXmlCannotHold()
+    {
+        // Every character of the first 256 and the special ones above, alone and between plain text:
+        // markup becomes an entity, anything that could end the comment line or that XML forbids a space.
+        static string Expected(char c) => c switch
+        {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            < ' ' or (>= '\u007f' and <= '\u009f') or '\u2028' or '\u2029' or '\ufffe' or '\uffff' => " ",
+            _ => c.ToString(),
+        };
+        foreach (var c in Enumerable.Range(0, 0x100).Select(c => (char)c).Concat(['\u2028', '\u2029', '\ufffe', '\uffff', 'λ']))
+        {
+            Assert.AreEqual(Expected(c), CSharpShimGenerator.Xml(c.ToString()), $"U+{(int)c:X4}");
+            Assert.AreEqual("fib-" + Expected(c) + "-iter", CSharpShimGenerator.Xml($"fib-{c}-iter"), $"U+{(int)c:X4}");
+        }
+        Assert.AreEqual("a\U0001F600b", CSharpShimGenerator.Xml("a\U0001F600b"));   // a surrogate pair is kept
+        Assert.AreEqual("a b", CSharpShimGenerator.Xml("a\ud800b"));                 // a lone surrogate is not
+    }
 }

@@ -84,6 +84,25 @@ public sealed class HostileShimTests
         CompileShims(shims);
     }
 
+    [TestMethod]
+    public void EveryCharacterOfTheLibraryNameReachesTheImportAsItIs()
+    {
+        // Plain names are written as they are and the rest escaped: the C# compiler must read each back unchanged.
+        var characters = Enumerable.Range(0, 0x100).Select(c => (char)c).Concat(['\u2028', '\u2029', 'λ', '\uffff']);
+        foreach (var c in characters)
+        {
+            var name = $"lib{c}x";
+            var options = new CompilationOptions { Target = TestSupport.CompiledLibrary.Options.Target, LibraryName = name };
+            var shims = Maru.Compiler.Interop.CSharpShimGenerator.Generate(
+                [new ExportedFunction("f", "f", ["n"], new Diagnostics.SourceLocation("a.l", 1, 1))], options, new Diagnostics.DiagnosticBag());
+            var tree = CSharpSyntaxTree.ParseText(shims);
+            Assert.IsEmpty(tree.GetDiagnostics(), $"U+{(int)c:X4}\n{shims}");
+            var import = tree.GetRoot().DescendantNodes().OfType<AttributeSyntax>().Single(a => a.Name.ToString().EndsWith("LibraryImport", StringComparison.Ordinal));
+            var literal = (LiteralExpressionSyntax)import.ArgumentList!.Arguments[0].Expression;
+            Assert.AreEqual(name, literal.Token.ValueText, $"U+{(int)c:X4}");
+        }
+    }
+
     /// <summary>A Maru string literal's text for <paramref name="text"/>.</summary>
     private static string Escape(string text) => text.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\r", "\\r").Replace("\n", "\\n");
 
