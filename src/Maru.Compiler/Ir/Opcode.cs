@@ -15,6 +15,7 @@ public enum Opcode
     MultiplyHigh, // dest = the high 64 bits of the signed 128-bit product a * b (division by constants)
     Divide, Remainder,
     And, Or, Xor, ShiftLeft, ShiftRight,
+    ShiftRightLogical, // dest = a >>> b (zeros in from the left; count modulo 64): only the optimiser writes it, for (x >> k) & (2^(64-k) - 1)
     Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual,
     Below, BelowOrEqual, Above, AboveOrEqual,   // unsigned <, <=, >, >= (the optimiser's range checks)
     Select,      // dest = a != 0 ? b : c                 if-conversion (IfConversion): cmov / csel, no branch
@@ -100,6 +101,7 @@ public static class OpcodeFacts
         Opcode.Xor => "xor",
         Opcode.ShiftLeft => "shl",
         Opcode.ShiftRight => "sar",
+        Opcode.ShiftRightLogical => "shr",
         Opcode.Equal => "eq",
         Opcode.NotEqual => "ne",
         Opcode.Less => "lt",
@@ -142,6 +144,7 @@ public static class OpcodeFacts
         Opcode.Xor => a ^ b,
         Opcode.ShiftLeft => a << (int)(b & 63),
         Opcode.ShiftRight => a >> (int)(b & 63),
+        Opcode.ShiftRightLogical => (long)((ulong)a >> (int)(b & 63)),
         Opcode.Equal => a == b ? 1 : 0,
         Opcode.NotEqual => a != b ? 1 : 0,
         Opcode.Less => a < b ? 1 : 0,

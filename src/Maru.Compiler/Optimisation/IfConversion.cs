@@ -179,7 +179,7 @@ internal static class IfConversion
     /// <summary>Pure, unable to fault, about one cycle: what both paths may run.</summary>
     internal static bool IsCheap(Opcode op) =>
         op.IsComparison() || op is Opcode.Copy or Opcode.Negate or Opcode.LogicalNot or Opcode.Select
-            or Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.ShiftLeft or Opcode.ShiftRight
+            or Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical
             or Opcode.GlobalAddress or Opcode.FunctionAddress or Opcode.ImportAddress or Opcode.StringAddress;
 
     private sealed class State(IrFunction function, int[] predecessors, BasicBlock?[] single, bool[] removed, bool[] inLoop, bool[] deferred,

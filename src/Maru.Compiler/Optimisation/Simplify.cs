@@ -146,7 +146,7 @@ internal static class Simplify
                     return Become(instruction, Opcode.Copy, x);
             }
         }
-        if (op is Opcode.ShiftLeft or Opcode.ShiftRight && UnmaskedCount(y, facts) is { } count)
+        if (op is Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical && UnmaskedCount(y, facts) is { } count)
         {
             // Counts are taken modulo 64: a mask keeping at least the low six bits changes nothing (bit arrays' (<< 1 (& i 63))).
             instruction.Rewrite(op, x, count);
@@ -155,7 +155,7 @@ internal static class Simplify
         if (x.IsConstant)
         {
             // Only the non-commutative operations get here with a constant on the left.
-            if (x.Constant == 0 && op is Opcode.Divide or Opcode.Remainder or Opcode.ShiftLeft or Opcode.ShiftRight)
+            if (x.Constant == 0 && op is Opcode.Divide or Opcode.Remainder or Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical)
                 return Become(instruction, Opcode.Copy, Operand.Of(0));  // 0/y = 0 for every y, even 0 and -1
             if (x.Constant == -1 && op == Opcode.ShiftRight)
                 return Become(instruction, Opcode.Copy, Operand.Of(-1));
@@ -174,13 +174,18 @@ internal static class Simplify
         {
             case Opcode.Add or Opcode.Subtract or Opcode.Or or Opcode.Xor when c == 0:
                 return Become(instruction, Opcode.Copy, x);
-            case Opcode.ShiftLeft or Opcode.ShiftRight:
+            case Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical:
                 if ((c & 63) == 0) return Become(instruction, Opcode.Copy, x);
                 if (c is < 0 or > 63) return Become(instruction, op, x, Operand.Of(c & 63));
                 return false;
             case Opcode.And:
                 if (c == 0) return Become(instruction, Opcode.Copy, Operand.Of(0));
                 if (c == -1) return Become(instruction, Opcode.Copy, x);
+                // (y >> k) & (2^(64-k) - 1) keeps exactly the bits an unsigned shift brings down: y >>> k
+                // (how Maru spells C's shift of an unsigned word; one instruction, and known non-negative).
+                if (!x.IsConstant && facts.Definition(x.Register) is { Op: Opcode.ShiftRight, Arguments: [var unsignedOf, { IsConstant: true } k] }
+                    && k.Constant is >= 1 and <= 63 && c == (long)(ulong.MaxValue >> (int)k.Constant))
+                    return Become(instruction, Opcode.ShiftRightLogical, unsignedOf, k);
                 return false;
             case Opcode.Or when c == -1:
                 return Become(instruction, Opcode.Copy, Operand.Of(-1));

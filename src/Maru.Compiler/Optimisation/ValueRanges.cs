@@ -64,7 +64,7 @@ internal static class ValueRanges
                 {
                     case Opcode.Divide or Opcode.Remainder when !instruction.Arguments[1].IsConstant:
                     case Opcode.MultiplyHigh:
-                    case Opcode.ShiftRight when instruction.Arguments[1] is { IsConstant: true, Constant: 63 }:
+                    case Opcode.ShiftRight or Opcode.ShiftRightLogical when instruction.Arguments[1] is { IsConstant: true, Constant: 63 }:
                         return true;
                 }
         return false;
@@ -435,6 +435,17 @@ internal static class ValueRanges
                     var v = At(args[0], block);
                     return v.Lo == Min ? Values.All with { Nonzero = v.Nonzero } : new Values(-v.Hi, -v.Lo, v.Nonzero);
                 }
+                case Opcode.ShiftRight or Opcode.Add when Quotient(instruction, out var x, out var multiplier, out var shift):
+                {
+                    // A division by a constant's multiply-high: floor(x * M / 2^(64+s)) grows with x.
+                    var v = At(x, block);
+                    return Values.Of(FloorQuotient(v.Lo, multiplier, shift), FloorQuotient(v.Hi, multiplier, shift));
+                }
+                case Opcode.Subtract when RemainderDividend(instruction) is var (x, divisor, truncated)
+                                          && (truncated || At(x, block).Lo >= 0):
+                    // x - trunc(x / d) * d is x % d: |r| < d with x's sign (an interval difference would lose both);
+                    // the floor quotient without its sign correction is trunc only for x >= 0.
+                    return Binary(Opcode.Remainder, At(x, block), Values.Of(divisor));
                 case var op when op.IsBinary():
                     return Binary(op, At(args[0], block), At(args[1], block));
                 case Opcode.Select:
@@ -447,6 +458,76 @@ internal static class ValueRanges
                     return Values.All;
             }
         }
+
+        /// <summary>
+        /// Whether <paramref name="instruction"/> is the floor quotient Simplify's division by a
+        /// constant computes: <c>mulh x, M</c> (M &gt;= 0) or <c>add (mulh x, M), x</c> (M &lt; 0, the
+        /// multiplier 2^64 + M), optionally shifted right by a constant s; then its value is
+        /// floor(x * multiplier / 2^(64+s)) for every x.
+        /// </summary>
+        private bool Quotient(Instruction instruction, out Operand x, out Int128 multiplier, out int shift)
+        {
+            (x, multiplier, shift) = (default, 0, 0);
+            var inner = instruction;
+            if (instruction is { Op: Opcode.ShiftRight, Arguments: [{ IsConstant: false } t, { IsConstant: true } s] })
+            {
+                if (s.Constant is <= 0 or >= 63 || Defined(t) is not { } shifted) return false;
+                shift = (int)s.Constant;
+                inner = shifted;
+            }
+            if (inner is { Op: Opcode.MultiplyHigh, Arguments: [{ IsConstant: false } a, var m] } && ConstantOf(m) is >= 0 and var positive)
+            {
+                (x, multiplier) = (a, positive);
+                return true;
+            }
+            if (inner is not { Op: Opcode.Add, Arguments: [{ IsConstant: false } p, { IsConstant: false } q] }) return false;
+            if (WrappedMultiplier(p, q) is { } first) (x, multiplier) = (q, first);
+            else if (WrappedMultiplier(q, p) is { } second) (x, multiplier) = (p, second);
+            else return false;
+            return true;
+        }
+
+        /// <summary>2^64 + M when <paramref name="high"/> is <c>mulh x, M</c> with M &lt; 0 and x the register <paramref name="added"/>.</summary>
+        private Int128? WrappedMultiplier(Operand high, Operand added) =>
+            Defined(high) is { Op: Opcode.MultiplyHigh, Arguments: [{ IsConstant: false } b, var n] }
+            && ConstantOf(n) is < 0 and var negative && b.Register == added.Register
+                ? (Int128)negative + ((Int128)1 << 64)
+                : null;
+
+        /// <summary>The constant an operand is: itself, or a register copied from one (LICM leaves such copies before loops).</summary>
+        private long? ConstantOf(Operand operand) =>
+            operand.IsConstant ? operand.Constant
+            : Defined(operand) is { Op: Opcode.Copy, Arguments: [{ IsConstant: true } k] } ? k.Constant
+            : null;
+
+        private static long FloorQuotient(long x, Int128 multiplier, int shift) => (long)((x * multiplier) >> (64 + shift));
+
+        /// <summary>
+        /// <c>x - q * d</c> where q is x / d truncated as Simplify divides by a constant d &gt;= 2 (the
+        /// floor quotient of <see cref="DivisionMagic"/>'s multiplier for d, corrected by its sign):
+        /// the dividend and d, or null.
+        /// </summary>
+        private (Operand Dividend, long Divisor, bool Truncated)? RemainderDividend(Instruction instruction)
+        {
+            if (instruction.Arguments is not [{ IsConstant: false } x, { IsConstant: false } product]
+                || Defined(product) is not { Op: Opcode.Multiply, Arguments: [var f, var g] }) return null;
+            var (q, d) = ConstantOf(g) is { } gk ? (f, gk) : ConstantOf(f) is { } fk ? (g, fk) : (default, 0L);
+            if (d < 3 || q.IsConstant || Defined(q) is not { } quotient) return null;
+            // trunc(x / d) = floor - (floor >> 63) of the same floor value; or the floor value alone
+            var truncated = quotient is { Op: Opcode.Subtract, Arguments: [{ IsConstant: false } floor, { IsConstant: false } sign] }
+                && Defined(sign) is { Op: Opcode.ShiftRight, Arguments: [{ IsConstant: false } signOf, { IsConstant: true, Constant: 63 }] }
+                && signOf.Register == floor.Register;
+            var floorQuotient = truncated ? Defined(quotient.Arguments[0]) : quotient;
+            if (floorQuotient is null || !Quotient(floorQuotient, out var dividend, out var multiplier, out var shift)
+                || dividend.Register != x.Register)
+                return null;
+            var (m, s) = DivisionMagic.Signed(d);
+            var expected = m >= 0 ? (Int128)m : (Int128)m + ((Int128)1 << 64);
+            return expected == multiplier && s == shift ? (x, d, truncated) : null;
+        }
+
+        private Instruction? Defined(Operand operand) =>
+            !operand.IsConstant && operand.Register.Index < _count ? _definition[operand.Register.Index] : null;
 
         private static Values Binary(Opcode op, Values a, Values b)
         {
@@ -487,6 +568,13 @@ internal static class ValueRanges
                     if (!b.IsOne) return Values.All;
                     var left = (int)(b.Lo & 63);
                     return Fit((Int128)a.Lo << left, (Int128)a.Hi << left);
+                case Opcode.ShiftRightLogical:
+                {
+                    if (!b.IsOne || (b.Lo & 63) == 0) return a.Lo >= 0 ? Values.Of(0, a.Hi) : Values.All;
+                    var count = (int)(b.Lo & 63);
+                    // Zeros come in from the left: [0, 2^(64-k) - 1], or the arithmetic shift's values where a >= 0.
+                    return a.Lo >= 0 ? Values.Of(a.Lo >> count, a.Hi >> count) : Values.Of(0, (long)(ulong.MaxValue >> count));
+                }
                 case Opcode.ShiftRight:
                     if (b.IsOne) return Values.Of(a.Lo >> (int)(b.Lo & 63), a.Hi >> (int)(b.Lo & 63));
                     // Any count: the value moves toward 0 or -1, never past them.
@@ -580,7 +668,7 @@ internal static class ValueRanges
 
         private static bool IsIdentity(Opcode op, long k) => op switch
         {
-            Opcode.Add or Opcode.Subtract or Opcode.Or or Opcode.Xor or Opcode.ShiftLeft or Opcode.ShiftRight => k == 0,
+            Opcode.Add or Opcode.Subtract or Opcode.Or or Opcode.Xor or Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical => k == 0,
             Opcode.And => k == -1,
             Opcode.Multiply => k == 1,
             _ => false,

@@ -402,13 +402,13 @@ internal sealed class Arm64MachineEmitter : MachineEmitter
         {
             var amount = (int)(count.Value & 63);
             if (amount == 0) MoveRegister(work, a);
-            else Emit(op == Opcode.ShiftLeft ? A64.Lsl(X(work), X(a), amount) : A64.Asr(X(work), X(a), amount));
+            else Emit(op switch { Opcode.ShiftLeft => A64.Lsl(X(work), X(a), amount), Opcode.ShiftRight => A64.Asr(X(work), X(a), amount), _ => A64.Lsr(X(work), X(a), amount) });
         }
         else
         {
             // lslv/asrv use the count modulo 64: exactly the IR's rule.
             var b = InRegister(count, Scratch2);
-            Emit(op == Opcode.ShiftLeft ? A64.Lslv(X(work), X(a), X(b)) : A64.Asrv(X(work), X(a), X(b)));
+            Emit(op switch { Opcode.ShiftLeft => A64.Lslv(X(work), X(a), X(b)), Opcode.ShiftRight => A64.Asrv(X(work), X(a), X(b)), _ => A64.Lsrv(X(work), X(a), X(b)) });
         }
         Finish(destination, work);
     }

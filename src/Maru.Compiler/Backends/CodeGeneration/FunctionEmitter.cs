@@ -1016,13 +1016,13 @@ internal sealed class FunctionEmitter
                 else _machine.SetCondition(destination, _machine.CompareWithZero(LocOf(args[0])));
                 break;
             case Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.Multiply
-                or Opcode.ShiftLeft or Opcode.ShiftRight when bothConstant:
+                or Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical when bothConstant:
                 _machine.Move(destination, Loc.Imm(instruction.Op.Evaluate(args[0].Constant, args[1].Constant)));
                 break;
             case Opcode.Add or Opcode.Subtract or Opcode.And or Opcode.Or or Opcode.Xor or Opcode.Multiply:
                 _machine.Arithmetic(instruction.Op, destination, LocOf(args[0]), LocOf(args[1]));
                 break;
-            case Opcode.ShiftLeft or Opcode.ShiftRight:
+            case Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical:
                 _machine.Shift(instruction.Op, destination, LocOf(args[0]), LocOf(args[1]));
                 break;
             case Opcode.MultiplyHigh when bothConstant:

@@ -111,7 +111,7 @@ internal abstract class MachineEmitter
     /// <summary>Add, Subtract, And, Or, Xor, Multiply.</summary>
     public abstract void Arithmetic(Opcode op, Loc destination, Loc left, Loc right);
 
-    /// <summary>ShiftLeft, ShiftRight (arithmetic); the count is taken modulo 64.</summary>
+    /// <summary>ShiftLeft, ShiftRight (arithmetic), ShiftRightLogical; the count is taken modulo 64.</summary>
     public abstract void Shift(Opcode op, Loc destination, Loc value, Loc count);
 
     /// <summary>destination = the high word of the signed 128-bit product (division by a constant multiplies by its reciprocal).</summary>

@@ -68,6 +68,11 @@ internal sealed class X64MachineEmitter : MachineEmitter
     private int _zeroFlagAt = -1;
     private int _lastLabelAt = -1;
 
+    // Which frame word (spill slot or stack parameter) each register holds a copy of, since the
+    // last label: a Load of that word into a register that holds it already is not emitted, and
+    // one into another register copies the register instead of reading memory. See Track.
+    private readonly FrameCopies _copies = new();
+
     public X64MachineEmitter(X64CodeLayout code) => _code = code;
 
     /// <summary>Where each finished function is encoded.</summary>
@@ -118,6 +123,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
         _instructions.Begin();
         _entry = _instructions.CreateLabel();
         _zeroFlagOf = -1;
+        _copies.Clear();
         _localBase = _labelCount;
         _local.Clear();
         _dataReferences.Clear();
@@ -170,6 +176,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
     {
         if (_lastLabelAt == _instructions.Count) Add(MachineInstruction.Create(Code.Nopd));
         _instructions.Place(LabelOf(label));
+        _copies.Clear();
         _lastLabelAt = _instructions.Count;
     }
 
@@ -261,6 +268,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
         }
         foreach (var r in _saved) Add(MachineInstruction.Create(Code.Push_r64, Register64(r)));
         X64StackProbe.Reserve(_instructions, _localSize); // page by page beyond a page: stack-clash safe
+        _copies.Clear();
     }
 
     public override void Epilogue()
@@ -414,7 +422,11 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     public override void CallFunction(int functionLabel)
     {
-        if (functionLabel == _current) _instructions.Branch(Code.Call_rel32_64, _entry);
+        if (functionLabel == _current)
+        {
+            _instructions.Branch(Code.Call_rel32_64, _entry);
+            ForgetCallerSaved();
+        }
         else CrossReference(functionLabel, CrossReferenceKind.Call, MachineInstruction.CreateBranch(Code.Call_rel32_64, X64CodeLayout.Placeholder));
     }
 
@@ -527,7 +539,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
             var work = Work(destination);
             Load(work, a);
             if (count != 0)
-                Add(MachineInstruction.Create(op == Opcode.ShiftLeft ? Code.Shl_rm64_imm8 : Code.Sar_rm64_imm8, Register64(work), count));
+                Add(MachineInstruction.Create(op switch { Opcode.ShiftLeft => Code.Shl_rm64_imm8, Opcode.ShiftRight => Code.Sar_rm64_imm8, _ => Code.Shr_rm64_imm8 }, Register64(work), count));
             Finish(destination, work);
             return;
         }
@@ -540,7 +552,7 @@ internal sealed class X64MachineEmitter : MachineEmitter
         Load(Rcx, right);
         var w = destination.IsReg && destination.Register != Rcx ? destination.Register : Scratch;
         Load(w, a);
-        Add(MachineInstruction.Create(op == Opcode.ShiftLeft ? Code.Shl_rm64_CL : Code.Sar_rm64_CL, Register64(w), Register.CL));
+        Add(MachineInstruction.Create(op switch { Opcode.ShiftLeft => Code.Shl_rm64_CL, Opcode.ShiftRight => Code.Sar_rm64_CL, _ => Code.Shr_rm64_CL }, Register64(w), Register.CL));
         Finish(destination, w);
     }
 
@@ -858,7 +870,84 @@ internal sealed class X64MachineEmitter : MachineEmitter
 
     // ---- moves and operands -------------------------------------------------------------------
 
-    private void Add(in MachineInstruction instruction) => _instructions.Add(instruction);
+    private void Add(in MachineInstruction instruction)
+    {
+        _instructions.Add(instruction);
+        Track(instruction);
+    }
+
+    /// <summary>
+    /// What <paramref name="instruction"/> does to the registers' copies of frame words: a load of a
+    /// frame word makes its destination a copy, a store makes its source one (and ends every other
+    /// copy of the word), any other write of a register ends that register's copy, and a write of
+    /// frame memory ends the copies of what it overlaps. Instructions whose effects are not known
+    /// here end every copy.
+    /// </summary>
+    private void Track(in MachineInstruction instruction)
+    {
+        if (_copies.IsEmpty) { if (!IsFrameLoad(instruction)) return; }
+        var frame = _framePointer ? Register.RBP : Register.RSP;
+        switch (instruction.Mnemonic)
+        {
+            case Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt or Mnemonic.Push or Mnemonic.Nop
+                or Mnemonic.Ja or Mnemonic.Jae or Mnemonic.Jb or Mnemonic.Jbe or Mnemonic.Je or Mnemonic.Jne
+                or Mnemonic.Jg or Mnemonic.Jge or Mnemonic.Jl or Mnemonic.Jle:
+                return;
+            case Mnemonic.Cqo:
+                _copies.Forget(Rdx);
+                return;
+            case Mnemonic.Idiv or Mnemonic.Div or Mnemonic.Mul or Mnemonic.Imul when instruction.OpCount == 1:
+                _copies.Forget(Rax);
+                _copies.Forget(Rdx);
+                return;
+            case Mnemonic.Call:
+                ForgetCallerSaved();
+                return;
+            case Mnemonic.Mov or Mnemonic.Movzx or Mnemonic.Movsx or Mnemonic.Movsxd or Mnemonic.Lea
+                or Mnemonic.Add or Mnemonic.Sub or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Adc or Mnemonic.Sbb
+                or Mnemonic.Imul or Mnemonic.Shl or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol or Mnemonic.Ror
+                or Mnemonic.Neg or Mnemonic.Not or Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Pop
+                or Mnemonic.Sete or Mnemonic.Setne or Mnemonic.Setl or Mnemonic.Setle or Mnemonic.Setg or Mnemonic.Setge
+                or Mnemonic.Setb or Mnemonic.Setbe or Mnemonic.Seta or Mnemonic.Setae
+                or Mnemonic.Cmove or Mnemonic.Cmovne or Mnemonic.Cmovl or Mnemonic.Cmovle or Mnemonic.Cmovg or Mnemonic.Cmovge
+                or Mnemonic.Cmovb or Mnemonic.Cmovbe or Mnemonic.Cmova or Mnemonic.Cmovae:
+                break;
+            default:
+                _copies.Clear();
+                return;
+        }
+        if (instruction.Op0Kind == OpKind.Register)
+        {
+            var written = instruction.Op0Register.GetFullRegister() - Register.RAX;
+            if (written == Rsp || instruction.Op0Register.GetFullRegister() == frame) { _copies.Clear(); return; }
+            _copies.Forget(written);
+            if (instruction.Code == Code.Mov_r64_rm64 && instruction.Op1Kind == OpKind.Memory
+                && instruction.MemoryBase == frame && instruction.MemoryIndex == Register.None)
+                _copies.Set(written, (int)instruction.MemoryDisplacement64);
+            return;
+        }
+        if (instruction.Op0Kind != OpKind.Memory) { _copies.Clear(); return; }
+        var memoryBase = instruction.MemoryBase;
+        if (memoryBase != frame)
+        {
+            if (memoryBase is Register.RSP or Register.RBP) _copies.Clear();
+            return;
+        }
+        var offset = (int)instruction.MemoryDisplacement64;
+        _copies.ForgetWord(offset);
+        if (instruction.Code == Code.Mov_rm64_r64 && instruction.MemoryIndex == Register.None)
+            _copies.Set(instruction.Op1Register - Register.RAX, offset);
+    }
+
+    private bool IsFrameLoad(in MachineInstruction instruction) =>
+        instruction.Code == Code.Mov_rm64_r64 || (instruction.Code == Code.Mov_r64_rm64 && instruction.Op1Kind == OpKind.Memory);
+
+    private void ForgetCallerSaved()
+    {
+        foreach (var r in CallerSaved) _copies.Forget(r);
+    }
+
+    private static readonly int[] CallerSaved = [Rax, Rcx, Rdx, Rsi, Rdi, R8, R9, R10, R11];
 
     public override void MoveRegister(int destination, int source)
     {
@@ -877,7 +966,13 @@ internal sealed class X64MachineEmitter : MachineEmitter
                 MoveRegister(register, value.Register);
                 break;
             case OperandKind.Memory:
-                Add(MachineInstruction.Create(Code.Mov_r64_rm64, Register64(register), Frame(value.Offset)));
+                var holder = _copies.Holder(value.Offset);
+                if (holder < 0) Add(MachineInstruction.Create(Code.Mov_r64_rm64, Register64(register), Frame(value.Offset)));
+                else if (holder != register)
+                {
+                    MoveRegister(register, holder);
+                    _copies.Set(register, value.Offset);
+                }
                 break;
             case OperandKind.Indexed:
                 Add(value.IsWord

@@ -70,7 +70,7 @@ internal sealed class X64Target : IRegisterConstraints
         Opcode.Call or Opcode.CallImport or Opcode.CallIndirect => Registers.CallerSaved,
         Opcode.Divide or Opcode.Remainder when NeedsIdiv(instruction) => RaxRdx,
         Opcode.MultiplyHigh => RaxRdx,
-        Opcode.ShiftLeft or Opcode.ShiftRight when !instruction.Arguments[1].IsConstant => RcxOnly,
+        Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical when !instruction.Arguments[1].IsConstant => RcxOnly,
         _ => 0,
     };
 
@@ -86,7 +86,7 @@ internal sealed class X64Target : IRegisterConstraints
                 return index == 0 ? Rax : -1;
             case Opcode.MultiplyHigh:
                 return index == 0 ? Rax : -1;
-            case Opcode.ShiftLeft or Opcode.ShiftRight:
+            case Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical:
                 return index == 1 ? Rcx : -1;
             default:
                 return -1;
@@ -108,14 +108,14 @@ internal sealed class X64Target : IRegisterConstraints
             Opcode.Multiply => index <= 1 && !Imm32(args[1 - index]),
             Opcode.Subtract => index == 0 && !Imm32(args[1]),
             Opcode.ShiftLeft => index == 0 && !(args[1].IsConstant && (args[1].Constant & 63) is >= 1 and <= 3),   // lea [a*2..8]
-            Opcode.ShiftRight or Opcode.Negate => index == 0,
+            Opcode.ShiftRight or Opcode.ShiftRightLogical or Opcode.Negate => index == 0,
             _ => false,
         };
     }
 
     /// <summary>A variable shift computes in a register other than rcx, which holds the count.</summary>
     public ulong DestinationExcludes(Instruction instruction) =>
-        instruction.Op is Opcode.ShiftLeft or Opcode.ShiftRight && !instruction.Arguments[1].IsConstant ? RcxOnly : 0;
+        instruction.Op is Opcode.ShiftLeft or Opcode.ShiftRight or Opcode.ShiftRightLogical && !instruction.Arguments[1].IsConstant ? RcxOnly : 0;
 
     public int DestinationHint(Instruction instruction) => instruction.Op switch
     {
