@@ -84,16 +84,10 @@ internal static class LoopIdioms
             leave[p] = plan.Exit.Phis.Count == 0 && uses[k.Index] == inLoop && uses[test.Index] == 1;
         }
         Scratch<int>.Return(uses);
-        var placedBefore = new Dictionary<BasicBlock, List<BasicBlock>>(plans.Count);
-        for (var p = 0; p < plans.Count; p++) placedBefore.Add(plans[p].Header, Rewrite(function, plans[p], leave[p]));
-        var blocks = new List<BasicBlock>(function.Blocks.Count + placedBefore.Values.Sum(placed => placed.Count));
-        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
-        {
-            if (placedBefore.TryGetValue(block, out var placed)) blocks.AddRange(placed);
-            blocks.Add(block);
-        }
-        function.Blocks.Clear();
-        function.Blocks.AddRange(blocks);
+        var placements = new List<(BasicBlock Anchor, BasicBlock Block)>();
+        for (var p = 0; p < plans.Count; p++)
+            foreach (var block in Rewrite(function, plans[p], leave[p])) placements.Add((plans[p].Header, block));
+        BlockPlacement.InsertBefore(function, placements);
     }
 
     /// <summary>Whether the loop is a byte fill or copy this pass rewrites (LoopUnrolling, which runs first, leaves it alone).</summary>

@@ -111,18 +111,12 @@ internal static class LoopUnrolling
         if (plans.Count == 0) return;
         var map = Scratch<Operand>.Rent(registers);
         var mappedBy = Scratch<int>.Rent(registers);
-        var placedBefore = new Dictionary<BasicBlock, List<BasicBlock>>(plans.Count);
-        for (var p = 0; p < plans.Count; p++) placedBefore.Add(plans[p].Loop.Header, Unroll(function, plans[p], map, mappedBy, registers, p + 1));
+        var placements = new List<(BasicBlock Anchor, BasicBlock Block)>();
+        for (var p = 0; p < plans.Count; p++)
+            foreach (var block in Unroll(function, plans[p], map, mappedBy, registers, p + 1)) placements.Add((plans[p].Loop.Header, block));
         Scratch<Operand>.Return(map);
         Scratch<int>.Return(mappedBy);
-        var blocks = new List<BasicBlock>(function.Blocks.Count + placedBefore.Values.Sum(placed => placed.Count));
-        foreach (var block in CollectionsMarshal.AsSpan(function.Blocks))
-        {
-            if (placedBefore.TryGetValue(block, out var placed)) blocks.AddRange(placed);
-            blocks.Add(block);
-        }
-        function.Blocks.Clear();
-        function.Blocks.AddRange(blocks);
+        BlockPlacement.InsertBefore(function, placements);
     }
 
     private static bool IsInnermost(NaturalLoop loop, bool[] header)
