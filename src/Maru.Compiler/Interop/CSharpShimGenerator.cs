@@ -56,8 +56,9 @@ public static class CSharpShimGenerator
         {
             if (i > 0) text.Line();
             var location = exports[i].Location;
-            if (!location.IsNone && !files.TryGetValue(location.File, out _)) files.Add(location.File, Xml(ShimFile(location.File, options)));
-            WriteMethod(text, exports[i], methods[i], library, location.IsNone ? "" : files[location.File]);
+            var file = "";
+            if (!location.IsNone && !files.TryGetValue(location.File, out file)) files.Add(location.File, file = Xml(ShimFile(location.File, options)));
+            WriteMethod(text, exports[i], methods[i], library, file);
         }
         text.Close();
         if (hasNamespace) text.Close();
@@ -68,7 +69,7 @@ public static class CSharpShimGenerator
     /// <param name="file">Its source file as the documentation shows it (<see cref="ShimFile"/>, XML-escaped); empty for none.</param>
     private static void WriteMethod(ShimWriter text, ExportedFunction export, string methodName, string library, string file)
     {
-        var where = new DefinedAt(file, export.Location.Line, export.Location.Column);
+        var where = new DefinedAt(export.Location with { File = file });
         if (export.Documentation is { } documentation)
             text.Line($"/// <summary>{Xml(documentation.Trim())} (Maru function <c>{Xml(export.MaruName)}</c>{where}.)</summary>");
         else
@@ -281,7 +282,7 @@ public static class CSharpShimGenerator
     }
 
     /// <summary>" defined at file(line,column)" in a summary, as <see cref="ShimLocation"/> writes the place; nothing without a file.</summary>
-    private readonly record struct DefinedAt(string File, int Line, int Column);
+    private readonly record struct DefinedAt(SourceLocation Place);
 
     private static string CSharpString(string text)
     {
@@ -337,14 +338,9 @@ public static class CSharpShimGenerator
 
             public void AppendFormatted(DefinedAt where)
             {
-                if (where.File.Length == 0) return;
+                if (where.Place.IsNone) return;
                 _inner.AppendLiteral(" defined at ");
-                _inner.AppendFormatted(where.File);
-                _inner.AppendLiteral("(");
-                _inner.AppendFormatted(where.Line);   // as SourceLocation.ToString's interpolation formats it
-                _inner.AppendLiteral(",");
-                _inner.AppendFormatted(where.Column);
-                _inner.AppendLiteral(")");
+                _inner.AppendFormatted(where.Place);   // SourceLocation's own text, formatted into the builder
             }
         }
 
